@@ -1,0 +1,288 @@
+"""The event contract: one frozen pydantic model per event, the topic map, CloudEvents binding.
+
+Events travel as CloudEvents 1.0 in Kafka *binary content mode*: the message value is the
+JSON `data`, every other attribute is a `ce_*` header, `content-type` is the data's media
+type and the message key is the `lead_id` (so one lead's events stay in order).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------- the lead
+
+
+class Attribution(_Frozen):
+    """Where the lead came from."""
+
+    source: str | None = None
+    form_id: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    referrer: str | None = None
+    landing_page: str | None = None
+
+
+class Consent(_Frozen):
+    """What the person agreed to, in which words, when."""
+
+    marketing: bool = False
+    text: str | None = None
+    granted_at: datetime | None = None
+
+
+class Lead(_Frozen):
+    """A normalised lead as intake stores and publishes it."""
+
+    lead_id: uuid.UUID
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    job_title: str | None = None
+    company_size: int | None = None
+    industry: str | None = None
+    country: str | None = None
+    website: str | None = None
+    attribution: Attribution = Field(default_factory=Attribution)
+    consent: Consent = Field(default_factory=Consent)
+    custom: dict[str, Any] = Field(default_factory=dict)
+    captured_at: datetime
+
+    @property
+    def email_domain(self) -> str:
+        return self.email.rsplit("@", 1)[-1]
+
+
+# ---------------------------------------------------------------- events
+
+
+class Event(_Frozen):
+    """Base of every event. Subclasses set `topic` and `ce_type`."""
+
+    topic: ClassVar[str]
+    ce_type: ClassVar[str]
+
+    lead_id: uuid.UUID
+
+
+class LeadCaptured(Event):
+    """A lead was accepted by intake (or touched again: `touch` > 1)."""
+
+    topic: ClassVar[str] = "leads.captured"
+    ce_type: ClassVar[str] = "io.leadflow.lead.captured.v1"
+
+    lead: Lead
+    duplicate: bool = False
+    touch: int = 1
+
+
+class Factor(_Frozen):
+    """One explainable contribution to a score."""
+
+    name: str
+    points: float
+    reason: str
+
+
+class LeadScored(Event):
+    """A lead was (re)scored. Carries the lead so downstream needs no lookup."""
+
+    topic: ClassVar[str] = "leads.scored"
+    ce_type: ClassVar[str] = "io.leadflow.lead.scored.v1"
+
+    score: int = Field(ge=0, le=100)
+    qualified: bool
+    threshold: int
+    factors: list[Factor]
+    model_version: str
+    scored_at: datetime
+    lead: Lead
+
+
+class LeadQualified(LeadScored):
+    """A lead became marketing-qualified; emitted once per lead."""
+
+    topic: ClassVar[str] = "leads.qualified"
+    ce_type: ClassVar[str] = "io.leadflow.lead.qualified.v1"
+
+
+class RepRef(_Frozen):
+    """The salesperson a lead went to."""
+
+    rep_id: uuid.UUID
+    name: str
+    email: str
+
+
+class AssignmentReason(_Frozen):
+    """Why this rep: the rule that matched and every candidate considered."""
+
+    rule: str
+    candidates: list[dict[str, Any]] = Field(default_factory=list)
+    detail: str | None = None
+
+
+class LeadAssigned(Event):
+    """A lead was assigned (attempt 1) or re-assigned (attempt > 1) to a rep."""
+
+    topic: ClassVar[str] = "leads.assigned"
+    ce_type: ClassVar[str] = "io.leadflow.lead.assigned.v1"
+
+    rep: RepRef
+    reason: AssignmentReason
+    assigned_at: datetime
+    attempt: int = Field(ge=1)
+
+
+Stage = Literal["contacted", "sql", "won", "lost"]
+
+
+class LeadOutcome(Event):
+    """Sales reported how far a lead got."""
+
+    topic: ClassVar[str] = "leads.outcomes"
+    ce_type: ClassVar[str] = "io.leadflow.lead.outcome.v1"
+
+    stage: Stage
+    occurred_at: datetime
+    amount: Decimal | None = None
+    currency: str | None = None
+    reason: str | None = None
+    external_id: str | None = None
+
+
+class LeadErased(Event):
+    """The person asked to be forgotten: every service drops their personal data."""
+
+    topic: ClassVar[str] = "leads.erased"
+    ce_type: ClassVar[str] = "io.leadflow.lead.erased.v1"
+
+    erased_at: datetime
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    LeadCaptured,
+    LeadScored,
+    LeadQualified,
+    LeadAssigned,
+    LeadOutcome,
+    LeadErased,
+)
+BY_CE_TYPE: Mapping[str, type[Event]] = {cls.ce_type: cls for cls in EVENT_TYPES}
+TOPICS: tuple[str, ...] = tuple(cls.topic for cls in EVENT_TYPES)
+
+
+def dlq_topic(topic: str) -> str:
+    """The dead-letter topic of a topic."""
+    return f"{topic}.dlq"
+
+
+# ---------------------------------------------------------------- CloudEvents binding
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+class MalformedEvent(ValueError):
+    """A Kafka message that is not a valid leadflow CloudEvent (goes to the DLQ)."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A CloudEvent around one of our events, as it travels on Kafka."""
+
+    data: Event
+    source: str
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    traceparent: str | None = None
+
+    @property
+    def topic(self) -> str:
+        return self.data.topic
+
+    @property
+    def type(self) -> str:
+        return self.data.ce_type
+
+    @property
+    def key(self) -> bytes:
+        return str(self.data.lead_id).encode()
+
+    def value(self) -> bytes:
+        return self.data.model_dump_json().encode()
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        h = [
+            ("ce_specversion", SPEC_VERSION.encode()),
+            ("ce_id", self.id.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_time", self.time.isoformat().encode()),
+            ("content-type", CONTENT_TYPE.encode()),
+        ]
+        if self.traceparent:
+            h.append(("traceparent", self.traceparent.encode()))
+        return h
+
+
+def header_map(headers: Headers | None) -> dict[str, str]:
+    """Kafka headers as text; undecodable values become replacement characters."""
+    return {k: (v or b"").decode("utf-8", "replace") for k, v in (headers or ())}
+
+
+def decode(value: bytes | None, headers: Headers | None) -> Envelope:
+    """Parse a binary-mode CloudEvent from Kafka; raise MalformedEvent with the cause."""
+    h = header_map(headers)
+    for required in ("ce_specversion", "ce_id", "ce_source", "ce_type"):
+        if not h.get(required):
+            raise MalformedEvent(f"missing header {required}")
+    if h["ce_specversion"] != SPEC_VERSION:
+        raise MalformedEvent(f"unsupported ce_specversion {h['ce_specversion']!r}")
+    cls = BY_CE_TYPE.get(h["ce_type"])
+    if cls is None:
+        raise MalformedEvent(f"unknown ce_type {h['ce_type']!r}")
+    ctype = h.get("content-type", CONTENT_TYPE)
+    if not ctype.startswith(CONTENT_TYPE):
+        raise MalformedEvent(f"unsupported content-type {ctype!r}")
+    try:
+        payload = json.loads(value or b"")
+        data = cls.model_validate(payload)
+    except (ValueError, ValidationError) as exc:
+        raise MalformedEvent(f"invalid {cls.__name__} data: {_short(exc)}") from exc
+    try:
+        time = datetime.fromisoformat(h["ce_time"]) if h.get("ce_time") else datetime.now(UTC)
+    except ValueError as exc:
+        raise MalformedEvent(f"invalid ce_time {h['ce_time']!r}") from exc
+    return Envelope(
+        data=data,
+        source=h["ce_source"],
+        id=h["ce_id"],
+        time=time,
+        traceparent=h.get("traceparent"),
+    )
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= 300 else text[:297] + "..."
