@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install (Debian's package) and start a throwaway PostgreSQL for the test suite.
+#   scripts/postgres.sh start   → prints the SQLAlchemy URL on the last line
+#   scripts/postgres.sh stop
+# The cluster lives in var/postgres (git-ignored), listens on 127.0.0.1:$PGPORT only,
+# trusts local connections, and runs as the `postgres` OS user (root cannot run initdb).
+set -euo pipefail
+top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+port="${PGPORT:-55432}"
+dir="$top/var/postgres"
+
+bin_dir() {
+  local d
+  d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+  [ -n "$d" ] && [ -x "$d/initdb" ] && echo "$d"
+}
+
+install() {
+  if [ -n "$(bin_dir)" ]; then return 0; fi
+  echo "postgres.sh: installing PostgreSQL from Debian's packages..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq postgresql >&2
+}
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start() {
+  install
+  local bin; bin="$(bin_dir)"
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$dir"; fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 >"$dir/initdb.log" 2>&1 \
+      || { cat "$dir/initdb.log" >&2; exit 1; }
+  fi
+  if ! as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >&2
+  fi
+  "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1" postgres >/dev/null
+  echo "postgresql+asyncpg://postgres@127.0.0.1:$port/postgres"
+}
+
+stop() {
+  local bin; bin="$(bin_dir)" || exit 0
+  [ -f "$dir/data/PG_VERSION" ] || exit 0
+  as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >&2 || true
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: postgres.sh start|stop" >&2; exit 2 ;;
+esac

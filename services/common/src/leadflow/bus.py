@@ -1,0 +1,296 @@
+"""The consumer loop: inbox + handler in one transaction, then the offset; retries, then DLQ.
+
+For each message: decode the CloudEvent (undecodable → DLQ at once), then in one database
+transaction claim the inbox row (`consumer group`, `ce_id`) and run the handler, which may
+stage outgoing events in the outbox. Offsets are committed after the transaction, per batch,
+and by the rebalance listener for partitions taken away. A handler error is retried with
+growing delays a bounded number of times, then the original message goes to `<topic>.dlq`
+with headers saying why; an outage of the database is waited out, never dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from leadflow.events import Envelope, Event, MalformedEvent, decode, dlq_topic
+from leadflow.kafka import ProducerHolder
+from leadflow.observability import (
+    CONSUMER_LAG,
+    DLQ_PUBLISHED,
+    EVENT_AGE_SECONDS,
+    EVENT_HANDLE_SECONDS,
+    EVENTS_CONSUMED,
+)
+from leadflow.outbox import claim_inbox
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+Handlers = Mapping[type[Event], Handler]
+
+MAX_VALUE_BYTES = 1_048_576
+
+
+class _Stopped(Exception):
+    """Shutdown interrupted a retry; the message stays uncommitted and is redelivered."""
+
+
+class Transient(Exception):
+    """Raised by a handler for a condition that will pass (waited out, never dead-lettered)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a message could not be handled."""
+
+    error_type: str
+    message: str
+    attempts: int
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, Transient | OperationalError | ConnectionError | TimeoutError | OSError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class _Revoker(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: EventConsumer) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self._loop.commit_processed(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        log.info("partitions assigned", extra={"partitions": sorted(str(tp) for tp in assigned)})
+
+
+class EventConsumer:
+    """Consumes `topics` as `group`, dispatching each event type to its handler."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        group: str,
+        topics: Iterable[str],
+        handlers: Handlers,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: ProducerHolder,
+        on_committed: Callable[[], None] | None = None,
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.2,
+        max_batch: int = 200,
+    ) -> None:
+        self.group = group
+        self.topics = tuple(topics)
+        self._bootstrap = bootstrap
+        self._handlers = handlers
+        self._sessions = sessions
+        self._producer = producer
+        self._on_committed = on_committed
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._max_batch = max_batch
+        self._consumer: AIOKafkaConsumer | None = None
+        self._processed: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+        self.last_progress = time.monotonic()
+
+    def stop(self) -> None:
+        """Finish the message in hand, commit, and leave the group."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until stopped; reconnects while Kafka is away."""
+        while not self._stopping.is_set():
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                group_id=self.group,
+                client_id=f"{self.group}-consumer",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_interval_ms=300_000,
+                session_timeout_ms=10_000,
+                heartbeat_interval_ms=3_000,
+                fetch_max_bytes=8 * 1_048_576,
+            )
+            try:
+                await consumer.start()
+            except KafkaError as exc:
+                log.warning("consumer %s cannot reach Kafka: %s", self.group, exc)
+                self.last_progress = time.monotonic()
+                await consumer.stop()
+                await self._pause(2.0)
+                continue
+            consumer.subscribe(list(self.topics), listener=_Revoker(self))
+            self._consumer = consumer
+            try:
+                await self._loop(consumer)
+            finally:
+                await self.commit_processed()
+                self._consumer = None
+                await consumer.stop()
+
+    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            self.last_progress = time.monotonic()
+            batch = await consumer.getmany(timeout_ms=500, max_records=self._max_batch)
+            for tp, messages in batch.items():
+                for msg in messages:
+                    if self._stopping.is_set() or tp not in consumer.assignment():
+                        break  # not ours any more, or shutting down: uncommitted, redelivered
+                    try:
+                        await self._process(msg)
+                    except _Stopped:
+                        return
+                    self._processed[tp] = msg.offset + 1
+                    self.last_progress = time.monotonic()
+            if batch:
+                await self.commit_processed()
+                self._record_lag(consumer, batch)
+
+    async def commit_processed(self, only: set[TopicPartition] | None = None) -> None:
+        """Commit the offsets of what was fully processed (all, or only `only`)."""
+        consumer = self._consumer
+        offsets = {tp: off for tp, off in self._processed.items() if only is None or tp in only}
+        if consumer is None or not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:
+            # Lost the partition meanwhile: the next owner re-reads; the inbox makes it a no-op.
+            log.warning("offset commit failed: %s", exc)
+        for tp, off in offsets.items():
+            if self._processed.get(tp) == off:
+                del self._processed[tp]
+
+    async def _process(self, msg: Any) -> None:
+        started = time.perf_counter()
+        try:
+            if msg.value is not None and len(msg.value) > MAX_VALUE_BYTES:
+                raise MalformedEvent(f"value of {len(msg.value)} bytes exceeds {MAX_VALUE_BYTES}")
+            envelope = decode(msg.value, msg.headers)
+        except MalformedEvent as exc:
+            await self._dead_letter(msg, Failure("MalformedEvent", str(exc), 1))
+            return
+        handler = self._handlers.get(type(envelope.data))
+        if handler is None:
+            EVENTS_CONSUMED.labels(msg.topic, "ignored").inc()
+            return
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                result = await self._handle_once(handler, envelope)
+                EVENTS_CONSUMED.labels(msg.topic, result).inc()
+                EVENT_HANDLE_SECONDS.labels(msg.topic).observe(time.perf_counter() - started)
+                EVENT_AGE_SECONDS.labels(msg.topic).observe(
+                    max(0.0, (datetime.now(UTC) - envelope.time).total_seconds())
+                )
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # IntegrityError is most often a concurrent duplicate of the same ce_id: the
+                # retry sees the inbox row. Otherwise it is a bug, dead-lettered like the rest.
+                if _is_transient(exc) and not isinstance(exc, IntegrityError):
+                    log.warning("transient failure, will retry: %s", type(exc).__name__)
+                    self.last_progress = time.monotonic()  # waiting out an outage is not stuck
+                    attempts = min(attempts, self._max_attempts - 1)
+                    await self._pause(min(self._backoff * 2**attempts, 5.0))
+                    if self._stopping.is_set():
+                        raise _Stopped from exc
+                    continue
+                log.warning(
+                    "handler failed",
+                    extra={
+                        "ce_id": envelope.id,
+                        "topic": msg.topic,
+                        "attempt": attempts,
+                        "error": type(exc).__name__,
+                    },
+                )
+                if attempts >= self._max_attempts:
+                    await self._dead_letter(
+                        msg, Failure(type(exc).__name__, str(exc)[:500], attempts)
+                    )
+                    return
+            await self._pause(min(self._backoff * 2 ** (attempts - 1), 5.0))
+
+    async def _handle_once(self, handler: Handler, envelope: Envelope) -> str:
+        async with self._sessions() as session, session.begin():
+            if not await claim_inbox(session, self.group, envelope.id):
+                return "duplicate"
+            await handler(session, envelope)
+        if self._on_committed is not None:
+            self._on_committed()
+        return "ok"
+
+    async def _dead_letter(self, msg: Any, failure: Failure) -> None:
+        headers = [
+            *(msg.headers or ()),
+            ("dlq_original_topic", msg.topic.encode()),
+            ("dlq_original_partition", str(msg.partition).encode()),
+            ("dlq_original_offset", str(msg.offset).encode()),
+            ("dlq_consumer_group", self.group.encode()),
+            ("dlq_error_type", failure.error_type.encode()),
+            ("dlq_error_message", failure.message.encode("utf-8", "replace")),
+            ("dlq_attempts", str(failure.attempts).encode()),
+            ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        value = msg.value
+        if value is not None and len(value) > MAX_VALUE_BYTES:
+            value = value[: MAX_VALUE_BYTES // 2]  # the DLQ topic refuses what is too large
+            headers.append(("dlq_truncated", b"true"))
+        while True:  # never move on without the DLQ holding the message
+            try:
+                producer = await self._producer.get()
+                await producer.send_and_wait(
+                    dlq_topic(msg.topic), value=value, key=msg.key, headers=headers
+                )
+                break
+            except KafkaError as exc:
+                log.warning("DLQ publish failed, retrying: %s", exc)
+                await self._pause(1.0)
+                if self._stopping.is_set():
+                    raise _Stopped from exc
+        DLQ_PUBLISHED.labels(msg.topic).inc()
+        EVENTS_CONSUMED.labels(msg.topic, "dead_lettered").inc()
+        log.error(
+            "event dead-lettered",
+            extra={
+                "topic": msg.topic,
+                "partition": msg.partition,
+                "offset": msg.offset,
+                "error": failure.error_type,
+                "attempts": failure.attempts,
+            },
+        )
+
+    @staticmethod
+    def _record_lag(consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[Any]]) -> None:
+        per_topic: dict[str, int] = {}
+        for tp, messages in batch.items():
+            high = consumer.highwater(tp)
+            if high is not None and messages:
+                lag = max(0, high - (messages[-1].offset + 1))
+                per_topic[tp.topic] = per_topic.get(tp.topic, 0) + lag
+        for topic, lag in per_topic.items():
+            CONSUMER_LAG.labels(topic).set(lag)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)

@@ -1,0 +1,91 @@
+"""JSON logs without personal data, and the Prometheus metrics every service exposes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# A last line of defence: code never logs personal data on purpose, and this masks what
+# slips through (an email or a phone number in an exception message, say).
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
+
+_STD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def redact(text: str) -> str:
+    """Mask email addresses and phone numbers in free text."""
+    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, service, message and extras."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "service": self._service,
+            "logger": record.name,
+            "msg": redact(record.getMessage()),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STD_ATTRS and not key.startswith("_"):
+                out[key] = redact(value) if isinstance(value, str) else value
+        if record.exc_info:
+            out["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(out, default=str)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Route all logging (uvicorn's too) to stdout as JSON lines."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = []
+        lg.propagate = True
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+HTTP_REQUESTS = Counter(
+    "leadflow_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "leadflow_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_CONSUMED = Counter(
+    "leadflow_events_consumed_total", "Kafka events consumed", ["topic", "result"]
+)
+EVENT_HANDLE_SECONDS = Histogram(
+    "leadflow_event_handle_seconds",
+    "Time to handle one consumed event (database transaction included)",
+    ["topic"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+)
+EVENT_AGE_SECONDS = Histogram(
+    "leadflow_event_age_seconds",
+    "Time from an event's ce_time to the moment this service handled it",
+    ["topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+DLQ_PUBLISHED = Counter("leadflow_dlq_published_total", "Events sent to a DLQ", ["topic"])
+OUTBOX_PUBLISHED = Counter("leadflow_outbox_published_total", "Outbox events published")
+OUTBOX_PENDING = Gauge("leadflow_outbox_pending", "Outbox rows seen unsent at the last poll")
+CONSUMER_LAG = Gauge("leadflow_consumer_lag", "Messages behind the high watermark", ["topic"])

@@ -1,0 +1,42 @@
+"""`python -m <service>`: JSON logs, migrations, then uvicorn with the service's app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+
+from leadflow.migrations import upgrade
+from leadflow.observability import configure_logging
+from leadflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=Settings)
+
+
+def serve(settings_cls: type[S], build_app: Callable[[S], FastAPI], migrations: Path) -> None:
+    """Run one service process until SIGTERM/SIGINT, which drain it cleanly."""
+    settings = settings_cls()  # read from the environment
+    configure_logging(settings.service_name, settings.log_level)
+    if settings.migrate_on_start:
+        upgrade(migrations, settings.database_url)
+        configure_logging(settings.service_name, settings.log_level)  # alembic resets logging
+    app = build_app(settings)
+    log.info(
+        "serving",
+        extra={"url": f"http://{settings.http_host}:{settings.http_port}", "env": settings.env},
+    )
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+        proxy_headers=True,
+    )

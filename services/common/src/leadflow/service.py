@@ -1,0 +1,173 @@
+"""A service's runtime: database, producer, outbox relay and consumers, started in a lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from leadflow.bus import EventConsumer, Handlers
+from leadflow.db import create_engine, ping, session_factory
+from leadflow.events import Envelope, Event
+from leadflow.http import health_router, install_basics
+from leadflow.kafka import ProducerHolder
+from leadflow.outbox import OutboxRelay, add_event
+from leadflow.settings import Settings
+from leadflow.tracing import TraceMiddleware, current_traceparent
+
+log = logging.getLogger(__name__)
+
+STUCK_AFTER_SECONDS = 600.0
+Worker = Callable[[], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class Runtime:
+    """Everything with a connection, built in one place and closed in reverse order."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    producer: ProducerHolder
+    relay: OutboxRelay
+    consumers: list[EventConsumer] = field(default_factory=list)
+    workers: list[tuple[str, Worker]] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        engine = create_engine(settings.database_url)
+        producer = ProducerHolder(settings.kafka_bootstrap, client_id=settings.service_name)
+        relay = OutboxRelay(
+            engine,
+            producer,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+        )
+        return cls(settings, engine, session_factory(engine), producer, relay)
+
+    @property
+    def source(self) -> str:
+        return f"/{self.settings.service_name}"
+
+    def consume(
+        self, topics: Iterable[str], handlers: Handlers, *, group: str | None = None
+    ) -> None:
+        """Register a consumer loop (started with the runtime)."""
+        s = self.settings
+        self.consumers.append(
+            EventConsumer(
+                bootstrap=s.kafka_bootstrap,
+                group=group or s.consumer_group,
+                topics=topics,
+                handlers=handlers,
+                sessions=self.sessions,
+                producer=self.producer,
+                on_committed=self.relay.wake,
+                max_attempts=s.consumer_max_attempts,
+                backoff_seconds=s.consumer_retry_backoff_seconds,
+                max_batch=s.consumer_max_batch,
+            )
+        )
+
+    def envelope(self, event: Event) -> Envelope:
+        """Wrap an event as a CloudEvent from this service, in the current trace."""
+        return Envelope(data=event, source=self.source, traceparent=current_traceparent.get())
+
+    async def emit(self, session: AsyncSession, event: Event) -> Envelope:
+        """Stage an event in the outbox within the caller's transaction."""
+        envelope = self.envelope(event)
+        await add_event(session, envelope)
+        return envelope
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commit on success (then wake the relay), roll back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+        self.relay.wake()
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for consumer in self.consumers:
+            self._tasks.append(
+                asyncio.create_task(consumer.run(), name=f"consume-{consumer.group}")
+            )
+        for name, worker in self.workers:
+            self._tasks.append(asyncio.create_task(worker(), name=name))
+
+    async def stop(self) -> None:
+        """Drain: consumers finish the message in hand and commit, the relay flushes."""
+        for consumer in self.consumers:
+            consumer.stop()
+        consumer_tasks = [t for t in self._tasks if t.get_name().startswith("consume-")]
+        await asyncio.wait(consumer_tasks, timeout=20) if consumer_tasks else None
+        self.relay.stop()
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.relay.publish_pending(), timeout=5)
+        await self.producer.stop()
+        await self.engine.dispose()
+
+    def stuck(self) -> str | None:
+        """Why this process should be restarted, if it should: a worker died or stopped moving."""
+        for task in self._tasks:
+            if task.done() and not task.cancelled():
+                return f"worker {task.get_name()} ended"
+        now = time.monotonic()
+        for consumer in self.consumers:
+            if now - consumer.last_progress > STUCK_AFTER_SECONDS:
+                return f"consumer {consumer.group} made no progress for {STUCK_AFTER_SECONDS:.0f} s"
+        return None
+
+    async def check_database(self) -> None:
+        await asyncio.wait_for(ping(self.engine), timeout=2)
+
+    async def check_kafka(self) -> None:
+        await self.producer.check()
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    version: str = "0.1.0",
+) -> FastAPI:
+    """The service's FastAPI app: kernel basics, its routers, the runtime in the lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        log.info("started", extra={"port": runtime.settings.http_port})
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            log.info("stopped")
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.settings = runtime.settings
+    app.state.runtime = runtime
+    install_basics(app, max_body_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(TraceMiddleware)
+    app.include_router(
+        health_router(
+            {"database": runtime.check_database, "kafka": runtime.check_kafka},
+            liveness=runtime.stuck,
+        )
+    )
+    for router in routers:
+        app.include_router(router)
+    return app

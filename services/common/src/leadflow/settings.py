@@ -1,0 +1,75 @@
+"""Settings from `LEADFLOW_*` environment variables; each service subclasses `Settings`."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_ADMIN_TOKEN_PREFIX = "dev-"
+
+
+def _split_hosts(value: object) -> object:
+    if isinstance(value, str):
+        return [h.strip().lower() for h in value.split(",") if h.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """What every service reads. Nothing here connects to anything."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore")
+
+    service_name: ClassVar[str] = "leadflow"
+    default_port: ClassVar[int] = 8000
+
+    env: Literal["dev", "prod"] = "dev"
+    kafka_bootstrap: str = "localhost:9092"
+    database_url: str = ""
+    admin_token: SecretStr
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    log_level: str = "INFO"
+    data_dir: str = "var"
+    migrate_on_start: bool = True
+
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    consumer_max_batch: int = Field(default=200, ge=1)
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_seconds: float = Field(default=0.5, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    assignment_sla_seconds: float = Field(default=900.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_lists(cls, data: object) -> object:
+        if isinstance(data, dict) and "webhook_allowed_hosts" in data:
+            data["webhook_allowed_hosts"] = _split_hosts(data["webhook_allowed_hosts"])
+        return data
+
+    @model_validator(mode="after")
+    def _defaults_and_prod_guard(self) -> Self:
+        if not self.http_port:
+            self.http_port = self.default_port
+        if not self.database_url:
+            if self.env == "prod":
+                raise ValueError("LEADFLOW_DATABASE_URL must be set when LEADFLOW_ENV=prod")
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir}/{self.service_name}.db"
+        if self.env == "prod":
+            token = self.admin_token.get_secret_value()
+            if token.startswith(DEV_ADMIN_TOKEN_PREFIX) or len(token) < 32:
+                raise ValueError(
+                    "LEADFLOW_ADMIN_TOKEN looks like a development token; "
+                    "prod needs a random token of at least 32 characters"
+                )
+            if self.database_url.startswith("sqlite"):
+                raise ValueError("prod refuses SQLite; set LEADFLOW_DATABASE_URL to PostgreSQL")
+        return self
+
+    @property
+    def consumer_group(self) -> str:
+        return self.service_name

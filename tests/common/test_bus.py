@@ -1,0 +1,138 @@
+"""Outbox relay and consumer loop against the real broker, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kernel_app import (
+    create_tables,
+    effects_for,
+    make_settings,
+    outbox_unsent,
+    recording_handlers,
+    stage,
+)
+from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
+
+from leadflow.events import Envelope, LeadErased, dlq_topic
+from leadflow.service import Runtime
+
+pytestmark = pytest.mark.kafka
+
+TOPIC = LeadErased.topic
+
+
+@pytest.fixture
+async def runtime(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Runtime]:
+    rt = Runtime.build(make_settings(database_url, kafka_bootstrap))
+    await create_tables(rt)
+    yield rt
+    await rt.stop()
+
+
+async def _consume(rt: Runtime, bootstrap: str, **kw: object) -> str:
+    group = f"kernel-test-{uuid.uuid4().hex[:8]}"
+    await place_group_at_end(bootstrap, group, [TOPIC])
+    rt.consume([TOPIC], recording_handlers(**kw), group=group)  # type: ignore[arg-type]
+    await rt.start()
+    return group
+
+
+async def test_events_are_published_in_order_and_applied_once(
+    runtime: Runtime, kafka_bootstrap: str
+) -> None:
+    await _consume(runtime, kafka_bootstrap)
+    leads = [uuid.uuid4() for _ in range(5)]
+    await stage(runtime, leads * 4)  # 4 events per lead, interleaved
+    ids = {str(x) for x in leads}
+    await eventually(lambda: _count(runtime, ids, 20))
+    # Redeliver every event once more: the inbox turns the repeats into no-ops.
+    producer = await runtime.producer.get()
+    start = await end_offsets(kafka_bootstrap, [TOPIC])
+    msgs = await read_after(kafka_bootstrap, {tp: 0 for tp in start}, lambda m: False, timeout=2)
+    ours = [m for m in msgs if m.key.decode() in ids]
+    for m in ours:
+        await producer.send_and_wait(TOPIC, m.value, key=m.key, headers=list(m.headers))
+    await asyncio.sleep(1.5)
+    got = await effects_for(runtime, ids)
+    assert len(got) == 20
+    assert len({ce for _, ce in got}) == 20
+    # Per lead, effects follow the order the events were staged (one partition per key).
+    for lead in ids:
+        ce_ids = [ce for lid, ce in got if lid == lead]
+        staged = [m.headers for m in ours if m.key.decode() == lead][: len(ce_ids)]
+        assert ce_ids == [dict(h)["ce_id"].decode() for h in staged]
+    assert await outbox_unsent(runtime) == 0
+
+
+async def test_poison_and_failing_events_go_to_the_dlq_and_the_loop_goes_on(
+    runtime: Runtime, kafka_bootstrap: str
+) -> None:
+    bad_lead = uuid.uuid4()
+    group = await _consume(runtime, kafka_bootstrap, poison={bad_lead})
+    start = await end_offsets(kafka_bootstrap, [dlq_topic(TOPIC)])
+    producer = await runtime.producer.get()
+    good = Envelope(data=LeadErased(lead_id=uuid.uuid4(), erased_at=datetime.now(UTC)), source="/t")
+    await producer.send_and_wait(TOPIC, b"{not json", key=good.key, headers=good.headers())
+    await stage(runtime, [bad_lead])
+    after = uuid.uuid4()
+    await stage(runtime, [after])
+    await eventually(lambda: _count(runtime, {str(after)}, 1))
+    dead = await read_after(
+        kafka_bootstrap,
+        start,
+        lambda m: len([x for x in m if _group(x) == group]) >= 2,
+        timeout=10,
+    )
+    ours = [m for m in dead if _group(m) == group]
+    causes = {dict(m.headers)["dlq_error_type"].decode(): dict(m.headers) for m in ours}
+    assert set(causes) == {"MalformedEvent", "RuntimeError"}
+    assert causes["RuntimeError"]["dlq_attempts"] == b"3"
+    assert causes["MalformedEvent"]["dlq_original_topic"] == TOPIC.encode()
+    assert b"invalid LeadErased data" in causes["MalformedEvent"]["dlq_error_message"]
+    poisoned = next(m for m in ours if dict(m.headers)["dlq_error_type"] == b"MalformedEvent")
+    assert poisoned.value == b"{not json"  # the original bytes
+    assert await effects_for(runtime, {str(bad_lead)}) == []
+
+
+@pytest.mark.parametrize("mode", ["before_publish", "after_publish"])
+async def test_a_process_killed_around_publishing_loses_and_duplicates_nothing(
+    runtime: Runtime, kafka_bootstrap: str, database_url: str, mode: str
+) -> None:
+    await _consume(runtime, kafka_bootstrap)
+    runtime.relay.stop()  # only the relay that restarts after the crash publishes
+    leads = [str(uuid.uuid4()) for _ in range(10)]
+    proc = subprocess.run(  # noqa: S603
+        [sys.executable, str(Path(__file__).with_name("kernel_app.py")),
+         database_url, kafka_bootstrap, mode, ",".join(leads)],
+        capture_output=True, timeout=60, check=False,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    assert await outbox_unsent(runtime) == 10  # committed, not marked sent
+    rt2 = Runtime.build(runtime.settings)
+    await rt2.start()  # the restarted process's relay
+    try:
+        await eventually(lambda: _count(runtime, set(leads), 10))
+        await asyncio.sleep(1.0)
+        got = await effects_for(runtime, set(leads))
+        assert sorted(lid for lid, _ in got) == sorted(leads)
+        assert await outbox_unsent(runtime) == 0
+    finally:
+        await rt2.stop()
+
+
+async def _count(rt: Runtime, ids: set[str], n: int) -> bool:
+    return len(await effects_for(rt, ids)) == n
+
+
+def _group(msg: Any) -> str:
+    return dict(msg.headers).get("dlq_consumer_group", b"").decode()

@@ -1,0 +1,1 @@
+"""Test support: the real broker, real databases, real processes and a real HTTP receiver."""

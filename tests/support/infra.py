@@ -1,0 +1,89 @@
+"""Start the real Kafka broker once per run and hand out fresh databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_SH = ROOT / "deploy" / "kafka" / "kafka.sh"
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalKafka:
+    """The project's own broker (deploy/kafka), or an existing cluster named by the env."""
+
+    def __init__(self) -> None:
+        self.bootstrap = os.environ.get("LEADFLOW_KAFKA_BOOTSTRAP", "localhost:9092")
+        self.started_here = False
+
+    def start(self) -> None:
+        if "LEADFLOW_KAFKA_BOOTSTRAP" in os.environ:
+            return
+        if not port_open("127.0.0.1", 9092):
+            subprocess.run([str(KAFKA_SH), "start"], check=True)  # noqa: S603
+            self.started_here = True
+
+    def restart(self) -> None:
+        """Stop and start the local broker (chaos tests); only for the project's own broker."""
+        subprocess.run([str(KAFKA_SH), "stop"], check=True)  # noqa: S603
+        subprocess.run([str(KAFKA_SH), "start"], check=True)  # noqa: S603
+
+    def stop(self) -> None:
+        if self.started_here:
+            subprocess.run([str(KAFKA_SH), "stop"], check=False)  # noqa: S603
+
+
+def postgres_admin_url() -> str:
+    url = os.environ.get("LEADFLOW_TEST_POSTGRES_URL")
+    if not url:
+        raise RuntimeError(
+            "LEADFLOW_TEST_POSTGRES_URL is not set: run the tests with `make test`, which "
+            "starts PostgreSQL (scripts/postgres.sh), or point it at a server"
+        )
+    return url
+
+
+async def create_pg_database(admin_url: str) -> str:
+    """A fresh, empty database on the test server; returns its URL."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_pg_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+def run(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]

@@ -1,0 +1,88 @@
+"""Plain aiokafka helpers for tests: snapshot offsets, read what came after, place a group."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+
+async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+    """Current end of every partition of `topics`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
+        ]
+        return dict(await consumer.end_offsets(tps))
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()  # noqa: SLF001
+    return consumer.partitions_for_topic(topic) or set()
+
+
+async def place_group_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
+    """Commit the current end offsets for `group`, so it consumes only what comes next."""
+    offsets = await end_offsets(bootstrap, topics)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
+
+
+async def read_after(
+    bootstrap: str,
+    start: dict[TopicPartition, int],
+    until: Callable[[list[Any]], bool],
+    *,
+    timeout: float = 30.0,
+) -> list[Any]:
+    """Messages written after `start` (an `end_offsets` snapshot), until `until(messages)`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    got: list[Any] = []
+    try:
+        consumer.assign(list(start))
+        for tp, off in start.items():
+            consumer.seek(tp, off)
+        deadline = time.monotonic() + timeout
+        while not until(got):
+            if time.monotonic() > deadline:
+                break
+            batch = await consumer.getmany(timeout_ms=200)
+            for msgs in batch.values():
+                got.extend(msgs)
+        return got
+    finally:
+        await consumer.stop()
+
+
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], *, timeout: float = 30.0
+) -> None:
+    """Wait until `check()` (plain or async) holds, or fail with a clear message."""
+    deadline = time.monotonic() + timeout
+
+    async def holds() -> bool:
+        result = check()
+        return bool(await result) if inspect.isawaitable(result) else bool(result)
+
+    while not await holds():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.05)
