@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import Handlers
 from leadflow.events import Envelope, LeadErased
-from leadflow.outbox import OutboxRelay, kernel_metadata
+from leadflow.outbox import OutboxRelay, kernel_metadata, outbox_table
 from leadflow.service import Runtime
 from leadflow.settings import Settings
 
@@ -73,8 +73,6 @@ async def effects_for(runtime: Runtime, lead_ids: set[str]) -> list[tuple[str, s
 
 
 async def outbox_unsent(runtime: Runtime) -> int:
-    from leadflow.outbox import outbox_table
-
     async with runtime.sessions() as s:
         n = await s.scalar(
             select(func.count()).select_from(outbox_table).where(outbox_table.c.sent_at.is_(None))

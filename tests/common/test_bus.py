@@ -21,10 +21,10 @@ from kernel_app import (
     recording_handlers,
     stage,
 )
-from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
 
 from leadflow.events import Envelope, LeadErased, dlq_topic
 from leadflow.service import Runtime
+from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
 
 pytestmark = pytest.mark.kafka
 
@@ -58,7 +58,7 @@ async def test_events_are_published_in_order_and_applied_once(
     # Redeliver every event once more: the inbox turns the repeats into no-ops.
     producer = await runtime.producer.get()
     start = await end_offsets(kafka_bootstrap, [TOPIC])
-    msgs = await read_after(kafka_bootstrap, {tp: 0 for tp in start}, lambda m: False, timeout=2)
+    msgs = await read_after(kafka_bootstrap, dict.fromkeys(start, 0), lambda m: False, timeout=2)
     ours = [m for m in msgs if m.key.decode() in ids]
     for m in ours:
         await producer.send_and_wait(TOPIC, m.value, key=m.key, headers=list(m.headers))
@@ -111,10 +111,18 @@ async def test_a_process_killed_around_publishing_loses_and_duplicates_nothing(
     await _consume(runtime, kafka_bootstrap)
     runtime.relay.stop()  # only the relay that restarts after the crash publishes
     leads = [str(uuid.uuid4()) for _ in range(10)]
-    proc = subprocess.run(  # noqa: S603
-        [sys.executable, str(Path(__file__).with_name("kernel_app.py")),
-         database_url, kafka_bootstrap, mode, ",".join(leads)],
-        capture_output=True, timeout=60, check=False,
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("kernel_app.py")),
+            database_url,
+            kafka_bootstrap,
+            mode,
+            ",".join(leads),
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     assert await outbox_unsent(runtime) == 10  # committed, not marked sent

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.v1.event import CloudEvent
 
 from leadflow.events import (
     Attribution,
@@ -65,8 +66,6 @@ def test_the_cloudevents_sdk_reads_our_messages_as_the_same_event() -> None:
 
 
 def test_messages_the_sdk_writes_are_read_by_us() -> None:
-    from cloudevents.core.v1.event import CloudEvent
-
     lead_id = uuid.uuid4()
     event = CloudEvent(
         attributes={
@@ -101,11 +100,7 @@ def test_money_survives_as_an_exact_decimal() -> None:
     ],
 )
 def test_rejects_a_malformed_message_with_its_cause(value: bytes, headers: str, cause: str) -> None:
-    h = dict(
-        Envelope(
-            data=LeadErased(lead_id=uuid.uuid4(), erased_at=NOW), source="/x"
-        ).headers()
-    )
+    h = dict(Envelope(data=LeadErased(lead_id=uuid.uuid4(), erased_at=NOW), source="/x").headers())
     if headers == "no-id":
         del h["ce_id"]
     elif headers == "unknown-type":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -53,7 +54,5 @@ def test_an_old_timestamp_is_refused() -> None:
         webhooks.verify(secret, b"{}", headers)
 
 
-def _dt(ts: float):  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
+def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(int(ts), UTC)

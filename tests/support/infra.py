@@ -40,17 +40,17 @@ class LocalKafka:
         if "LEADFLOW_KAFKA_BOOTSTRAP" in os.environ:
             return
         if not port_open("127.0.0.1", 9092):
-            subprocess.run([str(KAFKA_SH), "start"], check=True)  # noqa: S603
+            subprocess.run([str(KAFKA_SH), "start"], check=True)
             self.started_here = True
 
     def restart(self) -> None:
         """Stop and start the local broker (chaos tests); only for the project's own broker."""
-        subprocess.run([str(KAFKA_SH), "stop"], check=True)  # noqa: S603
-        subprocess.run([str(KAFKA_SH), "start"], check=True)  # noqa: S603
+        subprocess.run([str(KAFKA_SH), "stop"], check=True)
+        subprocess.run([str(KAFKA_SH), "start"], check=True)
 
     def stop(self) -> None:
         if self.started_here:
-            subprocess.run([str(KAFKA_SH), "stop"], check=False)  # noqa: S603
+            subprocess.run([str(KAFKA_SH), "stop"], check=False)
 
 
 def postgres_admin_url() -> str:

@@ -27,7 +27,7 @@ async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition,
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()  # noqa: SLF001
+    await consumer._client.force_metadata_update()
     return consumer.partitions_for_topic(topic) or set()
 
 
@@ -72,9 +72,7 @@ async def read_after(
         await consumer.stop()
 
 
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], *, timeout: float = 30.0
-) -> None:
+async def eventually(check: Callable[[], bool | Awaitable[bool]], *, timeout: float = 30.0) -> None:
     """Wait until `check()` (plain or async) holds, or fail with a clear message."""
     deadline = time.monotonic() + timeout
 

@@ -19,7 +19,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -34,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from leadflow.db import NAMING, is_sqlite
+from leadflow.db import NAMING, UtcDateTime, is_sqlite
 from leadflow.events import Envelope
 from leadflow.kafka import ProducerHolder
 from leadflow.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
@@ -54,8 +53,8 @@ outbox_table = Table(
     Column("key", LargeBinary, nullable=False),
     Column("value", LargeBinary, nullable=False),
     Column("headers", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
     Index(
         "ix_outbox_unsent",
         "id",
@@ -69,7 +68,7 @@ inbox_table = Table(
     kernel_metadata,
     Column("consumer", String(100), primary_key=True),
     Column("event_id", String(200), primary_key=True),
-    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", UtcDateTime(), nullable=False),
 )
 
 # One relay publishes at a time per database (PostgreSQL advisory lock), so one key's
@@ -203,9 +202,7 @@ class OutboxRelay:
         OUTBOX_PUBLISHED.inc(len(ids))
         return len(ids)
 
-    async def _read_batch(
-        self, conn: AsyncConnection | None
-    ) -> Sequence[Any]:
+    async def _read_batch(self, conn: AsyncConnection | None) -> Sequence[Any]:
         stmt = (
             select(
                 outbox_table.c.id,

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, MetaData, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Integer, MetaData, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from leadflow.db import NAMING
+from leadflow.db import NAMING, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -25,8 +25,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(Utcnullable=True)
 
 
 class StoredLead(Base):
@@ -38,9 +38,9 @@ class StoredLead(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(320), index=True, nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     touches: Mapped[int] = mapped_column(Integer, default=1)
-    captured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_touch_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_touch_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(Utcnullable=True)
 
 
 class IdempotentResponse(Base):
@@ -55,4 +55,4 @@ class IdempotentResponse(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(Utcindex=True)

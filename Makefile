@@ -1,0 +1,55 @@
+# leadflow — `make run` starts everything, `make test` tests everything. Both set themselves up.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test lint fmt bench kafka-up kafka-down topics postgres-up postgres-down clean
+
+help:
+	@echo "make run      Kafka + the four services on SQLite (dev), prints URLs and the admin token"
+	@echo "make test     every test: unit, SQLite and PostgreSQL, real Kafka, end to end"
+	@echo "make lint     ruff + mypy (strict)"
+	@echo "make bench    benchmarks (printed figures and ratios)"
+	@echo "make kafka-up / kafka-down   the local single-node Kafka (deploy/kafka)"
+
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+	@deploy/kafka/kafka.sh fetch
+
+kafka-up: setup
+	@deploy/kafka/kafka.sh start
+	@$(UV) run --frozen python -m leadflow.topics
+
+kafka-down:
+	@deploy/kafka/kafka.sh stop
+
+topics: setup
+	@$(UV) run --frozen python -m leadflow.topics
+
+postgres-up:
+	@scripts/postgres.sh start
+
+postgres-down:
+	@scripts/postgres.sh stop
+
+run: setup
+	@UV="$(UV)" scripts/run.sh
+
+test: setup
+	@UV="$(UV)" scripts/test.sh $(PYTEST_ARGS)
+
+lint: setup
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy services/common/src services/marketing-intake/src services/lead-scoring/src services/sales-assignment/src services/feedback/src
+
+fmt: setup
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+bench: setup
+	@UV="$(UV)" scripts/bench.sh
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,96 @@
+"""lead-scoring's routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from lead_scoring.handlers import Scorer
+from lead_scoring.rules import RuleSetInvalid, rules_to_doc
+from lead_scoring.schemas import ModelOut, PreviewIn, RulesOut, ScoreOut, StoredScoreOut
+from leadflow.events import Factor
+from leadflow.http import AdminAuth, Problem
+
+router = APIRouter(prefix="/v1")
+
+
+def scorer(request: Request) -> Scorer:
+    s: Scorer = request.app.state.scorer
+    return s
+
+
+ScorerDep = Annotated[Scorer, Depends(scorer)]
+
+
+@router.get(
+    "/scores/{lead_id}",
+    response_model=StoredScoreOut,
+    tags=["scores"],
+    summary="A lead's latest score, with every factor that made it",
+)
+async def get_score(lead_id: uuid.UUID, s: ScorerDep) -> StoredScoreOut:
+    row = await s.get(lead_id)
+    if row is None:
+        raise Problem(404, "Not Found", "This lead has not been scored (yet).")
+    return StoredScoreOut(
+        lead_id=row.lead_id,
+        score=row.score,
+        qualified=row.qualified,
+        threshold=row.threshold,
+        factors=[Factor.model_validate(f) for f in row.factors],
+        model_version=row.model_version,
+        scored_at=row.scored_at,
+        qualified_at=row.qualified_at,
+    )
+
+
+@router.post(
+    "/scores/preview",
+    response_model=ScoreOut,
+    tags=["scores"],
+    summary="Score a lead body with the active rules and model; nothing is stored",
+)
+async def preview(body: PreviewIn, s: ScorerDep) -> ScoreOut:
+    result = await s.preview(body.lead(), body.touches)
+    return ScoreOut.model_validate(result.to_doc())
+
+
+@router.get(
+    "/scoring/rules", response_model=RulesOut, tags=["rules"], summary="The active rule set"
+)
+async def get_rules(s: ScorerDep) -> RulesOut:
+    version, rules, created_at = await s.current_rules()
+    return RulesOut(version=version, created_at=created_at, rules=rules_to_doc(rules))
+
+
+@router.put(
+    "/scoring/rules",
+    response_model=RulesOut,
+    tags=["rules"],
+    summary="Replace the rule set: validated, stored as the next version, active at once",
+    responses={422: {"description": "A rule is invalid; `errors` names it"}},
+)
+async def put_rules(
+    doc: Annotated[dict[str, Any], Body(description="threshold, caps, rules[]")],
+    s: ScorerDep,
+    _: AdminAuth,
+) -> RulesOut:
+    try:
+        row = await s.replace_rules(doc)
+    except RuleSetInvalid as exc:
+        errors = [{"field": loc, "message": msg} for loc, msg in exc.errors]
+        names = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        raise Problem(422, "Validation failed", f"Invalid rules: {names}", errors=errors) from exc
+    return RulesOut(version=row.version, created_at=row.created_at, rules=row.doc)
+
+
+@router.get(
+    "/scoring/model",
+    response_model=ModelOut,
+    tags=["model"],
+    summary="What won and lost outcomes taught the model, per attribute value",
+)
+async def get_model(s: ScorerDep) -> ModelOut:
+    return ModelOut.model_validate(await s.learned())

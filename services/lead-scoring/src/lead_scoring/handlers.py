@@ -1,0 +1,159 @@
+"""lead-scoring's use cases: score captured leads, learn from outcomes, manage rules."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lead_scoring import repo
+from lead_scoring.domain import Score, learned_weight, score
+from lead_scoring.model import LearnedModel
+from lead_scoring.models import LeadScore, RuleSetVersion
+from lead_scoring.rules import DEFAULT_RULES, RuleSet, parse_rules, rules_to_doc
+from leadflow.bus import Handlers
+from leadflow.events import (
+    Envelope,
+    Lead,
+    LeadCaptured,
+    LeadErased,
+    LeadOutcome,
+    LeadQualified,
+    LeadScored,
+)
+from leadflow.service import Runtime
+
+TERMINAL = {"won", "lost"}
+
+
+@dataclass
+class Scorer:
+    """Scores with the active rules and the learned model, cached until either changes."""
+
+    rt: Runtime
+    _rules: tuple[int, RuleSet] = (0, DEFAULT_RULES)
+    _model: tuple[int, LearnedModel | None] = (0, None)
+    handlers: Handlers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.handlers = {
+            LeadCaptured: self.on_lead_captured,
+            LeadOutcome: self.on_lead_outcome,
+            LeadErased: self.on_lead_erased,
+        }
+
+    async def rules(self, session: AsyncSession) -> tuple[int, RuleSet]:
+        row = await repo.active_rules(session)
+        if row is not None and row.version != self._rules[0]:
+            self._rules = (row.version, parse_rules(row.doc, version=str(row.version)))
+        return self._rules
+
+    async def model(self, session: AsyncSession) -> LearnedModel | None:
+        revision = await repo.model_revision(session)
+        if revision != self._model[0]:
+            state = await repo.load_model(session)
+            self._model = (revision, LearnedModel.from_doc(state.doc) if state else None)
+        return self._model[1]
+
+    async def score(self, session: AsyncSession, lead: Lead, touches: int = 1) -> Score:
+        _, rules = await self.rules(session)
+        model = await self.model(session)
+        return score(lead, rules, model, touches=touches, now=datetime.now(UTC))
+
+    async def on_lead_captured(self, session: AsyncSession, env: Envelope) -> None:
+        """Score (or rescore, for a new touch) and publish; MQL once, when it first qualifies."""
+        ev = env.data
+        assert isinstance(ev, LeadCaptured)
+        row = await repo.get_score(session, ev.lead_id, for_update=True)
+        if row is not None and row.erased_at is not None:
+            return
+        touches = max(ev.touch, row.touches + 1 if row is not None and ev.duplicate else 1)
+        result = await self.score(session, ev.lead, touches)
+        if row is None:
+            row = LeadScore(lead_id=ev.lead_id)
+            session.add(row)
+        row.lead = ev.lead.model_dump(mode="json")
+        row.touches = touches
+        row.score = result.score
+        row.qualified = result.qualified
+        row.threshold = result.threshold
+        row.factors = [f.model_dump(mode="json") for f in result.factors]
+        row.model_version = result.model_version
+        row.scored_at = result.scored_at
+        fields: dict[str, Any] = {
+            "lead_id": ev.lead_id,
+            "score": result.score,
+            "qualified": result.qualified,
+            "threshold": result.threshold,
+            "factors": result.factors,
+            "model_version": result.model_version,
+            "scored_at": result.scored_at,
+            "lead": ev.lead,
+        }
+        await self.rt.emit(session, LeadScored(**fields))
+        if result.qualified and row.qualified_at is None:
+            row.qualified_at = result.scored_at
+            await self.rt.emit(session, LeadQualified(**fields))
+
+    async def on_lead_outcome(self, session: AsyncSession, env: Envelope) -> None:
+        """The first won/lost of a lead teaches the model once."""
+        ev = env.data
+        assert isinstance(ev, LeadOutcome)
+        if ev.stage not in TERMINAL:
+            return
+        row = await repo.get_score(session, ev.lead_id, for_update=True)
+        if row is None or row.lead is None or row.outcome in TERMINAL:
+            return
+        state = await repo.load_model(session, for_update=True)
+        model = LearnedModel.from_doc(state.doc) if state is not None else LearnedModel()
+        model.update(Lead.model_validate(row.lead), won=ev.stage == "won")
+        await repo.save_model(session, state, model.to_doc())
+        row.outcome = ev.stage
+
+    async def on_lead_erased(self, session: AsyncSession, env: Envelope) -> None:
+        """Drop the lead's personal data; the anonymous score stays for the model's history."""
+        row = await repo.get_score(session, env.data.lead_id, for_update=True)
+        if row is not None:
+            row.lead = None
+            row.erased_at = datetime.now(UTC)
+
+    async def preview(self, lead: Lead, touches: int = 1) -> Score:
+        """Score a lead without storing anything."""
+        async with self.rt.sessions() as s:
+            return await self.score(s, lead, touches)
+
+    async def get(self, lead_id: uuid.UUID) -> LeadScore | None:
+        async with self.rt.sessions() as s:
+            return await repo.get_score(s, lead_id)
+
+    async def current_rules(self) -> tuple[int, RuleSet, datetime | None]:
+        async with self.rt.sessions() as s:
+            row = await repo.active_rules(s)
+            version, rules = await self.rules(s)
+            return version, rules, row.created_at if row else None
+
+    async def replace_rules(self, doc: dict[str, Any]) -> RuleSetVersion:
+        """Validate (raises RuleSetInvalid) and store as the next version, which becomes active."""
+        async with self.rt.transaction() as s:
+            version = await repo.next_rules_version(s)
+            rules = parse_rules(doc, version=str(version))
+            row = RuleSetVersion(
+                version=version, doc=rules_to_doc(rules), created_at=datetime.now(UTC)
+            )
+            s.add(row)
+        return row
+
+    async def learned(self) -> dict[str, Any]:
+        async with self.rt.sessions() as s:
+            model = await self.model(s)
+        n = model.n_outcomes if model else 0
+        return {
+            "version": model.version if model else "learned-0",
+            "n_outcomes": n,
+            "n_won": model.n_won if model else 0,
+            "weight": learned_weight(n),
+            "attributes": model.stats() if model else [],
+        }

@@ -1,0 +1,56 @@
+"""lead-scoring's tables (its own database)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Integer, MetaData, String, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from leadflow.db import NAMING, UtcDateTime
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class RuleSetVersion(Base):
+    """Every rule set ever saved; the highest version is active."""
+
+    __tablename__ = "rule_sets"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LeadScore(Base):
+    """The latest score of a lead, the lead it was computed from, and whether it became an MQL."""
+
+    __tablename__ = "lead_scores"
+
+    lead_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    lead: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    touches: Mapped[int] = mapped_column(Integer, default=1)
+    score: Mapped[int] = mapped_column(Integer)
+    qualified: Mapped[bool] = mapped_column(Boolean)
+    threshold: Mapped[int] = mapped_column(Integer)
+    factors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(100))
+    scored_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    qualified_at: Mapped[datetime | None] = mapped_column(Utcnullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(Utcnullable=True)
+
+
+class ModelState(Base):
+    """The learned model, one row; `revision` tells replicas when to reload it."""
+
+    __tablename__ = "model_state"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

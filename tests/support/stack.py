@@ -1,0 +1,139 @@
+"""The four services as real processes on the real broker, each with its own database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from support.infra import free_port
+
+SERVICES = {
+    "marketing-intake": "marketing_intake",
+    "lead-scoring": "lead_scoring",
+    "sales-assignment": "sales_assignment",
+    "feedback": "feedback",
+}
+ADMIN_TOKEN = "dev-e2e-admin-token"
+
+
+@dataclass
+class Proc:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-u", "-m", SERVICES[self.name]],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=self.env["LEADFLOW_DATA_DIR"],
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.popen is not None
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready in {timeout} s: {self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no drain, no goodbye — what a crash looks like."""
+        assert self.popen is not None
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait: the graceful path."""
+        assert self.popen is not None
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        if self._log is not None:
+            self._log.close()
+        return self.popen.returncode
+
+    def log_tail(self, n: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-n:]
+
+
+@dataclass
+class Stack:
+    """Four service processes; `procs[name].url` is where each answers."""
+
+    base: Path
+    bootstrap: str
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, Proc] = field(default_factory=dict)
+
+    def start(self) -> Stack:
+        for name in SERVICES:
+            port = free_port()
+            data = self.base / name
+            data.mkdir(parents=True, exist_ok=True)
+            env = {
+                **os.environ,
+                "LEADFLOW_ENV": "dev",
+                "LEADFLOW_ADMIN_TOKEN": ADMIN_TOKEN,
+                "LEADFLOW_KAFKA_BOOTSTRAP": self.bootstrap,
+                "LEADFLOW_HTTP_PORT": str(port),
+                "LEADFLOW_DATA_DIR": str(data),
+                "LEADFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{data}/{name}.db",
+                "LEADFLOW_RELAY_POLL_SECONDS": "0.2",
+                **self.extra_env,
+            }
+            self.procs[name] = Proc(name, port, env, self.base / f"{name}.log")
+        for proc in self.procs.values():
+            proc.start()
+        for proc in self.procs.values():
+            proc.wait_ready()
+        return self
+
+    def restart(self, name: str) -> None:
+        proc = self.procs[name]
+        proc.start()
+        proc.wait_ready()
+
+    def stop(self) -> dict[str, int]:
+        return {name: proc.terminate() for name, proc in self.procs.items()}
+
+    def url(self, name: str) -> str:
+        return self.procs[name].url
+
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    def logs(self) -> dict[str, str]:
+        return {n: p.log_path.read_text(errors="replace") for n, p in self.procs.items()}
+
+
+def client(**kw: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=30, **kw)
