@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from support.infra import LocalKafka, create_pg_database, drop_pg_database, postgres_admin_url
 
 from leadflow.kafka import ensure_topics
+from support.infra import LocalKafka, create_pg_database, drop_pg_database, postgres_admin_url
 
 
 @pytest.fixture(scope="session")
