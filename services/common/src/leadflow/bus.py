@@ -21,9 +21,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from leadflow.db import is_unavailable
 from leadflow.events import Envelope, Event, MalformedEvent, decode, dlq_topic
 from leadflow.kafka import ProducerHolder
 from leadflow.observability import (
@@ -61,9 +62,7 @@ class Failure:
 
 
 def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, Transient | OperationalError | ConnectionError | TimeoutError | OSError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    return isinstance(exc, Transient) or is_unavailable(exc)
 
 
 class _Revoker(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -13,9 +13,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadflow.db import is_unavailable
 from leadflow.observability import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return validation_problem(errors)
 
     async def on_error(request: Request, exc: Exception) -> Response:
+        # Dependency errors are registered by class below, so they are answered here without
+        # Starlette's server-error path (which re-raises after answering).
+        if is_unavailable(exc):
+            # The database is away: say so (and nothing was accepted), rather than a 500.
+            log.warning("dependency unavailable on %s: %s", request.url.path, type(exc).__name__)
+            return problem_response(
+                503,
+                "Service Unavailable",
+                "A dependency is unavailable; retry shortly.",
+                headers={"Retry-After": "5"},
+            )
         log.error("unhandled error on %s", request.url.path, exc_info=exc)
         return problem_response(500, "Internal Server Error")
 
@@ -104,6 +117,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(Exception, on_error)
+    for cls in (DBAPIError, ConnectionError, TimeoutError, OSError):
+        app.add_exception_handler(cls, on_error)
 
 
 class BodyLimit:

@@ -40,9 +40,9 @@ class LeadScore(Base):
     factors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     model_version: Mapped[str] = mapped_column(String(100))
     scored_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    qualified_at: Mapped[datetime | None] = mapped_column(Utcnullable=True)
+    qualified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    erased_at: Mapped[datetime | None] = mapped_column(Utcnullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class ModelState(Base):

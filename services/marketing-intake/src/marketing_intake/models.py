@@ -26,7 +26,7 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(Utcnullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class StoredLead(Base):
@@ -40,7 +40,7 @@ class StoredLead(Base):
     touches: Mapped[int] = mapped_column(Integer, default=1)
     captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_touch_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    erased_at: Mapped[datetime | None] = mapped_column(Utcnullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class IdempotentResponse(Base):
@@ -55,4 +55,4 @@ class IdempotentResponse(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(Utcindex=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

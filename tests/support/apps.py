@@ -1,0 +1,57 @@
+"""A service's FastAPI app on a real, migrated database, driven in process over ASGI.
+
+The lifespan is not started, so nothing talks to Kafka: outgoing events stay in the
+outbox table, where the tests read them (the relay is tested on the real broker elsewhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from leadflow.events import Envelope, decode
+from leadflow.migrations import upgrade
+from leadflow.outbox import outbox_table
+from leadflow.service import Runtime
+from leadflow.settings import Settings
+
+ADMIN = {"Authorization": "Bearer dev-test-admin"}
+S = TypeVar("S", bound=Settings)
+
+
+async def build(
+    settings_cls: type[S],
+    build_app: Callable[[S], FastAPI],
+    migrations: Path,
+    database_url: str,
+    **settings: Any,
+) -> FastAPI:
+    await asyncio.to_thread(upgrade, migrations, database_url)
+    s = settings_cls(admin_token="dev-test-admin", database_url=database_url, **settings)
+    return build_app(s)
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+def runtime(app: FastAPI) -> Runtime:
+    rt: Runtime = app.state.runtime
+    return rt
+
+
+async def outbox(app: FastAPI) -> list[Envelope]:
+    """Every event the app staged, decoded exactly as a consumer would."""
+    async with runtime(app).sessions() as s:
+        rows = (await s.execute(select(outbox_table).order_by(outbox_table.c.id))).all()
+    return [decode(r.value, [(k, v.encode()) for k, v in r.headers]) for r in rows]
+
+
+async def dispose(app: FastAPI) -> None:
+    await runtime(app).engine.dispose()
