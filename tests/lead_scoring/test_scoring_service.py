@@ -1,0 +1,174 @@
+"""lead-scoring's handlers and routes on SQLite and PostgreSQL (events read from the outbox)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from lead_scoring.app import MIGRATIONS, build_app
+from lead_scoring.handlers import Scorer
+from lead_scoring.settings import ScoringSettings
+from leadflow.events import (
+    Attribution,
+    Envelope,
+    Lead,
+    LeadCaptured,
+    LeadErased,
+    LeadOutcome,
+    LeadQualified,
+    LeadScored,
+)
+from support.apps import ADMIN, build, client, dispose, outbox, runtime
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    a = await build(ScoringSettings, build_app, MIGRATIONS, database_url)
+    yield a
+    await dispose(a)
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client(app) as c:
+        yield c
+
+
+def good_lead(**kw: object) -> Lead:
+    base: dict[str, object] = {
+        "lead_id": uuid.uuid4(),
+        "email": "cto@bigco.example.com",
+        "first_name": "Grace",
+        "last_name": "Hopper",
+        "company": "BigCo",
+        "job_title": "CTO",
+        "company_size": 400,
+        "industry": "software",
+        "country": "DE",
+        "website": "https://bigco.example.com",
+        "attribution": Attribution(source="webinar"),
+        "captured_at": datetime.now(UTC),
+    }
+    return Lead.model_validate({**base, **kw})
+
+
+def poor_lead() -> Lead:
+    return Lead(lead_id=uuid.uuid4(), email="someone@gmail.com", captured_at=datetime.now(UTC))
+
+
+async def deliver(app: FastAPI, event: LeadCaptured | LeadOutcome | LeadErased) -> None:
+    """What the consumer loop does for one event: one transaction around the handler."""
+    scorer: Scorer = app.state.scorer
+    env = Envelope(data=event, source="/test")
+    async with runtime(app).transaction() as s:
+        await scorer.handlers[type(event)](s, env)
+
+
+async def test_a_good_lead_is_scored_and_qualified_once(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    lead = good_lead()
+    await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead))
+    again = lead.model_copy(update={"attribution": Attribution(source="ads")})
+    await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=again, duplicate=True, touch=2))
+    events = [e.data for e in await outbox(app)]
+    scored = [e for e in events if type(e) is LeadScored]
+    qualified = [e for e in events if type(e) is LeadQualified]
+    assert len(scored) == 2
+    assert len(qualified) == 1
+    assert qualified[0].lead == lead
+    assert qualified[0].score >= qualified[0].threshold
+    r = await http.get(f"/v1/scores/{lead.lead_id}")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["qualified"] is True
+    assert {f["name"] for f in body["factors"]}
+    assert sum(f["points"] for f in body["factors"]) == pytest.approx(body["score"], abs=1)
+
+
+async def test_a_poor_lead_is_scored_but_never_qualified(app: FastAPI) -> None:
+    lead = poor_lead()
+    await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead))
+    events = [e.data for e in await outbox(app)]
+    assert [type(e) for e in events] == [LeadScored]
+    assert events[0].qualified is False  # type: ignore[union-attr]
+
+
+async def test_preview_scores_without_storing(app: FastAPI, http: httpx.AsyncClient) -> None:
+    body = good_lead().model_dump(mode="json", exclude={"lead_id", "captured_at"})
+    r = await http.post("/v1/scores/preview", json=body)
+    assert r.status_code == 200
+    assert r.json()["qualified"] is True
+    assert r.json()["model_version"] == "rules-default"
+    assert await outbox(app) == []
+    bad = await http.post("/v1/scores/preview", json={"email": "x@y.example.com", "country": "DEU"})
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.json()["errors"]] == ["country"]
+
+
+async def test_outcomes_teach_the_model_once_per_lead(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    lead = good_lead()
+    await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead))
+    now = datetime.now(UTC)
+    await deliver(app, LeadOutcome(lead_id=lead.lead_id, stage="contacted", occurred_at=now))
+    await deliver(app, LeadOutcome(lead_id=lead.lead_id, stage="won", occurred_at=now))
+    await deliver(app, LeadOutcome(lead_id=lead.lead_id, stage="won", occurred_at=now))
+    model = (await http.get("/v1/scoring/model")).json()
+    assert model["n_outcomes"] == 1
+    assert model["n_won"] == 1
+    industry = [a for a in model["attributes"] if a["attribute"] == "industry"]
+    assert industry == [{**industry[0], "value": "software", "won": 1, "lost": 0, "win_rate": 1.0}]
+
+
+async def test_rules_are_validated_versioned_and_used(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    current = (await http.get("/v1/scoring/rules")).json()
+    assert current["version"] == 0
+    doc = current["rules"]
+    assert (await http.put("/v1/scoring/rules", json=doc)).status_code == 401
+    bad = {
+        **doc,
+        "rules": [
+            *doc["rules"],
+            {
+                "name": "oops",
+                "group": "fit",
+                "points": 500,
+                "reason": "x",
+                "when": {"kind": "touches", "min": 2},
+            },
+        ],
+    }
+    r = await http.put("/v1/scoring/rules", json=bad, headers=ADMIN)
+    assert r.status_code == 422
+    assert any("oops" in e["message"] or "rules[" in e["field"] for e in r.json()["errors"])
+    strict = {**doc, "threshold": 100}
+    r = await http.put("/v1/scoring/rules", json=strict, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 1
+    assert (await http.get("/v1/scoring/rules")).json()["version"] == 1
+    lead = good_lead()
+    await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead))
+    [scored] = [e.data for e in await outbox(app)]
+    assert isinstance(scored, LeadScored)
+    assert scored.threshold == 100
+    assert scored.model_version == "rules-1"
+
+
+async def test_erasure_drops_the_stored_lead(app: FastAPI) -> None:
+    lead = good_lead()
+    await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead))
+    await deliver(app, LeadErased(lead_id=lead.lead_id, erased_at=datetime.now(UTC)))
+    row = await app.state.scorer.get(lead.lead_id)
+    assert row.lead is None
+    assert row.erased_at is not None
+    await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead, duplicate=True, touch=2))
+    assert len(await outbox(app)) == 2  # scored + qualified from before; nothing after erasure
