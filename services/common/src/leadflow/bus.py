@@ -148,18 +148,60 @@ class EventConsumer:
             self.last_progress = time.monotonic()
             batch = await consumer.getmany(timeout_ms=500, max_records=self._max_batch)
             for tp, messages in batch.items():
-                for msg in messages:
-                    if self._stopping.is_set() or tp not in consumer.assignment():
-                        break  # not ours any more, or shutting down: uncommitted, redelivered
-                    try:
-                        await self._process(msg)
-                    except _Stopped:
-                        return
-                    self._processed[tp] = msg.offset + 1
-                    self.last_progress = time.monotonic()
+                if self._stopping.is_set() or tp not in consumer.assignment():
+                    break  # not ours any more, or shutting down: uncommitted, redelivered
+                try:
+                    await self._process_partition(tp, messages)
+                except _Stopped:
+                    return
+                self.last_progress = time.monotonic()
             if batch:
                 await self.commit_processed()
                 self._record_lag(consumer, batch)
+
+    async def _process_partition(self, tp: TopicPartition, messages: list[Any]) -> None:
+        """One partition's messages, in order: together in one transaction when all succeed."""
+        started = time.perf_counter()
+        pending: list[tuple[Any, Envelope, Handler]] = []
+        for msg in messages:
+            decoded = await self._decode(msg)
+            if decoded is not None:
+                pending.append((msg, *decoded))
+        if len(pending) < 2 or not await self._handle_together(pending, started):
+            for msg, envelope, handler in pending:
+                await self._handle_with_retries(msg, envelope, handler, started)
+                self._processed[tp] = msg.offset + 1
+        self._processed[tp] = messages[-1].offset + 1
+
+    async def _handle_together(
+        self, pending: list[tuple[Any, Envelope, Handler]], started: float
+    ) -> bool:
+        """The fast path: every event of the batch in one transaction; False if any failed."""
+        results: list[str] = []
+        try:
+            async with self._sessions() as session, session.begin():
+                for _, envelope, handler in pending:
+                    if await claim_inbox(session, self.group, envelope.id):
+                        await handler(session, envelope)
+                        results.append("ok")
+                    else:
+                        results.append("duplicate")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return False
+        if self._on_committed is not None:
+            self._on_committed()
+        for (msg, envelope, _), result in zip(pending, results, strict=True):
+            self._observe(msg, envelope, result, started)
+        return True
+
+    def _observe(self, msg: Any, envelope: Envelope, result: str, started: float) -> None:
+        EVENTS_CONSUMED.labels(msg.topic, result).inc()
+        EVENT_HANDLE_SECONDS.labels(msg.topic).observe(time.perf_counter() - started)
+        EVENT_AGE_SECONDS.labels(msg.topic).observe(
+            max(0.0, (datetime.now(UTC) - envelope.time).total_seconds())
+        )
 
     async def commit_processed(self, only: set[TopicPartition] | None = None) -> None:
         """Commit the offsets of what was fully processed (all, or only `only`)."""
@@ -176,29 +218,30 @@ class EventConsumer:
             if self._processed.get(tp) == off:
                 del self._processed[tp]
 
-    async def _process(self, msg: Any) -> None:
-        started = time.perf_counter()
+    async def _decode(self, msg: Any) -> tuple[Envelope, Handler] | None:
+        """The event and its handler; None for what is dead-lettered (malformed) or ignored."""
         try:
             if msg.value is not None and len(msg.value) > MAX_VALUE_BYTES:
                 raise MalformedEvent(f"value of {len(msg.value)} bytes exceeds {MAX_VALUE_BYTES}")
             envelope = decode(msg.value, msg.headers)
         except MalformedEvent as exc:
             await self._dead_letter(msg, Failure("MalformedEvent", str(exc), 1))
-            return
+            return None
         handler = self._handlers.get(type(envelope.data))
         if handler is None:
             EVENTS_CONSUMED.labels(msg.topic, "ignored").inc()
-            return
+            return None
+        return envelope, handler
+
+    async def _handle_with_retries(
+        self, msg: Any, envelope: Envelope, handler: Handler, started: float
+    ) -> None:
         attempts = 0
         while True:
             attempts += 1
             try:
                 result = await self._handle_once(handler, envelope)
-                EVENTS_CONSUMED.labels(msg.topic, result).inc()
-                EVENT_HANDLE_SECONDS.labels(msg.topic).observe(time.perf_counter() - started)
-                EVENT_AGE_SECONDS.labels(msg.topic).observe(
-                    max(0.0, (datetime.now(UTC) - envelope.time).total_seconds())
-                )
+                self._observe(msg, envelope, result, started)
                 return
             except asyncio.CancelledError:
                 raise

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     data_dir: str = "var"
     migrate_on_start: bool = True
+    # Defaults to the service name; another group (benchmarks, a blue/green copy) reads apart.
+    consumer_group: str = ""
 
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
@@ -55,6 +57,8 @@ class Settings(BaseSettings):
     def _defaults_and_prod_guard(self) -> Self:
         if not self.http_port:
             self.http_port = self.default_port
+        if not self.consumer_group:
+            self.consumer_group = self.service_name
         if not self.database_url:
             if self.env == "prod":
                 raise ValueError("LEADFLOW_DATABASE_URL must be set when LEADFLOW_ENV=prod")
@@ -70,6 +74,3 @@ class Settings(BaseSettings):
                 raise ValueError("prod refuses SQLite; set LEADFLOW_DATABASE_URL to PostgreSQL")
         return self
 
-    @property
-    def consumer_group(self) -> str:
-        return self.service_name
