@@ -27,6 +27,7 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         extra_env={
             "LEADFLOW_WEBHOOK_RETRY_SCHEDULE": "[0, 1, 2, 3, 5]",
             "LEADFLOW_ASSIGNMENT_SLA_SECONDS": "3600",
+            "LEADFLOW_WEBHOOK_POLL_SECONDS": "0.2",
         },
     ).start()
     yield s

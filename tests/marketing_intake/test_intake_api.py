@@ -10,12 +10,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from support.apps import ADMIN, build, client, dispose, outbox, runtime
 
 from leadflow.db import create_engine
 from leadflow.events import LeadCaptured, LeadErased
 from marketing_intake.app import MIGRATIONS, build_app
 from marketing_intake.settings import IntakeSettings
+from support.apps import ADMIN, build, client, dispose, outbox, runtime
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from sales_assignment.routing import (
     NoRepAvailable,
     Rep,
     RoutingPolicy,
-    RoutingRule,
     reroute,
     route,
 )
+from sales_assignment.rules import RoutingRule
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)  # a Monday
 LEAD_ID = UUID(int=999)

@@ -15,10 +15,10 @@ from sales_assignment.routing import (
     NoRepAvailable,
     Rep,
     RoutingPolicy,
-    RoutingRule,
     route,
     smooth_weighted_pick,
 )
+from sales_assignment.rules import RoutingRule
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 A, B, C = UUID(int=1), UUID(int=2), UUID(int=3)

@@ -7,17 +7,15 @@ from uuid import UUID
 
 import pytest
 
-from sales_assignment.routing import (
+from sales_assignment.places import (
     COUNTRIES,
     REGIONS,
-    RoutingRule,
-    RulesInvalid,
     company_domain,
     expand_places,
     segment_of,
-    validate_rules,
     website_domain,
 )
+from sales_assignment.rules import RoutingRule, RulesInvalid, validate_rules
 
 REP = "00000000-0000-0000-0000-000000000001"
 

@@ -26,12 +26,16 @@ from sqlalchemy import (
     String,
     Table,
     delete,
+    event,
     insert,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from leadflow.db import NAMING, UtcDateTime, is_sqlite
 from leadflow.events import Envelope
@@ -76,36 +80,50 @@ inbox_table = Table(
 _RELAY_LOCK_ID = 0x1EADF10
 
 
+_STAGED = "leadflow.outbox.staged"
+
+
 async def add_event(session: AsyncSession, envelope: Envelope) -> None:
-    """Stage an event for publishing; it commits (or rolls back) with the caller's work."""
-    await session.execute(
-        insert(outbox_table).values(
-            event_id=envelope.id,
-            topic=envelope.topic,
-            key=envelope.key,
-            value=envelope.value(),
-            headers=[[k, v.decode()] for k, v in envelope.headers()],
-            created_at=datetime.now(UTC),
-        )
+    """Stage an event for publishing; it commits (or rolls back) with the caller's work.
+
+    Staged rows are written in one statement just before the transaction commits, so a
+    handler that emits several events pays one round trip, and ids follow commit order.
+    """
+    session.info.setdefault(_STAGED, []).append(
+        {
+            "event_id": envelope.id,
+            "topic": envelope.topic,
+            "key": envelope.key,
+            "value": envelope.value(),
+            "headers": [[k, v.decode()] for k, v in envelope.headers()],
+            "created_at": datetime.now(UTC),
+        }
     )
+
+
+@event.listens_for(Session, "before_commit")
+def _write_staged(session: Session) -> None:
+    rows = session.info.pop(_STAGED, None)
+    if rows:
+        session.execute(insert(outbox_table), rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_staged(session: Session) -> None:
+    session.info.pop(_STAGED, None)
 
 
 async def claim_inbox(session: AsyncSession, consumer: str, event_id: str) -> bool:
     """Record that `consumer` handles `event_id` in this transaction; False if it already did."""
-    seen = await session.scalar(
-        select(inbox_table.c.event_id).where(
-            inbox_table.c.consumer == consumer, inbox_table.c.event_id == event_id
-        )
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    # A concurrent duplicate waits for the first transaction, then finds the row (PostgreSQL).
+    result = await session.execute(
+        ins(inbox_table)
+        .values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
     )
-    if seen is not None:
-        return False
-    # A concurrent duplicate fails on the primary key at commit and is retried, then seen.
-    await session.execute(
-        insert(inbox_table).values(
-            consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC)
-        )
-    )
-    return True
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 class OutboxRelay:

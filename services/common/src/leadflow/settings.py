@@ -73,4 +73,3 @@ class Settings(BaseSettings):
             if self.database_url.startswith("sqlite"):
                 raise ValueError("prod refuses SQLite; set LEADFLOW_DATABASE_URL to PostgreSQL")
         return self
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,9 @@ from leadflow.events import (
 from leadflow.service import Runtime
 
 TERMINAL = {"won", "lost"}
+# How stale another replica's rule or model change may be here; this process's own
+# changes are seen at once.
+RECHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Scorer:
     rt: Runtime
     _rules: tuple[int, RuleSet] = (0, DEFAULT_RULES)
     _model: tuple[int, LearnedModel | None] = (0, None)
+    _rules_checked: float = -1e9
+    _model_checked: float = -1e9
     handlers: Handlers = field(init=False)
 
     def __post_init__(self) -> None:
@@ -45,17 +51,23 @@ class Scorer:
             LeadErased: self.on_lead_erased,
         }
 
-    async def rules(self, session: AsyncSession) -> tuple[int, RuleSet]:
-        row = await repo.active_rules(session)
-        if row is not None and row.version != self._rules[0]:
-            self._rules = (row.version, parse_rules(row.doc, version=str(row.version)))
+    async def rules(self, session: AsyncSession, *, fresh: bool = False) -> tuple[int, RuleSet]:
+        now = time.monotonic()
+        if fresh or now - self._rules_checked > RECHECK_SECONDS:
+            row = await repo.active_rules(session)
+            if row is not None and row.version != self._rules[0]:
+                self._rules = (row.version, parse_rules(row.doc, version=str(row.version)))
+            self._rules_checked = now
         return self._rules
 
-    async def model(self, session: AsyncSession) -> LearnedModel | None:
-        revision = await repo.model_revision(session)
-        if revision != self._model[0]:
-            state = await repo.load_model(session)
-            self._model = (revision, LearnedModel.from_doc(state.doc) if state else None)
+    async def model(self, session: AsyncSession, *, fresh: bool = False) -> LearnedModel | None:
+        now = time.monotonic()
+        if fresh or now - self._model_checked > RECHECK_SECONDS:
+            revision = await repo.model_revision(session)
+            if revision != self._model[0]:
+                state = await repo.load_model(session)
+                self._model = (revision, LearnedModel.from_doc(state.doc) if state else None)
+            self._model_checked = now
         return self._model[1]
 
     async def score(self, session: AsyncSession, lead: Lead, touches: int = 1) -> Score:
@@ -110,8 +122,9 @@ class Scorer:
         state = await repo.load_model(session, for_update=True)
         model = LearnedModel.from_doc(state.doc) if state is not None else LearnedModel()
         model.update(Lead.model_validate(row.lead), won=ev.stage == "won")
-        await repo.save_model(session, state, model.to_doc())
+        revision = await repo.save_model(session, state, model.to_doc())
         row.outcome = ev.stage
+        self._model = (revision, model)  # if this transaction rolls back, the revision differs
 
     async def on_lead_erased(self, session: AsyncSession, env: Envelope) -> None:
         """Drop the lead's personal data; the anonymous score stays for the model's history."""
@@ -132,7 +145,7 @@ class Scorer:
     async def current_rules(self) -> tuple[int, RuleSet, datetime | None]:
         async with self.rt.sessions() as s:
             row = await repo.active_rules(s)
-            version, rules = await self.rules(s)
+            version, rules = await self.rules(s, fresh=True)
             return version, rules, row.created_at if row else None
 
     async def replace_rules(self, doc: dict[str, Any]) -> RuleSetVersion:
@@ -144,11 +157,12 @@ class Scorer:
                 version=version, doc=rules_to_doc(rules), created_at=datetime.now(UTC)
             )
             s.add(row)
+        self._rules_checked = -1e9  # use the new rules from the next event on
         return row
 
     async def learned(self) -> dict[str, Any]:
         async with self.rt.sessions() as s:
-            model = await self.model(s)
+            model = await self.model(s, fresh=True)
         n = model.n_outcomes if model else 0
         return {
             "version": model.version if model else "learned-0",

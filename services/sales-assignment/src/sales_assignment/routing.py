@@ -21,22 +21,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
-
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
 
 from leadflow.events import Lead
 from sales_assignment.availability import (
@@ -46,123 +33,17 @@ from sales_assignment.availability import (
     load_timezone,
     unavailable_reason,
 )
+from sales_assignment.places import (
+    SEGMENTS,
+    company_domain,
+    expand_places,
+    segment_of,
+    website_domain,
+)
+from sales_assignment.rules import DEFAULT_RULE, OWNER_RULE, RoutingRule
 
-DEFAULT_RULE = "default"
-OWNER_RULE = "account_owner"
-TERRITORY: Literal["territory"] = "territory"
 RRState = Mapping[str, Mapping[str, int]]
 TRIED = "already tried for this lead"
-
-# ---------------------------------------------------------------- places, domains, segments
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Sales regions as ISO 3166-1 alpha-2 sets; together they cover all 249 codes exactly once.
-# Mexico sells with LATAM and Central Asia with EMEA, as most sales orgs split them.
-REGIONS: Mapping[str, frozenset[str]] = {
-    "NA": _words("BM CA PM UM US"),
-    "LATAM": _words(
-        """AG AI AR AW BB BL BO BQ BR BS BZ CL CO CR CU CW DM DO EC FK GD GF GP GS GT GY HN HT
-        JM KN KY LC MF MQ MS MX NI PA PE PR PY SR SV SX TC TT UY VC VE VG VI"""
-    ),
-    "APAC": _words(
-        """AF AQ AS AU BD BN BT CC CK CN CX FJ FM GU HK HM ID IN IO JP KH KI KP KR LA LK MH MM
-        MN MO MP MV MY NC NF NP NR NU NZ PF PG PH PK PN PW SB SG TH TK TL TO TV TW VN VU WF
-        WS"""
-    ),
-    "EMEA": _words(
-        """AD AE AL AM AO AT AX AZ BA BE BF BG BH BI BJ BV BW BY CD CF CG CH CI CM CV CY CZ DE
-        DJ DK DZ EE EG EH ER ES ET FI FO FR GA GB GE GG GH GI GL GM GN GQ GR GW HR HU IE IL IM
-        IQ IR IS IT JE JO KE KG KM KW KZ LB LI LR LS LT LU LV LY MA MC MD ME MG MK ML MR MT MU
-        MW MZ NA NE NG NL NO OM PL PS PT QA RE RO RS RU RW SA SC SD SE SH SI SJ SK SL SM SN SO
-        SS ST SY SZ TD TF TG TJ TM TN TR TZ UA UG UZ VA YE YT ZA ZM ZW"""
-    ),
-}
-COUNTRIES: frozenset[str] = frozenset().union(*REGIONS.values())
-_HINTS = {"UK": "GB", "EU": "EMEA", "USA": "US", "AMER": "NA"}
-
-# Company size bands by employees: smb < 100, mid_market 100-999, enterprise >= 1000.
-SEGMENTS: Mapping[str, tuple[int, int | None]] = {
-    "smb": (0, 99),
-    "mid_market": (100, 999),
-    "enterprise": (1000, None),
-}
-
-# Mailbox providers: their domain says nothing about the employer, so never owns an account.
-FREE_MAIL_DOMAINS: frozenset[str] = _words(
-    """gmail.com googlemail.com yahoo.com ymail.com rocketmail.com hotmail.com outlook.com
-    live.com msn.com aol.com icloud.com me.com mac.com proton.me protonmail.com pm.me
-    tutanota.com tuta.io fastmail.com hey.com zoho.com zohomail.com mail.com email.com
-    gmx.de gmx.net gmx.com web.de t-online.de freenet.de posteo.de mailbox.org orange.fr
-    wanadoo.fr free.fr laposte.net sfr.fr libero.it virgilio.it tiscali.it alice.it
-    btinternet.com sky.com virginmedia.com ntlworld.com seznam.cz wp.pl o2.pl interia.pl
-    onet.pl yandex.ru yandex.com mail.ru bk.ru inbox.ru list.ru rambler.ru ukr.net qq.com
-    163.com 126.com sina.com naver.com daum.net hanmail.net rediffmail.com bol.com.br
-    uol.com.br terra.com.br comcast.net verizon.net att.net sbcglobal.net bigpond.com"""
-)
-# yahoo.co.jp, hotmail.fr, gmx.at …: a provider's name followed by a public suffix only.
-_FREE_MAIL_BRANDS = _words("yahoo hotmail outlook live gmx yandex aol gmail")
-
-
-def expand_places(names: Sequence[str]) -> frozenset[str]:
-    """Country codes named by ISO alpha-2 codes and region names (EMEA, NA, LATAM, APAC)."""
-    codes: set[str] = set()
-    for name in names:
-        key = name.strip().upper()
-        if key in REGIONS:
-            codes |= REGIONS[key]
-        elif key in COUNTRIES:
-            codes.add(key)
-        else:
-            hint = f" (did you mean {_HINTS[key]}?)" if key in _HINTS else ""
-            raise ValueError(
-                f"unknown country or region {name!r}{hint}: use ISO 3166-1 alpha-2 codes "
-                f"or {', '.join(REGIONS)}"
-            )
-    return frozenset(codes)
-
-
-def segment_of(company_size: int | None) -> str | None:
-    """The segment of a company size (see SEGMENTS), None when the size is unknown."""
-    if company_size is None or company_size < 0:
-        return None
-    if company_size < 100:
-        return "smb"
-    return "mid_market" if company_size < 1000 else "enterprise"
-
-
-def is_free_mail(domain: str) -> bool:
-    """Whether a domain belongs to a mailbox provider rather than a company."""
-    if domain in FREE_MAIL_DOMAINS:
-        return True
-    brand, _, suffix = domain.partition(".")
-    return brand in _FREE_MAIL_BRANDS and all(0 < len(p) <= 3 for p in suffix.split("."))
-
-
-def website_domain(url: str | None) -> str | None:
-    """The host of a website URL, lower case, without `www.`; None when there is none."""
-    text = (url or "").strip().lower()
-    if not text:
-        return None
-    try:
-        host = urlsplit(text if "://" in text else f"//{text}").hostname
-    except ValueError:
-        return None
-    return host.rstrip(".").removeprefix("www.") or None if host else None
-
-
-def company_domain(email_domain: str | None, website: str | None) -> str | None:
-    """The company's domain: the email's unless free mail, else the website's."""
-    for domain in (email_domain, website):
-        if domain and "." in domain and not is_free_mail(domain):
-            return domain
-    return None
-
-
-# ---------------------------------------------------------------- the model
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,127 +120,6 @@ class LeadFacts:
     def company_domain(self) -> str | None:
         """The company's domain: email domain unless free mail, else the website's."""
         return company_domain(self.email_domain, self.website_domain)
-
-
-# ---------------------------------------------------------------- rules
-
-
-@dataclass(frozen=True, slots=True)
-class RoutingRule:
-    """Conditions (all given ones must hold) → a pool: rep ids or `"territory"`.
-
-    Bands are inclusive; an unknown lead fact (no country, no size …) fails a condition set
-    on it. The `"territory"` pool is every rep whose territories name the lead's country.
-    """
-
-    name: str
-    pool: Sequence[UUID] | Literal["territory"] = "territory"
-    countries: Sequence[str] = ()
-    min_employees: int | None = None
-    max_employees: int | None = None
-    industries: Sequence[str] = ()
-    min_score: int | None = None
-    max_score: int | None = None
-    country_set: frozenset[str] = field(init=False, repr=False, compare=False)
-    industry_set: frozenset[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if not self.name.strip() or self.name in (DEFAULT_RULE, OWNER_RULE):
-            raise ValueError(f"name {self.name!r} is empty or reserved")
-        if isinstance(self.pool, str) and self.pool != TERRITORY:
-            raise ValueError(f"pool must be {TERRITORY!r} or a list of rep ids")
-        for what in ("employees", "score"):
-            low, high = getattr(self, f"min_{what}"), getattr(self, f"max_{what}")
-            if low is not None and high is not None and low > high:
-                raise ValueError(f"min_{what} {low} > max_{what} {high}")
-        object.__setattr__(self, "country_set", expand_places(self.countries))
-        object.__setattr__(self, "industry_set", frozenset(i.casefold() for i in self.industries))
-
-    def matches(self, lead: LeadFacts) -> bool:
-        """Whether every condition of the rule holds for the lead."""
-        return (
-            (not self.country_set or lead.country in self.country_set)
-            and _within(lead.company_size, self.min_employees, self.max_employees)
-            and (not self.industry_set or (lead.industry or "").casefold() in self.industry_set)
-            and _within(lead.score, self.min_score, self.max_score)
-        )
-
-
-def _within(value: int | None, low: int | None, high: int | None) -> bool:
-    if low is None and high is None:
-        return True
-    return value is not None and (low is None or value >= low) and (high is None or value <= high)
-
-
-class RulesInvalid(ValueError):
-    """Rules that do not validate; `errors` lists `{"loc": "rules[2].countries[0]", "msg"}`."""
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{e['loc']}: {e['msg']}" for e in errors))
-
-
-def _place(name: str) -> str:
-    expand_places([name])
-    return name.strip().upper()
-
-
-class _RuleDoc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    pool: list[UUID] | Literal["territory"] = "territory"
-    countries: list[Annotated[str, AfterValidator(_place)]] = []
-    min_employees: Annotated[int, Field(ge=0)] | None = None
-    max_employees: Annotated[int, Field(ge=0)] | None = None
-    industries: list[str] = []
-    min_score: Annotated[int, Field(ge=0, le=100)] | None = None
-    max_score: Annotated[int, Field(ge=0, le=100)] | None = None
-
-    @field_validator("pool", mode="before")
-    @classmethod
-    def _pool(cls, value: object) -> object:
-        # One clear message instead of pydantic's one per union branch.
-        if value == TERRITORY:
-            return value
-        if not isinstance(value, list) or not value:
-            raise ValueError(f"must be {TERRITORY!r} or a non-empty list of rep ids")
-        try:
-            return [v if isinstance(v, UUID) else UUID(str(v)) for v in value]
-        except ValueError:
-            raise ValueError(f"{value!r} holds something that is not a rep id") from None
-
-    @model_validator(mode="after")
-    def _rule(self) -> _RuleDoc:
-        RoutingRule(**self.model_dump())  # the dataclass holds the cross-field checks
-        return self
-
-
-_RULES = TypeAdapter(list[_RuleDoc])
-
-
-def validate_rules(doc: object) -> list[RoutingRule]:
-    """Rules from a JSON document (a list of rule objects); RulesInvalid names each bad field."""
-    try:
-        docs = _RULES.validate_python(doc)
-    except ValidationError as exc:
-        raise RulesInvalid(
-            [
-                {"loc": _loc(err["loc"]), "msg": err["msg"].removeprefix("Value error, ")}
-                for err in exc.errors()
-            ]
-        ) from exc
-    seen: dict[str, int] = {}
-    for i, rule in enumerate(docs):
-        if rule.name in seen:
-            msg = f"duplicate name {rule.name!r} (also rules[{seen[rule.name]}])"
-            raise RulesInvalid([{"loc": f"rules[{i}].name", "msg": msg}])
-        seen[rule.name] = i
-    return [RoutingRule(**rule.model_dump()) for rule in docs]
-
-
-def _loc(parts: tuple[int | str, ...]) -> str:
-    return "rules" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,16 +298,12 @@ def _candidate(rep_id: UUID, rep: Rep | None, step: str, why: str | None) -> dic
 
 
 __all__ = [
-    "DEFAULT_RULE",
-    "OWNER_RULE",
-    "TERRITORY",
     "Assignment",
     "LeadFacts",
     "NoRepAvailable",
     "RRState",
     "Rep",
     "RoutingPolicy",
-    "RoutingRule",
     "reroute",
     "route",
     "smooth_weighted_pick",

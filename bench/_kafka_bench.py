@@ -1,0 +1,158 @@
+"""Shared bench helpers: the broker, topic snapshots, service processes, rates."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOTSTRAP = os.environ.get("LEADFLOW_KAFKA_BOOTSTRAP", "localhost:9092")
+
+
+def ensure_kafka() -> None:
+    """Start the project's local broker unless something answers on the bootstrap already."""
+    if "LEADFLOW_KAFKA_BOOTSTRAP" in os.environ:
+        return
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", 9092)) == 0:
+            return
+    subprocess.run([str(ROOT / "deploy/kafka/kafka.sh"), "start"], check=True)  # noqa: S603
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def end_offsets(topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            await consumer._client.force_metadata_update()
+            parts = consumer.partitions_for_topic(topic) or set()
+        return dict(await consumer.end_offsets([TopicPartition(topic, p) for p in sorted(parts)]))
+    finally:
+        await consumer.stop()
+
+
+async def collect(
+    start: dict[TopicPartition, int], keys: set[bytes], *, timeout: float
+) -> list[Any]:
+    """Messages after `start` whose key is in `keys`, one per key (the first), until all came."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False)
+    await consumer.start()
+    seen: dict[bytes, Any] = {}
+    try:
+        consumer.assign(list(start))
+        for tp, off in start.items():
+            consumer.seek(tp, off)
+        deadline = time.monotonic() + timeout
+        while len(seen) < len(keys) and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            for msgs in batch.values():
+                for m in msgs:
+                    if m.key in keys and m.key not in seen:
+                        seen[m.key] = m
+        return list(seen.values())
+    finally:
+        await consumer.stop()
+
+
+async def place_group(group: str, offsets: dict[TopicPartition, int]) -> None:
+    """Commit `offsets` for `group`, so it starts exactly there."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=BOOTSTRAP, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
+
+
+async def fresh_pg(admin_url: str) -> str:
+    """A new empty database on the PostgreSQL server at `admin_url`."""
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def rate(messages: list[Any]) -> float:
+    """Messages per second between the first and the last broker timestamp."""
+    stamps = sorted(m.timestamp for m in messages)
+    span = (stamps[-1] - stamps[0]) / 1000
+    return (len(stamps) - 1) / span if span > 0 else float("inf")
+
+
+class ServiceProcess:
+    """One service as a real process with its own data folder and settings."""
+
+    def __init__(self, module: str, data: Path, env: dict[str, str]) -> None:
+        self.port = free_port()
+        data.mkdir(parents=True, exist_ok=True)
+        self.log = (data / "service.log").open("wb")
+        self.proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", module],
+            cwd=data,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={
+                **os.environ,
+                "LEADFLOW_ADMIN_TOKEN": "dev-bench",
+                "LEADFLOW_KAFKA_BOOTSTRAP": BOOTSTRAP,
+                "LEADFLOW_HTTP_PORT": str(self.port),
+                "LEADFLOW_DATA_DIR": str(data),
+                "LEADFLOW_LOG_LEVEL": "WARNING",
+                **env,
+            },
+        )
+
+    async def ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"service exited with {self.proc.returncode}")
+                try:
+                    r = await http.get(f"http://127.0.0.1:{self.port}/readyz")
+                    if r.status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError("service not ready")
+
+    def rss_mb(self) -> float:
+        """Peak resident memory (VmHWM) of the process, in MB."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()

@@ -1,0 +1,162 @@
+"""Scoring throughput: the lead-scoring consumer vs a raw aiokafka consume→produce loop.
+
+Both read the same backlog of `leads.captured` events from the same broker in the same run.
+The raw loop is the ceiling for this client on this machine: decode the JSON value, produce
+one message with the same idempotent producer settings, commit offsets per batch once the
+batch's sends are acknowledged. lead-scoring does real work per event — inbox row, score,
+store, two outbox rows, relay publish — in one database transaction per partition batch.
+Rates are taken between the first and last output message's broker timestamps, so process
+start-up and group joins are not counted.
+
+    uv run python bench/scoring_throughput.py [--leads 5000] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._kafka_bench import (
+    BOOTSTRAP,
+    ServiceProcess,
+    collect,
+    end_offsets,
+    ensure_kafka,
+    fresh_pg,
+    place_group,
+    rate,
+)
+from bench.synthetic import generate
+from leadflow.events import Envelope, LeadCaptured
+from leadflow.kafka import ensure_topics
+
+RAW_TOPIC = "bench.raw-scored"
+TARGET_RATIO = 0.5
+
+
+async def produce_backlog(n: int) -> set[bytes]:
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    keys = set()
+    try:
+        futures = []
+        for sample in generate(n, seed=42):
+            lead = sample.lead.model_copy(update={"lead_id": uuid.uuid4()})
+            env = Envelope(data=LeadCaptured(lead_id=lead.lead_id, lead=lead), source="/bench")
+            keys.add(env.key)
+            futures.append(
+                await producer.send(env.topic, env.value(), key=env.key, headers=env.headers())
+            )
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return keys
+
+
+async def raw_loop(group: str, start: dict[Any, int], keys: set[bytes]) -> float:
+    """Consume the backlog and produce one message per event; the client's own ceiling."""
+    out_start = await end_offsets(RAW_TOPIC)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=BOOTSTRAP, group_id=group, enable_auto_commit=False
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True, linger_ms=2)
+    await consumer.start()
+    await producer.start()
+    try:
+        consumer.assign(list(start))
+        for tp, off in start.items():
+            consumer.seek(tp, off)
+        done = 0
+        while done < len(keys):
+            batch = await consumer.getmany(timeout_ms=500, max_records=200)
+            futures = []
+            for msgs in batch.values():
+                for m in msgs:
+                    if m.key in keys:
+                        data = json.loads(m.value)
+                        futures.append(
+                            await producer.send(
+                                RAW_TOPIC,
+                                json.dumps(data).encode(),
+                                key=m.key,
+                                headers=list(m.headers),
+                            )
+                        )
+                        done += 1
+            await asyncio.gather(*futures)
+            if batch:
+                await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return rate(await collect(out_start, keys, timeout=60))
+
+
+async def service_loop(
+    group: str, database_url: str | None, keys: set[bytes], start: dict[Any, int]
+) -> tuple[float, float]:
+    """Run lead-scoring as a process on the backlog; its rate of leads.scored and peak RSS."""
+    await place_group(group, start)
+    out_start = await end_offsets("leads.scored")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"LEADFLOW_CONSUMER_GROUP": group, "LEADFLOW_RELAY_POLL_SECONDS": "0.05"}
+        if database_url:
+            env["LEADFLOW_DATABASE_URL"] = database_url
+        proc = ServiceProcess("lead_scoring", Path(tmp), env)
+        try:
+            await proc.ready()
+            scored = await collect(out_start, keys, timeout=300)
+            rss = proc.rss_mb()
+        finally:
+            proc.stop()
+    if len(scored) < len(keys):
+        raise RuntimeError(f"only {len(scored)} of {len(keys)} leads were scored")
+    return rate(scored), rss
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=5000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    ensure_kafka()
+    await ensure_topics(BOOTSTRAP)
+    await ensure_topics(BOOTSTRAP, [RAW_TOPIC], with_dlq=False)
+    start = await end_offsets("leads.captured")
+    t0 = time.monotonic()
+    keys = await produce_backlog(args.leads)
+    print(f"backlog: {len(keys)} leads.captured events in {time.monotonic() - t0:.1f} s")
+    raw = await raw_loop(f"bench-raw-{uuid.uuid4().hex[:8]}", start, keys)
+    results: dict[str, Any] = {"leads": len(keys), "raw_rate": raw, "databases": {}}
+    dbs = {"sqlite": None}
+    if os.environ.get("LEADFLOW_TEST_POSTGRES_URL"):
+        dbs["postgres"] = await fresh_pg(os.environ["LEADFLOW_TEST_POSTGRES_URL"])
+    print(f"{'loop':<22}{'leads/s':>10}{'ratio':>8}{'peak RSS MB':>13}")
+    print(f"{'raw aiokafka':<22}{raw:>10.0f}{1.0:>8.2f}{'':>13}")
+    ok = True
+    for name, url in dbs.items():
+        svc, rss = await service_loop(f"bench-scoring-{uuid.uuid4().hex[:8]}", url, keys, start)
+        ratio = svc / raw
+        ok &= ratio >= TARGET_RATIO
+        results["databases"][name] = {"rate": svc, "ratio": ratio, "peak_rss_mb": rss}
+        print(f"{'lead-scoring/' + name:<22}{svc:>10.0f}{ratio:>8.2f}{rss:>13.0f}")
+    print(f"target: ratio >= {TARGET_RATIO} -> {'met' if ok else 'NOT met'}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

@@ -1,0 +1,182 @@
+"""The funnel arithmetic: per-group counts, rates, revenue, cycle times and ROI (pure).
+
+Definitions (every lead is one whose `captured_at` falls in the asked period):
+leads = the group's leads; mqls = leads that qualified; sqls = leads that reached sql, or
+won (a won deal passed sql); won / lost = leads whose latest close is won / lost;
+mql_rate = mqls / leads; win_rate = won / (won + lost), null without closes;
+revenue = sum of won amounts (null when they mix currencies); avg_deal_size = revenue / won;
+median_sales_cycle_days = median(won_at - captured_at); median_speed_to_lead_seconds =
+median(first assigned_at - captured_at); cost = the campaign's cost for `utm_campaign`
+groups, and for other groups only when every lead of the group comes from costed campaigns
+whose leads all fall in this group; cost_per_lead = cost / leads; roi = (revenue - cost) / cost.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal, get_args
+
+GroupBy = Literal[
+    "source", "utm_source", "utm_medium", "utm_campaign", "country", "industry", "rep"
+]
+GROUP_BY: tuple[str, ...] = get_args(GroupBy)
+
+CENTS = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class LeadFact:
+    """One lead as the funnel sees it."""
+
+    captured_at: datetime
+    source: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    country: str | None = None
+    industry: str | None = None
+    rep_id: str | None = None
+    rep_name: str | None = None
+    mql_at: datetime | None = None
+    assigned_at: datetime | None = None
+    sql_at: datetime | None = None
+    won_at: datetime | None = None
+    lost_at: datetime | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupMetrics:
+    """The funnel of one group."""
+
+    key: str | None
+    label: str | None
+    leads: int
+    mqls: int
+    sqls: int
+    won: int
+    lost: int
+    mql_rate: float | None
+    win_rate: float | None
+    revenue: Decimal | None
+    currency: str | None
+    avg_deal_size: Decimal | None
+    median_sales_cycle_days: float | None
+    median_speed_to_lead_seconds: float | None
+    cost: Decimal | None
+    cost_currency: str | None
+    cost_per_lead: Decimal | None
+    roi: float | None
+
+
+def group_key(fact: LeadFact, group_by: GroupBy) -> str | None:
+    """The value a lead is grouped under (the rep's id for `rep`)."""
+    if group_by == "rep":
+        return fact.rep_id
+    value: str | None = getattr(fact, group_by)
+    return value
+
+
+def funnel(
+    facts: Sequence[LeadFact], group_by: GroupBy, costs: Mapping[str, Money]
+) -> list[GroupMetrics]:
+    """Metrics per group, the biggest groups first (the no-value group last among equals)."""
+    groups: dict[str | None, list[LeadFact]] = {}
+    for fact in facts:
+        groups.setdefault(group_key(fact, group_by), []).append(fact)
+    result = [
+        _metrics(key, members, _group_cost(key, members, facts, group_by, costs), group_by)
+        for key, members in groups.items()
+    ]
+    return sorted(result, key=lambda g: (-g.leads, g.key is None, g.key or ""))
+
+
+def _metrics(
+    key: str | None, members: list[LeadFact], cost: Money | None, group_by: GroupBy
+) -> GroupMetrics:
+    leads = len(members)
+    won = [f for f in members if f.won_at is not None]
+    lost = sum(1 for f in members if f.lost_at is not None)
+    revenue, currency = _revenue(won)
+    closes = len(won) + lost
+    roi = None
+    # ROI only compares like with like: a positive cost and revenue in the same currency.
+    comparable = revenue is not None and currency in (None, cost.currency if cost else None)
+    if cost is not None and cost.amount > 0 and revenue is not None and comparable:
+        roi = round(float((revenue - cost.amount) / cost.amount), 4)
+    return GroupMetrics(
+        key=key,
+        label=members[0].rep_name if group_by == "rep" and key is not None else key,
+        leads=leads,
+        mqls=sum(1 for f in members if f.mql_at is not None),
+        sqls=sum(1 for f in members if f.sql_at is not None or f.won_at is not None),
+        won=len(won),
+        lost=lost,
+        mql_rate=_ratio(sum(1 for f in members if f.mql_at is not None), leads),
+        win_rate=_ratio(len(won), closes),
+        revenue=revenue,
+        currency=currency,
+        avg_deal_size=(revenue / len(won)).quantize(CENTS) if won and revenue is not None else None,
+        median_sales_cycle_days=_median(members, lambda f: f.won_at, 86_400),
+        median_speed_to_lead_seconds=_median(members, lambda f: f.assigned_at, 1),
+        cost=cost.amount if cost else None,
+        cost_currency=cost.currency if cost else None,
+        cost_per_lead=(cost.amount / leads).quantize(CENTS) if cost else None,
+        roi=roi,
+    )
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _revenue(won: list[LeadFact]) -> tuple[Decimal | None, str | None]:
+    """The sum of won amounts and their currency; (None, None) when currencies differ."""
+    currencies = {f.currency for f in won if f.amount is not None and f.currency}
+    if len(currencies) > 1:
+        return None, None
+    total = sum((f.amount for f in won if f.amount is not None), Decimal(0))
+    return total, next(iter(currencies), None)
+
+
+def _median(
+    members: list[LeadFact], end: Callable[[LeadFact], datetime | None], unit: int
+) -> float | None:
+    spans = [
+        (stop - f.captured_at).total_seconds() / unit
+        for f in members
+        if (stop := end(f)) is not None
+    ]
+    return round(statistics.median(spans), 4) if spans else None
+
+
+def _group_cost(
+    key: str | None,
+    members: list[LeadFact],
+    everyone: Sequence[LeadFact],
+    group_by: GroupBy,
+    costs: Mapping[str, Money],
+) -> Money | None:
+    if group_by == "utm_campaign":
+        return costs.get(key) if key is not None else None
+    campaigns = {f.utm_campaign for f in members}
+    if None in campaigns or not campaigns <= costs.keys():
+        return None  # some leads of the group have no known cost
+    # A campaign's cost belongs to this group only if none of its leads is elsewhere.
+    if any(f.utm_campaign in campaigns and group_key(f, group_by) != key for f in everyone):
+        return None
+    spent = [costs[c] for c in campaigns if c is not None]
+    if len({m.currency for m in spent}) != 1:
+        return None
+    return Money(sum((m.amount for m in spent), Decimal(0)), spent[0].currency)

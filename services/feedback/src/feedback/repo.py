@@ -1,0 +1,86 @@
+"""feedback's SQL: every query lives here, handlers call these."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from feedback.models import CampaignCost, JourneyEvent, LeadFacts, Outcome
+
+
+async def lock_lead(session: AsyncSession, lead_id: uuid.UUID) -> None:
+    """Serialise work on one lead (PostgreSQL); SQLite already has one writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"feedback:{lead_id}"}
+        )
+
+
+async def journey_has(session: AsyncSession, ce_id: str) -> bool:
+    found = await session.scalar(select(JourneyEvent.id).where(JourneyEvent.ce_id == ce_id))
+    return found is not None
+
+
+async def journey(session: AsyncSession, lead_id: uuid.UUID) -> list[JourneyEvent]:
+    """The lead's events, in the order they happened (arrival order among equal times)."""
+    stmt = (
+        select(JourneyEvent)
+        .where(JourneyEvent.lead_id == lead_id)
+        .order_by(JourneyEvent.occurred_at, JourneyEvent.id)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def get_facts(session: AsyncSession, lead_id: uuid.UUID) -> LeadFacts | None:
+    return await session.get(LeadFacts, lead_id)
+
+
+async def facts_captured_between(
+    session: AsyncSession, start: datetime | None, end: datetime | None
+) -> Sequence[LeadFacts]:
+    """Leads captured in [start, end); leads not captured yet (outcome first) are left out."""
+    stmt = select(LeadFacts).where(LeadFacts.captured_at.is_not(None))
+    if start is not None:
+        stmt = stmt.where(LeadFacts.captured_at >= start)
+    if end is not None:
+        stmt = stmt.where(LeadFacts.captured_at < end)
+    return list(await session.scalars(stmt))
+
+
+async def forget_outcome_reasons(session: AsyncSession, lead_id: uuid.UUID) -> None:
+    await session.execute(update(Outcome).where(Outcome.lead_id == lead_id).values(reason=None))
+
+
+async def outcome_by_external_id(session: AsyncSession, external_id: str) -> Outcome | None:
+    stmt = select(Outcome).where(Outcome.external_id == external_id)
+    return (await session.scalars(stmt)).first()
+
+
+async def first_outcome_at_stage(
+    session: AsyncSession, lead_id: uuid.UUID, stage: str
+) -> Outcome | None:
+    stmt = (
+        select(Outcome)
+        .where(Outcome.lead_id == lead_id, Outcome.stage == stage)
+        .order_by(Outcome.created_at)
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def stage_history(session: AsyncSession, lead_id: uuid.UUID) -> list[str]:
+    """The stages reported for a lead, oldest first."""
+    stmt = select(Outcome.stage).where(Outcome.lead_id == lead_id).order_by(Outcome.created_at)
+    return list(await session.scalars(stmt))
+
+
+async def get_campaign_cost(session: AsyncSession, utm_campaign: str) -> CampaignCost | None:
+    return await session.get(CampaignCost, utm_campaign)
+
+
+async def campaign_costs(session: AsyncSession) -> list[CampaignCost]:
+    return list(await session.scalars(select(CampaignCost)))

@@ -1,0 +1,134 @@
+"""feedback's HTTP bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from leadflow.events import Stage
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+Currency = Annotated[
+    str,
+    BeforeValidator(_upper),
+    Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR"),
+]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+
+
+class OutcomeIn(BaseModel):
+    """How far a lead got, as a sales tool reports it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "lead_id": "0b6f4a52-2a53-4c1f-9a53-8f1d6f3e2c11",
+                    "stage": "won",
+                    "amount": "12000.00",
+                    "currency": "EUR",
+                    "external_id": "crm-deal-4711",
+                }
+            ]
+        },
+    )
+
+    lead_id: uuid.UUID
+    stage: Stage
+    occurred_at: AwareDatetime | None = Field(default=None, description="Default: now")
+    amount: Amount | None = None
+    currency: Currency | None = Field(default=None, validate_default=True)
+    reason: str | None = Field(default=None, max_length=2000)
+    external_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The sales tool's id; a repeat with it returns the first answer",
+    )
+    reopen: bool = Field(default=False, description="Allow won after lost, or lost after won")
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_with_amount(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("amount") is not None:
+            raise ValueError("currency is required with an amount")
+        return value
+
+
+class OutcomeAccepted(BaseModel):
+    outcome_id: uuid.UUID
+    status: Literal["accepted"] = "accepted"
+    duplicate: bool = False
+
+
+class CostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Amount
+    currency: Currency
+
+
+class CostOut(BaseModel):
+    utm_campaign: str
+    amount: Decimal
+    currency: str
+    updated_at: datetime
+
+
+class FunnelGroup(BaseModel):
+    key: str | None = Field(description="The group's value (the rep's id for group_by=rep)")
+    label: str | None = Field(description="The rep's name for group_by=rep, else the key")
+    leads: int
+    mqls: int
+    sqls: int
+    won: int
+    lost: int
+    mql_rate: float | None
+    win_rate: float | None
+    revenue: float | None
+    currency: str | None
+    avg_deal_size: float | None
+    median_sales_cycle_days: float | None
+    median_speed_to_lead_seconds: float | None
+    cost: float | None
+    cost_currency: str | None
+    cost_per_lead: float | None
+    roi: float | None
+
+
+class FunnelOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    group_by: str
+    from_: datetime | None = Field(alias="from")
+    to: datetime | None
+    groups: list[FunnelGroup]
+
+
+class JourneyEntry(BaseModel):
+    ce_id: str
+    ce_type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+class JourneyOut(BaseModel):
+    lead_id: uuid.UUID
+    events: list[JourneyEntry]

@@ -1,0 +1,185 @@
+"""The use cases behind the HTTP API: reps, accepting leads, webhook endpoints and deliveries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from leadflow.webhooks import new_secret
+from sales_assignment import repo
+from sales_assignment.assigning import Assigner
+from sales_assignment.models import (
+    AWAITING_ACCEPT,
+    AssignmentRow,
+    DeliveryRow,
+    EndpointRow,
+    HistoryRow,
+    RepRow,
+)
+from sales_assignment.payloads import to_rep
+
+
+class NotFound(LookupError):
+    """No such rep, lead, endpoint or delivery."""
+
+
+class Conflict(Exception):
+    """The request does not fit the current state (e.g. accepting a closed lead)."""
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    row: AssignmentRow
+    rep: RepRow | None
+    history: list[HistoryRow]
+
+
+def check_rep(row: RepRow) -> None:
+    """Raise ValueError if the stored rep could not be routed (cross-field checks)."""
+    to_rep(row, 0)
+
+
+async def create_rep(a: Assigner, doc: dict[str, Any]) -> RepRow:
+    """Add a rep, then give them what the queue holds for them."""
+    now = a.clock()
+    row = RepRow(rep_id=uuid.uuid4(), created_at=now, updated_at=now, **doc)
+    check_rep(row)
+    async with a.rt.transaction() as s:
+        await repo.lock_routing(s)
+        s.add(row)
+        await s.flush()
+        await a.drain_queue(s)
+    return row
+
+
+async def update_rep(a: Assigner, rep_id: uuid.UUID, changes: dict[str, Any]) -> RepRow:
+    async with a.rt.transaction() as s:
+        await repo.lock_routing(s)
+        row = await repo.get_rep(s, rep_id)
+        if row is None:
+            raise NotFound
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.updated_at = a.clock()
+        check_rep(row)  # a ValueError rolls the change back
+        await s.flush()
+        await a.drain_queue(s)
+    return row
+
+
+async def delete_rep(a: Assigner, rep_id: uuid.UUID) -> None:
+    """Retire a rep (kept for history); their unaccepted leads go to others at the next SLA pass."""
+    async with a.rt.transaction() as s:
+        await repo.lock_routing(s)
+        row = await repo.get_rep(s, rep_id)
+        if row is None:
+            raise NotFound
+        now = a.clock()
+        row.deleted_at = row.updated_at = now
+        await repo.expire_sla_of(s, rep_id, now)
+
+
+async def list_reps(a: Assigner) -> list[tuple[RepRow, int]]:
+    async with a.rt.sessions() as s:
+        counts = await repo.open_counts(s)
+        return [(r, counts.get(r.rep_id, 0)) for r in await repo.live_reps(s)]
+
+
+async def get_rep(a: Assigner, rep_id: uuid.UUID) -> tuple[RepRow, int]:
+    async with a.rt.sessions() as s:
+        row = await repo.get_rep(s, rep_id)
+        if row is None:
+            raise NotFound
+        return row, (await repo.open_counts(s)).get(rep_id, 0)
+
+
+async def get_assignment(a: Assigner, lead_id: uuid.UUID) -> AssignmentView:
+    async with a.rt.sessions() as s:
+        row = await repo.get_assignment(s, lead_id)
+        if row is None:
+            raise NotFound
+        rep = await repo.get_rep(s, row.rep_id, deleted=True) if row.rep_id else None
+        return AssignmentView(row, rep, await repo.history(s, lead_id))
+
+
+async def accept(a: Assigner, lead_id: uuid.UUID) -> AssignmentView:
+    """The rep took the lead: no SLA re-routing from now on."""
+    async with a.rt.transaction() as s:
+        await repo.lock_routing(s)
+        row = await repo.get_assignment(s, lead_id)
+        if row is None:
+            raise NotFound
+        if row.status not in AWAITING_ACCEPT:
+            raise Conflict(f"the lead is {row.status}, not awaiting acceptance")
+        now = a.clock()
+        row.status, row.accepted_at, row.sla_due_at = "accepted", now, None
+        s.add(
+            HistoryRow(
+                lead_id=lead_id,
+                event="accepted",
+                rep_id=row.rep_id,
+                attempt=row.attempt,
+                reason={"detail": "accepted by the rep"},
+                at=now,
+            )
+        )
+    return await get_assignment(a, lead_id)
+
+
+async def create_endpoint(a: Assigner, url: str, event_types: list[str]) -> tuple[EndpointRow, str]:
+    """A new endpoint and its signing secret (returned once; kept to sign deliveries)."""
+    secret = new_secret()
+    row = EndpointRow(
+        id=uuid.uuid4(),
+        url=url,
+        secrets=[secret],
+        event_types=list(dict.fromkeys(event_types)),
+        enabled=True,
+        consecutive_failures=0,
+        created_at=a.clock(),
+    )
+    async with a.rt.transaction() as s:
+        s.add(row)
+    return row, secret
+
+
+async def list_endpoints(a: Assigner) -> list[EndpointRow]:
+    async with a.rt.sessions() as s:
+        return await repo.list_endpoints(s)
+
+
+async def update_endpoint(
+    a: Assigner, endpoint_id: uuid.UUID, changes: dict[str, Any]
+) -> EndpointRow:
+    """Change subscriptions or re-enable: a re-enabled endpoint gets what waited meanwhile."""
+    async with a.rt.transaction() as s:
+        row = await repo.get_endpoint(s, endpoint_id)
+        if row is None:
+            raise NotFound
+        if changes.get("event_types") is not None:
+            row.event_types = list(dict.fromkeys(changes["event_types"]))
+        if changes.get("enabled") is True and not row.enabled:
+            row.enabled, row.consecutive_failures, row.disabled_reason = True, 0, None
+        elif changes.get("enabled") is False and row.enabled:
+            row.enabled, row.disabled_reason = False, "disabled by an operator"
+    return row
+
+
+async def deliveries(
+    a: Assigner, endpoint_id: uuid.UUID, status: str | None, limit: int
+) -> list[DeliveryRow]:
+    async with a.rt.sessions() as s:
+        if await repo.get_endpoint(s, endpoint_id) is None:
+            raise NotFound
+        return await repo.deliveries_of(s, endpoint_id, status, limit)
+
+
+async def retry_delivery(a: Assigner, endpoint_id: uuid.UUID, delivery_id: str) -> DeliveryRow:
+    """Send a delivery again now, with a fresh schedule (same id and bytes: receivers dedupe)."""
+    async with a.rt.transaction() as s:
+        row = await repo.get_delivery(s, delivery_id)
+        if row is None or row.endpoint_id != endpoint_id:
+            raise NotFound
+        row.status, row.attempts, row.next_attempt_at = "pending", 0, a.clock()
+    return row

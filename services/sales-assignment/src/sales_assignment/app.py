@@ -1,0 +1,61 @@
+"""sales-assignment: the one place its objects are built."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from leadflow.events import LeadErased, LeadOutcome, LeadQualified
+from leadflow.service import Runtime, Worker, create_app
+from sales_assignment import api
+from sales_assignment.assigning import Assigner
+from sales_assignment.outbound import DeliveryWorker
+from sales_assignment.settings import AssignmentSettings
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
+
+
+def every(seconds: float, step: Callable[[], Awaitable[object]]) -> Worker:
+    """A background loop running `step` every `seconds`; a failed pass is logged and retried."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database away: the next pass tries again
+                log.warning("background pass failed: %s: %s", type(exc).__name__, exc)
+            await asyncio.sleep(seconds)
+
+    return loop
+
+
+def build_app(settings: AssignmentSettings) -> FastAPI:
+    runtime = Runtime.build(settings)
+    assigner = Assigner(runtime, settings)
+    delivery = DeliveryWorker(runtime, settings)
+    runtime.consume([LeadQualified.topic, LeadOutcome.topic, LeadErased.topic], assigner.handlers())
+    runtime.workers.append(("webhook-delivery", delivery.run))
+    runtime.workers.append(
+        ("assignment-queue", every(settings.queue_retry_seconds, assigner.retry_queue))
+    )
+    runtime.workers.append(
+        ("assignment-sla", every(settings.sla_check_seconds, assigner.check_sla))
+    )
+    app = create_app(
+        runtime,
+        title="leadflow sales-assignment",
+        description="Routes each marketing-qualified lead to exactly one salesperson "
+        "(account owner, rules, weighted round robin over available reps), re-routes leads "
+        "not accepted within the SLA, publishes `leads.assigned` through the outbox and "
+        "notifies sales tools with Standard Webhooks.",
+        routers=[api.router],
+    )
+    app.state.assigner = assigner
+    return app

@@ -1,0 +1,199 @@
+"""Webhooks out: one delivery row per subscribed endpoint, sent and retried by a worker.
+
+Standard Webhooks: each attempt signs the stored body with every endpoint secret; 2xx is
+delivered, 410 disables the endpoint, anything else (or a timeout) is retried on the
+schedule, `Retry-After` honoured. A delivery out of attempts is `dead` (kept, retryable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflow.service import Runtime
+from leadflow.webhooks import headers_for
+from sales_assignment import repo
+from sales_assignment.models import AssignmentRow, DeliveryRow, RepRow
+from sales_assignment.payloads import message_id, webhook_body, webhook_data
+from sales_assignment.settings import AssignmentSettings
+from sales_assignment.targets import target_problem
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# A claimed delivery is someone's for the timeout plus this margin, then anyone may retry it.
+LEASE_MARGIN = timedelta(seconds=30)
+
+
+async def enqueue(
+    session: AsyncSession, event_type: str, row: AssignmentRow, rep: RepRow, now: datetime
+) -> int:
+    """Stage `event_type` for every enabled endpoint that wants it, in the caller's transaction."""
+    endpoints = await repo.subscribed(session, event_type)
+    if not endpoints:
+        return 0
+    body = webhook_body(event_type, now, webhook_data(row, rep))
+    for endpoint in endpoints:
+        session.add(
+            DeliveryRow(
+                id=message_id(),
+                endpoint_id=endpoint.id,
+                lead_id=row.lead_id,
+                seq=row.attempt,
+                event_type=event_type,
+                body=body,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    return len(endpoints)
+
+
+@dataclass(frozen=True)
+class _Job:
+    delivery_id: str
+    body: bytes
+    endpoint_id: uuid.UUID
+    url: str
+    secrets: list[str]
+
+
+@dataclass(frozen=True)
+class _Result:
+    status_code: int | None
+    error: str | None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """`Retry-After` as seconds from now: delta-seconds or an HTTP date; None if absent or bad."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    with contextlib.suppress(TypeError, ValueError, IndexError):
+        return max(0.0, (parsedate_to_datetime(text) - now).total_seconds())
+    return None
+
+
+@dataclass
+class DeliveryWorker:
+    """Sends due deliveries, a batch at a time, and records each outcome."""
+
+    rt: Runtime
+    settings: AssignmentSettings
+    clock: Clock = field(default=lambda: datetime.now(UTC))
+    _client: httpx.AsyncClient | None = None
+
+    async def run(self) -> None:
+        """Deliver until cancelled; survives database and network failures by retrying."""
+        try:
+            while True:
+                try:
+                    sent = await self.deliver_due()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("webhook delivery: %s: %s", type(exc).__name__, exc)
+                    sent = 0
+                if sent < self.settings.webhook_batch_size:
+                    await asyncio.sleep(self.settings.webhook_poll_seconds)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def deliver_due(self) -> int:
+        """Claim, send and record one batch of due deliveries; returns how many were tried."""
+        s = self.settings
+        now = self.clock()
+        lease = now + timedelta(seconds=s.webhook_timeout_seconds) + LEASE_MARGIN
+        async with self.rt.transaction() as session:
+            pairs = await repo.claim_due(session, now, s.webhook_batch_size, lease)
+            jobs = [_Job(d.id, d.body, e.id, e.url, list(e.secrets)) for d, e in pairs]
+        results = await asyncio.gather(*(self._send(job) for job in jobs))
+        for job, result in zip(jobs, results, strict=True):
+            await self._record(job, result)
+        return len(jobs)
+
+    async def _send(self, job: _Job) -> _Result:
+        s = self.settings
+        # Checked again at send time: a name can start resolving somewhere private.
+        problem = await target_problem(job.url, env=s.env, allowed_hosts=s.webhook_allowed_hosts)
+        if problem is not None:
+            return _Result(None, f"refused: {problem}")
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=s.webhook_timeout_seconds, follow_redirects=False
+            )
+        headers = headers_for(job.secrets, job.delivery_id, job.body)
+        try:
+            response = await self._client.post(job.url, content=job.body, headers=headers)
+        except httpx.TimeoutException:
+            return _Result(None, f"timeout after {s.webhook_timeout_seconds:g} s")
+        except httpx.HTTPError as exc:
+            return _Result(None, f"{type(exc).__name__}: {exc}"[:500])
+        if 200 <= response.status_code < 300:
+            return _Result(response.status_code, None)
+        wait = retry_after_seconds(response.headers.get("retry-after"), self.clock())
+        return _Result(response.status_code, f"HTTP {response.status_code}", wait)
+
+    async def _record(self, job: _Job, result: _Result) -> None:
+        s = self.settings
+        async with self.rt.transaction() as session:
+            delivery = await repo.get_delivery(session, job.delivery_id)
+            endpoint = await repo.get_endpoint(session, job.endpoint_id)
+            if delivery is None or endpoint is None or delivery.status not in repo.RETRYING:
+                return
+            now = self.clock()
+            delivery.attempts += 1
+            delivery.last_status_code = result.status_code
+            delivery.last_error = result.error
+            extra = {"delivery_id": delivery.id, "endpoint_id": str(endpoint.id)}
+            if result.ok:
+                delivery.status, delivery.delivered_at = "delivered", now
+                endpoint.consecutive_failures = 0
+                return
+            if result.status_code == 410:
+                # The receiver says it is gone: stop calling it; the delivery waits, not lost.
+                endpoint.enabled = False
+                endpoint.disabled_reason = "the receiver answered 410 Gone"
+                delivery.status, delivery.next_attempt_at = "failed", now
+                log.warning("webhook endpoint disabled (410)", extra=extra)
+                return
+            schedule = s.webhook_retry_schedule
+            if delivery.attempts >= len(schedule):
+                delivery.status = "dead"
+                endpoint.consecutive_failures += 1
+                log.warning("webhook delivery dead", extra=extra)
+                if endpoint.consecutive_failures >= s.webhook_disable_after:
+                    endpoint.enabled = False
+                    endpoint.disabled_reason = (
+                        f"{endpoint.consecutive_failures} deliveries in a row failed every attempt"
+                    )
+                    log.warning("webhook endpoint disabled (failing)", extra=extra)
+                return
+            delay = schedule[delivery.attempts]
+            if result.retry_after is not None:
+                delay = min(result.retry_after, s.webhook_max_retry_after_seconds)
+            delivery.status = "failed"
+            delivery.next_attempt_at = now + timedelta(seconds=delay)

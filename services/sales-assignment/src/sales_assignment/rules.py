@@ -1,0 +1,147 @@
+"""Routing rules: conditions on a lead → a pool of reps; validated from JSON documents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Literal
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sales_assignment.places import expand_places
+
+if TYPE_CHECKING:
+    from sales_assignment.routing import LeadFacts
+
+DEFAULT_RULE = "default"
+OWNER_RULE = "account_owner"
+TERRITORY: Literal["territory"] = "territory"
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRule:
+    """Conditions (all given ones must hold) → a pool: rep ids or `"territory"`.
+
+    Bands are inclusive; an unknown lead fact (no country, no size …) fails a condition set
+    on it. The `"territory"` pool is every rep whose territories name the lead's country.
+    """
+
+    name: str
+    pool: Sequence[UUID] | Literal["territory"] = "territory"
+    countries: Sequence[str] = ()
+    min_employees: int | None = None
+    max_employees: int | None = None
+    industries: Sequence[str] = ()
+    min_score: int | None = None
+    max_score: int | None = None
+    country_set: frozenset[str] = field(init=False, repr=False, compare=False)
+    industry_set: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.name.strip() or self.name in (DEFAULT_RULE, OWNER_RULE):
+            raise ValueError(f"name {self.name!r} is empty or reserved")
+        if isinstance(self.pool, str) and self.pool != TERRITORY:
+            raise ValueError(f"pool must be {TERRITORY!r} or a list of rep ids")
+        for what in ("employees", "score"):
+            low, high = getattr(self, f"min_{what}"), getattr(self, f"max_{what}")
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"min_{what} {low} > max_{what} {high}")
+        object.__setattr__(self, "country_set", expand_places(self.countries))
+        object.__setattr__(self, "industry_set", frozenset(i.casefold() for i in self.industries))
+
+    def matches(self, lead: LeadFacts) -> bool:
+        """Whether every condition of the rule holds for the lead."""
+        return (
+            (not self.country_set or lead.country in self.country_set)
+            and _within(lead.company_size, self.min_employees, self.max_employees)
+            and (not self.industry_set or (lead.industry or "").casefold() in self.industry_set)
+            and _within(lead.score, self.min_score, self.max_score)
+        )
+
+
+def _within(value: int | None, low: int | None, high: int | None) -> bool:
+    if low is None and high is None:
+        return True
+    return value is not None and (low is None or value >= low) and (high is None or value <= high)
+
+
+class RulesInvalid(ValueError):
+    """Rules that do not validate; `errors` lists `{"loc": "rules[2].countries[0]", "msg"}`."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e['loc']}: {e['msg']}" for e in errors))
+
+
+def _place(name: str) -> str:
+    expand_places([name])
+    return name.strip().upper()
+
+
+class _RuleDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    pool: list[UUID] | Literal["territory"] = "territory"
+    countries: list[Annotated[str, AfterValidator(_place)]] = []
+    min_employees: Annotated[int, Field(ge=0)] | None = None
+    max_employees: Annotated[int, Field(ge=0)] | None = None
+    industries: list[str] = []
+    min_score: Annotated[int, Field(ge=0, le=100)] | None = None
+    max_score: Annotated[int, Field(ge=0, le=100)] | None = None
+
+    @field_validator("pool", mode="before")
+    @classmethod
+    def _pool(cls, value: object) -> object:
+        # One clear message instead of pydantic's one per union branch.
+        if value == TERRITORY:
+            return value
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"must be {TERRITORY!r} or a non-empty list of rep ids")
+        try:
+            return [v if isinstance(v, UUID) else UUID(str(v)) for v in value]
+        except ValueError:
+            raise ValueError(f"{value!r} holds something that is not a rep id") from None
+
+    @model_validator(mode="after")
+    def _rule(self) -> _RuleDoc:
+        RoutingRule(**self.model_dump())  # the dataclass holds the cross-field checks
+        return self
+
+
+_RULES = TypeAdapter(list[_RuleDoc])
+
+
+def validate_rules(doc: object) -> list[RoutingRule]:
+    """Rules from a JSON document (a list of rule objects); RulesInvalid names each bad field."""
+    try:
+        docs = _RULES.validate_python(doc)
+    except ValidationError as exc:
+        raise RulesInvalid(
+            [
+                {"loc": _loc(err["loc"]), "msg": err["msg"].removeprefix("Value error, ")}
+                for err in exc.errors()
+            ]
+        ) from exc
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(docs):
+        if rule.name in seen:
+            msg = f"duplicate name {rule.name!r} (also rules[{seen[rule.name]}])"
+            raise RulesInvalid([{"loc": f"rules[{i}].name", "msg": msg}])
+        seen[rule.name] = i
+    return [RoutingRule(**rule.model_dump()) for rule in docs]
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    return "rules" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)

@@ -1,0 +1,205 @@
+"""sales-assignment's HTTP bodies; each bad field is named in the 422."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from sales_assignment.availability import WeeklyHours, load_timezone
+from sales_assignment.places import expand_places
+
+
+def _place(name: str) -> str:
+    expand_places([name])
+    return name.strip().upper()
+
+
+def _timezone(name: str) -> str:
+    load_timezone(name)
+    return name
+
+
+def _hours(doc: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    WeeklyHours.parse(doc)
+    return doc or None
+
+
+def _email(text: str) -> str:
+    local, _, domain = text.strip().partition("@")
+    if not local or "." not in domain or " " in text.strip():
+        raise ValueError("not an email address")
+    return text.strip().lower()
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
+Place = Annotated[str, AfterValidator(_place)]
+Segment = Literal["smb", "mid_market", "enterprise"]
+Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
+Hours = Annotated[dict[str, list[str]] | None, AfterValidator(_hours)]
+EventType = Literal["lead.assigned", "lead.reassigned"]
+
+
+class Period(BaseModel):
+    """An out-of-office period `[start, end)`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class RepPatch(BaseModel):
+    """Changes to a rep; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    email: Email | None = None
+    active: bool | None = None
+    weight: Annotated[int, Field(ge=0, le=1000)] | None = None
+    max_open_leads: Annotated[int, Field(ge=0)] | None = None
+    territories: list[Place] | None = None
+    segments: list[Segment] | None = None
+    timezone: Timezone | None = None
+    working_hours: Hours = Field(
+        default=None, description='{"mon": ["09:00-12:00", "13:00-17:00"], …}; none = always'
+    )
+    out_of_office: list[Period] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the caller sent, as stored (null only where null is meaningful)."""
+        doc = self.model_dump(mode="json", exclude_unset=True)
+        nullable = {"max_open_leads", "working_hours"}
+        return {k: v for k, v in doc.items() if v is not None or k in nullable}
+
+
+class RepIn(RepPatch):
+    """A salesperson. Empty territories/segments restrict nothing."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Ann Seller",
+                    "email": "ann@seller.example",
+                    "weight": 2,
+                    "max_open_leads": 25,
+                    "territories": ["EMEA"],
+                    "segments": ["mid_market", "enterprise"],
+                    "timezone": "Europe/Berlin",
+                    "working_hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed")},
+                }
+            ]
+        },
+    )
+
+    name: Name
+    email: Email
+    active: bool = True
+    weight: Annotated[int, Field(ge=0, le=1000)] = 1
+    territories: list[Place] = []
+    segments: list[Segment] = []
+    timezone: Timezone = "UTC"
+    out_of_office: list[Period] = []
+
+
+class RepOut(BaseModel):
+    rep_id: uuid.UUID
+    name: str
+    email: str
+    active: bool
+    weight: int
+    max_open_leads: int | None
+    territories: list[str]
+    segments: list[str]
+    timezone: str
+    working_hours: dict[str, list[str]] | None
+    out_of_office: list[Period]
+    open_leads: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class RepBrief(BaseModel):
+    rep_id: uuid.UUID
+    name: str
+    email: str
+
+
+class HistoryOut(BaseModel):
+    event: str
+    rep_id: uuid.UUID | None
+    attempt: int
+    reason: dict[str, Any]
+    at: datetime
+
+
+class AssignmentOut(BaseModel):
+    lead_id: uuid.UUID
+    rep: RepBrief | None
+    status: str
+    attempt: int
+    reason: dict[str, Any]
+    assigned_at: datetime | None
+    accepted_at: datetime | None
+    sla_due_at: datetime | None
+    history: list[HistoryOut]
+
+
+class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    event_types: Annotated[list[EventType], Field(min_length=1)] = [
+        "lead.assigned",
+        "lead.reassigned",
+    ]
+
+
+class EndpointPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = Field(default=None, description="true re-enables a disabled endpoint")
+    event_types: Annotated[list[EventType], Field(min_length=1)] | None = None
+
+
+class EndpointOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    event_types: list[str]
+    enabled: bool
+    consecutive_failures: int
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class EndpointCreated(BaseModel):
+    id: uuid.UUID
+    url: str
+    event_types: list[str]
+    secret: str = Field(description="whsec_…: verify signatures with it; shown only here")
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    endpoint_id: uuid.UUID
+    lead_id: uuid.UUID
+    event_type: str
+    status: Literal["pending", "delivered", "failed", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime

@@ -1,0 +1,59 @@
+"""sales-assignment settings (`LEADFLOW_*`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
+from leadflow.settings import Settings
+
+# Standard Webhooks: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
+STANDARD_RETRY_SCHEDULE = [
+    0.0,
+    5.0,
+    300.0,
+    1800.0,
+    7200.0,
+    18000.0,
+    36000.0,
+    50400.0,
+    72000.0,
+    86400.0,
+]
+
+
+class AssignmentSettings(Settings):
+    service_name = "sales-assignment"
+    default_port = 8003
+
+    # Delay before each delivery attempt, in seconds; its length is the number of attempts.
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: list(STANDARD_RETRY_SCHEDULE), min_length=1
+    )
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    # An endpoint is disabled after this many deliveries in a row went dead (or at once on 410).
+    webhook_disable_after: int = Field(default=5, ge=1)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_batch_size: int = Field(default=50, ge=1)
+    # Longest Retry-After honoured; a receiver cannot park a delivery for longer than this.
+    webhook_max_retry_after_seconds: float = Field(default=86400.0, ge=0)
+    queue_retry_seconds: float = Field(default=5.0, gt=0)
+    sla_check_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        # From the environment: "0,5,300" (a JSON list works too).
+        if isinstance(value, str):
+            text = value.strip().removeprefix("[").removesuffix("]")
+            return [float(part) for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _non_negative(cls, value: list[float]) -> list[float]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("delays must be >= 0 seconds")
+        return value

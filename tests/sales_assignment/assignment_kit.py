@@ -1,0 +1,132 @@
+"""Shared helpers for sales-assignment's database and webhook tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from leadflow.events import Envelope, Lead, LeadOutcome, LeadQualified, decode
+from leadflow.migrations import upgrade
+from leadflow.outbox import outbox_table
+from leadflow.service import Runtime
+from sales_assignment import admin
+from sales_assignment.app import MIGRATIONS
+from sales_assignment.assigning import Assigner
+from sales_assignment.models import AssignmentRow, DeliveryRow, HistoryRow
+from sales_assignment.schemas import RepIn
+from sales_assignment.settings import AssignmentSettings
+
+
+@dataclass
+class FakeClock:
+    """Time the tests move by hand; starts at the real now so signatures stay in tolerance."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+async def make_assigner(database_url: str, **overrides: Any) -> Assigner:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    fields: dict[str, Any] = {
+        "admin_token": "dev-test-admin",
+        "database_url": database_url,
+        "assignment_sla_seconds": 60.0,
+        "webhook_retry_schedule": [0, 1, 1],
+        "webhook_timeout_seconds": 2.0,
+    }
+    settings = AssignmentSettings(**(fields | overrides))
+    return Assigner(Runtime.build(settings), settings, FakeClock(datetime.now(UTC)))
+
+
+def clock(a: Assigner) -> FakeClock:
+    assert isinstance(a.clock, FakeClock)
+    return a.clock
+
+
+def qualified(lead_id: uuid.UUID | None = None, **lead: Any) -> Envelope:
+    lead_id = lead_id or uuid.uuid4()
+    doc: dict[str, Any] = {
+        "lead_id": lead_id,
+        "email": "ada@acme.example",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "phone": "+4930123456",
+        "company": "Acme",
+        "country": "DE",
+        "company_size": 50,
+        "captured_at": datetime.now(UTC),
+    }
+    event = LeadQualified(
+        lead_id=lead_id,
+        score=82,
+        qualified=True,
+        threshold=60,
+        factors=[],
+        model_version="test",
+        scored_at=datetime.now(UTC),
+        lead=Lead(**(doc | lead)),
+    )
+    return Envelope(data=event, source="/lead-scoring")
+
+
+def outcome(lead_id: uuid.UUID, stage: str) -> Envelope:
+    event = LeadOutcome(lead_id=lead_id, stage=stage, occurred_at=datetime.now(UTC))
+    return Envelope(data=event, source="/feedback")
+
+
+async def handle(a: Assigner, env: Envelope) -> None:
+    """What the consumer loop does with one event: the handler in its own transaction."""
+    async with a.rt.transaction() as s:
+        await a.handlers()[type(env.data)](s, env)
+
+
+async def add_rep(a: Assigner, name: str, **fields: Any) -> uuid.UUID:
+    doc = RepIn(name=name, email=f"{name.lower()}@seller.example", **fields)
+    return (await admin.create_rep(a, doc.model_dump(mode="json"))).rep_id
+
+
+async def assignment(a: Assigner, lead_id: uuid.UUID) -> AssignmentRow | None:
+    async with a.rt.sessions() as s:
+        return await s.get(AssignmentRow, lead_id)
+
+
+async def history(a: Assigner, lead_id: uuid.UUID) -> list[HistoryRow]:
+    async with a.rt.sessions() as s:
+        stmt = select(HistoryRow).where(HistoryRow.lead_id == lead_id).order_by(HistoryRow.id)
+        return list(await s.scalars(stmt))
+
+
+async def events(a: Assigner) -> list[Envelope]:
+    """Every event staged in the outbox, decoded as a consumer would."""
+    async with a.rt.sessions() as s:
+        rows = (await s.execute(select(outbox_table).order_by(outbox_table.c.id))).all()
+    return [decode(r.value, [(k, v.encode()) for k, v in r.headers]) for r in rows]
+
+
+async def deliveries(a: Assigner, lead_id: uuid.UUID | None = None) -> list[DeliveryRow]:
+    async with a.rt.sessions() as s:
+        stmt = select(DeliveryRow).order_by(DeliveryRow.created_at, DeliveryRow.seq)
+        if lead_id is not None:
+            stmt = stmt.where(DeliveryRow.lead_id == lead_id)
+        return list(await s.scalars(stmt))
+
+
+async def count(a: Assigner, model: type[Any]) -> int:
+    async with a.rt.sessions() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def body(delivery: DeliveryRow) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(delivery.body)
+    return doc

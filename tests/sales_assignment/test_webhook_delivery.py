@@ -1,0 +1,257 @@
+"""Webhook delivery to a real HTTP receiver: signatures, retries, Retry-After, 410, order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import uvicorn
+from assignment_kit import add_rep, clock, deliveries, handle, make_assigner, qualified
+from standardwebhooks import Webhook
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sales_assignment import admin
+from sales_assignment.assigning import Assigner
+from sales_assignment.outbound import DeliveryWorker, retry_after_seconds
+from sales_assignment.targets import target_problem
+from support.infra import free_port
+
+pytestmark = pytest.mark.postgres
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server in the test's loop; answers from a script, then 204."""
+
+    port: int
+    script: list[tuple[int, dict[str, str], float]] = field(default_factory=list)
+    got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def answer(self, status: int, headers: dict[str, str] | None = None, delay: float = 0) -> None:
+        self.script.append((status, headers or {}, delay))
+
+    async def hook(self, request: Request) -> Response:
+        self.got.append((dict(request.headers), await request.body()))
+        status, headers, delay = self.script.pop(0) if self.script else (204, {}, 0.0)
+        await asyncio.sleep(delay)
+        return Response(status_code=status, headers=headers)
+
+    def types(self) -> list[str]:
+        return [json.loads(b)["type"] for _, b in self.got]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = Receiver(free_port())
+    app = Starlette(routes=[Route("/hook", r.hook, methods=["POST"])])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=r.port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield r
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def a(database_url: str) -> AsyncIterator[Assigner]:
+    assigner = await make_assigner(
+        database_url,
+        webhook_retry_schedule=[0, 5, 30],
+        webhook_disable_after=1,
+        webhook_timeout_seconds=0.5,
+    )
+    yield assigner
+    await assigner.rt.engine.dispose()
+
+
+@pytest.fixture
+async def worker(a: Assigner) -> AsyncIterator[DeliveryWorker]:
+    w = DeliveryWorker(a.rt, a.settings, a.clock)
+    yield w
+    await w.close()
+
+
+async def _endpoint(a: Assigner, r: Receiver) -> tuple[uuid.UUID, str]:
+    row, secret = await admin.create_endpoint(a, r.url, ["lead.assigned", "lead.reassigned"])
+    return row.id, secret
+
+
+async def test_a_delivery_is_signed_and_verifiable(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    _, secret = await _endpoint(a, receiver)
+    env = qualified()
+    await handle(a, env)
+
+    assert await worker.deliver_due() == 1
+
+    [(headers, raw)] = receiver.got
+    Webhook(secret).verify(raw, headers)  # raises unless the signature checks out
+    [delivery] = await deliveries(a)
+    assert headers["webhook-id"] == delivery.id
+    assert raw == delivery.body
+    doc = json.loads(raw)
+    assert doc["type"] == "lead.assigned"
+    assert doc["data"]["lead"]["lead_id"] == str(env.data.lead_id)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 204)
+    assert await worker.deliver_due() == 0
+
+
+async def test_failures_are_retried_on_the_schedule_with_the_same_bytes(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    _, secret = await _endpoint(a, receiver)
+    receiver.answer(500)
+    receiver.answer(503)
+    await handle(a, qualified())
+
+    assert await worker.deliver_due() == 1
+    [delivery] = await deliveries(a)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("failed", 1, 500)
+    assert delivery.next_attempt_at == clock(a).now + timedelta(seconds=5)
+    assert await worker.deliver_due() == 0  # not due yet: nothing sent early
+
+    clock(a).advance(5)
+    assert await worker.deliver_due() == 1
+    clock(a).advance(30)
+    assert await worker.deliver_due() == 1
+
+    [delivery] = await deliveries(a)
+    assert (delivery.status, delivery.attempts) == ("delivered", 3)
+    assert len({h["webhook-id"] for h, _ in receiver.got}) == 1
+    assert len({raw for _, raw in receiver.got}) == 1
+    for headers, raw in receiver.got:
+        Webhook(secret).verify(raw, headers)
+
+
+async def test_retry_after_is_honoured(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    await _endpoint(a, receiver)
+    receiver.answer(429, {"Retry-After": "120"})
+    await handle(a, qualified())
+    await worker.deliver_due()
+    [delivery] = await deliveries(a)
+    assert delivery.next_attempt_at == clock(a).now + timedelta(seconds=120)
+    clock(a).advance(119)
+    assert await worker.deliver_due() == 0
+    clock(a).advance(1)
+    assert await worker.deliver_due() == 1
+    assert (await deliveries(a))[0].status == "delivered"
+
+
+async def test_timeouts_are_retried_and_an_exhausted_delivery_is_dead_but_retryable(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    endpoint_id, _ = await _endpoint(a, receiver)
+    receiver.answer(204, delay=1.0)  # slower than the 0.5 s timeout
+    receiver.answer(502)
+    receiver.answer(500)
+    await handle(a, qualified())
+    for wait in (0, 5, 30):
+        clock(a).advance(wait)
+        assert await worker.deliver_due() == 1
+
+    [delivery] = await deliveries(a)
+    assert (delivery.status, delivery.attempts) == ("dead", 3)
+    listed = await admin.deliveries(a, endpoint_id, "dead", 10)
+    assert [d.id for d in listed] == [delivery.id]
+    endpoint = (await admin.list_endpoints(a))[0]
+    assert not endpoint.enabled  # webhook_disable_after=1: one dead delivery disables it
+    assert "in a row" in (endpoint.disabled_reason or "")
+
+    await admin.update_endpoint(a, endpoint_id, {"enabled": True})
+    await admin.retry_delivery(a, endpoint_id, delivery.id)
+    assert await worker.deliver_due() == 1
+    assert (await deliveries(a))[0].status == "delivered"
+
+
+async def test_410_disables_the_endpoint_and_loses_nothing(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    endpoint_id, _ = await _endpoint(a, receiver)
+    receiver.answer(410)
+    await handle(a, qualified())
+    await worker.deliver_due()
+
+    endpoint = (await admin.list_endpoints(a))[0]
+    assert not endpoint.enabled
+    assert "410" in (endpoint.disabled_reason or "")
+    assert (await deliveries(a))[0].status == "failed"
+    clock(a).advance(3600)
+    assert await worker.deliver_due() == 0  # a disabled endpoint is not called
+
+    await admin.update_endpoint(a, endpoint_id, {"enabled": True})
+    assert await worker.deliver_due() == 1
+    assert (await deliveries(a))[0].status == "delivered"
+
+
+async def test_a_leads_messages_arrive_in_order(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    await add_rep(a, "Bob")
+    await _endpoint(a, receiver)
+    receiver.answer(429, {"Retry-After": "600"})  # the lead's first message must wait
+    env = qualified()
+    await handle(a, env)
+    await worker.deliver_due()
+    clock(a).advance(61)
+    assert await a.check_sla() == 1  # a lead.reassigned is now waiting behind lead.assigned
+    other = qualified()
+    await handle(a, other)
+
+    assert await worker.deliver_due() == 1  # only the other lead: ours waits its turn
+    clock(a).advance(600)
+    assert await worker.deliver_due() == 1  # lead.assigned, at last
+    assert await worker.deliver_due() == 1  # then lead.reassigned
+    ours = [
+        json.loads(raw)["type"]
+        for _, raw in receiver.got
+        if json.loads(raw)["data"]["lead"]["lead_id"] == str(env.data.lead_id)
+    ]
+    assert ours == ["lead.assigned", "lead.assigned", "lead.reassigned"]
+
+
+async def test_prod_refuses_private_targets_unless_allowed() -> None:
+    for url in (
+        "http://127.0.0.1/x",
+        "http://10.1.2.3/x",
+        "http://169.254.169.254/",
+        "http://[::1]/",
+    ):
+        assert await target_problem(url, env="prod", allowed_hosts=[]) is not None
+        assert await target_problem(url, env="dev", allowed_hosts=[]) is None
+    assert await target_problem("http://localhost:8080/x", env="prod", allowed_hosts=[])
+    assert (
+        await target_problem("http://localhost/x", env="prod", allowed_hosts=["localhost"]) is None
+    )
+    assert await target_problem("http://8.8.8.8/hook", env="prod", allowed_hosts=[]) is None
+    assert await target_problem("ftp://example.com/", env="dev", allowed_hosts=[]) is not None
+
+
+def test_retry_after_reads_seconds_and_dates() -> None:
+    now = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
+    assert retry_after_seconds("30", now) == 30
+    assert retry_after_seconds("Mon, 03 Mar 2025 10:01:00 GMT", now) == 60
+    assert retry_after_seconds("soon", now) is None
