@@ -110,7 +110,7 @@ async def test_every_qualified_lead_reaches_one_salesperson_and_the_funnel_count
     for lead_id, hooks in got.items():
         assert len({r.headers["webhook-id"] for r, _ in hooks}) == 1, lead_id
         data = hooks[0][1]["data"]
-        assert data["rep"]["rep_id"] in {r["id"] for r in pipeline.reps}
+        assert data["rep"]["rep_id"] in {r["rep_id"] for r in pipeline.reps}
         assert data["score"]["qualified"] is True
         assert data["assignment"]["attempt"] == 1
 
