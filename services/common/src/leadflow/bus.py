@@ -197,6 +197,15 @@ class EventConsumer:
         return True
 
     def _observe(self, msg: Any, envelope: Envelope, result: str, started: float) -> None:
+        log.info(
+            "event handled",
+            extra={
+                "ce_type": envelope.type,
+                "lead_id": str(envelope.data.lead_id),
+                "ce_id": envelope.id,
+                "result": result,
+            },
+        )
         EVENTS_CONSUMED.labels(msg.topic, result).inc()
         EVENT_HANDLE_SECONDS.labels(msg.topic).observe(time.perf_counter() - started)
         EVENT_AGE_SECONDS.labels(msg.topic).observe(

@@ -13,7 +13,8 @@ from prometheus_client import Counter, Gauge, Histogram
 # A last line of defence: code never logs personal data on purpose, and this masks what
 # slips through (an email or a phone number in an exception message, say).
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
+# Digits standing alone (not inside an id such as a UUID's hex groups).
+_PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()-]{7,}\d(?![\w-])")
 
 _STD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -40,7 +41,8 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STD_ATTRS and not key.startswith("_"):
-                out[key] = redact(value) if isinstance(value, str) else value
+                safe = key.endswith("_id") or not isinstance(value, str)
+                out[key] = value if safe else redact(value)
         if record.exc_info:
             out["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(out, default=str)

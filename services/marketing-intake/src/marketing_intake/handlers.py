@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -21,6 +22,8 @@ from marketing_intake.normalize import FormSpec, dedupe_key, normalize_lead
 from marketing_intake.settings import IntakeSettings
 
 KEY_PREFIX = "lf_sk_"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,14 @@ async def accept_lead(
             event = LeadCaptured(lead_id=lead.lead_id, lead=lead)
             accepted = Accepted(lead.lead_id, duplicate=False)
         await rt.emit(s, event)
+        log.info(
+            "lead accepted",
+            extra={
+                "lead_id": str(accepted.lead_id),
+                "duplicate": accepted.duplicate,
+                "source": source,
+            },
+        )
         if remember is not None:
             s.add(
                 IdempotentResponse(
