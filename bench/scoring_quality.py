@@ -26,7 +26,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic import START, Sample, brier, deciles, generate, roc_auc
-
 from lead_scoring.domain import score
 from lead_scoring.model import LearnedModel, OdooBaseline
 from lead_scoring.rules import DEFAULT_RULES

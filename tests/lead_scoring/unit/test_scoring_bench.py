@@ -11,7 +11,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from bench.synthetic import brier, deciles, generate, roc_auc
-
 from lead_scoring.model import LearnedModel, OdooBaseline
 
 
