@@ -5,8 +5,8 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +23,7 @@ from leadflow.observability import HTTP_LATENCY, HTTP_REQUESTS
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+T = TypeVar("T")
 
 Check = Callable[[], Awaitable[None]]
 
@@ -70,10 +71,22 @@ def field_name(loc: tuple[int | str, ...] | list[int | str]) -> str:
     return ".".join(parts)
 
 
-def validation_problem(errors: list[dict[str, str]]) -> JSONResponse:
-    """A 422 naming every bad field: `errors: [{field, message}]`."""
-    names = ", ".join(dict.fromkeys(e["field"] for e in errors))
-    return problem_response(422, "Validation failed", f"Invalid fields: {names}", errors=errors)
+def invalid(errors: Iterable[tuple[str, str]]) -> Problem:
+    """A 422 naming every bad field: `errors: [{field, message}]` (raise it)."""
+    listed = [{"field": f, "message": m} for f, m in errors]
+    names = ", ".join(dict.fromkeys(e["field"] for e in listed))
+    return Problem(422, "Validation failed", f"Invalid fields: {names}", errors=listed)
+
+
+def from_state(attr: str, cls: type[T]) -> Any:
+    """A dependency returning `app.state.<attr>` (built in the app factory), typed as `cls`."""
+
+    def get(request: Request) -> T:
+        value = getattr(request.app.state, attr)
+        assert isinstance(value, cls)
+        return value
+
+    return Depends(get)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -90,13 +103,12 @@ def install_error_handlers(app: FastAPI) -> None:
         title = exc.detail if isinstance(exc.detail, str) else "Error"
         return problem_response(exc.status_code, title, headers=exc.headers)
 
-    async def on_validation(_: Request, exc: Exception) -> Response:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = [
-            {"field": field_name(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
-            for e in exc.errors()
+            (field_name(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in exc.errors()
         ]
-        return validation_problem(errors)
+        return await on_problem(request, invalid(errors))
 
     async def on_error(request: Request, exc: Exception) -> Response:
         # Dependency errors are registered by class below, so they are answered here without

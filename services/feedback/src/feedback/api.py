@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from feedback import handlers
@@ -22,18 +22,13 @@ from feedback.schemas import (
     OutcomeAccepted,
     OutcomeIn,
 )
-from leadflow.http import AdminAuth, Problem
+from leadflow.http import AdminAuth, Problem, from_state, invalid
 from leadflow.service import Runtime
 
 router = APIRouter(prefix="/v1")
 
 
-def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-RT = Annotated[Runtime, Depends(runtime)]
+RT = Annotated[Runtime, from_state("runtime", Runtime)]
 
 
 @router.post(
@@ -125,12 +120,7 @@ async def get_funnel(
 ) -> FunnelOut:
     start, end = _utc(from_), _utc(to)
     if start is not None and end is not None and end <= start:
-        raise Problem(
-            422,
-            "Validation failed",
-            "Invalid fields: to",
-            errors=[{"field": "to", "message": "must be after from"}],
-        )
+        raise invalid([("to", "must be after from")])
     groups = await handlers.funnel_metrics(rt, group_by, start, end)
     return FunnelOut(group_by=group_by, from_=start, to=end, groups=[_group(g) for g in groups])
 

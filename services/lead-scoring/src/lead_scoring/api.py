@@ -5,23 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body
 
 from lead_scoring.handlers import Scorer
 from lead_scoring.rules import RuleSetInvalid, rules_to_doc
 from lead_scoring.schemas import ModelOut, PreviewIn, RulesOut, ScoreOut, StoredScoreOut
 from leadflow.events import Factor
-from leadflow.http import AdminAuth, Problem
+from leadflow.http import AdminAuth, Problem, from_state, invalid
 
 router = APIRouter(prefix="/v1")
 
 
-def scorer(request: Request) -> Scorer:
-    s: Scorer = request.app.state.scorer
-    return s
-
-
-ScorerDep = Annotated[Scorer, Depends(scorer)]
+ScorerDep = Annotated[Scorer, from_state("scorer", Scorer)]
 
 
 @router.get(
@@ -80,9 +75,7 @@ async def put_rules(
     try:
         row = await s.replace_rules(doc)
     except RuleSetInvalid as exc:
-        errors = [{"field": loc, "message": msg} for loc, msg in exc.errors]
-        names = ", ".join(dict.fromkeys(e["field"] for e in errors))
-        raise Problem(422, "Validation failed", f"Invalid rules: {names}", errors=errors) from exc
+        raise invalid(exc.errors) from exc
     return RulesOut(version=row.version, created_at=row.created_at, rules=row.doc)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from leadflow.http import AdminAuth, Problem
+from leadflow.http import AdminAuth, Problem, from_state, invalid
 from sales_assignment import admin
 from sales_assignment.assigning import Assigner
 from sales_assignment.models import DeliveryRow, EndpointRow, RepRow
@@ -29,12 +29,7 @@ from sales_assignment.targets import target_problem
 router = APIRouter(prefix="/v1")
 
 
-def assigner(request: Request) -> Assigner:
-    a: Assigner = request.app.state.assigner
-    return a
-
-
-A = Annotated[Assigner, Depends(assigner)]
+A = Annotated[Assigner, from_state("assigner", Assigner)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}}
 
 
@@ -43,12 +38,7 @@ def _missing(what: str) -> Problem:
 
 
 def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        "Validation failed",
-        f"Invalid fields: {field}",
-        errors=[{"field": field, "message": message}],
-    )
+    return invalid([(field, message)])
 
 
 def _rep_out(row: RepRow, open_leads: int) -> RepOut:
