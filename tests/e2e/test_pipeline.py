@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +29,7 @@ class Pipeline:
         self.secret = ""
         self.key = ""
         self.reps: list[dict[str, Any]] = []
+        self.submitted: list[dict[str, Any]] = []
 
     async def setup(self, http: httpx.AsyncClient) -> None:
         admin = self.stack.admin()
@@ -71,6 +71,7 @@ class Pipeline:
         )
         assert r.status_code == 202, r.text
         assert r.json()["status"] == "accepted"
+        self.submitted.append(body)
         return str(r.json()["lead_id"])
 
     def deliveries(self, lead_ids: set[str]) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
@@ -204,4 +205,15 @@ async def test_a_killed_assignment_service_still_assigns_every_lead_exactly_once
             assert data["attempt"] == 1
     assert set(reps) == qualified
     assert all(len(r) == 1 for r in reps.values())
-    _ = time
+
+
+def test_no_log_line_carries_an_email_phone_or_name(pipeline: Pipeline, stack: Stack) -> None:
+    logs = "\n".join(stack.logs().values())
+    assert len(pipeline.submitted) >= 200
+    assert '"msg": "event handled"' in logs  # the services did log about these leads
+    for body in pipeline.submitted:
+        assert body["email"] not in logs
+        assert body["email"].split("@")[0] not in logs
+        assert body["last_name"] not in logs
+    for rep in pipeline.reps:
+        assert rep["email"] not in logs

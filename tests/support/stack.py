@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 
+from leadflow.events import TOPICS
 from support.infra import free_port
+from support.kafka_tools import place_group_at_end
 
 SERVICES = {
     "marketing-intake": "marketing_intake",
@@ -95,6 +99,12 @@ class Stack:
     procs: dict[str, Proc] = field(default_factory=dict)
 
     def start(self) -> Stack:
+        # Consumer groups of this stack alone, placed at the topics' current end: other
+        # processes on the same broker (and earlier runs' events) stay out of its way.
+        run = uuid.uuid4().hex[:8]
+        groups = {name: f"{name}-{run}" for name in SERVICES}
+        for group in groups.values():
+            asyncio.run(place_group_at_end(self.bootstrap, group, list(TOPICS)))
         for name in SERVICES:
             port = free_port()
             data = self.base / name
@@ -108,6 +118,7 @@ class Stack:
                 "LEADFLOW_DATA_DIR": str(data),
                 "LEADFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{data}/{name}.db",
                 "LEADFLOW_RELAY_POLL_SECONDS": "0.2",
+                "LEADFLOW_CONSUMER_GROUP": groups[name],
                 **self.extra_env,
             }
             self.procs[name] = Proc(name, port, env, self.base / f"{name}.log")
