@@ -34,12 +34,16 @@ from leadflow.observability import (
     EVENT_HANDLE_SECONDS,
     EVENTS_CONSUMED,
 )
-from leadflow.outbox import claim_inbox
+from leadflow.outbox import claim_inbox, claim_inbox_many
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 Handlers = Mapping[type[Event], Handler]
+# Optional: handles a run of same-type events in one call (e.g. one query for all their rows);
+# must have the same effect as calling the single handler on each, in order.
+BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
+BatchHandlers = Mapping[type[Event], BatchHandler]
 
 MAX_VALUE_BYTES = 1_048_576
 
@@ -86,6 +90,7 @@ class EventConsumer:
         group: str,
         topics: Iterable[str],
         handlers: Handlers,
+        batch_handlers: BatchHandlers | None = None,
         sessions: async_sessionmaker[AsyncSession],
         producer: ProducerHolder,
         on_committed: Callable[[], None] | None = None,
@@ -97,6 +102,7 @@ class EventConsumer:
         self.topics = tuple(topics)
         self._bootstrap = bootstrap
         self._handlers = handlers
+        self._batch_handlers = batch_handlers or {}
         self._sessions = sessions
         self._producer = producer
         self._on_committed = on_committed
@@ -177,24 +183,42 @@ class EventConsumer:
         self, pending: list[tuple[Any, Envelope, Handler]], started: float
     ) -> bool:
         """The fast path: every event of the batch in one transaction; False if any failed."""
-        results: list[str] = []
+        ids = [envelope.id for _, envelope, _ in pending]
+        if len(set(ids)) < len(ids):
+            return False  # a duplicate inside the batch: the one-by-one path sees it
         try:
             async with self._sessions() as session, session.begin():
-                for _, envelope, handler in pending:
-                    if await claim_inbox(session, self.group, envelope.id):
-                        await handler(session, envelope)
-                        results.append("ok")
-                    else:
-                        results.append("duplicate")
+                fresh = await claim_inbox_many(session, self.group, ids)
+                todo = [(env, handler) for _, env, handler in pending if env.id in fresh]
+                await self._run_handlers(session, todo)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception:  # retried one by one, where failures are counted and dead-lettered
             return False
+        results = ["ok" if i in fresh else "duplicate" for i in ids]
         if self._on_committed is not None:
             self._on_committed()
         for (msg, envelope, _), result in zip(pending, results, strict=True):
             self._observe(msg, envelope, result, started)
         return True
+
+    async def _run_handlers(
+        self, session: AsyncSession, todo: list[tuple[Envelope, Handler]]
+    ) -> None:
+        """Handle in order; consecutive events of a type with a batch handler go together."""
+        i = 0
+        while i < len(todo):
+            kind = type(todo[i][0].data)
+            batch = self._batch_handlers.get(kind)
+            if batch is None:
+                await todo[i][1](session, todo[i][0])
+                i += 1
+                continue
+            j = i
+            while j < len(todo) and type(todo[j][0].data) is kind:
+                j += 1
+            await batch(session, [env for env, _ in todo[i:j]])
+            i = j
 
     def _observe(self, msg: Any, envelope: Envelope, result: str, started: float) -> None:
         log.info(

@@ -126,6 +126,22 @@ async def claim_inbox(session: AsyncSession, consumer: str, event_id: str) -> bo
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+async def claim_inbox_many(session: AsyncSession, consumer: str, event_ids: list[str]) -> set[str]:
+    """Claim several events in one statement; returns the ids not handled before."""
+    if not event_ids:
+        return set()
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = datetime.now(UTC)
+    result = await session.execute(
+        ins(inbox_table)
+        .values([{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids])
+        .on_conflict_do_nothing()
+        .returning(inbox_table.c.event_id)
+    )
+    return set(result.scalars())
+
+
 class OutboxRelay:
     """Publishes committed outbox rows in order and marks them sent."""
 

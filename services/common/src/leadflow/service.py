@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from leadflow.bus import EventConsumer, Handlers
+from leadflow.bus import BatchHandlers, EventConsumer, Handlers
 from leadflow.db import create_engine, ping, session_factory
 from leadflow.events import Envelope, Event
 from leadflow.http import health_router, install_basics
@@ -58,7 +58,12 @@ class Runtime:
         return f"/{self.settings.service_name}"
 
     def consume(
-        self, topics: Iterable[str], handlers: Handlers, *, group: str | None = None
+        self,
+        topics: Iterable[str],
+        handlers: Handlers,
+        *,
+        batch_handlers: BatchHandlers | None = None,
+        group: str | None = None,
     ) -> None:
         """Register a consumer loop (started with the runtime)."""
         s = self.settings
@@ -68,6 +73,7 @@ class Runtime:
                 group=group or s.consumer_group,
                 topics=topics,
                 handlers=handlers,
+                batch_handlers=batch_handlers,
                 sessions=self.sessions,
                 producer=self.producer,
                 on_committed=self.relay.wake,

@@ -18,7 +18,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def build_app(settings: ScoringSettings) -> FastAPI:
     runtime = Runtime.build(settings)
     scorer = Scorer(runtime)
-    runtime.consume([LeadCaptured.topic, LeadOutcome.topic, LeadErased.topic], scorer.handlers)
+    runtime.consume(
+        [LeadCaptured.topic, LeadOutcome.topic, LeadErased.topic],
+        scorer.handlers,
+        batch_handlers=scorer.batch_handlers,
+    )
     app = create_app(
         runtime,
         title="leadflow lead-scoring",

@@ -15,7 +15,7 @@ from lead_scoring.domain import Score, learned_weight, score
 from lead_scoring.model import LearnedModel
 from lead_scoring.models import LeadScore, RuleSetVersion
 from lead_scoring.rules import DEFAULT_RULES, RuleSet, parse_rules, rules_to_doc
-from leadflow.bus import Handlers
+from leadflow.bus import BatchHandlers, Handlers
 from leadflow.events import (
     Envelope,
     Lead,
@@ -43,6 +43,7 @@ class Scorer:
     _rules_checked: float = -1e9
     _model_checked: float = -1e9
     handlers: Handlers = field(init=False)
+    batch_handlers: BatchHandlers = field(init=False)
 
     def __post_init__(self) -> None:
         self.handlers = {
@@ -50,6 +51,7 @@ class Scorer:
             LeadOutcome: self.on_lead_outcome,
             LeadErased: self.on_lead_erased,
         }
+        self.batch_handlers = {LeadCaptured: self.on_leads_captured}
 
     async def rules(self, session: AsyncSession, *, fresh: bool = False) -> tuple[int, RuleSet]:
         now = time.monotonic()
@@ -77,11 +79,22 @@ class Scorer:
 
     async def on_lead_captured(self, session: AsyncSession, env: Envelope) -> None:
         """Score (or rescore, for a new touch) and publish; MQL once, when it first qualifies."""
-        ev = env.data
-        assert isinstance(ev, LeadCaptured)
-        row = await repo.get_score(session, ev.lead_id, for_update=True)
+        await self.on_leads_captured(session, [env])
+
+    async def on_leads_captured(self, session: AsyncSession, envs: list[Envelope]) -> None:
+        """The same for a run of events: their rows are read with one query."""
+        events = [env.data for env in envs]
+        assert all(isinstance(ev, LeadCaptured) for ev in events)
+        rows = await repo.get_scores(session, {ev.lead_id for ev in events}, for_update=True)
+        for ev in events:
+            assert isinstance(ev, LeadCaptured)
+            rows[ev.lead_id] = await self._apply_capture(session, ev, rows.get(ev.lead_id))
+
+    async def _apply_capture(
+        self, session: AsyncSession, ev: LeadCaptured, row: LeadScore | None
+    ) -> LeadScore:
         if row is not None and row.erased_at is not None:
-            return
+            return row
         touches = max(ev.touch, row.touches + 1 if row is not None and ev.duplicate else 1)
         result = await self.score(session, ev.lead, touches)
         if row is None:
@@ -109,6 +122,7 @@ class Scorer:
         if result.qualified and row.qualified_at is None:
             row.qualified_at = result.scored_at
             await self.rt.emit(session, LeadQualified(**fields))
+        return row
 
     async def on_lead_outcome(self, session: AsyncSession, env: Envelope) -> None:
         """The first won/lost of a lead teaches the model once."""

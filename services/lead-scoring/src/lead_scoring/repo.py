@@ -38,6 +38,15 @@ async def get_score(
     return (await session.scalars(stmt)).first()
 
 
+async def get_scores(
+    session: AsyncSession, lead_ids: set[uuid.UUID], *, for_update: bool = False
+) -> dict[uuid.UUID, LeadScore]:
+    stmt = select(LeadScore).where(LeadScore.lead_id.in_(lead_ids))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return {row.lead_id: row for row in await session.scalars(stmt)}
+
+
 async def model_revision(session: AsyncSession) -> int:
     rev = await session.scalar(select(ModelState.revision).where(ModelState.name == MODEL))
     return int(rev or 0)

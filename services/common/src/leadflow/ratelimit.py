@@ -1,0 +1,59 @@
+"""In-process token buckets per key (an API key, a client address): limits hold per replica.
+
+Each key may spend `burst` requests at once and then `rate` a second. `take` answers 0 when
+the request may go ahead, else how many seconds until it would (for `Retry-After`). The
+least recently used keys are forgotten beyond `max_keys`, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+
+class TokenBuckets:
+    """A token bucket per key; a `rate` of 0 disables the limit."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float,
+        *,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate < 0 or burst < 1:
+            raise ValueError("rate must be >= 0 and burst >= 1")
+        self.rate = rate
+        self.burst = float(burst)
+        self._max_keys = max_keys
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, at)
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """Spend `cost` tokens of `key`: 0.0 if allowed, else seconds until it would be."""
+        if not self.enabled:
+            return 0.0
+        now = self._clock()
+        tokens, at = self._buckets.pop(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        wait = 0.0
+        if tokens >= cost:
+            tokens -= cost
+        else:
+            wait = (min(cost, self.burst) - tokens) / self.rate
+        self._buckets[key] = (tokens, now)
+        while len(self._buckets) > self._max_keys:
+            self._buckets.popitem(last=False)
+        return wait
+
+
+def retry_after(seconds: float) -> str:
+    """A `Retry-After` value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(seconds)))
