@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint fmt bench kafka-up kafka-down topics postgres-up postgres-down clean
+.PHONY: help setup run test lint fmt bench kafka-up kafka-down topics postgres-up postgres-down clean deploy-check
 
 help:
 	@echo "make run      Kafka + the four services on SQLite (dev), prints URLs and the admin token"
@@ -50,6 +50,9 @@ fmt: setup
 
 bench: setup
 	@UV="$(UV)" scripts/bench.sh
+
+deploy-check: setup
+	@UV="$(UV)" deploy/check.sh
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""The Helm chart and its tools: paths, the project's helm binary, `helm template`."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "deploy" / "helm" / "leadflow"
+ALL_FEATURES = CHART / "ci" / "all-features-values.yaml"
+# The oldest Kubernetes the chart supports (Chart.yaml kubeVersion).
+KUBE_VERSION = "1.29.0"
+KUBE = ("--kube-version", KUBE_VERSION)
+
+Render = Callable[..., list[dict[str, Any]]]
+
+
+def load_validate() -> ModuleType:
+    """deploy/validate.py, the validator `make deploy-check` runs."""
+    spec = importlib.util.spec_from_file_location(
+        "deploy_validate", ROOT / "deploy" / "validate.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def helm_path() -> str:
+    """The helm binary of deploy/tools.sh (built by `go install` on first use, then cached)."""
+    out = subprocess.run(
+        [str(ROOT / "deploy" / "tools.sh"), "helm"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def helm_template(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [helm, "template", "leadflow", str(CHART), "--namespace", "leadflow", *KUBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
