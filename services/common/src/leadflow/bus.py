@@ -35,6 +35,7 @@ from leadflow.observability import (
     EVENTS_CONSUMED,
 )
 from leadflow.outbox import claim_inbox, claim_inbox_many
+from leadflow.tracing import current_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,16 @@ class Failure:
 
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, Transient) or is_unavailable(exc)
+
+
+async def _traced(handler: Handler, session: AsyncSession, envelope: Envelope) -> None:
+    """Run a handler in the event's trace, so what it emits continues it (batch handlers
+    pass `cause=` to `Runtime.emit` themselves)."""
+    token = current_traceparent.set(envelope.traceparent)
+    try:
+        await handler(session, envelope)
+    finally:
+        current_traceparent.reset(token)
 
 
 class _Revoker(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -211,7 +222,7 @@ class EventConsumer:
             kind = type(todo[i][0].data)
             batch = self._batch_handlers.get(kind)
             if batch is None:
-                await todo[i][1](session, todo[i][0])
+                await _traced(todo[i][1], session, todo[i][0])
                 i += 1
                 continue
             j = i
@@ -309,7 +320,7 @@ class EventConsumer:
         async with self._sessions() as session, session.begin():
             if not await claim_inbox(session, self.group, envelope.id):
                 return "duplicate"
-            await handler(session, envelope)
+            await _traced(handler, session, envelope)
         if self._on_committed is not None:
             self._on_committed()
         return "ok"

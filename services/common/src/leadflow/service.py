@@ -20,7 +20,7 @@ from leadflow.http import health_router, install_basics
 from leadflow.kafka import ProducerHolder
 from leadflow.outbox import OutboxRelay, add_event
 from leadflow.settings import Settings
-from leadflow.tracing import TraceMiddleware, current_traceparent
+from leadflow.tracing import TraceMiddleware, child_of, current_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +83,20 @@ class Runtime:
             )
         )
 
-    def envelope(self, event: Event) -> Envelope:
-        """Wrap an event as a CloudEvent from this service, in the current trace."""
-        return Envelope(data=event, source=self.source, traceparent=current_traceparent.get())
+    def envelope(self, event: Event, *, cause: Envelope | None = None) -> Envelope:
+        """Wrap an event as a CloudEvent from this service, in the trace of what caused it."""
+        parent = cause.traceparent if cause is not None else current_traceparent.get()
+        return Envelope(data=event, source=self.source, traceparent=child_of(parent))
 
-    async def emit(self, session: AsyncSession, event: Event) -> Envelope:
-        """Stage an event in the outbox within the caller's transaction."""
-        envelope = self.envelope(event)
+    async def emit(
+        self, session: AsyncSession, event: Event, *, cause: Envelope | None = None
+    ) -> Envelope:
+        """Stage an event in the outbox within the caller's transaction.
+
+        `cause` is the consumed event this one follows from (its trace continues); without
+        it, the current request's or event's trace is used.
+        """
+        envelope = self.envelope(event, cause=cause)
         await add_event(session, envelope)
         return envelope
 

@@ -86,13 +86,16 @@ class Scorer:
         events = [env.data for env in envs]
         assert all(isinstance(ev, LeadCaptured) for ev in events)
         rows = await repo.get_scores(session, {ev.lead_id for ev in events}, for_update=True)
-        for ev in events:
+        for env in envs:
+            ev = env.data
             assert isinstance(ev, LeadCaptured)
-            rows[ev.lead_id] = await self._apply_capture(session, ev, rows.get(ev.lead_id))
+            rows[ev.lead_id] = await self._apply_capture(session, env, rows.get(ev.lead_id))
 
     async def _apply_capture(
-        self, session: AsyncSession, ev: LeadCaptured, row: LeadScore | None
+        self, session: AsyncSession, env: Envelope, row: LeadScore | None
     ) -> LeadScore:
+        ev = env.data
+        assert isinstance(ev, LeadCaptured)
         if row is not None and row.erased_at is not None:
             return row
         touches = max(ev.touch, row.touches + 1 if row is not None and ev.duplicate else 1)
@@ -118,10 +121,10 @@ class Scorer:
             "scored_at": result.scored_at,
             "lead": ev.lead,
         }
-        await self.rt.emit(session, LeadScored(**fields))
+        await self.rt.emit(session, LeadScored(**fields), cause=env)
         if result.qualified and row.qualified_at is None:
             row.qualified_at = result.scored_at
-            await self.rt.emit(session, LeadQualified(**fields))
+            await self.rt.emit(session, LeadQualified(**fields), cause=env)
         return row
 
     async def on_lead_outcome(self, session: AsyncSession, env: Envelope) -> None:
