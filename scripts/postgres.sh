@@ -7,7 +7,7 @@
 set -euo pipefail
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 port="${PGPORT:-55432}"
-dir="$top/var/postgres"
+dir="${LEADFLOW_PG_DIR:-$top/var/postgres}"
 
 bin_dir() {
   local d

@@ -97,6 +97,7 @@ class Stack:
     bootstrap: str
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, Proc] = field(default_factory=dict)
+    database_urls: dict[str, str] = field(default_factory=dict)  # default: SQLite per service
 
     def start(self) -> Stack:
         # Consumer groups of this stack alone, placed at the topics' current end: other
@@ -116,7 +117,9 @@ class Stack:
                 "LEADFLOW_KAFKA_BOOTSTRAP": self.bootstrap,
                 "LEADFLOW_HTTP_PORT": str(port),
                 "LEADFLOW_DATA_DIR": str(data),
-                "LEADFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{data}/{name}.db",
+                "LEADFLOW_DATABASE_URL": self.database_urls.get(
+                    name, f"sqlite+aiosqlite:///{data}/{name}.db"
+                ),
                 "LEADFLOW_RELAY_POLL_SECONDS": "0.2",
                 "LEADFLOW_CONSUMER_GROUP": groups[name],
                 **self.extra_env,

@@ -1,0 +1,242 @@
+"""End to end: lead POSTed to intake → signed webhook received, through Kafka and four services.
+
+Everything runs on this machine: the broker, PostgreSQL (one database per service), the four
+services as processes, a webhook receiver and the load generator (open loop: a POST is sent
+at its scheduled time whether or not earlier ones were answered, so queueing shows up in the
+latency instead of slowing the load). Latency is the receiver's arrival time minus the POST's
+send time. "Sustained" means: every POST answered 202 at the offered rate, and every webhook
+arrived within 5 s after the last POST.
+
+    uv run python bench/e2e_bench.py [--rates 50,200,500] [--seconds 10] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from bench._kafka_bench import ensure_kafka, fresh_pg  # noqa: E402
+from leadflow.kafka import ensure_topics  # noqa: E402
+from support.receiver import Receiver  # noqa: E402
+from support.stack import Stack  # noqa: E402
+
+TARGET_P99_AT_200 = 0.250
+TARGET_SUSTAINED = 500
+TARGET_RSS_MB = 150
+SERVICES = ("marketing-intake", "lead-scoring", "sales-assignment", "feedback")
+
+
+def good_lead(i: int, run: str) -> dict[str, Any]:
+    """A lead the default rules qualify, so (almost) every POST ends in a webhook."""
+    company = f"co{run}{i}"
+    return {
+        "email": f"buyer{i}@{company}.example.com",
+        "first_name": "Alex",
+        "last_name": "Buyer",
+        "company": company.capitalize(),
+        "job_title": ("CTO", "VP Sales", "Head of Marketing", "IT Director")[i % 4],
+        "company_size": (60, 250, 1200, 4000)[i % 4],
+        "industry": "software",
+        "country": ("DE", "GB", "US", "FR", "NL")[i % 5],
+        "website": f"https://{company}.example.com",
+        "utm_source": ("linkedin", "google", "newsletter")[i % 3],
+        "utm_campaign": ("q4-launch", "brand")[i % 2],
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class Bench:
+    def __init__(self, stack: Stack, receiver: Receiver) -> None:
+        self.stack = stack
+        self.receiver = receiver
+        self.key = ""
+
+    async def setup(self) -> None:
+        admin = self.stack.admin()
+        async with httpx.AsyncClient(timeout=30) as http:
+            r = await http.post(
+                f"{self.stack.url('sales-assignment')}/v1/webhook-endpoints",
+                headers=admin,
+                json={"url": self.receiver.url, "event_types": ["lead.assigned"]},
+            )
+            r.raise_for_status()
+            for n in range(5):
+                r = await http.post(
+                    f"{self.stack.url('sales-assignment')}/v1/reps",
+                    headers=admin,
+                    json={
+                        "name": f"Rep {n}",
+                        "email": f"rep{n}@sales.example.com",
+                        "weight": n + 1,
+                    },
+                )
+                r.raise_for_status()
+            r = await http.post(
+                f"{self.stack.url('marketing-intake')}/v1/api-keys",
+                headers=admin,
+                json={"name": "bench"},
+            )
+            r.raise_for_status()
+            self.key = r.json()["key"]
+
+    async def run_rate(self, rate: float, seconds: float, progress: Any = None) -> dict[str, Any]:
+        """Offer `rate` leads/s for `seconds`; measure answers and webhook latencies."""
+        run = uuid.uuid4().hex[:6]
+        n = int(rate * seconds)
+        sent: dict[str, float] = {}
+        statuses: list[int] = []
+        url = f"{self.stack.url('marketing-intake')}/v1/leads"
+        headers = {"Authorization": f"Bearer {self.key}"}
+        limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+
+            async def post(i: int) -> None:
+                t = time.time()
+                try:
+                    r = await http.post(url, json=good_lead(i, run), headers=headers)
+                except httpx.HTTPError:
+                    statuses.append(0)
+                    return
+                statuses.append(r.status_code)
+                if r.status_code == 202:
+                    sent[r.json()["lead_id"]] = t
+
+            start = time.monotonic()
+            tasks = []
+            for i in range(n):
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(post(i)))
+                if progress is not None:
+                    progress()
+            await asyncio.gather(*tasks)
+            offered_for = time.monotonic() - start
+        deadline = time.time() + 5
+        latencies: dict[str, float] = {}
+        while time.time() < deadline and len(latencies) < len(sent):
+            for received, payload in self.receiver.payloads()[-5 * n :]:
+                lead_id = payload["data"]["lead"]["lead_id"]
+                if lead_id in sent and lead_id not in latencies:
+                    latencies[lead_id] = received.at - sent[lead_id]
+            await asyncio.sleep(0.1)
+        lat = list(latencies.values())
+        return {
+            "rate": rate,
+            "posted": n,
+            "accepted": sum(1 for s in statuses if s == 202),
+            "achieved_rate": n / offered_for,
+            "delivered": len(lat),
+            "p50": percentile(lat, 50),
+            "p95": percentile(lat, 95),
+            "p99": percentile(lat, 99),
+            "mean": statistics.fmean(lat) if lat else float("nan"),
+            "sustained": len(lat) == n and n / offered_for >= 0.95 * rate,
+        }
+
+    def rss(self) -> dict[str, float]:
+        out = {}
+        for name in SERVICES:
+            pid = self.stack.procs[name].popen.pid  # type: ignore[union-attr]
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    out[name] = int(line.split()[1]) / 1024
+        return out
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="50,200,500")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--ramp", default="300,500,700,900", help="rates tried for the max")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    args = parser.parse_args()
+    ensure_kafka()
+    bootstrap = os.environ.get("LEADFLOW_KAFKA_BOOTSTRAP", "localhost:9092")
+    await ensure_topics(bootstrap)
+    receiver = Receiver().start()
+    base = Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
+    extra = {
+        "LEADFLOW_LOG_LEVEL": "WARNING",
+        "LEADFLOW_WEBHOOK_POLL_SECONDS": "0.05",
+        "LEADFLOW_RELAY_POLL_SECONDS": "0.05",
+    }
+    stack = Stack(base, bootstrap, extra_env=extra)
+    if not args.sqlite:
+        admin = os.environ.get("LEADFLOW_TEST_POSTGRES_URL")
+        if not admin:
+            print("LEADFLOW_TEST_POSTGRES_URL is not set (make bench starts PostgreSQL)")
+            return 2
+        stack.database_urls = {name: await fresh_pg(admin) for name in SERVICES}
+    await asyncio.to_thread(stack.start)
+    results: dict[str, Any] = {"database": "sqlite" if args.sqlite else "postgresql"}
+    try:
+        bench = Bench(stack, receiver)
+        await bench.setup()
+        await bench.run_rate(20, 2)  # warm-up: connections, caches, group joins
+        rows = []
+        for rate in [float(r) for r in args.rates.split(",")]:
+            row = await bench.run_rate(rate, args.seconds)
+            rows.append(row)
+            print(
+                f"{rate:>6.0f} leads/s: p50 {row['p50'] * 1000:7.1f} ms  "
+                f"p95 {row['p95'] * 1000:7.1f} ms  p99 {row['p99'] * 1000:7.1f} ms  "
+                f"delivered {row['delivered']}/{row['posted']}  "
+                f"{'sustained' if row['sustained'] else 'NOT sustained'}",
+                flush=True,
+            )
+        results["fixed_rates"] = rows
+        best = 0.0
+        for rate in [float(r) for r in args.ramp.split(",")]:
+            row = await bench.run_rate(rate, args.seconds)
+            print(
+                f"ramp {rate:>6.0f} leads/s: {'sustained' if row['sustained'] else 'NOT sustained'}"
+                f" (achieved {row['achieved_rate']:.0f}/s, delivered "
+                f"{row['delivered']}/{row['posted']}, p99 {row['p99'] * 1000:.0f} ms)",
+                flush=True,
+            )
+            if not row["sustained"]:
+                break
+            best = rate
+        results["max_sustained_rate"] = best
+        results["peak_rss_mb"] = bench.rss()
+    finally:
+        await asyncio.to_thread(stack.stop)
+        receiver.stop()
+    p99_200 = next((r["p99"] for r in results["fixed_rates"] if r["rate"] == 200), float("nan"))
+    rss_ok = all(v <= TARGET_RSS_MB for v in results["peak_rss_mb"].values())
+    print("peak RSS MB: " + ", ".join(f"{k} {v:.0f}" for k, v in results["peak_rss_mb"].items()))
+    print(
+        f"targets: p99 at 200/s <= 250 ms: {p99_200 * 1000:.0f} ms; "
+        f"sustained >= {TARGET_SUSTAINED}/s: {results['max_sustained_rate']:.0f}; "
+        f"RSS <= {TARGET_RSS_MB} MB: {'yes' if rss_ok else 'no'}"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    ok = p99_200 <= TARGET_P99_AT_200 and results["max_sustained_rate"] >= TARGET_SUSTAINED
+    return 0 if ok and rss_ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

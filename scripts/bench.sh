@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark in one run; figures printed, JSON in bench-results/.
+# Targets are checked by the benchmarks themselves (printed, and a non-zero exit), never
+# by timed tests. The broker and PostgreSQL are started here when missing.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+UV="${UV:-uv}"
+out=bench-results
+mkdir -p "$out"
+if [ -z "${LEADFLOW_TEST_POSTGRES_URL:-}" ]; then
+  LEADFLOW_TEST_POSTGRES_URL="$(scripts/postgres.sh start | tail -1)"
+  export LEADFLOW_TEST_POSTGRES_URL
+fi
+deploy/kafka/kafka.sh status >/dev/null 2>&1 || (exec 3<>/dev/tcp/127.0.0.1/9092) 2>/dev/null \
+  || deploy/kafka/kafka.sh start
+
+declare -A status
+run() {
+  local name="$1"; shift
+  echo
+  echo "=== $name ==="
+  if $UV run --frozen python "$@" --json "$out/$name.json"; then
+    status[$name]="targets met"
+  else
+    status[$name]="TARGETS NOT MET (exit $?)"
+  fi
+}
+
+run routing bench/routing_fairness.py
+run scoring-quality bench/scoring_quality.py
+run scoring-throughput bench/scoring_throughput.py
+[ -f bench/intake_bench.py ] && run intake bench/intake_bench.py
+run end-to-end bench/e2e_bench.py
+
+echo
+echo "=== summary (JSON in $out/) ==="
+for name in "${!status[@]}"; do printf '  %-20s %s\n' "$name" "${status[$name]}"; done
