@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 from pydantic import ValidationError
 
+from leadflow.kafka import client_options
 from leadflow.settings import Settings
 
 
@@ -49,3 +52,18 @@ def test_webhook_allowed_hosts_is_a_comma_separated_list(monkeypatch: pytest.Mon
     monkeypatch.setenv("LEADFLOW_ADMIN_TOKEN", "dev-token")
     monkeypatch.setenv("LEADFLOW_WEBHOOK_ALLOWED_HOSTS", "crm.internal, 10.0.0.5")
     assert _Svc().webhook_allowed_hosts == ["crm.internal", "10.0.0.5"]
+
+
+def test_kafka_security_settings_become_client_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADFLOW_ADMIN_TOKEN", "dev-token")
+    assert client_options(_Svc()) == {}
+    monkeypatch.setenv("LEADFLOW_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("LEADFLOW_KAFKA_SASL_USERNAME", "leadflow-lead-scoring")
+    monkeypatch.setenv("LEADFLOW_KAFKA_SASL_PASSWORD", "s3cret")
+    options = client_options(_Svc())
+    assert options["security_protocol"] == "SASL_SSL"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["sasl_plain_username"] == "leadflow-lead-scoring"
+    assert options["sasl_plain_password"] == "s3cret"
+    assert isinstance(options["ssl_context"], ssl.SSLContext)
+    assert "s3cret" not in repr(_Svc())

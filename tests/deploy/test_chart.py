@@ -166,13 +166,23 @@ def test_existing_secret_is_used_and_no_secret_is_rendered(render: Render) -> No
     docs = render("--values", str(ALL_FEATURES))
     assert of_kind(docs, "Secret") == []
     refs = {
-        item["valueFrom"]["secretKeyRef"]["name"]
+        item["name"]: item["valueFrom"]["secretKeyRef"]["name"]
         for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job")
         for container in containers(doc)
         for item in container.get("env", [])
         if "valueFrom" in item
     }
-    assert refs == {"leadflow-credentials"}
+    refs.pop("LEADFLOW_KAFKA_SASL_PASSWORD")
+    assert set(refs.values()) == {"leadflow-credentials"}
+    # Each service logs in to Kafka as its own KafkaUser, whose Secret Strimzi writes.
+    users = {doc["metadata"]["name"] for doc in of_kind(docs, "KafkaUser")}
+    logins = set()
+    for doc in of_kind(docs, "Deployment"):
+        env = {e["name"]: e for c in containers(doc) for e in c.get("env", [])}
+        user = env["LEADFLOW_KAFKA_SASL_USERNAME"]["value"]
+        assert env["LEADFLOW_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == user
+        logins.add(user)
+    assert logins == users
 
 
 def test_compose_sets_only_settings_the_services_read() -> None:

@@ -112,6 +112,7 @@ app.kubernetes.io/component: {{ index . 1 }}
   value: {{ $root.Values.logLevel | quote }}
 - name: LEADFLOW_KAFKA_BOOTSTRAP
   value: {{ required "kafka.bootstrap is required" $root.Values.kafka.bootstrap | quote }}
+{{- include "leadflow.kafkaAuthEnv" (list $root $svc) }}
 - name: LEADFLOW_HTTP_HOST
   value: "0.0.0.0"
 - name: LEADFLOW_HTTP_PORT
@@ -133,7 +134,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- $settings := merge (deepCopy (default dict $cfg.settings)) (deepCopy (default dict $root.Values.settings)) }}
 {{- range $key := keys $settings | sortAlpha }}
 {{- $name := printf "LEADFLOW_%s" (upper $key) }}
-{{- if has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_KAFKA_BOOTSTRAP" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_DATABASE_URL") }}
+{{- if has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_KAFKA_BOOTSTRAP" "LEADFLOW_KAFKA_SASL_PASSWORD" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_DATABASE_URL") }}
 {{- fail (printf "settings.%s is set by the chart itself; use its own value instead" $key) }}
 {{- end }}
 {{- $value := get $settings $key }}
@@ -142,6 +143,30 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Kafka credentials of the service's Strimzi KafkaUser (SCRAM-SHA-512): the User Operator
+     writes the password into a Secret named after the user, key "password". */}}
+{{- define "leadflow.kafkaAuthEnv" -}}
+{{- $root := index . 0 -}}
+{{- $svc := index . 1 -}}
+{{- $users := $root.Values.kafka.strimzi.users -}}
+{{- if $users.enabled }}
+{{- if ne $users.authentication "scram-sha-512" }}
+{{- fail "kafka.strimzi.users.authentication: the services authenticate with scram-sha-512 only" }}
+{{- end }}
+- name: LEADFLOW_KAFKA_SECURITY_PROTOCOL
+  value: {{ $root.Values.kafka.securityProtocol | default "SASL_PLAINTEXT" | quote }}
+- name: LEADFLOW_KAFKA_SASL_MECHANISM
+  value: "SCRAM-SHA-512"
+- name: LEADFLOW_KAFKA_SASL_USERNAME
+  value: {{ include "leadflow.svcname" (list $root $svc) | quote }}
+- name: LEADFLOW_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "leadflow.svcname" (list $root $svc) }}
+      key: password
 {{- end }}
 {{- end -}}
 

@@ -108,6 +108,7 @@ class EventConsumer:
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         max_batch: int = 200,
+        client_options: dict[str, Any] | None = None,
     ) -> None:
         self.group = group
         self.topics = tuple(topics)
@@ -120,6 +121,7 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._max_batch = max_batch
+        self._client_options = client_options or {}
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
         self._stopping = asyncio.Event()
@@ -142,6 +144,7 @@ class EventConsumer:
                 session_timeout_ms=10_000,
                 heartbeat_interval_ms=3_000,
                 fetch_max_bytes=8 * 1_048_576,
+                **self._client_options,
             )
             try:
                 await consumer.start()

@@ -5,16 +5,36 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from leadflow.events import TOPICS, dlq_topic
+from leadflow.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PARTITIONS = 6
+
+
+def client_options(settings: KafkaSettings | None) -> dict[str, Any]:
+    """aiokafka keyword arguments for the cluster's security settings (none for PLAINTEXT)."""
+    if settings is None or settings.kafka_security_protocol == "PLAINTEXT":
+        return {}
+    options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        password = settings.kafka_sasl_password
+        options.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=password.get_secret_value() if password else None,
+        )
+    return options
 
 
 class ProducerHolder:
@@ -24,9 +44,12 @@ class ProducerHolder:
     the constructor; `get()` connects when it can and raises while it can't.
     """
 
-    def __init__(self, bootstrap: str, *, client_id: str) -> None:
+    def __init__(
+        self, bootstrap: str, *, client_id: str, options: dict[str, Any] | None = None
+    ) -> None:
         self._bootstrap = bootstrap
         self._client_id = client_id
+        self._options = options or {}
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
@@ -42,6 +65,7 @@ class ProducerHolder:
                     linger_ms=2,
                     request_timeout_ms=15000,
                     max_request_size=1_048_576,
+                    **self._options,
                 )
                 try:
                     await producer.start()
@@ -75,12 +99,15 @@ async def ensure_topics(
     partitions: int = DEFAULT_PARTITIONS,
     replication: int = 1,
     with_dlq: bool = True,
+    options: dict[str, Any] | None = None,
 ) -> list[str]:
     """Create the contract's topics (and their DLQs) if missing; return those created."""
     wanted = list(topics)
     if with_dlq:
         wanted += [dlq_topic(t) for t in wanted]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="leadflow-topics")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="leadflow-topics", **(options or {})
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

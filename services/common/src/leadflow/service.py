@@ -17,7 +17,7 @@ from leadflow.bus import BatchHandlers, EventConsumer, Handlers
 from leadflow.db import create_engine, ping, session_factory
 from leadflow.events import Envelope, Event
 from leadflow.http import health_router, install_basics
-from leadflow.kafka import ProducerHolder
+from leadflow.kafka import ProducerHolder, client_options
 from leadflow.outbox import OutboxRelay, add_event
 from leadflow.settings import Settings
 from leadflow.tracing import TraceMiddleware, child_of, current_traceparent
@@ -44,7 +44,11 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings.database_url)
-        producer = ProducerHolder(settings.kafka_bootstrap, client_id=settings.service_name)
+        producer = ProducerHolder(
+            settings.kafka_bootstrap,
+            client_id=settings.service_name,
+            options=client_options(settings),
+        )
         relay = OutboxRelay(
             engine,
             producer,
@@ -80,6 +84,7 @@ class Runtime:
                 max_attempts=s.consumer_max_attempts,
                 backoff_seconds=s.consumer_retry_backoff_seconds,
                 max_batch=s.consumer_max_batch,
+                client_options=client_options(s),
             )
         )
 

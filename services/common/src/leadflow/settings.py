@@ -16,7 +16,20 @@ def _split_hosts(value: object) -> object:
     return value
 
 
-class Settings(BaseSettings):
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka (also read alone by tools such as `python -m leadflow.topics`)."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore")
+
+    kafka_bootstrap: str = "localhost:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None  # CA bundle for SSL/SASL_SSL; default: system CAs
+
+
+class Settings(KafkaSettings):
     """What every service reads. Nothing here connects to anything."""
 
     model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore")
@@ -25,7 +38,6 @@ class Settings(BaseSettings):
     default_port: ClassVar[int] = 8000
 
     env: Literal["dev", "prod"] = "dev"
-    kafka_bootstrap: str = "localhost:9092"
     database_url: str = ""
     admin_token: SecretStr
     http_host: str = "127.0.0.1"

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 
-from leadflow.kafka import DEFAULT_PARTITIONS, ensure_topics
+from leadflow.kafka import DEFAULT_PARTITIONS, client_options, ensure_topics
+from leadflow.settings import KafkaSettings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--bootstrap", default=os.environ.get("LEADFLOW_KAFKA_BOOTSTRAP", "localhost:9092")
-    )
+    kafka = KafkaSettings()
+    parser.add_argument("--bootstrap", default=kafka.kafka_bootstrap)
     parser.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
     parser.add_argument("--replication", type=int, default=1)
     args = parser.parse_args()
     created = asyncio.run(
-        ensure_topics(args.bootstrap, partitions=args.partitions, replication=args.replication)
+        ensure_topics(
+            args.bootstrap,
+            partitions=args.partitions,
+            replication=args.replication,
+            options=client_options(kafka),
+        )
     )
     print(f"topics: {len(created)} created" + (f" ({', '.join(created)})" if created else ""))
 
