@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from leadflow.webhooks import new_secret
@@ -18,6 +19,7 @@ from sales_assignment.models import (
     RepRow,
 )
 from sales_assignment.payloads import to_rep
+from sales_assignment.rep_csv import RowError
 
 
 class NotFound(LookupError):
@@ -26,6 +28,14 @@ class NotFound(LookupError):
 
 class Conflict(Exception):
     """The request does not fit the current state (e.g. accepting a closed lead)."""
+
+
+class ImportRejected(ValueError):
+    """A rep import that cannot be applied; nothing was stored."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,38 @@ async def create_rep(a: Assigner, doc: dict[str, Any]) -> RepRow:
         await s.flush()
         await a.drain_queue(s)
     return row
+
+
+async def import_reps(a: Assigner, docs: list[tuple[int, dict[str, Any]]]) -> list[RepRow]:
+    """Add many reps at once, all or nothing (row number, RepIn document) each.
+
+    A row whose email already belongs to a live rep rejects the import: importing the same
+    file twice must not double the team.
+    """
+    now = a.clock()
+    rows = [(n, RepRow(rep_id=uuid.uuid4(), created_at=now, updated_at=now, **d)) for n, d in docs]
+    errors = []
+    for number, row in rows:
+        try:
+            check_rep(row)
+        except ValueError as exc:
+            errors.append(RowError(number, "row", str(exc)))
+    if errors:
+        raise ImportRejected(errors)
+    async with a.rt.transaction() as s:
+        await repo.lock_routing(s)
+        taken = await repo.reps_by_email(s, [row.email for _, row in rows])
+        errors = [
+            RowError(n, "email", f"a rep with this email exists ({taken[row.email]})")
+            for n, row in rows
+            if row.email in taken
+        ]
+        if errors:
+            raise ImportRejected(errors)
+        s.add_all([row for _, row in rows])
+        await s.flush()
+        await a.drain_queue(s)
+    return [row for _, row in rows]
 
 
 async def update_rep(a: Assigner, rep_id: uuid.UUID, changes: dict[str, Any]) -> RepRow:
@@ -152,15 +194,22 @@ async def list_endpoints(a: Assigner) -> list[EndpointRow]:
 async def update_endpoint(
     a: Assigner, endpoint_id: uuid.UUID, changes: dict[str, Any]
 ) -> EndpointRow:
-    """Change subscriptions or re-enable: a re-enabled endpoint gets what waited meanwhile."""
+    """Change subscriptions, disable, or re-enable.
+
+    Re-enabling resets the failure count and makes every undelivered message of the
+    endpoint (pending, failed or dead) due now with a fresh attempt budget, sent in each
+    lead's order: what waited while the endpoint was off is not lost.
+    """
     async with a.rt.transaction() as s:
-        row = await repo.get_endpoint(s, endpoint_id)
+        row = await repo.get_endpoint(s, endpoint_id, lock=True)
         if row is None:
             raise NotFound
         if changes.get("event_types") is not None:
             row.event_types = list(dict.fromkeys(changes["event_types"]))
         if changes.get("enabled") is True and not row.enabled:
             row.enabled, row.consecutive_failures, row.disabled_reason = True, 0, None
+            if await repo.revive_undelivered(s, endpoint_id, a.clock()):
+                a.doorbell.ring_after_commit(s)
         elif changes.get("enabled") is False and row.enabled:
             row.enabled, row.disabled_reason = False, "disabled by an operator"
     return row
@@ -182,4 +231,23 @@ async def retry_delivery(a: Assigner, endpoint_id: uuid.UUID, delivery_id: str) 
         if row is None or row.endpoint_id != endpoint_id:
             raise NotFound
         row.status, row.attempts, row.next_attempt_at = "pending", 0, a.clock()
+        a.doorbell.ring_after_commit(s)
     return row
+
+
+async def rotate_secret(a: Assigner, endpoint_id: uuid.UUID) -> tuple[str, datetime | None]:
+    """A new signing secret; the current one keeps signing too until the grace period ends.
+
+    Returns the new secret and when the previous one stops signing (None without grace).
+    Rotating again during a grace period drops the oldest secret at once.
+    """
+    secret = new_secret()
+    async with a.rt.transaction() as s:
+        row = await repo.get_endpoint(s, endpoint_id, lock=True)
+        if row is None:
+            raise NotFound
+        grace = timedelta(seconds=a.settings.webhook_secret_grace_seconds)
+        until = a.clock() + grace if grace else None
+        row.secrets = [secret, row.secrets[0]] if until else [secret]
+        row.previous_secret_expires_at = until
+    return secret, until

@@ -3,42 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Request, Response
 
-from leadflow.http import AdminAuth, Problem, from_state, invalid
+from leadflow.http import AdminAuth, Problem, invalid
 from sales_assignment import admin
-from sales_assignment.assigning import Assigner
-from sales_assignment.models import DeliveryRow, EndpointRow, RepRow
+from sales_assignment.api_deps import NOT_FOUND, A
+from sales_assignment.api_deps import bad as _invalid
+from sales_assignment.api_deps import missing as _missing
+from sales_assignment.models import RepRow
+from sales_assignment.rep_csv import RowError, parse_reps_csv
 from sales_assignment.schemas import (
     AssignmentOut,
-    DeliveryOut,
-    EndpointCreated,
-    EndpointIn,
-    EndpointOut,
-    EndpointPatch,
     HistoryOut,
     RepBrief,
     RepIn,
     RepOut,
     RepPatch,
+    RepsImported,
 )
-from sales_assignment.targets import target_problem
 
 router = APIRouter(prefix="/v1")
-
-
-A = Annotated[Assigner, from_state("assigner", Assigner)]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found"}}
-
-
-def _missing(what: str) -> Problem:
-    return Problem(404, "Not Found", f"No {what} with this id.")
-
-
-def _invalid(field: str, message: str) -> Problem:
-    return invalid([(field, message)])
+CSV_TYPES = ("text/csv", "text/plain", "application/csv")
 
 
 def _rep_out(row: RepRow, open_leads: int) -> RepOut:
@@ -59,12 +45,61 @@ async def create_rep(body: RepIn, a: A, _: AdminAuth) -> RepOut:
     return _rep_out(row, 0)
 
 
+def _rows_invalid(errors: list[RowError]) -> Problem:
+    return invalid([(f"row {e.row}.{e.column}", e.message) for e in errors])
+
+
+@router.post(
+    "/reps/import",
+    status_code=201,
+    response_model=RepsImported,
+    tags=["reps"],
+    summary="Add reps from a CSV file, all or nothing (422 lists every bad row and column)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "name,email,weight,territories,working_hours\n"
+                    "Ann Seller,ann@seller.example,2,EMEA;US,mon-fri 09:00-17:00\n",
+                }
+            },
+        }
+    },
+    responses={415: {"description": "Not a text/csv body"}},
+)
+async def import_reps(request: Request, a: A, _: AdminAuth) -> RepsImported:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in CSV_TYPES:
+        raise Problem(415, "Unsupported Media Type", "Send the file as text/csv (UTF-8).")
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _invalid("body", f"not UTF-8: {exc.reason} at byte {exc.start}") from exc
+    parsed = parse_reps_csv(text)
+    if not parsed.ok:
+        raise _rows_invalid(parsed.errors)
+    docs = [(n, rep.model_dump(mode="json")) for n, rep in parsed.reps]
+    try:
+        rows = await admin.import_reps(a, docs)
+    except admin.ImportRejected as exc:
+        raise _rows_invalid(exc.errors) from exc
+    return RepsImported(created=len(rows), reps=[_rep_out(row, 0) for row in rows])
+
+
 @router.get("/reps", response_model=list[RepOut], tags=["reps"], summary="List reps")
 async def list_reps(a: A, _: AdminAuth) -> list[RepOut]:
     return [_rep_out(row, n) for row, n in await admin.list_reps(a)]
 
 
-@router.get("/reps/{rep_id}", response_model=RepOut, tags=["reps"], responses=NOT_FOUND)
+@router.get(
+    "/reps/{rep_id}",
+    response_model=RepOut,
+    tags=["reps"],
+    responses=NOT_FOUND,
+    summary="A rep and their open leads",
+)
 async def get_rep(rep_id: uuid.UUID, a: A, _: AdminAuth) -> RepOut:
     try:
         return _rep_out(*await admin.get_rep(a, rep_id))
@@ -72,7 +107,13 @@ async def get_rep(rep_id: uuid.UUID, a: A, _: AdminAuth) -> RepOut:
         raise _missing("rep") from None
 
 
-@router.patch("/reps/{rep_id}", response_model=RepOut, tags=["reps"], responses=NOT_FOUND)
+@router.patch(
+    "/reps/{rep_id}",
+    response_model=RepOut,
+    tags=["reps"],
+    responses=NOT_FOUND,
+    summary="Change a rep (fields left out stay); queued leads are routed again",
+)
 async def update_rep(rep_id: uuid.UUID, body: RepPatch, a: A, _: AdminAuth) -> RepOut:
     try:
         await admin.update_rep(a, rep_id, body.changes())
@@ -122,6 +163,7 @@ def _assignment_out(view: admin.AssignmentView) -> AssignmentOut:
     response_model=AssignmentOut,
     tags=["assignments"],
     responses=NOT_FOUND,
+    summary="Who owns a lead, why, and its history",
 )
 async def get_assignment(lead_id: uuid.UUID, a: A, _: AdminAuth) -> AssignmentOut:
     try:
@@ -144,88 +186,3 @@ async def accept(lead_id: uuid.UUID, a: A, _: AdminAuth) -> AssignmentOut:
         raise _missing("assignment") from None
     except admin.Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
-
-
-# ---------------------------------------------------------------- webhooks
-
-
-def _endpoint_out(row: EndpointRow) -> EndpointOut:
-    return EndpointOut.model_validate(row, from_attributes=True)
-
-
-@router.post(
-    "/webhook-endpoints",
-    status_code=201,
-    response_model=EndpointCreated,
-    tags=["webhooks"],
-    summary="Subscribe a URL to lead.assigned / lead.reassigned (Standard Webhooks)",
-)
-async def create_endpoint(body: EndpointIn, a: A, _: AdminAuth) -> EndpointCreated:
-    s = a.settings
-    problem = await target_problem(body.url, env=s.env, allowed_hosts=s.webhook_allowed_hosts)
-    if problem is not None:
-        raise _invalid("url", problem)
-    row, secret = await admin.create_endpoint(a, body.url, list(body.event_types))
-    return EndpointCreated(id=row.id, url=row.url, event_types=row.event_types, secret=secret)
-
-
-@router.get("/webhook-endpoints", response_model=list[EndpointOut], tags=["webhooks"])
-async def list_endpoints(a: A, _: AdminAuth) -> list[EndpointOut]:
-    return [_endpoint_out(row) for row in await admin.list_endpoints(a)]
-
-
-@router.patch(
-    "/webhook-endpoints/{endpoint_id}",
-    response_model=EndpointOut,
-    tags=["webhooks"],
-    responses=NOT_FOUND,
-    summary="Change subscriptions, disable, or re-enable (waiting deliveries then go out)",
-)
-async def update_endpoint(
-    endpoint_id: uuid.UUID, body: EndpointPatch, a: A, _: AdminAuth
-) -> EndpointOut:
-    try:
-        return _endpoint_out(await admin.update_endpoint(a, endpoint_id, body.model_dump()))
-    except admin.NotFound:
-        raise _missing("webhook endpoint") from None
-
-
-def _delivery_out(row: DeliveryRow) -> DeliveryOut:
-    return DeliveryOut.model_validate(row, from_attributes=True)
-
-
-@router.get(
-    "/webhook-endpoints/{endpoint_id}/deliveries",
-    response_model=list[DeliveryOut],
-    tags=["webhooks"],
-    responses=NOT_FOUND,
-    summary="Deliveries to an endpoint, newest first",
-)
-async def list_deliveries(
-    endpoint_id: uuid.UUID,
-    a: A,
-    _: AdminAuth,
-    status: Literal["pending", "delivered", "failed", "dead"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[DeliveryOut]:
-    try:
-        return [_delivery_out(d) for d in await admin.deliveries(a, endpoint_id, status, limit)]
-    except admin.NotFound:
-        raise _missing("webhook endpoint") from None
-
-
-@router.post(
-    "/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry",
-    status_code=202,
-    response_model=DeliveryOut,
-    tags=["webhooks"],
-    responses=NOT_FOUND,
-    summary="Send a delivery again now (same webhook-id: receivers dedupe)",
-)
-async def retry_delivery(
-    endpoint_id: uuid.UUID, delivery_id: str, a: A, _: AdminAuth
-) -> DeliveryOut:
-    try:
-        return _delivery_out(await admin.retry_delivery(a, endpoint_id, delivery_id))
-    except admin.NotFound:
-        raise _missing("delivery") from None

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from leadflow.events import LeadErased, LeadOutcome, LeadQualified
 from leadflow.service import Runtime, Worker, create_app
-from sales_assignment import api
+from sales_assignment import api, api_routing, api_webhooks
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.settings import AssignmentSettings
@@ -39,7 +39,7 @@ def every(seconds: float, step: Callable[[], Awaitable[object]]) -> Worker:
 def build_app(settings: AssignmentSettings) -> FastAPI:
     runtime = Runtime.build(settings)
     assigner = Assigner(runtime, settings)
-    delivery = DeliveryWorker(runtime, settings)
+    delivery = DeliveryWorker(runtime, settings, doorbell=assigner.doorbell)
     runtime.consume([LeadQualified.topic, LeadOutcome.topic, LeadErased.topic], assigner.handlers())
     runtime.workers.append(("webhook-delivery", delivery.run))
     runtime.workers.append(
@@ -55,7 +55,7 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
         "(account owner, rules, weighted round robin over available reps), re-routes leads "
         "not accepted within the SLA, publishes `leads.assigned` through the outbox and "
         "notifies sales tools with Standard Webhooks.",
-        routers=[api.router],
+        routers=[api.router, api_routing.router, api_webhooks.router],
     )
     app.state.assigner = assigner
     return app

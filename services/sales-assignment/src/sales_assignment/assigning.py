@@ -8,7 +8,6 @@ the webhook deliveries commit together or not at all.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,26 +31,11 @@ from sales_assignment.models import (
     OPEN_STATUSES,
     AssignmentRow,
     HistoryRow,
-    RepRow,
 )
-from sales_assignment.payloads import (
-    facts_doc,
-    facts_of,
-    redact,
-    redact_body,
-    rep_ref,
-    score_doc,
-    to_rep,
-)
-from sales_assignment.routing import (
-    Assignment,
-    LeadFacts,
-    NoRepAvailable,
-    RoutingPolicy,
-    reroute,
-    route,
-)
+from sales_assignment.payloads import facts_doc, redact, redact_body, rep_ref, score_doc
+from sales_assignment.routing import Assignment, LeadFacts
 from sales_assignment.settings import AssignmentSettings
+from sales_assignment.team import Team
 
 log = logging.getLogger(__name__)
 
@@ -64,48 +48,14 @@ def utcnow() -> datetime:
 
 
 @dataclass
-class _Team:
-    """The reps, their open-lead counts and the round-robin state, carried across a batch."""
-
-    rows: dict[uuid.UUID, RepRow]
-    counts: dict[uuid.UUID, int]
-    state: dict[str, dict[str, int]]
-    changed: bool = field(default=False)
-
-    @classmethod
-    async def load(cls, session: AsyncSession) -> _Team:
-        rows = {r.rep_id: r for r in await repo.live_reps(session)}
-        return cls(rows, await repo.open_counts(session), await repo.rr_state(session))
-
-    def route(
-        self, row: AssignmentRow, now: datetime, tried: set[uuid.UUID] | None = None
-    ) -> Assignment | NoRepAvailable:
-        reps = [to_rep(r, self.counts.get(r.rep_id, 0)) for r in self.rows.values()]
-        policy = RoutingPolicy(rr_state=self.state)
-        facts = facts_of(row)
-        if tried is None:
-            return route(facts, reps, policy, now=now)
-        return reroute(facts, reps, policy, now=now, tried=tried)
-
-    def took(self, result: Assignment, previous: uuid.UUID | None) -> None:
-        self.state = result.new_rr_state
-        self.changed = True
-        self.counts[result.rep_id] = self.counts.get(result.rep_id, 0) + 1
-        if previous is not None:
-            self.counts[previous] = max(0, self.counts.get(previous, 0) - 1)
-
-    async def save(self, session: AsyncSession, now: datetime) -> None:
-        if self.changed:
-            await repo.save_rr_state(session, self.state, now)
-
-
-@dataclass
 class Assigner:
     """The service's use cases on the event side; `clock` is injectable for tests."""
 
     rt: Runtime
     settings: AssignmentSettings
     clock: Clock = utcnow
+    # Rung after a commit that staged webhook deliveries: the delivery worker sends at once.
+    doorbell: outbound.Doorbell = field(default_factory=outbound.Doorbell)
 
     def handlers(self) -> Handlers:
         return {
@@ -137,7 +87,7 @@ class Assigner:
             created_at=now,
         )
         session.add(row)
-        team = await _Team.load(session)
+        team = await Team.load(session)
         result = team.route(row, now)
         if isinstance(result, Assignment):
             await self._give(session, team, row, result, now)
@@ -206,7 +156,7 @@ class Assigner:
         if not rows:
             return 0
         now = self.clock()
-        team = await _Team.load(session)
+        team = await Team.load(session)
         assigned = 0
         for row in rows:
             result = team.route(row, now)
@@ -229,7 +179,7 @@ class Assigner:
             rows = await repo.overdue(session, now, limit)
             if not rows:
                 return 0
-            team = await _Team.load(session)
+            team = await Team.load(session)
             moved = 0
             for row in rows:
                 tried = await repo.tried_reps(session, row.lead_id)
@@ -253,7 +203,7 @@ class Assigner:
     async def _give(
         self,
         session: AsyncSession,
-        team: _Team,
+        team: Team,
         row: AssignmentRow,
         result: Assignment,
         now: datetime,
@@ -280,7 +230,8 @@ class Assigner:
             ),
         )
         event_type = "lead.assigned" if first else "lead.reassigned"
-        await outbound.enqueue(session, event_type, row, rep, now)
+        if await outbound.enqueue(session, event_type, row, rep, now):
+            self.doorbell.ring_after_commit(session)
         log.info(
             "lead %s", row.status, extra={"lead_id": str(row.lead_id), "rep_id": str(rep.rep_id)}
         )

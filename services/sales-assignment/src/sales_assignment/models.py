@@ -114,6 +114,8 @@ class EndpointRow(Base):
     secrets: Mapped[list[str]] = mapped_column(JSON)
     event_types: Mapped[list[str]] = mapped_column(JSON)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # After a rotation `secrets` is [new, previous]; the previous one signs until this time.
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     disabled_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -142,3 +144,24 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RuleSetRow(Base):
+    """One version of the ordered routing rules; the highest version is the active one."""
+
+    __tablename__ = "routing_rules"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AccountOwnerRow(Base):
+    """A company domain owned by a rep: that company's leads go to them first."""
+
+    __tablename__ = "account_owners"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    rep_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

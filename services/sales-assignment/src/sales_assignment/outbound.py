@@ -1,8 +1,14 @@
 """Webhooks out: one delivery row per subscribed endpoint, sent and retried by a worker.
 
-Standard Webhooks: each attempt signs the stored body with every endpoint secret; 2xx is
-delivered, 410 disables the endpoint, anything else (or a timeout) is retried on the
-schedule, `Retry-After` honoured. A delivery out of attempts is `dead` (kept, retryable).
+Standard Webhooks: each attempt signs the stored body with the endpoint's current secret,
+and also with the previous one while a rotation's grace period runs (two space-separated
+signatures, the new one first); 2xx is delivered, 410 disables the endpoint, anything else
+(or a timeout) is retried on the schedule, `Retry-After` honoured. A delivery out of
+attempts is `dead` (kept, retryable).
+
+Latency: the transaction that stages deliveries rings a `Doorbell` once it has committed,
+and the worker sends at once; polling every `webhook_poll_seconds` is only the fallback
+(another replica's commits, retries coming due).
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from leadflow.service import Runtime
 from leadflow.webhooks import headers_for
 from sales_assignment import repo
-from sales_assignment.models import AssignmentRow, DeliveryRow, RepRow
+from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, RepRow
 from sales_assignment.payloads import message_id, webhook_body, webhook_data
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.targets import target_problem
@@ -34,10 +42,54 @@ Clock = Callable[[], datetime]
 LEASE_MARGIN = timedelta(seconds=30)
 
 
+_RINGS = "sales_assignment.doorbell"
+
+
+class Doorbell:
+    """Wakes the delivery worker after a commit (like the kernel's `OutboxRelay.wake`)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def ring(self) -> None:
+        self._event.set()
+
+    def ring_after_commit(self, session: AsyncSession) -> None:
+        """Ring once the session's transaction commits; nothing happens on a rollback."""
+        sync = session.sync_session
+        if sync.info.get(_RINGS) is self:
+            return  # already listening: one ring per transaction however many deliveries
+        sync.info[_RINGS] = self
+
+        def committed(_: Session) -> None:
+            sync.info.pop(_RINGS, None)
+            self.ring()
+
+        event.listen(sync, "after_commit", committed, once=True)
+
+    async def wait(self, seconds: float) -> None:
+        """Return when rung or after `seconds`, whichever comes first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout=seconds)
+        self._event.clear()
+
+
+def signing_secrets(endpoint: EndpointRow, now: datetime) -> list[str]:
+    """The secrets that sign now: the current one, plus the previous one during its grace."""
+    expires = endpoint.previous_secret_expires_at
+    if expires is not None and now < expires:
+        return list(endpoint.secrets[:2])
+    return list(endpoint.secrets[:1])
+
+
 async def enqueue(
     session: AsyncSession, event_type: str, row: AssignmentRow, rep: RepRow, now: datetime
 ) -> int:
-    """Stage `event_type` for every enabled endpoint that wants it, in the caller's transaction."""
+    """Stage `event_type` for every endpoint that wants it, in the caller's transaction.
+
+    A disabled endpoint gets its deliveries too; they are not sent until it is re-enabled.
+    Returns how many were staged.
+    """
     endpoints = await repo.subscribed(session, event_type)
     if not endpoints:
         return 0
@@ -99,6 +151,7 @@ class DeliveryWorker:
     rt: Runtime
     settings: AssignmentSettings
     clock: Clock = field(default=lambda: datetime.now(UTC))
+    doorbell: Doorbell = field(default_factory=Doorbell)
     _client: httpx.AsyncClient | None = None
 
     async def run(self) -> None:
@@ -113,7 +166,7 @@ class DeliveryWorker:
                     log.warning("webhook delivery: %s: %s", type(exc).__name__, exc)
                     sent = 0
                 if sent < self.settings.webhook_batch_size:
-                    await asyncio.sleep(self.settings.webhook_poll_seconds)
+                    await self.doorbell.wait(self.settings.webhook_poll_seconds)
         finally:
             await self.close()
 
@@ -129,7 +182,7 @@ class DeliveryWorker:
         lease = now + timedelta(seconds=s.webhook_timeout_seconds) + LEASE_MARGIN
         async with self.rt.transaction() as session:
             pairs = await repo.claim_due(session, now, s.webhook_batch_size, lease)
-            jobs = [_Job(d.id, d.body, e.id, e.url, list(e.secrets)) for d, e in pairs]
+            jobs = [_Job(d.id, d.body, e.id, e.url, signing_secrets(e, now)) for d, e in pairs]
         results = await asyncio.gather(*(self._send(job) for job in jobs))
         for job, result in zip(jobs, results, strict=True):
             await self._record(job, result)

@@ -13,12 +13,14 @@ from sqlalchemy.orm import aliased
 from sales_assignment.models import (
     AWAITING_ACCEPT,
     OPEN_STATUSES,
+    AccountOwnerRow,
     AssignmentRow,
     DeliveryRow,
     EndpointRow,
     HistoryRow,
     RepRow,
     RRStateRow,
+    RuleSetRow,
 )
 
 # Deliveries still to be attempted: never tried yet, or failed with a retry scheduled.
@@ -70,6 +72,57 @@ async def expire_sla_of(session: AsyncSession, rep_id: uuid.UUID, now: datetime)
         .where(AssignmentRow.rep_id == rep_id, AssignmentRow.status.in_(AWAITING_ACCEPT))
         .values(sla_due_at=now)
     )
+
+
+async def reps_by_email(session: AsyncSession, emails: Sequence[str]) -> dict[str, uuid.UUID]:
+    """Live reps with one of these (lower-case) emails: email → rep_id."""
+    if not emails:
+        return {}
+    stmt = select(RepRow.email, RepRow.rep_id).where(
+        RepRow.deleted_at.is_(None), RepRow.email.in_(list(emails))
+    )
+    return {row.email: row.rep_id for row in (await session.execute(stmt)).all()}
+
+
+# ---------------------------------------------------------------- routing policy
+
+
+async def active_rules(session: AsyncSession) -> RuleSetRow | None:
+    """The newest rules version, or None while no rules were ever stored (default rule only)."""
+    stmt = select(RuleSetRow).order_by(RuleSetRow.version.desc()).limit(1)
+    return await session.scalar(stmt)
+
+
+async def rules_history(session: AsyncSession, limit: int) -> list[RuleSetRow]:
+    stmt = select(RuleSetRow).order_by(RuleSetRow.version.desc()).limit(limit)
+    return list(await session.scalars(stmt))
+
+
+async def add_rules(
+    session: AsyncSession, rules: list[dict[str, object]], now: datetime
+) -> RuleSetRow:
+    """Store a new version (caller holds the routing lock, so versions never collide)."""
+    latest = await session.scalar(select(func.max(RuleSetRow.version)))
+    row = RuleSetRow(version=(latest or 0) + 1, rules=rules, created_at=now)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def account_owners(session: AsyncSession) -> list[AccountOwnerRow]:
+    return list(await session.scalars(select(AccountOwnerRow).order_by(AccountOwnerRow.domain)))
+
+
+async def get_account(session: AsyncSession, domain: str) -> AccountOwnerRow | None:
+    return await session.get(AccountOwnerRow, domain, populate_existing=True)
+
+
+async def delete_account(session: AsyncSession, domain: str) -> bool:
+    row = await session.get(AccountOwnerRow, domain)
+    if row is None:
+        return False
+    await session.delete(row)
+    return True
 
 
 # ---------------------------------------------------------------- assignments
@@ -141,13 +194,19 @@ async def save_rr_state(
 
 
 async def subscribed(session: AsyncSession, event_type: str) -> list[EndpointRow]:
-    """Enabled endpoints that want `event_type` (filtered here: JSON lists differ by dialect)."""
-    rows = await session.scalars(select(EndpointRow).where(EndpointRow.enabled.is_(True)))
+    """Endpoints that want `event_type`, disabled ones too: their messages wait, held, for a
+    re-enable (filtered here: JSON lists differ by dialect)."""
+    rows = await session.scalars(select(EndpointRow))
     return [row for row in rows if event_type in row.event_types]
 
 
-async def get_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> EndpointRow | None:
-    return await session.get(EndpointRow, endpoint_id, populate_existing=True)
+async def get_endpoint(
+    session: AsyncSession, endpoint_id: uuid.UUID, *, lock: bool = False
+) -> EndpointRow | None:
+    """The endpoint; `lock` holds its row until commit (PostgreSQL) against lost updates."""
+    return await session.get(
+        EndpointRow, endpoint_id, populate_existing=True, with_for_update=lock or None
+    )
 
 
 async def list_endpoints(session: AsyncSession) -> list[EndpointRow]:
@@ -170,6 +229,19 @@ async def deliveries_of(
 
 async def lead_deliveries(session: AsyncSession, lead_id: uuid.UUID) -> list[DeliveryRow]:
     return list(await session.scalars(select(DeliveryRow).where(DeliveryRow.lead_id == lead_id)))
+
+
+async def revive_undelivered(session: AsyncSession, endpoint_id: uuid.UUID, now: datetime) -> int:
+    """Make every undelivered message of an endpoint due now with a fresh attempt budget."""
+    result = await session.execute(
+        update(DeliveryRow)
+        .where(
+            DeliveryRow.endpoint_id == endpoint_id,
+            DeliveryRow.status.in_((*RETRYING, "dead")),
+        )
+        .values(status="pending", attempts=0, next_attempt_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def claim_due(

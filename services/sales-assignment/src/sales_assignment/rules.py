@@ -145,3 +145,23 @@ def validate_rules(doc: object) -> list[RoutingRule]:
 
 def _loc(parts: tuple[int | str, ...]) -> str:
     return "rules" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+def rule_docs(rules: Sequence[RoutingRule]) -> list[dict[str, object]]:
+    """Rules as the JSON document `validate_rules` reads back (stored and shown by the API)."""
+    docs: list[dict[str, object]] = []
+    for rule in rules:
+        doc: dict[str, object] = {
+            "name": rule.name,
+            "pool": rule.pool if isinstance(rule.pool, str) else [str(r) for r in rule.pool],
+        }
+        if rule.countries:
+            doc["countries"] = list(rule.countries)
+        if rule.industries:
+            doc["industries"] = list(rule.industries)
+        for key in ("min_employees", "max_employees", "min_score", "max_score"):
+            value = getattr(rule, key)
+            if value is not None:
+                doc[key] = value
+        docs.append(doc)
+    return docs

@@ -181,7 +181,19 @@ class EndpointOut(BaseModel):
     enabled: bool
     consecutive_failures: int
     disabled_reason: str | None
+    previous_secret_valid_until: datetime | None = Field(
+        default=None,
+        validation_alias="previous_secret_expires_at",
+        description="After a rotation: until when the previous secret also signs",
+    )
     created_at: datetime
+
+
+class SecretRotated(BaseModel):
+    secret: str = Field(description="The new whsec_…: shown only here; signs from now on")
+    previous_valid_until: datetime | None = Field(
+        description="Until then deliveries carry two signatures, new first, then the previous"
+    )
 
 
 class EndpointCreated(BaseModel):
@@ -203,3 +215,55 @@ class DeliveryOut(BaseModel):
     last_error: str | None
     delivered_at: datetime | None
     created_at: datetime
+
+
+class RepsImported(BaseModel):
+    created: int
+    reps: list[RepOut]
+
+
+class RulesIn(BaseModel):
+    """Ordered routing rules; the first whose conditions all hold picks the pool."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rules": [
+                        {
+                            "name": "emea-enterprise",
+                            "countries": ["EMEA"],
+                            "min_employees": 1000,
+                            "pool": ["6f1c2e4a-0000-4000-8000-000000000001"],
+                        },
+                        {"name": "hot-saas", "industries": ["SaaS"], "min_score": 80},
+                    ]
+                }
+            ]
+        },
+    )
+
+    rules: list[dict[str, Any]] = Field(
+        description='name, pool (rep ids or "territory"), countries[], min_employees, '
+        "max_employees, industries[], min_score, max_score"
+    )
+
+
+class RulesOut(BaseModel):
+    version: int = Field(description="0: nothing stored yet, every lead uses the default pool")
+    created_at: datetime | None
+    rules: list[dict[str, Any]]
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rep_id: uuid.UUID
+
+
+class AccountOut(BaseModel):
+    domain: str
+    rep_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime

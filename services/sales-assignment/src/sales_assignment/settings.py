@@ -35,7 +35,10 @@ class AssignmentSettings(Settings):
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     # An endpoint is disabled after this many deliveries in a row went dead (or at once on 410).
     webhook_disable_after: int = Field(default=5, ge=1)
+    # Fallback only: a commit that stages deliveries wakes the worker at once.
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    # After a secret rotation the previous secret keeps signing (beside the new one) this long.
+    webhook_secret_grace_seconds: float = Field(default=86400.0, ge=0)
     webhook_batch_size: int = Field(default=50, ge=1)
     # Longest Retry-After honoured; a receiver cannot park a delivery for longer than this.
     webhook_max_retry_after_seconds: float = Field(default=86400.0, ge=0)

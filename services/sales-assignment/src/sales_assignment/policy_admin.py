@@ -1,0 +1,95 @@
+"""The use cases behind the routing-policy API: versioned rules and account owners.
+
+Both change who gets future leads, never who owns a lead already; both run under the
+routing lock and drain the queue, since a new rule or owner can make a waiting lead routable.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sales_assignment import repo
+from sales_assignment.admin import NotFound
+from sales_assignment.assigning import Assigner
+from sales_assignment.models import AccountOwnerRow, RuleSetRow
+from sales_assignment.places import is_free_mail
+from sales_assignment.rules import RulesInvalid, rule_docs, validate_rules
+
+
+class UnknownRep(ValueError):
+    """A rule or an account names a rep that does not exist (or was retired)."""
+
+    def __init__(self, field: str, rep_id: uuid.UUID) -> None:
+        self.field = field
+        super().__init__(f"no rep {rep_id}")
+
+
+async def active_rules(a: Assigner) -> RuleSetRow | None:
+    async with a.rt.sessions() as s:
+        return await repo.active_rules(s)
+
+
+async def rules_history(a: Assigner, limit: int) -> list[RuleSetRow]:
+    async with a.rt.sessions() as s:
+        return await repo.rules_history(s, limit)
+
+
+async def put_rules(a: Assigner, doc: object) -> RuleSetRow:
+    """Validate and store the rules as the next version (RulesInvalid/UnknownRep if not)."""
+    rules = validate_rules(doc)
+    async with a.rt.transaction() as s:
+        await repo.lock_routing(s)
+        live = {r.rep_id for r in await repo.live_reps(s)}
+        for i, rule in enumerate(rules):
+            if isinstance(rule.pool, str):
+                continue
+            for j, rep_id in enumerate(rule.pool):
+                if rep_id not in live:
+                    raise RulesInvalid(
+                        [{"loc": f"rules[{i}].pool[{j}]", "msg": f"no rep {rep_id}"}]
+                    )
+        row = await repo.add_rules(s, rule_docs(rules), a.clock())
+        await a.drain_queue(s)
+    return row
+
+
+def normalise_domain(text: str) -> str:
+    """A company domain as stored: lower case, no `www.`, no trailing dot; ValueError if not one."""
+    domain = text.strip().lower().rstrip(".").removeprefix("www.")
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(labels) or len(domain) > 253 or "@" in domain or "/" in domain:
+        raise ValueError(f"{text!r} is not a domain such as acme.com")
+    if is_free_mail(domain):
+        raise ValueError(f"{domain} is a free-mail provider: it names no company")
+    return domain
+
+
+async def list_accounts(a: Assigner) -> list[AccountOwnerRow]:
+    async with a.rt.sessions() as s:
+        return await repo.account_owners(s)
+
+
+async def put_account(a: Assigner, domain: str, rep_id: uuid.UUID) -> tuple[AccountOwnerRow, bool]:
+    """Give the account (domain) to a rep; returns the row and whether it is new."""
+    async with a.rt.transaction() as s:
+        await repo.lock_routing(s)
+        if await repo.get_rep(s, rep_id) is None:
+            raise UnknownRep("rep_id", rep_id)
+        now = a.clock()
+        row = await repo.get_account(s, domain)
+        created = row is None
+        if row is None:
+            row = AccountOwnerRow(domain=domain, rep_id=rep_id, created_at=now, updated_at=now)
+            s.add(row)
+        else:
+            row.rep_id, row.updated_at = rep_id, now
+        await s.flush()
+        await a.drain_queue(s)
+    return row, created
+
+
+async def delete_account(a: Assigner, domain: str) -> None:
+    async with a.rt.transaction() as s:
+        await repo.lock_routing(s)
+        if not await repo.delete_account(s, domain):
+            raise NotFound
