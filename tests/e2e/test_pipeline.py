@@ -12,6 +12,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from leadflow.tracing import new_traceparent
 from support.kafka_tools import end_offsets, eventually, read_after
 from support.leads import varied_leads
 from support.receiver import Receiver
@@ -30,6 +31,7 @@ class Pipeline:
         self.key = ""
         self.reps: list[dict[str, Any]] = []
         self.submitted: list[dict[str, Any]] = []
+        self.traces: dict[str, str] = {}
 
     async def setup(self, http: httpx.AsyncClient) -> None:
         admin = self.stack.admin()
@@ -64,14 +66,16 @@ class Pipeline:
         return bool(r.json()["qualified"])
 
     async def submit(self, http: httpx.AsyncClient, body: dict[str, Any]) -> str:
+        trace = new_traceparent()
         r = await http.post(
             f"{self.stack.url('marketing-intake')}/v1/leads",
             json=body,
-            headers={"Authorization": f"Bearer {self.key}"},
+            headers={"Authorization": f"Bearer {self.key}", "traceparent": trace},
         )
         assert r.status_code == 202, r.text
         assert r.json()["status"] == "accepted"
         self.submitted.append(body)
+        self.traces[r.json()["lead_id"]] = trace
         return str(r.json()["lead_id"])
 
     def deliveries(self, lead_ids: set[str]) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
@@ -112,6 +116,9 @@ async def test_every_qualified_lead_reaches_one_salesperson_and_the_funnel_count
         assert len({r.headers["webhook-id"] for r, _ in hooks}) == 1, lead_id
         data = hooks[0][1]["data"]
         assert data["rep"]["rep_id"] in {r["rep_id"] for r in pipeline.reps}
+        # The intake request's trace reaches the webhook through Kafka's headers.
+        trace_id = pipeline.traces[lead_id].split("-")[1]
+        assert hooks[0][0].headers["traceparent"].split("-")[1] == trace_id
         assert data["score"]["qualified"] is True
         assert data["assignment"]["attempt"] == 1
 

@@ -144,6 +144,8 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # W3C trace context of what caused the message (the intake request's trace).
+    traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True)
 
 
 class RuleSetRow(Base):

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from leadflow.service import Runtime
+from leadflow.tracing import child_of, current_traceparent
 from leadflow.webhooks import headers_for
 from sales_assignment import repo
 from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, RepRow
@@ -94,6 +95,7 @@ async def enqueue(
     if not endpoints:
         return 0
     body = webhook_body(event_type, now, webhook_data(row, rep))
+    trace = child_of(current_traceparent.get())
     for endpoint in endpoints:
         session.add(
             DeliveryRow(
@@ -107,6 +109,7 @@ async def enqueue(
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
+                traceparent=trace,
             )
         )
     return len(endpoints)
@@ -119,6 +122,7 @@ class _Job:
     endpoint_id: uuid.UUID
     url: str
     secrets: list[str]
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,10 @@ class DeliveryWorker:
         lease = now + timedelta(seconds=s.webhook_timeout_seconds) + LEASE_MARGIN
         async with self.rt.transaction() as session:
             pairs = await repo.claim_due(session, now, s.webhook_batch_size, lease)
-            jobs = [_Job(d.id, d.body, e.id, e.url, signing_secrets(e, now)) for d, e in pairs]
+            jobs = [
+                _Job(d.id, d.body, e.id, e.url, signing_secrets(e, now), d.traceparent)
+                for d, e in pairs
+            ]
         results = await asyncio.gather(*(self._send(job) for job in jobs))
         for job, result in zip(jobs, results, strict=True):
             await self._record(job, result)
@@ -199,6 +206,8 @@ class DeliveryWorker:
                 timeout=s.webhook_timeout_seconds, follow_redirects=False
             )
         headers = headers_for(job.secrets, job.delivery_id, job.body)
+        if job.traceparent:
+            headers["traceparent"] = job.traceparent
         try:
             response = await self._client.post(job.url, content=job.body, headers=headers)
         except httpx.TimeoutException:
