@@ -91,7 +91,9 @@ async def test_the_funnel_by_source_matches_the_numbers_computed_by_hand(
         "mql_rate": 1.0, "win_rate": 0.5, "revenue": 5000.0, "currency": "EUR",
         "avg_deal_size": 5000.0, "median_sales_cycle_days": 10.0,
         "median_speed_to_lead_seconds": 60.0,  # median of 90 s (A) and 30 s (B)
-        "cost": 1000.0, "cost_currency": "EUR", "cost_per_lead": 500.0, "roi": 4.0,
+        "median_assigned_to_contacted_seconds": 86310.0,  # A only: 1 day - 90 s
+        "cost": 1000.0, "cost_currency": "EUR", "cost_per_lead": 500.0,
+        "cac": 1000.0, "roi": 4.0,  # cac: 1000 / 1 won
     }  # fmt: skip
     organic = groups["organic"]
     assert (organic["leads"], organic["mqls"], organic["mql_rate"]) == (1, 0, 0.0)

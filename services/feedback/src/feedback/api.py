@@ -1,28 +1,24 @@
-"""feedback's routes: validate, call a handler, map the result."""
+"""feedback's routes for outcomes, campaign costs and journeys."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from feedback import handlers
-from feedback.funnel import GroupBy, GroupMetrics
+from feedback import handlers, outcomes
+from feedback.auth import OutcomeAuth
 from feedback.schemas import (
     CostIn,
     CostOut,
-    FunnelGroup,
-    FunnelOut,
     JourneyEntry,
     JourneyOut,
     OutcomeAccepted,
     OutcomeIn,
 )
-from leadflow.http import AdminAuth, Problem, from_state, invalid
+from leadflow.http import AdminAuth, Problem, from_state
 from leadflow.service import Runtime
 
 router = APIRouter(prefix="/v1")
@@ -38,18 +34,28 @@ RT = Annotated[Runtime, from_state("runtime", Runtime)]
     tags=["outcomes"],
     summary="Report how far a lead got (contacted, sql, won, lost)",
     description=(
+        "Takes the admin token or a sales-tool token (`lf_it_…`, POST /v1/integrations). "
         "Stores the outcome together with its `leads.outcomes` event in one transaction "
         "before answering 202. A repeat with the same `external_id` (or, without one, the "
         "same lead and stage) returns the first answer and publishes nothing. Won after "
         "lost, or lost after won, is refused with 409 unless the body says `reopen: true`. "
         "A lead this service has not seen yet is accepted; its metrics follow its events."
     ),
-    responses={409: {"description": "Contradicts an earlier close, or external_id reused"}},
+    responses={
+        401: {"description": "No bearer token"},
+        403: {"description": "Neither the admin token nor a live sales-tool token"},
+        409: {"description": "Contradicts an earlier close, or external_id reused"},
+    },
 )
-async def report_outcome(body: OutcomeIn, rt: RT, _: AdminAuth) -> JSONResponse:
+async def report_outcome(body: OutcomeIn, rt: RT, caller: OutcomeAuth) -> JSONResponse:
+    return await accept_outcome(rt, body, outcomes.Receipt(caller.integration_id))
+
+
+async def accept_outcome(rt: Runtime, body: OutcomeIn, receipt: outcomes.Receipt) -> JSONResponse:
+    """The one answer to an outcome, whether it came with a token or as a signed webhook."""
     try:
-        recorded = await handlers.record_outcome(rt, body)
-    except handlers.OutcomeConflict as exc:
+        recorded = await outcomes.record_outcome(rt, body, receipt)
+    except outcomes.OutcomeConflict as exc:
         raise Problem(409, "Conflict", str(exc), lead_id=str(body.lead_id)) from exc
     answer = OutcomeAccepted(outcome_id=recorded.outcome_id, duplicate=recorded.duplicate)
     return JSONResponse(answer.model_dump(mode="json"), status_code=202)
@@ -69,60 +75,6 @@ async def put_campaign_cost(
 ) -> CostOut:
     cost = await handlers.set_campaign_cost(rt, utm_campaign, body.amount, body.currency)
     return CostOut.model_validate(cost, from_attributes=True)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """A bound without a zone is read as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-def _money(value: Decimal | None) -> float | None:
-    return float(value) if value is not None else None
-
-
-def _group(g: GroupMetrics) -> FunnelGroup:
-    return FunnelGroup(
-        key=g.key,
-        label=g.label,
-        leads=g.leads,
-        mqls=g.mqls,
-        sqls=g.sqls,
-        won=g.won,
-        lost=g.lost,
-        mql_rate=g.mql_rate,
-        win_rate=g.win_rate,
-        revenue=_money(g.revenue),
-        currency=g.currency,
-        avg_deal_size=_money(g.avg_deal_size),
-        median_sales_cycle_days=g.median_sales_cycle_days,
-        median_speed_to_lead_seconds=g.median_speed_to_lead_seconds,
-        cost=_money(g.cost),
-        cost_currency=g.cost_currency,
-        cost_per_lead=_money(g.cost_per_lead),
-        roi=g.roi,
-    )
-
-
-@router.get(
-    "/metrics/funnel",
-    response_model=FunnelOut,
-    tags=["metrics"],
-    summary="The funnel per group, for leads captured in [from, to)",
-)
-async def get_funnel(
-    rt: RT,
-    _: AdminAuth,
-    group_by: GroupBy = "source",
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
-) -> FunnelOut:
-    start, end = _utc(from_), _utc(to)
-    if start is not None and end is not None and end <= start:
-        raise invalid([("to", "must be after from")])
-    groups = await handlers.funnel_metrics(rt, group_by, start, end)
-    return FunnelOut(group_by=group_by, from_=start, to=end, groups=[_group(g) for g in groups])
 
 
 @router.get(

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from feedback import api
+from feedback import api, api_dashboard, api_integrations, api_metrics
 from feedback.handlers import HANDLERS
 from feedback.settings import FeedbackSettings
 from leadflow.events import TOPICS
+from leadflow.openapi import allow_every_method, document_problems
 from leadflow.service import Runtime, create_app
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -18,11 +20,22 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def build_app(settings: FeedbackSettings) -> FastAPI:
     runtime = Runtime.build(settings)
     runtime.consume(sorted(set(TOPICS)), HANDLERS)
-    return create_app(
+    app = create_app(
         runtime,
         title="leadflow feedback",
         description="Folds every lead event into a journey and per-lead facts, takes sales "
-        "outcomes (published as `leads.outcomes` through a transactional outbox), and "
-        "answers funnel, speed-to-lead and campaign ROI metrics.",
-        routers=[api.router],
+        "outcomes (with the admin token, a sales-tool token or a signed webhook; published as "
+        "`leads.outcomes` through a transactional outbox), and answers funnel, speed-to-lead, "
+        "campaign ROI and targeting insights, as JSON, CSV and a dashboard at `/`.",
+        routers=[
+            api.router,
+            api_integrations.router,
+            api_metrics.router,
+            api_dashboard.router,
+        ],
     )
+    # The dashboard's stylesheet, served from the package: the page needs no internet.
+    app.mount("/static", StaticFiles(directory=api_dashboard.STATIC), name="static")
+    document_problems(app)  # errors are problem+json in the OpenAPI document too
+    allow_every_method(app)
+    return app

@@ -6,9 +6,11 @@ won (a won deal passed sql); won / lost = leads whose latest close is won / lost
 mql_rate = mqls / leads; win_rate = won / (won + lost), null without closes;
 revenue = sum of won amounts (null when they mix currencies); avg_deal_size = revenue / won;
 median_sales_cycle_days = median(won_at - captured_at); median_speed_to_lead_seconds =
-median(first assigned_at - captured_at); cost = the campaign's cost for `utm_campaign`
+median(first assigned_at - captured_at); median_assigned_to_contacted_seconds =
+median(first contacted_at - first assigned_at); cost = the campaign's cost for `utm_campaign`
 groups, and for other groups only when every lead of the group comes from costed campaigns
-whose leads all fall in this group; cost_per_lead = cost / leads; roi = (revenue - cost) / cost.
+whose leads all fall in this group; cost_per_lead = cost / leads; cac = cost / won (null
+without a won deal); roi = (revenue - cost) / cost.
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ class LeadFact:
     industry: str | None = None
     rep_id: str | None = None
     rep_name: str | None = None
+    company_size: int | None = None
     mql_at: datetime | None = None
     assigned_at: datetime | None = None
+    contacted_at: datetime | None = None
     sql_at: datetime | None = None
     won_at: datetime | None = None
     lost_at: datetime | None = None
@@ -74,9 +78,11 @@ class GroupMetrics:
     avg_deal_size: Decimal | None
     median_sales_cycle_days: float | None
     median_speed_to_lead_seconds: float | None
+    median_assigned_to_contacted_seconds: float | None
     cost: Decimal | None
     cost_currency: str | None
     cost_per_lead: Decimal | None
+    cac: Decimal | None
     roi: float | None
 
 
@@ -100,6 +106,17 @@ def funnel(
         for key, members in groups.items()
     ]
     return sorted(result, key=lambda g: (-g.leads, g.key is None, g.key or ""))
+
+
+def overall(facts: Sequence[LeadFact], costs: Mapping[str, Money]) -> GroupMetrics | None:
+    """All the leads as one group; its cost is that of every costed campaign among them."""
+    if not facts:
+        return None
+    spent = [costs[c] for c in {f.utm_campaign for f in facts} if c is not None and c in costs]
+    total = None
+    if spent and len({m.currency for m in spent}) == 1:
+        total = Money(sum((m.amount for m in spent), Decimal(0)), spent[0].currency)
+    return _metrics("all", list(facts), total, "source")
 
 
 def _metrics(
@@ -128,11 +145,15 @@ def _metrics(
         revenue=revenue,
         currency=currency,
         avg_deal_size=(revenue / len(won)).quantize(CENTS) if won and revenue is not None else None,
-        median_sales_cycle_days=_median(members, lambda f: f.won_at, 86_400),
-        median_speed_to_lead_seconds=_median(members, lambda f: f.assigned_at, 1),
+        median_sales_cycle_days=_median(members, _captured, lambda f: f.won_at, 86_400),
+        median_speed_to_lead_seconds=_median(members, _captured, lambda f: f.assigned_at, 1),
+        median_assigned_to_contacted_seconds=_median(
+            members, lambda f: f.assigned_at, lambda f: f.contacted_at, 1
+        ),
         cost=cost.amount if cost else None,
         cost_currency=cost.currency if cost else None,
         cost_per_lead=(cost.amount / leads).quantize(CENTS) if cost else None,
+        cac=(cost.amount / len(won)).quantize(CENTS) if cost and won else None,
         roi=roi,
     )
 
@@ -150,13 +171,19 @@ def _revenue(won: list[LeadFact]) -> tuple[Decimal | None, str | None]:
     return total, next(iter(currencies), None)
 
 
-def _median(
-    members: list[LeadFact], end: Callable[[LeadFact], datetime | None], unit: int
-) -> float | None:
+def _captured(fact: LeadFact) -> datetime:
+    return fact.captured_at
+
+
+Moment = Callable[[LeadFact], datetime | None]
+
+
+def _median(members: list[LeadFact], start: Moment, end: Moment, unit: int) -> float | None:
+    """The median span from `start` to `end` among the leads that have both, in `unit` s."""
     spans = [
-        (stop - f.captured_at).total_seconds() / unit
+        (stop - begin).total_seconds() / unit
         for f in members
-        if (stop := end(f)) is not None
+        if (begin := start(f)) is not None and (stop := end(f)) is not None
     ]
     return round(statistics.median(spans), 4) if spans else None
 

@@ -1,19 +1,19 @@
-"""feedback's use cases: fold lead events into journey and facts; outcomes, costs, funnel."""
+"""feedback's use cases: fold lead events into journey and facts; costs, funnel, journey.
+
+Outcomes and integrations are in `feedback.outcomes`.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedback import domain, repo
+from feedback import dashboard, domain, insights, repo
 from feedback.funnel import GroupBy, GroupMetrics, LeadFact, Money, funnel
-from feedback.models import CampaignCost, JourneyEvent, LeadFacts, Outcome
-from feedback.schemas import OutcomeIn
+from feedback.models import CampaignCost, JourneyEvent, LeadFacts
 from leadflow.bus import Handlers
 from leadflow.events import (
     Envelope,
@@ -145,68 +145,6 @@ async def on_erased(session: AsyncSession, env: Envelope) -> None:
 # ---------------------------------------------------------------- HTTP use cases
 
 
-@dataclass(frozen=True)
-class Recorded:
-    outcome_id: uuid.UUID
-    duplicate: bool
-
-
-class OutcomeConflict(Exception):
-    """The outcome contradicts what was reported before (answered with 409)."""
-
-
-async def record_outcome(rt: Runtime, body: OutcomeIn) -> Recorded:
-    """Store the outcome and stage `leads.outcomes` in one transaction; repeats are no-ops."""
-    try:
-        return await _record_outcome(rt, body)
-    except IntegrityError:
-        # A concurrent request with the same external_id committed first: now a repeat.
-        return await _record_outcome(rt, body)
-
-
-async def _record_outcome(rt: Runtime, body: OutcomeIn) -> Recorded:
-    now = datetime.now(UTC)
-    async with rt.transaction() as s:
-        await repo.lock_lead(s, body.lead_id)
-        if body.external_id:
-            first = await repo.outcome_by_external_id(s, body.external_id)
-        else:
-            first = await repo.first_outcome_at_stage(s, body.lead_id, body.stage)
-        if first is not None:
-            if (first.lead_id, first.stage) != (body.lead_id, body.stage):
-                raise OutcomeConflict("This external_id was already used for another outcome.")
-            return Recorded(first.outcome_id, duplicate=True)
-        history = await repo.stage_history(s, body.lead_id)
-        why = domain.stage_conflict(history, body.stage, reopen=body.reopen)
-        if why:
-            raise OutcomeConflict(why)
-        event = LeadOutcome(
-            lead_id=body.lead_id,
-            stage=body.stage,
-            occurred_at=body.occurred_at or now,
-            amount=body.amount,
-            currency=body.currency,
-            reason=body.reason,
-            external_id=body.external_id,
-        )
-        envelope = await rt.emit(s, event)
-        outcome = Outcome(
-            outcome_id=uuid.uuid4(),
-            lead_id=body.lead_id,
-            stage=body.stage,
-            occurred_at=event.occurred_at,
-            amount=body.amount,
-            currency=body.currency,
-            reason=body.reason,
-            external_id=body.external_id,
-            reopen=body.reopen,
-            ce_id=envelope.id,
-            created_at=now,
-        )
-        s.add(outcome)
-    return Recorded(outcome.outcome_id, duplicate=False)
-
-
 async def set_campaign_cost(
     rt: Runtime, utm_campaign: str, amount: Decimal, currency: str
 ) -> CampaignCost:
@@ -220,7 +158,7 @@ async def set_campaign_cost(
     return cost
 
 
-def _fact(row: LeadFacts) -> LeadFact:
+def to_fact(row: LeadFacts) -> LeadFact:
     assert row.captured_at is not None
     return LeadFact(
         captured_at=row.captured_at,
@@ -232,8 +170,10 @@ def _fact(row: LeadFacts) -> LeadFact:
         industry=row.industry,
         rep_id=str(row.rep_id) if row.rep_id else None,
         rep_name=row.rep_name,
+        company_size=row.company_size,
         mql_at=row.mql_at,
         assigned_at=row.assigned_at,
+        contacted_at=row.contacted_at,
         sql_at=row.sql_at,
         won_at=row.won_at,
         lost_at=row.lost_at,
@@ -242,14 +182,38 @@ def _fact(row: LeadFacts) -> LeadFact:
     )
 
 
+async def facts_and_costs(
+    rt: Runtime, start: datetime | None, end: datetime | None
+) -> tuple[list[LeadFact], dict[str, Money]]:
+    """The leads captured in [start, end), as the funnel sees them, and every campaign cost."""
+    async with rt.sessions() as s:
+        rows = await repo.facts_captured_between(s, start, end)
+        costs = {c.utm_campaign: Money(c.amount, c.currency) for c in await repo.campaign_costs(s)}
+    return [to_fact(r) for r in rows], costs
+
+
 async def funnel_metrics(
     rt: Runtime, group_by: GroupBy, start: datetime | None, end: datetime | None
 ) -> list[GroupMetrics]:
     """The funnel of the leads captured in [start, end), per group."""
-    async with rt.sessions() as s:
-        rows = await repo.facts_captured_between(s, start, end)
-        costs = {c.utm_campaign: Money(c.amount, c.currency) for c in await repo.campaign_costs(s)}
-    return funnel([_fact(r) for r in rows], group_by, costs)
+    facts, costs = await facts_and_costs(rt, start, end)
+    return funnel(facts, group_by, costs)
+
+
+async def segment_insights(
+    rt: Runtime, start: datetime | None, end: datetime | None, min_sample: int
+) -> list[insights.Segment]:
+    """The segments of the leads captured in [start, end), ranked for targeting."""
+    facts, _ = await facts_and_costs(rt, start, end)
+    return insights.segments(facts, min_sample)
+
+
+async def dashboard_view(
+    rt: Runtime, start: datetime | None, end: datetime | None
+) -> dashboard.Dashboard:
+    """The dashboard's figures and charts for the leads captured in [start, end)."""
+    facts, costs = await facts_and_costs(rt, start, end)
+    return dashboard.build(facts, costs)
 
 
 async def journey(rt: Runtime, lead_id: uuid.UUID) -> list[JourneyEvent]:

@@ -92,6 +92,8 @@ class Outcome(Base):
     reopen: Mapped[bool] = mapped_column(Boolean, default=False)
     ce_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The sales-tool integration that reported it (null: the admin token).
+    integration_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
 class CampaignCost(Base):
@@ -103,3 +105,32 @@ class CampaignCost(Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Integration(Base):
+    """A sales tool allowed to report outcomes: by bearer token or by signed webhook."""
+
+    __tablename__ = "integrations"
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # "token" | "webhook"
+    # kind token: SHA-256 (hex) of the token, which is shown once and never stored.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # What the list shows to tell tokens apart ("lf_it_AbCd…").
+    hint: Mapped[str] = mapped_column(String(40))
+    # kind webhook: the Standard Webhooks secret, kept because verifying needs it.
+    secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class WebhookReceipt(Base):
+    """An inbound webhook taken (per integration and `webhook-id`): redeliveries are repeats."""
+
+    __tablename__ = "webhook_receipts"
+
+    integration_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    outcome_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)

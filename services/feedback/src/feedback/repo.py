@@ -9,7 +9,14 @@ from datetime import datetime
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedback.models import CampaignCost, JourneyEvent, LeadFacts, Outcome
+from feedback.models import (
+    CampaignCost,
+    Integration,
+    JourneyEvent,
+    LeadFacts,
+    Outcome,
+    WebhookReceipt,
+)
 
 
 async def lock_lead(session: AsyncSession, lead_id: uuid.UUID) -> None:
@@ -84,3 +91,29 @@ async def get_campaign_cost(session: AsyncSession, utm_campaign: str) -> Campaig
 
 async def campaign_costs(session: AsyncSession) -> list[CampaignCost]:
     return list(await session.scalars(select(CampaignCost)))
+
+
+async def live_token_integration(session: AsyncSession, token_hash: str) -> Integration | None:
+    """The unrevoked token integration whose token hashes to `token_hash`."""
+    stmt = select(Integration).where(
+        Integration.token_hash == token_hash,
+        Integration.kind == "token",
+        Integration.revoked_at.is_(None),
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def get_integration(session: AsyncSession, integration_id: uuid.UUID) -> Integration | None:
+    return await session.get(Integration, integration_id)
+
+
+async def integrations(session: AsyncSession) -> list[Integration]:
+    """Every integration, the newest first (revoked ones too)."""
+    stmt = select(Integration).order_by(Integration.created_at.desc(), Integration.name)
+    return list(await session.scalars(stmt))
+
+
+async def webhook_receipt(
+    session: AsyncSession, integration_id: uuid.UUID, webhook_id: str
+) -> WebhookReceipt | None:
+    return await session.get(WebhookReceipt, (integration_id, webhook_id))

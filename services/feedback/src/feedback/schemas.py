@@ -106,10 +106,16 @@ class FunnelGroup(BaseModel):
     currency: str | None
     avg_deal_size: float | None
     median_sales_cycle_days: float | None
-    median_speed_to_lead_seconds: float | None
+    median_speed_to_lead_seconds: float | None = Field(
+        description="Median seconds from capture to the first assignment"
+    )
+    median_assigned_to_contacted_seconds: float | None = Field(
+        description="Median seconds from the first assignment to the first contact"
+    )
     cost: float | None
     cost_currency: str | None
     cost_per_lead: float | None
+    cac: float | None = Field(description="Customer acquisition cost: cost / won")
     roi: float | None
 
 
@@ -132,3 +138,59 @@ class JourneyEntry(BaseModel):
 class JourneyOut(BaseModel):
     lead_id: uuid.UUID
     events: list[JourneyEntry]
+
+
+class IntegrationIn(BaseModel):
+    """A sales tool that reports outcomes: by bearer token, or by signed webhook."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["token", "webhook"] = "token"
+
+
+class IntegrationOut(BaseModel):
+    integration_id: uuid.UUID
+    name: str
+    kind: Literal["token", "webhook"]
+    hint: str = Field(description="The credential's first characters, to tell them apart")
+    created_at: datetime
+    revoked_at: datetime | None
+    active: bool
+    webhook_path: str | None = Field(
+        description="Where a webhook integration posts its signed outcomes"
+    )
+
+
+class IntegrationCreated(IntegrationOut):
+    token: str | None = Field(
+        default=None, description="kind token: `lf_it_…`, shown this once (stored hashed)"
+    )
+    secret: str | None = Field(
+        default=None,
+        description="kind webhook: the Standard Webhooks secret `whsec_…` both sides keep",
+    )
+
+
+class SegmentOut(BaseModel):
+    dimension: str
+    value: str
+    leads: int
+    won: int
+    lost: int
+    sample_size: int = Field(description="Closed leads: won + lost")
+    win_rate: float | None
+    wilson_lower: float | None = Field(description="Lower bound of the 95 % Wilson interval")
+    wilson_upper: float | None = Field(description="Upper bound of the 95 % Wilson interval")
+    rank: int | None = Field(description="1 = best; null when not ranked")
+    status: Literal["ranked", "insufficient_data"]
+
+
+class SegmentsOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: datetime | None = Field(alias="from")
+    to: datetime | None
+    confidence: float
+    min_sample: int
+    segments: list[SegmentOut]

@@ -1,0 +1,153 @@
+"""Routes for the numbers: the funnel (JSON and CSV) and targeting insights."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from feedback import handlers
+from feedback.auth import AdminOrSession
+from feedback.export import funnel_csv
+from feedback.funnel import GroupBy, GroupMetrics
+from feedback.insights import Segment
+from feedback.schemas import FunnelGroup, FunnelOut, SegmentOut, SegmentsOut
+from feedback.settings import FeedbackSettings
+from leadflow.http import AdminAuth, from_state, invalid
+from leadflow.service import Runtime
+
+router = APIRouter(prefix="/v1")
+
+RT = Annotated[Runtime, from_state("runtime", Runtime)]
+Config = Annotated[FeedbackSettings, from_state("settings", FeedbackSettings)]
+From = Annotated[
+    datetime | None,
+    Query(alias="from", description="Leads captured at or after this time (no zone: UTC)"),
+]
+To = Annotated[datetime | None, Query(description="Leads captured before this time")]
+PERIOD_NOTE = "Leads count in the period their capture falls in: [from, to)."
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A bound without a zone is read as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def period(from_: datetime | None, to: datetime | None) -> tuple[datetime | None, datetime | None]:
+    start, end = _utc(from_), _utc(to)
+    if start is not None and end is not None and end <= start:
+        raise invalid([("to", "must be after from")])
+    return start, end
+
+
+def _money(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def funnel_group(g: GroupMetrics) -> FunnelGroup:
+    return FunnelGroup(
+        key=g.key,
+        label=g.label,
+        leads=g.leads,
+        mqls=g.mqls,
+        sqls=g.sqls,
+        won=g.won,
+        lost=g.lost,
+        mql_rate=g.mql_rate,
+        win_rate=g.win_rate,
+        revenue=_money(g.revenue),
+        currency=g.currency,
+        avg_deal_size=_money(g.avg_deal_size),
+        median_sales_cycle_days=g.median_sales_cycle_days,
+        median_speed_to_lead_seconds=g.median_speed_to_lead_seconds,
+        median_assigned_to_contacted_seconds=g.median_assigned_to_contacted_seconds,
+        cost=_money(g.cost),
+        cost_currency=g.cost_currency,
+        cost_per_lead=_money(g.cost_per_lead),
+        cac=_money(g.cac),
+        roi=g.roi,
+    )
+
+
+@router.get(
+    "/metrics/funnel",
+    response_model=FunnelOut,
+    tags=["metrics"],
+    summary="The funnel per group, for leads captured in [from, to)",
+    description=f"{PERIOD_NOTE} The same view as CSV: GET /v1/metrics/funnel.csv.",
+)
+async def get_funnel(
+    rt: RT, _: AdminAuth, group_by: GroupBy = "source", from_: From = None, to: To = None
+) -> FunnelOut:
+    start, end = period(from_, to)
+    groups = await handlers.funnel_metrics(rt, group_by, start, end)
+    return FunnelOut(
+        group_by=group_by, from_=start, to=end, groups=[funnel_group(g) for g in groups]
+    )
+
+
+@router.get(
+    "/metrics/funnel.csv",
+    tags=["metrics"],
+    summary="The same funnel view as CSV: one row per group, the JSON field names as header",
+    description=(
+        f"{PERIOD_NOTE} Takes the same query as GET /v1/metrics/funnel and gives the same "
+        "numbers; null is an empty cell. The admin token, or the dashboard's login cookie "
+        "(the dashboard links here)."
+    ),
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def get_funnel_csv(
+    rt: RT, _: AdminOrSession, group_by: GroupBy = "source", from_: From = None, to: To = None
+) -> Response:
+    start, end = period(from_, to)
+    groups = await handlers.funnel_metrics(rt, group_by, start, end)
+    return Response(
+        funnel_csv([funnel_group(g) for g in groups]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="funnel-{group_by}.csv"'},
+    )
+
+
+def _segment(s: Segment) -> SegmentOut:
+    return SegmentOut.model_validate(s, from_attributes=True)
+
+
+@router.get(
+    "/insights/segments",
+    response_model=SegmentsOut,
+    tags=["insights"],
+    summary="Segments ranked by the 95 % Wilson lower bound of their win rate",
+    description=(
+        f"{PERIOD_NOTE} Segments: each value of source, utm_campaign, country, industry "
+        "and company_size_band. The sample is a segment's closed leads (won + lost); one "
+        "with fewer than `min_sample` is listed after the ranked ones as "
+        "`insufficient_data`, with rank null."
+    ),
+)
+async def get_segments(
+    rt: RT,
+    settings: Config,
+    _: AdminAuth,
+    from_: From = None,
+    to: To = None,
+    min_sample: Annotated[
+        int | None,
+        Query(ge=1, le=1_000_000, description="Default: LEADFLOW_INSIGHTS_MIN_SAMPLE (20)"),
+    ] = None,
+) -> SegmentsOut:
+    start, end = period(from_, to)
+    minimum = min_sample or settings.insights_min_sample
+    found = await handlers.segment_insights(rt, start, end, minimum)
+    return SegmentsOut(
+        from_=start,
+        to=end,
+        confidence=0.95,
+        min_sample=minimum,
+        segments=[_segment(s) for s in found],
+    )

@@ -1,0 +1,232 @@
+"""Outcomes in: the one code path for POST /v1/outcomes and inbound webhooks; integrations."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from feedback import domain, repo
+from feedback.models import Integration, Outcome, WebhookReceipt
+from feedback.schemas import OutcomeIn
+from leadflow import webhooks
+from leadflow.events import LeadOutcome
+from leadflow.service import Runtime
+
+TOKEN_PREFIX = "lf_it_"
+Kind = Literal["token", "webhook"]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    outcome_id: uuid.UUID
+    duplicate: bool
+
+
+class OutcomeConflict(Exception):
+    """The outcome contradicts what was reported before (answered with 409)."""
+
+
+class WebhookRefused(Exception):
+    """The webhook is not from a live webhook integration, or its signature does not check."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where an outcome came from: an integration, and the `webhook-id` of a signed delivery."""
+
+    integration_id: uuid.UUID | None = None
+    webhook_id: str | None = None
+
+
+async def record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt | None = None) -> Recorded:
+    """Store the outcome and stage `leads.outcomes` in one transaction; repeats are no-ops.
+
+    A repeat is the same `external_id` (else the same lead and stage) or, for a webhook, the
+    same `webhook-id` from the same integration: it returns the first answer.
+    """
+    receipt = receipt or Receipt()
+    try:
+        return await _record_outcome(rt, body, receipt)
+    except IntegrityError:
+        # A concurrent request with the same external_id or webhook-id committed first.
+        return await _record_outcome(rt, body, receipt)
+
+
+async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Recorded:
+    now = datetime.now(UTC)
+    async with rt.transaction() as s:
+        await repo.lock_lead(s, body.lead_id)
+        if receipt.integration_id is not None and receipt.webhook_id is not None:
+            seen = await repo.webhook_receipt(s, receipt.integration_id, receipt.webhook_id)
+            if seen is not None:
+                return Recorded(seen.outcome_id, duplicate=True)
+        recorded = await _first_answer(s, body)
+        if recorded is None:
+            event = LeadOutcome(
+                lead_id=body.lead_id,
+                stage=body.stage,
+                occurred_at=body.occurred_at or now,
+                amount=body.amount,
+                currency=body.currency,
+                reason=body.reason,
+                external_id=body.external_id,
+            )
+            envelope = await rt.emit(s, event)
+            outcome = Outcome(
+                outcome_id=uuid.uuid4(),
+                lead_id=body.lead_id,
+                stage=body.stage,
+                occurred_at=event.occurred_at,
+                amount=body.amount,
+                currency=body.currency,
+                reason=body.reason,
+                external_id=body.external_id,
+                reopen=body.reopen,
+                ce_id=envelope.id,
+                created_at=now,
+                integration_id=receipt.integration_id,
+            )
+            s.add(outcome)
+            recorded = Recorded(outcome.outcome_id, duplicate=False)
+        if receipt.integration_id is not None and receipt.webhook_id is not None:
+            s.add(
+                WebhookReceipt(
+                    integration_id=receipt.integration_id,
+                    webhook_id=receipt.webhook_id,
+                    outcome_id=recorded.outcome_id,
+                    received_at=now,
+                )
+            )
+    return recorded
+
+
+async def _first_answer(s: AsyncSession, body: OutcomeIn) -> Recorded | None:
+    """The answer already given to this outcome, or None; raises on a contradiction."""
+    if body.external_id:
+        first = await repo.outcome_by_external_id(s, body.external_id)
+    else:
+        first = await repo.first_outcome_at_stage(s, body.lead_id, body.stage)
+    if first is not None:
+        if (first.lead_id, first.stage) != (body.lead_id, body.stage):
+            raise OutcomeConflict("This external_id was already used for another outcome.")
+        return Recorded(first.outcome_id, duplicate=True)
+    history = await repo.stage_history(s, body.lead_id)
+    why = domain.stage_conflict(history, body.stage, reopen=body.reopen)
+    if why:
+        raise OutcomeConflict(why)
+    return None
+
+
+# ---------------------------------------------------------------- integrations
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Created:
+    """A new integration and its credential, which is shown this once."""
+
+    integration: Integration
+    token: str | None = None
+    secret: str | None = None
+
+
+async def create_integration(rt: Runtime, name: str, kind: Kind) -> Created:
+    """A token (`lf_it_…`, stored as its SHA-256) or a webhook secret (`whsec_…`, stored)."""
+    token = secret = None
+    if kind == "token":
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        hint = token[: len(TOKEN_PREFIX) + 4] + "…"
+    else:
+        secret = webhooks.new_secret()
+        hint = secret[:10] + "…"
+    integration = Integration(
+        integration_id=uuid.uuid4(),
+        name=name,
+        kind=kind,
+        token_hash=token_hash(token) if token else None,
+        hint=hint,
+        secret=secret,
+        created_at=datetime.now(UTC),
+    )
+    async with rt.transaction() as s:
+        s.add(integration)
+    return Created(integration, token=token, secret=secret)
+
+
+async def list_integrations(rt: Runtime) -> list[Integration]:
+    async with rt.sessions() as s:
+        return await repo.integrations(s)
+
+
+async def revoke_integration(rt: Runtime, integration_id: uuid.UUID) -> bool:
+    """Revoke (idempotent); False when there is no such integration."""
+    async with rt.transaction() as s:
+        integration = await repo.get_integration(s, integration_id)
+        if integration is None:
+            return False
+        integration.revoked_at = integration.revoked_at or datetime.now(UTC)
+    return True
+
+
+async def token_integration(rt: Runtime, token: str) -> uuid.UUID | None:
+    """The live token integration this bearer token belongs to, if any."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    async with rt.sessions() as s:
+        found = await repo.live_token_integration(s, token_hash(token))
+    return found.integration_id if found else None
+
+
+async def verified_webhook(
+    rt: Runtime,
+    integration_id: uuid.UUID,
+    raw: bytes,
+    headers: Mapping[str, str],
+    *,
+    now: float | None = None,
+) -> tuple[OutcomeIn, Receipt]:
+    """Verify a signed delivery; its outcome then goes to `record_outcome` like any other.
+
+    The body is the outcome, or a Standard Webhooks payload `{type, timestamp, data}` whose
+    `data` is the outcome. Raises WebhookRefused, or pydantic's ValidationError for a bad body.
+    """
+    async with rt.sessions() as s:
+        integration = await repo.get_integration(s, integration_id)
+    if (
+        integration is None
+        or integration.kind != "webhook"
+        or integration.revoked_at is not None
+        or integration.secret is None
+    ):
+        raise WebhookRefused("no live webhook integration with this id")
+    try:
+        webhooks.verify(integration.secret, raw, headers, now=now)
+    except webhooks.InvalidSignature as exc:
+        raise WebhookRefused(str(exc)) from exc
+    body = OutcomeIn.model_validate(_outcome_body(raw))
+    webhook_id = {k.lower(): v for k, v in headers.items()}["webhook-id"]
+    if len(webhook_id) > 200:  # fits the column without two ids sharing a prefix colliding
+        webhook_id = "sha256:" + hashlib.sha256(webhook_id.encode()).hexdigest()
+    return body, Receipt(integration_id, webhook_id)
+
+
+def _outcome_body(raw: bytes) -> Any:
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return None  # pydantic reports it: not an object
+    if isinstance(parsed, dict) and "data" in parsed and "type" in parsed:
+        return parsed["data"]
+    return parsed

@@ -1,0 +1,182 @@
+"""The dashboard in headless Chromium (Debian's), feedback as a real process on the real broker.
+
+The seeded dataset (dataset.py) is written to a SQLite file through the app's own handlers
+before the process starts on it. Chromium logs in through the form, the page's figures and
+charts are checked in the DOM, and screenshots are taken at laptop (1366×768) and phone
+(390×844) sizes: under the test's tmp dir, and copied to var/screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from dataset import seed
+
+from feedback.app import MIGRATIONS, build_app
+from feedback.settings import FeedbackSettings
+from leadflow.events import TOPICS
+from leadflow.migrations import upgrade
+from support.infra import ROOT, free_port
+from support.kafka_tools import place_group_at_end
+from support.stack import ADMIN_TOKEN, Proc
+
+pytestmark = pytest.mark.kafka
+
+PERIOD_QUERY = "/?from=2026-03-02&to=2026-03-22"
+SIZES = {"laptop": (1366, 768, False), "phone": (390, 844, True)}
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    subprocess.run([str(ROOT / "scripts" / "ensure-chromium.sh")], check=True)
+    from selenium import webdriver  # noqa: PLC0415  (installed with the dev tools)
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1366,768", f"--user-data-dir={profile}",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+async def _seeded_database(tmp_path: Path) -> str:
+    """A migrated SQLite file holding the dataset, written by the app's own code paths."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/feedback.db"
+    await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    settings = FeedbackSettings(
+        admin_token="dev-feedback-test", database_url=url, kafka_bootstrap="127.0.0.1:9"
+    )
+    app = build_app(settings)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://seed") as client:
+            await seed(app.state.runtime, client)
+    finally:
+        await app.state.runtime.engine.dispose()
+    return url
+
+
+@pytest.fixture
+async def feedback(kafka_bootstrap: str, tmp_path: Path) -> Any:
+    url = await _seeded_database(tmp_path)
+    group = f"feedback-browser-{uuid.uuid4().hex[:8]}"
+    await place_group_at_end(kafka_bootstrap, group, list(TOPICS))  # others' events stay out
+    port = free_port()
+    env = {
+        **os.environ,
+        "LEADFLOW_ENV": "dev",
+        "LEADFLOW_ADMIN_TOKEN": ADMIN_TOKEN,
+        "LEADFLOW_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "LEADFLOW_HTTP_PORT": str(port),
+        "LEADFLOW_DATA_DIR": str(tmp_path),
+        "LEADFLOW_DATABASE_URL": url,
+        "LEADFLOW_CONSUMER_GROUP": group,
+    }
+    proc = Proc("feedback", port, env, tmp_path / "feedback.log")
+    proc.start()
+    try:
+        await asyncio.to_thread(proc.wait_ready)
+        yield proc
+    finally:
+        proc.terminate()
+
+
+def _screenshot(driver: Any, path: Path, *, full_page: bool) -> None:
+    params: dict[str, Any] = {"format": "png"}
+    if full_page:
+        size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        params |= {
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"],
+                     "scale": 1},
+        }  # fmt: skip
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", params)
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
+    chromium: Any, feedback: Proc, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+
+    driver = chromium
+    page = feedback.url + PERIOD_QUERY
+    driver.get(page)
+    assert driver.find_elements(By.ID, "login-form"), "no login form"
+    assert not driver.find_elements(By.ID, "kpis"), "data shown without a login"
+    # A wrong token is refused on the form; the right one logs in and comes back to the page.
+    driver.find_element(By.ID, "token").send_keys("not-the-token")
+    driver.find_element(By.ID, "login-submit").click()
+    assert driver.find_element(By.ID, "login-error").text == "That token is not right."
+    driver.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
+    driver.find_element(By.ID, "login-submit").click()
+    assert driver.current_url == page, feedback.log_tail()
+
+    cookie = driver.get_cookie("lf_feedback_session")
+    assert cookie is not None
+    assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+    assert "lf_feedback_session" not in driver.execute_script("return document.cookie")
+    kpi = {
+        e.get_attribute("id"): e.text for e in driver.find_elements(By.CSS_SELECTOR, ".kpi .value")
+    }
+    assert (kpi["kpi-leads"], kpi["kpi-win-rate"], kpi["kpi-revenue"]) == (
+        "36", "43.5 %", "19,500 EUR",
+    )  # fmt: skip
+    assert (kpi["kpi-cac"], kpi["kpi-roi"], kpi["kpi-speed"]) == ("550 EUR", "+255 %", "2 min 40 s")
+    charts = driver.find_elements(By.CSS_SELECTOR, "svg.chart")
+    assert [c.get_attribute("id") for c in charts] == [
+        "chart-funnel", "chart-speed", "chart-leads-source", "chart-win-source",
+        "chart-leads-campaign", "chart-win-campaign", "chart-roi",
+    ]  # fmt: skip
+    assert all(c.size["width"] > 200 and c.size["height"] > 100 for c in charts)
+    funnel_bars = driver.find_elements(By.CSS_SELECTOR, "#chart-funnel rect > title")
+    assert len(funnel_bars) == 5
+    roi = [t.get_attribute("textContent") for t in
+           driver.find_elements(By.CSS_SELECTOR, "#chart-roi rect title")]  # fmt: skip
+    assert roi == ["spring: +400 %", "social: +100 %", "search: +50 %"]
+    # Everything the page loaded came from the service itself: no CDN, no internet.
+    loaded = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert loaded
+    assert all(u.startswith(feedback.url) for u in loaded), loaded
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    for name, (width, height, mobile) in SIZES.items():
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+        )
+        driver.get(page)
+        assert driver.find_element(By.ID, "kpi-leads").text == "36"
+        overflow = driver.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
+        _screenshot(driver, shots / f"dashboard-{name}.png", full_page=False)
+        _screenshot(driver, shots / f"dashboard-{name}-full.png", full_page=True)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    kept = ROOT / "var" / "screenshots"
+    kept.mkdir(parents=True, exist_ok=True)
+    for shot in shots.iterdir():
+        assert shot.stat().st_size > 10_000, shot  # an image with content, not a blank
+        shutil.copy(shot, kept / shot.name)
