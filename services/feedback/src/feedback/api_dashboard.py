@@ -143,7 +143,10 @@ def _query(from_: str | None, to: str | None) -> str:
     summary="Log in to the dashboard with the admin token (form post); sets the cookie",
     responses={
         303: {"description": "Logged in: back to the dashboard"},
-        401: {"description": "Wrong token: the form again, with a message"},
+        401: {
+            "description": "Wrong token: the form again, with a message",
+            "content": {"text/html": {}},
+        },
     },
 )
 async def login(request: Request, settings: Config) -> Response:
