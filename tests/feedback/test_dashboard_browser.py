@@ -116,6 +116,7 @@ async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
     chromium: Any, feedback: Proc, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
 
     driver = chromium
     page = feedback.url + PERIOD_QUERY
@@ -125,9 +126,12 @@ async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
     # A wrong token is refused on the form; the right one logs in and comes back to the page.
     driver.find_element(By.ID, "token").send_keys("not-the-token")
     driver.find_element(By.ID, "login-submit").click()
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "login-error"))
     assert driver.find_element(By.ID, "login-error").text == "That token is not right."
     driver.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
     driver.find_element(By.ID, "login-submit").click()
+    # A click starts the navigation; wait for the redirect to land (a busy machine is slow).
+    WebDriverWait(driver, 20).until(lambda d: d.current_url == page)
     assert driver.current_url == page, feedback.log_tail()
 
     cookie = driver.get_cookie("lf_feedback_session")

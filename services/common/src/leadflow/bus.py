@@ -353,6 +353,7 @@ class EventConsumer:
                 break
             except KafkaError as exc:
                 log.warning("DLQ publish failed, retrying: %s", exc)
+                await self._producer.reset()
                 await self._pause(1.0)
                 if self._stopping.is_set():
                     raise _Stopped from exc

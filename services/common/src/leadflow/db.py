@@ -89,10 +89,22 @@ async def ping(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
+# SQLSTATEs of a server that is away or refusing for now: connection exceptions (08…),
+# shutting down or starting up (57P01-03), too many connections (53300).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """A failure that says a dependency is away (will pass), not that the request is wrong."""
     if isinstance(exc, OperationalError | ConnectionError | TimeoutError):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+            return True
+        cause = getattr(orig, "__cause__", None)
+        return isinstance(cause, OSError)
     return isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError)

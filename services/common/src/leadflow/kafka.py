@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -90,6 +91,19 @@ class ProducerHolder:
         if self._producer is not None:
             producer, self._producer = self._producer, None
             await producer.stop()  # flushes what is pending
+
+    async def reset(self) -> None:
+        """Drop a producer that failed; the next `get()` starts a fresh one.
+
+        After a broker restart an idempotent producer can be left fenced or out of sequence
+        (OutOfOrderSequenceNumber) for good; a new producer id starts clean. Whatever it had
+        not confirmed is still unsent in the outbox and is published again.
+        """
+        async with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), timeout=5)
 
 
 async def ensure_topics(

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -191,6 +192,8 @@ class OutboxRelay:
                 raise
             except Exception as exc:  # Kafka or database away: keep the rows, try again
                 log.warning("outbox relay: %s: %s", type(exc).__name__, exc)
+                if isinstance(exc, KafkaError):
+                    await self._producer.reset()
                 backoff = min(backoff * 2, 10.0)
             await self._sleep(backoff)
 

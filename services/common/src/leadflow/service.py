@@ -18,6 +18,7 @@ from leadflow.db import create_engine, ping, session_factory
 from leadflow.events import Envelope, Event
 from leadflow.http import health_router, install_basics
 from leadflow.kafka import ProducerHolder, client_options
+from leadflow.openapi import allow_every_method, document_problems
 from leadflow.outbox import OutboxRelay, add_event
 from leadflow.settings import Settings
 from leadflow.tracing import TraceMiddleware, child_of, current_traceparent
@@ -188,4 +189,6 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    document_problems(app)  # errors are problem+json in the OpenAPI document too
+    allow_every_method(app)
     return app

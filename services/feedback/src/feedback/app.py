@@ -11,7 +11,6 @@ from feedback import api, api_dashboard, api_integrations, api_metrics
 from feedback.handlers import HANDLERS
 from feedback.settings import FeedbackSettings
 from leadflow.events import TOPICS
-from leadflow.openapi import allow_every_method, document_problems
 from leadflow.service import Runtime, create_app
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -36,6 +35,4 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
     )
     # The dashboard's stylesheet, served from the package: the page needs no internet.
     app.mount("/static", StaticFiles(directory=api_dashboard.STATIC), name="static")
-    document_problems(app)  # errors are problem+json in the OpenAPI document too
-    allow_every_method(app)
     return app

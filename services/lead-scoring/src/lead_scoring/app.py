@@ -10,7 +10,6 @@ from lead_scoring import api
 from lead_scoring.handlers import Scorer
 from lead_scoring.settings import ScoringSettings
 from leadflow.events import LeadCaptured, LeadErased, LeadOutcome
-from leadflow.openapi import allow_every_method, document_problems
 from leadflow.service import Runtime, create_app
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -32,6 +31,4 @@ def build_app(settings: ScoringSettings) -> FastAPI:
         routers=[api.router],
     )
     app.state.scorer = scorer
-    document_problems(app)  # errors are problem+json in the OpenAPI document too
-    allow_every_method(app)
     return app

@@ -7,8 +7,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from leadflow.events import LeadErased
+from leadflow.ratelimit import TokenBuckets
 from leadflow.service import Runtime, create_app
-from marketing_intake import api
+from marketing_intake import api_forms, api_keys, api_leads, api_submit
+from marketing_intake.deps import Limits
 from marketing_intake.handlers import HANDLERS
 from marketing_intake.settings import IntakeSettings
 
@@ -18,10 +20,16 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def build_app(settings: IntakeSettings) -> FastAPI:
     runtime = Runtime.build(settings)
     runtime.consume([LeadErased.topic], HANDLERS)
-    return create_app(
+    app = create_app(
         runtime,
         title="leadflow marketing-intake",
         description="Takes leads from web forms and the lead API, validates and normalises "
-        "them, and publishes `leads.captured` through a transactional outbox.",
-        routers=[api.router],
+        "them, and publishes `leads.captured` through a transactional outbox. Rate limits "
+        "are kept per replica.",
+        routers=[api_keys.router, api_leads.router, api_forms.router, api_submit.router],
     )
+    app.state.limits = Limits(
+        key=TokenBuckets(settings.rate_limit_key_per_second, settings.rate_limit_key_burst),
+        form=TokenBuckets(settings.rate_limit_form_per_minute / 60, settings.rate_limit_form_burst),
+    )
+    return app

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
+import contextlib
 import logging
-import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,11 +17,9 @@ from leadflow.bus import Handlers
 from leadflow.events import Envelope, Lead, LeadCaptured, LeadErased
 from leadflow.service import Runtime
 from marketing_intake import repo
-from marketing_intake.models import ApiKey, IdempotentResponse, StoredLead
-from marketing_intake.normalize import FormSpec, dedupe_key, normalize_lead
+from marketing_intake.models import IdempotentResponse, StoredLead
+from marketing_intake.normalize import FieldError, FormSpec, LeadInvalid, dedupe_key, normalize_lead
 from marketing_intake.settings import IntakeSettings
-
-KEY_PREFIX = "lf_sk_"
 
 log = logging.getLogger(__name__)
 
@@ -39,35 +37,64 @@ class Remember:
     owner: str
     key: str
     request_hash: str
+    status: int = 202
 
 
-def hash_key(key: str) -> str:
-    """Keys are 256 random bits, so a plain SHA-256 is enough to store them safely."""
-    return hashlib.sha256(key.encode()).hexdigest()
+@dataclass(frozen=True)
+class BatchItem:
+    """One lead of a batch: accepted (with its id) or invalid (with its errors)."""
+
+    index: int
+    accepted: Accepted | None = None
+    errors: tuple[FieldError, ...] = ()
 
 
-async def create_api_key(rt: Runtime, name: str) -> tuple[ApiKey, str]:
-    """A new key; the plaintext is returned once and never stored."""
-    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(
-        id=uuid.uuid4(),
-        name=name,
-        prefix=plaintext[: len(KEY_PREFIX) + 4],
-        key_hash=hash_key(plaintext),
-        created_at=datetime.now(UTC),
+def _normalize(rt: Runtime, raw: Mapping[str, Any], source: str, form: FormSpec | None) -> Lead:
+    settings = _settings(rt)
+    now = datetime.now(UTC)
+    return normalize_lead(
+        raw,
+        lead_id=uuid.uuid4(),
+        captured_at=now,
+        form=form,
+        custom_max_bytes=settings.custom_max_bytes,
+        source=source,
     )
-    async with rt.transaction() as s:
-        s.add(key)
-    return key, plaintext
 
 
-async def authenticate(rt: Runtime, plaintext: str) -> ApiKey | None:
-    """The live key with this plaintext, if any."""
-    if not plaintext.startswith(KEY_PREFIX):
-        return None
-    async with rt.sessions() as s:
-        key = await repo.key_by_hash(s, hash_key(plaintext))
-    return key if key is not None and key.revoked_at is None else None
+_WRITERS: dict[int, asyncio.Lock] = {}
+
+
+@contextlib.asynccontextmanager
+async def _writing(rt: Runtime) -> AsyncIterator[AsyncSession]:
+    """A write transaction; on SQLite one at a time per process, queued here.
+
+    SQLite has one writer: without this, concurrent requests wait for its lock in SQLite's
+    busy handler, which sleeps in steps of up to 100 ms. Queueing on an asyncio lock instead
+    hands the lock over at once.
+    """
+    if rt.engine.dialect.name != "sqlite":
+        async with rt.transaction() as s:
+            yield s
+        return
+    async with _WRITERS.setdefault(id(rt), asyncio.Lock()), rt.transaction() as s:
+        yield s
+
+
+@contextlib.asynccontextmanager
+async def reading(rt: Runtime) -> AsyncIterator[AsyncSession]:
+    """A read session; on SQLite queued with the writers (every SQLite BEGIN takes the lock)."""
+    if rt.engine.dialect.name != "sqlite":
+        async with rt.sessions() as s:
+            yield s
+        return
+    async with _WRITERS.setdefault(id(rt), asyncio.Lock()), rt.sessions() as s:
+        yield s
+
+
+def _settings(rt: Runtime) -> IntakeSettings:
+    assert isinstance(rt.settings, IntakeSettings)
+    return rt.settings
 
 
 async def accept_lead(
@@ -79,64 +106,107 @@ async def accept_lead(
     remember: Remember | None = None,
 ) -> Accepted:
     """Validate, store and stage `leads.captured` in one transaction (raises LeadInvalid)."""
-    settings = rt.settings
-    assert isinstance(settings, IntakeSettings)
-    now = datetime.now(UTC)
-    lead = normalize_lead(
-        raw,
-        lead_id=uuid.uuid4(),
-        captured_at=now,
-        form=form,
-        custom_max_bytes=settings.custom_max_bytes,
-        source=source,
-    )
-    key = dedupe_key(lead.email)
-    async with rt.transaction() as s:
-        await repo.lock_person(s, key)
-        since = now - timedelta(days=settings.duplicate_window_days)
-        existing = await repo.recent_lead(s, key, since) if settings.duplicate_window_days else None
-        if existing is not None:
-            existing.touches += 1
-            existing.last_touch_at = now
-            touch = lead.model_copy(update={"lead_id": existing.lead_id})
-            event = LeadCaptured(
-                lead_id=existing.lead_id, lead=touch, duplicate=True, touch=existing.touches
-            )
-            accepted = Accepted(existing.lead_id, duplicate=True)
-        else:
-            s.add(
-                StoredLead(
-                    lead_id=lead.lead_id,
-                    dedupe_key=key,
-                    data=lead.model_dump(mode="json"),
-                    touches=1,
-                    captured_at=now,
-                    last_touch_at=now,
-                )
-            )
-            event = LeadCaptured(lead_id=lead.lead_id, lead=lead)
-            accepted = Accepted(lead.lead_id, duplicate=False)
-        await rt.emit(s, event)
-        log.info(
-            "lead accepted",
-            extra={
-                "lead_id": str(accepted.lead_id),
-                "duplicate": accepted.duplicate,
-                "source": source,
-            },
-        )
-        if remember is not None:
-            s.add(
-                IdempotentResponse(
-                    owner=remember.owner,
-                    key=remember.key,
-                    request_hash=remember.request_hash,
-                    status=202,
-                    body=accepted_body(accepted),
-                    created_at=now,
-                )
-            )
+    lead = _normalize(rt, raw, source, form)
+    async with _writing(rt) as s:
+        await repo.lock_people(s, [dedupe_key(lead.email)])
+        accepted = await _capture(rt, s, lead, source)
+        _remember(s, remember, accepted_body(accepted))
     return accepted
+
+
+async def accept_batch(
+    rt: Runtime,
+    items: Sequence[Mapping[str, Any] | Sequence[FieldError]],
+    *,
+    source: str,
+    remember: Remember | None = None,
+) -> list[BatchItem]:
+    """Each item a raw lead (or its errors); every valid one is stored in ONE transaction."""
+    results: list[BatchItem] = []
+    leads: list[tuple[int, Lead]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            results.append(BatchItem(index, errors=tuple(item)))
+            continue
+        try:
+            leads.append((index, _normalize(rt, item, source, None)))
+        except LeadInvalid as exc:
+            results.append(BatchItem(index, errors=tuple(exc.errors)))
+    async with _writing(rt) as s:
+        await repo.lock_people(s, [dedupe_key(lead.email) for _, lead in leads])
+        for index, lead in leads:
+            results.append(BatchItem(index, accepted=await _capture(rt, s, lead, source)))
+        results.sort(key=lambda r: r.index)
+        _remember(s, remember, batch_body(results))
+    return results
+
+
+async def _capture(rt: Runtime, s: AsyncSession, lead: Lead, source: str) -> Accepted:
+    """Store a new lead or a new touch of a recent one, and stage its event (caller's lock)."""
+    settings = _settings(rt)
+    now = lead.captured_at
+    key = dedupe_key(lead.email)
+    since = now - timedelta(days=settings.duplicate_window_days)
+    existing = await repo.recent_lead(s, key, since) if settings.duplicate_window_days else None
+    if existing is not None:
+        existing.touches += 1
+        existing.last_touch_at = now
+        touch = lead.model_copy(update={"lead_id": existing.lead_id})
+        event = LeadCaptured(
+            lead_id=existing.lead_id, lead=touch, duplicate=True, touch=existing.touches
+        )
+        accepted = Accepted(existing.lead_id, duplicate=True)
+    else:
+        s.add(
+            StoredLead(
+                lead_id=lead.lead_id,
+                dedupe_key=key,
+                data=lead.model_dump(mode="json"),
+                touches=1,
+                captured_at=now,
+                last_touch_at=now,
+            )
+        )
+        event = LeadCaptured(lead_id=lead.lead_id, lead=lead)
+        accepted = Accepted(lead.lead_id, duplicate=False)
+    await rt.emit(s, event)
+    log.info(
+        "lead accepted",
+        extra={"lead_id": str(accepted.lead_id), "duplicate": accepted.duplicate, "source": source},
+    )
+    return accepted
+
+
+def _remember(s: AsyncSession, remember: Remember | None, body: dict[str, Any]) -> None:
+    """Store the answer under its Idempotency-Key; a concurrent twin fails on commit."""
+    if remember is not None:
+        s.add(
+            IdempotentResponse(
+                owner=remember.owner,
+                key=remember.key,
+                request_hash=remember.request_hash,
+                status=remember.status,
+                body=body,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+
+def batch_body(results: Sequence[BatchItem]) -> dict[str, Any]:
+    items = []
+    for r in results:
+        a = r.accepted
+        items.append(
+            {
+                "index": r.index,
+                "status": "accepted" if a else "invalid",
+                "lead_id": str(a.lead_id) if a else None,
+                "duplicate": a.duplicate if a else False,
+                "errors": [{"field": e.field, "message": e.message} for e in r.errors],
+            }
+        )
+    accepted = sum(1 for r in results if r.accepted)
+    return {"accepted": accepted, "invalid": len(results) - accepted, "results": items}
 
 
 def accepted_body(accepted: Accepted) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, MetaData, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Boolean, Float, Integer, MetaData, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from leadflow.db import NAMING, UtcDateTime
@@ -56,3 +56,22 @@ class IdempotentResponse(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class WebForm(Base):
+    """A web form: where it may be posted from and how its fields map to the lead."""
+
+    __tablename__ = "web_forms"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON)
+    redirect_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    field_map: Mapped[dict[str, str]] = mapped_column(JSON)
+    required: Mapped[list[str]] = mapped_column(JSON)
+    honeypot_field: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    require_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_text: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    min_fill_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -6,20 +6,14 @@ Pure: no I/O, no framework. Every bad field is reported at once in `LeadInvalid.
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from leadflow.events import Attribution, Consent, Lead
-from marketing_intake.countries import country_code
+from marketing_intake import fields
 
 __all__ = [
     "MAPPABLE_FIELDS",
@@ -56,19 +50,7 @@ _MAX_CHARS = {
     **dict.fromkeys(_UTM, 200),
 }  # fmt: skip
 _COLLAPSED = frozenset({"first_name", "last_name", "company", "job_title", "industry"})
-_MAX_COMPANY_SIZE = 10_000_000
 _MAX_CUSTOM_KEY = 64
-_MAX_CUSTOM_DEPTH = 16
-# Browsers' clocks drift; a consent time a little after capture is still believable.
-_CLOCK_SKEW = timedelta(minutes=5)
-
-_TRUE = frozenset({"true", "yes", "y", "on", "1", "checked"})
-_FALSE = frozenset({"false", "no", "n", "off", "0"})
-_NUMBER = r"(\d{1,3}(?:[,.'\u00a0\u202f ]\d{3})+|\d+)\s*(k?)"
-_SIZE_RANGE = re.compile(rf"{_NUMBER}\s*(?:-|–|—|to|bis)\s*{_NUMBER}", re.IGNORECASE)
-_SIZE_ATLEAST = re.compile(rf"{_NUMBER}\s*\+?", re.IGNORECASE)
-_HAS_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_HOST_LABEL = re.compile(r"(?!-)[^\W_](?:[\w-]{0,61}[^\W_])?")
 _GMAIL = frozenset({"gmail.com", "googlemail.com"})
 
 
@@ -99,10 +81,6 @@ class FormSpec:
     honeypot_field: str | None = None
 
 
-class _Bad(ValueError):
-    """A single field's value is unusable; the message is shown to the submitter."""
-
-
 _Given = tuple[str, Any]  # (label the submitter used, raw value)
 
 
@@ -110,7 +88,7 @@ def is_honeypot_filled(raw: Mapping[str, Any], form: FormSpec | None) -> bool:
     """Whether a bot filled the form's hidden honeypot field."""
     if form is None or not form.honeypot_field:
         return False
-    return not _blank(raw.get(form.honeypot_field))
+    return not fields.blank(raw.get(form.honeypot_field))
 
 
 def dedupe_key(email: str) -> str:
@@ -147,30 +125,30 @@ def normalize_lead(
         label, value = given[name]
         try:
             return parse(value)
-        except _Bad as exc:
+        except fields.Bad as exc:
             errors.append(FieldError(label, str(exc)))
             return None
 
     def text(name: str) -> str | None:
-        return get(name, lambda v: _text(v, _MAX_CHARS[name], collapse=name in _COLLAPSED))
+        return get(name, lambda v: fields.text(v, _MAX_CHARS[name], collapse=name in _COLLAPSED))
 
-    email = get("email", lambda v: _email(_text(v, _MAX_CHARS["email"])))
+    email = get("email", lambda v: fields.email(fields.text(v, _MAX_CHARS["email"])))
     first_name, last_name = text("first_name"), text("last_name")
-    country = get("country", lambda v: _country(_text(v, _MAX_CHARS["country"])))
-    phone = get("phone", lambda v: _phone(_text(v, _MAX_CHARS["phone"]), country))
+    country = get("country", lambda v: fields.country(fields.text(v, _MAX_CHARS["country"])))
+    phone = get("phone", lambda v: fields.phone(fields.text(v, _MAX_CHARS["phone"]), country))
     company, job_title = text("company"), text("job_title")
-    company_size = get("company_size", _company_size)
+    company_size = get("company_size", fields.company_size)
     industry = text("industry")
-    website = get("website", lambda v: _website(_text(v, _MAX_CHARS["website"])))
+    website = get("website", lambda v: fields.website(fields.text(v, _MAX_CHARS["website"])))
     attribution = {name: text(name) for name in _ATTRIBUTION}
-    marketing = get("consent_marketing", _bool) or False
+    marketing = get("consent_marketing", fields.boolean) or False
     consent_text = text("consent_text")
-    granted_at = get("consent_granted_at", lambda v: _instant(v, captured_at))
+    granted_at = get("consent_granted_at", lambda v: fields.instant(v, captured_at))
     custom = _custom(custom_given, custom_max_bytes, errors)
 
     # Body UTMs win; the landing page's query fills only the gaps (truncated, never an error:
     # the visitor chose neither the URL nor its length).
-    landing_utms = _query(attribution["landing_page"])
+    landing_utms = fields.query_params(attribution["landing_page"])
     for name in _UTM:
         if attribution[name] is None and (found := landing_utms.get(name)):
             attribution[name] = found[: _MAX_CHARS[name]]
@@ -196,7 +174,7 @@ def normalize_lead(
         if name in normalised:
             present = bool(normalised[name])
         else:  # a form may also require one of its custom fields
-            present = not _blank(custom.get(name.removeprefix("custom.")))
+            present = not fields.blank(custom.get(name.removeprefix("custom.")))
         if not present and label not in bad:
             message = "consent is required" if name == "consent_marketing" else "is required"
             errors.append(FieldError(label, message))
@@ -234,6 +212,8 @@ def _gather(
     for key, value in raw.items():
         if key == honeypot or key in _IGNORED:
             continue
+        if key in ("attribution", "consent", "custom") and value is None:
+            continue  # JSON null: the same as not sent
         if key in field_map:
             target = field_map[key]
             if target in MAPPABLE_FIELDS:
@@ -267,7 +247,7 @@ def _merge(*layers: list[tuple[str, str, Any]]) -> dict[str, _Given]:
     merged: dict[str, _Given] = {}
     for layer in layers:
         for target, label, value in layer:
-            if target not in merged or not _blank(value):
+            if target not in merged or not fields.blank(value):
                 merged[target] = (label, value)
     return merged
 
@@ -282,160 +262,6 @@ def _label(name: str, given: Mapping[str, _Given], form: FormSpec | None) -> str
     return name
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-# ---------------------------------------------------------------- single fields
-
-
-def _text(value: Any, max_chars: int, *, collapse: bool = False) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _Bad("must be a string")
-    cleaned = " ".join(value.split()) if collapse else value.strip()
-    # PostgreSQL refuses NUL in text; other control characters are never meant in a lead.
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in cleaned):
-        raise _Bad("must not contain control characters")
-    if len(cleaned) > max_chars:
-        raise _Bad(f"must be at most {max_chars} characters")
-    return cleaned or None
-
-
-def _email(text: str | None) -> str | None:
-    if text is None:
-        return None
-    try:
-        return validate_email(text, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise _Bad(str(exc)) from exc
-
-
-def _country(text: str | None) -> str | None:
-    if text is None:
-        return None
-    code = country_code(text)
-    if code is None:
-        raise _Bad("is not a known country name or ISO 3166 code")
-    return code
-
-
-def _phone(text: str | None, region: str | None) -> str | None:
-    if text is None:
-        return None
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        hint = "" if region else " (start with +country code, or give a country)"
-        raise _Bad(f"is not a phone number{hint}") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise _Bad("is not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _company_size(value: Any) -> int | None:
-    """Employees: an int, "250", "1,000", "10k", "1,000+" or a range "50-200" (lower bound)."""
-    if isinstance(value, bool):
-        raise _Bad("must be a number of employees")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        # A range gives its lower bound: it is all the submitter vouched for, it matches
-        # open-ended "1,000+", and picklist bands ("51-200") then fall in the same band.
-        match = _SIZE_RANGE.fullmatch(text) or _SIZE_ATLEAST.fullmatch(text)
-        if match is None:
-            raise _Bad('must be a number of employees, like "250", "50-200" or "1,000+"')
-        value = _count(*match.group(1, 2))
-        if match.re is _SIZE_RANGE and _count(*match.group(3, 4)) < value:
-            raise _Bad("range must go from low to high")
-    if not isinstance(value, int):
-        raise _Bad("must be a number of employees")
-    if not 1 <= value <= _MAX_COMPANY_SIZE:
-        raise _Bad(f"must be between 1 and {_MAX_COMPANY_SIZE:,}")
-    return value
-
-
-def _count(digits: str, thousands: str) -> int:
-    return int(re.sub(r"\D", "", digits)) * (1000 if thousands else 1)
-
-
-def _website(text: str | None) -> str | None:
-    if text is None:
-        return None
-    if any(c.isspace() for c in text):
-        raise _Bad("must be a web address without spaces")
-    if not _HAS_SCHEME.match(text):
-        text = "https:" + text if text.startswith("//") else "https://" + text
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise _Bad("is not a web address") from exc
-    host = (parts.hostname or "").rstrip(".")
-    labels = host.split(".")
-    if parts.scheme.lower() not in ("http", "https"):
-        raise _Bad("must be an http or https address")
-    if parts.username is not None or parts.password is not None:
-        raise _Bad("must not contain credentials")
-    if (
-        len(labels) < 2
-        or not all(_HOST_LABEL.fullmatch(label) for label in labels)
-        or labels[-1].isdigit()  # an IP address is not a company website
-    ):
-        raise _Bad("is not a web address")
-    netloc = host if port is None else f"{host}:{port}"
-    path = "" if parts.path == "/" else parts.path
-    url = parts._replace(scheme=parts.scheme.lower(), netloc=netloc, path=path).geturl()
-    if len(url) > _MAX_CHARS["website"]:
-        raise _Bad(f"must be at most {_MAX_CHARS['website']} characters")
-    return url
-
-
-def _bool(value: Any) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if not word:
-            return None
-        if word in _TRUE or word in _FALSE:
-            return word in _TRUE
-    raise _Bad("must be true or false")
-
-
-def _instant(value: Any, captured_at: datetime) -> datetime | None:
-    if _blank(value):
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError as exc:
-            raise _Bad("must be an ISO 8601 date and time") from exc
-    if not isinstance(value, datetime):
-        raise _Bad("must be an ISO 8601 date and time")
-    instant = value if value.tzinfo else value.replace(tzinfo=UTC)  # no zone: take it as UTC
-    if instant > captured_at + _CLOCK_SKEW:
-        raise _Bad("must not be in the future")
-    return instant
-
-
-def _query(url: str | None) -> dict[str, str]:
-    """The first non-blank value of each query parameter of a URL."""
-    if not url:
-        return {}
-    try:
-        query = parse_qs(urlsplit(url).query)
-    except ValueError:
-        return {}
-    return {name: v for name, values in query.items() if (v := next(iter(values), "").strip())}
-
-
 # ---------------------------------------------------------------- custom fields
 
 
@@ -448,8 +274,8 @@ def _custom(
             errors.append(FieldError(label[:_MAX_CUSTOM_KEY] + "…", "name is too long"))
             continue
         try:
-            _check_json(value, depth=0)
-        except _Bad as exc:
+            fields.check_json(value, depth=0)
+        except fields.Bad as exc:
             errors.append(FieldError(label, str(exc)))
             continue
         custom[key] = value
@@ -457,28 +283,3 @@ def _custom(
     if size > max_bytes:
         errors.append(FieldError("custom", f"extra fields take {size} bytes, at most {max_bytes}"))
     return custom
-
-
-def _check_json(value: Any, depth: int) -> None:
-    """Raise _Bad unless value is plain JSON that PostgreSQL's jsonb will also take."""
-    if depth > _MAX_CUSTOM_DEPTH:
-        raise _Bad("is nested too deeply")
-    if value is None or isinstance(value, bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _Bad("must be a finite number")
-    elif isinstance(value, str):
-        if "\x00" in value:
-            raise _Bad("must not contain NUL characters")
-    elif isinstance(value, list):
-        for item in value:
-            _check_json(item, depth + 1)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise _Bad("object keys must be strings")
-            _check_json(key, depth + 1)
-            _check_json(item, depth + 1)
-    else:
-        raise _Bad("must be a string, number, boolean, null, list or object")

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketing_intake.models import ApiKey, IdempotentResponse, StoredLead
+from marketing_intake.models import ApiKey, IdempotentResponse, StoredLead, WebForm
 
 
-async def lock_person(session: AsyncSession, dedupe_key: str) -> None:
-    """Serialise captures of one person (PostgreSQL); SQLite already has one writer."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": dedupe_key})
+async def lock_people(session: AsyncSession, dedupe_keys: Iterable[str]) -> None:
+    """Serialise captures of these people (PostgreSQL); SQLite already has one writer.
+
+    One round trip; locks are taken in a fixed order, so two batches naming the same people
+    cannot deadlock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    await session.execute(_LOCK_PEOPLE, {"keys": sorted(set(dedupe_keys))})
+
+
+_LOCK_PEOPLE = text(
+    "SELECT count(pg_advisory_xact_lock(h)) FROM "
+    "(SELECT DISTINCT hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS s"
+)
 
 
 async def recent_lead(session: AsyncSession, dedupe_key: str, since: datetime) -> StoredLead | None:
@@ -52,3 +64,20 @@ async def remembered(session: AsyncSession, owner: str, key: str) -> IdempotentR
 
 async def forget_before(session: AsyncSession, cutoff: datetime) -> None:
     await session.execute(delete(IdempotentResponse).where(IdempotentResponse.created_at < cutoff))
+
+
+async def get_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
+    return await session.get(ApiKey, key_id)
+
+
+async def list_forms(session: AsyncSession) -> list[WebForm]:
+    return list(await session.scalars(select(WebForm).order_by(WebForm.created_at, WebForm.id)))
+
+
+async def get_form(session: AsyncSession, form_id: uuid.UUID) -> WebForm | None:
+    return await session.get(WebForm, form_id)
+
+
+async def delete_form(session: AsyncSession, form_id: uuid.UUID) -> bool:
+    result = await session.execute(delete(WebForm).where(WebForm.id == form_id))
+    return bool(getattr(result, "rowcount", 0))

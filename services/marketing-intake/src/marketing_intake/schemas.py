@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from leadflow.events import Lead
 
 
+# Strict: a JSON type other than the documented one is refused, never coerced (0 is no bool).
 class AttributionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     source: str | None = None
     form_id: str | None = None
@@ -26,11 +27,14 @@ class AttributionIn(BaseModel):
 
 
 class ConsentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     marketing: bool | str | None = None
     text: str | None = Field(default=None, description="The consent wording or its version")
-    granted_at: datetime | None = None
+    granted_at: str | None = Field(
+        default=None,
+        description="When consent was given (ISO 8601; blank is not given): else capture time",
+    )
 
 
 class LeadIn(BaseModel):
@@ -38,6 +42,7 @@ class LeadIn(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -112,3 +117,107 @@ class LeadExport(BaseModel):
     captured_at: datetime
     last_touch_at: datetime
     erased_at: datetime | None = None
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    leads: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=500,
+        description="Up to 500 leads, each as the body of POST /v1/leads",
+    )
+
+
+class FieldErrorOut(BaseModel):
+    field: str
+    message: str
+
+
+class BatchItemOut(BaseModel):
+    index: int = Field(description="Position of the lead in the request")
+    status: Literal["accepted", "invalid"]
+    lead_id: uuid.UUID | None = None
+    duplicate: bool = False
+    errors: list[FieldErrorOut] = Field(default_factory=list)
+
+
+class BatchOut(BaseModel):
+    accepted: int
+    invalid: int
+    results: list[BatchItemOut]
+
+
+class SubmissionAccepted(BaseModel):
+    lead_id: uuid.UUID
+    status: Literal["accepted"] = "accepted"
+
+
+class FormIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    allowed_origins: list[str] = Field(
+        min_length=1,
+        max_length=50,
+        description="Origins (scheme://host[:port]) whose pages may post this form",
+    )
+    redirect_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="Where a plain HTML post is sent (303) afterwards, with ?lead_id=…",
+    )
+    field_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Form field name → lead field (or custom.<name>); unmapped fields that "
+        "are lead field names map to themselves, others go into custom",
+    )
+    required: list[str] = Field(
+        default_factory=list, description="Lead fields (or custom.<name>) that must be filled"
+    )
+    honeypot_field: str | None = Field(
+        default=None, max_length=100, description="A hidden field only bots fill"
+    )
+    require_consent: bool = False
+    consent_text: str | None = Field(
+        default=None, max_length=2000, description="The consent wording or its version"
+    )
+    min_fill_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        le=3600,
+        description="Posts filled faster than this (per the snippet's timestamps) are dropped",
+    )
+
+
+class FormPatch(BaseModel):
+    """Only the fields sent are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    allowed_origins: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    redirect_url: str | None = Field(default=None, max_length=2048)
+    field_map: dict[str, str] | None = None
+    required: list[str] | None = None
+    honeypot_field: str | None = Field(default=None, max_length=100)
+    require_consent: bool | None = None
+    consent_text: str | None = Field(default=None, max_length=2000)
+    min_fill_seconds: float | None = Field(default=None, ge=0, le=3600)
+
+
+class FormOut(BaseModel):
+    form_id: uuid.UUID
+    name: str
+    allowed_origins: list[str]
+    redirect_url: str | None
+    field_map: dict[str, str]
+    required: list[str]
+    honeypot_field: str | None
+    require_consent: bool
+    consent_text: str | None
+    min_fill_seconds: float
+    submit_url: str = Field(description="Where the form posts")
+    embed_url: str = Field(description="An HTML page with the snippet to paste")
+    created_at: datetime
+    updated_at: datetime

@@ -10,7 +10,6 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from leadflow.events import LeadErased, LeadOutcome, LeadQualified
-from leadflow.openapi import allow_every_method, document_problems
 from leadflow.service import Runtime, Worker, create_app
 from sales_assignment import api, api_routing, api_webhooks
 from sales_assignment.assigning import Assigner
@@ -59,6 +58,4 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
         routers=[api.router, api_routing.router, api_webhooks.router],
     )
     app.state.assigner = assigner
-    document_problems(app)  # errors are problem+json in the OpenAPI document too
-    allow_every_method(app)
     return app

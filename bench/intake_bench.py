@@ -1,0 +1,312 @@
+"""Intake throughput and latency: POST /v1/leads on one uvicorn worker vs the bare framework.
+
+Three servers, one at a time, each ONE uvicorn worker (uvloop + httptools) pinned to core 0:
+a bare FastAPI endpoint that parses the same body (intake's `LeadIn`) and answers 202 — the
+framework's ceiling here — and marketing-intake itself (`python -m marketing_intake`, relay
+publishing to the real broker) on SQLite and on PostgreSQL. Load runs on core 1:
+
+* closed loop: `wrk` (Debian) with a Lua script posting leads with unique emails →
+  throughput, p50, p99; the ratio intake/bare is printed (target >= 0.6);
+* open loop at a fixed 500 leads/s: a small asyncio HTTP/1.1 generator in this file (wrk2
+  is not packaged) sends each request at its scheduled time on a pool of keep-alive
+  connections and measures from that time, so queueing counts (target p99 <= 50 ms).
+
+    uv run python bench/intake_bench.py [--seconds 10] [--rate 500] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT)]
+
+from bench._kafka_bench import (  # noqa: E402
+    BOOTSTRAP,
+    end_offsets,
+    ensure_kafka,
+    free_port,
+    fresh_pg,
+    place_group,
+)
+
+TARGET_RATIO = 0.6
+TARGET_P99_MS = 50.0
+SERVER_CORE, LOAD_CORE = "0", "1"
+ADMIN = "dev-bench-admin"
+BODY = (
+    '{"email":"b%s-%d-%d@example.com","first_name":"Ada","last_name":"Lovelace",'
+    '"company":"Analytical Engines","job_title":"CTO","country":"DE","phone":"+4930901820",'
+    '"company_size":"50-200","utm_source":"bench","utm_campaign":"q4"}'
+)
+LUA = """
+local run, counter, tid, threads = "%(run)s", 0, 0, 0
+function setup(thread) thread:set("tid", threads); threads = threads + 1 end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(key)s"
+function request()
+  counter = counter + 1
+  local body = string.format('%(body)s', run, tid, counter)
+  return wrk.format(nil, "/v1/leads", nil, body)
+end
+"""
+
+
+def ensure_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)  # noqa: S607
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)  # noqa: S607
+
+
+class Server:
+    """One uvicorn worker pinned to the server core."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int) -> None:
+        self.name, self.port = name, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{name}-", suffix=".log", delete=False)  # noqa: SIM115
+        self.proc = subprocess.Popen(  # noqa: S603
+            ["taskset", "-c", SERVER_CORE, sys.executable, *argv],  # noqa: S607
+            cwd=env.get("LEADFLOW_DATA_DIR", str(ROOT)),
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait(self, path: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited; see {self.log.name}")
+            try:
+                if httpx.get(self.url + path, timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def bare_server() -> Server:
+    port = free_port()
+    argv = ["-m", "uvicorn", "bench._bare_app:app", "--port", str(port), "--loop", "uvloop"]
+    argv += ["--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    server = Server("bare", argv, {}, port)
+    server.wait("/docs")
+    return server
+
+
+def intake_server(name: str, database_url: str, data: Path) -> tuple[Server, str]:
+    port = free_port()
+    data.mkdir(parents=True, exist_ok=True)
+    group = f"bench-intake-{uuid.uuid4().hex[:6]}"  # its own, at the end: no history to read
+    asyncio.run(place_group(group, asyncio.run(end_offsets("leads.erased"))))
+    env = {
+        "LEADFLOW_ADMIN_TOKEN": ADMIN,
+        "LEADFLOW_DATABASE_URL": database_url,
+        "LEADFLOW_KAFKA_BOOTSTRAP": BOOTSTRAP,
+        "LEADFLOW_HTTP_PORT": str(port),
+        "LEADFLOW_DATA_DIR": str(data),
+        "LEADFLOW_LOG_LEVEL": "WARNING",
+        "LEADFLOW_RATE_LIMIT_KEY_PER_SECOND": "0",
+        "LEADFLOW_CONSUMER_GROUP": group,
+    }
+    server = Server(name, ["-m", "marketing_intake"], env, port)
+    server.wait("/readyz")
+    r = httpx.post(
+        f"{server.url}/v1/api-keys",
+        json={"name": "bench"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    r.raise_for_status()
+    return server, str(r.json()["key"])
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def closed_loop(url: str, key: str, seconds: int, connections: int) -> dict[str, float]:
+    """wrk on the load core: requests/s, p50 and p99 (ms), non-2xx count."""
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    run = uuid.uuid4().hex[:8]
+    script.write_text(LUA % {"run": run, "key": key, "body": BODY.replace("%s", "%s")})
+    argv = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    out = subprocess.run(  # noqa: S603
+        [*argv, "--latency", "-s", str(script), url], capture_output=True, text=True, check=True
+    ).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(latency["50"]),
+        "p99_ms": _ms(latency["99"]),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+# ---------------------------------------------------------------- open loop (fixed rate)
+
+
+async def _open_loop(url: str, key: str, rate: float, seconds: float) -> dict[str, float]:
+    host, port = url.removeprefix("http://").split(":")
+    run = uuid.uuid4().hex[:8]
+    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(64):
+        idle.put_nowait(await asyncio.open_connection(host, int(port)))
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(i: int, due: float) -> None:
+        nonlocal failures
+        reader, writer = await idle.get()
+        body = (BODY % (run, 0, i)).encode()
+        writer.write(
+            b"POST /v1/leads HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + key.encode() + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+        await reader.readexactly(length)
+        latencies.append(time.perf_counter() - due)
+        if not head.startswith(b"HTTP/1.1 202"):
+            failures += 1
+        idle.put_nowait((reader, writer))
+
+    tasks = []
+    start = time.perf_counter() + 0.1
+    for i in range(int(rate * seconds)):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, due)))
+    await asyncio.gather(*tasks)
+    latencies.sort()
+    return {
+        "rate": rate,
+        "sent": float(len(latencies)),
+        "failures": float(failures),
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "max_ms": latencies[-1] * 1000,
+    }
+
+
+def open_loop(url: str, key: str, rate: float, seconds: float) -> dict[str, float]:
+    """Run the generator in its own process on the load core."""
+    argv = ["taskset", "-c", LOAD_CORE, sys.executable, __file__, "--open-loop", url, key]
+    out = subprocess.run(  # noqa: S603
+        [*argv, str(rate), str(seconds)], capture_output=True, text=True, check=True
+    ).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def measure(server: Server, key: str, args: argparse.Namespace) -> dict[str, Any]:
+    closed_loop(server.url, key, 2, args.connections)  # warm-up
+    closed = closed_loop(server.url, key, args.seconds, args.connections)
+    fixed = open_loop(server.url, key, args.rate, args.seconds)
+    print(
+        f"  {server.name:15s} {closed['rps']:8.0f} req/s  p50 {closed['p50_ms']:6.1f} ms  "
+        f"p99 {closed['p99_ms']:6.1f} ms  non-2xx {closed['non_2xx']:.0f} | at {args.rate:.0f}/s: "
+        f"p50 {fixed['p50_ms']:5.1f} ms  p99 {fixed['p99_ms']:5.1f} ms  "
+        f"max {fixed['max_ms']:6.1f} ms  failed {fixed['failures']:.0f}",
+        flush=True,
+    )
+    return {"closed_loop": closed, "fixed_rate": fixed}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--only", choices=["sqlite", "postgres"], help="skip the other database")
+    args = parser.parse_args()
+    ensure_wrk()
+    ensure_kafka()
+    pg_admin = os.environ.get("LEADFLOW_TEST_POSTGRES_URL")
+    base = Path(tempfile.mkdtemp(prefix="intake-bench-"))
+    print(
+        f"intake bench: {args.seconds} s per run, wrk -c{args.connections}, server on core "
+        f"{SERVER_CORE}, load on core {LOAD_CORE}",
+        flush=True,
+    )
+    results: dict[str, Any] = {}
+    server = bare_server()
+    try:
+        results["bare"] = measure(server, "none", args)
+    finally:
+        server.stop()
+    targets = {"sqlite": f"sqlite+aiosqlite:///{base}/sqlite/intake.db"}
+    if pg_admin and args.only != "sqlite":
+        targets["postgres"] = asyncio.run(fresh_pg(pg_admin))
+    elif not pg_admin:
+        print("  (PostgreSQL skipped: LEADFLOW_TEST_POSTGRES_URL is not set)")
+    if args.only == "postgres":
+        targets.pop("sqlite")
+    ok = True
+    for db, url in targets.items():
+        server, key = intake_server(f"intake-{db}", url, base / db)
+        try:
+            got = measure(server, key, args)
+        finally:
+            server.stop()
+        ratio = got["closed_loop"]["rps"] / results["bare"]["closed_loop"]["rps"]
+        got["ratio"] = ratio
+        met = ratio >= TARGET_RATIO and got["fixed_rate"]["p99_ms"] <= TARGET_P99_MS
+        met = met and got["fixed_rate"]["failures"] == 0 and got["closed_loop"]["non_2xx"] == 0
+        got["targets_met"] = met
+        ok = ok and met
+        results[db] = got
+        print(
+            f"  → intake/bare on {db}: {ratio:.2f} (target >= {TARGET_RATIO}); p99 at "
+            f"{args.rate:.0f}/s {got['fixed_rate']['p99_ms']:.1f} ms (target <= "
+            f"{TARGET_P99_MS:.0f}) — {'met' if met else 'NOT MET'}",
+            flush=True,
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "--open-loop":
+        _, _, url, key, rate, seconds = sys.argv
+        try:
+            import uvloop
+
+            uvloop.install()
+        except ImportError:
+            pass
+        print(json.dumps(asyncio.run(_open_loop(url, key, float(rate), float(seconds)))))
+        sys.exit(0)
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Lead API routes: one lead, a batch, export and erasure."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from leadflow.http import AdminAuth, Problem, field_name
+from leadflow.service import Runtime
+from marketing_intake import handlers
+from marketing_intake.deps import RT, KeyAuth, KeyOrAdmin, lead_invalid
+from marketing_intake.normalize import FieldError, LeadInvalid
+from marketing_intake.schemas import AcceptedOut, BatchIn, BatchOut, LeadExport, LeadIn
+
+router = APIRouter(prefix="/v1/leads", tags=["leads"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="A repeat with the same key and body returns the first answer",
+    ),
+]
+_IDEMPOTENCY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Idempotency-Key reused with another body"},
+    429: {"description": "Rate limit of this API key reached; see Retry-After"},
+}
+
+
+async def _idempotent(
+    rt: Runtime,
+    request: Request,
+    owner: str,
+    idempotency_key: str | None,
+    run: Callable[[handlers.Remember | None], Awaitable[Response]],
+) -> Response:
+    """Run once per Idempotency-Key: a repeat (even a concurrent one) gets the first answer."""
+    if not idempotency_key:
+        return await run(None)
+    request_hash = hashlib.sha256(await request.body()).hexdigest()
+
+    async def previous() -> Response | None:
+        stored = await handlers.replay(rt, owner, idempotency_key)
+        if stored is None:
+            return None
+        if stored.request_hash != request_hash:
+            raise Problem(409, "Conflict", "Idempotency-Key was used with a different body.")
+        return JSONResponse(
+            stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
+        )
+
+    if (answer := await previous()) is not None:
+        return answer
+    remember = handlers.Remember(owner, idempotency_key, request_hash)
+    try:
+        return await run(remember)
+    except IntegrityError:
+        # A twin with the same key committed first; its transaction is the one that counts.
+        if (answer := await previous()) is not None:
+            return answer
+        raise
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=AcceptedOut,
+    summary="Submit a lead",
+    description=(
+        "Validates and normalises the lead, then stores it together with its "
+        "`leads.captured` event in one transaction before answering 202: an accepted lead "
+        "is never lost. The same email within the duplicate window is the same lead "
+        "(`duplicate: true`, a new touch). With `Idempotency-Key`, a repeat of the same "
+        "request returns the first answer."
+    ),
+    responses={422: {"description": "Invalid fields, each named"}, **_IDEMPOTENCY_RESPONSES},
+)
+async def submit_lead(
+    body: LeadIn, request: Request, rt: RT, key: KeyAuth, idempotency_key: IdempotencyKey = None
+) -> Response:
+    raw = body.model_dump(exclude_unset=True)
+
+    async def run(remember: handlers.Remember | None) -> Response:
+        try:
+            accepted = await handlers.accept_lead(rt, raw, source="api", remember=remember)
+        except LeadInvalid as exc:
+            raise lead_invalid(exc) from exc
+        return JSONResponse(handlers.accepted_body(accepted), status_code=202)
+
+    return await _idempotent(rt, request, str(key.id), idempotency_key, run)
+
+
+@router.post(
+    "/batch",
+    response_model=BatchOut,
+    summary="Submit up to 500 leads (a list import); one result per lead",
+    description=(
+        "Each lead is validated on its own: the answer has one result per lead, in order, "
+        "`accepted` (with `lead_id` and `duplicate`) or `invalid` (with its `errors`). Every "
+        "accepted lead is stored with its event in ONE transaction before the answer. More "
+        "than 500 leads: 422. `Idempotency-Key` works as for a single lead."
+    ),
+    responses={422: {"description": "Not a list of 1 to 500 leads"}, **_IDEMPOTENCY_RESPONSES},
+)
+async def submit_batch(
+    body: BatchIn, request: Request, rt: RT, key: KeyAuth, idempotency_key: IdempotencyKey = None
+) -> Response:
+    items: list[dict[str, Any] | list[FieldError]] = []
+    for raw in body.leads:
+        try:
+            items.append(LeadIn.model_validate(raw).model_dump(exclude_unset=True))
+        except ValidationError as exc:
+            items.append([FieldError(field_name(e["loc"]), e["msg"]) for e in exc.errors()])
+
+    async def run(remember: handlers.Remember | None) -> Response:
+        if remember is not None:
+            remember = handlers.Remember(remember.owner, remember.key, remember.request_hash, 200)
+        results = await handlers.accept_batch(rt, items, source="api", remember=remember)
+        return JSONResponse(handlers.batch_body(results))
+
+    return await _idempotent(rt, request, str(key.id), idempotency_key, run)
+
+
+@router.get(
+    "/{lead_id:uuid}",
+    response_model=LeadExport,
+    summary="Export a lead (personal data access request)",
+    responses={404: {"description": "No lead with this id"}},
+)
+async def get_lead(lead_id: uuid.UUID, rt: RT, _: KeyOrAdmin) -> LeadExport:
+    stored = await handlers.export_lead(rt, lead_id)
+    if stored is None:
+        raise Problem(404, "Not Found", "No lead with this id.")
+    return LeadExport(
+        lead_id=stored.lead_id,
+        lead=handlers.stored_lead(stored),
+        touches=stored.touches,
+        captured_at=stored.captured_at,
+        last_touch_at=stored.last_touch_at,
+        erased_at=stored.erased_at,
+    )
+
+
+@router.delete(
+    "/{lead_id:uuid}",
+    status_code=202,
+    summary="Erase a lead's personal data everywhere (publishes leads.erased)",
+    responses={404: {"description": "No lead with this id"}},
+)
+async def erase_lead(lead_id: uuid.UUID, rt: RT, _: AdminAuth) -> dict[str, str]:
+    if not await handlers.erase_lead(rt, lead_id):
+        raise Problem(404, "Not Found", "No lead with this id.")
+    return {"lead_id": str(lead_id), "status": "erasing"}

@@ -1,0 +1,81 @@
+"""Route dependencies: the runtime, API key and admin checks, rate limits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from leadflow.http import Credentials, Problem, bearer_token, invalid, tokens_equal
+from leadflow.ratelimit import TokenBuckets, retry_after
+from leadflow.service import Runtime
+from marketing_intake import handlers_keys
+from marketing_intake.metrics import RATE_LIMITED
+from marketing_intake.models import ApiKey
+from marketing_intake.normalize import LeadInvalid
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RT = Annotated[Runtime, Depends(runtime)]
+
+
+class Limits:
+    """The rate limiters of this replica: per API key, and per client address per form."""
+
+    def __init__(self, key: TokenBuckets, form: TokenBuckets) -> None:
+        self.key = key
+        self.form = form
+
+
+def limits(request: Request) -> Limits:
+    found: Limits = request.app.state.limits
+    return found
+
+
+def check_rate(buckets: TokenBuckets, key: str, scope: str, headers: dict[str, str]) -> None:
+    """Raise 429 with `Retry-After` when `key` has spent its budget."""
+    wait = buckets.take(key)
+    if wait > 0:
+        RATE_LIMITED.labels(scope).inc()
+        raise Problem(
+            429,
+            "Too Many Requests",
+            f"Rate limit reached; retry in {retry_after(wait)} s.",
+            headers={**headers, "Retry-After": retry_after(wait)},
+        )
+
+
+async def require_key(request: Request, rt: RT, credentials: Credentials) -> ApiKey:
+    """The caller's live API key (401 otherwise), within its rate limit (429)."""
+    token = bearer_token(credentials)
+    key = await handlers_keys.authenticate(rt, token)
+    if key is None:
+        raise Problem(
+            401,
+            "Unauthorized",
+            "Unknown or revoked API key.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    check_rate(limits(request).key, str(key.id), "key", {})
+    return key
+
+
+async def require_key_or_admin(rt: RT, credentials: Credentials) -> None:
+    token = bearer_token(credentials)
+    if tokens_equal(token, rt.settings.admin_token.get_secret_value()):
+        return
+    if await handlers_keys.authenticate(rt, token) is None:
+        raise Problem(403, "Forbidden", "This call needs the admin token or an API key.")
+
+
+KeyAuth = Annotated[ApiKey, Depends(require_key)]
+KeyOrAdmin = Annotated[None, Depends(require_key_or_admin)]
+
+
+def lead_invalid(exc: LeadInvalid) -> Problem:
+    """A 422 naming each bad field of a lead."""
+    return invalid((e.field, e.message) for e in exc.errors)

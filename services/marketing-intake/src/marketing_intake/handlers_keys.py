@@ -1,0 +1,78 @@
+"""marketing-intake's API key use cases: create (shown once), check, list, revoke."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+
+from leadflow.service import Runtime
+from marketing_intake import repo
+from marketing_intake.handlers import reading
+from marketing_intake.models import ApiKey
+
+KEY_PREFIX = "lf_sk_"
+
+
+def hash_key(key: str) -> str:
+    """Keys are 256 random bits, so a plain SHA-256 is enough to store them safely."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_api_key(rt: Runtime, name: str) -> tuple[ApiKey, str]:
+    """A new key; the plaintext is returned once and never stored."""
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=uuid.uuid4(),
+        name=name,
+        prefix=plaintext[: len(KEY_PREFIX) + 4],
+        key_hash=hash_key(plaintext),
+        created_at=datetime.now(UTC),
+    )
+    async with rt.transaction() as s:
+        s.add(key)
+    return key, plaintext
+
+
+# Live keys seen in the last KEY_CACHE_SECONDS, by hash: most calls skip the database. A
+# revocation applies at once in the replica that made it, within this time in the others.
+KEY_CACHE_SECONDS = 2.0
+_live_keys: dict[str, tuple[float, ApiKey]] = {}
+
+
+async def authenticate(rt: Runtime, plaintext: str) -> ApiKey | None:
+    """The live key with this plaintext, if any."""
+    if not plaintext.startswith(KEY_PREFIX):
+        return None
+    digest = hash_key(plaintext)
+    now = time.monotonic()
+    cached = _live_keys.get(digest)
+    if cached is not None and now - cached[0] < KEY_CACHE_SECONDS:
+        return cached[1]
+    async with reading(rt) as s:
+        key = await repo.key_by_hash(s, digest)
+    if key is None or key.revoked_at is not None:
+        _live_keys.pop(digest, None)
+        return None
+    if len(_live_keys) > 10_000:
+        _live_keys.clear()
+    _live_keys[digest] = (now, key)
+    return key
+
+
+async def list_api_keys(rt: Runtime) -> list[ApiKey]:
+    async with rt.sessions() as s:
+        return await repo.list_keys(s)
+
+
+async def revoke_api_key(rt: Runtime, key_id: uuid.UUID) -> ApiKey | None:
+    """Revoke a key (at once, for every later request); None if unknown."""
+    async with rt.transaction() as s:
+        key = await repo.get_key(s, key_id)
+        if key is not None and key.revoked_at is None:
+            key.revoked_at = datetime.now(UTC)
+    if key is not None:
+        _live_keys.pop(key.key_hash, None)
+    return key
