@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -55,6 +56,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # One connection per process: SQLite has one writer anyway, and every transaction
+        # begins IMMEDIATE (below), so a second connection would only sleep in SQLite's busy
+        # handler. Sessions queue for the connection in asyncio instead — no sleeping, FIFO.
+        kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 120)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -62,36 +60,6 @@ def _normalize(rt: Runtime, raw: Mapping[str, Any], source: str, form: FormSpec 
     )
 
 
-_WRITERS: dict[int, asyncio.Lock] = {}
-
-
-@contextlib.asynccontextmanager
-async def _writing(rt: Runtime) -> AsyncIterator[AsyncSession]:
-    """A write transaction; on SQLite one at a time per process, queued here.
-
-    SQLite has one writer: without this, concurrent requests wait for its lock in SQLite's
-    busy handler, which sleeps in steps of up to 100 ms. Queueing on an asyncio lock instead
-    hands the lock over at once.
-    """
-    if rt.engine.dialect.name != "sqlite":
-        async with rt.transaction() as s:
-            yield s
-        return
-    async with _WRITERS.setdefault(id(rt), asyncio.Lock()), rt.transaction() as s:
-        yield s
-
-
-@contextlib.asynccontextmanager
-async def reading(rt: Runtime) -> AsyncIterator[AsyncSession]:
-    """A read session; on SQLite queued with the writers (every SQLite BEGIN takes the lock)."""
-    if rt.engine.dialect.name != "sqlite":
-        async with rt.sessions() as s:
-            yield s
-        return
-    async with _WRITERS.setdefault(id(rt), asyncio.Lock()), rt.sessions() as s:
-        yield s
-
-
 def _settings(rt: Runtime) -> IntakeSettings:
     assert isinstance(rt.settings, IntakeSettings)
     return rt.settings
@@ -107,7 +75,7 @@ async def accept_lead(
 ) -> Accepted:
     """Validate, store and stage `leads.captured` in one transaction (raises LeadInvalid)."""
     lead = _normalize(rt, raw, source, form)
-    async with _writing(rt) as s:
+    async with rt.transaction() as s:
         await repo.lock_people(s, [dedupe_key(lead.email)])
         accepted = await _capture(rt, s, lead, source)
         _remember(s, remember, accepted_body(accepted))
@@ -132,7 +100,7 @@ async def accept_batch(
             leads.append((index, _normalize(rt, item, source, None)))
         except LeadInvalid as exc:
             results.append(BatchItem(index, errors=tuple(exc.errors)))
-    async with _writing(rt) as s:
+    async with rt.transaction() as s:
         await repo.lock_people(s, [dedupe_key(lead.email) for _, lead in leads])
         for index, lead in leads:
             results.append(BatchItem(index, accepted=await _capture(rt, s, lead, source)))

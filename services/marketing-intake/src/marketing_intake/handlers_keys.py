@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 from leadflow.service import Runtime
 from marketing_intake import repo
-from marketing_intake.handlers import reading
 from marketing_intake.models import ApiKey
 
 KEY_PREFIX = "lf_sk_"
@@ -51,7 +50,7 @@ async def authenticate(rt: Runtime, plaintext: str) -> ApiKey | None:
     cached = _live_keys.get(digest)
     if cached is not None and now - cached[0] < KEY_CACHE_SECONDS:
         return cached[1]
-    async with reading(rt) as s:
+    async with rt.sessions() as s:
         key = await repo.key_by_hash(s, digest)
     if key is None or key.revoked_at is not None:
         _live_keys.pop(digest, None)
