@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from feedback import api, api_dashboard, api_integrations, api_metrics
-from feedback.handlers import HANDLERS
+from feedback.handlers import BATCH_HANDLERS, HANDLERS
 from feedback.settings import FeedbackSettings
 from leadflow.events import TOPICS
 from leadflow.service import Runtime, create_app
@@ -18,7 +18,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def build_app(settings: FeedbackSettings) -> FastAPI:
     runtime = Runtime.build(settings)
-    runtime.consume(sorted(set(TOPICS)), HANDLERS)
+    runtime.consume(sorted(set(TOPICS)), HANDLERS, batch_handlers=BATCH_HANDLERS)
     app = create_app(
         runtime,
         title="leadflow feedback",

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from feedback import dashboard, domain, insights, repo
 from feedback.funnel import GroupBy, GroupMetrics, LeadFact, Money, funnel
 from feedback.models import CampaignCost, JourneyEvent, LeadFacts
-from leadflow.bus import Handlers
+from leadflow.bus import BatchHandler, BatchHandlers, Handler, Handlers
 from leadflow.events import (
     Envelope,
     Lead,
@@ -29,17 +29,44 @@ from leadflow.service import Runtime
 
 # ---------------------------------------------------------------- the read model
 
+_KNOWN = "feedback.known_ce_ids"
+
+
+def _prefetched(handler: Handler) -> BatchHandler:
+    """A batch version of `handler`: the batch's facts rows and journey ids in two queries.
+
+    The facts land in the session's identity map, so `get_facts` answers without SQL, and
+    the journey ids already recorded are looked up once instead of per event.
+    """
+
+    async def run(session: AsyncSession, envs: list[Envelope]) -> None:
+        await repo.load_facts(session, {env.data.lead_id for env in envs})
+        recorded = await repo.journey_ids(session, {env.id for env in envs})
+        session.info[_KNOWN] = set()
+        try:
+            for env in envs:
+                if env.id not in recorded:
+                    await handler(session, env)
+        finally:
+            session.info.pop(_KNOWN, None)
+            repo.forget_loaded(session)
+
+    return run
+
 
 async def _record(session: AsyncSession, env: Envelope) -> LeadFacts | None:
     """Add the journey entry and return the lead's facts row; None if already recorded."""
     event = env.data
     await repo.lock_lead(session, event.lead_id)
-    if await repo.journey_has(session, env.id):
+    known: set[str] | None = session.info.get(_KNOWN)
+    if known is not None and env.id not in known:
+        known.add(env.id)  # prefetched: not recorded before (see `_prefetched`)
+    elif await repo.journey_has(session, env.id):
         return None
     facts = await repo.get_facts(session, event.lead_id)
     if facts is None:
         facts = LeadFacts(lead_id=event.lead_id, touches=0, assignment_attempt=0)
-        session.add(facts)
+        repo.add_facts(session, facts)
     data = domain.journey_data(event)
     session.add(
         JourneyEvent(
@@ -229,3 +256,5 @@ HANDLERS: Handlers = {
     LeadOutcome: on_outcome,
     LeadErased: on_erased,
 }
+
+BATCH_HANDLERS: BatchHandlers = {kind: _prefetched(h) for kind, h in HANDLERS.items()}

@@ -42,7 +42,39 @@ async def journey(session: AsyncSession, lead_id: uuid.UUID) -> list[JourneyEven
     return list(await session.scalars(stmt))
 
 
+async def journey_ids(session: AsyncSession, ce_ids: set[str]) -> set[str]:
+    """Which of these events are already in the journey."""
+    stmt = select(JourneyEvent.ce_id).where(JourneyEvent.ce_id.in_(ce_ids))
+    return set(await session.scalars(stmt))
+
+
+_FACTS = "feedback.facts"
+
+
+async def load_facts(session: AsyncSession, lead_ids: set[uuid.UUID]) -> None:
+    """Load these leads' facts rows once; `get_facts` then answers for them without SQL."""
+    rows = await session.scalars(select(LeadFacts).where(LeadFacts.lead_id.in_(lead_ids)))
+    cache: dict[uuid.UUID, LeadFacts | None] = dict.fromkeys(lead_ids)
+    cache.update({row.lead_id: row for row in rows})
+    session.info[_FACTS] = cache
+
+
+def forget_loaded(session: AsyncSession) -> None:
+    session.info.pop(_FACTS, None)
+
+
+def add_facts(session: AsyncSession, facts: LeadFacts) -> None:
+    """A new facts row (kept in the loaded set, so the batch's next event finds it)."""
+    session.add(facts)
+    cache = session.info.get(_FACTS)
+    if cache is not None:
+        cache[facts.lead_id] = facts
+
+
 async def get_facts(session: AsyncSession, lead_id: uuid.UUID) -> LeadFacts | None:
+    cache = session.info.get(_FACTS)
+    if cache is not None and lead_id in cache:
+        return cache[lead_id]  # type: ignore[no-any-return]
     return await session.get(LeadFacts, lead_id)
 
 

@@ -40,7 +40,11 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
     runtime = Runtime.build(settings)
     assigner = Assigner(runtime, settings)
     delivery = DeliveryWorker(runtime, settings, doorbell=assigner.doorbell)
-    runtime.consume([LeadQualified.topic, LeadOutcome.topic, LeadErased.topic], assigner.handlers())
+    runtime.consume(
+        [LeadQualified.topic, LeadOutcome.topic, LeadErased.topic],
+        assigner.handlers(),
+        batch_handlers=assigner.batch_handlers(),
+    )
     runtime.workers.append(("webhook-delivery", delivery.run))
     runtime.workers.append(
         ("assignment-queue", every(settings.queue_retry_seconds, assigner.retry_queue))

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.bus import Handlers
+from leadflow.bus import BatchHandlers, Handlers
 from leadflow.events import (
     AssignmentReason,
     Envelope,
@@ -25,6 +25,7 @@ from leadflow.events import (
     LeadQualified,
 )
 from leadflow.service import Runtime
+from leadflow.tracing import current_traceparent
 from sales_assignment import outbound, repo
 from sales_assignment.models import (
     AWAITING_ACCEPT,
@@ -64,16 +65,40 @@ class Assigner:
             LeadErased: self.on_erased,
         }
 
+    def batch_handlers(self) -> BatchHandlers:
+        return {LeadQualified: self.on_qualified_many}
+
     # ------------------------------------------------------------ consumers
 
     async def on_qualified(self, session: AsyncSession, env: Envelope) -> None:
         """Assign a new MQL (or queue it); a lead that already has a row keeps its owner."""
-        event = env.data
-        assert isinstance(event, LeadQualified)
+        await self.on_qualified_many(session, [env])
+
+    async def on_qualified_many(self, session: AsyncSession, envs: list[Envelope]) -> None:
+        """The same for a run of MQLs: one lock, one team load, one round-robin save."""
         await repo.lock_routing(session)
-        if await repo.get_assignment(session, event.lead_id) is not None:
-            return
+        seen = await repo.assigned_lead_ids(session, {env.data.lead_id for env in envs})
+        team: Team | None = None
         now = self.clock()
+        for env in envs:
+            event = env.data
+            assert isinstance(event, LeadQualified)
+            if event.lead_id in seen:
+                continue
+            seen.add(event.lead_id)
+            team = team or await Team.load(session)
+            # What this lead causes (event, webhooks) continues its own trace.
+            token = current_traceparent.set(env.traceparent)
+            try:
+                await self._qualify(session, team, event, now)
+            finally:
+                current_traceparent.reset(token)
+        if team is not None:
+            await team.save(session, now)
+
+    async def _qualify(
+        self, session: AsyncSession, team: Team, event: LeadQualified, now: datetime
+    ) -> None:
         row = AssignmentRow(
             lead_id=event.lead_id,
             rep_id=None,
@@ -87,7 +112,6 @@ class Assigner:
             created_at=now,
         )
         session.add(row)
-        team = await Team.load(session)
         result = team.route(row, now)
         if isinstance(result, Assignment):
             await self._give(session, team, row, result, now)
@@ -95,7 +119,6 @@ class Assigner:
             row.rule, row.reason = result.rule, result.reason
             self._history(session, row, "queued", result.reason, now)
             log.info("lead queued", extra={"lead_id": str(row.lead_id), "rule": result.rule})
-        await team.save(session, now)
 
     async def on_outcome(self, session: AsyncSession, env: Envelope) -> None:
         """Won/lost closes the lead (freeing the rep); contact counts as accepting it."""

@@ -132,6 +132,12 @@ async def get_assignment(session: AsyncSession, lead_id: uuid.UUID) -> Assignmen
     return await session.get(AssignmentRow, lead_id, populate_existing=True)
 
 
+async def assigned_lead_ids(session: AsyncSession, lead_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these leads already have an assignment row (in any status)."""
+    stmt = select(AssignmentRow.lead_id).where(AssignmentRow.lead_id.in_(lead_ids))
+    return set(await session.scalars(stmt))
+
+
 async def history(session: AsyncSession, lead_id: uuid.UUID) -> list[HistoryRow]:
     stmt = select(HistoryRow).where(HistoryRow.lead_id == lead_id).order_by(HistoryRow.id)
     return list(await session.scalars(stmt))
