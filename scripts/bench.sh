@@ -14,6 +14,10 @@ fi
 deploy/kafka/kafka.sh status >/dev/null 2>&1 || (exec 3<>/dev/tcp/127.0.0.1/9092) 2>/dev/null \
   || deploy/kafka/kafka.sh start
 
+if ! command -v wrk >/dev/null 2>&1; then  # the intake benchmark's load generator (Debian)
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
 declare -A status
 run() {
   local name="$1"; shift
