@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 from leadflow.kafka import ensure_topics
 from support.infra import LocalKafka, create_pg_database, drop_pg_database, postgres_admin_url
+from support.receiver import Receiver
+from support.stack import Stack
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +35,32 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     url = await create_pg_database(admin)
     yield url
     await drop_pg_database(admin, url)
+
+
+# The four services as processes with a webhook receiver: one stack per test module that
+# asks for it (tests/e2e, tests/chaos/test_poison.py); a module may override both.
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    base: Path = tmp_path_factory.mktemp("stack")
+    s = Stack(
+        base,
+        kafka_bootstrap,
+        extra_env={
+            "LEADFLOW_WEBHOOK_RETRY_SCHEDULE": "[0, 1, 2, 3, 5]",
+            "LEADFLOW_ASSIGNMENT_SLA_SECONDS": "3600",
+            "LEADFLOW_WEBHOOK_POLL_SECONDS": "0.2",
+        },
+    ).start()
+    yield s
+    codes = s.stop()
+    # uvicorn re-raises SIGTERM after its graceful shutdown, so -15 is the clean exit here;
+    # the lifespan's last line proves the drain ran.
+    assert all(code in (0, -signal.SIGTERM) for code in codes.values()), codes
+    assert all('"msg": "stopped"' in log for log in s.logs().values())

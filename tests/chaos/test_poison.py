@@ -19,9 +19,7 @@ import asyncio
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -51,29 +49,6 @@ CONSUMERS: dict[str, set[str]] = {
 }
 KINDS = ("malformed-json", "unknown-type", "no-headers", "oversized")
 TYPE_OF_TOPIC = {cls.topic: ce for ce, cls in BY_CE_TYPE.items()}
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    base: Path = tmp_path_factory.mktemp("poison-stack")
-    s = Stack(
-        base,
-        kafka_bootstrap,
-        extra_env={
-            "LEADFLOW_WEBHOOK_RETRY_SCHEDULE": "[0, 1, 2, 3, 5]",
-            "LEADFLOW_ASSIGNMENT_SLA_SECONDS": "3600",
-            "LEADFLOW_WEBHOOK_POLL_SECONDS": "0.2",
-        },
-    ).start()
-    yield s
-    s.stop()
 
 
 def _groups(stack: Stack) -> dict[str, str]:
