@@ -23,7 +23,11 @@ from sales_assignment.rep_csv import RowError
 
 
 class NotFound(LookupError):
-    """No such rep, lead, endpoint or delivery."""
+    """No such rep, lead, endpoint or delivery (answered 404 by the app, see api_deps)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"No {what} with this id.")
+        self.what = what
 
 
 class Conflict(Exception):
@@ -100,7 +104,7 @@ async def update_rep(a: Assigner, rep_id: uuid.UUID, changes: dict[str, Any]) ->
         await repo.lock_routing(s)
         row = await repo.get_rep(s, rep_id)
         if row is None:
-            raise NotFound
+            raise NotFound("rep")
         for name, value in changes.items():
             setattr(row, name, value)
         row.updated_at = a.clock()
@@ -116,7 +120,7 @@ async def delete_rep(a: Assigner, rep_id: uuid.UUID) -> None:
         await repo.lock_routing(s)
         row = await repo.get_rep(s, rep_id)
         if row is None:
-            raise NotFound
+            raise NotFound("rep")
         now = a.clock()
         row.deleted_at = row.updated_at = now
         await repo.expire_sla_of(s, rep_id, now)
@@ -132,7 +136,7 @@ async def get_rep(a: Assigner, rep_id: uuid.UUID) -> tuple[RepRow, int]:
     async with a.rt.sessions() as s:
         row = await repo.get_rep(s, rep_id)
         if row is None:
-            raise NotFound
+            raise NotFound("rep")
         return row, (await repo.open_counts(s)).get(rep_id, 0)
 
 
@@ -140,7 +144,7 @@ async def get_assignment(a: Assigner, lead_id: uuid.UUID) -> AssignmentView:
     async with a.rt.sessions() as s:
         row = await repo.get_assignment(s, lead_id)
         if row is None:
-            raise NotFound
+            raise NotFound("assignment")
         rep = await repo.get_rep(s, row.rep_id, deleted=True) if row.rep_id else None
         return AssignmentView(row, rep, await repo.history(s, lead_id))
 
@@ -151,7 +155,7 @@ async def accept(a: Assigner, lead_id: uuid.UUID) -> AssignmentView:
         await repo.lock_routing(s)
         row = await repo.get_assignment(s, lead_id)
         if row is None:
-            raise NotFound
+            raise NotFound("assignment")
         if row.status not in AWAITING_ACCEPT:
             raise Conflict(f"the lead is {row.status}, not awaiting acceptance")
         now = a.clock()
@@ -203,7 +207,7 @@ async def update_endpoint(
     async with a.rt.transaction() as s:
         row = await repo.get_endpoint(s, endpoint_id, lock=True)
         if row is None:
-            raise NotFound
+            raise NotFound("webhook endpoint")
         if changes.get("event_types") is not None:
             row.event_types = list(dict.fromkeys(changes["event_types"]))
         if changes.get("enabled") is True and not row.enabled:
@@ -220,7 +224,7 @@ async def deliveries(
 ) -> list[DeliveryRow]:
     async with a.rt.sessions() as s:
         if await repo.get_endpoint(s, endpoint_id) is None:
-            raise NotFound
+            raise NotFound("webhook endpoint")
         return await repo.deliveries_of(s, endpoint_id, status, limit)
 
 
@@ -229,7 +233,7 @@ async def retry_delivery(a: Assigner, endpoint_id: uuid.UUID, delivery_id: str) 
     async with a.rt.transaction() as s:
         row = await repo.get_delivery(s, delivery_id)
         if row is None or row.endpoint_id != endpoint_id:
-            raise NotFound
+            raise NotFound("delivery")
         row.status, row.attempts, row.next_attempt_at = "pending", 0, a.clock()
         a.doorbell.ring_after_commit(s)
     return row
@@ -245,7 +249,7 @@ async def rotate_secret(a: Assigner, endpoint_id: uuid.UUID) -> tuple[str, datet
     async with a.rt.transaction() as s:
         row = await repo.get_endpoint(s, endpoint_id, lock=True)
         if row is None:
-            raise NotFound
+            raise NotFound("webhook endpoint")
         grace = timedelta(seconds=a.settings.webhook_secret_grace_seconds)
         until = a.clock() + grace if grace else None
         row.secrets = [secret, row.secrets[0]] if until else [secret]

@@ -10,7 +10,6 @@ from leadflow.http import AdminAuth, Problem, invalid
 from sales_assignment import admin
 from sales_assignment.api_deps import NOT_FOUND, A
 from sales_assignment.api_deps import bad as _invalid
-from sales_assignment.api_deps import missing as _missing
 from sales_assignment.models import RepRow
 from sales_assignment.rep_csv import RowError, parse_reps_csv
 from sales_assignment.schemas import (
@@ -101,10 +100,7 @@ async def list_reps(a: A, _: AdminAuth) -> list[RepOut]:
     summary="A rep and their open leads",
 )
 async def get_rep(rep_id: uuid.UUID, a: A, _: AdminAuth) -> RepOut:
-    try:
-        return _rep_out(*await admin.get_rep(a, rep_id))
-    except admin.NotFound:
-        raise _missing("rep") from None
+    return _rep_out(*await admin.get_rep(a, rep_id))
 
 
 @router.patch(
@@ -118,8 +114,6 @@ async def update_rep(rep_id: uuid.UUID, body: RepPatch, a: A, _: AdminAuth) -> R
     try:
         await admin.update_rep(a, rep_id, body.changes())
         return _rep_out(*await admin.get_rep(a, rep_id))
-    except admin.NotFound:
-        raise _missing("rep") from None
     except ValueError as exc:
         raise _invalid("body", str(exc)) from exc
 
@@ -132,10 +126,7 @@ async def update_rep(rep_id: uuid.UUID, body: RepPatch, a: A, _: AdminAuth) -> R
     summary="Retire a rep; their unaccepted leads are routed to others",
 )
 async def delete_rep(rep_id: uuid.UUID, a: A, _: AdminAuth) -> Response:
-    try:
-        await admin.delete_rep(a, rep_id)
-    except admin.NotFound:
-        raise _missing("rep") from None
+    await admin.delete_rep(a, rep_id)
     return Response(status_code=204)
 
 
@@ -166,10 +157,7 @@ def _assignment_out(view: admin.AssignmentView) -> AssignmentOut:
     summary="Who owns a lead, why, and its history",
 )
 async def get_assignment(lead_id: uuid.UUID, a: A, _: AdminAuth) -> AssignmentOut:
-    try:
-        return _assignment_out(await admin.get_assignment(a, lead_id))
-    except admin.NotFound:
-        raise _missing("assignment") from None
+    return _assignment_out(await admin.get_assignment(a, lead_id))
 
 
 @router.post(
@@ -182,7 +170,5 @@ async def get_assignment(lead_id: uuid.UUID, a: A, _: AdminAuth) -> AssignmentOu
 async def accept(lead_id: uuid.UUID, a: A, _: AdminAuth) -> AssignmentOut:
     try:
         return _assignment_out(await admin.accept(a, lead_id))
-    except admin.NotFound:
-        raise _missing("assignment") from None
     except admin.Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc

@@ -11,7 +11,6 @@ from leadflow.http import AdminAuth
 from sales_assignment import admin
 from sales_assignment.api_deps import NOT_FOUND, A
 from sales_assignment.api_deps import bad as _invalid
-from sales_assignment.api_deps import missing as _missing
 from sales_assignment.models import DeliveryRow, EndpointRow
 from sales_assignment.schemas import (
     DeliveryOut,
@@ -66,10 +65,7 @@ async def list_endpoints(a: A, _: AdminAuth) -> list[EndpointOut]:
 async def update_endpoint(
     endpoint_id: uuid.UUID, body: EndpointPatch, a: A, _: AdminAuth
 ) -> EndpointOut:
-    try:
-        return _endpoint_out(await admin.update_endpoint(a, endpoint_id, body.model_dump()))
-    except admin.NotFound:
-        raise _missing("webhook endpoint") from None
+    return _endpoint_out(await admin.update_endpoint(a, endpoint_id, body.model_dump()))
 
 
 @router.post(
@@ -80,10 +76,7 @@ async def update_endpoint(
     summary="New signing secret; the previous one also signs until previous_valid_until",
 )
 async def rotate_secret(endpoint_id: uuid.UUID, a: A, _: AdminAuth) -> SecretRotated:
-    try:
-        secret, until = await admin.rotate_secret(a, endpoint_id)
-    except admin.NotFound:
-        raise _missing("webhook endpoint") from None
+    secret, until = await admin.rotate_secret(a, endpoint_id)
     return SecretRotated(secret=secret, previous_valid_until=until)
 
 
@@ -105,10 +98,7 @@ async def list_deliveries(
     status: Literal["pending", "delivered", "failed", "dead"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
-    try:
-        return [_delivery_out(d) for d in await admin.deliveries(a, endpoint_id, status, limit)]
-    except admin.NotFound:
-        raise _missing("webhook endpoint") from None
+    return [_delivery_out(d) for d in await admin.deliveries(a, endpoint_id, status, limit)]
 
 
 @router.post(
@@ -122,7 +112,4 @@ async def list_deliveries(
 async def retry_delivery(
     endpoint_id: uuid.UUID, delivery_id: str, a: A, _: AdminAuth
 ) -> DeliveryOut:
-    try:
-        return _delivery_out(await admin.retry_delivery(a, endpoint_id, delivery_id))
-    except admin.NotFound:
-        raise _missing("delivery") from None
+    return _delivery_out(await admin.retry_delivery(a, endpoint_id, delivery_id))

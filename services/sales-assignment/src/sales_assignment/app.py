@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from leadflow.events import LeadErased, LeadOutcome, LeadQualified
 from leadflow.service import Runtime, Worker, create_app
 from sales_assignment import api, api_routing, api_webhooks
+from sales_assignment.api_deps import install_not_found
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.settings import AssignmentSettings
@@ -62,4 +63,5 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
         routers=[api.router, api_routing.router, api_webhooks.router],
     )
     app.state.assigner = assigner
+    install_not_found(app)
     return app

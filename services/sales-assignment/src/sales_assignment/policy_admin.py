@@ -92,4 +92,4 @@ async def delete_account(a: Assigner, domain: str) -> None:
     async with a.rt.transaction() as s:
         await repo.lock_routing(s)
         if not await repo.delete_account(s, domain):
-            raise NotFound
+            raise NotFound("owner for this domain")
