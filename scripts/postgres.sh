@@ -8,6 +8,12 @@ set -euo pipefail
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 port="${PGPORT:-55432}"
 dir="${LEADFLOW_PG_DIR:-$top/var/postgres}"
+# The server runs as the postgres user, which may not reach into this checkout (a clone in a
+# private temporary folder): then the cluster lives in a folder of its own, one per checkout.
+if [ -z "${LEADFLOW_PG_DIR:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 \
+   && ! runuser -u postgres -- test -x "$top" 2>/dev/null; then
+  dir="/var/tmp/leadflow-postgres-$(printf '%s' "$top" | md5sum | cut -c1-12)"
+fi
 
 bin_dir() {
   local d
