@@ -8,12 +8,16 @@ set -euo pipefail
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 port="${PGPORT:-55432}"
 dir="${LEADFLOW_PG_DIR:-$top/var/postgres}"
+
 # The server runs as the postgres user, which may not reach into this checkout (a clone in a
 # private temporary folder): then the cluster lives in a folder of its own, one per checkout.
-if [ -z "${LEADFLOW_PG_DIR:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 \
-   && ! runuser -u postgres -- test -x "$top" 2>/dev/null; then
-  dir="/var/tmp/leadflow-postgres-$(printf '%s' "$top" | md5sum | cut -c1-12)"
-fi
+# Decided after the install, which is what creates the postgres user on a fresh machine.
+place() {
+  if [ -z "${LEADFLOW_PG_DIR:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 \
+     && ! runuser -u postgres -- test -x "$top" 2>/dev/null; then
+    dir="/var/tmp/leadflow-postgres-$(printf '%s' "$top" | md5sum | cut -c1-12)"
+  fi
+}
 
 bin_dir() {
   local d
@@ -35,6 +39,7 @@ as_pg() {
 
 start() {
   install
+  place
   local bin; bin="$(bin_dir)"
   mkdir -p "$dir"
   if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$dir"; fi
@@ -51,6 +56,7 @@ start() {
 }
 
 stop() {
+  place
   local bin; bin="$(bin_dir)" || exit 0
   [ -f "$dir/data/PG_VERSION" ] || exit 0
   as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >&2 || true
