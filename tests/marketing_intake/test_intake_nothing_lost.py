@@ -180,6 +180,8 @@ class TcpProxy:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.open: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.is_cut = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -188,8 +190,12 @@ class TcpProxy:
                 conn, _ = self.server.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(self.target)
-            self.open += [conn, upstream]
+            with self.lock:  # a connection accepted while cutting must not survive the cut
+                if self.is_cut:
+                    conn.close()
+                    return
+                upstream = socket.create_connection(self.target)
+                self.open += [conn, upstream]
             for a, b in ((conn, upstream), (upstream, conn)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
@@ -202,11 +208,15 @@ class TcpProxy:
             dst.shutdown(socket.SHUT_WR)
 
     def cut(self) -> None:
-        self.server.close()
-        for s in self.open:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            s.close()
+        with self.lock:
+            self.is_cut = True
+            with contextlib.suppress(OSError):  # wakes the accept() blocked in the other thread
+                self.server.shutdown(socket.SHUT_RDWR)
+            self.server.close()
+            for s in self.open:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
 
 
 @pytest.fixture
