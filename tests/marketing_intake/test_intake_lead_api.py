@@ -133,3 +133,27 @@ async def test_two_simultaneous_requests_with_one_idempotency_key_get_one_answer
             touches = (await s.execute(text("SELECT sum(touches) FROM leads"))).scalar_one()
         assert touches == 3
         assert len(await outbox(app)) == 3
+
+
+async def test_simultaneous_leads_share_transactions_and_each_gets_its_own_answer(
+    make_app: MakeApp,
+) -> None:
+    app = await make_app()
+    async with client(app) as http:
+        key = await api_key(http)
+        emails = [f"crowd{i}@example.com" for i in range(30)] + ["Crowd7@Example.com"]
+        answers = await asyncio.gather(
+            *(http.post("/v1/leads", json={"email": e}, headers=key) for e in emails)
+        )
+    assert {a.status_code for a in answers} == {202}
+    bodies = [a.json() for a in answers]
+    assert len({b["lead_id"] for b in bodies}) == 30  # the same person twice is one lead
+    twins = [b for b, e in zip(bodies, emails, strict=True) if e.lower() == "crowd7@example.com"]
+    assert twins[0]["lead_id"] == twins[1]["lead_id"]
+    assert sorted(b["duplicate"] for b in twins) == [False, True]
+    events = [e.data for e in await outbox(app) if isinstance(e.data, LeadCaptured)]
+    assert len(events) == 31
+    by_lead = {str(e.lead_id): e for e in events if e.duplicate}
+    assert by_lead[twins[0]["lead_id"]].touch == 2
+    group = runtime(app).group_commit("capture", handlers.accept_lead)  # type: ignore[arg-type]
+    assert 1 <= group.flushes < 31  # shared: fewer transactions than leads

@@ -81,7 +81,7 @@ def invalid(errors: Iterable[tuple[str, str]]) -> Problem:
 def from_state(attr: str, cls: type[T]) -> Any:
     """A dependency returning `app.state.<attr>` (built in the app factory), typed as `cls`."""
 
-    def get(request: Request) -> T:
+    async def get(request: Request) -> T:  # async: FastAPI runs a sync dependency in a thread
         value = getattr(request.app.state, attr)
         assert isinstance(value, cls)
         return value
@@ -258,7 +258,7 @@ def tokens_equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def require_admin(request: Request, credentials: Credentials) -> None:
+async def require_admin(request: Request, credentials: Credentials) -> None:
     """Dependency: the caller holds the admin token (401 without a token, 403 with a wrong one)."""
     token = bearer_token(credentials)
     expected = request.app.state.settings.admin_token.get_secret_value()

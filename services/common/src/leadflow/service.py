@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from leadflow.bus import BatchHandlers, EventConsumer, Handlers
 from leadflow.db import create_engine, ping, session_factory
 from leadflow.events import Envelope, Event
+from leadflow.groupcommit import Flush, GroupCommit
 from leadflow.http import health_router, install_basics
 from leadflow.kafka import ProducerHolder, client_options
 from leadflow.openapi import allow_every_method, document_problems
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 STUCK_AFTER_SECONDS = 600.0
 Worker = Callable[[], Coroutine[Any, Any, None]]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Runtime:
     consumers: list[EventConsumer] = field(default_factory=list)
     workers: list[tuple[str, Worker]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _groups: dict[str, GroupCommit[Any, Any]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -112,6 +116,13 @@ class Runtime:
         async with self.sessions() as session, session.begin():
             yield session
         self.relay.wake()
+
+    def group_commit(self, name: str, flush: Flush[T, R]) -> GroupCommit[T, R]:
+        """This process's group commit called `name` (see leadflow.groupcommit)."""
+        found = self._groups.get(name)
+        if found is None:
+            found = self._groups[name] = GroupCommit(self.transaction, flush)
+        return cast(GroupCommit[T, R], found)
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))

@@ -79,7 +79,7 @@ def logged_in(request: Request) -> bool:
     return session_valid(request.cookies.get(SESSION_COOKIE), _admin_token(request))
 
 
-def require_admin_or_session(request: Request, credentials: Credentials) -> None:
+async def require_admin_or_session(request: Request, credentials: Credentials) -> None:
     """The admin token, or (for a browser on the dashboard) its login cookie."""
     if credentials is None and logged_in(request):
         return

@@ -15,7 +15,8 @@ from marketing_intake.models import ApiKey
 from marketing_intake.normalize import LeadInvalid
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    """Async on purpose: FastAPI would run a plain function in a worker thread."""
     rt: Runtime = request.app.state.runtime
     return rt
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from contextvars import Context, copy_context
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import Handlers
 from leadflow.events import Envelope, Lead, LeadCaptured, LeadErased
+from leadflow.outbox import add_event
 from leadflow.service import Runtime
 from marketing_intake import repo
 from marketing_intake.models import IdempotentResponse, StoredLead
@@ -65,6 +67,16 @@ def _settings(rt: Runtime) -> IntakeSettings:
     return rt.settings
 
 
+@dataclass(frozen=True)
+class Capture:
+    """A valid lead on its way into the database, with the request context it came from."""
+
+    lead: Lead
+    source: str
+    remember: Remember | None = None
+    context: Context | None = None  # the request's trace, for the event
+
+
 async def accept_lead(
     rt: Runtime,
     raw: Mapping[str, Any],
@@ -73,12 +85,19 @@ async def accept_lead(
     form: FormSpec | None = None,
     remember: Remember | None = None,
 ) -> Accepted:
-    """Validate, store and stage `leads.captured` in one transaction (raises LeadInvalid)."""
+    """Validate, store and stage `leads.captured` in one transaction (raises LeadInvalid).
+
+    Concurrent requests share their transaction (group commit): the answer still waits for
+    the commit that holds this lead, its event and its idempotency record.
+    """
     lead = _normalize(rt, raw, source, form)
-    async with rt.transaction() as s:
-        await repo.lock_people(s, [dedupe_key(lead.email)])
-        accepted = await _capture(rt, s, lead, source)
-        _remember(s, remember, accepted_body(accepted))
+    capture = Capture(lead, source, remember, copy_context())
+
+    async def store(s: AsyncSession, captures: Sequence[Capture]) -> list[Accepted]:
+        return await _store_captures(rt, s, captures)
+
+    accepted = await rt.group_commit("capture", store).submit(capture)
+    _log_accepted(accepted, source)
     return accepted
 
 
@@ -91,42 +110,57 @@ async def accept_batch(
 ) -> list[BatchItem]:
     """Each item a raw lead (or its errors); every valid one is stored in ONE transaction."""
     results: list[BatchItem] = []
-    leads: list[tuple[int, Lead]] = []
+    captures: list[tuple[int, Capture]] = []
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             results.append(BatchItem(index, errors=tuple(item)))
             continue
         try:
-            leads.append((index, _normalize(rt, item, source, None)))
+            captures.append((index, Capture(_normalize(rt, item, source, None), source)))
         except LeadInvalid as exc:
             results.append(BatchItem(index, errors=tuple(exc.errors)))
     async with rt.transaction() as s:
-        await repo.lock_people(s, [dedupe_key(lead.email) for _, lead in leads])
-        for index, lead in leads:
-            results.append(BatchItem(index, accepted=await _capture(rt, s, lead, source)))
+        stored = await _store_captures(rt, s, [c for _, c in captures])
+        results += [BatchItem(i, accepted=a) for (i, _), a in zip(captures, stored, strict=True)]
         results.sort(key=lambda r: r.index)
         _remember(s, remember, batch_body(results))
+    for accepted in stored:
+        _log_accepted(accepted, source)
     return results
 
 
-async def _capture(rt: Runtime, s: AsyncSession, lead: Lead, source: str) -> Accepted:
-    """Store a new lead or a new touch of a recent one, and stage its event (caller's lock)."""
-    settings = _settings(rt)
-    now = lead.captured_at
-    key = dedupe_key(lead.email)
-    since = now - timedelta(days=settings.duplicate_window_days)
-    existing = await repo.recent_lead(s, key, since) if settings.duplicate_window_days else None
-    if existing is not None:
-        existing.touches += 1
-        existing.last_touch_at = now
-        touch = lead.model_copy(update={"lead_id": existing.lead_id})
-        event = LeadCaptured(
-            lead_id=existing.lead_id, lead=touch, duplicate=True, touch=existing.touches
-        )
-        accepted = Accepted(existing.lead_id, duplicate=True)
-    else:
-        s.add(
-            StoredLead(
+async def _store_captures(
+    rt: Runtime, s: AsyncSession, captures: Sequence[Capture]
+) -> list[Accepted]:
+    """Store new leads or new touches of recent ones, and stage their events.
+
+    One query finds the recent leads of everyone in `captures`; the same person twice in
+    one group is one lead with two touches, as if they had come one after the other.
+    """
+    if not captures:
+        return []
+    window = timedelta(days=_settings(rt).duplicate_window_days)
+    keys = [dedupe_key(c.lead.email) for c in captures]
+    await repo.lock_people(s, keys)
+    known: dict[str, StoredLead] = {}
+    if window:
+        since = min(c.lead.captured_at for c in captures) - window
+        for stored in await repo.recent_leads(s, set(keys), since):
+            known.setdefault(stored.dedupe_key or "", stored)  # newest first
+    accepted: list[Accepted] = []
+    for capture, key in zip(captures, keys, strict=True):
+        lead, now = capture.lead, capture.lead.captured_at
+        existing = known.get(key)
+        if window and existing is not None and existing.last_touch_at >= now - window:
+            existing.touches += 1
+            existing.last_touch_at = now
+            touch = lead.model_copy(update={"lead_id": existing.lead_id})
+            event = LeadCaptured(
+                lead_id=existing.lead_id, lead=touch, duplicate=True, touch=existing.touches
+            )
+            accepted.append(Accepted(existing.lead_id, duplicate=True))
+        else:
+            stored = StoredLead(
                 lead_id=lead.lead_id,
                 dedupe_key=key,
                 data=lead.model_dump(mode="json"),
@@ -134,15 +168,24 @@ async def _capture(rt: Runtime, s: AsyncSession, lead: Lead, source: str) -> Acc
                 captured_at=now,
                 last_touch_at=now,
             )
+            s.add(stored)
+            known[key] = stored
+            event = LeadCaptured(lead_id=lead.lead_id, lead=lead)
+            accepted.append(Accepted(lead.lead_id, duplicate=False))
+        envelope = (
+            capture.context.run(rt.envelope, event) if capture.context else rt.envelope(event)
         )
-        event = LeadCaptured(lead_id=lead.lead_id, lead=lead)
-        accepted = Accepted(lead.lead_id, duplicate=False)
-    await rt.emit(s, event)
+        await add_event(s, envelope)
+        if capture.remember is not None:
+            _remember(s, capture.remember, accepted_body(accepted[-1]))
+    return accepted
+
+
+def _log_accepted(accepted: Accepted, source: str) -> None:
     log.info(
         "lead accepted",
         extra={"lead_id": str(accepted.lead_id), "duplicate": accepted.duplicate, "source": source},
     )
-    return accepted
 
 
 def _remember(s: AsyncSession, remember: Remember | None, body: dict[str, Any]) -> None:

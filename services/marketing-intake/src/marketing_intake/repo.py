@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select, text
@@ -29,18 +29,20 @@ _LOCK_PEOPLE = text(
 )
 
 
-async def recent_lead(session: AsyncSession, dedupe_key: str, since: datetime) -> StoredLead | None:
+async def recent_leads(
+    session: AsyncSession, dedupe_keys: Collection[str], since: datetime
+) -> list[StoredLead]:
+    """The live leads of these people touched since `since`, newest first."""
     stmt = (
         select(StoredLead)
         .where(
-            StoredLead.dedupe_key == dedupe_key,
+            StoredLead.dedupe_key.in_(dedupe_keys),
             StoredLead.erased_at.is_(None),
             StoredLead.last_touch_at >= since,
         )
         .order_by(StoredLead.captured_at.desc())
-        .limit(1)
     )
-    return (await session.scalars(stmt)).first()
+    return list(await session.scalars(stmt))
 
 
 async def get_lead(session: AsyncSession, lead_id: uuid.UUID) -> StoredLead | None:
