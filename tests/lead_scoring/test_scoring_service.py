@@ -172,3 +172,39 @@ async def test_erasure_drops_the_stored_lead(app: FastAPI) -> None:
     assert row.erased_at is not None
     await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead, duplicate=True, touch=2))
     assert len(await outbox(app)) == 2  # scored + qualified from before; nothing after erasure
+
+
+async def test_a_batch_is_scored_as_its_events_one_by_one_would_be(app: FastAPI) -> None:
+    known, erased, fresh = good_lead(), good_lead(), good_lead()
+    await deliver(app, LeadCaptured(lead_id=known.lead_id, lead=known))
+    await deliver(app, LeadCaptured(lead_id=erased.lead_id, lead=erased))
+    await deliver(app, LeadErased(lead_id=erased.lead_id, erased_at=datetime.now(UTC)))
+    before = len(await outbox(app))
+    batch = [
+        LeadCaptured(lead_id=fresh.lead_id, lead=fresh),
+        LeadCaptured(lead_id=known.lead_id, lead=known, duplicate=True, touch=2),
+        LeadCaptured(lead_id=erased.lead_id, lead=erased, duplicate=True, touch=2),
+        LeadCaptured(lead_id=fresh.lead_id, lead=fresh, duplicate=True, touch=2),
+        LeadCaptured(lead_id=known.lead_id, lead=known, duplicate=True),
+    ]
+    scorer: Scorer = app.state.scorer
+    async with runtime(app).transaction() as s:
+        await scorer.batch_handlers[LeadCaptured](s, [Envelope(data=e, source="/t") for e in batch])
+    events = [e.data for e in (await outbox(app))[before:]]
+    assert [(type(e), e.lead_id) for e in events] == [
+        (LeadScored, fresh.lead_id),
+        (LeadQualified, fresh.lead_id),  # once, when it first qualifies
+        (LeadScored, known.lead_id),
+        (LeadScored, fresh.lead_id),
+        (LeadScored, known.lead_id),
+    ]
+    rows = {x.lead_id: await scorer.get(x.lead_id) for x in (known, erased, fresh)}
+    assert (rows[fresh.lead_id].touches, rows[known.lead_id].touches) == (2, 3)
+    assert rows[fresh.lead_id].qualified_at is not None
+    assert rows[fresh.lead_id].lead == fresh.model_dump(mode="json")
+    assert [f["name"] for f in rows[fresh.lead_id].factors] == [
+        f.name
+        for f in events[3].factors  # type: ignore[union-attr]
+    ]
+    assert rows[erased.lead_id].lead is None
+    assert rows[erased.lead_id].touches == 1

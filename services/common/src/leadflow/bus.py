@@ -1,11 +1,13 @@
 """The consumer loop: inbox + handler in one transaction, then the offset; retries, then DLQ.
 
-For each message: decode the CloudEvent (undecodable → DLQ at once), then in one database
-transaction claim the inbox row (`consumer group`, `ce_id`) and run the handler, which may
-stage outgoing events in the outbox. Offsets are committed after the transaction, per batch,
-and by the rebalance listener for partitions taken away. A handler error is retried with
-growing delays a bounded number of times, then the original message goes to `<topic>.dlq`
-with headers saying why; an outage of the database is waited out, never dead-lettered.
+For each poll: decode every CloudEvent (undecodable → DLQ at once), then in one database
+transaction claim the inbox rows (`consumer group`, `ce_id`) and run the handlers, which may
+stage outgoing events in the outbox; each partition's events run in order. If anything
+fails, the partitions are retried apart, then their events one by one. Offsets are committed
+after the transaction (in the background, while the next poll is handled) and by the
+rebalance listener for partitions taken away. A handler error is retried with growing
+delays a bounded number of times, then the original message goes to `<topic>.dlq` with
+headers saying why; an outage of the database is waited out, never dead-lettered.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,7 +39,7 @@ from leadflow.observability import (
     EVENTS_CONSUMED,
 )
 from leadflow.outbox import claim_inbox, claim_inbox_many
-from leadflow.tracing import current_traceparent
+from leadflow.tracing import consuming
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +74,6 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, Transient) or is_unavailable(exc)
 
 
-async def _traced(handler: Handler, session: AsyncSession, envelope: Envelope) -> None:
-    """Run a handler in the event's trace, so what it emits continues it (batch handlers
-    pass `cause=` to `Runtime.emit` themselves)."""
-    token = current_traceparent.set(envelope.traceparent)
-    try:
-        await handler(session, envelope)
-    finally:
-        current_traceparent.reset(token)
-
-
 class _Revoker(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, loop: EventConsumer) -> None:
         self._loop = loop
@@ -109,6 +103,7 @@ class EventConsumer:
         backoff_seconds: float = 0.2,
         max_batch: int = 200,
         client_options: dict[str, Any] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.group = group
         self.topics = tuple(topics)
@@ -122,8 +117,12 @@ class EventConsumer:
         self._backoff = backoff_seconds
         self._max_batch = max_batch
         self._client_options = client_options or {}
+        # The runtime's; alone (tools, tests) the global one, a no-op unless an app set one.
+        self._tracer = tracer or trace.get_tracer("leadflow")
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
+        self._commit_lock = asyncio.Lock()  # one offset commit at a time, in order
+        self._committing: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.last_progress = time.monotonic()
 
@@ -167,26 +166,57 @@ class EventConsumer:
         while not self._stopping.is_set():
             self.last_progress = time.monotonic()
             batch = await consumer.getmany(timeout_ms=500, max_records=self._max_batch)
-            for tp, messages in batch.items():
-                if self._stopping.is_set() or tp not in consumer.assignment():
-                    break  # not ours any more, or shutting down: uncommitted, redelivered
-                try:
-                    await self._process_partition(tp, messages)
-                except _Stopped:
-                    return
-                self.last_progress = time.monotonic()
+            if self._stopping.is_set():
+                break  # uncommitted, redelivered
+            assigned = consumer.assignment()
+            ours = {
+                tp: msgs for tp, msgs in batch.items() if tp in assigned
+            }  # not ours: redelivered
+            try:
+                await self._process_batch(ours)
+            except _Stopped:
+                return
+            self.last_progress = time.monotonic()
             if batch:
-                await self.commit_processed()
+                self._commit_in_background()
                 self._record_lag(consumer, batch)
 
-    async def _process_partition(self, tp: TopicPartition, messages: list[Any]) -> None:
-        """One partition's messages, in order: together in one transaction when all succeed."""
+    def _commit_in_background(self) -> None:
+        """Commit what was processed while the next batch is handled; what a commit still
+        in flight has not covered goes with the next one."""
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit_quietly())
+
+    async def _commit_quietly(self) -> None:
+        try:
+            await self.commit_processed()
+        except Exception as exc:  # the next commit (or the next owner, via the inbox) covers it
+            log.warning("offset commit failed: %s: %s", type(exc).__name__, exc)
+
+    async def _process_batch(self, batch: Mapping[TopicPartition, list[Any]]) -> None:
+        """A poll's messages: all in one transaction when all succeed, else per partition."""
         started = time.perf_counter()
-        pending: list[tuple[Any, Envelope, Handler]] = []
-        for msg in messages:
-            decoded = await self._decode(msg)
-            if decoded is not None:
-                pending.append((msg, *decoded))
+        decoded: dict[TopicPartition, list[tuple[Any, Envelope, Handler]]] = {}
+        for tp, messages in batch.items():
+            decoded[tp] = [(msg, *d) for msg in messages if (d := await self._decode(msg))]
+        pending = [p for part in decoded.values() for p in part]
+        if len(decoded) > 1 and len(pending) > 1 and await self._handle_together(pending, started):
+            for tp, messages in batch.items():
+                self._processed[tp] = messages[-1].offset + 1
+            return
+        for tp, messages in batch.items():
+            if self._stopping.is_set():
+                return  # not processed: uncommitted, redelivered
+            await self._process_partition(tp, messages, decoded[tp], started)
+
+    async def _process_partition(
+        self,
+        tp: TopicPartition,
+        messages: list[Any],
+        pending: list[tuple[Any, Envelope, Handler]],
+        started: float,
+    ) -> None:
+        """One partition's messages, in order: together in one transaction when all succeed."""
         if len(pending) < 2 or not await self._handle_together(pending, started):
             for msg, envelope, handler in pending:
                 await self._handle_with_retries(msg, envelope, handler, started)
@@ -209,11 +239,12 @@ class EventConsumer:
             raise
         except Exception:  # retried one by one, where failures are counted and dead-lettered
             return False
-        results = ["ok" if i in fresh else "duplicate" for i in ids]
         if self._on_committed is not None:
             self._on_committed()
-        for (msg, envelope, _), result in zip(pending, results, strict=True):
-            self._observe(msg, envelope, result, started)
+        self._observe(
+            [(msg, env, "ok" if env.id in fresh else "duplicate") for msg, env, _ in pending],
+            started,
+        )
         return True
 
     async def _run_handlers(
@@ -225,45 +256,68 @@ class EventConsumer:
             kind = type(todo[i][0].data)
             batch = self._batch_handlers.get(kind)
             if batch is None:
-                await _traced(todo[i][1], session, todo[i][0])
+                await self._traced(todo[i][1], session, todo[i][0])
                 i += 1
                 continue
             j = i
             while j < len(todo) and type(todo[j][0].data) is kind:
                 j += 1
-            await batch(session, [env for env, _ in todo[i:j]])
+            run = [env for env, _ in todo[i:j]]
+            # Batch handlers pass `cause=` to `Runtime.emit` (or use `tracing.following`).
+            with consuming(self._tracer, run, self.group):
+                await batch(session, run)
             i = j
 
-    def _observe(self, msg: Any, envelope: Envelope, result: str, started: float) -> None:
-        log.info(
-            "event handled",
-            extra={
-                "ce_type": envelope.type,
-                "lead_id": str(envelope.data.lead_id),
-                "ce_id": envelope.id,
-                "result": result,
-            },
-        )
-        EVENTS_CONSUMED.labels(msg.topic, result).inc()
-        EVENT_HANDLE_SECONDS.labels(msg.topic).observe(time.perf_counter() - started)
-        EVENT_AGE_SECONDS.labels(msg.topic).observe(
-            max(0.0, (datetime.now(UTC) - envelope.time).total_seconds())
-        )
+    async def _traced(self, handler: Handler, session: AsyncSession, envelope: Envelope) -> None:
+        """Run a handler in a consumer span of the event's trace, so what it emits continues it."""
+        with consuming(self._tracer, [envelope], self.group):
+            await handler(session, envelope)
+
+    def _observe(self, handled: list[tuple[Any, Envelope, str]], started: float) -> None:
+        """Metrics (and an INFO line each) for events handled in one transaction."""
+        elapsed = time.perf_counter() - started
+        now = datetime.now(UTC)
+        verbose = log.isEnabledFor(logging.INFO)
+        counts: dict[tuple[str, str], int] = {}
+        ages: dict[str, Any] = {}
+        for msg, envelope, result in handled:
+            if verbose:
+                log.info(
+                    "event handled",
+                    extra={
+                        "ce_type": envelope.type,
+                        "lead_id": str(envelope.data.lead_id),
+                        "ce_id": envelope.id,
+                        "result": result,
+                    },
+                )
+            counts[msg.topic, result] = counts.get((msg.topic, result), 0) + 1
+            age = ages.get(msg.topic) or ages.setdefault(
+                msg.topic, EVENT_AGE_SECONDS.labels(msg.topic)
+            )
+            age.observe(max(0.0, (now - envelope.time).total_seconds()))
+        for (topic, result), n in counts.items():
+            EVENTS_CONSUMED.labels(topic, result).inc(n)
+            handle_seconds = EVENT_HANDLE_SECONDS.labels(topic)
+            for _ in range(n):
+                handle_seconds.observe(elapsed)
 
     async def commit_processed(self, only: set[TopicPartition] | None = None) -> None:
         """Commit the offsets of what was fully processed (all, or only `only`)."""
-        consumer = self._consumer
-        offsets = {tp: off for tp, off in self._processed.items() if only is None or tp in only}
-        if consumer is None or not offsets:
-            return
-        try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:
-            # Lost the partition meanwhile: the next owner re-reads; the inbox makes it a no-op.
-            log.warning("offset commit failed: %s", exc)
-        for tp, off in offsets.items():
-            if self._processed.get(tp) == off:
-                del self._processed[tp]
+        async with self._commit_lock:
+            consumer = self._consumer
+            offsets = {tp: off for tp, off in self._processed.items() if only is None or tp in only}
+            if consumer is None or not offsets:
+                return
+            try:
+                await consumer.commit(offsets)
+            except KafkaError as exc:
+                # Lost the partition meanwhile: the next owner re-reads; the inbox makes it
+                # a no-op.
+                log.warning("offset commit failed: %s", exc)
+            for tp, off in offsets.items():
+                if self._processed.get(tp) == off:
+                    del self._processed[tp]
 
     async def _decode(self, msg: Any) -> tuple[Envelope, Handler] | None:
         """The event and its handler; None for what is dead-lettered (malformed) or ignored."""
@@ -288,7 +342,7 @@ class EventConsumer:
             attempts += 1
             try:
                 result = await self._handle_once(handler, envelope)
-                self._observe(msg, envelope, result, started)
+                self._observe([(msg, envelope, result)], started)
                 return
             except asyncio.CancelledError:
                 raise
@@ -323,7 +377,7 @@ class EventConsumer:
         async with self._sessions() as session, session.begin():
             if not await claim_inbox(session, self.group, envelope.id):
                 return "duplicate"
-            await _traced(handler, session, envelope)
+            await self._traced(handler, session, envelope)
         if self._on_committed is not None:
             self._on_committed()
         return "ok"

@@ -7,7 +7,6 @@ type and the message key is the `lead_id` (so one lead's events stay in order).
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -266,8 +265,7 @@ def decode(value: bytes | None, headers: Headers | None) -> Envelope:
     if not ctype.startswith(CONTENT_TYPE):
         raise MalformedEvent(f"unsupported content-type {ctype!r}")
     try:
-        payload = json.loads(value or b"")
-        data = cls.model_validate(payload)
+        data = cls.model_validate_json(value or b"")  # one pass: parse and validate
     except (ValueError, ValidationError) as exc:
         raise MalformedEvent(f"invalid {cls.__name__} data: {_short(exc)}") from exc
     try:

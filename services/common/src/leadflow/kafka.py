@@ -1,11 +1,15 @@
-"""Kafka plumbing: a producer that (re)connects lazily, topic creation, broker reachability."""
+"""Kafka plumbing: a producer that (re)connects lazily, the default partitioner made cheaper,
+publishing in record batches, topic creation, broker reachability."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Iterable
+import random
+import struct
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -38,6 +42,68 @@ def client_options(settings: KafkaSettings | None) -> dict[str, Any]:
     return options
 
 
+_M = 0x5BD1E995
+
+
+@functools.lru_cache(maxsize=16_384)  # a lead's events are sent close together
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 of a key, as the Java client (and aiokafka's default partitioner)
+    computes it, reading the key four bytes at a time."""
+    length = len(data)
+    h = 0x9747B28C ^ length
+    for word in struct.unpack_from(f"<{length // 4}I", data):
+        k = (word * _M) & 0xFFFFFFFF
+        k ^= k >> 24
+        h = ((h * _M) & 0xFFFFFFFF) ^ ((k * _M) & 0xFFFFFFFF)
+    tail = length & ~3
+    extra = length & 3
+    if extra >= 3:
+        h ^= data[tail + 2] << 16
+    if extra >= 2:
+        h ^= data[tail + 1] << 8
+    if extra >= 1:
+        h = ((h ^ data[tail]) * _M) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * _M) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
+def partition_for(
+    key: bytes | None, all_partitions: Sequence[int], available: Sequence[int]
+) -> int:
+    """The partition of a key: the Java client's (and aiokafka's) default choice, so a key
+    lands where any Kafka producer would put it; a missing key goes anywhere available."""
+    if key is None:
+        return random.choice(available or all_partitions)
+    return all_partitions[(murmur2(key) & 0x7FFFFFFF) % len(all_partitions)]
+
+
+# topic, key, value, headers
+Message = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
+
+
+async def send_in_batches(producer: AIOKafkaProducer, messages: list[Message]) -> list[Any]:
+    """Queue messages in order as record batches, one open batch per partition; return the
+    futures of their delivery. Cheaper than a `send` per message, in the same order."""
+    partitions: dict[str, list[int]] = {}
+    open_batches: dict[tuple[str, int], Any] = {}
+    futures = []
+    for topic, key, value, headers in messages:
+        if (known := partitions.get(topic)) is None:
+            known = partitions[topic] = sorted(await producer.partitions_for(topic))
+        p = partition_for(key, known, known)
+        batch = open_batches.get((topic, p))
+        if batch is None:
+            batch = open_batches[topic, p] = producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+            futures.append(await producer.send_batch(batch, topic, partition=p))
+            batch = open_batches[topic, p] = producer.create_batch()
+            batch.append(key=key, value=value, timestamp=None, headers=headers)  # one fits
+    for (topic, p), batch in open_batches.items():
+        futures.append(await producer.send_batch(batch, topic, partition=p))
+    return futures
+
+
 class ProducerHolder:
     """One idempotent producer per process, started on first use and after failures.
 
@@ -66,6 +132,7 @@ class ProducerHolder:
                     linger_ms=2,
                     request_timeout_ms=15000,
                     max_request_size=1_048_576,
+                    partitioner=partition_for,
                     **self._options,
                 )
                 try:

@@ -4,6 +4,9 @@
 transaction. `OutboxRelay` publishes committed rows in id order with the idempotent producer
 and marks them sent; a crash between publish and mark re-publishes the same `ce_id`, which
 the consumers' `inbox` table (one row per consumer group and `ce_id`) turns into a no-op.
+The table stays the truth: the relay reads which rows are unsent, in id order, and takes the
+contents of those this process committed from memory (handed over after the commit) rather
+than reading them back.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import weakref
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka.errors import KafkaError
+from pydantic_core import to_json
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -26,21 +31,30 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    TypeDecorator,
+    any_,
+    bindparam,
+    column,
     delete,
     event,
+    func,
     insert,
     select,
     text,
+    true,
+    type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from leadflow.db import NAMING, UtcDateTime, is_sqlite
 from leadflow.events import Envelope
-from leadflow.kafka import ProducerHolder
+from leadflow.kafka import ProducerHolder, send_in_batches
 from leadflow.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
@@ -82,6 +96,36 @@ _RELAY_LOCK_ID = 0x1EADF10
 
 
 _STAGED = "leadflow.outbox.staged"
+_WRITTEN = "leadflow.outbox.written"
+
+
+class _Message(NamedTuple):
+    """An outbox row as the producer sends it."""
+
+    event_id: str
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+class _Serialised(TypeDecorator[str]):
+    """A JSON column's value that is JSON text already: bound as is (SQLite stores the text,
+    asyncpg's json codec takes text), instead of being serialised again."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+# Messages the relay keeps to publish without reading them back (see _Remembered).
+_REMEMBER_BYTES = 16 * 1_048_576
+
+_INSERT_STAGED = insert(outbox_table).values(
+    headers=type_coerce(bindparam("headers_json"), _Serialised())
+)
 
 
 async def add_event(session: AsyncSession, envelope: Envelope) -> None:
@@ -89,29 +133,56 @@ async def add_event(session: AsyncSession, envelope: Envelope) -> None:
 
     Staged rows are written in one statement just before the transaction commits, so a
     handler that emits several events pays one round trip, and ids follow commit order.
+    After the commit they are handed to this process's relay, which then need not read
+    them back.
     """
     session.info.setdefault(_STAGED, []).append(
-        {
-            "event_id": envelope.id,
-            "topic": envelope.topic,
-            "key": envelope.key,
-            "value": envelope.value(),
-            "headers": [[k, v.decode()] for k, v in envelope.headers()],
-            "created_at": datetime.now(UTC),
-        }
+        (
+            _Message(
+                envelope.id, envelope.topic, envelope.key, envelope.value(), envelope.headers()
+            ),
+            datetime.now(UTC),
+        )
     )
 
 
 @event.listens_for(Session, "before_commit")
 def _write_staged(session: Session) -> None:
-    rows = session.info.pop(_STAGED, None)
-    if rows:
-        session.execute(insert(outbox_table), rows)
+    staged: list[tuple[_Message, datetime]] | None = session.info.pop(_STAGED, None)
+    if not staged:
+        return
+    session.execute(
+        _INSERT_STAGED,
+        [
+            {
+                "event_id": m.event_id,
+                "topic": m.topic,
+                "key": m.key,
+                "value": m.value,
+                # [[name, value], ...]: pydantic-core writes bytes as UTF-8 text.
+                "headers_json": to_json(m.headers).decode(),
+                "created_at": created_at,
+            }
+            for m, created_at in staged
+        ],
+    )
+    session.info[_WRITTEN] = [m for m, _ in staged]
+
+
+@event.listens_for(Session, "after_commit")
+def _hand_over(session: Session) -> None:
+    written: list[_Message] | None = session.info.pop(_WRITTEN, None)
+    if written:
+        ref = _relays.get(session.get_bind())  # type: ignore[arg-type]
+        relay = ref() if ref is not None else None
+        if relay is not None:
+            relay.remember(written)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_staged(session: Session) -> None:
     session.info.pop(_STAGED, None)
+    session.info.pop(_WRITTEN, None)
 
 
 async def claim_inbox(session: AsyncSession, consumer: str, event_id: str) -> bool:
@@ -127,20 +198,115 @@ async def claim_inbox(session: AsyncSession, consumer: str, event_id: str) -> bo
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+def _claim_many(dialect: str) -> Any:
+    """INSERT … SELECT over the ids passed as one parameter (an array on PostgreSQL, a JSON
+    array on SQLite): one statement whose cost does not grow with the number of ids."""
+    now = bindparam("now", type_=UtcDateTime())
+    consumer = bindparam("consumer", type_=String())
+    if dialect == "postgresql":
+        ids: Any = select(consumer, func.unnest(bindparam("ids", type_=ARRAY(String))), now)
+        ins: Any = pg_insert(inbox_table)
+    else:
+        ids = (
+            select(consumer, column("value"), now)
+            .select_from(func.json_each(bindparam("ids_json")))
+            .where(true())  # SQLite: an upsert's SELECT needs a WHERE (parsing ambiguity)
+        )
+        ins = sqlite_insert(inbox_table)
+    return (
+        ins.from_select(["consumer", "event_id", "processed_at"], ids)
+        .on_conflict_do_nothing()
+        .returning(inbox_table.c.event_id)
+    )
+
+
+_CLAIMS = {d: _claim_many(d) for d in ("postgresql", "sqlite")}
+
+
 async def claim_inbox_many(session: AsyncSession, consumer: str, event_ids: list[str]) -> set[str]:
     """Claim several events in one statement; returns the ids not handled before."""
     if not event_ids:
         return set()
     dialect = session.get_bind().dialect.name
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    now = datetime.now(UTC)
-    result = await session.execute(
-        ins(inbox_table)
-        .values([{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids])
-        .on_conflict_do_nothing()
-        .returning(inbox_table.c.event_id)
-    )
+    params: dict[str, Any] = {"consumer": consumer, "now": datetime.now(UTC)}
+    if dialect == "postgresql":
+        params["ids"] = event_ids
+    else:
+        params["ids_json"] = to_json(event_ids).decode()
+    result = await session.execute(_CLAIMS[dialect], params)
     return set(result.scalars())
+
+
+_SELECT_UNSENT = (
+    select(outbox_table.c.id, outbox_table.c.event_id)
+    .where(outbox_table.c.sent_at.is_(None))
+    .order_by(outbox_table.c.id)
+    .limit(bindparam("limit"))
+)
+_MARK_SENT = (
+    update(outbox_table)
+    .where(outbox_table.c.id.in_(bindparam("ids", expanding=True)))
+    .values(sent_at=bindparam("now"))
+)
+# PostgreSQL: the ids as one array parameter rather than a list rendered into the statement.
+_MARK_SENT_PG = (
+    update(outbox_table)
+    .where(outbox_table.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+    .values(sent_at=bindparam("now"))
+)
+_SELECT_ROWS = select(
+    outbox_table.c.id,
+    outbox_table.c.event_id,
+    outbox_table.c.topic,
+    outbox_table.c.key,
+    outbox_table.c.value,
+    outbox_table.c.headers,
+).where(outbox_table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+class _Remembered:
+    """Messages this process committed and the relay has not published yet, by event id,
+    oldest first, up to `max_bytes` of values (beyond that, Kafka has been away for long:
+    the oldest are forgotten and read back from the table when their turn comes)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._messages: OrderedDict[str, tuple[int, _Message]] = OrderedDict()
+        self._bytes = 0
+        self._max_bytes = max_bytes
+        self.handed_over = 0  # how many hand-overs so far: orders them
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def add(self, messages: list[_Message]) -> None:
+        self.handed_over += 1
+        for m in messages:
+            self._messages[m.event_id] = (self.handed_over, m)
+            self._bytes += len(m.value)
+        while self._bytes > self._max_bytes:
+            self._bytes -= len(self._messages.popitem(last=False)[1][1].value)
+
+    def get(self, event_id: str) -> _Message | None:
+        found = self._messages.get(event_id)
+        return found[1] if found is not None else None
+
+    def discard(self, event_id: str) -> None:
+        found = self._messages.pop(event_id, None)
+        if found is not None:
+            self._bytes -= len(found[1].value)
+
+    def forget_sent(self, unsent: set[str], handed_over: int) -> None:
+        """After a read that saw every unsent row: what was handed over by then and is not
+        among them was sent meanwhile (by another relay)."""
+        for event_id, (order, _) in list(self._messages.items()):
+            if order > handed_over:
+                break
+            if event_id not in unsent:
+                self.discard(event_id)
+
+
+# Each engine's relay, told about the rows committed through it.
+_relays: weakref.WeakKeyDictionary[Engine, weakref.ref[OutboxRelay]] = weakref.WeakKeyDictionary()
 
 
 class OutboxRelay:
@@ -164,6 +330,13 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._sqlite = is_sqlite(str(engine.url))
         self.last_progress = datetime.now(UTC)
+        # What this process committed: publishing it needs only its ids from the table.
+        self._known = _Remembered(max_bytes=_REMEMBER_BYTES)
+        _relays[engine.sync_engine] = weakref.ref(self)
+
+    def remember(self, messages: list[_Message]) -> None:
+        """Rows just committed through this relay's engine (called after the commit)."""
+        self._known.add(messages)
 
     def wake(self) -> None:
         """Publish now rather than at the next poll (call after a commit that added events)."""
@@ -224,51 +397,62 @@ class OutboxRelay:
         if not rows:
             return 0
         producer = await self._producer.get()
-        futures = [
-            await producer.send(
-                row.topic,
-                value=row.value,
-                key=row.key,
-                headers=[(k, v.encode()) for k, v in row.headers],
-            )
-            for row in rows
-        ]
-        await asyncio.gather(*futures)
-        ids = [row.id for row in rows]
+        sent = await send_in_batches(
+            producer, [(m.topic, m.key, m.value, m.headers) for _, m in rows]
+        )
+        await asyncio.gather(*sent)
+        ids = [row_id for row_id, _ in rows]
         await self._mark_sent(ids, conn)
+        for _, m in rows:
+            self._known.discard(m.event_id)
         OUTBOX_PUBLISHED.inc(len(ids))
         return len(ids)
 
-    async def _read_batch(self, conn: AsyncConnection | None) -> Sequence[Any]:
-        stmt = (
-            select(
-                outbox_table.c.id,
-                outbox_table.c.topic,
-                outbox_table.c.key,
-                outbox_table.c.value,
-                outbox_table.c.headers,
-            )
-            .where(outbox_table.c.sent_at.is_(None))
-            .order_by(outbox_table.c.id)
-            .limit(self._batch_size)
-        )
+    async def _read_batch(self, conn: AsyncConnection | None) -> list[tuple[int, _Message]]:
+        """The first unsent rows in id order: their ids from the table, their contents from
+        what this process handed over, or else from the table too."""
+        handed_over = self._known.handed_over
         if conn is not None:
-            rows = (await conn.execute(stmt)).all()
+            found = await self._read_unsent(conn, handed_over)
             await conn.commit()
-            return rows
+            return found
         async with self._engine.connect() as c:
-            return (await c.execute(stmt)).all()
+            return await self._read_unsent(c, handed_over)
 
-    async def _mark_sent(self, ids: list[object], conn: AsyncConnection | None) -> None:
-        stmt = (
-            update(outbox_table).where(outbox_table.c.id.in_(ids)).values(sent_at=datetime.now(UTC))
-        )
+    async def _read_unsent(
+        self, conn: AsyncConnection, handed_over: int
+    ) -> list[tuple[int, _Message]]:
+        unsent = (await conn.execute(_SELECT_UNSENT, {"limit": self._batch_size})).all()
+        found: dict[int, _Message] = {}
+        missing: list[int] = []
+        for row_id, event_id in unsent:
+            m = self._known.get(event_id)
+            if m is None:
+                missing.append(row_id)
+            else:
+                found[row_id] = m
+        if missing:
+            for row in await conn.execute(_SELECT_ROWS, {"ids": missing}):
+                headers = [(k, v.encode()) for k, v in row.headers]
+                found[row.id] = _Message(row.event_id, row.topic, row.key, row.value, headers)
+        if len(unsent) < self._batch_size:
+            self._known.forget_sent({event_id for _, event_id in unsent}, handed_over)
+        batch: list[tuple[int, _Message]] = []
+        for row_id, _ in unsent:
+            if row_id not in found:
+                break  # gone meanwhile (sent by another relay): stop here, keep the order
+            batch.append((row_id, found[row_id]))
+        return batch
+
+    async def _mark_sent(self, ids: list[int], conn: AsyncConnection | None) -> None:
+        stmt = _MARK_SENT if self._sqlite else _MARK_SENT_PG
+        params = {"ids": ids, "now": datetime.now(UTC)}
         if conn is not None:
-            await conn.execute(stmt)
+            await conn.execute(stmt, params)
             await conn.commit()
             return
         async with self._engine.begin() as c:
-            await c.execute(stmt)
+            await c.execute(stmt, params)
 
     async def _cleanup(self, now: datetime) -> None:
         async with self._engine.begin() as c:

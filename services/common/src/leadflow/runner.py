@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ def serve(settings_cls: type[S], build_app: Callable[[S], FastAPI], migrations: 
         upgrade(migrations, settings.database_url)
         configure_logging(settings.service_name, settings.log_level)  # alembic resets logging
     app = build_app(settings)
+    tune_gc()
     log.info(
         "serving",
         extra={"url": f"http://{settings.http_host}:{settings.http_port}", "env": settings.env},
@@ -40,3 +42,17 @@ def serve(settings_cls: type[S], build_app: Callable[[S], FastAPI], migrations: 
         timeout_graceful_shutdown=20,
         proxy_headers=True,
     )
+
+
+def tune_gc() -> None:
+    """The cyclic collector, tuned for a service that handles batches of events.
+
+    What start-up allocated lives as long as the process, so it is frozen out of every later
+    collection; and a batch holds tens of thousands of objects at once (nearly all freed by
+    reference counting when it is done), so young collections run every 100,000 net
+    allocations instead of every 700 — otherwise they re-scan the batch in hand many times
+    over (a fifth of lead-scoring's CPU time per lead, measured).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)

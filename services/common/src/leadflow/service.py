@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -20,9 +21,10 @@ from leadflow.groupcommit import Flush, GroupCommit
 from leadflow.http import health_router, install_basics
 from leadflow.kafka import ProducerHolder, client_options
 from leadflow.openapi import allow_every_method, document_problems
+from leadflow.otel import Tracing
 from leadflow.outbox import OutboxRelay, add_event
 from leadflow.settings import Settings
-from leadflow.tracing import TraceMiddleware, child_of, current_traceparent
+from leadflow.tracing import TraceMiddleware, created, parent_of
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     producer: ProducerHolder
     relay: OutboxRelay
+    tracing: Tracing
     consumers: list[EventConsumer] = field(default_factory=list)
     workers: list[tuple[str, Worker]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -60,7 +63,8 @@ class Runtime:
             batch_size=settings.relay_batch_size,
             poll_seconds=settings.relay_poll_seconds,
         )
-        return cls(settings, engine, session_factory(engine), producer, relay)
+        tracing = Tracing.from_settings(settings)
+        return cls(settings, engine, session_factory(engine), producer, relay, tracing)
 
     @property
     def source(self) -> str:
@@ -90,13 +94,16 @@ class Runtime:
                 backoff_seconds=s.consumer_retry_backoff_seconds,
                 max_batch=s.consumer_max_batch,
                 client_options=client_options(s),
+                tracer=self.tracing.tracer,
             )
         )
 
     def envelope(self, event: Event, *, cause: Envelope | None = None) -> Envelope:
         """Wrap an event as a CloudEvent from this service, in the trace of what caused it."""
-        parent = cause.traceparent if cause is not None else current_traceparent.get()
-        return Envelope(data=event, source=self.source, traceparent=child_of(parent))
+        ce_id = str(uuid.uuid4())
+        parent = parent_of(cause) if cause is not None else None  # None: the current span
+        trace = created(self.tracing.tracer, event, ce_id, parent)
+        return Envelope(data=event, source=self.source, id=ce_id, traceparent=trace)
 
     async def emit(
         self, session: AsyncSession, event: Event, *, cause: Envelope | None = None
@@ -104,7 +111,7 @@ class Runtime:
         """Stage an event in the outbox within the caller's transaction.
 
         `cause` is the consumed event this one follows from (its trace continues); without
-        it, the current request's or event's trace is used.
+        it, the current request's or event's span is the parent.
         """
         envelope = self.envelope(event, cause=cause)
         await add_event(session, envelope)
@@ -125,6 +132,7 @@ class Runtime:
         return cast(GroupCommit[T, R], found)
 
     async def start(self) -> None:
+        self.tracing.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for consumer in self.consumers:
             self._tasks.append(
@@ -148,6 +156,7 @@ class Runtime:
             await asyncio.wait_for(self.relay.publish_pending(), timeout=5)
         await self.producer.stop()
         await self.engine.dispose()
+        await asyncio.to_thread(self.tracing.shutdown)  # exports what is queued
 
     def stuck(self) -> str | None:
         """Why this process should be restarted, if it should: a worker died or stopped moving."""
@@ -191,7 +200,7 @@ def create_app(
     app.state.settings = runtime.settings
     app.state.runtime = runtime
     install_basics(app, max_body_bytes=runtime.settings.max_body_bytes)
-    app.add_middleware(TraceMiddleware)
+    app.add_middleware(TraceMiddleware, tracer=runtime.tracing.tracer)
     app.include_router(
         health_router(
             {"database": runtime.check_database, "kafka": runtime.check_kafka},

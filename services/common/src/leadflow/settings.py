@@ -55,6 +55,10 @@ class Settings(KafkaSettings):
     relay_poll_seconds: float = Field(default=0.5, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
+    # Spans are always made (their trace context travels); exported only with an exporter:
+    # `auto` is OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, otherwise none (tracing.py).
+    otel_exporter: Literal["auto", "none", "console", "otlp"] = "auto"
+
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     assignment_sla_seconds: float = Field(default=900.0, gt=0)
 

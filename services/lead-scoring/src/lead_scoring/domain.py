@@ -88,10 +88,13 @@ def score(
     """
     outcome = apply_rules(rules, lead_facts(lead, touches=touches))
     w = learned_weight(model.n_outcomes) if model is not None else 0.0
-    factors = [
-        Factor(name=f.name, points=round(f.points * (1.0 - w), 1), reason=f.reason)
-        for f in outcome.factors
-    ]
+    if w == 0.0:  # rule factors are already whole points
+        factors = list(outcome.factors)
+    else:
+        factors = [
+            Factor(name=f.name, points=round(f.points * (1.0 - w), 1), reason=f.reason)
+            for f in outcome.factors
+        ]
     blended = float(outcome.points)
     if model is not None and model.n_outcomes >= MIN_OUTCOMES:
         blended = (1.0 - w) * outcome.points + w * 100.0 * model.probability(lead)

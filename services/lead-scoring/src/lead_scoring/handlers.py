@@ -33,6 +33,21 @@ TERMINAL = {"won", "lost"}
 RECHECK_SECONDS = 1.0
 
 
+def _row(lead: Lead, touches: int, result: Score) -> dict[str, Any]:
+    """A lead_scores row's columns for a new score (lead_id and qualified_at aside); the
+    JSON columns take the models as they are."""
+    return {
+        "lead": lead,
+        "touches": touches,
+        "score": result.score,
+        "qualified": result.qualified,
+        "threshold": result.threshold,
+        "factors": result.factors,
+        "model_version": result.model_version,
+        "scored_at": result.scored_at,
+    }
+
+
 @dataclass
 class Scorer:
     """Scores with the active rules and the learned model, cached until either changes."""
@@ -82,50 +97,50 @@ class Scorer:
         await self.on_leads_captured(session, [env])
 
     async def on_leads_captured(self, session: AsyncSession, envs: list[Envelope]) -> None:
-        """The same for a run of events: their rows are read with one query."""
-        events = [env.data for env in envs]
-        assert all(isinstance(ev, LeadCaptured) for ev in events)
-        rows = await repo.get_scores(session, {ev.lead_id for ev in events}, for_update=True)
+        """The same for a run of events: one query reads their rows, one statement inserts
+        the new ones and one (per set of columns) updates the others."""
+        captured = [env.data for env in envs]
+        assert all(isinstance(ev, LeadCaptured) for ev in captured)
+        states = await repo.score_states(session, {ev.lead_id for ev in captured})
+        _, rules = await self.rules(session)
+        model = await self.model(session)
+        new: dict[uuid.UUID, dict[str, Any]] = {}
+        rescored: dict[uuid.UUID, dict[str, Any]] = {}
         for env in envs:
             ev = env.data
             assert isinstance(ev, LeadCaptured)
-            rows[ev.lead_id] = await self._apply_capture(session, env, rows.get(ev.lead_id))
-
-    async def _apply_capture(
-        self, session: AsyncSession, env: Envelope, row: LeadScore | None
-    ) -> LeadScore:
-        ev = env.data
-        assert isinstance(ev, LeadCaptured)
-        if row is not None and row.erased_at is not None:
-            return row
-        touches = max(ev.touch, row.touches + 1 if row is not None and ev.duplicate else 1)
-        result = await self.score(session, ev.lead, touches)
-        if row is None:
-            row = LeadScore(lead_id=ev.lead_id)
-            session.add(row)
-        row.lead = ev.lead.model_dump(mode="json")
-        row.touches = touches
-        row.score = result.score
-        row.qualified = result.qualified
-        row.threshold = result.threshold
-        row.factors = [f.model_dump(mode="json") for f in result.factors]
-        row.model_version = result.model_version
-        row.scored_at = result.scored_at
-        fields: dict[str, Any] = {
-            "lead_id": ev.lead_id,
-            "score": result.score,
-            "qualified": result.qualified,
-            "threshold": result.threshold,
-            "factors": result.factors,
-            "model_version": result.model_version,
-            "scored_at": result.scored_at,
-            "lead": ev.lead,
-        }
-        await self.rt.emit(session, LeadScored(**fields), cause=env)
-        if result.qualified and row.qualified_at is None:
-            row.qualified_at = result.scored_at
-            await self.rt.emit(session, LeadQualified(**fields), cause=env)
-        return row
+            state = states.get(ev.lead_id)
+            if state is not None and state.erased:
+                continue
+            touches = max(ev.touch, state.touches + 1 if state is not None and ev.duplicate else 1)
+            result = score(ev.lead, rules, model, touches=touches, now=datetime.now(UTC))
+            first_mql = result.qualified and (state is None or not state.qualified)
+            values = _row(ev.lead, touches, result)
+            if first_mql:
+                values["qualified_at"] = result.scored_at
+            if ev.lead_id in new:  # captured twice in this batch
+                new[ev.lead_id] |= values
+            elif state is None:
+                new[ev.lead_id] = {"lead_id": ev.lead_id, "qualified_at": None, **values}
+            else:
+                rescored[ev.lead_id] = rescored.get(ev.lead_id, {}) | values
+            was_mql = state is not None and state.qualified
+            states[ev.lead_id] = repo.ScoreState(touches, was_mql or result.qualified, False)
+            fields: dict[str, Any] = {
+                "lead_id": ev.lead_id,
+                "score": result.score,
+                "qualified": result.qualified,
+                "threshold": result.threshold,
+                "factors": result.factors,
+                "model_version": result.model_version,
+                "scored_at": result.scored_at,
+                "lead": ev.lead,
+            }
+            await self.rt.emit(session, LeadScored(**fields), cause=env)
+            if first_mql:
+                await self.rt.emit(session, LeadQualified(**fields), cause=env)
+        await repo.insert_scores(session, list(new.values()))
+        await repo.rescore(session, rescored)
 
     async def on_lead_outcome(self, session: AsyncSession, env: Envelope) -> None:
         """The first won/lost of a lead teaches the model once."""

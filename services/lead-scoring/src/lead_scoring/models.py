@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, MetaData, String, Uuid
+from pydantic_core import to_json
+from sqlalchemy import JSON, Boolean, Integer, MetaData, String, TypeDecorator, Uuid
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from leadflow.db import NAMING, UtcDateTime
+
+
+class FastJSON(TypeDecorator[Any]):
+    """JSON serialised by pydantic-core: plain values as `json.dumps` would, and pydantic
+    models (a lead, score factors) directly, without dumping them to dicts first."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], str]:
+        return lambda value: to_json(value).decode()
 
 
 class Base(DeclarativeBase):
@@ -32,12 +46,12 @@ class LeadScore(Base):
     __tablename__ = "lead_scores"
 
     lead_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    lead: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    lead: Mapped[dict[str, Any] | None] = mapped_column(FastJSON, nullable=True)
     touches: Mapped[int] = mapped_column(Integer, default=1)
     score: Mapped[int] = mapped_column(Integer)
     qualified: Mapped[bool] = mapped_column(Boolean)
     threshold: Mapped[int] = mapped_column(Integer)
-    factors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    factors: Mapped[list[dict[str, Any]]] = mapped_column(FastJSON)
     model_version: Mapped[str] = mapped_column(String(100))
     scored_at: Mapped[datetime] = mapped_column(UtcDateTime)
     qualified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

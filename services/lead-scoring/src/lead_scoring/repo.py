@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, Uuid, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_scoring.models import LeadScore, ModelState, RuleSetVersion
@@ -32,19 +34,67 @@ async def next_rules_version(session: AsyncSession) -> int:
 async def get_score(
     session: AsyncSession, lead_id: uuid.UUID, *, for_update: bool = False
 ) -> LeadScore | None:
-    stmt = select(LeadScore).where(LeadScore.lead_id == lead_id)
+    # populate_existing: a row loaded earlier in this transaction may since have been
+    # changed by the bulk statements below.
+    stmt = (
+        select(LeadScore)
+        .where(LeadScore.lead_id == lead_id)
+        .execution_options(populate_existing=True)
+    )
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.scalars(stmt)).first()
 
 
-async def get_scores(
-    session: AsyncSession, lead_ids: set[uuid.UUID], *, for_update: bool = False
-) -> dict[uuid.UUID, LeadScore]:
-    stmt = select(LeadScore).where(LeadScore.lead_id.in_(lead_ids))
-    if for_update:
-        stmt = stmt.with_for_update()
-    return {row.lead_id: row for row in await session.scalars(stmt)}
+@dataclass(frozen=True, slots=True)
+class ScoreState:
+    """What scoring a lead again needs to know of its stored row."""
+
+    touches: int
+    qualified: bool  # became an MQL before (qualified_at is set)
+    erased: bool
+
+
+_STATE_COLUMNS = select(
+    LeadScore.lead_id,
+    LeadScore.touches,
+    LeadScore.qualified_at.is_not(None),
+    LeadScore.erased_at.is_not(None),
+).with_for_update()
+_STATES = _STATE_COLUMNS.where(LeadScore.lead_id.in_(bindparam("ids", expanding=True)))
+# PostgreSQL: the ids as one array parameter rather than a list rendered into the statement.
+_STATES_PG = _STATE_COLUMNS.where(LeadScore.lead_id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+
+
+async def score_states(
+    session: AsyncSession, lead_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, ScoreState]:
+    """The stored state of these leads' rows (locked for this transaction on PostgreSQL)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    stmt = _STATES_PG if postgres else _STATES
+    # An ORM statement: changes pending in the session are flushed first.
+    rows = await session.execute(stmt, {"ids": list(lead_ids)})
+    return {lead_id: ScoreState(touches, q, e) for lead_id, touches, q, e in rows}
+
+
+_scores = cast(Table, LeadScore.__table__)
+# Executed with one parameter set per row: its keys are the columns set, plus b_lead_id.
+_rescore = update(_scores).where(_scores.c.lead_id == bindparam("b_lead_id"))
+
+
+async def insert_scores(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert new score rows with one statement (all rows have the same keys)."""
+    if rows:
+        await session.execute(insert(_scores), rows)
+
+
+async def rescore(session: AsyncSession, rows: dict[uuid.UUID, dict[str, Any]]) -> None:
+    """Update stored rows, one statement per set of columns changed."""
+    by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for lead_id, values in rows.items():
+        by_columns.setdefault(frozenset(values), []).append({"b_lead_id": lead_id, **values})
+    for params in by_columns.values():
+        await session.execute(_rescore, params)
 
 
 async def model_revision(session: AsyncSession) -> int:

@@ -15,7 +15,8 @@ values}; touches {min}. List matches ignore case; a missing lead value never mat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -98,19 +99,25 @@ class LeadFacts:
     touches: int
 
 
+_optional_fields = operator.attrgetter(*OPTIONAL_FIELDS)
+_ATTRIBUTION_FIELDS = ("source", "utm_source", "utm_medium", "utm_campaign")
+_attribution_fields = operator.attrgetter(*_ATTRIBUTION_FIELDS)
+
+
 def lead_facts(lead: Lead, *, touches: int = 1) -> LeadFacts:
     """Derive the normalised facts of a lead (touches = how often it was captured)."""
-    a = lead.attribution
-    raw = {"source": a.source, "utm_source": a.utm_source}
-    raw |= {"utm_medium": a.utm_medium, "utm_campaign": a.utm_campaign}
+    attribution = _attribution_fields(lead.attribution)
     return LeadFacts(
         company_size=lead.company_size,
         industry=lead.industry.strip().lower() or None if lead.industry else None,
         country=lead.country.strip().upper() or None if lead.country else None,
         seniority=seniority(lead.job_title),
         email_type=email_domain_type(lead.email),
-        filled=sum(_filled(getattr(lead, f)) for f in OPTIONAL_FIELDS),
-        attribution={k: v.strip().lower() or None if v else None for k, v in raw.items()},
+        filled=sum(1 for value in _optional_fields(lead) if _filled(value)),
+        attribution={
+            k: v.strip().lower() or None if v else None
+            for k, v in zip(_ATTRIBUTION_FIELDS, attribution, strict=True)
+        },
         touches=touches,
     )
 
@@ -317,36 +324,84 @@ class RulesOutcome:
     factors: tuple[Factor, ...]
 
 
-def matches(when: Condition, f: LeadFacts) -> bool:
-    """Whether a lead's facts satisfy a condition (unknown values never match)."""
+Predicate = Callable[[LeadFacts], bool]
+
+
+def predicate(when: Condition) -> Predicate:
+    """A condition as a function of a lead's facts (unknown values never match)."""
     match when:
         case CompanySize(min=lo, max=hi):
-            size = f.company_size
-            return size is not None and (lo is None or size >= lo) and (hi is None or size <= hi)
+            return lambda f: (
+                f.company_size is not None
+                and (lo is None or f.company_size >= lo)
+                and (hi is None or f.company_size <= hi)
+            )
         case IndustryIn():
-            return f.industry in when.values
+            industries = frozenset(when.values)
+            return lambda f: f.industry in industries
         case CountryIn():
-            return f.country in when.values
+            countries = frozenset(when.values)
+            return lambda f: f.country in countries
         case SeniorityIn():
-            return f.seniority in when.values
-        case EmailDomain():
-            return f.email_type == when.type
-        case Completeness():
-            return f.filled >= when.min_filled
-        case AttributionIn():
-            return f.attribution.get(when.field) in when.values
-        case Touches():
-            return f.touches >= when.min
+            levels = frozenset(when.values)
+            return lambda f: f.seniority in levels
+        case EmailDomain(type=kind):
+            return lambda f: f.email_type == kind
+        case Completeness(min_filled=least):
+            return lambda f: f.filled >= least
+        case AttributionIn(field=name):
+            wanted = frozenset(when.values)
+            return lambda f: f.attribution.get(name) in wanted
+        case Touches(min=least):
+            return lambda f: f.touches >= least
+
+
+def matches(when: Condition, f: LeadFacts) -> bool:
+    """Whether a lead's facts satisfy a condition (unknown values never match)."""
+    return predicate(when)(f)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A rule ready to apply: its test, and the factor it adds when it fires (shared)."""
+
+    group: Group
+    points: int
+    test: Predicate
+    factor: Factor
+
+
+# A rule set's compiled rules, by identity; the few rule sets a process sees stay cached.
+_COMPILED: dict[int, tuple[RuleSet, tuple[_Compiled, ...]]] = {}
+
+
+def _compiled(rules: RuleSet) -> tuple[_Compiled, ...]:
+    found = _COMPILED.get(id(rules))
+    if found is not None and found[0] is rules:
+        return found[1]
+    compiled = tuple(
+        _Compiled(
+            rule.group,
+            rule.points,
+            predicate(rule.when),
+            Factor(name=rule.name, points=rule.points, reason=rule.reason),
+        )
+        for rule in rules.rules
+    )
+    if len(_COMPILED) >= 16:
+        _COMPILED.clear()
+    _COMPILED[id(rules)] = (rules, compiled)
+    return compiled
 
 
 def apply_rules(rules: RuleSet, facts: LeadFacts) -> RulesOutcome:
     """Score a lead's facts with a rule set; every fired rule and every cap is a factor."""
     factors: list[Factor] = []
     totals = dict.fromkeys(GROUPS, 0)
-    for rule in rules.rules:
-        if matches(rule.when, facts):
+    for rule in _compiled(rules):
+        if rule.test(facts):
             totals[rule.group] += rule.points
-            factors.append(Factor(name=rule.name, points=rule.points, reason=rule.reason))
+            factors.append(rule.factor)
     total = 0
     for group in GROUPS:
         cap = getattr(rules.caps, group)

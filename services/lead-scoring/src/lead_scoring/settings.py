@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from leadflow.settings import Settings
 
 
 class ScoringSettings(Settings):
     service_name = "lead-scoring"
     default_port = 8002
+
+    # Scoring handles a batch with a few statements whatever its size, so larger batches
+    # (per poll, per relay round) cost fewer round trips per lead.
+    consumer_max_batch: int = Field(default=500, ge=1)
+    relay_batch_size: int = Field(default=1000, ge=1)
