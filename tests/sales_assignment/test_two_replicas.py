@@ -19,6 +19,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,7 @@ async def test_two_replicas_assign_each_lead_once_and_keep_the_weights(
                 )
                 assert answer.status_code == 201, answer.text
                 reps[answer.json()["rep_id"]] = weight
+            team_at = datetime.now(UTC)  # whatever is routed from now on sees all three reps
 
             start = await end_offsets(kafka_bootstrap, ["leads.assigned"])
             lead_ids, partitions = await _publish(kafka_bootstrap, N_LEADS)
@@ -190,18 +192,26 @@ async def test_two_replicas_assign_each_lead_once_and_keep_the_weights(
 
         rows, assigned_events = await _stored(pg_url)
         assert all(n > 0 for n in done), done
-        assert sum(done) == len(rows)  # every qualified event created one row, on one replica
+        # Other stacks' tests publish on the shared broker too; without their events here,
+        # every qualified event created one row, on one replica.
+        alone = len(rows) == N_LEADS
+        if alone:
+            assert sum(done) == len(rows)
         ours_rows = [r for r in rows if str(r.lead_id) in ours]
         assert len(ours_rows) == N_LEADS
         assert {(r.status, r.attempt) for r in ours_rows} == {("assigned", 1)}
         assert all(assigned_events[r.lead_id] == 1 for r in ours_rows)
 
-        # The shares follow the weights to within one lead (see the module docstring).
+        # The shares follow the weights to within one lead (see the module docstring). Other
+        # stacks' leads on the shared broker may have come while the team was incomplete:
+        # then count what was routed once it was, from the round-robin state that left
+        # (inside (-W, W) too), which bounds the deviation by two instead of one.
         total_weight = sum(reps.values())
-        shares = Counter(str(r.rep_id) for r in rows)
+        counted = rows if alone else [r for r in rows if r.rep_id and r.assigned_at > team_at]
+        shares = Counter(str(r.rep_id) for r in counted)
         for rep_id, weight in reps.items():
-            expected = len(rows) * weight / total_weight
-            assert abs(shares[rep_id] - expected) <= 1, (shares, reps)
+            expected = len(counted) * weight / total_weight
+            assert abs(shares[rep_id] - expected) <= (1 if alone else 1.99), (shares, reps)
         mine_shares = Counter(str(r.rep_id) for r in ours_rows)
         print(
             "two replicas: consumed",

@@ -6,8 +6,10 @@ Outcomes and integrations are in `feedback.outcomes`.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,55 +31,78 @@ from leadflow.service import Runtime
 
 # ---------------------------------------------------------------- the read model
 
-_KNOWN = "feedback.known_ce_ids"
+_BATCH = "feedback.batch"
 
 
-def _prefetched(handler: Handler) -> BatchHandler:
-    """A batch version of `handler`: the batch's facts rows and journey ids in two queries.
+@dataclass
+class _Batch:
+    """A batch handler's state: the ce_ids in the journey, and the journey rows it adds."""
 
-    The facts land in the session's identity map, so `get_facts` answers without SQL, and
-    the journey ids already recorded are looked up once instead of per event.
+    recorded: set[str]
+    journey: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _batched(handler: Handler) -> BatchHandler:
+    """A batch version of `handler`: one lock, one read of facts and journey ids, one insert.
+
+    The batch's facts rows land in the session, so `get_facts` answers without SQL; its
+    journey rows are inserted together at the end; the changed facts rows are written by
+    the session's flush, one statement per set of changed columns.
     """
 
     async def run(session: AsyncSession, envs: list[Envelope]) -> None:
-        await repo.load_facts(session, {env.data.lead_id for env in envs})
-        recorded = await repo.journey_ids(session, {env.id for env in envs})
-        session.info[_KNOWN] = set()
+        lead_ids = {env.data.lead_id for env in envs}
+        await repo.lock_leads(session, lead_ids)
+        await repo.load_facts(session, lead_ids)
+        session.info[_BATCH] = _Batch(await repo.journey_ids(session, {env.id for env in envs}))
         try:
             for env in envs:
-                if env.id not in recorded:
-                    await handler(session, env)
+                await handler(session, env)
+            await _write_journey(session)
         finally:
-            session.info.pop(_KNOWN, None)
+            session.info.pop(_BATCH, None)
             repo.forget_loaded(session)
 
     return run
 
 
+async def _write_journey(session: AsyncSession) -> None:
+    """Insert the journey rows a batch gathered so far."""
+    batch: _Batch | None = session.info.get(_BATCH)
+    if batch is not None and batch.journey:
+        rows, batch.journey = batch.journey, []
+        await repo.add_journey(session, rows)
+
+
 async def _record(session: AsyncSession, env: Envelope) -> LeadFacts | None:
     """Add the journey entry and return the lead's facts row; None if already recorded."""
     event = env.data
-    await repo.lock_lead(session, event.lead_id)
-    known: set[str] | None = session.info.get(_KNOWN)
-    if known is not None and env.id not in known:
-        known.add(env.id)  # prefetched: not recorded before (see `_prefetched`)
-    elif await repo.journey_has(session, env.id):
+    batch: _Batch | None = session.info.get(_BATCH)
+    if batch is None:
+        await repo.lock_lead(session, event.lead_id)
+        if await repo.journey_has(session, env.id):
+            return None
+    elif env.id in batch.recorded:
         return None
+    else:
+        batch.recorded.add(env.id)  # locked and read up front (see `_batched`)
     facts = await repo.get_facts(session, event.lead_id)
     if facts is None:
         facts = LeadFacts(lead_id=event.lead_id, touches=0, assignment_attempt=0)
         repo.add_facts(session, facts)
     data = domain.journey_data(event)
-    session.add(
-        JourneyEvent(
-            lead_id=event.lead_id,
-            ce_id=env.id,
-            ce_type=env.type,
-            occurred_at=domain.occurred_at(event, env.time),
-            # A replay after erasure must not bring the snapshot back.
-            data=domain.erased_data(data) if facts.erased_at else data,
-        )
-    )
+    row = {
+        "lead_id": event.lead_id,
+        "ce_id": env.id,
+        "ce_type": env.type,
+        "occurred_at": domain.occurred_at(event, env.time),
+        # A replay after erasure must not bring the snapshot back.
+        "data": domain.erased_data(data) if facts.erased_at else data,
+    }
+    if batch is None:
+        await repo.add_journey(session, [row])
+    else:
+        batch.journey.append(row)
     return facts
 
 
@@ -164,6 +189,7 @@ async def on_erased(session: AsyncSession, env: Envelope) -> None:
     if facts is None:
         return
     facts.erased_at = facts.erased_at or event.erased_at
+    await _write_journey(session)  # what this batch added is part of the journey too
     for row in await repo.journey(session, event.lead_id):
         row.data = domain.erased_data(row.data)
     await repo.forget_outcome_reasons(session, event.lead_id)
@@ -257,4 +283,4 @@ HANDLERS: Handlers = {
     LeadErased: on_erased,
 }
 
-BATCH_HANDLERS: BatchHandlers = {kind: _prefetched(h) for kind, h in HANDLERS.items()}
+BATCH_HANDLERS: BatchHandlers = {kind: _batched(h) for kind, h in HANDLERS.items()}

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadflow.webhooks import new_secret
-from sales_assignment import repo
+from sales_assignment import repo, webhook_repo
 from sales_assignment.assigning import Assigner
 from sales_assignment.models import (
     AWAITING_ACCEPT,
@@ -192,7 +192,7 @@ async def create_endpoint(a: Assigner, url: str, event_types: list[str]) -> tupl
 
 async def list_endpoints(a: Assigner) -> list[EndpointRow]:
     async with a.rt.sessions() as s:
-        return await repo.list_endpoints(s)
+        return await webhook_repo.list_endpoints(s)
 
 
 async def update_endpoint(
@@ -205,14 +205,14 @@ async def update_endpoint(
     lead's order: what waited while the endpoint was off is not lost.
     """
     async with a.rt.transaction() as s:
-        row = await repo.get_endpoint(s, endpoint_id, lock=True)
+        row = await webhook_repo.get_endpoint(s, endpoint_id, lock=True)
         if row is None:
             raise NotFound("webhook endpoint")
         if changes.get("event_types") is not None:
             row.event_types = list(dict.fromkeys(changes["event_types"]))
         if changes.get("enabled") is True and not row.enabled:
             row.enabled, row.consecutive_failures, row.disabled_reason = True, 0, None
-            if await repo.revive_undelivered(s, endpoint_id, a.clock()):
+            if await webhook_repo.revive_undelivered(s, endpoint_id, a.clock()):
                 a.doorbell.ring_after_commit(s)
         elif changes.get("enabled") is False and row.enabled:
             row.enabled, row.disabled_reason = False, "disabled by an operator"
@@ -223,15 +223,15 @@ async def deliveries(
     a: Assigner, endpoint_id: uuid.UUID, status: str | None, limit: int
 ) -> list[DeliveryRow]:
     async with a.rt.sessions() as s:
-        if await repo.get_endpoint(s, endpoint_id) is None:
+        if await webhook_repo.get_endpoint(s, endpoint_id) is None:
             raise NotFound("webhook endpoint")
-        return await repo.deliveries_of(s, endpoint_id, status, limit)
+        return await webhook_repo.deliveries_of(s, endpoint_id, status, limit)
 
 
 async def retry_delivery(a: Assigner, endpoint_id: uuid.UUID, delivery_id: str) -> DeliveryRow:
     """Send a delivery again now, with a fresh schedule (same id and bytes: receivers dedupe)."""
     async with a.rt.transaction() as s:
-        row = await repo.get_delivery(s, delivery_id)
+        row = await webhook_repo.get_delivery(s, delivery_id)
         if row is None or row.endpoint_id != endpoint_id:
             raise NotFound("delivery")
         row.status, row.attempts, row.next_attempt_at = "pending", 0, a.clock()
@@ -247,7 +247,7 @@ async def rotate_secret(a: Assigner, endpoint_id: uuid.UUID) -> tuple[str, datet
     """
     secret = new_secret()
     async with a.rt.transaction() as s:
-        row = await repo.get_endpoint(s, endpoint_id, lock=True)
+        row = await webhook_repo.get_endpoint(s, endpoint_id, lock=True)
         if row is None:
             raise NotFound("webhook endpoint")
         grace = timedelta(seconds=a.settings.webhook_secret_grace_seconds)

@@ -2,7 +2,8 @@
 
 Every change runs in one transaction under the routing lock (`repo.lock_routing`): the
 assignment row, its history, the round-robin weights, the `leads.assigned` event (outbox) and
-the webhook deliveries commit together or not at all.
+the webhook deliveries commit together or not at all. New rows are gathered (`Staged`) and
+written in one statement per table; the team is kept between transactions (`TeamCache`).
 """
 
 from __future__ import annotations
@@ -25,18 +26,14 @@ from leadflow.events import (
     LeadQualified,
 )
 from leadflow.service import Runtime
-from leadflow.tracing import current_traceparent
-from sales_assignment import outbound, repo
-from sales_assignment.models import (
-    AWAITING_ACCEPT,
-    OPEN_STATUSES,
-    AssignmentRow,
-    HistoryRow,
-)
+from leadflow.tracing import following
+from sales_assignment import outbound, repo, webhook_repo
+from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow
 from sales_assignment.payloads import facts_doc, redact, redact_body, rep_ref, score_doc
 from sales_assignment.routing import Assignment, LeadFacts
 from sales_assignment.settings import AssignmentSettings
-from sales_assignment.team import Team
+from sales_assignment.staging import Staged
+from sales_assignment.team import Team, TeamCache
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +54,8 @@ class Assigner:
     clock: Clock = utcnow
     # Rung after a commit that staged webhook deliveries: the delivery worker sends at once.
     doorbell: outbound.Doorbell = field(default_factory=outbound.Doorbell)
+    # The routing team between transactions, checked against the routing lock's generation.
+    teams: TeamCache = field(default_factory=TeamCache)
 
     def handlers(self) -> Handlers:
         return {
@@ -75,35 +74,36 @@ class Assigner:
         await self.on_qualified_many(session, [env])
 
     async def on_qualified_many(self, session: AsyncSession, envs: list[Envelope]) -> None:
-        """The same for a run of MQLs: one lock, one team load, one round-robin save."""
-        await repo.lock_routing(session)
+        """The same for a run of MQLs: one lock, one team, one write per table."""
+        generation = await repo.lock_routing(session)
         seen = await repo.assigned_lead_ids(session, {env.data.lead_id for env in envs})
-        team: Team | None = None
-        now = self.clock()
+        todo: list[tuple[Envelope, LeadQualified]] = []
         for env in envs:
             event = env.data
             assert isinstance(event, LeadQualified)
-            if event.lead_id in seen:
-                continue
-            seen.add(event.lead_id)
-            team = team or await Team.load(session)
+            if event.lead_id not in seen:
+                seen.add(event.lead_id)
+                todo.append((env, event))
+        if not todo:
+            return
+        team = await self.teams.take(session, generation)
+        staged = Staged()
+        now = self.clock()
+        for env, event in todo:
             # What this lead causes (event, webhooks) continues its own trace.
-            token = current_traceparent.set(env.traceparent)
-            try:
-                await self._qualify(session, team, event, now)
-            finally:
-                current_traceparent.reset(token)
-        if team is not None:
-            await team.save(session, now)
+            with following(env):
+                await self._qualify(session, staged, team, event, now)
+        await self._write(session, staged, team, now)
 
     async def _qualify(
-        self, session: AsyncSession, team: Team, event: LeadQualified, now: datetime
+        self, session: AsyncSession, staged: Staged, team: Team, event: LeadQualified, now: datetime
     ) -> None:
         row = AssignmentRow(
             lead_id=event.lead_id,
             rep_id=None,
             status="queued",
             attempt=0,
+            rule=None,
             reason={},
             lead=event.lead.model_dump(mode="json"),
             facts=facts_doc(LeadFacts.from_lead(event.lead, event.score)),
@@ -111,13 +111,13 @@ class Assigner:
             queued_at=now,
             created_at=now,
         )
-        session.add(row)
+        staged.new_assignment(row)
         result = team.route(row, now)
         if isinstance(result, Assignment):
-            await self._give(session, team, row, result, now)
+            await self._give(session, staged, team, row, result, now=now)
         else:
             row.rule, row.reason = result.rule, result.reason
-            self._history(session, row, "queued", result.reason, now)
+            staged.step(row, "queued", result.reason, now)
             log.info("lead queued", extra={"lead_id": str(row.lead_id), "rule": result.rule})
 
     async def on_outcome(self, session: AsyncSession, env: Envelope) -> None:
@@ -132,12 +132,12 @@ class Assigner:
         why = {"stage": event.stage, "occurred_at": event.occurred_at.isoformat()}
         if event.stage in ("won", "lost"):
             row.status, row.closed_at, row.sla_due_at = "closed", now, None
-            self._history(session, row, "closed", why, now)
+            await self._step(session, row, "closed", why, now)
             await self.drain_queue(session)
         elif row.status in AWAITING_ACCEPT:
             # The rep is already working the lead: the SLA must not take it away.
             row.status, row.accepted_at, row.sla_due_at = "accepted", now, None
-            self._history(session, row, "accepted", why, now)
+            await self._step(session, row, "accepted", why, now)
 
     async def on_erased(self, session: AsyncSession, env: Envelope) -> None:
         """Drop the person's data; an unknown lead gets a closed row so a late MQL is ignored."""
@@ -166,55 +166,67 @@ class Assigner:
         if row.status == "queued":
             # Nobody can contact a person whose data is gone: do not hand them to a rep.
             row.status, row.closed_at = "closed", event.erased_at
-            self._history(session, row, "closed", {"detail": "erased"}, event.erased_at)
-        for delivery in await repo.lead_deliveries(session, event.lead_id):
+            await self._step(session, row, "closed", {"detail": "erased"}, event.erased_at)
+        for delivery in await webhook_repo.lead_deliveries(session, event.lead_id):
             delivery.body = redact_body(delivery.body)
 
     # ------------------------------------------------------------ background work
 
-    async def drain_queue(self, session: AsyncSession, limit: int = BATCH) -> int:
-        """Assign queued leads, oldest first, to whoever can take them now; returns how many."""
-        await repo.lock_routing(session)
+    async def drain_queue(
+        self, session: AsyncSession, limit: int = BATCH, *, fresh: bool = False
+    ) -> int:
+        """Assign queued leads, oldest first, to whoever can take them now; returns how many.
+
+        `fresh` reloads the team from the database rather than trusting the cached one.
+        """
+        generation = await repo.lock_routing(session)
         rows = await repo.queued(session, limit)
         if not rows:
             return 0
         now = self.clock()
-        team = await Team.load(session)
+        team = await self.teams.take(session, generation, fresh=fresh)
+        staged = Staged()
         assigned = 0
         for row in rows:
             result = team.route(row, now)
             if isinstance(result, Assignment):
-                await self._give(session, team, row, result, now)
+                await self._give(session, staged, team, row, result, now=now)
                 assigned += 1
-        await team.save(session, now)
+        await self._write(session, staged, team, now)
         return assigned
 
     async def retry_queue(self) -> int:
-        """One pass over the queue in its own transaction (the periodic worker)."""
+        """One pass over the queue in its own transaction (the periodic worker).
+
+        It reads the team afresh, so a change made behind the service's back (in the
+        database, not through the API) is noticed within one pass.
+        """
         async with self.rt.transaction() as session:
-            return await self.drain_queue(session)
+            return await self.drain_queue(session, fresh=True)
 
     async def check_sla(self, limit: int = BATCH) -> int:
         """Re-route leads not accepted in time to the next eligible rep; returns how many moved."""
         async with self.rt.transaction() as session:
-            await repo.lock_routing(session)
+            generation = await repo.lock_routing(session)
             now = self.clock()
             rows = await repo.overdue(session, now, limit)
             if not rows:
                 return 0
-            team = await Team.load(session)
+            team = await self.teams.take(session, generation, fresh=True)
+            tried = await repo.tried_reps(session, [row.lead_id for row in rows])
+            staged = Staged()
             moved = 0
             for row in rows:
-                tried = await repo.tried_reps(session, row.lead_id)
-                result = team.route(row, now, tried | ({row.rep_id} if row.rep_id else set()))
+                avoid = tried[row.lead_id] | ({row.rep_id} if row.rep_id else set())
+                result = team.route(row, now, avoid)
                 if isinstance(result, Assignment) and result.rep_id != row.rep_id:
-                    await self._give(session, team, row, result, now)
+                    await self._give(session, staged, team, row, result, now=now)
                     moved += 1
                     continue
                 # Nobody else can take it: it stays with its rep, who gets another SLA period.
                 row.sla_due_at = now + self._sla
-                self._history(session, row, "sla_missed", result.reason, now)
-            await team.save(session, now)
+                staged.step(row, "sla_missed", result.reason, now)
+            await self._write(session, staged, team, now)
             return moved
 
     # ------------------------------------------------------------ internals
@@ -226,9 +238,11 @@ class Assigner:
     async def _give(
         self,
         session: AsyncSession,
+        staged: Staged,
         team: Team,
         row: AssignmentRow,
         result: Assignment,
+        *,
         now: datetime,
     ) -> None:
         """Hand the lead to the chosen rep: row, history, event and webhooks together."""
@@ -241,7 +255,7 @@ class Assigner:
         row.assigned_at, row.accepted_at, row.queued_at = now, None, None
         row.sla_due_at = now + self._sla
         team.took(result, previous)
-        self._history(session, row, row.status, result.reason, now)
+        staged.step(row, row.status, result.reason, now)
         await self.rt.emit(
             session,
             LeadAssigned(
@@ -253,23 +267,24 @@ class Assigner:
             ),
         )
         event_type = "lead.assigned" if first else "lead.reassigned"
-        if await outbound.enqueue(session, event_type, row, rep, now):
-            self.doorbell.ring_after_commit(session)
+        await staged.notify(session, event_type, row, rep, now)
         log.info(
             "lead %s", row.status, extra={"lead_id": str(row.lead_id), "rep_id": str(rep.rep_id)}
         )
 
+    async def _write(
+        self, session: AsyncSession, staged: Staged, team: Team, now: datetime
+    ) -> None:
+        """Save the round-robin state and the staged rows; wake the webhook sender at commit."""
+        await team.save(session, now)
+        if await staged.write(session):
+            self.doorbell.ring_after_commit(session)
+
     @staticmethod
-    def _history(
+    async def _step(
         session: AsyncSession, row: AssignmentRow, event: str, reason: dict[str, Any], at: datetime
     ) -> None:
-        session.add(
-            HistoryRow(
-                lead_id=row.lead_id,
-                event=event,
-                rep_id=row.rep_id,
-                attempt=row.attempt,
-                reason=reason,
-                at=at,
-            )
-        )
+        """One step of a lead's history, written now (the one-lead paths)."""
+        staged = Staged()
+        staged.step(row, event, reason, at)
+        await staged.write(session)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Index,
     Integer,
@@ -102,6 +103,15 @@ class RRStateRow(Base):
     pool: Mapped[str] = mapped_column(String(100), primary_key=True)
     weights: Mapped[dict[str, int]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RoutingLockRow(Base):
+    """The one row every routing change locks; `generation` counts those changes."""
+
+    __tablename__ = "routing_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger)
 
 
 class EndpointRow(Base):

@@ -17,10 +17,11 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 from sqlalchemy import event
@@ -28,13 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from leadflow.service import Runtime
-from leadflow.tracing import child_of, current_traceparent
+from leadflow.tracing import client_span, responded, traceparent
 from leadflow.webhooks import headers_for
-from sales_assignment import repo
+from sales_assignment import webhook_repo
 from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, RepRow
 from sales_assignment.payloads import message_id, webhook_body, webhook_data
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.targets import target_problem
+from sales_assignment.webhook_repo import RETRYING
 
 log = logging.getLogger(__name__)
 
@@ -83,36 +85,38 @@ def signing_secrets(endpoint: EndpointRow, now: datetime) -> list[str]:
     return list(endpoint.secrets[:1])
 
 
-async def enqueue(
-    session: AsyncSession, event_type: str, row: AssignmentRow, rep: RepRow, now: datetime
-) -> int:
-    """Stage `event_type` for every endpoint that wants it, in the caller's transaction.
+def delivery_rows(
+    endpoints: Sequence[EndpointRow],
+    event_type: str,
+    row: AssignmentRow,
+    rep: RepRow,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The deliveries of `event_type` to every endpoint that wants it, as rows to insert.
 
     A disabled endpoint gets its deliveries too; they are not sent until it is re-enabled.
-    Returns how many were staged.
     """
-    endpoints = await repo.subscribed(session, event_type)
-    if not endpoints:
-        return 0
+    wanted = [e for e in endpoints if event_type in e.event_types]
+    if not wanted:
+        return []
     body = webhook_body(event_type, now, webhook_data(row, rep))
-    trace = child_of(current_traceparent.get())
-    for endpoint in endpoints:
-        session.add(
-            DeliveryRow(
-                id=message_id(),
-                endpoint_id=endpoint.id,
-                lead_id=row.lead_id,
-                seq=row.attempt,
-                event_type=event_type,
-                body=body,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                traceparent=trace,
-            )
-        )
-    return len(endpoints)
+    trace = traceparent()  # the span handling the lead's event, when there is one
+    return [
+        {
+            "id": message_id(),
+            "endpoint_id": endpoint.id,
+            "lead_id": row.lead_id,
+            "seq": row.attempt,
+            "event_type": event_type,
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "traceparent": trace,
+        }
+        for endpoint in wanted
+    ]
 
 
 @dataclass(frozen=True)
@@ -185,17 +189,25 @@ class DeliveryWorker:
         now = self.clock()
         lease = now + timedelta(seconds=s.webhook_timeout_seconds) + LEASE_MARGIN
         async with self.rt.transaction() as session:
-            pairs = await repo.claim_due(session, now, s.webhook_batch_size, lease)
+            pairs = await webhook_repo.claim_due(session, now, s.webhook_batch_size, lease)
             jobs = [
                 _Job(d.id, d.body, e.id, e.url, signing_secrets(e, now), d.traceparent)
                 for d, e in pairs
             ]
         results = await asyncio.gather(*(self._send(job) for job in jobs))
-        for job, result in zip(jobs, results, strict=True):
-            await self._record(job, result)
+        if jobs:
+            await self._record(jobs, results)
         return len(jobs)
 
     async def _send(self, job: _Job) -> _Result:
+        """POST one delivery in a client span of its lead's trace."""
+        tracer = self.rt.tracing.tracer
+        with client_span(tracer, "POST", job.url, parent=job.traceparent) as span:
+            result = await self._post(job)
+            responded(span, result.status_code, result.error)
+            return result
+
+    async def _post(self, job: _Job) -> _Result:
         s = self.settings
         # Checked again at send time: a name can start resolving somewhere private.
         problem = await target_problem(job.url, env=s.env, allowed_hosts=s.webhook_allowed_hosts)
@@ -206,8 +218,9 @@ class DeliveryWorker:
                 timeout=s.webhook_timeout_seconds, follow_redirects=False
             )
         headers = headers_for(job.secrets, job.delivery_id, job.body)
-        if job.traceparent:
-            headers["traceparent"] = job.traceparent
+        trace = traceparent()  # the client span's
+        if trace:
+            headers["traceparent"] = trace
         try:
             response = await self._client.post(job.url, content=job.body, headers=headers)
         except httpx.TimeoutException:
@@ -219,43 +232,52 @@ class DeliveryWorker:
         wait = retry_after_seconds(response.headers.get("retry-after"), self.clock())
         return _Result(response.status_code, f"HTTP {response.status_code}", wait)
 
-    async def _record(self, job: _Job, result: _Result) -> None:
-        s = self.settings
+    async def _record(self, jobs: Sequence[_Job], results: Sequence[_Result]) -> None:
+        """Record a batch's outcomes in one transaction."""
         async with self.rt.transaction() as session:
-            delivery = await repo.get_delivery(session, job.delivery_id)
-            endpoint = await repo.get_endpoint(session, job.endpoint_id)
-            if delivery is None or endpoint is None or delivery.status not in repo.RETRYING:
-                return
+            found = await webhook_repo.deliveries_by_id(session, [j.delivery_id for j in jobs])
+            endpoints = await webhook_repo.endpoints_by_id(session, {j.endpoint_id for j in jobs})
             now = self.clock()
-            delivery.attempts += 1
-            delivery.last_status_code = result.status_code
-            delivery.last_error = result.error
-            extra = {"delivery_id": delivery.id, "endpoint_id": str(endpoint.id)}
-            if result.ok:
-                delivery.status, delivery.delivered_at = "delivered", now
-                endpoint.consecutive_failures = 0
-                return
-            if result.status_code == 410:
-                # The receiver says it is gone: stop calling it; the delivery waits, not lost.
+            for job, result in zip(jobs, results, strict=True):
+                delivery = found.get(job.delivery_id)
+                endpoint = endpoints.get(job.endpoint_id)
+                if delivery is None or endpoint is None or delivery.status not in RETRYING:
+                    continue  # gone, or recorded meanwhile (its lease ran out elsewhere)
+                self._outcome(delivery, endpoint, result, now)
+
+    def _outcome(
+        self, delivery: DeliveryRow, endpoint: EndpointRow, result: _Result, now: datetime
+    ) -> None:
+        s = self.settings
+        delivery.attempts += 1
+        delivery.last_status_code = result.status_code
+        delivery.last_error = result.error
+        extra = {"delivery_id": delivery.id, "endpoint_id": str(endpoint.id)}
+        if result.ok:
+            delivery.status, delivery.delivered_at = "delivered", now
+            endpoint.consecutive_failures = 0
+            return
+        if result.status_code == 410:
+            # The receiver says it is gone: stop calling it; the delivery waits, not lost.
+            endpoint.enabled = False
+            endpoint.disabled_reason = "the receiver answered 410 Gone"
+            delivery.status, delivery.next_attempt_at = "failed", now
+            log.warning("webhook endpoint disabled (410)", extra=extra)
+            return
+        schedule = s.webhook_retry_schedule
+        if delivery.attempts >= len(schedule):
+            delivery.status = "dead"
+            endpoint.consecutive_failures += 1
+            log.warning("webhook delivery dead", extra=extra)
+            if endpoint.consecutive_failures >= s.webhook_disable_after:
                 endpoint.enabled = False
-                endpoint.disabled_reason = "the receiver answered 410 Gone"
-                delivery.status, delivery.next_attempt_at = "failed", now
-                log.warning("webhook endpoint disabled (410)", extra=extra)
-                return
-            schedule = s.webhook_retry_schedule
-            if delivery.attempts >= len(schedule):
-                delivery.status = "dead"
-                endpoint.consecutive_failures += 1
-                log.warning("webhook delivery dead", extra=extra)
-                if endpoint.consecutive_failures >= s.webhook_disable_after:
-                    endpoint.enabled = False
-                    endpoint.disabled_reason = (
-                        f"{endpoint.consecutive_failures} deliveries in a row failed every attempt"
-                    )
-                    log.warning("webhook endpoint disabled (failing)", extra=extra)
-                return
-            delay = schedule[delivery.attempts]
-            if result.retry_after is not None:
-                delay = min(result.retry_after, s.webhook_max_retry_after_seconds)
-            delivery.status = "failed"
-            delivery.next_attempt_at = now + timedelta(seconds=delay)
+                endpoint.disabled_reason = (
+                    f"{endpoint.consecutive_failures} deliveries in a row failed every attempt"
+                )
+                log.warning("webhook endpoint disabled (failing)", extra=extra)
+            return
+        delay = schedule[delivery.attempts]
+        if result.retry_after is not None:
+            delay = min(result.retry_after, s.webhook_max_retry_after_seconds)
+        delivery.status = "failed"
+        delivery.next_attempt_at = now + timedelta(seconds=delay)

@@ -1,43 +1,53 @@
-"""sales-assignment's SQL: every query lives here; handlers and routes call these."""
+"""sales-assignment's SQL (webhooks' in `webhook_repo`): handlers and routes call these."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from sales_assignment.models import (
     AWAITING_ACCEPT,
     OPEN_STATUSES,
     AccountOwnerRow,
     AssignmentRow,
-    DeliveryRow,
-    EndpointRow,
+    Base,
     HistoryRow,
     RepRow,
+    RoutingLockRow,
     RRStateRow,
     RuleSetRow,
 )
 
-# Deliveries still to be attempted: never tried yet, or failed with a retry scheduled.
-RETRYING = ("pending", "failed")
-# One lock for every change to who owns which lead: round-robin weights, capacity counts and
-# the lead's row move together, so two replicas never double-assign or lose an rr update.
-_ROUTING_LOCK_ID = 0x5A1E5
+
+async def lock_routing(session: AsyncSession) -> int:
+    """Take the routing lock until commit and count a routing change; the new generation.
+
+    One row lock for every change to who owns which lead: round-robin weights, capacity
+    counts and the lead's row move together, so two replicas never double-assign or lose an
+    rr update. Each call bumps the generation, so a routing team saved at generation g is
+    current for the transaction whose lock returns g + 1 (see `team.TeamCache`).
+    """
+    stmt = (
+        update(RoutingLockRow)
+        .where(RoutingLockRow.id == 1)
+        .values(generation=RoutingLockRow.generation + 1)
+        .returning(RoutingLockRow.generation)
+        .execution_options(synchronize_session=False)
+    )
+    return int((await session.execute(stmt)).scalar_one())
 
 
-def _postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-async def lock_routing(session: AsyncSession) -> None:
-    """Serialise assignment changes until commit (PostgreSQL); SQLite has one writer already."""
-    if _postgres(session):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ROUTING_LOCK_ID})
+async def add_rows(
+    session: AsyncSession, model: type[Base], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert many new rows in one statement (no unit of work: nothing is read back)."""
+    if rows:
+        await session.execute(insert(model), list(rows))
 
 
 # ---------------------------------------------------------------- reps
@@ -143,13 +153,20 @@ async def history(session: AsyncSession, lead_id: uuid.UUID) -> list[HistoryRow]
     return list(await session.scalars(stmt))
 
 
-async def tried_reps(session: AsyncSession, lead_id: uuid.UUID) -> set[uuid.UUID]:
-    stmt = select(HistoryRow.rep_id).where(
-        HistoryRow.lead_id == lead_id,
+async def tried_reps(
+    session: AsyncSession, lead_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The reps each of these leads was ever given to."""
+    stmt = select(HistoryRow.lead_id, HistoryRow.rep_id).where(
+        HistoryRow.lead_id.in_(list(lead_ids)),
         HistoryRow.event.in_(("assigned", "reassigned")),
         HistoryRow.rep_id.is_not(None),
     )
-    return {rep_id for rep_id in await session.scalars(stmt) if rep_id is not None}
+    tried: dict[uuid.UUID, set[uuid.UUID]] = {lead_id: set() for lead_id in lead_ids}
+    for lead_id, rep_id in (await session.execute(stmt)).all():
+        if rep_id is not None:
+            tried[lead_id].add(rep_id)
+    return tried
 
 
 async def queued(session: AsyncSession, limit: int) -> list[AssignmentRow]:
@@ -183,105 +200,19 @@ async def rr_state(session: AsyncSession) -> dict[str, dict[str, int]]:
 
 
 async def save_rr_state(
-    session: AsyncSession, state: Mapping[str, Mapping[str, int]], now: datetime
+    session: AsyncSession,
+    state: Mapping[str, Mapping[str, int]],
+    stored: Mapping[str, Mapping[str, int]],
+    now: datetime,
 ) -> None:
-    """Write the pools whose weights changed (caller holds the routing lock)."""
-    rows = {row.pool: row for row in await session.scalars(select(RRStateRow))}
-    for pool, weights in state.items():
-        row = rows.get(pool)
-        if row is None:
-            session.add(RRStateRow(pool=pool, weights=dict(weights), updated_at=now))
-        elif row.weights != weights:
-            row.weights = dict(weights)
-            row.updated_at = now
-
-
-# ---------------------------------------------------------------- webhooks
-
-
-async def subscribed(session: AsyncSession, event_type: str) -> list[EndpointRow]:
-    """Endpoints that want `event_type`, disabled ones too: their messages wait, held, for a
-    re-enable (filtered here: JSON lists differ by dialect)."""
-    rows = await session.scalars(select(EndpointRow))
-    return [row for row in rows if event_type in row.event_types]
-
-
-async def get_endpoint(
-    session: AsyncSession, endpoint_id: uuid.UUID, *, lock: bool = False
-) -> EndpointRow | None:
-    """The endpoint; `lock` holds its row until commit (PostgreSQL) against lost updates."""
-    return await session.get(
-        EndpointRow, endpoint_id, populate_existing=True, with_for_update=lock or None
-    )
-
-
-async def list_endpoints(session: AsyncSession) -> list[EndpointRow]:
-    return list(await session.scalars(select(EndpointRow).order_by(EndpointRow.created_at)))
-
-
-async def get_delivery(session: AsyncSession, delivery_id: str) -> DeliveryRow | None:
-    return await session.get(DeliveryRow, delivery_id, populate_existing=True)
-
-
-async def deliveries_of(
-    session: AsyncSession, endpoint_id: uuid.UUID, status: str | None, limit: int
-) -> list[DeliveryRow]:
-    stmt = select(DeliveryRow).where(DeliveryRow.endpoint_id == endpoint_id)
-    if status is not None:
-        stmt = stmt.where(DeliveryRow.status == status)
-    stmt = stmt.order_by(DeliveryRow.created_at.desc(), DeliveryRow.id).limit(limit)
-    return list(await session.scalars(stmt))
-
-
-async def lead_deliveries(session: AsyncSession, lead_id: uuid.UUID) -> list[DeliveryRow]:
-    return list(await session.scalars(select(DeliveryRow).where(DeliveryRow.lead_id == lead_id)))
-
-
-async def revive_undelivered(session: AsyncSession, endpoint_id: uuid.UUID, now: datetime) -> int:
-    """Make every undelivered message of an endpoint due now with a fresh attempt budget."""
-    result = await session.execute(
-        update(DeliveryRow)
-        .where(
-            DeliveryRow.endpoint_id == endpoint_id,
-            DeliveryRow.status.in_((*RETRYING, "dead")),
-        )
-        .values(status="pending", attempts=0, next_attempt_at=now)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def claim_due(
-    session: AsyncSession, now: datetime, limit: int, lease_until: datetime
-) -> Sequence[tuple[DeliveryRow, EndpointRow]]:
-    """Due deliveries, leased until `lease_until` so no other replica sends them meanwhile.
-
-    A delivery waits while an earlier message of the same lead to the same endpoint is still
-    being retried: receivers see a lead's messages in order.
-    """
-    earlier = aliased(DeliveryRow)
-    blocked = exists().where(
-        and_(
-            earlier.endpoint_id == DeliveryRow.endpoint_id,
-            earlier.lead_id == DeliveryRow.lead_id,
-            earlier.seq < DeliveryRow.seq,
-            earlier.status.in_(RETRYING),
-        )
-    )
-    stmt = (
-        select(DeliveryRow, EndpointRow)
-        .join(EndpointRow, EndpointRow.id == DeliveryRow.endpoint_id)
-        .where(
-            DeliveryRow.status.in_(RETRYING),
-            DeliveryRow.next_attempt_at <= now,
-            EndpointRow.enabled.is_(True),
-            ~blocked,
-        )
-        .order_by(DeliveryRow.next_attempt_at, DeliveryRow.created_at)
-        .limit(limit)
-    )
-    if _postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True, of=DeliveryRow)
-    pairs = [(d, e) for d, e in (await session.execute(stmt)).all()]
-    for delivery, _ in pairs:
-        delivery.next_attempt_at = lease_until
-    return pairs
+    """Write the pools whose weights differ from `stored`, what the table holds (caller
+    holds the routing lock)."""
+    changed = [
+        {"pool": pool, "weights": dict(weights), "updated_at": now}
+        for pool, weights in state.items()
+        if stored.get(pool) != weights
+    ]
+    await add_rows(session, RRStateRow, [r for r in changed if r["pool"] not in stored])
+    updates = [r for r in changed if r["pool"] in stored]
+    if updates:
+        await session.execute(update(RRStateRow), updates)

@@ -80,6 +80,14 @@ class Rep:
         object.__setattr__(self, "zone", load_timezone(self.timezone))
         object.__setattr__(self, "countries", expand_places(self.territories))
 
+    def with_open_leads(self, open_leads: int) -> Rep:
+        """The same rep with another open-lead count, without parsing it again."""
+        other = object.__new__(Rep)
+        for name in Rep.__slots__:
+            object.__setattr__(other, name, getattr(self, name))
+        object.__setattr__(other, "open_leads", open_leads)
+        return other
+
 
 @dataclass(frozen=True, slots=True)
 class LeadFacts:

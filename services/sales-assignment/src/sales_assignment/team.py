@@ -1,7 +1,9 @@
 """The routing inputs of one transaction: reps, open-lead counts, policy and round robin.
 
-Loaded under the routing lock (`repo.lock_routing`) and carried across a batch of leads, so
-each decision sees the counts and round-robin weights the previous one left behind.
+Taken under the routing lock (`repo.lock_routing`) and carried across a batch of leads, so
+each decision sees the counts and round-robin weights the previous one left behind. Between
+transactions a `TeamCache` keeps the team the last one committed, so a stream of leads does
+not reload reps, rules, owners, counts and weights for every batch.
 """
 
 from __future__ import annotations
@@ -10,12 +12,21 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from sales_assignment import repo
 from sales_assignment.models import AssignmentRow, RepRow
 from sales_assignment.payloads import facts_of, to_rep
-from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, reroute, route
+from sales_assignment.routing import (
+    Assignment,
+    NoRepAvailable,
+    Rep,
+    RoutingPolicy,
+    reroute,
+    route,
+)
 from sales_assignment.rules import RoutingRule, validate_rules
 
 
@@ -29,27 +40,35 @@ class Team:
     owners: dict[str, uuid.UUID] = field(default_factory=dict)
     rules: list[RoutingRule] = field(default_factory=list)
     rules_version: int = 0
-    changed: bool = field(default=False)
+    # The round-robin state as the table holds it: `save` writes only what differs.
+    stored: dict[str, dict[str, int]] = field(default_factory=dict)
+    # The routing view of each rep, parsed once; `took` keeps its open-lead count current.
+    reps: dict[uuid.UUID, Rep] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reps = {rid: to_rep(row, self.counts.get(rid, 0)) for rid, row in self.rows.items()}
 
     @classmethod
     async def load(cls, session: AsyncSession) -> Team:
         rows = {r.rep_id: r for r in await repo.live_reps(session)}
         ruleset = await repo.active_rules(session)
+        state = await repo.rr_state(session)
         return cls(
             rows,
             await repo.open_counts(session),
-            await repo.rr_state(session),
+            state,
             owners={o.domain: o.rep_id for o in await repo.account_owners(session)},
             # Stored rules were validated on the way in; validating again builds them.
             rules=validate_rules(ruleset.rules) if ruleset is not None else [],
             rules_version=ruleset.version if ruleset is not None else 0,
+            stored={pool: dict(weights) for pool, weights in state.items()},
         )
 
     def route(
         self, row: AssignmentRow, now: datetime, tried: set[uuid.UUID] | None = None
     ) -> Assignment | NoRepAvailable:
         """Route the lead of `row`; `tried` (SLA re-routing) names reps to avoid if possible."""
-        reps = [to_rep(r, self.counts.get(r.rep_id, 0)) for r in self.rows.values()]
+        reps = list(self.reps.values())
         policy = RoutingPolicy(account_owners=self.owners, rules=self.rules, rr_state=self.state)
         facts = facts_of(row)
         if tried is None:
@@ -62,11 +81,61 @@ class Team:
 
     def took(self, result: Assignment, previous: uuid.UUID | None) -> None:
         self.state = result.new_rr_state
-        self.changed = True
-        self.counts[result.rep_id] = self.counts.get(result.rep_id, 0) + 1
+        self._count(result.rep_id, +1)
         if previous is not None:
-            self.counts[previous] = max(0, self.counts.get(previous, 0) - 1)
+            self._count(previous, -1)
+
+    def _count(self, rep_id: uuid.UUID, delta: int) -> None:
+        n = max(0, self.counts.get(rep_id, 0) + delta)
+        self.counts[rep_id] = n
+        rep = self.reps.get(rep_id)
+        if rep is not None:
+            self.reps[rep_id] = rep.with_open_leads(n)
 
     async def save(self, session: AsyncSession, now: datetime) -> None:
-        if self.changed:
-            await repo.save_rr_state(session, self.state, now)
+        """Write the round-robin pools that changed since the team was loaded or saved."""
+        await repo.save_rr_state(session, self.state, self.stored, now)
+        self.stored = {pool: dict(weights) for pool, weights in self.state.items()}
+
+
+class TeamCache:
+    """The team as the last committed routing transaction of this process left it.
+
+    Every routing change takes the routing lock, which bumps the generation; a team saved
+    after the commit of generation g is therefore current exactly when the next lock
+    returns g + 1 — nobody, here or in another replica, changed anything in between. Any
+    other generation, a rollback, or `fresh` (the periodic passes, which also notice what
+    was changed behind the service's back) loads the team from the database again.
+
+    A transaction takes the team out while it works on it and puts it back when it
+    commits, so it must change counts and weights through the team only, after taking it.
+    (The kernel's sessions do not expire on commit: the kept rep rows stay readable.)
+    """
+
+    def __init__(self) -> None:
+        self._team: Team | None = None
+        self._generation = -1
+
+    async def take(self, session: AsyncSession, generation: int, *, fresh: bool = False) -> Team:
+        """The team for the transaction whose `repo.lock_routing` returned `generation`."""
+        team, self._team = self._team, None
+        if fresh or team is None or self._generation != generation - 1:
+            team = await Team.load(session)
+        self._keep_when_committed(session, team, generation)
+        return team
+
+    def _keep_when_committed(self, session: AsyncSession, team: Team, generation: int) -> None:
+        sync = session.sync_session
+        live = True
+
+        def committed(_: Session) -> None:
+            # Another transaction of this process may have committed a later generation.
+            if live and generation > self._generation:
+                self._team, self._generation = team, generation
+
+        def rolled_back(_: Session) -> None:
+            nonlocal live
+            live = False
+
+        event.listen(sync, "after_commit", committed, once=True)
+        event.listen(sync, "after_rollback", rolled_back, once=True)

@@ -1,0 +1,72 @@
+"""What one routing transaction adds, gathered and written in one statement per table.
+
+Routing a batch of leads adds an assignment row, a history step and webhook deliveries per
+lead. Going through the ORM's unit of work that is a flush (and round trips) per lead; here
+the rows are collected as plain values and inserted together before the use case returns.
+Changes to rows already stored (re-routing, closing) stay ORM updates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sales_assignment import outbound, repo, webhook_repo
+from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, HistoryRow, RepRow
+
+_ASSIGNMENT_COLUMNS = tuple(attr.key for attr in inspect(AssignmentRow).column_attrs)
+
+
+@dataclass
+class Staged:
+    """New rows of one transaction: assignments, history steps and webhook deliveries."""
+
+    assignments: list[AssignmentRow] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    _endpoints: list[EndpointRow] | None = None
+
+    def new_assignment(self, row: AssignmentRow) -> None:
+        """`row` is new (not in the session): inserted with the others, as it is then."""
+        self.assignments.append(row)
+
+    def step(self, row: AssignmentRow, event: str, reason: dict[str, Any], at: datetime) -> None:
+        """A step of the lead's history (queued, assigned, closed …)."""
+        self.history.append(
+            {
+                "lead_id": row.lead_id,
+                "event": event,
+                "rep_id": row.rep_id,
+                "attempt": row.attempt,
+                "reason": reason,
+                "at": at,
+            }
+        )
+
+    async def notify(
+        self,
+        session: AsyncSession,
+        event_type: str,
+        row: AssignmentRow,
+        rep: RepRow,
+        now: datetime,
+    ) -> None:
+        """Webhook deliveries of `event_type` for every endpoint that wants it."""
+        if self._endpoints is None:  # one read per transaction, however many leads
+            self._endpoints = await webhook_repo.list_endpoints(session)
+        self.deliveries += outbound.delivery_rows(self._endpoints, event_type, row, rep, now)
+
+    async def write(self, session: AsyncSession) -> int:
+        """Insert what was gathered (one statement per table) and start over; returns how
+        many webhook deliveries were written."""
+        rows = [{key: getattr(r, key) for key in _ASSIGNMENT_COLUMNS} for r in self.assignments]
+        await repo.add_rows(session, AssignmentRow, rows)
+        await repo.add_rows(session, HistoryRow, self.history)
+        await repo.add_rows(session, DeliveryRow, self.deliveries)
+        written = len(self.deliveries)
+        self.assignments, self.history, self.deliveries = [], [], []
+        return written

@@ -1,0 +1,109 @@
+"""sales-assignment's SQL for webhooks: endpoints, and the deliveries the worker sends."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from sales_assignment.models import DeliveryRow, EndpointRow
+
+# Deliveries still to be attempted: never tried yet, or failed with a retry scheduled.
+RETRYING = ("pending", "failed")
+
+
+async def get_endpoint(
+    session: AsyncSession, endpoint_id: uuid.UUID, *, lock: bool = False
+) -> EndpointRow | None:
+    """The endpoint; `lock` holds its row until commit (PostgreSQL) against lost updates."""
+    return await session.get(
+        EndpointRow, endpoint_id, populate_existing=True, with_for_update=lock or None
+    )
+
+
+async def list_endpoints(session: AsyncSession) -> list[EndpointRow]:
+    return list(await session.scalars(select(EndpointRow).order_by(EndpointRow.created_at)))
+
+
+async def get_delivery(session: AsyncSession, delivery_id: str) -> DeliveryRow | None:
+    return await session.get(DeliveryRow, delivery_id, populate_existing=True)
+
+
+async def deliveries_by_id(session: AsyncSession, ids: Collection[str]) -> dict[str, DeliveryRow]:
+    rows = await session.scalars(select(DeliveryRow).where(DeliveryRow.id.in_(list(ids))))
+    return {row.id: row for row in rows}
+
+
+async def endpoints_by_id(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, EndpointRow]:
+    rows = await session.scalars(select(EndpointRow).where(EndpointRow.id.in_(list(ids))))
+    return {row.id: row for row in rows}
+
+
+async def deliveries_of(
+    session: AsyncSession, endpoint_id: uuid.UUID, status: str | None, limit: int
+) -> list[DeliveryRow]:
+    stmt = select(DeliveryRow).where(DeliveryRow.endpoint_id == endpoint_id)
+    if status is not None:
+        stmt = stmt.where(DeliveryRow.status == status)
+    stmt = stmt.order_by(DeliveryRow.created_at.desc(), DeliveryRow.id).limit(limit)
+    return list(await session.scalars(stmt))
+
+
+async def lead_deliveries(session: AsyncSession, lead_id: uuid.UUID) -> list[DeliveryRow]:
+    return list(await session.scalars(select(DeliveryRow).where(DeliveryRow.lead_id == lead_id)))
+
+
+async def revive_undelivered(session: AsyncSession, endpoint_id: uuid.UUID, now: datetime) -> int:
+    """Make every undelivered message of an endpoint due now with a fresh attempt budget."""
+    result = await session.execute(
+        update(DeliveryRow)
+        .where(
+            DeliveryRow.endpoint_id == endpoint_id,
+            DeliveryRow.status.in_((*RETRYING, "dead")),
+        )
+        .values(status="pending", attempts=0, next_attempt_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, lease_until: datetime
+) -> Sequence[tuple[DeliveryRow, EndpointRow]]:
+    """Due deliveries, leased until `lease_until` so no other replica sends them meanwhile.
+
+    A delivery waits while an earlier message of the same lead to the same endpoint is still
+    being retried: receivers see a lead's messages in order.
+    """
+    earlier = aliased(DeliveryRow)
+    blocked = exists().where(
+        and_(
+            earlier.endpoint_id == DeliveryRow.endpoint_id,
+            earlier.lead_id == DeliveryRow.lead_id,
+            earlier.seq < DeliveryRow.seq,
+            earlier.status.in_(RETRYING),
+        )
+    )
+    stmt = (
+        select(DeliveryRow, EndpointRow)
+        .join(EndpointRow, EndpointRow.id == DeliveryRow.endpoint_id)
+        .where(
+            DeliveryRow.status.in_(RETRYING),
+            DeliveryRow.next_attempt_at <= now,
+            EndpointRow.enabled.is_(True),
+            ~blocked,
+        )
+        .order_by(DeliveryRow.next_attempt_at, DeliveryRow.created_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=DeliveryRow)
+    pairs = [(d, e) for d, e in (await session.execute(stmt)).all()]
+    for delivery, _ in pairs:
+        delivery.next_attempt_at = lease_until
+    return pairs
