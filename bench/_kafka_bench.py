@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,16 @@ async def end_offsets(topic: str) -> dict[TopicPartition, int]:
 
 
 async def collect(
-    start: dict[TopicPartition, int], keys: set[bytes], *, timeout: float
+    start: dict[TopicPartition, int],
+    keys: set[bytes],
+    *,
+    timeout: float,
+    seen_so_far: Callable[[int], None] | None = None,
 ) -> list[Any]:
-    """Messages after `start` whose key is in `keys`, one per key (the first), until all came."""
+    """Messages after `start` whose key is in `keys`, one per key (the first), until all came.
+
+    `seen_so_far` is told how many keys have come after each fetch (a progress bar).
+    """
     consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False)
     await consumer.start()
     seen: dict[bytes, Any] = {}
@@ -69,6 +77,8 @@ async def collect(
                 for m in msgs:
                     if m.key in keys and m.key not in seen:
                         seen[m.key] = m
+            if seen_so_far is not None:
+                seen_so_far(len(seen))
         return list(seen.values())
     finally:
         await consumer.stop()

@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from rich.progress import Progress, TaskID
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench._kafka_bench import ensure_kafka, fresh_pg  # noqa: E402
+from bench._progress import bench_progress  # noqa: E402
 from leadflow.kafka import ensure_topics  # noqa: E402
 from support.receiver import Receiver  # noqa: E402
 from support.stack import Stack  # noqa: E402
@@ -66,9 +68,10 @@ def percentile(values: list[float], p: float) -> float:
 
 
 class Bench:
-    def __init__(self, stack: Stack, receiver: Receiver) -> None:
+    def __init__(self, stack: Stack, receiver: Receiver, progress: Progress) -> None:
         self.stack = stack
         self.receiver = receiver
+        self.progress = progress
         self.key = ""
 
     async def setup(self) -> None:
@@ -99,10 +102,11 @@ class Bench:
             r.raise_for_status()
             self.key = r.json()["key"]
 
-    async def run_rate(self, rate: float, seconds: float, progress: Any = None) -> dict[str, Any]:
+    async def run_rate(self, rate: float, seconds: float) -> dict[str, Any]:
         """Offer `rate` leads/s for `seconds`; measure answers and webhook latencies."""
         run = uuid.uuid4().hex[:6]
         n = int(rate * seconds)
+        step = self.progress.add_task(f"{rate:.0f} leads/s: POSTs answered", total=n)
         sent: dict[str, float] = {}
         statuses: list[int] = []
         url = f"{self.stack.url('marketing-intake')}/v1/leads"
@@ -117,6 +121,8 @@ class Bench:
                 except httpx.HTTPError:
                     statuses.append(0)
                     return
+                finally:
+                    self.progress.advance(step)
                 statuses.append(r.status_code)
                 if r.status_code == 202:
                     sent[r.json()["lead_id"]] = t
@@ -128,18 +134,19 @@ class Bench:
                 if delay > 0:
                     await asyncio.sleep(delay)
                 tasks.append(asyncio.create_task(post(i)))
-                if progress is not None:
-                    progress()
             await asyncio.gather(*tasks)
             offered_for = time.monotonic() - start
         deadline = time.time() + 5
         latencies: dict[str, float] = {}
+        self.progress.update(step, description=f"{rate:.0f} leads/s: webhooks", completed=0)
         while time.time() < deadline and len(latencies) < len(sent):
             for received, payload in self.receiver.payloads()[-5 * n :]:
                 lead_id = payload["data"]["lead"]["lead_id"]
                 if lead_id in sent and lead_id not in latencies:
                     latencies[lead_id] = received.at - sent[lead_id]
+            self.progress.update(step, completed=len(latencies))
             await asyncio.sleep(0.1)
+        self.progress.remove_task(step)
         lat = list(latencies.values())
         return {
             "rate": rate,
@@ -153,6 +160,42 @@ class Bench:
             "mean": statistics.fmean(lat) if lat else float("nan"),
             "sustained": len(lat) == n and n / offered_for >= 0.95 * rate,
         }
+
+    async def measure(
+        self, rates: list[float], ramp: list[float], seconds: float, overall: TaskID
+    ) -> dict[str, Any]:
+        """Warm up, then each fixed rate, then the ramp until a rate is not sustained."""
+        progress = self.progress
+        progress.update(overall, description="end to end: warm-up")
+        await self.run_rate(20, 2)  # warm-up: connections, caches, group joins
+        progress.update(overall, description="end to end: fixed rates", advance=1)
+        rows = []
+        for rate in rates:
+            row = await self.run_rate(rate, seconds)
+            progress.advance(overall)
+            rows.append(row)
+            print(
+                f"{rate:>6.0f} leads/s: p50 {row['p50'] * 1000:7.1f} ms  "
+                f"p95 {row['p95'] * 1000:7.1f} ms  p99 {row['p99'] * 1000:7.1f} ms  "
+                f"delivered {row['delivered']}/{row['posted']}  "
+                f"{'sustained' if row['sustained'] else 'NOT sustained'}",
+                flush=True,
+            )
+        best = 0.0
+        progress.update(overall, description="end to end: ramp to the max")
+        for rate in ramp:
+            row = await self.run_rate(rate, seconds)
+            progress.advance(overall)
+            print(
+                f"ramp {rate:>6.0f} leads/s: {'sustained' if row['sustained'] else 'NOT sustained'}"
+                f" (achieved {row['achieved_rate']:.0f}/s, delivered "
+                f"{row['delivered']}/{row['posted']}, p99 {row['p99'] * 1000:.0f} ms)",
+                flush=True,
+            )
+            if not row["sustained"]:
+                break
+            best = rate
+        return {"fixed_rates": rows, "max_sustained_rate": best, "peak_rss_mb": self.rss()}
 
     def rss(self) -> dict[str, float]:
         out = {}
@@ -189,41 +232,20 @@ async def main() -> int:
             print("LEADFLOW_TEST_POSTGRES_URL is not set (make bench starts PostgreSQL)")
             return 2
         stack.database_urls = {name: await fresh_pg(admin) for name in SERVICES}
-    await asyncio.to_thread(stack.start)
+    rates = [float(r) for r in args.rates.split(",")]
+    ramp = [float(r) for r in args.ramp.split(",")]
     results: dict[str, Any] = {"database": "sqlite" if args.sqlite else "postgresql"}
-    try:
-        bench = Bench(stack, receiver)
-        await bench.setup()
-        await bench.run_rate(20, 2)  # warm-up: connections, caches, group joins
-        rows = []
-        for rate in [float(r) for r in args.rates.split(",")]:
-            row = await bench.run_rate(rate, args.seconds)
-            rows.append(row)
-            print(
-                f"{rate:>6.0f} leads/s: p50 {row['p50'] * 1000:7.1f} ms  "
-                f"p95 {row['p95'] * 1000:7.1f} ms  p99 {row['p99'] * 1000:7.1f} ms  "
-                f"delivered {row['delivered']}/{row['posted']}  "
-                f"{'sustained' if row['sustained'] else 'NOT sustained'}",
-                flush=True,
-            )
-        results["fixed_rates"] = rows
-        best = 0.0
-        for rate in [float(r) for r in args.ramp.split(",")]:
-            row = await bench.run_rate(rate, args.seconds)
-            print(
-                f"ramp {rate:>6.0f} leads/s: {'sustained' if row['sustained'] else 'NOT sustained'}"
-                f" (achieved {row['achieved_rate']:.0f}/s, delivered "
-                f"{row['delivered']}/{row['posted']}, p99 {row['p99'] * 1000:.0f} ms)",
-                flush=True,
-            )
-            if not row["sustained"]:
-                break
-            best = rate
-        results["max_sustained_rate"] = best
-        results["peak_rss_mb"] = bench.rss()
-    finally:
-        await asyncio.to_thread(stack.stop)
-        receiver.stop()
+    with bench_progress() as progress:
+        overall = progress.add_task("starting the services", total=1 + len(rates) + len(ramp))
+        await asyncio.to_thread(stack.start)
+        try:
+            bench = Bench(stack, receiver, progress)
+            await bench.setup()
+            results |= await bench.measure(rates, ramp, args.seconds, overall)
+        finally:
+            progress.update(overall, description="stopping the services")
+            await asyncio.to_thread(stack.stop)
+            receiver.stop()
     p99_200 = next((r["p99"] for r in results["fixed_rates"] if r["rate"] == 200), float("nan"))
     rss_ok = all(v <= TARGET_RSS_MB for v in results["peak_rss_mb"].values())
     print("peak RSS MB: " + ", ".join(f"{k} {v:.0f}" for k, v in results["peak_rss_mb"].items()))

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from rich.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
@@ -43,6 +44,7 @@ from bench._kafka_bench import (  # noqa: E402
     fresh_pg,
     place_group,
 )
+from bench._progress import bench_progress, run_timed  # noqa: E402
 
 TARGET_RATIO = 0.6
 TARGET_P99_MS = 50.0
@@ -151,15 +153,16 @@ def _ms(text: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def closed_loop(url: str, key: str, seconds: int, connections: int) -> dict[str, float]:
+def closed_loop(
+    url: str, key: str, seconds: int, connections: int, *, progress: Progress, label: str
+) -> dict[str, float]:
     """wrk on the load core: requests/s, p50 and p99 (ms), non-2xx count."""
     script = Path(tempfile.mkdtemp()) / "post.lua"
     run = uuid.uuid4().hex[:8]
     script.write_text(LUA % {"run": run, "key": key, "body": BODY.replace("%s", "%s")})
     argv = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
-    out = subprocess.run(  # noqa: S603
-        [*argv, "--latency", "-s", str(script), url], capture_output=True, text=True, check=True
-    ).stdout
+    argv += ["--latency", "-s", str(script), url]
+    out = run_timed(argv, seconds, progress, label)
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
@@ -219,20 +222,25 @@ async def _open_loop(url: str, key: str, rate: float, seconds: float) -> dict[st
     }
 
 
-def open_loop(url: str, key: str, rate: float, seconds: float) -> dict[str, float]:
+def open_loop(
+    url: str, key: str, rate: float, seconds: float, *, progress: Progress, label: str
+) -> dict[str, float]:
     """Run the generator in its own process on the load core."""
     argv = ["taskset", "-c", LOAD_CORE, sys.executable, __file__, "--open-loop", url, key]
-    out = subprocess.run(  # noqa: S603
-        [*argv, str(rate), str(seconds)], capture_output=True, text=True, check=True
-    ).stdout
+    out = run_timed([*argv, str(rate), str(seconds)], seconds, progress, label)
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
 
 
-def measure(server: Server, key: str, args: argparse.Namespace) -> dict[str, Any]:
-    closed_loop(server.url, key, 2, args.connections)  # warm-up
-    closed = closed_loop(server.url, key, args.seconds, args.connections)
-    fixed = open_loop(server.url, key, args.rate, args.seconds)
+def measure(
+    server: Server, key: str, args: argparse.Namespace, progress: Progress
+) -> dict[str, Any]:
+    name, url = server.name, server.url
+    closed_loop(url, key, 2, args.connections, progress=progress, label=f"{name}: warm-up")
+    wrk = f"{name}: wrk, {args.connections} connections"
+    closed = closed_loop(url, key, args.seconds, args.connections, progress=progress, label=wrk)
+    at = f"{name}: {args.rate:.0f} leads/s"
+    fixed = open_loop(url, key, args.rate, args.seconds, progress=progress, label=at)
     print(
         f"  {server.name:15s} {closed['rps']:8.0f} req/s  p50 {closed['p50_ms']:6.1f} ms  "
         f"p99 {closed['p99_ms']:6.1f} ms  non-2xx {closed['non_2xx']:.0f} | at {args.rate:.0f}/s: "
@@ -241,6 +249,17 @@ def measure(server: Server, key: str, args: argparse.Namespace) -> dict[str, Any
         flush=True,
     )
     return {"closed_loop": closed, "fixed_rate": fixed}
+
+
+def intake_on(
+    db: str, url: str, base: Path, args: argparse.Namespace, progress: Progress
+) -> dict[str, Any]:
+    """Start marketing-intake on `url` and measure it."""
+    server, key = intake_server(f"intake-{db}", url, base / db)
+    try:
+        return measure(server, key, args, progress)
+    finally:
+        server.stop()
 
 
 def main() -> int:
@@ -261,38 +280,40 @@ def main() -> int:
         flush=True,
     )
     results: dict[str, Any] = {}
-    server = bare_server()
-    try:
-        results["bare"] = measure(server, "none", args)
-    finally:
-        server.stop()
-    targets = {"sqlite": f"sqlite+aiosqlite:///{base}/sqlite/intake.db"}
-    if pg_admin and args.only != "sqlite":
-        targets["postgres"] = asyncio.run(fresh_pg(pg_admin))
-    elif not pg_admin:
-        print("  (PostgreSQL skipped: LEADFLOW_TEST_POSTGRES_URL is not set)")
-    if args.only == "postgres":
-        targets.pop("sqlite")
-    ok = True
-    for db, url in targets.items():
-        server, key = intake_server(f"intake-{db}", url, base / db)
+    with bench_progress() as progress:
+        overall = progress.add_task("intake bench: starting bare", total=None)
+        server = bare_server()
         try:
-            got = measure(server, key, args)
+            progress.update(overall, description="intake bench: bare framework")
+            results["bare"] = measure(server, "none", args, progress)
         finally:
             server.stop()
-        ratio = got["closed_loop"]["rps"] / results["bare"]["closed_loop"]["rps"]
-        got["ratio"] = ratio
-        met = ratio >= TARGET_RATIO and got["fixed_rate"]["p99_ms"] <= TARGET_P99_MS
-        met = met and got["fixed_rate"]["failures"] == 0 and got["closed_loop"]["non_2xx"] == 0
-        got["targets_met"] = met
-        ok = ok and met
-        results[db] = got
-        print(
-            f"  → intake/bare on {db}: {ratio:.2f} (target >= {TARGET_RATIO}); p99 at "
-            f"{args.rate:.0f}/s {got['fixed_rate']['p99_ms']:.1f} ms (target <= "
-            f"{TARGET_P99_MS:.0f}) — {'met' if met else 'NOT MET'}",
-            flush=True,
-        )
+        targets = {"sqlite": f"sqlite+aiosqlite:///{base}/sqlite/intake.db"}
+        if pg_admin and args.only != "sqlite":
+            targets["postgres"] = asyncio.run(fresh_pg(pg_admin))
+        elif not pg_admin:
+            print("  (PostgreSQL skipped: LEADFLOW_TEST_POSTGRES_URL is not set)")
+        if args.only == "postgres":
+            targets.pop("sqlite")
+        progress.update(overall, total=1 + len(targets), completed=1)
+        ok = True
+        for db, url in targets.items():
+            progress.update(overall, description=f"intake bench: intake on {db}")
+            got = intake_on(db, url, base, args, progress)
+            ratio = got["closed_loop"]["rps"] / results["bare"]["closed_loop"]["rps"]
+            got["ratio"] = ratio
+            met = ratio >= TARGET_RATIO and got["fixed_rate"]["p99_ms"] <= TARGET_P99_MS
+            met = met and got["fixed_rate"]["failures"] == 0 and got["closed_loop"]["non_2xx"] == 0
+            got["targets_met"] = met
+            ok = ok and met
+            results[db] = got
+            print(
+                f"  → intake/bare on {db}: {ratio:.2f} (target >= {TARGET_RATIO}); p99 at "
+                f"{args.rate:.0f}/s {got['fixed_rate']['p99_ms']:.1f} ms (target <= "
+                f"{TARGET_P99_MS:.0f}) — {'met' if met else 'NOT MET'}",
+                flush=True,
+            )
+            progress.advance(overall)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0 if ok else 1

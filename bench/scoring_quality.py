@@ -25,6 +25,9 @@ from typing import Any
 # Run as a script, Python puts bench/ (not the repository) on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rich.progress import Progress
+
+from bench._progress import bench_progress
 from bench.synthetic import START, Sample, brier, deciles, generate, roc_auc
 from lead_scoring.domain import score
 from lead_scoring.model import LearnedModel, OdooBaseline
@@ -53,23 +56,38 @@ def _evaluate(
     }
 
 
-def run(seed: int) -> dict[str, Any]:
+def run(seed: int, progress: Progress | None = None) -> dict[str, Any]:
     """Train and evaluate every model; return the results as a JSON-able dict."""
+    progress = progress or Progress(disable=True)
     samples = generate(CHECKPOINTS[-1] + N_TEST, seed=seed)
     train, test = samples[: CHECKPOINTS[-1]], samples[CHECKPOINTS[-1] :]
+    # Work in leads: each outcome learned is one, each evaluation scores the held-out leads.
+    evaluations = 2 + 3 * len(CHECKPOINTS)
+    task = progress.add_task("scoring quality", total=len(train) + evaluations * len(test))
+
+    def evaluate(name: str, n: int, predict: Callable[[Lead], float]) -> dict[str, Any]:
+        progress.update(task, description=f"scoring quality: {name} after {n} outcomes")
+        row = _evaluate(name, n, test, predict)
+        progress.advance(task, len(test))
+        return row
+
     oracle = {s.lead.lead_id: s.propensity for s in test}
     rows = [
-        _evaluate("oracle", 0, test, lambda lead: oracle[lead.lead_id]),
-        _evaluate("rules only", 0, test, lambda lead: _score(lead, None)),
+        evaluate("oracle", 0, lambda lead: oracle[lead.lead_id]),
+        evaluate("rules only", 0, lambda lead: _score(lead, None)),
     ]
     learned, odoo = LearnedModel(), OdooBaseline()
+    progress.update(task, description="scoring quality: learning outcomes")
     for n, sample in enumerate(train, start=1):
         learned.update(sample.lead, sample.won)
         odoo.update(sample.lead, sample.won)
+        progress.advance(task)
         if n in CHECKPOINTS:
-            rows.append(_evaluate("learned", n, test, learned.probability))
-            rows.append(_evaluate("odoo baseline", n, test, odoo.probability))
-            rows.append(_evaluate("blended score", n, test, lambda lead: _score(lead, learned)))
+            rows.append(evaluate("learned", n, learned.probability))
+            rows.append(evaluate("odoo baseline", n, odoo.probability))
+            rows.append(evaluate("blended score", n, lambda lead: _score(lead, learned)))
+            progress.update(task, description="scoring quality: learning outcomes")
+    progress.remove_task(task)
     return {"seed": seed, "n_test": len(test), "rows": rows, "failures": _failures(rows)}
 
 
@@ -118,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    result = run(args.seed)
+    with bench_progress() as progress:
+        result = run(args.seed, progress)
     _print(result, time.perf_counter() - started)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

@@ -4,9 +4,12 @@ Both read the same backlog of `leads.captured` events from the same broker in th
 The raw loop is the ceiling for this client on this machine: decode the JSON value, produce
 one message with the same idempotent producer settings, commit offsets per batch once the
 batch's sends are acknowledged. lead-scoring does real work per event — inbox row, score,
-store, two outbox rows, relay publish — in one database transaction per partition batch.
-Rates are taken between the first and last output message's broker timestamps, so process
-start-up and group joins are not counted.
+store, outbox rows (leads.scored, and leads.qualified when a lead first qualifies), relay
+publish — in one database transaction per poll. Rates are taken between the first and last
+output message's broker timestamps, so process start-up and group joins are not counted. The
+output is read back once it is all there (for lead-scoring: once the topic's end offsets
+have grown by the backlog), as for the raw loop, so reading it does not compete for the CPU
+with the loop being measured.
 
     uv run python bench/scoring_throughput.py [--leads 5000] [--json out.json]
 """
@@ -21,10 +24,12 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -38,15 +43,17 @@ from bench._kafka_bench import (
     place_group,
     rate,
 )
+from bench._progress import bench_progress
 from bench.synthetic import generate
-from leadflow.events import Envelope, LeadCaptured
+from leadflow.events import Envelope, LeadCaptured, LeadErased, LeadOutcome
 from leadflow.kafka import ensure_topics
 
 RAW_TOPIC = "bench.raw-scored"
 TARGET_RATIO = 0.5
 
 
-async def produce_backlog(n: int) -> set[bytes]:
+async def produce_backlog(n: int, progress: Progress) -> set[bytes]:
+    task = progress.add_task("backlog: leads.captured sent", total=n)
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True, linger_ms=5)
     await producer.start()
     keys = set()
@@ -59,14 +66,19 @@ async def produce_backlog(n: int) -> set[bytes]:
             futures.append(
                 await producer.send(env.topic, env.value(), key=env.key, headers=env.headers())
             )
+            progress.advance(task)
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
+        progress.remove_task(task)
     return keys
 
 
-async def raw_loop(group: str, start: dict[Any, int], keys: set[bytes]) -> float:
+async def raw_loop(
+    group: str, start: dict[Any, int], keys: set[bytes], progress: Progress
+) -> float:
     """Consume the backlog and produce one message per event; the client's own ceiling."""
+    task = progress.add_task("raw aiokafka loop: events relayed", total=len(keys))
     out_start = await end_offsets(RAW_TOPIC)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=BOOTSTRAP, group_id=group, enable_auto_commit=False
@@ -96,31 +108,70 @@ async def raw_loop(group: str, start: dict[Any, int], keys: set[bytes]) -> float
                         )
                         done += 1
             await asyncio.gather(*futures)
+            progress.update(task, completed=done)
             if batch:
                 await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
     finally:
         await producer.stop()
         await consumer.stop()
+        progress.remove_task(task)
     return rate(await collect(out_start, keys, timeout=60))
 
 
+async def grown_by(
+    start: dict[TopicPartition, int], n: int, *, timeout: float, so_far: Callable[[int], None]
+) -> None:
+    """Wait until `n` messages were appended after `start`: end offsets only, no records read."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ends = await consumer.end_offsets(list(start))
+            grown = sum(ends[tp] - off for tp, off in start.items())
+            so_far(min(grown, n))
+            if grown >= n:
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        await consumer.stop()
+
+
 async def service_loop(
-    group: str, database_url: str | None, keys: set[bytes], start: dict[Any, int]
+    group: str,
+    database_url: str | None,
+    keys: set[bytes],
+    start: dict[Any, int],
+    progress: Progress,
 ) -> tuple[float, float]:
     """Run lead-scoring as a process on the backlog; its rate of leads.scored and peak RSS."""
-    await place_group(group, start)
+    # Its other topics start at their end: what earlier runs and tests left there (outcomes,
+    # erasures, poison messages) is not the backlog being measured.
+    placed = dict(start)
+    for topic in (LeadOutcome.topic, LeadErased.topic):
+        placed |= await end_offsets(topic)
+    await place_group(group, placed)
     out_start = await end_offsets("leads.scored")
     with tempfile.TemporaryDirectory() as tmp:
         env = {"LEADFLOW_CONSUMER_GROUP": group, "LEADFLOW_RELAY_POLL_SECONDS": "0.05"}
         if database_url:
             env["LEADFLOW_DATABASE_URL"] = database_url
         proc = ServiceProcess("lead_scoring", Path(tmp), env)
+        db = "postgres" if database_url else "sqlite"
+        task = progress.add_task(f"lead-scoring/{db}: leads scored", total=len(keys))
         try:
             await proc.ready()
-            scored = await collect(out_start, keys, timeout=300)
+            await grown_by(
+                out_start,
+                len(keys),
+                timeout=300,
+                so_far=lambda n: progress.update(task, completed=n),
+            )
+            scored = await collect(out_start, keys, timeout=60)
             rss = proc.rss_mb()
         finally:
             proc.stop()
+            progress.remove_task(task)
     if len(scored) < len(keys):
         raise RuntimeError(f"only {len(scored)} of {len(keys)} leads were scored")
     return rate(scored), rss
@@ -135,23 +186,28 @@ async def main() -> int:
     await ensure_topics(BOOTSTRAP)
     await ensure_topics(BOOTSTRAP, [RAW_TOPIC], with_dlq=False)
     start = await end_offsets("leads.captured")
-    t0 = time.monotonic()
-    keys = await produce_backlog(args.leads)
-    print(f"backlog: {len(keys)} leads.captured events in {time.monotonic() - t0:.1f} s")
-    raw = await raw_loop(f"bench-raw-{uuid.uuid4().hex[:8]}", start, keys)
-    results: dict[str, Any] = {"leads": len(keys), "raw_rate": raw, "databases": {}}
-    dbs = {"sqlite": None}
-    if os.environ.get("LEADFLOW_TEST_POSTGRES_URL"):
-        dbs["postgres"] = await fresh_pg(os.environ["LEADFLOW_TEST_POSTGRES_URL"])
-    print(f"{'loop':<22}{'leads/s':>10}{'ratio':>8}{'peak RSS MB':>13}")
-    print(f"{'raw aiokafka':<22}{raw:>10.0f}{1.0:>8.2f}{'':>13}")
-    ok = True
-    for name, url in dbs.items():
-        svc, rss = await service_loop(f"bench-scoring-{uuid.uuid4().hex[:8]}", url, keys, start)
-        ratio = svc / raw
-        ok &= ratio >= TARGET_RATIO
-        results["databases"][name] = {"rate": svc, "ratio": ratio, "peak_rss_mb": rss}
-        print(f"{'lead-scoring/' + name:<22}{svc:>10.0f}{ratio:>8.2f}{rss:>13.0f}")
+    with bench_progress() as progress:
+        overall = progress.add_task("scoring throughput", total=None)
+        t0 = time.monotonic()
+        keys = await produce_backlog(args.leads, progress)
+        print(f"backlog: {len(keys)} leads.captured events in {time.monotonic() - t0:.1f} s")
+        raw = await raw_loop(f"bench-raw-{uuid.uuid4().hex[:8]}", start, keys, progress)
+        results: dict[str, Any] = {"leads": len(keys), "raw_rate": raw, "databases": {}}
+        dbs: dict[str, str | None] = {"sqlite": None}
+        if os.environ.get("LEADFLOW_TEST_POSTGRES_URL"):
+            dbs["postgres"] = await fresh_pg(os.environ["LEADFLOW_TEST_POSTGRES_URL"])
+        progress.update(overall, total=2 + len(dbs), completed=2)
+        print(f"{'loop':<22}{'leads/s':>10}{'ratio':>8}{'peak RSS MB':>13}")
+        print(f"{'raw aiokafka':<22}{raw:>10.0f}{1.0:>8.2f}{'':>13}")
+        ok = True
+        for name, url in dbs.items():
+            group = f"bench-scoring-{uuid.uuid4().hex[:8]}"
+            svc, rss = await service_loop(group, url, keys, start, progress)
+            ratio = svc / raw
+            ok &= ratio >= TARGET_RATIO
+            results["databases"][name] = {"rate": svc, "ratio": ratio, "peak_rss_mb": rss}
+            print(f"{'lead-scoring/' + name:<22}{svc:>10.0f}{ratio:>8.2f}{rss:>13.0f}")
+            progress.advance(overall)
     print(f"target: ratio >= {TARGET_RATIO} -> {'met' if ok else 'NOT met'}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

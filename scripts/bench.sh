@@ -33,6 +33,8 @@ run() {
 run routing bench/routing_fairness.py
 run scoring-quality bench/scoring_quality.py
 run scoring-throughput bench/scoring_throughput.py
+run assignment-throughput bench/assignment_throughput.py
+run feedback-throughput bench/feedback_throughput.py
 [ -f bench/intake_bench.py ] && run intake bench/intake_bench.py
 run end-to-end bench/e2e_bench.py
 
