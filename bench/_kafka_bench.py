@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from leadflow.events import Envelope
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOTSTRAP = os.environ.get("LEADFLOW_KAFKA_BOOTSTRAP", "localhost:9092")
@@ -82,6 +84,23 @@ async def collect(
         return list(seen.values())
     finally:
         await consumer.stop()
+
+
+async def produce(envs: list[Envelope], on_sent: Callable[[], None] | None = None) -> None:
+    """Publish events as the services do (binary CloudEvents, keyed by lead), all acked."""
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        futures = []
+        for env in envs:
+            futures.append(
+                await producer.send(env.topic, env.value(), key=env.key, headers=env.headers())
+            )
+            if on_sent is not None:
+                on_sent()
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
 
 
 async def place_group(group: str, offsets: dict[TopicPartition, int]) -> None:

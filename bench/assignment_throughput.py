@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -41,6 +41,7 @@ from bench._kafka_bench import (  # noqa: E402
     ensure_kafka,
     fresh_pg,
     place_group,
+    produce,
     rate,
 )
 from bench.synthetic import generate  # noqa: E402
@@ -71,19 +72,6 @@ def backlog(n: int) -> list[Envelope]:
         )
         envs.append(Envelope(data=event, source="/lead-scoring"))
     return envs
-
-
-async def produce(envs: list[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True, linger_ms=5)
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(env.topic, env.value(), key=env.key, headers=env.headers())
-            for env in envs
-        ]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
 
 
 async def set_up_team(port: int, hook_url: str | None) -> None:

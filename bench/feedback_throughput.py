@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -40,6 +40,7 @@ from bench._kafka_bench import (  # noqa: E402
     ensure_kafka,
     fresh_pg,
     place_group,
+    produce,
 )
 from bench.synthetic import generate  # noqa: E402
 from leadflow.events import (  # noqa: E402
@@ -94,19 +95,6 @@ def backlog(n: int) -> list[Envelope]:
         ):
             envs.append(Envelope(data=event, source="/bench"))
     return envs
-
-
-async def produce(envs: list[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True, linger_ms=5)
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(env.topic, env.value(), key=env.key, headers=env.headers())
-            for env in envs
-        ]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
 
 
 async def watch_journey(url: str, total: int, *, timeout: float) -> tuple[float, float, int]:

@@ -41,6 +41,7 @@ from bench._kafka_bench import (
     ensure_kafka,
     fresh_pg,
     place_group,
+    produce,
     rate,
 )
 from bench._progress import bench_progress
@@ -54,24 +55,15 @@ TARGET_RATIO = 0.5
 
 async def produce_backlog(n: int, progress: Progress) -> set[bytes]:
     task = progress.add_task("backlog: leads.captured sent", total=n)
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True, linger_ms=5)
-    await producer.start()
-    keys = set()
+    envs = []
+    for sample in generate(n, seed=42):
+        lead = sample.lead.model_copy(update={"lead_id": uuid.uuid4()})
+        envs.append(Envelope(data=LeadCaptured(lead_id=lead.lead_id, lead=lead), source="/bench"))
     try:
-        futures = []
-        for sample in generate(n, seed=42):
-            lead = sample.lead.model_copy(update={"lead_id": uuid.uuid4()})
-            env = Envelope(data=LeadCaptured(lead_id=lead.lead_id, lead=lead), source="/bench")
-            keys.add(env.key)
-            futures.append(
-                await producer.send(env.topic, env.value(), key=env.key, headers=env.headers())
-            )
-            progress.advance(task)
-        await asyncio.gather(*futures)
+        await produce(envs, lambda: progress.advance(task))
     finally:
-        await producer.stop()
         progress.remove_task(task)
-    return keys
+    return {env.key for env in envs}
 
 
 async def raw_loop(
