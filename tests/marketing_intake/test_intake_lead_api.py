@@ -155,5 +155,6 @@ async def test_simultaneous_leads_share_transactions_and_each_gets_its_own_answe
     assert len(events) == 31
     by_lead = {str(e.lead_id): e for e in events if e.duplicate}
     assert by_lead[twins[0]["lead_id"]].touch == 2
-    group = runtime(app).group_commit("capture", handlers.accept_lead)  # type: ignore[arg-type]
-    assert 1 <= group.flushes < 31  # shared: fewer transactions than leads
+    assert (
+        1 <= handlers.capture_group(runtime(app)).flushes < 31
+    )  # shared: fewer transactions than leads

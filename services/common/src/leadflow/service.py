@@ -125,7 +125,7 @@ class Runtime:
         self.relay.wake()
 
     def group_commit(self, name: str, flush: Flush[T, R]) -> GroupCommit[T, R]:
-        """This process's group commit called `name` (see leadflow.groupcommit)."""
+        """This process's group commit called `name`, made with `flush` on first use."""
         found = self._groups.get(name)
         if found is None:
             found = self._groups[name] = GroupCommit(self.transaction, flush)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import Handlers
 from leadflow.events import Envelope, Lead, LeadCaptured, LeadErased
+from leadflow.groupcommit import GroupCommit
 from leadflow.outbox import add_event
 from leadflow.service import Runtime
 from marketing_intake import repo
@@ -91,14 +92,18 @@ async def accept_lead(
     the commit that holds this lead, its event and its idempotency record.
     """
     lead = _normalize(rt, raw, source, form)
-    capture = Capture(lead, source, remember, copy_context())
+    accepted = await capture_group(rt).submit(Capture(lead, source, remember, copy_context()))
+    _log_accepted(accepted, source)
+    return accepted
+
+
+def capture_group(rt: Runtime) -> GroupCommit[Capture, Accepted]:
+    """The group commit that stores this process's single leads."""
 
     async def store(s: AsyncSession, captures: Sequence[Capture]) -> list[Accepted]:
         return await _store_captures(rt, s, captures)
 
-    accepted = await rt.group_commit("capture", store).submit(capture)
-    _log_accepted(accepted, source)
-    return accepted
+    return rt.group_commit("capture", store)
 
 
 async def accept_batch(
