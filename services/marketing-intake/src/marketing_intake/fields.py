@@ -28,6 +28,7 @@ _NUMBER = r"(\d{1,3}(?:[,.'\u00a0\u202f ]\d{3})+|\d+)\s*(k?)"
 _SIZE_RANGE = re.compile(rf"{_NUMBER}\s*(?:-|–|—|to|bis)\s*{_NUMBER}", re.IGNORECASE)
 _SIZE_ATLEAST = re.compile(rf"{_NUMBER}\s*\+?", re.IGNORECASE)
 _HAS_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _HOST_LABEL = re.compile(r"(?!-)[^\W_](?:[\w-]{0,61}[^\W_])?")
 
 
@@ -46,7 +47,7 @@ def text(value: Any, max_chars: int, *, collapse: bool = False) -> str | None:
         raise Bad("must be a string")
     cleaned = " ".join(value.split()) if collapse else value.strip()
     # PostgreSQL refuses NUL in text; other control characters are never meant in a lead.
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in cleaned):
+    if _CONTROL.search(cleaned):
         raise Bad("must not contain control characters")
     if len(cleaned) > max_chars:
         raise Bad(f"must be at most {max_chars} characters")

@@ -153,36 +153,36 @@ async def _store_captures(
         for stored in await repo.recent_leads(s, set(keys), since):
             known.setdefault(stored.dedupe_key or "", stored)  # newest first
     accepted: list[Accepted] = []
+    fresh: dict[str, dict[str, Any]] = {}  # new leads of this group, by person
+    rows: list[dict[str, Any]] = []
     for capture, key in zip(captures, keys, strict=True):
         lead, now = capture.lead, capture.lead.captured_at
-        existing = known.get(key)
-        if window and existing is not None and existing.last_touch_at >= now - window:
+        row, existing = fresh.get(key), known.get(key)
+        if window and row is not None:  # new in this group and here again: a second touch
+            row["touches"] += 1
+            row["last_touch_at"] = now
+            lead_id, touches = row["lead_id"], row["touches"]
+        elif window and existing is not None and existing.last_touch_at >= now - window:
             existing.touches += 1
             existing.last_touch_at = now
-            touch = lead.model_copy(update={"lead_id": existing.lead_id})
-            event = LeadCaptured(
-                lead_id=existing.lead_id, lead=touch, duplicate=True, touch=existing.touches
-            )
-            accepted.append(Accepted(existing.lead_id, duplicate=True))
+            lead_id, touches = existing.lead_id, existing.touches
         else:
-            stored = StoredLead(
-                lead_id=lead.lead_id,
-                dedupe_key=key,
-                data=lead.model_dump(mode="json"),
-                touches=1,
-                captured_at=now,
-                last_touch_at=now,
-            )
-            s.add(stored)
-            known[key] = stored
-            event = LeadCaptured(lead_id=lead.lead_id, lead=lead)
-            accepted.append(Accepted(lead.lead_id, duplicate=False))
+            lead_id, touches = lead.lead_id, 1
+            row = fresh[key] = repo.lead_row(lead, key)
+            rows.append(row)
+        if touches > 1:
+            touch = lead.model_copy(update={"lead_id": lead_id})
+            event = LeadCaptured(lead_id=lead_id, lead=touch, duplicate=True, touch=touches)
+        else:
+            event = LeadCaptured(lead_id=lead_id, lead=lead)
+        accepted.append(Accepted(lead_id, duplicate=touches > 1))
         envelope = (
             capture.context.run(rt.envelope, event) if capture.context else rt.envelope(event)
         )
         await add_event(s, envelope)
         if capture.remember is not None:
             _remember(s, capture.remember, accepted_body(accepted[-1]))
+    await repo.insert_leads(s, rows)
     return accepted
 
 

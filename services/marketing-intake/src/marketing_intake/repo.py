@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.events import Lead
 from marketing_intake.models import ApiKey, IdempotentResponse, StoredLead, WebForm
 
 
@@ -43,6 +45,27 @@ async def recent_leads(
         .order_by(StoredLead.captured_at.desc())
     )
     return list(await session.scalars(stmt))
+
+
+def lead_row(lead: Lead, dedupe_key: str) -> dict[str, Any]:
+    """A new lead's row for `insert_leads` (touched once, when captured)."""
+    return {
+        "lead_id": lead.lead_id,
+        "dedupe_key": dedupe_key,
+        "data": lead.model_dump(mode="json"),
+        "touches": 1,
+        "captured_at": lead.captured_at,
+        "last_touch_at": lead.captured_at,
+    }
+
+
+async def insert_leads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """New leads, one statement for all of them (no ORM unit of work per lead)."""
+    if rows:
+        await session.execute(_INSERT_LEAD, rows)
+
+
+_INSERT_LEAD = insert(cast(Table, StoredLead.__table__))
 
 
 async def get_lead(session: AsyncSession, lead_id: uuid.UUID) -> StoredLead | None:
