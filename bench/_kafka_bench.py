@@ -171,6 +171,11 @@ class ServiceProcess:
                 await asyncio.sleep(0.2)
         raise RuntimeError("service not ready")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the process has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         """Peak resident memory (VmHWM) of the process, in MB."""
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():

@@ -68,8 +68,11 @@ async def produce_backlog(n: int, progress: Progress) -> set[bytes]:
 
 async def raw_loop(
     group: str, start: dict[Any, int], keys: set[bytes], progress: Progress
-) -> float:
-    """Consume the backlog and produce one message per event; the client's own ceiling."""
+) -> tuple[float, float]:
+    """Consume the backlog and produce one message per event; the client's own ceiling.
+
+    Returns its rate and the CPU time it took per message (µs, this thread only).
+    """
     task = progress.add_task("raw aiokafka loop: events relayed", total=len(keys))
     out_start = await end_offsets(RAW_TOPIC)
     consumer = AIOKafkaConsumer(
@@ -78,6 +81,7 @@ async def raw_loop(
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True, linger_ms=2)
     await consumer.start()
     await producer.start()
+    cpu = time.thread_time()
     try:
         consumer.assign(list(start))
         for tp, off in start.items():
@@ -103,11 +107,12 @@ async def raw_loop(
             progress.update(task, completed=done)
             if batch:
                 await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
+        cpu = time.thread_time() - cpu
     finally:
         await producer.stop()
         await consumer.stop()
         progress.remove_task(task)
-    return rate(await collect(out_start, keys, timeout=60))
+    return rate(await collect(out_start, keys, timeout=60)), cpu / len(keys) * 1e6
 
 
 async def grown_by(
@@ -135,8 +140,9 @@ async def service_loop(
     keys: set[bytes],
     start: dict[Any, int],
     progress: Progress,
-) -> tuple[float, float]:
-    """Run lead-scoring as a process on the backlog; its rate of leads.scored and peak RSS."""
+) -> tuple[float, float, float]:
+    """Run lead-scoring as a process on the backlog: its rate of leads.scored, the CPU time
+    it took per lead (µs, from ready until all were published) and its peak RSS."""
     # Its other topics start at their end: what earlier runs and tests left there (outcomes,
     # erasures, poison messages) is not the backlog being measured.
     placed = dict(start)
@@ -153,12 +159,14 @@ async def service_loop(
         task = progress.add_task(f"lead-scoring/{db}: leads scored", total=len(keys))
         try:
             await proc.ready()
+            cpu = proc.cpu_seconds()
             await grown_by(
                 out_start,
                 len(keys),
                 timeout=300,
                 so_far=lambda n: progress.update(task, completed=n),
             )
+            cpu = proc.cpu_seconds() - cpu
             scored = await collect(out_start, keys, timeout=60)
             rss = proc.rss_mb()
         finally:
@@ -166,7 +174,7 @@ async def service_loop(
             progress.remove_task(task)
     if len(scored) < len(keys):
         raise RuntimeError(f"only {len(scored)} of {len(keys)} leads were scored")
-    return rate(scored), rss
+    return rate(scored), cpu / len(keys) * 1e6, rss
 
 
 async def main() -> int:
@@ -183,22 +191,32 @@ async def main() -> int:
         t0 = time.monotonic()
         keys = await produce_backlog(args.leads, progress)
         print(f"backlog: {len(keys)} leads.captured events in {time.monotonic() - t0:.1f} s")
-        raw = await raw_loop(f"bench-raw-{uuid.uuid4().hex[:8]}", start, keys, progress)
-        results: dict[str, Any] = {"leads": len(keys), "raw_rate": raw, "databases": {}}
+        raw, raw_cpu = await raw_loop(f"bench-raw-{uuid.uuid4().hex[:8]}", start, keys, progress)
+        results: dict[str, Any] = {
+            "leads": len(keys),
+            "raw_rate": raw,
+            "raw_cpu_us": raw_cpu,
+            "databases": {},
+        }
         dbs: dict[str, str | None] = {"sqlite": None}
         if os.environ.get("LEADFLOW_TEST_POSTGRES_URL"):
             dbs["postgres"] = await fresh_pg(os.environ["LEADFLOW_TEST_POSTGRES_URL"])
         progress.update(overall, total=2 + len(dbs), completed=2)
-        print(f"{'loop':<22}{'leads/s':>10}{'ratio':>8}{'peak RSS MB':>13}")
-        print(f"{'raw aiokafka':<22}{raw:>10.0f}{1.0:>8.2f}{'':>13}")
+        print(f"{'loop':<22}{'leads/s':>10}{'ratio':>8}{'CPU µs/lead':>13}{'peak RSS MB':>13}")
+        print(f"{'raw aiokafka':<22}{raw:>10.0f}{1.0:>8.2f}{raw_cpu:>13.0f}{'':>13}")
         ok = True
         for name, url in dbs.items():
             group = f"bench-scoring-{uuid.uuid4().hex[:8]}"
-            svc, rss = await service_loop(group, url, keys, start, progress)
+            svc, cpu, rss = await service_loop(group, url, keys, start, progress)
             ratio = svc / raw
             ok &= ratio >= TARGET_RATIO
-            results["databases"][name] = {"rate": svc, "ratio": ratio, "peak_rss_mb": rss}
-            print(f"{'lead-scoring/' + name:<22}{svc:>10.0f}{ratio:>8.2f}{rss:>13.0f}")
+            results["databases"][name] = {
+                "rate": svc,
+                "ratio": ratio,
+                "cpu_us": cpu,
+                "peak_rss_mb": rss,
+            }
+            print(f"{'lead-scoring/' + name:<22}{svc:>10.0f}{ratio:>8.2f}{cpu:>13.0f}{rss:>13.0f}")
             progress.advance(overall)
     print(f"target: ratio >= {TARGET_RATIO} -> {'met' if ok else 'NOT met'}")
     if args.json:

@@ -117,3 +117,17 @@ def test_the_value_is_plain_json_data_not_a_structured_envelope() -> None:
     body = json.loads(env.value())
     assert "specversion" not in body
     assert body["lead_id"] == str(lead.lead_id)
+
+
+def test_the_value_is_the_model_json_and_the_headers_the_ce_attributes() -> None:
+    lead = a_lead()
+    env = Envelope(data=LeadCaptured(lead_id=lead.lead_id, lead=lead), source="/x", time=NOW)
+    assert env.value() == env.data.model_dump_json().encode()
+    assert env.headers() == [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", env.id.encode()),
+        ("ce_source", b"/x"),
+        ("ce_type", b"io.leadflow.lead.captured.v1"),
+        ("ce_time", NOW.isoformat().encode()),
+        ("content-type", b"application/json"),
+    ]

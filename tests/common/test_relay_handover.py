@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 from kernel_app import create_tables, make_settings, outbox_unsent, stage
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from leadflow.events import Envelope, LeadErased
-from leadflow.outbox import outbox_table
+from leadflow.outbox import add_event, outbox_table
 from leadflow.service import Runtime
 from support.kafka_tools import end_offsets, read_after
 
@@ -72,3 +72,21 @@ async def test_rows_another_relay_sent_are_forgotten(runtime: Runtime) -> None:
         await conn.execute(update(outbox_table).values(sent_at=datetime.now(UTC)))
     assert await runtime.relay.publish_pending() == 0
     assert not runtime.relay._known
+
+
+async def test_events_staged_together_are_stored_in_staging_order(runtime: Runtime) -> None:
+    staged = [
+        Envelope(data=LeadErased(lead_id=uuid.uuid4(), erased_at=datetime.now(UTC)), source="/x")
+        for _ in range(50)
+    ]
+    async with runtime.sessions() as s, s.begin():
+        for envelope in staged:
+            await add_event(s, envelope)
+    async with runtime.sessions() as s:
+        rows = (await s.execute(select(outbox_table).order_by(outbox_table.c.id))).all()
+    assert [r.event_id for r in rows] == [e.id for e in staged]
+    for row, envelope in zip(rows, staged, strict=True):
+        assert (row.topic, row.key, row.value) == (envelope.topic, envelope.key, envelope.value())
+        assert [(k, v.encode()) for k, v in row.headers] == envelope.headers()
+        assert row.sent_at is None
+        assert row.created_at.tzinfo is not None

@@ -83,6 +83,7 @@ async def test_a_good_lead_is_scored_and_qualified_once(
     assert len(qualified) == 1
     assert qualified[0].lead == lead
     assert qualified[0].score >= qualified[0].threshold
+    assert qualified[0].model_dump() == scored[0].model_dump()  # the same data, once encoded
     r = await http.get(f"/v1/scores/{lead.lead_id}")
     assert r.status_code == 200
     body = r.json()

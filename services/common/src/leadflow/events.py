@@ -7,6 +7,7 @@ type and the message key is the `lead_id` (so one lead's events stay in order).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -229,20 +230,26 @@ class Envelope:
         return str(self.data.lead_id).encode()
 
     def value(self) -> bytes:
-        return self.data.model_dump_json().encode()
+        # What `model_dump_json()` returns, encoded, without the detour through str.
+        return self.data.__pydantic_serializer__.to_json(self.data)
 
     def headers(self) -> list[tuple[str, bytes]]:
         h = [
-            ("ce_specversion", SPEC_VERSION.encode()),
+            _SPEC_VERSION_HEADER,
             ("ce_id", self.id.encode()),
             ("ce_source", self.source.encode()),
-            ("ce_type", self.type.encode()),
+            ("ce_type", _encoded(self.data.ce_type)),
             ("ce_time", self.time.isoformat().encode()),
-            ("content-type", CONTENT_TYPE.encode()),
+            _CONTENT_TYPE_HEADER,
         ]
         if self.traceparent:
             h.append(("traceparent", self.traceparent.encode()))
         return h
+
+
+_SPEC_VERSION_HEADER = ("ce_specversion", SPEC_VERSION.encode())
+_CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
+_encoded = functools.lru_cache(maxsize=64)(str.encode)  # the few ce_types, encoded once
 
 
 def header_map(headers: Headers | None) -> dict[str, str]:

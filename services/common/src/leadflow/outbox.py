@@ -126,21 +126,33 @@ _REMEMBER_BYTES = 16 * 1_048_576
 _INSERT_STAGED = insert(outbox_table).values(
     headers=type_coerce(bindparam("headers_json"), _Serialised())
 )
+# PostgreSQL: all rows as one array per column, one statement instead of one execution per
+# row (less work for the client and the server alike); ORDER BY keeps ids in staging order.
+_INSERT_STAGED_PG = text(
+    "INSERT INTO outbox (event_id, topic, key, value, headers, created_at)"
+    " SELECT event_id, topic, key, value, headers, created_at FROM unnest("
+    "CAST(:event_ids AS VARCHAR[]), CAST(:topics AS VARCHAR[]), CAST(:keys AS BYTEA[]),"
+    " CAST(:values AS BYTEA[]), CAST(:headers AS JSON[]), CAST(:created AS TIMESTAMPTZ[])"
+    ") WITH ORDINALITY AS staged (event_id, topic, key, value, headers, created_at, n)"
+    " ORDER BY n"
+)
 
 
-async def add_event(session: AsyncSession, envelope: Envelope) -> None:
+async def add_event(
+    session: AsyncSession, envelope: Envelope, *, value: bytes | None = None
+) -> None:
     """Stage an event for publishing; it commits (or rolls back) with the caller's work.
 
     Staged rows are written in one statement just before the transaction commits, so a
     handler that emits several events pays one round trip, and ids follow commit order.
     After the commit they are handed to this process's relay, which then need not read
-    them back.
+    them back. `value` is `envelope.value()`, when the caller has it already.
     """
+    if value is None:
+        value = envelope.value()
     session.info.setdefault(_STAGED, []).append(
         (
-            _Message(
-                envelope.id, envelope.topic, envelope.key, envelope.value(), envelope.headers()
-            ),
+            _Message(envelope.id, envelope.topic, envelope.key, value, envelope.headers()),
             datetime.now(UTC),
         )
     )
@@ -151,21 +163,34 @@ def _write_staged(session: Session) -> None:
     staged: list[tuple[_Message, datetime]] | None = session.info.pop(_STAGED, None)
     if not staged:
         return
-    session.execute(
-        _INSERT_STAGED,
-        [
+    # [[name, value], ...]: pydantic-core writes bytes as UTF-8 text.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _INSERT_STAGED_PG,
             {
-                "event_id": m.event_id,
-                "topic": m.topic,
-                "key": m.key,
-                "value": m.value,
-                # [[name, value], ...]: pydantic-core writes bytes as UTF-8 text.
-                "headers_json": to_json(m.headers).decode(),
-                "created_at": created_at,
-            }
-            for m, created_at in staged
-        ],
-    )
+                "event_ids": [m.event_id for m, _ in staged],
+                "topics": [m.topic for m, _ in staged],
+                "keys": [m.key for m, _ in staged],
+                "values": [m.value for m, _ in staged],
+                "headers": [to_json(m.headers).decode() for m, _ in staged],
+                "created": [created_at for _, created_at in staged],
+            },
+        )
+    else:
+        session.execute(
+            _INSERT_STAGED,
+            [
+                {
+                    "event_id": m.event_id,
+                    "topic": m.topic,
+                    "key": m.key,
+                    "value": m.value,
+                    "headers_json": to_json(m.headers).decode(),
+                    "created_at": created_at,
+                }
+                for m, created_at in staged
+            ],
+        )
     session.info[_WRITTEN] = [m for m, _ in staged]
 
 
@@ -243,9 +268,15 @@ _SELECT_UNSENT = (
     .order_by(outbox_table.c.id)
     .limit(bindparam("limit"))
 )
+# SQLite: the ids as one JSON array parameter, rather than a list of parameters rendered
+# into the statement afresh for every batch.
 _MARK_SENT = (
     update(outbox_table)
-    .where(outbox_table.c.id.in_(bindparam("ids", expanding=True)))
+    .where(
+        outbox_table.c.id.in_(
+            select(column("value", BigInteger)).select_from(func.json_each(bindparam("ids")))
+        )
+    )
     .values(sent_at=bindparam("now"))
 )
 # PostgreSQL: the ids as one array parameter rather than a list rendered into the statement.
@@ -446,7 +477,7 @@ class OutboxRelay:
 
     async def _mark_sent(self, ids: list[int], conn: AsyncConnection | None) -> None:
         stmt = _MARK_SENT if self._sqlite else _MARK_SENT_PG
-        params = {"ids": ids, "now": datetime.now(UTC)}
+        params = {"ids": to_json(ids).decode() if self._sqlite else ids, "now": datetime.now(UTC)}
         if conn is not None:
             await conn.execute(stmt, params)
             await conn.commit()

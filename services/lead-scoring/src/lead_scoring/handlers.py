@@ -25,6 +25,7 @@ from leadflow.events import (
     LeadQualified,
     LeadScored,
 )
+from leadflow.outbox import add_event
 from leadflow.service import Runtime
 
 TERMINAL = {"won", "lost"}
@@ -136,9 +137,13 @@ class Scorer:
                 "scored_at": result.scored_at,
                 "lead": ev.lead,
             }
-            await self.rt.emit(session, LeadScored(**fields), cause=env)
+            scored = self.rt.envelope(LeadScored(**fields), cause=env)
+            value = scored.value()
+            await add_event(session, scored, value=value)
             if first_mql:
-                await self.rt.emit(session, LeadQualified(**fields), cause=env)
+                # The same data as leads.scored, so the same JSON: encoded once.
+                qualified = self.rt.envelope(LeadQualified(**fields), cause=env)
+                await add_event(session, qualified, value=value)
         await repo.insert_scores(session, list(new.values()))
         await repo.rescore(session, rescored)
 

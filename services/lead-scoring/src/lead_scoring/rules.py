@@ -81,10 +81,6 @@ def email_domain_type(email: str) -> EmailType:
     return "free" if labels[0] in _FREE_MAIL_FAMILIES and family_tld else "corporate"
 
 
-def _filled(value: object) -> bool:
-    return value is not None and (not isinstance(value, str) or bool(value.strip()))
-
-
 @dataclass(frozen=True, slots=True)
 class LeadFacts:
     """What rules and the learned model look at, derived once from a lead."""
@@ -106,17 +102,23 @@ _attribution_fields = operator.attrgetter(*_ATTRIBUTION_FIELDS)
 
 def lead_facts(lead: Lead, *, touches: int = 1) -> LeadFacts:
     """Derive the normalised facts of a lead (touches = how often it was captured)."""
-    attribution = _attribution_fields(lead.attribution)
+    filled = 0
+    for value in _optional_fields(lead):  # None or blank text is not filled
+        if value is not None and (not isinstance(value, str) or value.strip()):
+            filled += 1
+    source, utm_source, utm_medium, utm_campaign = _attribution_fields(lead.attribution)
     return LeadFacts(
         company_size=lead.company_size,
         industry=lead.industry.strip().lower() or None if lead.industry else None,
         country=lead.country.strip().upper() or None if lead.country else None,
         seniority=seniority(lead.job_title),
         email_type=email_domain_type(lead.email),
-        filled=sum(1 for value in _optional_fields(lead) if _filled(value)),
+        filled=filled,
         attribution={
-            k: v.strip().lower() or None if v else None
-            for k, v in zip(_ATTRIBUTION_FIELDS, attribution, strict=True)
+            "source": source.strip().lower() or None if source else None,
+            "utm_source": utm_source.strip().lower() or None if utm_source else None,
+            "utm_medium": utm_medium.strip().lower() or None if utm_medium else None,
+            "utm_campaign": utm_campaign.strip().lower() or None if utm_campaign else None,
         },
         touches=touches,
     )
