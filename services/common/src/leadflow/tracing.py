@@ -47,9 +47,15 @@ def new_traceparent() -> str:
 
 def traceparent(context: Context | None = None) -> str | None:
     """The `traceparent` of the span current in `context` (default: now), if there is one."""
-    carrier: dict[str, str] = {}
-    W3C.inject(carrier, context)
-    return carrier.get("traceparent")
+    return _formatted(trace.get_current_span(context))
+
+
+def _formatted(span: Span) -> str | None:
+    """A span's `traceparent`, as the W3C propagator writes it (without its carrier)."""
+    sc = span.get_span_context()
+    if not sc.is_valid:
+        return None
+    return f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"
 
 
 def remote(traceparent: str | None) -> Context:
@@ -83,7 +89,7 @@ def created(tracer: Tracer, event: Event, ce_id: str, parent: Context | None = N
         attributes=_messaging(event.topic, ce_id, event.lead_id, "create"),
     )
     try:
-        return traceparent(trace.set_span_in_context(span))
+        return _formatted(span)
     finally:
         span.end()
 
