@@ -7,6 +7,14 @@ latency instead of slowing the load). Latency is the receiver's arrival time min
 send time. "Sustained" means: every POST answered 202 at the offered rate, and every webhook
 arrived within 5 s after the last POST.
 
+The receiver runs in a process of its own (`bench/_receiver.py`) and checks every signature.
+Each lead's way is also timed per stage, from the broker timestamps of its `leads.captured`,
+`leads.scored`, `leads.qualified` and `leads.assigned` records (taken when each service's
+relay sends them) and the `assigned_at` of the last ("routed": when sales-assignment's
+routing transaction ran, so qualified→routed→assigned splits consumer from relay). Each
+process's CPU time is read from /proc before and after a rate: CPU per lead shows what a
+stage costs whatever else shares the two cores.
+
     uv run python bench/e2e_bench.py [--rates 50,200,500] [--seconds 10] [--json out.json]
 """
 
@@ -14,33 +22,52 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
+import signal
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka import TopicPartition
 from rich.progress import Progress, TaskID
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench._kafka_bench import ensure_kafka, fresh_pg  # noqa: E402
+from bench._kafka_bench import collect, end_offsets, ensure_kafka, fresh_pg  # noqa: E402
 from bench._progress import bench_progress  # noqa: E402
+from bench._receiver import ReceiverProcess  # noqa: E402
+from bench.assignment_throughput import start_py_spy  # noqa: E402
+from leadflow.events import LeadAssigned, LeadCaptured, LeadQualified, LeadScored  # noqa: E402
 from leadflow.kafka import ensure_topics  # noqa: E402
-from support.receiver import Receiver  # noqa: E402
 from support.stack import Stack  # noqa: E402
 
 TARGET_P99_AT_200 = 0.250
 TARGET_SUSTAINED = 500
 TARGET_RSS_MB = 150
 SERVICES = ("marketing-intake", "lead-scoring", "sales-assignment", "feedback")
+# Each stage of a lead's way ends when the record of this topic was sent (broker timestamp).
+STAGE_TOPICS = {
+    "captured": LeadCaptured.topic,
+    "scored": LeadScored.topic,
+    "qualified": LeadQualified.topic,
+    "assigned": LeadAssigned.topic,
+}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def good_lead(i: int, run: str) -> dict[str, Any]:
@@ -107,7 +134,7 @@ class ConnectionPool:
 
 
 class Bench:
-    def __init__(self, stack: Stack, receiver: Receiver, progress: Progress) -> None:
+    def __init__(self, stack: Stack, receiver: ReceiverProcess, progress: Progress) -> None:
         self.stack = stack
         self.receiver = receiver
         self.progress = progress
@@ -122,6 +149,7 @@ class Bench:
                 json={"url": self.receiver.url, "event_types": ["lead.assigned"]},
             )
             r.raise_for_status()
+            await self.receiver.set_secret(r.json()["secret"])
             for n in range(5):
                 r = await http.post(
                     f"{self.stack.url('sales-assignment')}/v1/reps",
@@ -148,6 +176,8 @@ class Bench:
         step = self.progress.add_task(f"{rate:.0f} leads/s: POSTs answered", total=n)
         sent: dict[str, float] = {}
         statuses: list[int] = []
+        offsets = {stage: await end_offsets(topic) for stage, topic in STAGE_TOPICS.items()}
+        cpu_before = self.cpu()
         # A raw HTTP/1.1 client on a pool of keep-alive connections: httpx costs milliseconds
         # of CPU per request with hundreds in flight, which made the load generator (on the
         # same two cores) the bottleneck it was meant to measure.
@@ -182,15 +212,18 @@ class Bench:
         deadline = time.time() + 5
         latencies: dict[str, float] = {}
         self.progress.update(step, description=f"{rate:.0f} leads/s: webhooks", completed=0)
+        arrivals = self.receiver.arrivals
         while time.time() < deadline and len(latencies) < len(sent):
-            for received, payload in self.receiver.payloads()[-5 * n :]:
-                lead_id = payload["data"]["lead"]["lead_id"]
-                if lead_id in sent and lead_id not in latencies:
-                    latencies[lead_id] = received.at - sent[lead_id]
+            for lead_id, t in sent.items():
+                if lead_id not in latencies and lead_id in arrivals:
+                    latencies[lead_id] = arrivals[lead_id] - t
             self.progress.update(step, completed=len(latencies))
             await asyncio.sleep(0.1)
+        cpu_after = self.cpu()
         self.progress.remove_task(step)
         lat = list(latencies.values())
+        stages = await self.stages(offsets, sent, arrivals)
+        cpu_ms = {k: 1000 * (cpu_after[k] - cpu_before[k]) / n for k in cpu_after}
         return {
             "rate": rate,
             "posted": n,
@@ -202,7 +235,47 @@ class Bench:
             "p99": percentile(lat, 99),
             "mean": statistics.fmean(lat) if lat else float("nan"),
             "sustained": len(lat) == n and n / offered_for >= 0.95 * rate,
+            "stages_ms": stages,
+            "cpu_ms_per_lead": cpu_ms,
+            "bad_signatures": self.receiver.bad_signatures,
         }
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by each service, the receiver and this load generator."""
+        pids = {name: self.stack.procs[name].popen.pid for name in SERVICES}  # type: ignore[union-attr]
+        pids["receiver"] = self.receiver.proc.pid
+        pids["load"] = os.getpid()
+        return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    async def stages(
+        self,
+        offsets: dict[str, dict[TopicPartition, int]],
+        sent: dict[str, float],
+        arrivals: dict[str, float],
+    ) -> dict[str, dict[str, float]]:
+        """p50/p99 of each stage, in ms, over the leads that went all the way."""
+        keys = {lead_id.encode() for lead_id in sent}
+        at: dict[str, dict[str, float]] = {"posted": sent, "received": arrivals}
+        for stage, start in offsets.items():
+            records = await collect(start, keys, timeout=5)
+            at[stage] = {r.key.decode(): r.timestamp / 1000 for r in records}
+            if stage == "assigned":  # when the routing transaction ran, before the relay
+                at["routed"] = {
+                    r.key.decode(): datetime.fromisoformat(
+                        json.loads(r.value)["assigned_at"]
+                    ).timestamp()
+                    for r in records
+                }
+        order = ["posted", "captured", "scored", "qualified", "routed", "assigned", "received"]
+        whole = [k for k in sent if all(k in at[stage] for stage in order)]
+        out = {}
+        for a, b in itertools.pairwise(order):
+            spans = [at[b][k] - at[a][k] for k in whole]
+            out[f"{a}→{b}"] = {
+                "p50": 1000 * percentile(spans, 50),
+                "p99": 1000 * percentile(spans, 99),
+            }
+        return out
 
     async def measure(
         self, rates: list[float], ramp: list[float], seconds: float, overall: TaskID
@@ -222,6 +295,18 @@ class Bench:
                 f"p95 {row['p95'] * 1000:7.1f} ms  p99 {row['p99'] * 1000:7.1f} ms  "
                 f"accepted {row['accepted']}  delivered {row['delivered']}/{row['posted']}  "
                 f"{'sustained' if row['sustained'] else 'NOT sustained'}",
+                flush=True,
+            )
+            print(
+                "        stages p50/p99 ms: "
+                + ", ".join(
+                    f"{k} {v['p50']:.0f}/{v['p99']:.0f}" for k, v in row["stages_ms"].items()
+                ),
+                flush=True,
+            )
+            print(
+                "        CPU ms per lead: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in row["cpu_ms_per_lead"].items()),
                 flush=True,
             )
         best = 0.0
@@ -250,22 +335,30 @@ class Bench:
         return out
 
 
-async def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="50,200,500")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--ramp", default="300,500,700,900", help="rates tried for the max")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        help="profile sales-assignment during the fixed rates (py-spy raw, with --gil)",
+    )
+    return parser.parse_args()
+
+
+async def main() -> int:
+    args = parse_args()
     ensure_kafka()
     bootstrap = os.environ.get("LEADFLOW_KAFKA_BOOTSTRAP", "localhost:9092")
     await ensure_topics(bootstrap)
-    receiver = Receiver().start()
+    receiver = await ReceiverProcess.start()
     base = Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
     extra = {
         "LEADFLOW_LOG_LEVEL": "WARNING",
-        "LEADFLOW_WEBHOOK_POLL_SECONDS": "0.05",
         "LEADFLOW_RELAY_POLL_SECONDS": "0.05",
         "LEADFLOW_RATE_LIMIT_KEY_PER_SECOND": "0",  # one API key sends it all: no 429s
     }
@@ -277,7 +370,7 @@ async def main() -> int:
             return 2
         stack.database_urls = {name: await fresh_pg(admin) for name in SERVICES}
     rates = [float(r) for r in args.rates.split(",")]
-    ramp = [float(r) for r in args.ramp.split(",")]
+    ramp = [float(r) for r in args.ramp.split(",") if r.strip()]
     results: dict[str, Any] = {"database": "sqlite" if args.sqlite else "postgresql"}
     with bench_progress() as progress:
         overall = progress.add_task("starting the services", total=1 + len(rates) + len(ramp))
@@ -285,11 +378,20 @@ async def main() -> int:
         try:
             bench = Bench(stack, receiver, progress)
             await bench.setup()
-            results |= await bench.measure(rates, ramp, args.seconds, overall)
+            spy = None
+            if args.py_spy is not None:
+                pid = stack.procs["sales-assignment"].popen.pid  # type: ignore[union-attr]
+                spy = start_py_spy(pid, args.py_spy)
+            try:
+                results |= await bench.measure(rates, ramp, args.seconds, overall)
+            finally:
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled
+                    spy.wait(timeout=60)
         finally:
             progress.update(overall, description="stopping the services")
             await asyncio.to_thread(stack.stop)
-            receiver.stop()
+            await receiver.stop()
     p99_200 = next((r["p99"] for r in results["fixed_rates"] if r["rate"] == 200), float("nan"))
     rss_ok = all(v <= TARGET_RSS_MB for v in results["peak_rss_mb"].values())
     print("peak RSS MB: " + ", ".join(f"{k} {v:.0f}" for k, v in results["peak_rss_mb"].items()))

@@ -233,6 +233,40 @@ async def test_a_leads_messages_arrive_in_order(
     assert ours == ["lead.assigned", "lead.assigned", "lead.reassigned"]
 
 
+async def test_the_running_worker_sends_at_once_and_a_slow_receiver_holds_up_only_its_own(
+    a: Assigner, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    await _endpoint(a, receiver)
+    receiver.answer(204, delay=2.0)  # the first lead's receiver hangs past the 0.5 s timeout
+    running = DeliveryWorker(a.rt, a.settings, a.clock, doorbell=a.doorbell)
+    task = asyncio.create_task(running.run())
+    try:
+        async with asyncio.timeout(30):  # a broken worker fails the test, not hangs it
+            await _slow_and_fast(a, receiver)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _slow_and_fast(a: Assigner, receiver: Receiver) -> None:
+    slow, fast = qualified(), qualified()
+    await handle(a, slow)  # the commit rings the doorbell: no polling wait
+    while not receiver.got:
+        await asyncio.sleep(0.01)
+    await handle(a, fast)
+    while not (await deliveries(a, fast.data.lead_id))[0].delivered_at:
+        await asyncio.sleep(0.01)
+    # Delivered and recorded while the slow one was still waiting for its answer.
+    [first] = await deliveries(a, slow.data.lead_id)
+    assert (first.status, first.attempts) == ("pending", 0)
+    while (await deliveries(a, slow.data.lead_id))[0].attempts == 0:
+        await asyncio.sleep(0.05)
+    [first] = await deliveries(a, slow.data.lead_id)
+    assert first.status == "failed"
+    assert "timeout" in (first.last_error or "")
+
+
 async def test_prod_refuses_private_targets_unless_allowed() -> None:
     for url in (
         "http://127.0.0.1/x",

@@ -27,7 +27,8 @@ from leadflow.events import (
 )
 from leadflow.service import Runtime
 from leadflow.tracing import following
-from sales_assignment import outbound, repo, webhook_repo
+from sales_assignment import repo, webhook_repo
+from sales_assignment.doorbell import Doorbell
 from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow
 from sales_assignment.payloads import facts_doc, redact, redact_body, rep_ref, score_doc
 from sales_assignment.routing import Assignment, LeadFacts
@@ -53,7 +54,7 @@ class Assigner:
     settings: AssignmentSettings
     clock: Clock = utcnow
     # Rung after a commit that staged webhook deliveries: the delivery worker sends at once.
-    doorbell: outbound.Doorbell = field(default_factory=outbound.Doorbell)
+    doorbell: Doorbell = field(default_factory=Doorbell)
     # The routing team between transactions, checked against the routing lock's generation.
     teams: TeamCache = field(default_factory=TeamCache)
 

@@ -8,7 +8,9 @@ attempts is `dead` (kept, retryable).
 
 Latency: the transaction that stages deliveries rings a `Doorbell` once it has committed,
 and the worker sends at once; polling every `webhook_poll_seconds` is only the fallback
-(another replica's commits, retries coming due).
+(another replica's commits, retries coming due). Up to `webhook_batch_size` deliveries are in
+flight at a time, each on its own: a slow receiver holds up only its own, and one transaction
+records what has finished and claims what is due as far as there is room.
 """
 
 from __future__ import annotations
@@ -17,23 +19,21 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from leadflow.service import Runtime
 from leadflow.tracing import client_span, responded, traceparent
 from leadflow.webhooks import headers_for
 from sales_assignment import webhook_repo
+from sales_assignment.doorbell import Doorbell
 from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, RepRow
 from sales_assignment.payloads import message_id, webhook_body, webhook_data
+from sales_assignment.sender import WebhookSender, retry_after_seconds
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.targets import target_problem
 from sales_assignment.webhook_repo import RETRYING
@@ -43,38 +43,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # A claimed delivery is someone's for the timeout plus this margin, then anyone may retry it.
 LEASE_MARGIN = timedelta(seconds=30)
-
-
-_RINGS = "sales_assignment.doorbell"
-
-
-class Doorbell:
-    """Wakes the delivery worker after a commit (like the kernel's `OutboxRelay.wake`)."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def ring(self) -> None:
-        self._event.set()
-
-    def ring_after_commit(self, session: AsyncSession) -> None:
-        """Ring once the session's transaction commits; nothing happens on a rollback."""
-        sync = session.sync_session
-        if sync.info.get(_RINGS) is self:
-            return  # already listening: one ring per transaction however many deliveries
-        sync.info[_RINGS] = self
-
-        def committed(_: Session) -> None:
-            sync.info.pop(_RINGS, None)
-            self.ring()
-
-        event.listen(sync, "after_commit", committed, once=True)
-
-    async def wait(self, seconds: float) -> None:
-        """Return when rung or after `seconds`, whichever comes first."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout=seconds)
-        self._event.clear()
 
 
 def signing_secrets(endpoint: EndpointRow, now: datetime) -> list[str]:
@@ -140,64 +108,109 @@ class _Result:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """`Retry-After` as seconds from now: delta-seconds or an HTTP date; None if absent or bad."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    with contextlib.suppress(TypeError, ValueError, IndexError):
-        return max(0.0, (parsedate_to_datetime(text) - now).total_seconds())
-    return None
-
-
 @dataclass
 class DeliveryWorker:
-    """Sends due deliveries, a batch at a time, and records each outcome."""
+    """Sends due deliveries, many in flight at once, and records each outcome."""
 
     rt: Runtime
     settings: AssignmentSettings
     clock: Clock = field(default=lambda: datetime.now(UTC))
     doorbell: Doorbell = field(default_factory=Doorbell)
-    _client: httpx.AsyncClient | None = None
+    _sender: WebhookSender | None = None
+    _sending: set[asyncio.Task[None]] = field(default_factory=set)
+    _done: list[tuple[_Job, _Result]] = field(default_factory=list)
 
     async def run(self) -> None:
-        """Deliver until cancelled; survives database and network failures by retrying."""
+        """Deliver until cancelled; survives database and network failures by retrying.
+
+        Each pass is one transaction: the outcomes of sends that finished since the last
+        pass, and a claim of due deliveries for the room left in flight. A commit that
+        stages deliveries and every finished send ring the doorbell for the next pass.
+        """
         try:
             while True:
                 try:
-                    sent = await self.deliver_due()
+                    await self._pass()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     log.warning("webhook delivery: %s: %s", type(exc).__name__, exc)
-                    sent = 0
-                if sent < self.settings.webhook_batch_size:
-                    await self.doorbell.wait(self.settings.webhook_poll_seconds)
+                await self.doorbell.wait(self.settings.webhook_poll_seconds)
         finally:
+            await self._wind_down()
             await self.close()
 
+    async def _pass(self) -> None:
+        room = self.settings.webhook_batch_size - len(self._sending)
+        done, self._done = self._done, []
+        if room <= 0 and not done:
+            return  # a finished send rings again
+        try:
+            async with self._transaction() as session:
+                if done:
+                    await self._record_in(session, done)
+                jobs = await self._claim(session, room) if room > 0 else []
+        except BaseException:
+            self._done[:0] = done  # recorded by the next pass instead
+            raise
+        for job in jobs:
+            task = asyncio.create_task(self._send_and_keep(job))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send_and_keep(self, job: _Job) -> None:
+        try:
+            result = await self._send(job)
+        except asyncio.CancelledError:
+            raise  # winding down: the lease runs out and the message is sent again
+        except Exception as exc:  # never lose an outcome: a failed attempt is retried
+            result = _Result(None, f"{type(exc).__name__}: {exc}"[:500])
+        # Appended after the await: each pass takes `_done` and starts a new list.
+        self._done.append((job, result))
+        self.doorbell.ring()
+
+    async def _wind_down(self) -> None:
+        """Stop the sends in flight and record what finished; the rest is sent again when
+        its lease runs out (at least once, same webhook-id)."""
+        for task in self._sending:
+            task.cancel()
+        await asyncio.gather(*self._sending, return_exceptions=True)
+        if self._done:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5), self._transaction() as session:
+                    await self._record_in(session, self._done)
+            self._done = []
+
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._sender is not None:
+            await self._sender.close()
+            self._sender = None
 
     async def deliver_due(self) -> int:
         """Claim, send and record one batch of due deliveries; returns how many were tried."""
-        s = self.settings
-        now = self.clock()
-        lease = now + timedelta(seconds=s.webhook_timeout_seconds) + LEASE_MARGIN
-        async with self.rt.transaction() as session:
-            pairs = await webhook_repo.claim_due(session, now, s.webhook_batch_size, lease)
-            jobs = [
-                _Job(d.id, d.body, e.id, e.url, signing_secrets(e, now), d.traceparent)
-                for d, e in pairs
-            ]
+        async with self._transaction() as session:
+            jobs = await self._claim(session, self.settings.webhook_batch_size)
         results = await asyncio.gather(*(self._send(job) for job in jobs))
         if jobs:
-            await self._record(jobs, results)
+            async with self._transaction() as session:
+                await self._record_in(session, list(zip(jobs, results, strict=True)))
         return len(jobs)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        """A transaction of the worker's own: it stages no events, so the relay sleeps on."""
+        async with self.rt.sessions() as session, session.begin():
+            yield session
+
+    async def _claim(self, session: AsyncSession, limit: int) -> list[_Job]:
+        """Lease up to `limit` due deliveries (for the timeout plus a margin)."""
+        now = self.clock()
+        lease = now + timedelta(seconds=self.settings.webhook_timeout_seconds) + LEASE_MARGIN
+        pairs = await webhook_repo.claim_due(session, now, limit, lease)
+        return [
+            _Job(d.id, d.body, e.id, e.url, signing_secrets(e, now), d.traceparent)
+            for d, e in pairs
+        ]
 
     async def _send(self, job: _Job) -> _Result:
         """POST one delivery in a client span of its lead's trace."""
@@ -213,37 +226,32 @@ class DeliveryWorker:
         problem = await target_problem(job.url, env=s.env, allowed_hosts=s.webhook_allowed_hosts)
         if problem is not None:
             return _Result(None, f"refused: {problem}")
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=s.webhook_timeout_seconds, follow_redirects=False
+        if self._sender is None:
+            self._sender = WebhookSender(
+                timeout=s.webhook_timeout_seconds, per_host=s.webhook_connections_per_host
             )
         headers = headers_for(job.secrets, job.delivery_id, job.body)
         trace = traceparent()  # the client span's
         if trace:
             headers["traceparent"] = trace
-        try:
-            response = await self._client.post(job.url, content=job.body, headers=headers)
-        except httpx.TimeoutException:
-            return _Result(None, f"timeout after {s.webhook_timeout_seconds:g} s")
-        except httpx.HTTPError as exc:
-            return _Result(None, f"{type(exc).__name__}: {exc}"[:500])
-        if 200 <= response.status_code < 300:
-            return _Result(response.status_code, None)
-        wait = retry_after_seconds(response.headers.get("retry-after"), self.clock())
-        return _Result(response.status_code, f"HTTP {response.status_code}", wait)
+        answer = await self._sender.post(job.url, job.body, headers)
+        status = answer.status_code
+        if status is None or 200 <= status < 300:
+            return _Result(status, answer.error)
+        wait = retry_after_seconds(answer.retry_after, self.clock())
+        return _Result(status, f"HTTP {status}", wait)
 
-    async def _record(self, jobs: Sequence[_Job], results: Sequence[_Result]) -> None:
-        """Record a batch's outcomes in one transaction."""
-        async with self.rt.transaction() as session:
-            found = await webhook_repo.deliveries_by_id(session, [j.delivery_id for j in jobs])
-            endpoints = await webhook_repo.endpoints_by_id(session, {j.endpoint_id for j in jobs})
-            now = self.clock()
-            for job, result in zip(jobs, results, strict=True):
-                delivery = found.get(job.delivery_id)
-                endpoint = endpoints.get(job.endpoint_id)
-                if delivery is None or endpoint is None or delivery.status not in RETRYING:
-                    continue  # gone, or recorded meanwhile (its lease ran out elsewhere)
-                self._outcome(delivery, endpoint, result, now)
+    async def _record_in(self, session: AsyncSession, done: Sequence[tuple[_Job, _Result]]) -> None:
+        """Record sends' outcomes in the caller's transaction."""
+        found = await webhook_repo.deliveries_by_id(session, [j.delivery_id for j, _ in done])
+        endpoints = await webhook_repo.endpoints_by_id(session, {j.endpoint_id for j, _ in done})
+        now = self.clock()
+        for job, result in done:
+            delivery = found.get(job.delivery_id)
+            endpoint = endpoints.get(job.endpoint_id)
+            if delivery is None or endpoint is None or delivery.status not in RETRYING:
+                continue  # gone, or recorded meanwhile (its lease ran out elsewhere)
+            self._outcome(delivery, endpoint, result, now)
 
     def _outcome(
         self, delivery: DeliveryRow, endpoint: EndpointRow, result: _Result, now: datetime

@@ -39,7 +39,11 @@ class AssignmentSettings(Settings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     # After a secret rotation the previous secret keeps signing (beside the new one) this long.
     webhook_secret_grace_seconds: float = Field(default=86400.0, ge=0)
+    # Deliveries in flight at once (each claimed with a lease; a slow receiver holds only its own).
     webhook_batch_size: int = Field(default=50, ge=1)
+    # Keep-alive connections the sender holds open to one endpoint host (requests beyond
+    # wait for one): enough to overlap network round trips, few enough to stay cheap.
+    webhook_connections_per_host: int = Field(default=16, ge=1)
     # Longest Retry-After honoured; a receiver cannot park a delivery for longer than this.
     webhook_max_retry_after_seconds: float = Field(default=86400.0, ge=0)
     queue_retry_seconds: float = Field(default=5.0, gt=0)

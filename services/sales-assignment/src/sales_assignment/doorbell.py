@@ -1,0 +1,41 @@
+"""The doorbell that wakes the webhook delivery worker once a transaction has committed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+_RINGS = "sales_assignment.doorbell"
+
+
+class Doorbell:
+    """Wakes the delivery worker after a commit (like the kernel's `OutboxRelay.wake`)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def ring(self) -> None:
+        self._event.set()
+
+    def ring_after_commit(self, session: AsyncSession) -> None:
+        """Ring once the session's transaction commits; nothing happens on a rollback."""
+        sync = session.sync_session
+        if sync.info.get(_RINGS) is self:
+            return  # already listening: one ring per transaction however many deliveries
+        sync.info[_RINGS] = self
+
+        def committed(_: Session) -> None:
+            sync.info.pop(_RINGS, None)
+            self.ring()
+
+        event.listen(sync, "after_commit", committed, once=True)
+
+    async def wait(self, seconds: float) -> None:
+        """Return when rung or after `seconds`, whichever comes first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout=seconds)
+        self._event.clear()
