@@ -98,7 +98,6 @@ class EventConsumer:
         batch_handlers: BatchHandlers | None = None,
         sessions: async_sessionmaker[AsyncSession],
         producer: ProducerHolder,
-        on_committed: Callable[[], None] | None = None,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         max_batch: int = 200,
@@ -112,7 +111,6 @@ class EventConsumer:
         self._batch_handlers = batch_handlers or {}
         self._sessions = sessions
         self._producer = producer
-        self._on_committed = on_committed
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._max_batch = max_batch
@@ -239,8 +237,6 @@ class EventConsumer:
             raise
         except Exception:  # retried one by one, where failures are counted and dead-lettered
             return False
-        if self._on_committed is not None:
-            self._on_committed()
         self._observe(
             [(msg, env, "ok" if env.id in fresh else "duplicate") for msg, env, _ in pending],
             started,
@@ -378,8 +374,6 @@ class EventConsumer:
             if not await claim_inbox(session, self.group, envelope.id):
                 return "duplicate"
             await self._traced(handler, session, envelope)
-        if self._on_committed is not None:
-            self._on_committed()
         return "ok"
 
     async def _dead_letter(self, msg: Any, failure: Failure) -> None:

@@ -202,6 +202,7 @@ def _hand_over(session: Session) -> None:
         relay = ref() if ref is not None else None
         if relay is not None:
             relay.remember(written)
+            relay.wake()
 
 
 @event.listens_for(Session, "after_rollback")
@@ -363,6 +364,7 @@ class OutboxRelay:
         self.last_progress = datetime.now(UTC)
         # What this process committed: publishing it needs only its ids from the table.
         self._known = _Remembered(max_bytes=_REMEMBER_BYTES)
+        self._leader: AsyncConnection | None = None  # holds the relay lock (PostgreSQL)
         _relays[engine.sync_engine] = weakref.ref(self)
 
     def remember(self, messages: list[_Message]) -> None:
@@ -379,6 +381,12 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish until stopped; survives Kafka and database outages by retrying."""
+        try:
+            await self._run()
+        finally:
+            await self._resign()
+
+    async def _run(self) -> None:
         backoff = self._poll
         last_cleanup = datetime.min.replace(tzinfo=UTC)
         while not self._stopping.is_set():
@@ -409,17 +417,50 @@ class OutboxRelay:
     async def _publish_as_leader(self) -> int:
         if self._sqlite:
             return await self.publish_pending()
-        async with self._engine.connect() as conn:
+        conn = await self._lead()
+        if conn is None:
+            return 0  # another replica's relay publishes
+        try:
+            return await self.publish_pending(conn)
+        except BaseException:
+            await self._resign()
+            raise
+
+    async def _lead(self) -> AsyncConnection | None:
+        """The connection that holds the relay lock, kept from pass to pass (a pass then
+        costs only its own statements); None while another replica's relay holds it.
+
+        The lock is PostgreSQL's session-level advisory lock: it goes with the connection,
+        so a relay that dies or loses its connection lets another take over.
+        """
+        if self._leader is not None:
+            return self._leader
+        conn = await self._engine.connect()
+        try:
+            # Each statement its own transaction: a pass reads, then marks what it sent,
+            # without BEGIN and COMMIT round trips around either.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             got = await conn.scalar(
                 text("SELECT pg_try_advisory_lock(:id)"), {"id": _RELAY_LOCK_ID}
             )
-            if not got:
-                return 0
-            try:
-                return await self.publish_pending(conn)
-            finally:
-                await conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _RELAY_LOCK_ID})
-                await conn.commit()
+        except BaseException:
+            await conn.close()
+            raise
+        if not got:
+            await conn.close()
+            return None
+        self._leader = conn
+        return conn
+
+    async def _resign(self) -> None:
+        """Give up the relay lock: the connection is closed for good rather than pooled
+        (a pooled connection would keep holding the lock)."""
+        conn, self._leader = self._leader, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def publish_pending(self, conn: AsyncConnection | None = None) -> int:
         """Publish one batch of unsent rows in id order; return how many were sent."""

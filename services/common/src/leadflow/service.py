@@ -89,7 +89,6 @@ class Runtime:
                 batch_handlers=batch_handlers,
                 sessions=self.sessions,
                 producer=self.producer,
-                on_committed=self.relay.wake,
                 max_attempts=s.consumer_max_attempts,
                 backoff_seconds=s.consumer_retry_backoff_seconds,
                 max_batch=s.consumer_max_batch,
@@ -119,10 +118,10 @@ class Runtime:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commit on success (then wake the relay), roll back on error."""
+        """One unit of work: commit on success, roll back on error. A commit that staged events
+        hands them to the relay and wakes it (`outbox`); others leave it asleep."""
         async with self.sessions() as session, session.begin():
             yield session
-        self.relay.wake()
 
     def group_commit(self, name: str, flush: Flush[T, R]) -> GroupCommit[T, R]:
         """This process's group commit called `name`, made with `flush` on first use."""
