@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -50,7 +51,17 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+# How long a pooled connection may sit unused before it is checked (one round trip) when
+# taken again. SQLAlchemy's `pool_pre_ping` checks at every checkout, which is one more round
+# trip for every transaction; a connection in steady use proves itself alive anyway, and one
+# that breaks in use fails its statement, which callers treat as "database unavailable".
+IDLE_PING_SECONDS = 5.0
+_LAST_USED = "leadflow.last_used"
+
+
+def create_engine(
+    url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, **kwargs: Any
+) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and its folder created."""
     if is_sqlite(url):
         database = make_url(url).database
@@ -81,10 +92,35 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(url, **kwargs)
+    # Last in, first out: under a steady load the same few connections stay in use and the
+    # rest sit idle, so only those are checked before use (below).
+    kwargs.setdefault("pool_use_lifo", True)
+    engine = create_async_engine(url, **kwargs)
+    _ping_when_idle(engine, idle_ping_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(sync, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_LAST_USED)
+        if last is None or time.monotonic() - last < idle_seconds:
+            return  # just connected, or in steady use
+        try:
+            alive = sync.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # The pool drops this connection and takes (or makes) another.
+            raise DisconnectionError(f"idle connection is gone: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("idle connection is gone")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
