@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from feedback_events import RITA, SAM, T0, assigned, at, captured, deliver, erased, lead, scored
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
 
 from feedback.handlers import BATCH_HANDLERS
 from feedback.models import JourneyEvent, LeadFacts
-from leadflow.events import Envelope
+from leadflow.events import Envelope, LeadCaptured
 from leadflow.outbox import claim_inbox_many
 from leadflow.service import Runtime
 
@@ -90,3 +91,54 @@ async def test_a_batch_skips_events_already_in_the_journey_and_erases_what_it_ad
     assert [ce_type for ce_type, _, _ in journey].count("io.leadflow.lead.captured.v1") == 2
     assert all("lead" not in data for _, _, data in journey)
     assert (facts["touches"], facts["erased_at"]) == (2, at(days=2))
+
+
+async def test_a_poll_across_partitions_folds_together_as_its_runs_one_by_one(
+    rt: Runtime,
+) -> None:
+    for batch in history(ONE_BY_ONE):
+        await deliver_batch(rt, batch)
+    # What the consumer does with a poll over several partitions: one transaction, one
+    # batch handler call per run of same-type events, folded together at the commit.
+    async with rt.sessions() as session, session.begin():
+        for run in history(BATCHED):
+            await BATCH_HANDLERS[type(run[0].data)](session, run)
+
+    assert await read_model(rt, BATCHED) == await read_model(rt, ONE_BY_ONE)
+
+
+async def test_an_event_that_changes_no_facts_is_still_in_the_journey(rt: Runtime) -> None:
+    the_lead = lead(BATCHED, T0, source="webinar")
+    first, again = scored(the_lead, 80, at(hours=1)), scored(the_lead, 80, at(hours=1))
+    await deliver_batch(rt, [captured(the_lead), first])
+    before, _ = await read_model(rt, BATCHED)
+    await deliver_batch(rt, [again])  # as leads.qualified repeats leads.scored
+
+    facts, journey = await read_model(rt, BATCHED)
+    assert facts == before
+    assert [ce_type for ce_type, _, _ in journey].count(first.type) == 2
+
+
+async def test_events_staged_in_a_transaction_that_rolls_back_leave_nothing(rt: Runtime) -> None:
+    session = rt.sessions()
+
+    async def fail_after_staging() -> None:
+        async with session.begin():
+            await BATCH_HANDLERS[LeadCaptured](session, [captured(lead(BATCHED, T0))])
+            raise RuntimeError("the handler after it failed")
+
+    with pytest.raises(RuntimeError):
+        await fail_after_staging()
+    async with session.begin():
+        pass  # the same session commits again: nothing staged is left over
+    await session.close()
+
+    async with rt.sessions() as s:
+        assert await s.get(LeadFacts, BATCHED) is None
+        assert (await s.scalars(select(JourneyEvent))).all() == []
+
+
+async def test_a_naive_time_is_refused_as_the_time_columns_refuse_it(rt: Runtime) -> None:
+    naive = lead(BATCHED, T0.replace(tzinfo=None))
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        await deliver_batch(rt, [captured(naive)])

@@ -27,7 +27,7 @@ from feedback_events import (
 )
 from sqlalchemy import func, select
 
-from feedback.handlers import on_captured
+from feedback.handlers import record_event
 from feedback.models import JourneyEvent, LeadFacts, Outcome
 from leadflow.service import Runtime
 
@@ -132,7 +132,7 @@ async def test_a_redelivered_event_changes_nothing(rt: Runtime) -> None:
     assert await deliver(rt, envelope)
     assert not await deliver(rt, envelope)  # the inbox saw this ce_id
     async with rt.sessions() as s, s.begin():
-        await on_captured(s, envelope)  # and even without the inbox the journey holds it once
+        await record_event(s, envelope)  # and even without the inbox the journey holds it once
     async with rt.sessions() as s:
         rows = await s.scalar(select(func.count()).select_from(JourneyEvent))
         facts = await s.get(LeadFacts, A)

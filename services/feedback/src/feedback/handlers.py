@@ -6,193 +6,88 @@ Outcomes and integrations are in `feedback.outcomes`.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from feedback import dashboard, domain, insights, repo
+from feedback import dashboard, domain, fold_sql, insights, repo
+from feedback.fold import FOLDS, Facts
 from feedback.funnel import GroupBy, GroupMetrics, LeadFact, Money, funnel
 from feedback.models import CampaignCost, JourneyEvent, LeadFacts
-from leadflow.bus import BatchHandler, BatchHandlers, Handler, Handlers
-from leadflow.events import (
-    Envelope,
-    Lead,
-    LeadAssigned,
-    LeadCaptured,
-    LeadErased,
-    LeadOutcome,
-    LeadQualified,
-    LeadScored,
-)
+from leadflow.bus import BatchHandlers, Handlers
+from leadflow.events import Envelope, LeadErased
 from leadflow.service import Runtime
 
 # ---------------------------------------------------------------- the read model
 
-_BATCH = "feedback.batch"
+_STAGED = "feedback.staged"
 
 
-@dataclass
-class _Batch:
-    """A batch handler's state: the ce_ids in the journey, and the journey rows it adds."""
+async def record_events(session: AsyncSession, envs: list[Envelope]) -> None:
+    """Fold events into the journey and the facts as the transaction commits.
 
-    recorded: set[str]
-    journey: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _batched(handler: Handler) -> BatchHandler:
-    """A batch version of `handler`: one lock, one read of facts and journey ids, one insert.
-
-    The batch's facts rows land in the session, so `get_facts` answers without SQL; its
-    journey rows are inserted together at the end; the changed facts rows are written by
-    the session's flush, one statement per set of changed columns.
+    The consumer hands over a poll's events type by type (a run per partition); they are
+    staged here and folded together just before the commit (`_fold_staged`), so a
+    transaction costs the same handful of statements whether it holds one event or
+    hundreds, from one partition or twenty.
     """
-
-    async def run(session: AsyncSession, envs: list[Envelope]) -> None:
-        lead_ids = {env.data.lead_id for env in envs}
-        await repo.lock_leads(session, lead_ids)
-        await repo.load_facts(session, lead_ids)
-        session.info[_BATCH] = _Batch(await repo.journey_ids(session, {env.id for env in envs}))
-        try:
-            for env in envs:
-                await handler(session, env)
-            await _write_journey(session)
-        finally:
-            session.info.pop(_BATCH, None)
-            repo.forget_loaded(session)
-
-    return run
+    session.info.setdefault(_STAGED, []).extend(envs)
 
 
-async def _write_journey(session: AsyncSession) -> None:
-    """Insert the journey rows a batch gathered so far."""
-    batch: _Batch | None = session.info.get(_BATCH)
-    if batch is not None and batch.journey:
-        rows, batch.journey = batch.journey, []
-        await repo.add_journey(session, rows)
+async def record_event(session: AsyncSession, env: Envelope) -> None:
+    """`record_events` of one event."""
+    session.info.setdefault(_STAGED, []).append(env)
 
 
-async def _record(session: AsyncSession, env: Envelope) -> LeadFacts | None:
-    """Add the journey entry and return the lead's facts row; None if already recorded."""
-    event = env.data
-    batch: _Batch | None = session.info.get(_BATCH)
-    if batch is None:
-        await repo.lock_lead(session, event.lead_id)
-        if await repo.journey_has(session, env.id):
-            return None
-    elif env.id in batch.recorded:
-        return None
-    else:
-        batch.recorded.add(env.id)  # locked and read up front (see `_batched`)
-    facts = await repo.get_facts(session, event.lead_id)
-    if facts is None:
-        facts = LeadFacts(lead_id=event.lead_id, touches=0, assignment_attempt=0)
-        repo.add_facts(session, facts)
-    data = domain.journey_data(event)
-    row = {
-        "lead_id": event.lead_id,
-        "ce_id": env.id,
-        "ce_type": env.type,
-        "occurred_at": domain.occurred_at(event, env.time),
-        # A replay after erasure must not bring the snapshot back.
-        "data": domain.erased_data(data) if facts.erased_at else data,
-    }
-    if batch is None:
-        await repo.add_journey(session, [row])
-    else:
-        batch.journey.append(row)
-    return facts
+@sa_event.listens_for(Session, "before_commit")
+def _fold_staged(session: Session) -> None:
+    staged: list[Envelope] | None = session.info.pop(_STAGED, None)
+    if staged:
+        fold_events(session, staged)
 
 
-def _cut(value: str | None, size: int = 200) -> str | None:
-    """Fit a grouping value to its column: a long UTM tag must not dead-letter the event."""
-    return value[:size] if value is not None else None
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_staged(session: Session) -> None:
+    session.info.pop(_STAGED, None)
 
 
-def _apply_lead(facts: LeadFacts, lead: Lead) -> None:
-    """First-touch attribution: the earliest capture seen decides the lead's attributes."""
-    if facts.captured_at is not None and lead.captured_at >= facts.captured_at:
-        return
-    facts.captured_at = lead.captured_at
-    for name in domain.ATTRIBUTION_KEPT:
-        setattr(facts, name, _cut(getattr(lead.attribution, name)))
-    facts.country = _cut(lead.country, 2)
-    facts.industry = _cut(lead.industry)
-    facts.company_size = lead.company_size
+def fold_events(session: Session, envs: list[Envelope]) -> None:
+    """Fold events, in order, into the journey and the facts: lock their leads, read their
+    facts and which events the journey holds, add the journey rows and write the facts rows
+    that changed — a few statements, whatever the number of events.
 
-
-async def on_captured(session: AsyncSession, env: Envelope) -> None:
-    """A lead (or a new touch of it) was captured."""
-    event = env.data
-    assert isinstance(event, LeadCaptured)
-    facts = await _record(session, env)
-    if facts is not None:
-        _apply_lead(facts, event.lead)
-        facts.touches = max(facts.touches, event.touch)
-
-
-async def on_scored(session: AsyncSession, env: Envelope) -> None:
-    """The latest score counts; the first qualifying score makes the lead an MQL."""
-    event = env.data
-    assert isinstance(event, LeadScored)
-    facts = await _record(session, env)
-    if facts is None:
-        return
-    _apply_lead(facts, event.lead)
-    if facts.scored_at is None or event.scored_at >= facts.scored_at:
-        facts.score = event.score
-        facts.scored_at = event.scored_at
-    if event.qualified:
-        facts.mql_at = domain.earliest(facts.mql_at, event.scored_at)
-
-
-async def on_assigned(session: AsyncSession, env: Envelope) -> None:
-    """Speed to lead counts from the first assignment; the rep is the latest one."""
-    event = env.data
-    assert isinstance(event, LeadAssigned)
-    facts = await _record(session, env)
-    if facts is None:
-        return
-    facts.assigned_at = domain.earliest(facts.assigned_at, event.assigned_at)
-    if event.attempt >= facts.assignment_attempt:
-        facts.assignment_attempt = event.attempt
-        facts.rep_id = event.rep.rep_id
-        facts.rep_name = _cut(event.rep.name)
-
-
-async def on_outcome(session: AsyncSession, env: Envelope) -> None:
-    """Stages reached keep their first time; the latest close (won or lost) is the lead's."""
-    event = env.data
-    assert isinstance(event, LeadOutcome)
-    facts = await _record(session, env)
-    if facts is None:
-        return
-    if event.stage == "contacted":
-        facts.contacted_at = domain.earliest(facts.contacted_at, event.occurred_at)
-    elif event.stage == "sql":
-        facts.sql_at = domain.earliest(facts.sql_at, event.occurred_at)
-    elif event.stage == "won":
-        facts.won_at, facts.lost_at = event.occurred_at, None
-        facts.amount, facts.currency = event.amount, event.currency
-    else:
-        facts.won_at, facts.lost_at = None, event.occurred_at
-        facts.amount, facts.currency = None, None
-
-
-async def on_erased(session: AsyncSession, env: Envelope) -> None:
-    """Drop the lead snapshots and free text; the non-personal facts stay for the metrics."""
-    event = env.data
-    assert isinstance(event, LeadErased)
-    facts = await _record(session, env)
-    if facts is None:
-        return
-    facts.erased_at = facts.erased_at or event.erased_at
-    await _write_journey(session)  # what this batch added is part of the journey too
-    for row in await repo.journey(session, event.lead_id):
-        row.data = domain.erased_data(row.data)
-    await repo.forget_outcome_reasons(session, event.lead_id)
+    An event already in the journey (replayed under another consumer group) changes nothing;
+    once a lead is erased its entries keep no snapshot, and erasure strips the older ones.
+    """
+    lead_ids = {env.data.lead_id for env in envs}
+    fold_sql.lock_leads(session, lead_ids)
+    facts, seen = fold_sql.read(session, lead_ids, {env.id for env in envs})
+    before = {lead_id: f.values() for lead_id, f in facts.items()}
+    journey: list[tuple[Any, ...]] = []  # fold_sql.JOURNEY_COLUMNS
+    erased: dict[uuid.UUID, None] = {}
+    for env in envs:
+        if env.id in seen:
+            continue
+        seen.add(env.id)
+        event = env.data
+        lead = facts.get(event.lead_id)
+        if lead is None:
+            lead = facts[event.lead_id] = Facts(event.lead_id)
+        data = domain.journey_data(event)
+        if lead.erased_at:  # a replay after erasure must not bring the snapshot back
+            data = domain.erased_data(data)
+        journey.append((event.lead_id, env.id, env.type, domain.occurred_at(event, env.time), data))
+        FOLDS[type(event)](lead, event)
+        if isinstance(event, LeadErased):
+            erased[event.lead_id] = None
+    changed = [f for lead_id, f in facts.items() if before.get(lead_id) != f.values()]
+    fold_sql.write(session, journey, changed)
+    for lead_id in erased:
+        fold_sql.erase(session, lead_id)
 
 
 # ---------------------------------------------------------------- HTTP use cases
@@ -274,13 +169,6 @@ async def journey(rt: Runtime, lead_id: uuid.UUID) -> list[JourneyEvent]:
         return await repo.journey(s, lead_id)
 
 
-HANDLERS: Handlers = {
-    LeadCaptured: on_captured,
-    LeadScored: on_scored,
-    LeadQualified: on_scored,
-    LeadAssigned: on_assigned,
-    LeadOutcome: on_outcome,
-    LeadErased: on_erased,
-}
+HANDLERS: Handlers = dict.fromkeys(FOLDS, record_event)
 
-BATCH_HANDLERS: BatchHandlers = {kind: _batched(h) for kind, h in HANDLERS.items()}
+BATCH_HANDLERS: BatchHandlers = dict.fromkeys(FOLDS, record_events)
