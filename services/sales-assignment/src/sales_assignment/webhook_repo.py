@@ -6,9 +6,8 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from sales_assignment.models import DeliveryRow, EndpointRow
 
@@ -80,23 +79,34 @@ async def claim_due(
     A delivery waits while an earlier message of the same lead to the same endpoint is still
     being retried: receivers see a lead's messages in order.
     """
-    earlier = aliased(DeliveryRow)
-    blocked = exists().where(
-        and_(
-            earlier.endpoint_id == DeliveryRow.endpoint_id,
-            earlier.lead_id == DeliveryRow.lead_id,
-            earlier.seq < DeliveryRow.seq,
-            earlier.status.in_(RETRYING),
+    # The first message still to be sent of each lead to each endpoint; only it may go. One
+    # pass over the retrying rows, rather than a look for earlier ones per due row (which
+    # the planner can turn into every due row against every retrying row).
+    first = (
+        select(
+            DeliveryRow.endpoint_id,
+            DeliveryRow.lead_id,
+            func.min(DeliveryRow.seq).label("seq"),
         )
+        .where(DeliveryRow.status.in_(RETRYING))
+        .group_by(DeliveryRow.endpoint_id, DeliveryRow.lead_id)
+        .cte("first_unsent")
     )
     stmt = (
         select(DeliveryRow, EndpointRow)
+        .join(
+            first,
+            and_(
+                first.c.endpoint_id == DeliveryRow.endpoint_id,
+                first.c.lead_id == DeliveryRow.lead_id,
+                first.c.seq == DeliveryRow.seq,
+            ),
+        )
         .join(EndpointRow, EndpointRow.id == DeliveryRow.endpoint_id)
         .where(
             DeliveryRow.status.in_(RETRYING),
             DeliveryRow.next_attempt_at <= now,
             EndpointRow.enabled.is_(True),
-            ~blocked,
         )
         .order_by(DeliveryRow.next_attempt_at, DeliveryRow.created_at)
         .limit(limit)
