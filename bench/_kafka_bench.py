@@ -126,6 +126,15 @@ async def fresh_pg(admin_url: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
+async def analyze(url: str) -> None:
+    """Statistics for every table of a database, as autovacuum gathers them on a running
+    system (a fresh database has none, and plans made without them scan whole tables)."""
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text("ANALYZE"))
+    await engine.dispose()
+
+
 def rate(messages: list[Any]) -> float:
     """Messages per second between the first and the last broker timestamp."""
     stamps = sorted(m.timestamp for m in messages)
