@@ -21,8 +21,10 @@ from kernel_app import (
     recording_handlers,
     stage,
 )
+from sqlalchemy import select
 
 from leadflow.events import Envelope, LeadErased, dlq_topic
+from leadflow.outbox import inbox_table
 from leadflow.service import Runtime
 from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
 
@@ -144,3 +146,29 @@ async def _count(rt: Runtime, ids: set[str], n: int) -> bool:
 
 def _group(msg: Any) -> str:
     return dict(msg.headers).get("dlq_consumer_group", b"").decode()
+
+
+async def test_a_lingering_consumer_gathers_events_into_fewer_transactions(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """A service off the lead's path (feedback) waits after a small poll: events that come
+    one by one are handled a few polls at a time, each poll one transaction."""
+    rt = Runtime.build(make_settings(database_url, kafka_bootstrap, consumer_linger_ms=400))
+    await create_tables(rt)
+    try:
+        group = await _consume(rt, kafka_bootstrap)
+        leads = [uuid.uuid4() for _ in range(10)]
+        for lead in leads:  # one event every 30 ms
+            await stage(rt, [lead])
+            await asyncio.sleep(0.03)
+        ids = {str(x) for x in leads}
+        await eventually(lambda: _count(rt, ids, 10))
+        async with rt.sessions() as s:  # one inbox claim (one instant) per transaction
+            instants = set(
+                await s.scalars(
+                    select(inbox_table.c.processed_at).where(inbox_table.c.consumer == group)
+                )
+            )
+        assert 1 <= len(instants) <= 4, instants
+    finally:
+        await rt.stop()

@@ -101,6 +101,7 @@ class EventConsumer:
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         max_batch: int = 200,
+        linger_seconds: float = 0.0,
         client_options: dict[str, Any] | None = None,
         tracer: Tracer | None = None,
     ) -> None:
@@ -114,6 +115,7 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._max_batch = max_batch
+        self._linger = linger_seconds
         self._client_options = client_options or {}
         # The runtime's; alone (tools, tests) the global one, a no-op unless an app set one.
         self._tracer = tracer or trace.get_tracer("leadflow")
@@ -178,6 +180,8 @@ class EventConsumer:
             if batch:
                 self._commit_in_background()
                 self._record_lag(consumer, batch)
+                if self._linger and sum(map(len, batch.values())) < self._max_batch:
+                    await self._pause(self._linger)  # the fetcher keeps buffering meanwhile
 
     def _commit_in_background(self) -> None:
         """Commit what was processed while the next batch is handled; what a commit still

@@ -92,6 +92,7 @@ class Runtime:
                 max_attempts=s.consumer_max_attempts,
                 backoff_seconds=s.consumer_retry_backoff_seconds,
                 max_batch=s.consumer_max_batch,
+                linger_seconds=s.consumer_linger_ms / 1000,
                 client_options=client_options(s),
                 tracer=self.tracing.tracer,
             )

@@ -51,6 +51,9 @@ class Settings(KafkaSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     consumer_max_batch: int = Field(default=200, ge=1)
+    # After a poll smaller than a full batch, wait this long before the next one, so events
+    # gather into fewer, larger transactions: for services off the lead's path (0: at once).
+    consumer_linger_ms: int = Field(default=0, ge=0, le=5000)
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
