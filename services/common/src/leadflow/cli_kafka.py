@@ -10,6 +10,7 @@ marked that was not published, and a second run never publishes a message twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -416,7 +417,26 @@ async def replay(
             await producer.send_offsets_to_transaction(offsets, REPLAY_GROUP)
     finally:
         await producer.stop()
+    await _until_visible(bootstrap, topics, touched)
     return report
+
+
+async def _until_visible(
+    bootstrap: str, topics: list[str], touched: dict[TopicPartition, Progress]
+) -> None:
+    """Return once the group's offsets show this replay: the coordinator answers with the
+    offsets from before a transaction until its commit marker is written, and a replay run
+    right after must not publish the same messages again."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        seen = await replay_progress(bootstrap, topics)
+        if all(
+            (seen.get(tp, Progress()).mark, seen.get(tp, Progress()).done) == (p.mark, p.done)
+            for tp, p in touched.items()
+        ):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the replay was committed, but its progress is not readable yet")
 
 
 def _commit_value(p: Progress) -> tuple[int, str]:
