@@ -23,7 +23,6 @@ import asyncio
 import itertools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +47,7 @@ from bench._kafka_bench import (  # noqa: E402
     place_group,
     produce,
     rate,
+    start_py_spy,
 )
 from bench._receiver import ReceiverProcess  # noqa: E402
 from bench.synthetic import generate  # noqa: E402
@@ -56,7 +56,6 @@ from leadflow.kafka import ensure_topics  # noqa: E402
 
 TOKEN = "dev-bench"
 TOPICS = (LeadQualified.topic, LeadOutcome.topic, LeadErased.topic)
-PY_SPY = os.environ.get("PY_SPY", str(Path.home() / ".local/bin/py-spy"))
 
 
 def backlog(n: int) -> list[Envelope]:
@@ -109,14 +108,6 @@ async def _webhooks_arrived(receiver: ReceiverProcess, n: int, *, timeout: float
     deadline = time.monotonic() + timeout
     while len(receiver.arrivals) < n and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.2)
-
-
-def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603
-        [PY_SPY, "record", "-f", "raw", "--gil", "-r", "200", "-p", str(pid), "-o", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 async def feed(envs: list[Envelope], per_second: float) -> None:

@@ -47,13 +47,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from bench._kafka_bench import (  # noqa: E402
     analyze,
     collect,
+    cpu_seconds,
     end_offsets,
     ensure_kafka,
     fresh_pg,
+    peak_rss_mb,
+    start_py_spy,
 )
 from bench._progress import bench_progress  # noqa: E402
 from bench._receiver import ReceiverProcess  # noqa: E402
-from bench.assignment_throughput import start_py_spy  # noqa: E402
 from leadflow.events import LeadAssigned, LeadCaptured, LeadQualified, LeadScored  # noqa: E402
 from leadflow.kafka import ensure_topics  # noqa: E402
 from support.stack import Stack  # noqa: E402
@@ -69,12 +71,6 @@ STAGE_TOPICS = {
     "qualified": LeadQualified.topic,
     "assigned": LeadAssigned.topic,
 }
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) process `pid` has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pids_matching(pattern: str) -> list[int]:
@@ -353,13 +349,8 @@ class Bench:
         return {"fixed_rates": rows, "max_sustained_rate": best, "peak_rss_mb": self.rss()}
 
     def rss(self) -> dict[str, float]:
-        out = {}
-        for name in SERVICES:
-            pid = self.stack.procs[name].popen.pid  # type: ignore[union-attr]
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    out[name] = int(line.split()[1]) / 1024
-        return out
+        procs = self.stack.procs
+        return {name: peak_rss_mb(procs[name].popen.pid) for name in SERVICES}  # type: ignore[union-attr]
 
 
 def parse_args() -> argparse.Namespace:

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,11 +41,13 @@ sys.path.insert(0, str(ROOT))
 from bench._kafka_bench import (  # noqa: E402
     BOOTSTRAP,
     ServiceProcess,
+    cpu_seconds,
     end_offsets,
     ensure_kafka,
     fresh_pg,
     place_group,
     produce,
+    start_py_spy,
 )
 from bench.synthetic import generate  # noqa: E402
 from leadflow.events import (  # noqa: E402
@@ -63,7 +64,6 @@ from leadflow.events import (  # noqa: E402
 from leadflow.kafka import ensure_topics  # noqa: E402
 
 EVENTS_PER_LEAD = 4
-PY_SPY = os.environ.get("PY_SPY", str(Path.home() / ".local/bin/py-spy"))
 REPS = [
     RepRef(rep_id=uuid.uuid4(), name=f"Rep {i}", email=f"rep{i}@seller.example") for i in range(5)
 ]
@@ -101,15 +101,6 @@ def backlog(n: int) -> list[Envelope]:
         ):
             envs.append(Envelope(data=event, source="/bench"))
     return envs
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) process `pid` has used so far; 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def server_stats(conn: Any) -> tuple[list[int], int]:
@@ -174,14 +165,6 @@ async def watch_journey(url: str, total: int, pid: int, *, timeout: float) -> Wa
         await engine.dispose()
     w.server_cpu = sum(latest - start for start, latest in backends.values())
     return w
-
-
-def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603
-        [PY_SPY, "record", "-f", "raw", "--gil", "-r", "200", "-p", str(pid), "-o", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 async def paced(envs: list[Envelope], leads_per_second: float) -> None:
