@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leadflow.kafka import ensure_topics
-from support.infra import LocalKafka, create_pg_database, drop_pg_database, postgres_admin_url
+from support.infra import LocalKafka, fresh_pg_database
 from support.receiver import Receiver
 from support.stack import Stack
 
@@ -31,10 +31,16 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/test.db"
         return
-    admin = postgres_admin_url()
-    url = await create_pg_database(admin)
-    yield url
-    await drop_pg_database(admin, url)
+    async with fresh_pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database, for what only PostgreSQL does (advisory locks,
+    several processes on one database, dropped connections)."""
+    async with fresh_pg_database() as url:
+        yield url
 
 
 # The four services as processes with a webhook receiver: one stack per test module that

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,14 +30,6 @@ from support.kafka_tools import end_offsets, eventually, place_group_at_end, rea
 pytestmark = pytest.mark.kafka
 
 TOPIC = LeadErased.topic
-
-
-@pytest.fixture
-async def runtime(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Runtime]:
-    rt = Runtime.build(make_settings(database_url, kafka_bootstrap))
-    await create_tables(rt)
-    yield rt
-    await rt.stop()
 
 
 async def _consume(rt: Runtime, bootstrap: str, **kw: object) -> str:

@@ -4,28 +4,17 @@ as "unavailable" and is replaced."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadflow.db import create_engine, is_unavailable
-from support.infra import create_pg_database, drop_pg_database, postgres_admin_url
 
 _OTHERS = text(
     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
 )
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    admin = postgres_admin_url()
-    url = await create_pg_database(admin)
-    yield url
-    await drop_pg_database(admin, url)
 
 
 async def _one(engine: AsyncEngine) -> int:

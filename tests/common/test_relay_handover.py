@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from kernel_app import create_tables, make_settings, outbox_unsent, stage
+from kernel_app import outbox_unsent, stage
 from sqlalchemy import insert, select, update
 
 from leadflow.events import Envelope, LeadErased
@@ -16,14 +15,6 @@ from leadflow.service import Runtime
 from support.kafka_tools import end_offsets, read_after
 
 TOPIC = LeadErased.topic
-
-
-@pytest.fixture
-async def runtime(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Runtime]:
-    rt = Runtime.build(make_settings(database_url, kafka_bootstrap))
-    await create_tables(rt)
-    yield rt
-    await rt.stop()
 
 
 async def _commit_elsewhere(rt: Runtime, envelope: Envelope) -> None:

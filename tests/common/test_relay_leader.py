@@ -12,7 +12,6 @@ from kernel_app import create_tables, make_settings, outbox_unsent, stage
 from sqlalchemy import text
 
 from leadflow.service import Runtime
-from support.infra import create_pg_database, drop_pg_database, postgres_admin_url
 
 pytestmark = pytest.mark.kafka
 
@@ -20,14 +19,6 @@ _HOLDERS = text(
     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    admin = postgres_admin_url()
-    url = await create_pg_database(admin)
-    yield url
-    await drop_pg_database(admin, url)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import os
 import re
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from leadflow.events import TOPICS, LeadAssigned, decode
 from sales_assignment.models import AssignmentRow, HistoryRow
-from support.infra import create_pg_database, drop_pg_database, free_port, postgres_admin_url
+from support.infra import free_port
 from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
 from support.stack import ADMIN_TOKEN, Proc
 
@@ -42,14 +41,6 @@ N_LEADS = 300
 WEIGHTS = {"One": 1, "Two": 2, "Three": 3}
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 _ASSIGNED = re.compile(r"topic='leads\.qualified', partition=(\d+)")
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    admin = postgres_admin_url()
-    url = await create_pg_database(admin)
-    yield url
-    await drop_pg_database(admin, url)
 
 
 def _replica(i: int, base: Path, bootstrap: str, group: str, database_url: str) -> Proc:

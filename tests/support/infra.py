@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import text
@@ -83,6 +85,17 @@ async def drop_pg_database(admin_url: str, url: str) -> None:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def fresh_pg_database() -> AsyncIterator[str]:
+    """A fresh, empty database on the test server while in use, dropped after."""
+    admin = postgres_admin_url()
+    url = await create_pg_database(admin)
+    try:
+        yield url
+    finally:
+        await drop_pg_database(admin, url)
 
 
 def run(coro: object) -> object:
