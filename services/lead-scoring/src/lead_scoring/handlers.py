@@ -34,12 +34,9 @@ TERMINAL = {"won", "lost"}
 RECHECK_SECONDS = 1.0
 
 
-def _row(lead: Lead, touches: int, result: Score) -> dict[str, Any]:
-    """A lead_scores row's columns for a new score (lead_id and qualified_at aside); the
-    JSON columns take the models as they are."""
+def _scored(result: Score) -> dict[str, Any]:
+    """What a score says, as both a lead_scores row and a leads.scored event carry it."""
     return {
-        "lead": lead,
-        "touches": touches,
         "score": result.score,
         "qualified": result.qualified,
         "threshold": result.threshold,
@@ -47,6 +44,12 @@ def _row(lead: Lead, touches: int, result: Score) -> dict[str, Any]:
         "model_version": result.model_version,
         "scored_at": result.scored_at,
     }
+
+
+def _row(lead: Lead, touches: int, result: Score) -> dict[str, Any]:
+    """A lead_scores row's columns for a new score (lead_id and qualified_at aside); the
+    JSON columns take the models as they are."""
+    return {"lead": lead, "touches": touches, **_scored(result)}
 
 
 @dataclass
@@ -127,16 +130,7 @@ class Scorer:
                 rescored[ev.lead_id] = rescored.get(ev.lead_id, {}) | values
             was_mql = state is not None and state.qualified
             states[ev.lead_id] = repo.ScoreState(touches, was_mql or result.qualified, False)
-            fields: dict[str, Any] = {
-                "lead_id": ev.lead_id,
-                "score": result.score,
-                "qualified": result.qualified,
-                "threshold": result.threshold,
-                "factors": result.factors,
-                "model_version": result.model_version,
-                "scored_at": result.scored_at,
-                "lead": ev.lead,
-            }
+            fields = {"lead_id": ev.lead_id, "lead": ev.lead, **_scored(result)}
             scored = self.rt.envelope(LeadScored(**fields), cause=env)
             value = scored.value()
             await add_event(session, scored, value=value)
