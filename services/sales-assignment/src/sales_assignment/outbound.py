@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -146,7 +146,7 @@ class DeliveryWorker:
         if room <= 0 and not done:
             return  # a finished send rings again
         try:
-            async with self._transaction() as session:
+            async with self.rt.transaction() as session:
                 if done:
                     await self._record_in(session, done)
                 jobs = await self._claim(session, room) if room > 0 else []
@@ -177,7 +177,7 @@ class DeliveryWorker:
         await asyncio.gather(*self._sending, return_exceptions=True)
         if self._done:
             with contextlib.suppress(Exception):
-                async with asyncio.timeout(5), self._transaction() as session:
+                async with asyncio.timeout(5), self.rt.transaction() as session:
                     await self._record_in(session, self._done)
             self._done = []
 
@@ -188,19 +188,13 @@ class DeliveryWorker:
 
     async def deliver_due(self) -> int:
         """Claim, send and record one batch of due deliveries; returns how many were tried."""
-        async with self._transaction() as session:
+        async with self.rt.transaction() as session:
             jobs = await self._claim(session, self.settings.webhook_batch_size)
         results = await asyncio.gather(*(self._send(job) for job in jobs))
         if jobs:
-            async with self._transaction() as session:
+            async with self.rt.transaction() as session:
                 await self._record_in(session, list(zip(jobs, results, strict=True)))
         return len(jobs)
-
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        """A transaction of the worker's own: it stages no events, so the relay sleeps on."""
-        async with self.rt.sessions() as session, session.begin():
-            yield session
 
     async def _claim(self, session: AsyncSession, limit: int) -> list[_Job]:
         """Lease up to `limit` due deliveries (for the timeout plus a margin)."""
