@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 
 from feedback.domain import erased_data, journey_data, lead_snapshot, occurred_at, stage_conflict
+from feedback.fold import COLUMNS
+from feedback.models import LeadFacts
 from leadflow.events import (
     Attribution,
     Factor,
@@ -94,3 +96,9 @@ def test_the_journey_time_is_when_it_happened_not_when_the_event_was_sent() -> N
     outcome = LeadOutcome(lead_id=LEAD.lead_id, stage="won", occurred_at=T0 - timedelta(days=2))
     assert occurred_at(captured, later) == T0
     assert occurred_at(outcome, later) == T0 - timedelta(days=2)
+
+
+def test_the_folded_facts_are_exactly_the_lead_facts_columns() -> None:
+    """The fold writes every column of `lead_facts` and nothing else, in the table's order:
+    a column added to the table and not to `Facts` would otherwise never be written."""
+    assert tuple(c.name for c in LeadFacts.__table__.columns) == COLUMNS
