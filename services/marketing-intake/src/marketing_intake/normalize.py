@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from leadflow.events import Attribution, Consent, Lead
@@ -24,8 +24,6 @@ __all__ = [
     "is_honeypot_filled",
     "normalize_lead",
 ]
-
-T = TypeVar("T")
 
 _CONTACT = ("email", "first_name", "last_name", "phone", "company", "job_title", "company_size")
 _FIRMOGRAPHIC = ("industry", "country", "website")
@@ -52,6 +50,33 @@ _MAX_CHARS = {
 _COLLAPSED = frozenset({"first_name", "last_name", "company", "job_title", "industry"})
 _MAX_CUSTOM_KEY = 64
 _GMAIL = frozenset({"gmail.com", "googlemail.com"})
+_PERSON = (*_CONTACT, *_FIRMOGRAPHIC)
+
+# Each known field's parser: (value, country already parsed, capture time) → normalised.
+_Parser = Callable[[Any, "str | None", datetime], Any]
+
+
+def _text_parser(name: str) -> _Parser:
+    limit, collapse = _MAX_CHARS[name], name in _COLLAPSED
+    return lambda value, _region, _now: fields.text(value, limit, collapse=collapse)
+
+
+_PARSERS: dict[str, _Parser] = {
+    **{name: _text_parser(name) for name in _MAX_CHARS},
+    "email": lambda v, _r, _n: fields.email(fields.text(v, _MAX_CHARS["email"])),
+    "country": lambda v, _r, _n: fields.country(fields.text(v, _MAX_CHARS["country"])),
+    "phone": lambda v, region, _n: fields.phone(fields.text(v, _MAX_CHARS["phone"]), region),
+    "company_size": lambda v, _r, _n: fields.company_size(v),
+    "website": lambda v, _r, _n: fields.website(fields.text(v, _MAX_CHARS["website"])),
+    "consent_marketing": lambda v, _r, _n: fields.boolean(v),
+    "consent_granted_at": lambda v, _r, now: fields.instant(v, now),
+}
+# The order errors are reported in; the country comes before the phone it is the hint for.
+_PARSE_ORDER = (
+    "email", "first_name", "last_name", "country", "phone", "company", "job_title",
+    "company_size", "industry", "website", *_ATTRIBUTION, *_CONSENT.values(),
+)  # fmt: skip
+assert set(_PARSE_ORDER) == set(_PARSERS) == MAPPABLE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -118,33 +143,24 @@ def normalize_lead(
         captured_at = captured_at.replace(tzinfo=UTC)
     errors: list[FieldError] = []
     given, custom_given = _gather(raw, form, errors)
-
-    def get(name: str, parse: Callable[[Any], T | None]) -> T | None:
+    values: dict[str, Any] = {}
+    region: str | None = None  # the country, once parsed: the phone number's hint
+    for name in _PARSE_ORDER:
         if name not in given:
-            return None
+            continue
         label, value = given[name]
         try:
-            return parse(value)
+            values[name] = _PARSERS[name](value, region, captured_at)
         except fields.Bad as exc:
             errors.append(FieldError(label, str(exc)))
-            return None
-
-    def text(name: str) -> str | None:
-        return get(name, lambda v: fields.text(v, _MAX_CHARS[name], collapse=name in _COLLAPSED))
-
-    email = get("email", lambda v: fields.email(fields.text(v, _MAX_CHARS["email"])))
-    first_name, last_name = text("first_name"), text("last_name")
-    country = get("country", lambda v: fields.country(fields.text(v, _MAX_CHARS["country"])))
-    phone = get("phone", lambda v: fields.phone(fields.text(v, _MAX_CHARS["phone"]), country))
-    company, job_title = text("company"), text("job_title")
-    company_size = get("company_size", fields.company_size)
-    industry = text("industry")
-    website = get("website", lambda v: fields.website(fields.text(v, _MAX_CHARS["website"])))
-    attribution = {name: text(name) for name in _ATTRIBUTION}
-    marketing = get("consent_marketing", fields.boolean) or False
-    consent_text = text("consent_text")
-    granted_at = get("consent_granted_at", lambda v: fields.instant(v, captured_at))
+        else:
+            if name == "country":
+                region = values[name]
     custom = _custom(custom_given, custom_max_bytes, errors)
+    attribution = {name: values.get(name) for name in _ATTRIBUTION}
+    marketing = values.get("consent_marketing") or False
+    consent_text = values.get("consent_text")
+    granted_at = values.get("consent_granted_at")
 
     # Body UTMs win; the landing page's query fills only the gaps (truncated, never an error:
     # the visitor chose neither the URL nor its length).
@@ -156,11 +172,7 @@ def normalize_lead(
         attribution["form_id"] = form.form_id
     attribution["source"] = attribution["source"] or source
 
-    person: dict[str, Any] = {
-        "email": email, "first_name": first_name, "last_name": last_name, "phone": phone,
-        "company": company, "job_title": job_title, "company_size": company_size,
-        "industry": industry, "country": country, "website": website,
-    }  # fmt: skip
+    person = {name: values.get(name) for name in _PERSON}
     normalised = {
         **person, **attribution, "consent_marketing": marketing,
         "consent_text": consent_text, "consent_granted_at": granted_at,
