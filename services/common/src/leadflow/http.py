@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadflow.db import is_unavailable
+from leadflow.handread import bearer_credentials
 from leadflow.observability import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger(__name__)
@@ -244,14 +245,25 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     """The bearer token, or 401 with `WWW-Authenticate`."""
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        return _required(None)
+    return _required(credentials.credentials)
+
+
+def bearer_of(request: Request) -> str:
+    """As `bearer_token`, read from the request itself (a hand-read route: `handread`)."""
+    return _required(bearer_credentials(request.headers.get("authorization")))
+
+
+def _required(token: str | None) -> str:
+    if not token:
         raise Problem(
             401,
             "Unauthorized",
             "Send Authorization: Bearer <token>.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return credentials.credentials
+    return token
 
 
 def tokens_equal(given: str, expected: str) -> bool:

@@ -15,10 +15,14 @@ from marketing_intake.models import ApiKey
 from marketing_intake.normalize import LeadInvalid
 
 
-async def runtime(request: Request) -> Runtime:
-    """Async on purpose: FastAPI would run a plain function in a worker thread."""
+def runtime_of(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+async def runtime(request: Request) -> Runtime:
+    """Async on purpose: FastAPI would run a plain function in a worker thread."""
+    return runtime_of(request)
 
 
 RT = Annotated[Runtime, Depends(runtime)]
@@ -52,7 +56,11 @@ def check_rate(buckets: TokenBuckets, key: str, scope: str, headers: dict[str, s
 
 async def require_key(request: Request, rt: RT, credentials: Credentials) -> ApiKey:
     """The caller's live API key (401 otherwise), within its rate limit (429)."""
-    token = bearer_token(credentials)
+    return await key_of(request, rt, bearer_token(credentials))
+
+
+async def key_of(request: Request, rt: Runtime, token: str) -> ApiKey:
+    """The live API key `token` (401 otherwise), within its rate limit (429)."""
     key = await handlers_keys.authenticate(rt, token)
     if key is None:
         raise Problem(

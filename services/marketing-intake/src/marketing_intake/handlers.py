@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import Handlers
@@ -227,6 +228,11 @@ def batch_body(results: Sequence[BatchItem]) -> dict[str, Any]:
 
 def accepted_body(accepted: Accepted) -> dict[str, Any]:
     return {"lead_id": str(accepted.lead_id), "status": "accepted", "duplicate": accepted.duplicate}
+
+
+def accepted_json(accepted: Accepted) -> bytes:
+    """`accepted_body` as JSON."""
+    return to_json(accepted_body(accepted))
 
 
 async def replay(rt: Runtime, owner: str, key: str) -> IdempotentResponse | None:
