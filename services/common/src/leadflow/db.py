@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import from_json, to_json
 from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
@@ -59,10 +60,18 @@ IDLE_PING_SECONDS = 5.0
 _LAST_USED = "leadflow.last_used"
 
 
+def _json_text(value: Any) -> str:
+    return to_json(value).decode()
+
+
 def create_engine(
     url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, **kwargs: Any
 ) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and its folder created."""
+    # JSON columns through pydantic-core rather than the json module: several times faster
+    # for the lead documents every service stores.
+    kwargs.setdefault("json_serializer", _json_text)
+    kwargs.setdefault("json_deserializer", from_json)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
