@@ -89,3 +89,34 @@ async def test_a_relay_whose_connection_is_cut_takes_the_lock_again(
     assert holders != [leader]
     a.relay.stop()
     await relay
+
+
+async def test_a_pass_marks_what_the_last_one_published_in_the_statement_that_reads(
+    pg_url: str, kafka_bootstrap: str
+) -> None:
+    """One round trip per pass: the rows just published are marked by the next read."""
+    from sqlalchemy import event  # noqa: PLC0415
+
+    rt = Runtime.build(make_settings(pg_url, kafka_bootstrap))
+    await create_tables(rt)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        statements.append(sql)
+
+    event.listen(rt.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await stage(rt, [uuid.uuid4() for _ in range(3)])
+        assert await rt.relay._publish_as_leader() == 3
+        assert await outbox_unsent(rt) == 3  # published, marked by the next pass
+        await stage(rt, [uuid.uuid4() for _ in range(2)])
+        statements.clear()
+        assert await rt.relay._publish_as_leader() == 2
+        assert len(statements) == 1, statements  # marked the 3 and read the 2 at once
+        assert await outbox_unsent(rt) == 2
+        assert await rt.relay._publish_as_leader() == 0  # marks the 2, nothing new
+        assert await outbox_unsent(rt) == 0
+    finally:
+        event.remove(rt.engine.sync_engine, "before_cursor_execute", count)
+        await rt.relay._resign()  # the lock's connection, kept by the passes
+        await rt.stop()

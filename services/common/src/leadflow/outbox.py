@@ -2,8 +2,10 @@
 
 `add_event` writes an event into the service's `outbox` table inside the caller's
 transaction. `OutboxRelay` publishes committed rows in id order with the idempotent producer
-and marks them sent; a crash between publish and mark re-publishes the same `ce_id`, which
-the consumers' `inbox` table (one row per consumer group and `ce_id`) turns into a no-op.
+and marks them sent — in the statement that reads the next batch (PostgreSQL), so a pass
+costs one round trip to the database; a crash between publish and mark re-publishes the
+same `ce_id`, which the consumers' `inbox` table (one row per consumer group and `ce_id`)
+turns into a no-op.
 The table stays the truth: the relay reads which rows are unsent, in id order, and takes the
 contents of those this process committed from memory (handed over after the commit) rather
 than reading them back.
@@ -32,6 +34,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    all_,
     any_,
     bindparam,
     column,
@@ -286,6 +289,24 @@ _MARK_SENT_PG = (
     .where(outbox_table.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
     .values(sent_at=bindparam("now"))
 )
+# PostgreSQL: mark what the last pass published and read the next batch in one statement.
+# The main query sees the table as it was before the CTE's update, hence the exclusion.
+_MARKED = (
+    update(outbox_table)
+    .where(outbox_table.c.id == any_(bindparam("sent", type_=ARRAY(BigInteger))))
+    .values(sent_at=bindparam("now"))
+    .cte("marked")
+)
+_MARK_AND_SELECT_UNSENT_PG = (
+    select(outbox_table.c.id, outbox_table.c.event_id)
+    .add_cte(_MARKED)
+    .where(
+        outbox_table.c.sent_at.is_(None),
+        outbox_table.c.id != all_(bindparam("sent", type_=ARRAY(BigInteger))),
+    )
+    .order_by(outbox_table.c.id)
+    .limit(bindparam("limit"))
+)
 _SELECT_ROWS = select(
     outbox_table.c.id,
     outbox_table.c.event_id,
@@ -365,6 +386,7 @@ class OutboxRelay:
         # What this process committed: publishing it needs only its ids from the table.
         self._known = _Remembered(max_bytes=_REMEMBER_BYTES)
         self._leader: AsyncConnection | None = None  # holds the relay lock (PostgreSQL)
+        self._unmarked: list[int] = []  # published by the last pass, marked by the next
         _relays[engine.sync_engine] = weakref.ref(self)
 
     def remember(self, messages: list[_Message]) -> None:
@@ -416,12 +438,12 @@ class OutboxRelay:
 
     async def _publish_as_leader(self) -> int:
         if self._sqlite:
-            return await self.publish_pending()
+            return await self._pass(None)
         conn = await self._lead()
         if conn is None:
             return 0  # another replica's relay publishes
         try:
-            return await self.publish_pending(conn)
+            return await self._pass(conn)
         except BaseException:
             await self._resign()
             raise
@@ -463,7 +485,16 @@ class OutboxRelay:
                 await conn.close()
 
     async def publish_pending(self, conn: AsyncConnection | None = None) -> int:
-        """Publish one batch of unsent rows in id order; return how many were sent."""
+        """Publish one batch of unsent rows in id order and mark them sent; how many."""
+        published = await self._pass(conn)
+        if self._unmarked:
+            await self._mark_sent(self._unmarked, conn)
+            self._unmarked = []
+        return published
+
+    async def _pass(self, conn: AsyncConnection | None) -> int:
+        """Mark what the last pass published, publish the next batch (the next pass, or
+        `publish_pending`, marks it); how many were published."""
         rows = await self._read_batch(conn)
         OUTBOX_PENDING.set(len(rows))
         if not rows:
@@ -473,28 +504,39 @@ class OutboxRelay:
             producer, [(m.topic, m.key, m.value, m.headers) for _, m in rows]
         )
         await asyncio.gather(*sent)
-        ids = [row_id for row_id, _ in rows]
-        await self._mark_sent(ids, conn)
+        self._unmarked = [row_id for row_id, _ in rows]
         for _, m in rows:
             self._known.discard(m.event_id)
-        OUTBOX_PUBLISHED.inc(len(ids))
-        return len(ids)
+        OUTBOX_PUBLISHED.inc(len(rows))
+        return len(rows)
 
     async def _read_batch(self, conn: AsyncConnection | None) -> list[tuple[int, _Message]]:
         """The first unsent rows in id order: their ids from the table, their contents from
-        what this process handed over, or else from the table too."""
+        what this process handed over, or else from the table too. What the last pass
+        published is marked sent first (PostgreSQL: in the same statement)."""
         handed_over = self._known.handed_over
-        if conn is not None:
-            found = await self._read_unsent(conn, handed_over)
-            await conn.commit()
-            return found
-        async with self._engine.connect() as c:
-            return await self._read_unsent(c, handed_over)
+        marks, self._unmarked = self._unmarked, []
+        try:
+            if conn is not None:
+                found = await self._read_unsent(conn, handed_over, marks)
+                await conn.commit()
+                return found
+            if marks:
+                await self._mark_sent(marks, None)
+            async with self._engine.connect() as c:
+                return await self._read_unsent(c, handed_over, [])
+        except BaseException:
+            self._unmarked = marks + self._unmarked  # not marked: the next pass tries again
+            raise
 
     async def _read_unsent(
-        self, conn: AsyncConnection, handed_over: int
+        self, conn: AsyncConnection, handed_over: int, marks: list[int]
     ) -> list[tuple[int, _Message]]:
-        unsent = (await conn.execute(_SELECT_UNSENT, {"limit": self._batch_size})).all()
+        if marks:
+            params = {"limit": self._batch_size, "sent": marks, "now": datetime.now(UTC)}
+            unsent = (await conn.execute(_MARK_AND_SELECT_UNSENT_PG, params)).all()
+        else:
+            unsent = (await conn.execute(_SELECT_UNSENT, {"limit": self._batch_size})).all()
         found: dict[int, _Message] = {}
         missing: list[int] = []
         for row_id, event_id in unsent:
