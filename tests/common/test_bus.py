@@ -163,3 +163,47 @@ async def test_a_lingering_consumer_gathers_events_into_fewer_transactions(
         assert 1 <= len(instants) <= 4, instants
     finally:
         await rt.stop()
+
+
+async def _committed(bootstrap: str, group: str, start: dict[Any, int]) -> int:
+    """How many messages past `start` the group has committed, over all partitions."""
+    from aiokafka import AIOKafkaConsumer  # noqa: PLC0415
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        return sum([((await consumer.committed(tp)) or off) - off for tp, off in start.items()])
+    finally:
+        await consumer.stop()
+
+
+async def test_offsets_are_committed_once_per_interval_and_at_a_stop(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """Within the interval handled events wait for one commit; a stop commits at once."""
+    settings = make_settings(database_url, kafka_bootstrap, consumer_commit_interval_ms=60_000)
+    rt = Runtime.build(settings)
+    await create_tables(rt)
+    stopped = False
+    try:
+        start = await end_offsets(kafka_bootstrap, [TOPIC])
+        group = await _consume(rt, kafka_bootstrap)
+        first, later = uuid.uuid4(), [uuid.uuid4() for _ in range(3)]
+        await stage(rt, [first])
+        await eventually(lambda: _count(rt, {str(first)}, 1))
+        await eventually(lambda: _committed_is(kafka_bootstrap, group, start, 1))  # at once
+        for lead in later:
+            await stage(rt, [lead])
+        await eventually(lambda: _count(rt, {str(x) for x in later}, 3))
+        await asyncio.sleep(1.0)
+        assert await _committed(kafka_bootstrap, group, start) == 1  # waits for the interval
+        await rt.stop()
+        stopped = True
+        assert await _committed(kafka_bootstrap, group, start) == 4  # the stop committed
+    finally:
+        if not stopped:
+            await rt.stop()
+
+
+async def _committed_is(bootstrap: str, group: str, start: dict[Any, int], n: int) -> bool:
+    return await _committed(bootstrap, group, start) == n

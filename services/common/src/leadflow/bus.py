@@ -4,8 +4,10 @@ For each poll: decode every CloudEvent (undecodable → DLQ at once), then in on
 transaction claim the inbox rows (`consumer group`, `ce_id`) and run the handlers, which may
 stage outgoing events in the outbox; each partition's events run in order. If anything
 fails, the partitions are retried apart, then their events one by one. Offsets are committed
-after the transaction (in the background, while the next poll is handled) and by the
-rebalance listener for partitions taken away. A handler error is retried with growing
+after the transaction, in the background and at most once per `commit_interval` (the inbox
+turns a redelivery of what a crash left uncommitted into a no-op, so a commit per poll would
+only cost the broker and the client a request each), and at once for partitions the
+rebalance listener sees taken away and when the loop stops. A handler error is retried with growing
 delays a bounded number of times, then the original message goes to `<topic>.dlq` with
 headers saying why; an outage of the database is waited out, never dead-lettered.
 """
@@ -102,6 +104,7 @@ class EventConsumer:
         backoff_seconds: float = 0.2,
         max_batch: int = 200,
         linger_seconds: float = 0.0,
+        commit_interval_seconds: float = 1.0,
         client_options: dict[str, Any] | None = None,
         tracer: Tracer | None = None,
     ) -> None:
@@ -116,6 +119,8 @@ class EventConsumer:
         self._backoff = backoff_seconds
         self._max_batch = max_batch
         self._linger = linger_seconds
+        self._commit_interval = commit_interval_seconds
+        self._last_commit = 0.0
         self._client_options = client_options or {}
         # The runtime's; alone (tools, tests) the global one, a no-op unless an app set one.
         self._tracer = tracer or trace.get_tracer("leadflow")
@@ -184,12 +189,17 @@ class EventConsumer:
                     await self._pause(self._linger)  # the fetcher keeps buffering meanwhile
 
     def _commit_in_background(self) -> None:
-        """Commit what was processed while the next batch is handled; what a commit still
-        in flight has not covered goes with the next one."""
+        """Commit what was processed while the next batches are handled, once the interval
+        since the last commit has passed; what a commit in flight has not covered goes with
+        the next one."""
         if self._committing is None or self._committing.done():
             self._committing = asyncio.create_task(self._commit_quietly())
 
     async def _commit_quietly(self) -> None:
+        wait = self._last_commit + self._commit_interval - time.monotonic()
+        if wait > 0:
+            await self._pause(wait)  # cut short by stop(); run() then commits what is left
+        self._last_commit = time.monotonic()
         try:
             await self.commit_processed()
         except Exception as exc:  # the next commit (or the next owner, via the inbox) covers it

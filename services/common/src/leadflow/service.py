@@ -93,6 +93,7 @@ class Runtime:
                 backoff_seconds=s.consumer_retry_backoff_seconds,
                 max_batch=s.consumer_max_batch,
                 linger_seconds=s.consumer_linger_ms / 1000,
+                commit_interval_seconds=s.consumer_commit_interval_ms / 1000,
                 client_options=client_options(s),
                 tracer=self.tracing.tracer,
             )

@@ -54,6 +54,9 @@ class Settings(KafkaSettings):
     # After a poll smaller than a full batch, wait this long before the next one, so events
     # gather into fewer, larger transactions: for services off the lead's path (0: at once).
     consumer_linger_ms: int = Field(default=0, ge=0, le=5000)
+    # Offsets are committed at most this often (and at once on a rebalance or a stop): a
+    # crash re-delivers what came after, which the inbox turns into no-ops.
+    consumer_commit_interval_ms: int = Field(default=1000, ge=0, le=60_000)
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
