@@ -16,15 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from leadflow.bus import BatchHandlers, EventConsumer, Handlers
 from leadflow.db import create_engine, ping, session_factory
+from leadflow.edge import Edge
 from leadflow.events import Envelope, Event
 from leadflow.groupcommit import Flush, GroupCommit
-from leadflow.http import health_router, install_basics
+from leadflow.http import health_router, install_error_handlers
 from leadflow.kafka import ProducerHolder, client_options
 from leadflow.openapi import allow_every_method, document_problems
 from leadflow.otel import Tracing
 from leadflow.outbox import OutboxRelay, add_event
 from leadflow.settings import Settings
-from leadflow.tracing import TraceMiddleware, created, parent_of
+from leadflow.tracing import created, parent_of
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +201,10 @@ def create_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.settings = runtime.settings
     app.state.runtime = runtime
-    install_basics(app, max_body_bytes=runtime.settings.max_body_bytes)
-    app.add_middleware(TraceMiddleware, tracer=runtime.tracing.tracer)
+    install_error_handlers(app)
+    app.add_middleware(
+        Edge, tracer=runtime.tracing.tracer, max_body_bytes=runtime.settings.max_body_bytes
+    )
     app.include_router(
         health_router(
             {"database": runtime.check_database, "kafka": runtime.check_kafka},

@@ -29,7 +29,6 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from leadflow.events import Envelope, Event
@@ -183,46 +182,3 @@ def responded(span: Span, status_code: int | None, error: str | None = None) -> 
         span.set_attribute("http.response.status_code", status_code)
     if error is not None or status_code is None or status_code >= 400:
         span.set_status(Status(StatusCode.ERROR, error))
-
-
-class TraceMiddleware:
-    """A server span per HTTP request, child of its `traceparent`, current while it runs."""
-
-    def __init__(self, app: ASGIApp, tracer: Tracer) -> None:
-        self.app = app
-        self.tracer = tracer
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        carrier = {
-            k.decode("latin-1"): v.decode("latin-1")
-            for k, v in scope["headers"]
-            if k in (b"traceparent", b"tracestate")
-        }
-        method = scope["method"]
-        # The route template is added at the end; the raw path could carry personal data.
-        attributes: Attributes = {
-            "http.request.method": method,
-            "url.scheme": scope.get("scheme", "http"),
-        }
-        with self.tracer.start_as_current_span(
-            method, W3C.extract(carrier), kind=SpanKind.SERVER, attributes=attributes
-        ) as span:
-
-            async def capture(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    status = int(message["status"])
-                    span.set_attribute("http.response.status_code", status)
-                    if status >= 500:
-                        span.set_status(Status(StatusCode.ERROR))
-                await send(message)
-
-            try:
-                await self.app(scope, receive, capture)
-            finally:
-                route = getattr(scope.get("route"), "path", None)
-                if route:
-                    span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)

@@ -1,0 +1,103 @@
+"""The one ASGI middleware every request passes: server span, body limit, metrics.
+
+One layer rather than three: each layer is a coroutine call and a wrapped `send` per request,
+and on the lead API that added up to more than the bare framework's own work.
+"""
+
+from __future__ import annotations
+
+import time
+
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from leadflow.http import problem_response
+from leadflow.observability import HTTP_LATENCY, HTTP_REQUESTS
+from leadflow.tracing import W3C
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Edge:
+    """Per HTTP request: a server span, child of its `traceparent` and current while it runs;
+    413 for a body over `max_body_bytes`, declared or streamed (nothing is buffered); its
+    count and latency by route template (raw paths could carry personal data)."""
+
+    def __init__(self, app: ASGIApp, *, tracer: Tracer, max_body_bytes: int) -> None:
+        self.app = app
+        self.tracer = tracer
+        self.max_body_bytes = max_body_bytes
+        self._series: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        carrier: dict[str, str] = {}
+        declared = b""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name in (b"traceparent", b"tracestate"):
+                carrier[name.decode("latin-1")] = value.decode("latin-1")
+        method = scope["method"]
+        status = 500
+        parent = W3C.extract(carrier) if carrier else None
+        attributes = {"http.request.method": method, "url.scheme": scope.get("scheme", "http")}
+        with self.tracer.start_as_current_span(
+            method, parent, kind=SpanKind.SERVER, attributes=attributes
+        ) as span:
+
+            async def capture(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
+                await send(message)
+
+            seen = 0
+
+            async def limited() -> Message:
+                nonlocal seen
+                message = await receive()
+                if message["type"] == "http.request":
+                    seen += len(message.get("body", b""))
+                    if seen > self.max_body_bytes:
+                        raise _TooLarge
+                return message
+
+            try:
+                if declared.isdigit() and int(declared) > self.max_body_bytes:
+                    await self._too_large(scope, receive, capture)
+                else:
+                    try:
+                        await self.app(scope, limited, capture)
+                    except _TooLarge:
+                        await self._too_large(scope, receive, capture)
+            finally:
+                route = getattr(scope.get("route"), "path", None)
+                if route:
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                self._observe(method, route or "unmatched", status, started)
+
+    def _observe(self, method: str, route: str, status: int, started: float) -> None:
+        key = (method, route, str(status))
+        series = self._series.get(key)
+        if series is None:  # labels() looks up and locks each time; the series are few
+            series = (HTTP_REQUESTS.labels(*key), HTTP_LATENCY.labels(method, route))
+            self._series[key] = series
+        series[0].inc()
+        series[1].observe(time.perf_counter() - started)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413, "Payload Too Large", f"The body may be at most {self.max_body_bytes} bytes."
+        )
+        await response(scope, receive, send)
