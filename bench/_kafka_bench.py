@@ -213,12 +213,14 @@ def peak_rss_mb(pid: int) -> float:
 
 
 PY_SPY = os.environ.get("PY_SPY", str(Path.home() / ".local/bin/py-spy"))
+PY_SPY_RATE = os.environ.get("PY_SPY_RATE", "200")  # samples per second
+PY_SPY_RECORD = (PY_SPY, "record", "-f", "raw", "--gil", "--nonblocking")
 
 
 def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    """py-spy recording `pid` (raw, GIL holders only) until sent SIGINT."""
+    """py-spy recording `pid` (raw, GIL holders only, not pausing it) until sent SIGINT."""
     return subprocess.Popen(  # noqa: S603
-        [PY_SPY, "record", "-f", "raw", "--gil", "-r", "200", "-p", str(pid), "-o", str(out)],
+        [*PY_SPY_RECORD, "-r", PY_SPY_RATE, "-p", str(pid), "-o", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

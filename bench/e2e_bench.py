@@ -16,6 +16,9 @@ process's CPU time is read from /proc before and after a rate: CPU per lead show
 stage costs whatever else shares the two cores.
 
     uv run python bench/e2e_bench.py [--rates 50,200,500] [--seconds 10] [--json out.json]
+
+`--py-spy DIR` profiles every service (one raw py-spy file each); `BENCH_EXTRA_ENV` adds
+settings for the services, e.g. `BENCH_EXTRA_ENV="LEADFLOW_CONSUMER_LINGER_MS=20"`.
 """
 
 from __future__ import annotations
@@ -363,7 +366,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--py-spy",
         type=Path,
-        help="profile sales-assignment during the fixed rates (py-spy raw, with --gil)",
+        help="a folder: profile every service during the fixed rates (py-spy raw, with --gil)",
     )
     return parser.parse_args()
 
@@ -380,6 +383,7 @@ async def main() -> int:
         # Commits that stage events wake the relay; the poll is only the fallback.
         "LEADFLOW_RELAY_POLL_SECONDS": "0.5",
         "LEADFLOW_RATE_LIMIT_KEY_PER_SECOND": "0",  # one API key sends it all: no 429s
+        **dict(kv.split("=", 1) for kv in os.environ.get("BENCH_EXTRA_ENV", "").split() if kv),
     }
     stack = Stack(base, bootstrap, extra_env=extra)
     if not args.sqlite:
@@ -397,15 +401,18 @@ async def main() -> int:
         try:
             bench = Bench(stack, receiver, progress)
             await bench.setup()
-            spy = None
+            spies = []
             if args.py_spy is not None:
-                pid = stack.procs["sales-assignment"].popen.pid  # type: ignore[union-attr]
-                spy = start_py_spy(pid, args.py_spy)
+                args.py_spy.mkdir(parents=True, exist_ok=True)
+                for name in SERVICES:
+                    pid = stack.procs[name].popen.pid  # type: ignore[union-attr]
+                    spies.append(start_py_spy(pid, args.py_spy / f"{name}.txt"))
             try:
                 results |= await bench.measure(rates, ramp, args.seconds, overall)
             finally:
-                if spy is not None:
+                for spy in spies:
                     spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled
+                for spy in spies:
                     spy.wait(timeout=60)
         finally:
             progress.update(overall, description="stopping the services")

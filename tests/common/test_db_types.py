@@ -24,7 +24,8 @@ instants = st.datetimes(
 
 @given(instants)
 def test_writes_the_text_sqlalchemy_writes_for_the_same_utc_instant(value: datetime) -> None:
-    assert THEIRS is not None and OURS is not None
+    assert THEIRS is not None
+    assert OURS is not None
     assert OURS(value) == THEIRS(value.astimezone(UTC))
 
 
