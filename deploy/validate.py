@@ -2,7 +2,9 @@
 
 Core kinds go through `kubernetes-validate` in strict mode (unknown fields are errors) for
 every Kubernetes version the chart supports; custom resources (Strimzi, KEDA, Prometheus
-Operator) through `jsonschema` against the CRD schemas in ../shared/schemas/crds.
+Operator) through `jsonschema` against the CRD schemas in ../shared/schemas/crds, or, in a
+checkout without that folder beside it, the copy of them in deploy/crds (kept equal by a
+test).
 
     python deploy/validate.py rendered.yaml [more.yaml ...]
 """
@@ -20,7 +22,9 @@ import kubernetes_validate
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CRD_DIR = ROOT.parent / "shared" / "schemas" / "crds"
+SHARED_CRD_DIR = ROOT.parent / "shared" / "schemas" / "crds"
+VENDORED_CRD_DIR = ROOT / "deploy" / "crds"
+CRD_DIR = SHARED_CRD_DIR if SHARED_CRD_DIR.is_dir() else VENDORED_CRD_DIR
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest known.
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
 

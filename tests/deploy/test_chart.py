@@ -312,3 +312,17 @@ def test_kafka_users_get_exactly_the_topics_each_service_uses(render: Render) ->
             if service == "sales-assignment":  # all-features renames its consumer group
                 expected_group = "sales-assignment-blue"
             assert [g["resource"]["name"] for g in groups] == [expected_group]
+
+
+def test_the_copy_of_the_crd_schemas_is_the_shared_one(
+    validate: ModuleType, rendered: list[dict[str, Any]]
+) -> None:
+    """deploy/crds serves a checkout with no shared/ beside it; it must not drift."""
+    vendored = validate.VENDORED_CRD_DIR
+    copied = {p.relative_to(vendored): p.read_bytes() for p in vendored.rglob("*.json")}
+    for doc in rendered:  # every custom resource the chart renders has its schema copied
+        path = validate.crd_schema_path(doc, vendored)
+        assert path is None or path.relative_to(vendored) in copied, path
+    shared = validate.SHARED_CRD_DIR
+    if shared.is_dir():
+        assert copied == {p.relative_to(shared): p.read_bytes() for p in shared.rglob("*.json")}
