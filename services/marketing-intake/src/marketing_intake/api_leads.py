@@ -32,6 +32,7 @@ _IDEMPOTENCY_HEADER = {
     "description": _IDEMPOTENCY_DESCRIPTION,
     "schema": {
         "anyOf": [{"type": "string", "maxLength": _IDEMPOTENCY_KEY_MAX}, {"type": "null"}],
+        "description": _IDEMPOTENCY_DESCRIPTION,
         "title": "Idempotency-Key",
     },
 }

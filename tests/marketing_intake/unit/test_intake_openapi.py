@@ -1,0 +1,26 @@
+"""POST /v1/leads reads its request by hand; its document says what FastAPI writes for the
+same header, token and kind of body on the typed POST /v1/leads/batch."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketing_intake.app import build_app
+from marketing_intake.settings import IntakeSettings
+
+
+def test_the_hand_read_lead_route_is_documented_as_the_typed_batch_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEADFLOW_ADMIN_TOKEN", "dev-test")
+    doc = build_app(IntakeSettings()).openapi()
+    one, batch = doc["paths"]["/v1/leads"]["post"], doc["paths"]["/v1/leads/batch"]["post"]
+    assert one["parameters"] == batch["parameters"]
+    assert one["security"] == batch["security"]
+    errors = {code for code in batch["responses"] if code[0] in "45"}
+    assert {code for code in one["responses"] if code[0] in "45"} == errors
+    assert {"401", "403", "413", "422", "429"} <= errors
+    body = one["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LeadIn"}
+    assert {"LeadIn", "AttributionIn", "ConsentIn"} <= set(doc["components"]["schemas"])
