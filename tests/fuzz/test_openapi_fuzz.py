@@ -46,7 +46,7 @@ from sales_assignment.app import MIGRATIONS as ASSIGNMENT_MIGRATIONS
 from sales_assignment.app import build_app as assignment_app
 from sales_assignment.settings import AssignmentSettings
 from support.apps import ADMIN, build
-from support.infra import free_port
+from support.infra import closed_port
 from support.intake import ORIGIN
 
 MAX_EXAMPLES = 15
@@ -76,7 +76,7 @@ def _app(
             factory,
             migrations,
             f"sqlite+aiosqlite:///{db}",
-            kafka_bootstrap=f"127.0.0.1:{free_port()}",
+            kafka_bootstrap=f"127.0.0.1:{closed_port()}",
             consumer_group=f"fuzz-{name}",
             **extra,
         )

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from marketing_intake.app import MIGRATIONS, build_app
 from marketing_intake.settings import IntakeSettings
 from support.apps import ADMIN, build
-from support.infra import free_port
+from support.infra import closed_port
 from support.intake import ORIGIN
 
 KEY: dict[str, str] = {}
@@ -38,7 +38,7 @@ def intake_app() -> FastAPI:
             rate_limit_key_per_second=0,
             rate_limit_form_per_minute=0,
             # The client may run the lifespan: keep its relay and consumer off the real broker.
-            kafka_bootstrap=f"127.0.0.1:{free_port()}",
+            kafka_bootstrap=f"127.0.0.1:{closed_port()}",
             consumer_group="fuzz-intake",
         )
         transport = httpx.ASGITransport(app=app)

@@ -31,6 +31,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_HELD: list[socket.socket] = []
+
+
+def closed_port() -> int:
+    """A port that refuses connections for as long as this process lives: bound here, never
+    listening, so no server started later (a broker, a service) can take it over — a port
+    from `free_port` can be, and a client then waits on a stranger instead of failing."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    _HELD.append(s)
+    return int(s.getsockname()[1])
+
+
 class LocalKafka:
     """The project's own broker (deploy/kafka), or an existing cluster named by the env."""
 
