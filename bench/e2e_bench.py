@@ -19,7 +19,8 @@ stage costs whatever else shares the two cores.
     uv run python bench/e2e_bench.py [--rates 50,200,500] [--seconds 10] [--json out.json]
 
 `--py-spy DIR` profiles every service (one raw py-spy file each); `BENCH_EXTRA_ENV` adds
-settings for the services, e.g. `BENCH_EXTRA_ENV="LEADFLOW_CONSUMER_LINGER_MS=20"`.
+settings for the services, e.g. `BENCH_EXTRA_ENV="LEADFLOW_CONSUMER_LINGER_MS=20"`, or for one
+of them, e.g. `BENCH_EXTRA_ENV="lead-scoring:LEADFLOW_CONSUMER_LINGER_MS=20"`.
 """
 
 from __future__ import annotations
@@ -399,9 +400,13 @@ async def main() -> int:
         # Commits that stage events wake the relay; the poll is only the fallback.
         "LEADFLOW_RELAY_POLL_SECONDS": "0.5",
         "LEADFLOW_RATE_LIMIT_KEY_PER_SECOND": "0",  # one API key sends it all: no 429s
-        **dict(kv.split("=", 1) for kv in os.environ.get("BENCH_EXTRA_ENV", "").split() if kv),
     }
-    stack = Stack(base, bootstrap, extra_env=extra)
+    per_service: dict[str, dict[str, str]] = {}
+    for item in os.environ.get("BENCH_EXTRA_ENV", "").split():
+        target, _, value = item.partition("=")
+        name, _, key = target.rpartition(":")  # `service:KEY=VALUE` sets one service's
+        (per_service.setdefault(name, {}) if name else extra)[key] = value
+    stack = Stack(base, bootstrap, extra_env=extra, service_env=per_service)
     if not args.sqlite:
         admin = os.environ.get("LEADFLOW_TEST_POSTGRES_URL")
         if not admin:

@@ -96,6 +96,8 @@ class Stack:
     base: Path
     bootstrap: str
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Settings for one service only (by name), on top of `extra_env`.
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     procs: dict[str, Proc] = field(default_factory=dict)
     database_urls: dict[str, str] = field(default_factory=dict)  # default: SQLite per service
 
@@ -123,6 +125,7 @@ class Stack:
                 "LEADFLOW_RELAY_POLL_SECONDS": "0.2",
                 "LEADFLOW_CONSUMER_GROUP": groups[name],
                 **self.extra_env,
+                **self.service_env.get(name, {}),
             }
             self.procs[name] = Proc(name, port, env, self.base / f"{name}.log")
         for proc in self.procs.values():
