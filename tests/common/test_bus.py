@@ -12,17 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 from kernel_app import (
     create_tables,
+    effects,
     effects_for,
     make_settings,
     outbox_unsent,
     recording_handlers,
     stage,
 )
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.bus import EventConsumer, _InFlight
 from leadflow.events import Envelope, LeadErased, dlq_topic
+from leadflow.kafka import partition_for
 from leadflow.outbox import inbox_table
 from leadflow.service import Runtime
 from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
@@ -207,3 +212,79 @@ async def test_offsets_are_committed_once_per_interval_and_at_a_stop(
 
 async def _committed_is(bootstrap: str, group: str, start: dict[Any, int], n: int) -> bool:
     return await _committed(bootstrap, group, start) == n
+
+
+async def test_concurrent_polls_overlap_on_disjoint_partitions_in_order_and_once(
+    pg_url: str, kafka_bootstrap: str
+) -> None:
+    """With `consumer_concurrency=2` two polls are handled at once, never two holding the
+    same partition number (so never two of one lead's events), each partition in order,
+    every event once."""
+    settings = make_settings(pg_url, kafka_bootstrap, consumer_concurrency=2, consumer_max_batch=4)
+    rt = Runtime.build(settings)
+    await create_tables(rt)
+    active: list[int] = []  # partition numbers of the handlers running now
+    overlaps: list[tuple[int, ...]] = []
+
+    async def on_erased(session: AsyncSession, env: Envelope) -> None:
+        number = partition_for(env.key, range(6), range(6))
+        assert number not in active, "two transactions hold one partition number"
+        active.append(number)
+        try:
+            await asyncio.sleep(0.02)  # as if waiting for the database
+            overlaps.append(tuple(active))
+            await session.execute(
+                insert(effects).values(lead_id=str(env.data.lead_id), ce_id=env.id)
+            )
+        finally:
+            active.remove(number)
+
+    try:
+        group = f"kernel-test-{uuid.uuid4().hex[:8]}"
+        await place_group_at_end(kafka_bootstrap, group, [TOPIC])
+        leads = [uuid.uuid4() for _ in range(12)]
+        await stage(rt, leads * 4)  # a backlog first: polls find other partitions waiting
+        await rt.relay.publish_pending()
+        rt.consume([TOPIC], {LeadErased: on_erased}, group=group)
+        await rt.start()
+        ids = {str(x) for x in leads}
+        await eventually(lambda: _count(rt, ids, 48), timeout=30)
+        got = await effects_for(rt, ids)
+        assert len({ce for _, ce in got}) == 48
+        assert max(len(a) for a in overlaps) == 2  # two at once, never more
+        start = dict.fromkeys((await end_offsets(kafka_bootstrap, [TOPIC])), 0)
+        msgs = await read_after(kafka_bootstrap, start, lambda m: False, timeout=2)
+        for lead in ids:  # each lead's effects in the order its events were staged
+            staged = [dict(m.headers)["ce_id"].decode() for m in msgs if m.key.decode() == lead]
+            assert [ce for lid, ce in got if lid == lead] == staged
+    finally:
+        await rt.stop()
+
+
+async def test_on_sqlite_polls_are_handled_one_at_a_time(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """SQLite has one connection per process: concurrent transactions would only queue."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/one.db"
+    rt = Runtime.build(make_settings(url, kafka_bootstrap, consumer_concurrency=4))
+    rt.consume([TOPIC], recording_handlers())
+    assert [c._concurrency for c in rt.consumers] == [1]
+    await rt.engine.dispose()
+
+
+async def test_a_rebalance_waits_for_the_polls_holding_the_partitions_it_takes() -> None:
+    consumer = EventConsumer(
+        bootstrap="localhost:1",
+        group="g",
+        topics=[TOPIC],
+        handlers={},
+        sessions=None,  # type: ignore[arg-type]  # never used: no poll is handled here
+        producer=None,  # type: ignore[arg-type]
+        concurrency=2,
+    )
+    slow = asyncio.create_task(asyncio.sleep(0.2))
+    consumer._inflight[slow] = _InFlight(frozenset({3}), {})
+    await consumer.settle({TopicPartition(TOPIC, 5)})
+    assert not slow.done()  # holds another partition: not waited for
+    await consumer.settle({TopicPartition(TOPIC, 3), TopicPartition("leads.captured", 1)})
+    assert slow.done()

@@ -7,7 +7,15 @@ fails, the partitions are retried apart, then their events one by one. Offsets a
 after the transaction, in the background and at most once per `commit_interval` (the inbox
 turns a redelivery of what a crash left uncommitted into a no-op, so a commit per poll would
 only cost the broker and the client a request each), and at once for partitions the
-rebalance listener sees taken away and when the loop stops. A handler error is retried with growing
+rebalance listener sees taken away and when the loop stops.
+
+With `concurrency` above one, up to that many polls are handled at once, each in its own
+transaction, on disjoint partition numbers: while one transaction waits for the database,
+the next poll is decoded and handled. A lead's events share a partition number on every
+topic (same key, same partitioner, same partition count), so they are never handled in
+two transactions at once, and each partition's events stay in order. Worth it for a
+service whose transactions are independent of each other (lead-scoring); one that
+serialises its transactions on a lock gains nothing. A handler error is retried with growing
 delays a bounded number of times, then the original message goes to `<topic>.dlq` with
 headers saying why; an outage of the database is waited out, never dead-lettered.
 """
@@ -72,6 +80,14 @@ class Failure:
     attempts: int
 
 
+@dataclass(frozen=True)
+class _InFlight:
+    """A poll being handled: the partition numbers it holds, and its messages."""
+
+    numbers: frozenset[int]
+    batch: Mapping[TopicPartition, list[Any]]
+
+
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, Transient) or is_unavailable(exc)
 
@@ -81,7 +97,9 @@ class _Revoker(ConsumerRebalanceListener):  # type: ignore[misc]
         self._loop = loop
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        await self._loop.commit_processed(set(revoked))
+        taken = set(revoked)
+        await self._loop.settle(taken)  # finish what is in hand of them, then commit it
+        await self._loop.commit_processed(taken)
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         log.info("partitions assigned", extra={"partitions": sorted(str(tp) for tp in assigned)})
@@ -105,6 +123,7 @@ class EventConsumer:
         max_batch: int = 200,
         linger_seconds: float = 0.0,
         commit_interval_seconds: float = 1.0,
+        concurrency: int = 1,
         client_options: dict[str, Any] | None = None,
         tracer: Tracer | None = None,
     ) -> None:
@@ -120,6 +139,9 @@ class EventConsumer:
         self._max_batch = max_batch
         self._linger = linger_seconds
         self._commit_interval = commit_interval_seconds
+        self._concurrency = max(1, concurrency)
+        # Polls being handled (concurrency > 1): the partition numbers each holds, its batch.
+        self._inflight: dict[asyncio.Task[None], _InFlight] = {}
         self._last_commit = 0.0
         self._client_options = client_options or {}
         # The runtime's; alone (tools, tests) the global one, a no-op unless an app set one.
@@ -168,6 +190,9 @@ class EventConsumer:
                 await consumer.stop()
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        if self._concurrency > 1:
+            await self._loop_concurrently(consumer)
+            return
         while not self._stopping.is_set():
             self.last_progress = time.monotonic()
             batch = await consumer.getmany(timeout_ms=500, max_records=self._max_batch)
@@ -187,6 +212,73 @@ class EventConsumer:
                 self._record_lag(consumer, batch)
                 if self._linger and sum(map(len, batch.values())) < self._max_batch:
                     await self._pause(self._linger)  # the fetcher keeps buffering meanwhile
+
+    async def _loop_concurrently(self, consumer: AIOKafkaConsumer) -> None:
+        """Up to `concurrency` polls in flight, on disjoint partition numbers.
+
+        With polls in flight, the next one takes only what is already fetched for the other
+        partitions (no wait); when there is none, the loop waits for a poll to finish.
+        """
+        inflight = self._inflight
+        try:
+            while not self._stopping.is_set():
+                self.last_progress = time.monotonic()
+                if inflight:
+                    busy = frozenset().union(*(poll.numbers for poll in inflight.values()))
+                    free = [tp for tp in consumer.assignment() if tp.partition not in busy]
+                    batch = (
+                        await consumer.getmany(*free, timeout_ms=0, max_records=self._max_batch)
+                        if free
+                        else {}
+                    )
+                    if not batch:
+                        await self._reap(consumer, wait=True)
+                        continue
+                else:
+                    batch = await consumer.getmany(timeout_ms=500, max_records=self._max_batch)
+                if self._stopping.is_set():
+                    break  # uncommitted, redelivered
+                assigned = consumer.assignment()
+                ours = {tp: msgs for tp, msgs in batch.items() if tp in assigned and msgs}
+                if not ours:
+                    continue
+                task = asyncio.create_task(self._process_batch(ours))
+                inflight[task] = _InFlight(frozenset(tp.partition for tp in ours), ours)
+                await self._reap(consumer, wait=len(inflight) >= self._concurrency)
+        except asyncio.CancelledError:
+            for task in inflight:
+                task.cancel()  # rolled back: uncommitted, redelivered
+            raise
+        finally:
+            if inflight:  # finish what is in hand (a stop cuts retries short)
+                await asyncio.wait(list(inflight))
+                for task in [t for t in inflight if t.cancelled()]:
+                    del inflight[task]
+                await self._reap(consumer, wait=False)
+
+    async def _reap(self, consumer: AIOKafkaConsumer, *, wait: bool) -> None:
+        """Take the polls that have finished (waiting for one if `wait`): their offsets go
+        with the next commit. A stop that cut one short ends the loop."""
+        if wait and self._inflight:
+            await asyncio.wait(list(self._inflight), return_when=asyncio.FIRST_COMPLETED)
+        for task in [t for t in self._inflight if t.done()]:
+            poll = self._inflight.pop(task)
+            try:
+                task.result()  # an unexpected error ends the loop, as without concurrency
+            except _Stopped:
+                self._stopping.set()  # the rest of that poll is redelivered
+                continue
+            self.last_progress = time.monotonic()
+            self._commit_in_background()
+            self._record_lag(consumer, poll.batch)
+
+    async def settle(self, partitions: set[TopicPartition]) -> None:
+        """Wait for the polls in flight that hold any of `partitions` (before they are
+        committed and given up in a rebalance)."""
+        numbers = {tp.partition for tp in partitions}
+        holding = [t for t, poll in self._inflight.items() if poll.numbers & numbers]
+        if holding:
+            await asyncio.wait(holding)
 
     def _commit_in_background(self) -> None:
         """Commit what was processed while the next batches are handled, once the interval
@@ -316,8 +408,13 @@ class EventConsumer:
         """Commit the offsets of what was fully processed (all, or only `only`)."""
         async with self._commit_lock:
             consumer = self._consumer
+            if consumer is None:
+                return
+            assigned = consumer.assignment()
+            for tp in [tp for tp in self._processed if tp not in assigned]:
+                del self._processed[tp]  # given up meanwhile: its next owner re-reads
             offsets = {tp: off for tp, off in self._processed.items() if only is None or tp in only}
-            if consumer is None or not offsets:
+            if not offsets:
                 return
             try:
                 await consumer.commit(offsets)

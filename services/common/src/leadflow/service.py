@@ -95,6 +95,9 @@ class Runtime:
                 max_batch=s.consumer_max_batch,
                 linger_seconds=s.consumer_linger_ms / 1000,
                 commit_interval_seconds=s.consumer_commit_interval_ms / 1000,
+                # SQLite: one connection per process, so concurrent transactions would only
+                # queue for it (and cost more than they overlap).
+                concurrency=1 if self.engine.dialect.name == "sqlite" else s.consumer_concurrency,
                 client_options=client_options(s),
                 tracer=self.tracing.tracer,
             )

@@ -57,6 +57,9 @@ class Settings(KafkaSettings):
     # Offsets are committed at most this often (and at once on a rebalance or a stop): a
     # crash re-delivers what came after, which the inbox turns into no-ops.
     consumer_commit_interval_ms: int = Field(default=1000, ge=0, le=60_000)
+    # Polls handled at once, each in its own transaction, on disjoint partitions (bus.py):
+    # for services whose transactions do not wait for each other (no linger then).
+    consumer_concurrency: int = Field(default=1, ge=1, le=16)
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

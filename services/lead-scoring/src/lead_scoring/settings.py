@@ -15,3 +15,7 @@ class ScoringSettings(Settings):
     # (per poll, per relay round) cost fewer round trips per lead.
     consumer_max_batch: int = Field(default=500, ge=1)
     relay_batch_size: int = Field(default=1000, ge=1)
+    # A poll's transaction waits for PostgreSQL about a quarter of its time; meanwhile the
+    # next poll (other partitions) is scored. Scores of different leads never wait for each
+    # other. (On SQLite the kernel handles one poll at a time whatever this says.)
+    consumer_concurrency: int = Field(default=2, ge=1, le=16)
