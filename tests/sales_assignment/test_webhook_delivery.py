@@ -289,3 +289,80 @@ def test_retry_after_reads_seconds_and_dates() -> None:
     assert retry_after_seconds("30", now) == 30
     assert retry_after_seconds("Mon, 03 Mar 2025 10:01:00 GMT", now) == 60
     assert retry_after_seconds("soon", now) is None
+
+
+async def test_a_routing_commit_hands_its_new_deliveries_to_the_worker_with_no_claim(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    """The worker's loop is not even running: the commit itself starts the send; the row
+    was inserted leased to this worker, and the outcome is recorded by its next pass."""
+    await add_rep(a, "Ann")
+    await _endpoint(a, receiver)
+    a.deliveries = worker
+    env = qualified()
+    await handle(a, env)
+    async with asyncio.timeout(10):
+        while not receiver.got:
+            await asyncio.sleep(0.01)
+    [row] = await deliveries(a, env.data.lead_id)
+    assert (row.status, row.attempts) == ("pending", 0)  # sent, not yet recorded
+    assert row.next_attempt_at > a.clock() + timedelta(seconds=30)  # leased, not due
+    assert await worker.deliver_due() == 0  # nothing for a claim
+    task = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(10):
+            while (await deliveries(a, env.data.lead_id))[0].status != "delivered":
+                await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert len(receiver.got) == 1
+
+
+async def test_a_routing_transaction_that_rolls_back_sends_nothing(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    await _endpoint(a, receiver)
+    a.deliveries = worker
+    env = qualified()
+
+    async def route_then_fail() -> None:
+        async with a.rt.transaction() as s:
+            await a.on_qualified_many(s, [env])
+            raise RuntimeError("the transaction fails after routing")
+
+    with pytest.raises(RuntimeError):
+        await route_then_fail()
+    await asyncio.sleep(0.3)
+    assert receiver.got == []
+    assert await deliveries(a, env.data.lead_id) == []
+
+
+async def test_a_handed_over_delivery_cut_short_is_sent_again_once_its_lease_runs_out(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    """As if the process died mid-send: the row stays leased, then any worker claims it and
+    sends the same message (same webhook-id) again."""
+    await add_rep(a, "Ann")
+    await _endpoint(a, receiver)
+    receiver.answer(204, delay=0.4)  # still waiting for the answer when the process "dies"
+    a.deliveries = worker
+    env = qualified()
+    await handle(a, env)
+    async with asyncio.timeout(10):
+        while not receiver.got:
+            await asyncio.sleep(0.01)
+    await worker._wind_down()  # the send in flight is cut short, nothing recorded
+    other = DeliveryWorker(a.rt, a.settings, a.clock)
+    try:
+        assert await other.deliver_due() == 0  # still leased
+        clock(a).advance(31)  # the timeout (0.5 s) and the margin (30 s) have passed
+        assert await other.deliver_due() == 1
+    finally:
+        await other.close()
+    [row] = await deliveries(a, env.data.lead_id)
+    assert row.status == "delivered"
+    ids = [headers["webhook-id"] for headers, _ in receiver.got]
+    assert len(ids) == 2
+    assert ids[0] == ids[1] == row.id

@@ -41,6 +41,7 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
     runtime = Runtime.build(settings)
     assigner = Assigner(runtime, settings)
     delivery = DeliveryWorker(runtime, settings, doorbell=assigner.doorbell)
+    assigner.deliveries = delivery  # routing hands it new deliveries at commit
     runtime.consume(
         [LeadQualified.topic, LeadOutcome.topic, LeadErased.topic],
         assigner.handlers(),

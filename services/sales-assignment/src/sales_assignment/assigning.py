@@ -30,6 +30,7 @@ from leadflow.tracing import following
 from sales_assignment import repo, webhook_repo
 from sales_assignment.doorbell import Doorbell
 from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow
+from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.payloads import facts_doc, redact, redact_body, rep_ref, score_doc
 from sales_assignment.routing import Assignment, LeadFacts
 from sales_assignment.settings import AssignmentSettings
@@ -57,6 +58,8 @@ class Assigner:
     doorbell: Doorbell = field(default_factory=Doorbell)
     # The routing team between transactions, checked against the routing lock's generation.
     teams: TeamCache = field(default_factory=TeamCache)
+    # This process's webhook worker: a transaction's new deliveries go to it at commit.
+    deliveries: DeliveryWorker | None = None
 
     def handlers(self) -> Handlers:
         return {
@@ -276,9 +279,14 @@ class Assigner:
     async def _write(
         self, session: AsyncSession, staged: Staged, team: Team, now: datetime
     ) -> None:
-        """Save the round-robin state and the staged rows; wake the webhook sender at commit."""
+        """Save the round-robin state and the staged rows; the webhook worker takes what it
+        can send at once when the transaction commits, and is woken for the rest."""
         await team.save(session, now)
-        if await staged.write(session):
+        left = bool(staged.deliveries)
+        if left and self.deliveries is not None:
+            left = self.deliveries.lease_fresh(session, staged.deliveries, staged.endpoints)
+        await staged.write(session)
+        if left:
             self.doorbell.ring_after_commit(session)
 
     @staticmethod

@@ -6,11 +6,16 @@ signatures, the new one first); 2xx is delivered, 410 disables the endpoint, any
 (or a timeout) is retried on the schedule, `Retry-After` honoured. A delivery out of
 attempts is `dead` (kept, retryable).
 
-Latency: the transaction that stages deliveries rings a `Doorbell` once it has committed,
-and the worker sends at once; polling every `webhook_poll_seconds` is only the fallback
-(another replica's commits, retries coming due). Up to `webhook_batch_size` deliveries are in
-flight at a time, each on its own: a slow receiver holds up only its own, and one transaction
-records what has finished and claims what is due as far as there is room.
+Latency: a routing transaction hands the new deliveries this process can send at once (a
+lead's first message, to an enabled endpoint, while there is room) to its worker: they are
+inserted already leased to it and sent as soon as the transaction commits, with no claim.
+The rest ring a `Doorbell` at commit, and the worker claims them at once; polling every
+`webhook_poll_seconds` is only the fallback (another replica's commits, retries coming due).
+Up to `webhook_batch_size` deliveries are in flight at a time, each on its own: a slow
+receiver holds up only its own. Outcomes are recorded together, by one transaction at most
+every `RECORD_AFTER_SECONDS` that also claims what is due as far as there is room; a crash
+before that leaves the delivery leased, and it is sent again (same webhook-id) when the lease
+runs out, as for a crash mid-send.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from leadflow.service import Runtime
 from leadflow.tracing import client_span, responded, traceparent
@@ -43,6 +50,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # A claimed delivery is someone's for the timeout plus this margin, then anyone may retry it.
 LEASE_MARGIN = timedelta(seconds=30)
+# Finished sends wait this long to be recorded together (one transaction for many).
+RECORD_AFTER_SECONDS = 0.1
 
 
 def signing_secrets(endpoint: EndpointRow, now: datetime) -> list[str]:
@@ -125,7 +134,8 @@ class DeliveryWorker:
 
         Each pass is one transaction: the outcomes of sends that finished since the last
         pass, and a claim of due deliveries for the room left in flight. A commit that
-        stages deliveries and every finished send ring the doorbell for the next pass.
+        stages deliveries it did not hand over rings the doorbell for the next pass, and
+        finished sends ring it `RECORD_AFTER_SECONDS` after the first of them.
         """
         try:
             while True:
@@ -153,10 +163,48 @@ class DeliveryWorker:
         except BaseException:
             self._done[:0] = done  # recorded by the next pass instead
             raise
+        self._start(jobs)
+
+    def _start(self, jobs: Sequence[_Job]) -> None:
         for job in jobs:
             task = asyncio.create_task(self._send_and_keep(job))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
+
+    def lease_fresh(
+        self,
+        session: AsyncSession,
+        deliveries: list[dict[str, Any]],
+        endpoints: Sequence[EndpointRow],
+    ) -> bool:
+        """Take what this worker can send at once of a transaction's new deliveries (rows to
+        insert): a lead's first message, to an enabled endpoint, while there is room. Their
+        rows are leased to it and they are sent as soon as `session` commits (nothing if it
+        rolls back: the session is not used again). Returns whether any is left for a
+        claim. (Routing transactions run one at a time under the routing lock, so the room
+        is not promised twice.)"""
+        now = self.clock()
+        lease = now + timedelta(seconds=self.settings.webhook_timeout_seconds) + LEASE_MARGIN
+        room = self.settings.webhook_batch_size - len(self._sending)
+        by_id = {e.id: e for e in endpoints}
+        jobs: list[_Job] = []
+        for row in deliveries:
+            endpoint = by_id.get(row["endpoint_id"])
+            # A later message (a re-assignment) may have to wait for an earlier one.
+            if len(jobs) >= room or row["seq"] != 1 or endpoint is None or not endpoint.enabled:
+                continue
+            row["next_attempt_at"] = lease
+            secrets = signing_secrets(endpoint, now)
+            jobs.append(
+                _Job(row["id"], row["body"], endpoint.id, endpoint.url, secrets, row["traceparent"])
+            )
+        if jobs:
+
+            def committed(_: Session) -> None:
+                self._start(jobs)
+
+            event.listen(session.sync_session, "after_commit", committed, once=True)
+        return len(jobs) < len(deliveries)
 
     async def _send_and_keep(self, job: _Job) -> None:
         try:
@@ -167,7 +215,8 @@ class DeliveryWorker:
             result = _Result(None, f"{type(exc).__name__}: {exc}"[:500])
         # Appended after the await: each pass takes `_done` and starts a new list.
         self._done.append((job, result))
-        self.doorbell.ring()
+        if len(self._done) == 1:  # the first since the last pass: record them soon
+            asyncio.get_running_loop().call_later(RECORD_AFTER_SECONDS, self.doorbell.ring)
 
     async def _wind_down(self) -> None:
         """Stop the sends in flight and record what finished; the rest is sent again when

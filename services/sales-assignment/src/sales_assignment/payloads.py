@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
+
+from pydantic_core import from_json, to_json
 
 from leadflow.events import LeadQualified, RepRef
 from sales_assignment.models import AssignmentRow, RepRow
@@ -94,16 +95,17 @@ def webhook_data(row: AssignmentRow, rep: RepRow) -> dict[str, Any]:
 
 
 def webhook_body(event_type: str, timestamp: datetime, data: dict[str, Any]) -> bytes:
-    """The exact bytes a delivery sends and signs, on every attempt."""
+    """The exact bytes a delivery sends and signs, on every attempt: compact UTF-8 JSON,
+    written by pydantic-core (several times faster than the json module for a lead)."""
     doc = {"type": event_type, "timestamp": timestamp.isoformat(), "data": data}
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    return to_json(doc)
 
 
 def redact_body(body: bytes) -> bytes:
     """A stored webhook body with the lead's personal data dropped."""
-    doc = json.loads(body)
+    doc = from_json(body)
     doc["data"]["lead"] = redact(doc["data"].get("lead") or {})
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    return to_json(doc)
 
 
 def message_id() -> str:

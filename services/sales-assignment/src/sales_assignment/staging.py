@@ -60,6 +60,11 @@ class Staged:
             self._endpoints = await webhook_repo.list_endpoints(session)
         self.deliveries += outbound.delivery_rows(self._endpoints, event_type, row, rep, now)
 
+    @property
+    def endpoints(self) -> list[EndpointRow]:
+        """The endpoints the deliveries were made for (read once per transaction)."""
+        return self._endpoints or []
+
     async def write(self, session: AsyncSession) -> int:
         """Insert what was gathered (one statement per table) and start over; returns how
         many webhook deliveries were written."""
