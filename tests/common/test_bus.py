@@ -288,3 +288,51 @@ async def test_a_rebalance_waits_for_the_polls_holding_the_partitions_it_takes()
     assert not slow.done()  # holds another partition: not waited for
     await consumer.settle({TopicPartition(TOPIC, 3), TopicPartition("leads.captured", 1)})
     assert slow.done()
+
+
+async def test_concurrency_waits_for_a_backlog_so_a_light_load_still_gathers(
+    pg_url: str, kafka_bootstrap: str
+) -> None:
+    """Events that come one by one while a poll is in flight wait for it and go together
+    into the next poll's transaction, rather than each starting a transaction of its own."""
+    rt = Runtime.build(
+        make_settings(pg_url, kafka_bootstrap, consumer_concurrency=2, consumer_max_batch=50)
+    )
+    await create_tables(rt)
+    running = 0
+    most = 0
+
+    async def on_erased(session: AsyncSession, env: Envelope) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.1)  # each poll is slow: later events arrive meanwhile
+            await session.execute(
+                insert(effects).values(lead_id=str(env.data.lead_id), ce_id=env.id)
+            )
+        finally:
+            running -= 1
+
+    try:
+        group = f"kernel-test-{uuid.uuid4().hex[:8]}"
+        await place_group_at_end(kafka_bootstrap, group, [TOPIC])
+        rt.consume([TOPIC], {LeadErased: on_erased}, group=group)
+        await rt.start()
+        await asyncio.sleep(4)  # joined the group
+        leads = [uuid.uuid4() for _ in range(12)]
+        for lead in leads:  # one every 30 ms, over several partitions
+            await stage(rt, [lead])
+            await asyncio.sleep(0.03)
+        ids = {str(x) for x in leads}
+        await eventually(lambda: _count(rt, ids, 12), timeout=30)
+        async with rt.sessions() as s:  # one inbox claim (one instant) per transaction
+            instants = set(
+                await s.scalars(
+                    select(inbox_table.c.processed_at).where(inbox_table.c.consumer == group)
+                )
+            )
+        assert most == 1
+        assert len(instants) < 12, instants
+    finally:
+        await rt.stop()

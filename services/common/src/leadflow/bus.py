@@ -88,6 +88,17 @@ class _InFlight:
     batch: Mapping[TopicPartition, list[Any]]
 
 
+async def _waiting(consumer: AIOKafkaConsumer, partitions: Iterable[TopicPartition]) -> int:
+    """How many records the partitions hold past the consumer's position (as of the last
+    fetch): what a poll now could take, fetched or not."""
+    n = 0
+    for tp in partitions:
+        high = consumer.highwater(tp)
+        if high is not None:
+            n += max(0, high - await consumer.position(tp))
+    return n
+
+
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, Transient) or is_unavailable(exc)
 
@@ -216,8 +227,10 @@ class EventConsumer:
     async def _loop_concurrently(self, consumer: AIOKafkaConsumer) -> None:
         """Up to `concurrency` polls in flight, on disjoint partition numbers.
 
-        With polls in flight, the next one takes only what is already fetched for the other
-        partitions (no wait); when there is none, the loop waits for a poll to finish.
+        With polls in flight, another starts only when the other partitions hold a full
+        batch (a backlog), and takes only what is fetched already; otherwise the loop waits
+        for a poll to finish, so that under a light load events still gather into one
+        transaction per poll instead of a transaction each.
         """
         inflight = self._inflight
         try:
@@ -228,7 +241,7 @@ class EventConsumer:
                     free = [tp for tp in consumer.assignment() if tp.partition not in busy]
                     batch = (
                         await consumer.getmany(*free, timeout_ms=0, max_records=self._max_batch)
-                        if free
+                        if free and await _waiting(consumer, free) >= self._max_batch
                         else {}
                     )
                     if not batch:
