@@ -144,12 +144,17 @@ def _group(msg: Any) -> str:
     return dict(msg.headers).get("dlq_consumer_group", b"").decode()
 
 
+@pytest.mark.parametrize("concurrency", [1, 2])
 async def test_a_lingering_consumer_gathers_events_into_fewer_transactions(
-    database_url: str, kafka_bootstrap: str
+    database_url: str, kafka_bootstrap: str, concurrency: int
 ) -> None:
     """A service off the lead's path (feedback) waits after a small poll: events that come
-    one by one are handled a few polls at a time, each poll one transaction."""
-    rt = Runtime.build(make_settings(database_url, kafka_bootstrap, consumer_linger_ms=400))
+    one by one are handled a few polls at a time, each poll one transaction (also with
+    polls handled concurrently, on PostgreSQL)."""
+    settings = make_settings(
+        database_url, kafka_bootstrap, consumer_linger_ms=400, consumer_concurrency=concurrency
+    )
+    rt = Runtime.build(settings)
     await create_tables(rt)
     try:
         group = await _consume(rt, kafka_bootstrap)

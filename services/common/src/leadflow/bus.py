@@ -233,6 +233,7 @@ class EventConsumer:
         transaction per poll instead of a transaction each.
         """
         inflight = self._inflight
+        small = False  # the last poll was less than a full batch
         try:
             while not self._stopping.is_set():
                 self.last_progress = time.monotonic()
@@ -248,13 +249,17 @@ class EventConsumer:
                         await self._reap(consumer, wait=True)
                         continue
                 else:
+                    if small and self._linger:
+                        await self._pause(self._linger)  # as one at a time: events gather
                     batch = await consumer.getmany(timeout_ms=500, max_records=self._max_batch)
                 if self._stopping.is_set():
                     break  # uncommitted, redelivered
                 assigned = consumer.assignment()
                 ours = {tp: msgs for tp, msgs in batch.items() if tp in assigned and msgs}
                 if not ours:
+                    small = False
                     continue
+                small = sum(map(len, ours.values())) < self._max_batch
                 task = asyncio.create_task(self._process_batch(ours))
                 inflight[task] = _InFlight(frozenset(tp.partition for tp in ours), ours)
                 await self._reap(consumer, wait=len(inflight) >= self._concurrency)
