@@ -559,5 +559,8 @@ class EventConsumer:
             CONSUMER_LAG.labels(topic).set(lag)
 
     async def _pause(self, seconds: float) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that comes
+        # as the event is set, and the loop would go on (bpo-42130, fixed in 3.12).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()

@@ -153,8 +153,10 @@ class ProducerHolder:
 
     async def check(self, timeout: float = 2.0) -> None:
         """Raise unless the broker answers a metadata request within `timeout` seconds."""
-        producer = await asyncio.wait_for(self.get(), timeout)
-        ok = await asyncio.wait_for(producer.client.force_metadata_update(), timeout)
+        async with asyncio.timeout(timeout):
+            producer = await self.get()
+        async with asyncio.timeout(timeout):
+            ok = await producer.client.force_metadata_update()
         if not ok:
             raise ConnectionError("Kafka metadata request failed")
 
@@ -174,7 +176,8 @@ class ProducerHolder:
             producer, self._producer = self._producer, None
         if producer is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(producer.stop(), timeout=5)
+                async with asyncio.timeout(5):
+                    await producer.stop()
 
 
 async def ensure_topics(

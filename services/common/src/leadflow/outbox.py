@@ -432,8 +432,9 @@ class OutboxRelay:
             await self._sleep(backoff)
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        with contextlib.suppress(TimeoutError):  # not wait_for: see EventConsumer._pause
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     async def _publish_as_leader(self) -> int:

@@ -158,7 +158,8 @@ class Runtime:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.relay.publish_pending(), timeout=5)
+            async with asyncio.timeout(5):
+                await self.relay.publish_pending()
         await self.producer.stop()
         await self.engine.dispose()
         await asyncio.to_thread(self.tracing.shutdown)  # exports what is queued
@@ -175,7 +176,8 @@ class Runtime:
         return None
 
     async def check_database(self) -> None:
-        await asyncio.wait_for(ping(self.engine), timeout=2)
+        async with asyncio.timeout(2):
+            await ping(self.engine)
 
     async def check_kafka(self) -> None:
         await self.producer.check()

@@ -36,6 +36,9 @@ class Doorbell:
 
     async def wait(self, seconds: float) -> None:
         """Return when rung or after `seconds`, whichever comes first."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that comes
+        # as the bell rings, and the worker would go on after being stopped (bpo-42130).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self._event.wait()
         self._event.clear()
