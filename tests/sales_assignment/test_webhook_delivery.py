@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from leadflow.events import Envelope
 from sales_assignment import admin
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker, retry_after_seconds
@@ -291,11 +292,11 @@ def test_retry_after_reads_seconds_and_dates() -> None:
     assert retry_after_seconds("soon", now) is None
 
 
-async def test_a_routing_commit_hands_its_new_deliveries_to_the_worker_with_no_claim(
+async def _routed_with_handover(
     a: Assigner, worker: DeliveryWorker, receiver: Receiver
-) -> None:
-    """The worker's loop is not even running: the commit itself starts the send; the row
-    was inserted leased to this worker, and the outcome is recorded by its next pass."""
+) -> Envelope:
+    """A rep, an endpoint, `worker` as the process's own; one lead routed, until the
+    receiver has its webhook. Returns the lead's event."""
     await add_rep(a, "Ann")
     await _endpoint(a, receiver)
     a.deliveries = worker
@@ -304,6 +305,15 @@ async def test_a_routing_commit_hands_its_new_deliveries_to_the_worker_with_no_c
     async with asyncio.timeout(10):
         while not receiver.got:
             await asyncio.sleep(0.01)
+    return env
+
+
+async def test_a_routing_commit_hands_its_new_deliveries_to_the_worker_with_no_claim(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    """The worker's loop is not even running: the commit itself starts the send; the row
+    was inserted leased to this worker, and the outcome is recorded by its next pass."""
+    env = await _routed_with_handover(a, worker, receiver)
     [row] = await deliveries(a, env.data.lead_id)
     assert (row.status, row.attempts) == ("pending", 0)  # sent, not yet recorded
     assert row.next_attempt_at > a.clock() + timedelta(seconds=30)  # leased, not due
@@ -344,15 +354,8 @@ async def test_a_handed_over_delivery_cut_short_is_sent_again_once_its_lease_run
 ) -> None:
     """As if the process died mid-send: the row stays leased, then any worker claims it and
     sends the same message (same webhook-id) again."""
-    await add_rep(a, "Ann")
-    await _endpoint(a, receiver)
     receiver.answer(204, delay=0.4)  # still waiting for the answer when the process "dies"
-    a.deliveries = worker
-    env = qualified()
-    await handle(a, env)
-    async with asyncio.timeout(10):
-        while not receiver.got:
-            await asyncio.sleep(0.01)
+    env = await _routed_with_handover(a, worker, receiver)
     await worker._wind_down()  # the send in flight is cut short, nothing recorded
     other = DeliveryWorker(a.rt, a.settings, a.clock)
     try:
