@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import time
 import uuid
@@ -30,6 +31,8 @@ from leadflow.tracing import created, parent_of
 log = logging.getLogger(__name__)
 
 STUCK_AFTER_SECONDS = 600.0
+# How long a stop waits for cancelled tasks before it goes on without them.
+STOP_SECONDS = 10.0
 Worker = Callable[[], Coroutine[Any, Any, None]]
 T = TypeVar("T")
 R = TypeVar("R")
@@ -156,12 +159,21 @@ class Runtime:
         for task in self._tasks:
             if not task.done():
                 task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+            for task in stuck:  # a shutdown must end: say what would not, and go on
+                trace = io.StringIO()
+                task.print_stack(file=trace)
+                log.warning("task %s did not stop: %s", task.get_name(), trace.getvalue())
         with contextlib.suppress(Exception):
             async with asyncio.timeout(5):
                 await self.relay.publish_pending()
-        await self.producer.stop()
-        await self.engine.dispose()
+        for step, closing in (("producer", self.producer.stop), ("database", self.engine.dispose)):
+            try:
+                async with asyncio.timeout(STOP_SECONDS):
+                    await closing()
+            except TimeoutError:
+                log.warning("closing the %s took over %.0f s; going on", step, STOP_SECONDS)
         await asyncio.to_thread(self.tracing.shutdown)  # exports what is queued
 
     def stuck(self) -> str | None:
