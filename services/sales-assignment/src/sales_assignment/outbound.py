@@ -106,6 +106,13 @@ class _Job:
     traceparent: str | None = None
 
 
+def _job(
+    delivery_id: str, body: bytes, trace: str | None, endpoint: EndpointRow, now: datetime
+) -> _Job:
+    """A delivery to send now to `endpoint`, signed with the secrets valid now."""
+    return _Job(delivery_id, body, endpoint.id, endpoint.url, signing_secrets(endpoint, now), trace)
+
+
 @dataclass(frozen=True)
 class _Result:
     status_code: int | None
@@ -184,7 +191,7 @@ class DeliveryWorker:
         claim. (Routing transactions run one at a time under the routing lock, so the room
         is not promised twice.)"""
         now = self.clock()
-        lease = now + timedelta(seconds=self.settings.webhook_timeout_seconds) + LEASE_MARGIN
+        lease = self._lease_until(now)
         room = self.settings.webhook_batch_size - len(self._sending)
         by_id = {e.id: e for e in endpoints}
         jobs: list[_Job] = []
@@ -194,10 +201,7 @@ class DeliveryWorker:
             if len(jobs) >= room or row["seq"] != 1 or endpoint is None or not endpoint.enabled:
                 continue
             row["next_attempt_at"] = lease
-            secrets = signing_secrets(endpoint, now)
-            jobs.append(
-                _Job(row["id"], row["body"], endpoint.id, endpoint.url, secrets, row["traceparent"])
-            )
+            jobs.append(_job(row["id"], row["body"], row["traceparent"], endpoint, now))
         if jobs:
 
             def committed(_: Session) -> None:
@@ -248,12 +252,12 @@ class DeliveryWorker:
     async def _claim(self, session: AsyncSession, limit: int) -> list[_Job]:
         """Lease up to `limit` due deliveries (for the timeout plus a margin)."""
         now = self.clock()
-        lease = now + timedelta(seconds=self.settings.webhook_timeout_seconds) + LEASE_MARGIN
-        pairs = await webhook_repo.claim_due(session, now, limit, lease)
-        return [
-            _Job(d.id, d.body, e.id, e.url, signing_secrets(e, now), d.traceparent)
-            for d, e in pairs
-        ]
+        pairs = await webhook_repo.claim_due(session, now, limit, self._lease_until(now))
+        return [_job(d.id, d.body, d.traceparent, e, now) for d, e in pairs]
+
+    def _lease_until(self, now: datetime) -> datetime:
+        """Until when a delivery taken now is this worker's: its timeout plus a margin."""
+        return now + timedelta(seconds=self.settings.webhook_timeout_seconds) + LEASE_MARGIN
 
     async def _send(self, job: _Job) -> _Result:
         """POST one delivery in a client span of its lead's trace."""
