@@ -186,44 +186,44 @@ async def run_once(
         start |= await end_offsets(topic)
     await place_group(group, start)
     receiver = await ReceiverProcess.start() if webhooks else None
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "LEADFLOW_CONSUMER_GROUP": group,
-            "LEADFLOW_RELAY_POLL_SECONDS": "0.05",
-            "LEADFLOW_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/assign.db",
-        }
-        await prepare(Path(tmp), env, receiver)
-        envs = backlog(n)
-        keys = {env.key for env in envs}
-        out_start = await end_offsets(LeadAssigned.topic)
-        in_start = await end_offsets(LeadQualified.topic)
-        if per_second is None:
-            t0 = time.monotonic()
-            await produce(envs)
-            print(f"  backlog: {n} leads.qualified in {time.monotonic() - t0:.1f} s")
-        proc = ServiceProcess("sales_assignment", Path(tmp), env)
-        spy = None
-        try:
-            await proc.ready()
-            cpu_start = proc.cpu_seconds()
-            if py_spy is not None:
-                spy = start_py_spy(proc.proc.pid, py_spy.with_suffix(f".{name}.txt"))
-            if per_second is not None:
-                await asyncio.sleep(2)  # the consumer group settles
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {
+                "LEADFLOW_CONSUMER_GROUP": group,
+                "LEADFLOW_RELAY_POLL_SECONDS": "0.05",
+                "LEADFLOW_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/assign.db",
+            }
+            await prepare(Path(tmp), env, receiver)
+            envs = backlog(n)
+            keys = {env.key for env in envs}
+            out_start = await end_offsets(LeadAssigned.topic)
+            in_start = await end_offsets(LeadQualified.topic)
+            if per_second is None:
+                await produce_backlog(envs)
+            proc = ServiceProcess("sales_assignment", Path(tmp), env)
+            spy = None
+            try:
+                await proc.ready()
                 cpu_start = proc.cpu_seconds()
-                await feed(envs, per_second)
-            assigned = await collect(out_start, keys, timeout=600)
-            if receiver is not None:
-                await _webhooks_arrived(receiver, n, timeout=120)
-            cpu = proc.cpu_seconds() - cpu_start
-            rss = proc.rss_mb()
-        finally:
-            if spy is not None:
-                spy.send_signal(2)  # SIGINT: py-spy writes what it sampled
-                spy.wait(timeout=60)
-            proc.stop()
-            if receiver is not None:
-                await receiver.stop()
+                if py_spy is not None:
+                    spy = start_py_spy(proc.proc.pid, py_spy.with_suffix(f".{name}.txt"))
+                if per_second is not None:
+                    await asyncio.sleep(2)  # the consumer group settles
+                    cpu_start = proc.cpu_seconds()
+                    await feed(envs, per_second)
+                assigned = await collect(out_start, keys, timeout=600)
+                if receiver is not None:
+                    await _webhooks_arrived(receiver, n, timeout=120)
+                cpu = proc.cpu_seconds() - cpu_start
+                rss = proc.rss_mb()
+            finally:
+                if spy is not None:
+                    spy.send_signal(2)  # SIGINT: py-spy writes what it sampled
+                    spy.wait(timeout=60)
+                proc.stop()
+    finally:
+        if receiver is not None:
+            await receiver.stop()
     if len(assigned) < n:
         raise RuntimeError(f"only {len(assigned)} of {n} leads were assigned")
     result: dict[str, Any] = {
@@ -238,6 +238,12 @@ async def run_once(
         qualified = await collect(in_start, keys, timeout=30)
         result["stages_ms"] = stage_latencies(qualified, assigned, receiver)
     return result
+
+
+async def produce_backlog(envs: list[Envelope]) -> None:
+    t0 = time.monotonic()
+    await produce(envs)
+    print(f"  backlog: {len(envs)} leads.qualified in {time.monotonic() - t0:.1f} s")
 
 
 def webhook_figures(receiver: ReceiverProcess) -> dict[str, Any]:
