@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import socket
 import subprocess
@@ -117,13 +118,38 @@ async def place_group(group: str, offsets: dict[TopicPartition, int]) -> None:
 
 
 async def fresh_pg(admin_url: str) -> str:
-    """A new empty database on the PostgreSQL server at `admin_url`."""
+    """A new empty database on the PostgreSQL server at `admin_url`, dropped again when the
+    benchmark's process exits (runs used to leave gigabytes of them behind)."""
     name = f"bench_{uuid.uuid4().hex[:8]}"
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await engine.dispose()
+    if not _created:
+        atexit.register(_drop_created, admin_url)
+    _created.append(name)
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+_created: list[str] = []
+
+
+def _drop_created(admin_url: str) -> None:
+    """At exit (the services are stopped by then): drop the databases `fresh_pg` made."""
+
+    async def drop() -> None:
+        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                for name in _created:
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(drop())
+    except Exception as exc:  # the server gone meanwhile: say so, the results stand
+        print(f"could not drop the benchmark databases {_created}: {exc}", file=sys.stderr)
 
 
 async def analyze(url: str) -> None:
