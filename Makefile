@@ -46,6 +46,7 @@ lint: setup
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy services/common/src services/marketing-intake/src services/lead-scoring/src services/sales-assignment/src services/feedback/src
+	MYPYPATH=tests $(UV) run --frozen mypy bench  # the benches use tests/support
 
 fmt: setup
 	$(UV) run --frozen ruff format .

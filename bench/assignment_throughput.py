@@ -131,7 +131,10 @@ async def feed(envs: list[Envelope], per_second: float) -> None:
 
 def percentiles(spans: list[float]) -> dict[str, float]:
     ordered = sorted(spans)
-    pick = lambda p: 1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]  # noqa: E731
+
+    def pick(p: float) -> float:
+        return 1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
     return {"p50": pick(50), "p99": pick(99)} if ordered else {}
 
 
