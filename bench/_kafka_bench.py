@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -250,3 +251,12 @@ def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def stop_py_spy(*spies: subprocess.Popen[bytes] | None) -> None:
+    """Stop py-spy recordings (SIGINT: each writes what it sampled) and wait for them."""
+    running = [spy for spy in spies if spy is not None]
+    for spy in running:
+        spy.send_signal(signal.SIGINT)
+    for spy in running:
+        spy.wait(timeout=60)

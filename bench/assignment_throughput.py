@@ -48,6 +48,7 @@ from bench._kafka_bench import (  # noqa: E402
     produce,
     rate,
     start_py_spy,
+    stop_py_spy,
 )
 from bench._receiver import ReceiverProcess  # noqa: E402
 from bench.synthetic import generate  # noqa: E402
@@ -220,9 +221,7 @@ async def run_once(
                 cpu = proc.cpu_seconds() - cpu_start
                 rss = proc.rss_mb()
             finally:
-                if spy is not None:
-                    spy.send_signal(2)  # SIGINT: py-spy writes what it sampled
-                    spy.wait(timeout=60)
+                stop_py_spy(spy)
                 proc.stop()
     finally:
         if receiver is not None:

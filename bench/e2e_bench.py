@@ -31,7 +31,6 @@ import itertools
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -58,6 +57,7 @@ from bench._kafka_bench import (  # noqa: E402
     fresh_pg,
     peak_rss_mb,
     start_py_spy,
+    stop_py_spy,
 )
 from bench._progress import bench_progress  # noqa: E402
 from bench._receiver import ReceiverProcess  # noqa: E402
@@ -431,10 +431,7 @@ async def main() -> int:
             try:
                 results |= await bench.measure(rates, ramp, args.seconds, overall)
             finally:
-                for spy in spies:
-                    spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled
-                for spy in spies:
-                    spy.wait(timeout=60)
+                stop_py_spy(*spies)
         finally:
             progress.update(overall, description="stopping the services")
             try:

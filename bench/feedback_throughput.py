@@ -48,6 +48,7 @@ from bench._kafka_bench import (  # noqa: E402
     place_group,
     produce,
     start_py_spy,
+    stop_py_spy,
 )
 from bench.synthetic import generate  # noqa: E402
 from leadflow.events import (  # noqa: E402
@@ -218,9 +219,7 @@ async def run_once(
                 await feed
             rss = proc.rss_mb()
         finally:
-            if spy is not None:
-                spy.send_signal(2)  # SIGINT: py-spy writes what it sampled
-                spy.wait(timeout=60)
+            stop_py_spy(spy)
             proc.stop()
     if w.rows < len(envs):
         raise RuntimeError(f"only {w.rows} of {len(envs)} events reached the journey")
