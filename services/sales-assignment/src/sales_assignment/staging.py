@@ -65,13 +65,10 @@ class Staged:
         """The endpoints the deliveries were made for (read once per transaction)."""
         return self._endpoints or []
 
-    async def write(self, session: AsyncSession) -> int:
-        """Insert what was gathered (one statement per table) and start over; returns how
-        many webhook deliveries were written."""
+    async def write(self, session: AsyncSession) -> None:
+        """Insert what was gathered (one statement per table) and start over."""
         rows = [{key: getattr(r, key) for key in _ASSIGNMENT_COLUMNS} for r in self.assignments]
         await repo.add_rows(session, AssignmentRow, rows)
         await repo.add_rows(session, HistoryRow, self.history)
         await repo.add_rows(session, DeliveryRow, self.deliveries)
-        written = len(self.deliveries)
         self.assignments, self.history, self.deliveries = [], [], []
-        return written
