@@ -33,7 +33,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    TypeDecorator,
     all_,
     any_,
     bindparam,
@@ -41,21 +40,19 @@ from sqlalchemy import (
     delete,
     event,
     func,
-    insert,
     select,
     text,
     true,
-    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from leadflow.db import NAMING, UtcDateTime, is_sqlite
+from leadflow.db import NAMING, BulkInsert, UtcDateTime, is_sqlite
 from leadflow.events import Envelope
 from leadflow.kafka import ProducerHolder, send_in_batches
 from leadflow.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
@@ -112,23 +109,12 @@ class _Message(NamedTuple):
     headers: list[tuple[str, bytes]]
 
 
-class _Serialised(TypeDecorator[str]):
-    """A JSON column's value that is JSON text already: bound as is (SQLite stores the text,
-    asyncpg's json codec takes text), instead of being serialised again."""
-
-    impl = JSON
-    cache_ok = True
-
-    def bind_processor(self, dialect: Dialect) -> None:
-        return None
-
-
 # Messages the relay keeps to publish without reading them back (see _Remembered).
 _REMEMBER_BYTES = 16 * 1_048_576
 
-_INSERT_STAGED = insert(outbox_table).values(
-    headers=type_coerce(bindparam("headers_json"), _Serialised())
-)
+# SQLite: the driver's executemany (see BulkInsert).
+_STAGED_COLUMNS = ("event_id", "topic", "key", "value", "headers", "created_at")
+_BULK: dict[str, BulkInsert] = {}
 # PostgreSQL: all rows as one array per column, one statement instead of one execution per
 # row (less work for the client and the server alike); ORDER BY keeps ids in staging order.
 _INSERT_STAGED_PG = text(
@@ -154,47 +140,47 @@ async def add_event(
     if value is None:
         value = envelope.value()
     session.info.setdefault(_STAGED, []).append(
-        (
-            _Message(envelope.id, envelope.topic, envelope.key, value, envelope.headers()),
-            datetime.now(UTC),
-        )
+        _Message(envelope.id, envelope.topic, envelope.key, value, envelope.headers())
     )
 
 
 @event.listens_for(Session, "before_commit")
 def _write_staged(session: Session) -> None:
-    staged: list[tuple[_Message, datetime]] | None = session.info.pop(_STAGED, None)
+    staged: list[_Message] | None = session.info.pop(_STAGED, None)
     if not staged:
         return
-    # [[name, value], ...]: pydantic-core writes bytes as UTF-8 text.
-    if session.get_bind().dialect.name == "postgresql":
+    created_at = datetime.now(UTC)  # when the rows were written: one value for them all
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         session.execute(
             _INSERT_STAGED_PG,
             {
-                "event_ids": [m.event_id for m, _ in staged],
-                "topics": [m.topic for m, _ in staged],
-                "keys": [m.key for m, _ in staged],
-                "values": [m.value for m, _ in staged],
-                "headers": [to_json(m.headers).decode() for m, _ in staged],
-                "created": [created_at for _, created_at in staged],
+                "event_ids": [m.event_id for m in staged],
+                "topics": [m.topic for m in staged],
+                "keys": [m.key for m in staged],
+                "values": [m.value for m in staged],
+                # [[name, value], ...]: pydantic-core writes bytes as UTF-8 text.
+                "headers": [to_json(m.headers).decode() for m in staged],
+                "created": [created_at] * len(staged),
             },
         )
     else:
-        session.execute(
-            _INSERT_STAGED,
-            [
-                {
-                    "event_id": m.event_id,
-                    "topic": m.topic,
-                    "key": m.key,
-                    "value": m.value,
-                    "headers_json": to_json(m.headers).decode(),
-                    "created_at": created_at,
-                }
-                for m, created_at in staged
-            ],
+        bulk = _BULK.get(dialect.name) or _BULK.setdefault(
+            dialect.name, BulkInsert.of(outbox_table, _STAGED_COLUMNS, dialect)
         )
-    session.info[_WRITTEN] = [m for m, _ in staged]
+        rows = [
+            {
+                "event_id": m.event_id,
+                "topic": m.topic,
+                "key": m.key,
+                "value": m.value,
+                "headers": m.headers,  # the JSON column's processor: pydantic-core, as above
+                "created_at": created_at,
+            }
+            for m in staged
+        ]
+        session.connection().exec_driver_sql(bulk.sql, bulk.params(rows))
+    session.info[_WRITTEN] = staged
 
 
 @event.listens_for(Session, "after_commit")

@@ -110,6 +110,7 @@ class Scorer:
         model = await self.model(session)
         new: dict[uuid.UUID, dict[str, Any]] = {}
         rescored: dict[uuid.UUID, dict[str, Any]] = {}
+        now = datetime.now(UTC)  # one transaction: one scoring time for its leads
         for env in envs:
             ev = env.data
             assert isinstance(ev, LeadCaptured)
@@ -117,7 +118,7 @@ class Scorer:
             if state is not None and state.erased:
                 continue
             touches = max(ev.touch, state.touches + 1 if state is not None and ev.duplicate else 1)
-            result = score(ev.lead, rules, model, touches=touches, now=datetime.now(UTC))
+            result = score(ev.lead, rules, model, touches=touches, now=now)
             first_mql = result.qualified and (state is None or not state.qualified)
             values = _row(ev.lead, touches, result)
             if first_mql:

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from pydantic_core import to_json
-from sqlalchemy import Table, Uuid, any_, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, Uuid, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_scoring.models import LeadScore, ModelState, RuleSetVersion
+from leadflow.db import BulkInsert
 
 MODEL = "default"
 
@@ -89,6 +90,8 @@ _INSERT_COLUMNS = (
     "lead_id", "lead", "touches", "score", "qualified", "threshold", "factors", "model_version",
     "scored_at", "qualified_at",
 )  # fmt: skip
+# SQLite: the driver's executemany (see BulkInsert).
+_BULK: dict[str, BulkInsert] = {}
 _INSERT_SCORES_PG = text(
     "INSERT INTO lead_scores (lead_id, lead, touches, score, qualified, threshold, factors,"
     " model_version, scored_at, qualified_at) SELECT * FROM unnest("
@@ -105,8 +108,13 @@ async def insert_scores(session: AsyncSession, rows: list[dict[str, Any]]) -> No
     model_version, scored_at, qualified_at)."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
-        await session.execute(insert(_scores), rows)
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        bulk = _BULK.get(dialect.name) or _BULK.setdefault(
+            dialect.name, BulkInsert.of(_scores, _INSERT_COLUMNS, dialect)
+        )
+        conn = await session.connection()
+        await conn.exec_driver_sql(bulk.sql, bulk.params(rows))
         return
     params = {name: [row[name] for row in rows] for name in _INSERT_COLUMNS}
     for name in ("lead", "factors"):  # JSON text, as FastJSON binds it

@@ -1,0 +1,107 @@
+"""SQLite: BulkInsert stores exactly what SQLAlchemy's own executemany stores."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import sqlite
+
+from leadflow.db import BulkInsert, UtcDateTime, create_engine
+from leadflow.events import Factor
+
+metadata = MetaData()
+
+
+def _table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", Uuid, primary_key=True),
+        Column("doc", JSON, nullable=True),
+        Column("flag", Boolean, nullable=False),
+        Column("n", Integer, nullable=True),
+        Column("label", String(50), nullable=True),
+        Column("blob", LargeBinary, nullable=True),
+        Column("at", UtcDateTime(), nullable=True),
+    )
+
+
+THEIRS = _table("theirs")
+OURS = _table("ours")
+COLUMNS = ("id", "doc", "flag", "n", "label", "blob", "at")
+
+ROWS: list[dict[str, Any]] = [
+    {
+        "id": uuid.uuid4(),
+        "doc": {"lead": "Ada", "factors": [Factor(name="title", points=12.5, reason="VP")]},
+        "flag": True,
+        "n": 3,
+        "label": "tête-à-tête",
+        "blob": b"\x00\xffkey",
+        "at": datetime(2026, 12, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2))),
+    },
+    {
+        "id": uuid.uuid4(),
+        "doc": None,
+        "flag": False,
+        "n": None,
+        "label": None,
+        "blob": None,
+        "at": None,
+    },
+    {
+        "id": uuid.uuid4(),
+        "doc": [["ce_id", "x"], ["traceparent", "00-ab-cd-01"]],
+        "flag": False,
+        "n": -1,
+        "label": "",
+        "blob": b"",
+        "at": datetime(2026, 1, 1, tzinfo=UTC),
+    },
+]
+
+
+async def test_bulk_rows_equal_sqlalchemy_rows_byte_for_byte(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bulk.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(insert(THEIRS), ROWS)
+            bulk = BulkInsert.of(OURS, COLUMNS, conn.dialect)
+            await conn.exec_driver_sql(bulk.sql, bulk.params(ROWS))
+        async with engine.connect() as conn:
+            # The stored values as SQLite holds them (no result processing), and as read back.
+            raw = [
+                (await conn.exec_driver_sql(f"SELECT * FROM {name} ORDER BY rowid")).all()
+                for name in ("theirs", "ours")
+            ]
+            read = [(await conn.execute(select(t).order_by(t.c.id))).all() for t in (THEIRS, OURS)]
+    finally:
+        await engine.dispose()
+    assert raw[0] == raw[1]
+    assert len(raw[1]) == len(ROWS)
+    assert read[0] == read[1]
+    assert {row.id for row in read[1]} == {row["id"] for row in ROWS}
+
+
+def test_refuses_a_named_paramstyle() -> None:
+    with pytest.raises(ValueError, match="positional paramstyle"):
+        BulkInsert.of(OURS, COLUMNS, sqlite.dialect(paramstyle="named"))
+
