@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from leadflow.events import (
     LeadOutcome,
     MalformedEvent,
     decode,
+    new_event_id,
 )
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -131,3 +133,17 @@ def test_the_value_is_the_model_json_and_the_headers_the_ce_attributes() -> None
         ("ce_time", NOW.isoformat().encode()),
         ("content-type", b"application/json"),
     ]
+
+
+def test_event_ids_are_random_uuids_written_as_str_uuid4_writes_them() -> None:
+    ids = [new_event_id() for _ in range(2_000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == text
+    # Every bit outside version and variant varies.
+    fixed = ~0
+    for a, b in itertools.pairwise(ids):
+        fixed &= ~(uuid.UUID(a).int ^ uuid.UUID(b).int)
+    assert fixed & ((1 << 128) - 1) == (0xF << 76) | (0x3 << 62)

@@ -8,6 +8,7 @@ type and the message key is the `lead_id` (so one lead's events stay in order).
 from __future__ import annotations
 
 import functools
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -207,13 +208,20 @@ class MalformedEvent(ValueError):
     """A Kafka message that is not a valid leadflow CloudEvent (goes to the DLQ)."""
 
 
+def new_event_id() -> str:
+    """A random (version 4) UUID as text, as `str(uuid.uuid4())` writes it, in a third of the
+    time: every event staged pays for one."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
 @dataclass(frozen=True)
 class Envelope:
     """A CloudEvent around one of our events, as it travels on Kafka."""
 
     data: Event
     source: str
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=new_event_id)
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     traceparent: str | None = None
 

@@ -7,7 +7,6 @@ import contextlib
 import io
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from leadflow.bus import BatchHandlers, EventConsumer, Handlers
 from leadflow.db import create_engine, ping, session_factory
 from leadflow.edge import Edge
-from leadflow.events import Envelope, Event
+from leadflow.events import Envelope, Event, new_event_id
 from leadflow.groupcommit import Flush, GroupCommit
 from leadflow.http import health_router, install_error_handlers
 from leadflow.kafka import ProducerHolder, client_options
@@ -108,7 +107,7 @@ class Runtime:
 
     def envelope(self, event: Event, *, cause: Envelope | None = None) -> Envelope:
         """Wrap an event as a CloudEvent from this service, in the trace of what caused it."""
-        ce_id = str(uuid.uuid4())
+        ce_id = new_event_id()
         parent = parent_of(cause) if cause is not None else None  # None: the current span
         trace = created(self.tracing.tracer, event, ce_id, parent)
         return Envelope(data=event, source=self.source, id=ce_id, traceparent=trace)

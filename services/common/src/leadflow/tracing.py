@@ -30,6 +30,8 @@ from opentelemetry.trace import (
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 
+from leadflow.otel import Unexported
+
 if TYPE_CHECKING:
     from leadflow.events import Envelope, Event
 
@@ -81,12 +83,15 @@ def created(tracer: Tracer, event: Event, ce_id: str, parent: Context | None = N
     Its parent is `parent`, or what is current (a request's or an event's span). The relay
     publishes the stored `traceparent` later, so the span ends at once.
     """
-    span = tracer.start_span(
-        f"create {event.topic}",
-        parent,
-        kind=SpanKind.PRODUCER,
-        attributes=_messaging(event.topic, ce_id, event.lead_id, "create"),
-    )
+    if isinstance(tracer, Unexported):  # only its ids travel: no name, no attributes
+        span = tracer.start_span("", parent)
+    else:
+        span = tracer.start_span(
+            f"create {event.topic}",
+            parent,
+            kind=SpanKind.PRODUCER,
+            attributes=_messaging(event.topic, ce_id, event.lead_id, "create"),
+        )
     try:
         return _formatted(span)
     finally:
@@ -107,18 +112,21 @@ def consuming(tracer: Tracer, envelopes: Sequence[Envelope], group: str) -> Iter
     Inside, `parent_of(event)` is the event's span, so what it causes continues it; with a
     single event its span is also the current one.
     """
-    spans = [
-        tracer.start_span(
-            f"process {env.topic}",
-            remote(env.traceparent),
-            kind=SpanKind.CONSUMER,
-            attributes={
-                **_messaging(env.topic, env.id, env.data.lead_id, "process"),
-                "messaging.consumer.group.name": group,
-            },
-        )
-        for env in envelopes
-    ]
+    if isinstance(tracer, Unexported):  # only their ids travel: no names, no attributes
+        spans = [tracer.start_span("", remote(env.traceparent)) for env in envelopes]
+    else:
+        spans = [
+            tracer.start_span(
+                f"process {env.topic}",
+                remote(env.traceparent),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    **_messaging(env.topic, env.id, env.data.lead_id, "process"),
+                    "messaging.consumer.group.name": group,
+                },
+            )
+            for env in envelopes
+        ]
     contexts = {
         env.id: trace.set_span_in_context(s) for env, s in zip(envelopes, spans, strict=True)
     }
