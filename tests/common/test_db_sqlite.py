@@ -1,4 +1,5 @@
-"""SQLite: BulkInsert stores exactly what SQLAlchemy's own executemany stores."""
+"""SQLite: BulkInsert stores exactly what SQLAlchemy's own executemany stores; new databases
+get 16 KiB pages and WAL."""
 
 from __future__ import annotations
 
@@ -105,3 +106,15 @@ def test_refuses_a_named_paramstyle() -> None:
     with pytest.raises(ValueError, match="positional paramstyle"):
         BulkInsert.of(OURS, COLUMNS, sqlite.dialect(paramstyle="named"))
 
+
+async def test_a_new_sqlite_database_has_16_kib_pages_and_wal(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'pages.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        async with engine.connect() as conn:
+            page_size = (await conn.exec_driver_sql("PRAGMA page_size")).scalar()
+            journal = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+    finally:
+        await engine.dispose()
+    assert (page_size, journal) == (16384, "wal")
