@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import sqlite
 
-from leadflow.db import BulkInsert, UtcDateTime, create_engine
+from leadflow.db import BulkInsert, UtcDateTime, bulk_insert, create_engine
 from leadflow.events import Factor
 
 metadata = MetaData()
@@ -85,7 +85,8 @@ async def test_bulk_rows_equal_sqlalchemy_rows_byte_for_byte(tmp_path: Path) -> 
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
             await conn.execute(insert(THEIRS), ROWS)
-            bulk = BulkInsert.of(OURS, COLUMNS, conn.dialect)
+            bulk = bulk_insert(OURS, COLUMNS, conn.dialect)
+            assert bulk_insert(OURS, COLUMNS, conn.dialect) is bulk  # compiled once
             await conn.exec_driver_sql(bulk.sql, bulk.params(ROWS))
         async with engine.connect() as conn:
             # The stored values as SQLite holds them (no result processing), and as read back.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,7 +77,8 @@ class BulkInsert:
     """An INSERT of many rows run as the driver's own `executemany`, each value put through
     its column's bind processor: the same values SQLAlchemy's executemany binds, without its
     per-row parameter machinery, which on SQLite cost the event loop more than the inserts
-    themselves cost the database thread. Run it with `exec_driver_sql(bulk.sql, bulk.params(rows))`.
+    themselves cost the database thread. Made by `bulk_insert`; run it with
+    `exec_driver_sql(bulk.sql, bulk.params(rows))`.
     """
 
     sql: str
@@ -105,6 +107,12 @@ class BulkInsert:
             tuple([row[name] if process is None else process(row[name]) for name, process in pairs])
             for row in rows
         ]
+
+
+@functools.lru_cache(maxsize=64)
+def bulk_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> BulkInsert:
+    """The BulkInsert of these columns of `table` for `dialect`, compiled once."""
+    return BulkInsert.of(table, columns, dialect)
 
 
 def is_sqlite(url: str) -> bool:

@@ -52,7 +52,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from leadflow.db import NAMING, BulkInsert, UtcDateTime, is_sqlite
+from leadflow.db import NAMING, UtcDateTime, bulk_insert, is_sqlite
 from leadflow.events import Envelope
 from leadflow.kafka import ProducerHolder, send_in_batches
 from leadflow.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
@@ -112,9 +112,8 @@ class _Message(NamedTuple):
 # Messages the relay keeps to publish without reading them back (see _Remembered).
 _REMEMBER_BYTES = 16 * 1_048_576
 
-# SQLite: the driver's executemany (see BulkInsert).
+# SQLite: the driver's executemany (see leadflow.db.BulkInsert).
 _STAGED_COLUMNS = ("event_id", "topic", "key", "value", "headers", "created_at")
-_BULK: dict[str, BulkInsert] = {}
 # PostgreSQL: all rows as one array per column, one statement instead of one execution per
 # row (less work for the client and the server alike); ORDER BY keeps ids in staging order.
 _INSERT_STAGED_PG = text(
@@ -165,9 +164,7 @@ def _write_staged(session: Session) -> None:
             },
         )
     else:
-        bulk = _BULK.get(dialect.name) or _BULK.setdefault(
-            dialect.name, BulkInsert.of(outbox_table, _STAGED_COLUMNS, dialect)
-        )
+        bulk = bulk_insert(outbox_table, _STAGED_COLUMNS, dialect)
         rows = [
             {
                 "event_id": m.event_id,

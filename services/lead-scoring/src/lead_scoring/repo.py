@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_scoring.models import LeadScore, ModelState, RuleSetVersion
-from leadflow.db import BulkInsert
+from leadflow.db import bulk_insert
 
 MODEL = "default"
 
@@ -90,8 +90,6 @@ _INSERT_COLUMNS = (
     "lead_id", "lead", "touches", "score", "qualified", "threshold", "factors", "model_version",
     "scored_at", "qualified_at",
 )  # fmt: skip
-# SQLite: the driver's executemany (see BulkInsert).
-_BULK: dict[str, BulkInsert] = {}
 _INSERT_SCORES_PG = text(
     "INSERT INTO lead_scores (lead_id, lead, touches, score, qualified, threshold, factors,"
     " model_version, scored_at, qualified_at) SELECT * FROM unnest("
@@ -103,16 +101,14 @@ _INSERT_SCORES_PG = text(
 
 
 async def insert_scores(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert new score rows with one statement (every row has a value for each of
-    _INSERT_COLUMNS: lead_id, lead, touches, score, qualified, threshold, factors,
-    model_version, scored_at, qualified_at)."""
+    """Insert new score rows: one statement on PostgreSQL, the driver's executemany on SQLite
+    (`BulkInsert`). Every row has a value for each of _INSERT_COLUMNS: lead_id, lead,
+    touches, score, qualified, threshold, factors, model_version, scored_at, qualified_at."""
     if not rows:
         return
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
-        bulk = _BULK.get(dialect.name) or _BULK.setdefault(
-            dialect.name, BulkInsert.of(_scores, _INSERT_COLUMNS, dialect)
-        )
+        bulk = bulk_insert(_scores, _INSERT_COLUMNS, dialect)
         conn = await session.connection()
         await conn.exec_driver_sql(bulk.sql, bulk.params(rows))
         return
