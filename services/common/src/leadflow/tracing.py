@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
@@ -67,14 +67,33 @@ def remote(traceparent: str | None) -> Context:
 # ---------------------------------------------------------------- messaging
 
 
-def _messaging(topic: str, ce_id: str, lead_id: object, operation: str) -> dict[str, str]:
-    return {
+_KINDS = {"create": SpanKind.PRODUCER, "process": SpanKind.CONSUMER}
+
+
+def _messaging_span(
+    tracer: Tracer,
+    operation: Literal["create", "process"],
+    event: Event,
+    ce_id: str,
+    parent: Context | None,
+    *,
+    group: str | None = None,
+) -> Span:
+    """The span of an event created or processed. An `Unexported` tracer makes only ids, so
+    it gets no name and no attributes: building them would be work thrown away."""
+    if isinstance(tracer, Unexported):
+        return tracer.start_span("", parent)
+    attributes = {
         "messaging.system": "kafka",
         "messaging.operation.type": operation,
-        "messaging.destination.name": topic,
+        "messaging.destination.name": event.topic,
         "messaging.message.id": ce_id,
-        "messaging.kafka.message.key": str(lead_id),
+        "messaging.kafka.message.key": str(event.lead_id),
     }
+    if group is not None:
+        attributes["messaging.consumer.group.name"] = group
+    name = f"{operation} {event.topic}"
+    return tracer.start_span(name, parent, kind=_KINDS[operation], attributes=attributes)
 
 
 def created(tracer: Tracer, event: Event, ce_id: str, parent: Context | None = None) -> str | None:
@@ -83,15 +102,7 @@ def created(tracer: Tracer, event: Event, ce_id: str, parent: Context | None = N
     Its parent is `parent`, or what is current (a request's or an event's span). The relay
     publishes the stored `traceparent` later, so the span ends at once.
     """
-    if isinstance(tracer, Unexported):  # only its ids travel: no name, no attributes
-        span = tracer.start_span("", parent)
-    else:
-        span = tracer.start_span(
-            f"create {event.topic}",
-            parent,
-            kind=SpanKind.PRODUCER,
-            attributes=_messaging(event.topic, ce_id, event.lead_id, "create"),
-        )
+    span = _messaging_span(tracer, "create", event, ce_id, parent)
     try:
         return _formatted(span)
     finally:
@@ -112,21 +123,10 @@ def consuming(tracer: Tracer, envelopes: Sequence[Envelope], group: str) -> Iter
     Inside, `parent_of(event)` is the event's span, so what it causes continues it; with a
     single event its span is also the current one.
     """
-    if isinstance(tracer, Unexported):  # only their ids travel: no names, no attributes
-        spans = [tracer.start_span("", remote(env.traceparent)) for env in envelopes]
-    else:
-        spans = [
-            tracer.start_span(
-                f"process {env.topic}",
-                remote(env.traceparent),
-                kind=SpanKind.CONSUMER,
-                attributes={
-                    **_messaging(env.topic, env.id, env.data.lead_id, "process"),
-                    "messaging.consumer.group.name": group,
-                },
-            )
-            for env in envelopes
-        ]
+    spans = [
+        _messaging_span(tracer, "process", env.data, env.id, remote(env.traceparent), group=group)
+        for env in envelopes
+    ]
     contexts = {
         env.id: trace.set_span_in_context(s) for env, s in zip(envelopes, spans, strict=True)
     }
