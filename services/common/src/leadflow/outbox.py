@@ -131,8 +131,9 @@ async def add_event(
 ) -> None:
     """Stage an event for publishing; it commits (or rolls back) with the caller's work.
 
-    Staged rows are written in one statement just before the transaction commits, so a
-    handler that emits several events pays one round trip, and ids follow commit order.
+    Staged rows are written together just before the transaction commits (PostgreSQL: one
+    INSERT over arrays; SQLite: one driver executemany), so a handler that emits several
+    events pays one round trip, and ids follow commit order.
     After the commit they are handed to this process's relay, which then need not read
     them back. `value` is `envelope.value()`, when the caller has it already.
     """
