@@ -115,6 +115,87 @@ def bulk_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> Bul
     return BulkInsert.of(table, columns, dialect)
 
 
+@dataclass(frozen=True, slots=True)
+class ArrayInsert:
+    """An INSERT of many rows on PostgreSQL as one statement: each column's values bound as
+    one array and unnested, in the order given. Each value goes through its column's bind
+    processor first, so the rows hold what SQLAlchemy's own INSERT would store. Made by
+    `array_insert`; `insert_together` runs several as one statement.
+
+    Bind names are `<tag>_<n>`, so that inserts into several tables can share a statement.
+    """
+
+    sql: str
+    columns: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    @classmethod
+    def of(cls, table: Table, columns: Sequence[str], dialect: Dialect, tag: str) -> ArrayInsert:
+        if dialect.name != "postgresql":
+            raise ValueError(f"ArrayInsert is for PostgreSQL, not {dialect.name}")
+        missing = [c.name for c in table.columns if c.name not in columns and c.default is not None]
+        if missing:  # a Python-side default SQLAlchemy would fill in: the caller must
+            raise ValueError(f"{table.name}: no value for {', '.join(missing)}")
+        quote = dialect.identifier_preparer.quote
+        names = ", ".join(quote(name) for name in columns)
+        arrays = ", ".join(
+            f"CAST(:{tag}_{i} AS {table.c[name].type.compile(dialect=dialect)}[])"
+            for i, name in enumerate(columns)
+        )
+        unnested = ", ".join(f"c{i}" for i in range(len(columns)))
+        sql = (  # names from the table itself, quoted by the dialect; values are bound
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names})"  # noqa: S608
+            f" SELECT {unnested} FROM unnest({arrays})"
+            f" WITH ORDINALITY AS {tag} ({unnested}, n) ORDER BY n"
+        )
+        return cls(
+            sql=sql,
+            columns=tuple(columns),
+            processors=tuple(
+                table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+            ),
+        )
+
+    def params(self, rows: Sequence[Mapping[str, Any]], tag: str) -> dict[str, list[Any]]:
+        params: dict[str, list[Any]] = {}
+        for i, (name, process) in enumerate(zip(self.columns, self.processors, strict=True)):
+            values = [row[name] for row in rows]
+            params[f"{tag}_{i}"] = values if process is None else [process(v) for v in values]
+        return params
+
+
+@functools.lru_cache(maxsize=64)
+def array_insert(table: Table, columns: tuple[str, ...], dialect: Dialect, tag: str) -> ArrayInsert:
+    """The ArrayInsert of these columns of `table` for `dialect`, compiled once."""
+    return ArrayInsert.of(table, columns, dialect, tag)
+
+
+@functools.lru_cache(maxsize=64)
+def _together(sqls: tuple[str, ...]) -> Any:
+    if len(sqls) == 1:
+        return text(sqls[0])
+    ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(sqls[:-1]))
+    return text(f"WITH {ctes} {sqls[-1]}")
+
+
+def insert_together(
+    dialect: Dialect, parts: Sequence[tuple[Table, Sequence[Mapping[str, Any]]]]
+) -> tuple[Any, dict[str, list[Any]]]:
+    """One PostgreSQL statement (and its parameters) inserting the rows of every part: the
+    first ones as data-modifying WITH queries, which PostgreSQL runs exactly once each.
+    A part's rows go in in their order; the parts, in no particular order between them
+    (so no part may need another's rows, as a foreign key would). Each part's rows all have
+    the same keys, its columns."""
+    inserts = []
+    params: dict[str, list[Any]] = {}
+    for i, (table, rows) in enumerate(parts):
+        tag = f"t{i}"
+        insert_ = array_insert(table, tuple(rows[0]), dialect, tag)
+        inserts.append(insert_.sql)
+        params.update(insert_.params(rows, tag))
+    return _together(tuple(inserts)), params
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import weakref
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -50,9 +51,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
-from leadflow.db import NAMING, UtcDateTime, bulk_insert, is_sqlite
+from leadflow.db import NAMING, UtcDateTime, bulk_insert, insert_together, is_sqlite
 from leadflow.events import Envelope
 from leadflow.kafka import ProducerHolder, send_in_batches
 from leadflow.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
@@ -97,6 +98,7 @@ _RELAY_LOCK_ID = 0x1EADF10
 
 _STAGED = "leadflow.outbox.staged"
 _WRITTEN = "leadflow.outbox.written"
+_ROWS = "leadflow.outbox.rows"
 
 
 class _Message(NamedTuple):
@@ -112,18 +114,8 @@ class _Message(NamedTuple):
 # Messages the relay keeps to publish without reading them back (see _Remembered).
 _REMEMBER_BYTES = 16 * 1_048_576
 
-# SQLite: the driver's executemany (see leadflow.db.BulkInsert).
+# The outbox's columns, as `_write_staged` inserts them.
 _STAGED_COLUMNS = ("event_id", "topic", "key", "value", "headers", "created_at")
-# PostgreSQL: all rows as one array per column, one statement instead of one execution per
-# row (less work for the client and the server alike); ORDER BY keeps ids in staging order.
-_INSERT_STAGED_PG = text(
-    "INSERT INTO outbox (event_id, topic, key, value, headers, created_at)"
-    " SELECT event_id, topic, key, value, headers, created_at FROM unnest("
-    "CAST(:event_ids AS VARCHAR[]), CAST(:topics AS VARCHAR[]), CAST(:keys AS BYTEA[]),"
-    " CAST(:values AS BYTEA[]), CAST(:headers AS JSON[]), CAST(:created AS TIMESTAMPTZ[])"
-    ") WITH ORDINALITY AS staged (event_id, topic, key, value, headers, created_at, n)"
-    " ORDER BY n"
-)
 
 
 async def add_event(
@@ -131,9 +123,10 @@ async def add_event(
 ) -> None:
     """Stage an event for publishing; it commits (or rolls back) with the caller's work.
 
-    Staged rows are written together just before the transaction commits (PostgreSQL: one
-    INSERT over arrays; SQLite: one driver executemany), so a handler that emits several
-    events pays one round trip, and ids follow commit order.
+    Staged rows are written together just before the transaction commits, with the rows
+    staged by `insert_at_commit` (PostgreSQL: one INSERT over arrays for all of them; SQLite:
+    one driver executemany per table), so a handler that emits several events pays no round
+    trip of its own, and ids follow commit order.
     After the commit they are handed to this process's relay, which then need not read
     them back. `value` is `envelope.value()`, when the caller has it already.
     """
@@ -144,41 +137,62 @@ async def add_event(
     )
 
 
+def insert_at_commit(
+    session: AsyncSession | Session, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Stage new rows of `table`, inserted just before the transaction commits in the same
+    statement as its outbox rows (PostgreSQL), or by the driver's executemany (SQLite).
+
+    A statement the session runs before then inserts them first, so the transaction still
+    reads what it wrote; a handler that stages its rows last pays no round trip for them.
+    Every row has a value for each column it sets, the same columns in every row of one
+    call, and one for each column with a Python-side default. The rows of one table keep
+    their order; tables are written in no particular order, so none may need another's rows
+    (no foreign keys between them)."""
+    if rows:
+        session.info.setdefault(_ROWS, []).append((table, rows))
+
+
 @event.listens_for(Session, "before_commit")
 def _write_staged(session: Session) -> None:
     staged: list[_Message] | None = session.info.pop(_STAGED, None)
-    if not staged:
-        return
-    created_at = datetime.now(UTC)  # when the rows were written: one value for them all
-    dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        session.execute(
-            _INSERT_STAGED_PG,
-            {
-                "event_ids": [m.event_id for m in staged],
-                "topics": [m.topic for m in staged],
-                "keys": [m.key for m in staged],
-                "values": [m.value for m in staged],
-                # [[name, value], ...]: pydantic-core writes bytes as UTF-8 text.
-                "headers": [to_json(m.headers).decode() for m in staged],
-                "created": [created_at] * len(staged),
-            },
-        )
-    else:
-        bulk = bulk_insert(outbox_table, _STAGED_COLUMNS, dialect)
-        rows = [
+    parts: list[tuple[Table, Sequence[Mapping[str, Any]]]] = session.info.pop(_ROWS, [])
+    if staged:
+        created_at = datetime.now(UTC)  # when the rows were written: one value for them all
+        outbox_rows = [
             {
                 "event_id": m.event_id,
                 "topic": m.topic,
                 "key": m.key,
                 "value": m.value,
-                "headers": m.headers,  # the JSON column's processor: pydantic-core, as above
+                "headers": m.headers,  # [[name, value], ...]: pydantic-core writes bytes as text
                 "created_at": created_at,
             }
             for m in staged
         ]
-        session.connection().exec_driver_sql(bulk.sql, bulk.params(rows))
-    session.info[_WRITTEN] = staged
+        parts = [*parts, (outbox_table, outbox_rows)]
+        session.info[_WRITTEN] = staged
+    if parts:
+        _insert(session, parts)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _rows_before_statement(state: ORMExecuteState) -> None:
+    """Rows staged by `insert_at_commit` go in before any statement the session runs."""
+    parts = state.session.info.pop(_ROWS, None)
+    if parts:
+        _insert(state.session, parts)
+
+
+def _insert(session: Session, parts: list[tuple[Table, Sequence[Mapping[str, Any]]]]) -> None:
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        session.execute(*insert_together(dialect, parts))
+        return
+    conn = session.connection()
+    for table, rows in parts:
+        bulk = bulk_insert(table, tuple(rows[0]), dialect)
+        conn.exec_driver_sql(bulk.sql, bulk.params(rows))
 
 
 @event.listens_for(Session, "after_commit")
@@ -195,6 +209,7 @@ def _hand_over(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_staged(session: Session) -> None:
     session.info.pop(_STAGED, None)
+    session.info.pop(_ROWS, None)
     session.info.pop(_WRITTEN, None)
 
 

@@ -139,8 +139,8 @@ class Scorer:
                 # The same data as leads.scored, so the same JSON: encoded once.
                 qualified = self.rt.envelope(LeadQualified(**fields), cause=env)
                 await add_event(session, qualified, value=value)
-        await repo.insert_scores(session, list(new.values()))
         await repo.rescore(session, rescored)
+        repo.insert_scores(session, list(new.values()))  # last: it then goes in at commit
 
     async def on_lead_outcome(self, session: AsyncSession, env: Envelope) -> None:
         """The first won/lost of a lead teaches the model once."""

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from pydantic_core import to_json
-from sqlalchemy import Table, Uuid, any_, bindparam, func, select, text, update
+from sqlalchemy import Table, Uuid, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_scoring.models import LeadScore, ModelState, RuleSetVersion
-from leadflow.db import bulk_insert
+from leadflow.outbox import insert_at_commit
 
 MODEL = "default"
 
@@ -84,38 +83,12 @@ _scores = cast(Table, LeadScore.__table__)
 _rescore = update(_scores).where(_scores.c.lead_id == bindparam("b_lead_id"))
 
 
-# PostgreSQL: the rows as one array per column, so one statement is one execution rather
-# than one per row (less work for the client and the server alike).
-_INSERT_COLUMNS = (
-    "lead_id", "lead", "touches", "score", "qualified", "threshold", "factors", "model_version",
-    "scored_at", "qualified_at",
-)  # fmt: skip
-_INSERT_SCORES_PG = text(
-    "INSERT INTO lead_scores (lead_id, lead, touches, score, qualified, threshold, factors,"
-    " model_version, scored_at, qualified_at) SELECT * FROM unnest("
-    "CAST(:lead_id AS UUID[]), CAST(:lead AS JSON[]), CAST(:touches AS INTEGER[]),"
-    " CAST(:score AS INTEGER[]), CAST(:qualified AS BOOLEAN[]), CAST(:threshold AS INTEGER[]),"
-    " CAST(:factors AS JSON[]), CAST(:model_version AS VARCHAR[]),"
-    " CAST(:scored_at AS TIMESTAMPTZ[]), CAST(:qualified_at AS TIMESTAMPTZ[]))"
-)
-
-
-async def insert_scores(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Insert new score rows: one statement on PostgreSQL, the driver's executemany on SQLite
-    (`BulkInsert`). Every row has a value for each of _INSERT_COLUMNS: lead_id, lead,
-    touches, score, qualified, threshold, factors, model_version, scored_at, qualified_at."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect
-    if dialect.name != "postgresql":
-        bulk = bulk_insert(_scores, _INSERT_COLUMNS, dialect)
-        conn = await session.connection()
-        await conn.exec_driver_sql(bulk.sql, bulk.params(rows))
-        return
-    params = {name: [row[name] for row in rows] for name in _INSERT_COLUMNS}
-    for name in ("lead", "factors"):  # JSON text, as FastJSON binds it
-        params[name] = [to_json(value).decode() for value in params[name]]
-    await session.execute(_INSERT_SCORES_PG, params)
+def insert_scores(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """New score rows, inserted at commit with the batch's outbox rows (PostgreSQL: one
+    statement for both; SQLite: the driver's executemany), or before a later statement.
+    Every row has a value for each of: lead_id, lead, touches, score, qualified, threshold,
+    factors, model_version, scored_at, qualified_at."""
+    insert_at_commit(session, _scores, rows)
 
 
 async def rescore(session: AsyncSession, rows: dict[uuid.UUID, dict[str, Any]]) -> None:

@@ -183,7 +183,7 @@ async def _store_captures(
         await add_event(s, envelope)
         if capture.remember is not None:
             _remember(s, capture.remember, accepted_body(accepted[-1]))
-    await repo.insert_leads(s, rows)
+    repo.insert_leads(s, rows)
     return accepted
 
 

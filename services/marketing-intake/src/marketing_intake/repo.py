@@ -7,10 +7,11 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, text
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.events import Lead
+from leadflow.outbox import insert_at_commit
 from marketing_intake.models import ApiKey, IdempotentResponse, StoredLead, WebForm
 
 
@@ -59,13 +60,10 @@ def lead_row(lead: Lead, dedupe_key: str) -> dict[str, Any]:
     }
 
 
-async def insert_leads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """New leads, one statement for all of them (no ORM unit of work per lead)."""
-    if rows:
-        await session.execute(_INSERT_LEAD, rows)
-
-
-_INSERT_LEAD = insert(cast(Table, StoredLead.__table__))
+def insert_leads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """New leads (no ORM unit of work per lead), inserted at commit with the group's outbox
+    rows (PostgreSQL: one statement for both), or before a later statement."""
+    insert_at_commit(session, cast(Table, StoredLead.__table__), rows)
 
 
 async def get_lead(session: AsyncSession, lead_id: uuid.UUID) -> StoredLead | None:

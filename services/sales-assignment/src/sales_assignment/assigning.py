@@ -136,12 +136,12 @@ class Assigner:
         why = {"stage": event.stage, "occurred_at": event.occurred_at.isoformat()}
         if event.stage in ("won", "lost"):
             row.status, row.closed_at, row.sla_due_at = "closed", now, None
-            await self._step(session, row, "closed", why, now)
+            self._step(session, row, "closed", why, now)
             await self.drain_queue(session)
         elif row.status in AWAITING_ACCEPT:
             # The rep is already working the lead: the SLA must not take it away.
             row.status, row.accepted_at, row.sla_due_at = "accepted", now, None
-            await self._step(session, row, "accepted", why, now)
+            self._step(session, row, "accepted", why, now)
 
     async def on_erased(self, session: AsyncSession, env: Envelope) -> None:
         """Drop the person's data; an unknown lead gets a closed row so a late MQL is ignored."""
@@ -170,7 +170,7 @@ class Assigner:
         if row.status == "queued":
             # Nobody can contact a person whose data is gone: do not hand them to a rep.
             row.status, row.closed_at = "closed", event.erased_at
-            await self._step(session, row, "closed", {"detail": "erased"}, event.erased_at)
+            self._step(session, row, "closed", {"detail": "erased"}, event.erased_at)
         for delivery in await webhook_repo.lead_deliveries(session, event.lead_id):
             delivery.body = redact_body(delivery.body)
 
@@ -285,15 +285,15 @@ class Assigner:
         left = bool(staged.deliveries)
         if left and self.deliveries is not None:
             left = self.deliveries.lease_fresh(session, staged.deliveries, staged.endpoints)
-        await staged.write(session)
+        staged.write(session)
         if left:
             self.doorbell.ring_after_commit(session)
 
     @staticmethod
-    async def _step(
+    def _step(
         session: AsyncSession, row: AssignmentRow, event: str, reason: dict[str, Any], at: datetime
     ) -> None:
-        """One step of a lead's history, written now (the one-lead paths)."""
+        """One step of a lead's history, written at commit (the one-lead paths)."""
         staged = Staged()
         staged.step(row, event, reason, at)
-        await staged.write(session)
+        staged.write(session)

@@ -1,8 +1,9 @@
-"""What one routing transaction adds, gathered and written in one statement per table.
+"""What one routing transaction adds, gathered and written together at commit.
 
 Routing a batch of leads adds an assignment row, a history step and webhook deliveries per
 lead. Going through the ORM's unit of work that is a flush (and round trips) per lead; here
-the rows are collected as plain values and inserted together before the use case returns.
+the rows are collected as plain values and inserted at commit, on PostgreSQL in one
+statement with the transaction's outbox rows (`leadflow.outbox.insert_at_commit`).
 Changes to rows already stored (re-routing, closing) stay ORM updates.
 """
 
@@ -10,13 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import inspect
+from sqlalchemy import Table, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sales_assignment import outbound, repo, webhook_repo
-from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, HistoryRow, RepRow
+from leadflow.outbox import insert_at_commit
+from sales_assignment import outbound, webhook_repo
+from sales_assignment.models import (
+    AssignmentRow,
+    Base,
+    DeliveryRow,
+    EndpointRow,
+    HistoryRow,
+    RepRow,
+)
 
 _ASSIGNMENT_COLUMNS = tuple(attr.key for attr in inspect(AssignmentRow).column_attrs)
 
@@ -65,10 +74,16 @@ class Staged:
         """The endpoints the deliveries were made for (read once per transaction)."""
         return self._endpoints or []
 
-    async def write(self, session: AsyncSession) -> None:
-        """Insert what was gathered (one statement per table) and start over."""
+    def write(self, session: AsyncSession) -> None:
+        """Hand what was gathered to the kernel, which inserts it at commit, in the statement
+        that writes the outbox (PostgreSQL), or before a later statement of the transaction;
+        and start over."""
         rows = [{key: getattr(r, key) for key in _ASSIGNMENT_COLUMNS} for r in self.assignments]
-        await repo.add_rows(session, AssignmentRow, rows)
-        await repo.add_rows(session, HistoryRow, self.history)
-        await repo.add_rows(session, DeliveryRow, self.deliveries)
+        insert_at_commit(session, _table(AssignmentRow), rows)
+        insert_at_commit(session, _table(HistoryRow), self.history)
+        insert_at_commit(session, _table(DeliveryRow), self.deliveries)
         self.assignments, self.history, self.deliveries = [], [], []
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)

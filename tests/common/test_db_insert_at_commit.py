@@ -1,0 +1,192 @@
+"""Rows staged with `insert_at_commit` go in with the outbox rows: on PostgreSQL in one
+statement (ArrayInsert parts joined by `insert_together`), storing what SQLAlchemy's own
+INSERT stores; a statement run before the commit inserts them first; a rollback drops them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from leadflow.db import ArrayInsert, UtcDateTime, create_engine
+from leadflow.events import Envelope, Factor, LeadErased
+from leadflow.outbox import add_event, insert_at_commit, kernel_metadata, outbox_table
+
+metadata = MetaData()
+
+
+def _table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", Uuid, primary_key=True),
+        Column("doc", JSON, nullable=True),
+        Column("flag", Boolean, nullable=False),
+        Column("n", Integer, nullable=True),
+        Column("label", String(50), nullable=True),
+        Column("blob", LargeBinary, nullable=True),
+        Column("at", UtcDateTime(), nullable=True),
+    )
+
+
+THEIRS = _table("theirs")
+OURS = _table("ours")
+STEPS = Table(
+    "steps",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("label", String(50), nullable=False),
+)
+DEFAULTED = Table(
+    "defaulted",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tries", Integer, default=0),
+)
+
+ROWS: list[dict[str, Any]] = [
+    {
+        "id": uuid.uuid4(),
+        "doc": {"lead": "Ada", "factors": [Factor(name="title", points=12.5, reason="VP")]},
+        "flag": True,
+        "n": 3,
+        "label": "tête-à-tête",
+        "blob": b"\x00\xffkey",
+        "at": datetime(2026, 12, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2))),
+    },
+    {"id": uuid.uuid4(), "doc": None, "flag": False, "n": None, "label": None, "blob": None,
+     "at": None},
+    {
+        "id": uuid.uuid4(),
+        "doc": [["ce_id", "x"], ["traceparent", "00-ab-cd-01"]],
+        "flag": False,
+        "n": -1,
+        "label": "",
+        "blob": b"",
+        "at": datetime(2026, 1, 1, tzinfo=UTC),
+    },
+]  # fmt: skip
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        await conn.run_sync(kernel_metadata.create_all)
+    yield engine
+    await engine.dispose()
+
+
+def _inserts(engine: AsyncEngine) -> list[str]:
+    """The INSERT statements `engine` runs from now on (their first words)."""
+    seen: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith(("INSERT", "WITH")):
+            seen.append(statement)
+
+    return seen
+
+
+def _erased() -> LeadErased:
+    return LeadErased(lead_id=uuid.uuid4(), erased_at=datetime.now(UTC))
+
+
+async def test_rows_and_outbox_rows_go_in_together_at_commit(engine: AsyncEngine) -> None:
+    inserts = _inserts(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as s, s.begin():
+        insert_at_commit(s, OURS, ROWS)
+        insert_at_commit(s, STEPS, [{"label": f"step {i}"} for i in range(5)])
+        await add_event(s, Envelope(data=_erased(), source="/test"))
+        assert inserts == []  # nothing yet: all of it waits for the commit
+    # PostgreSQL: one statement for the three tables; SQLite: one executemany for each.
+    assert len(inserts) == (1 if engine.dialect.name == "postgresql" else 3)
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(OURS).order_by(OURS.c.label))).all()
+        steps = (await conn.execute(select(STEPS.c.label).order_by(STEPS.c.seq))).scalars().all()
+        events = await conn.scalar(select(func.count()).select_from(outbox_table))
+    assert {row.id for row in stored} == {row["id"] for row in ROWS}
+    assert steps == [f"step {i}" for i in range(5)]  # a table's rows keep their order
+    assert events == 1
+
+
+async def test_a_statement_before_the_commit_sees_the_staged_rows(engine: AsyncEngine) -> None:
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as s, s.begin():
+        insert_at_commit(s, STEPS, [{"label": "first"}])
+        assert await s.scalar(select(func.count()).select_from(STEPS)) == 1
+        insert_at_commit(s, STEPS, [{"label": "second"}])
+    async with engine.connect() as conn:
+        steps = (await conn.execute(select(STEPS.c.label).order_by(STEPS.c.seq))).scalars().all()
+    assert steps == ["first", "second"]
+
+
+async def test_a_rollback_drops_the_staged_rows(engine: AsyncEngine) -> None:
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as s:
+        async with s.begin():
+            insert_at_commit(s, STEPS, [{"label": "lost"}])
+            await s.rollback()
+        async with s.begin():
+            insert_at_commit(s, STEPS, [{"label": "kept"}])
+    async with engine.connect() as conn:
+        steps = (await conn.execute(select(STEPS.c.label))).scalars().all()
+    assert steps == ["kept"]
+
+
+async def test_array_insert_stores_what_sqlalchemy_stores(pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.execute(insert(THEIRS), ROWS)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        async with sessions() as s, s.begin():
+            insert_at_commit(s, OURS, ROWS)
+        async with engine.connect() as conn:
+            # JSON as the text PostgreSQL holds, not parsed back.
+            raw = [
+                (
+                    await conn.exec_driver_sql(
+                        f"SELECT id, doc::text, flag, n, label, blob, at FROM {name} ORDER BY id"
+                    )
+                ).all()
+                for name in ("theirs", "ours")
+            ]
+    finally:
+        await engine.dispose()
+    assert raw[0] == raw[1]
+    assert len(raw[1]) == len(ROWS)
+
+
+def test_a_column_with_a_python_default_needs_a_value() -> None:
+    with pytest.raises(ValueError, match="no value for tries"):
+        ArrayInsert.of(DEFAULTED, ("id",), postgresql.asyncpg.dialect(), "t0")
+
+
+def test_array_insert_is_for_postgresql() -> None:
+    with pytest.raises(ValueError, match="for PostgreSQL"):
+        ArrayInsert.of(STEPS, ("label",), sqlite.dialect(), "t0")
