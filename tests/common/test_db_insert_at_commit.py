@@ -57,6 +57,13 @@ STEPS = Table(
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("label", String(50), nullable=False),
 )
+POOLS = Table(
+    "pools",
+    metadata,
+    Column("pool", String(50), primary_key=True),
+    Column("weights", JSON, nullable=False),
+    Column("note", String(50), nullable=True),
+)
 DEFAULTED = Table(
     "defaulted",
     metadata,
@@ -190,3 +197,25 @@ def test_a_column_with_a_python_default_needs_a_value() -> None:
 def test_array_insert_is_for_postgresql() -> None:
     with pytest.raises(ValueError, match="for PostgreSQL"):
         ArrayInsert.of(STEPS, ("label",), sqlite.dialect(), "t0")
+
+
+async def test_replace_overwrites_a_stored_row_and_inserts_a_new_one(engine: AsyncEngine) -> None:
+    pools = POOLS
+    async with engine.begin() as conn:
+        await conn.execute(insert(pools), [{"pool": "emea", "weights": {"a": 1}, "note": "kept"}])
+    inserts = _inserts(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions() as s, s.begin():
+        changed = [{"pool": "emea", "weights": {"a": 2}}, {"pool": "apac", "weights": {"b": 1}}]
+        insert_at_commit(s, pools, changed, replace=True)
+        insert_at_commit(s, STEPS, [{"label": "with it"}])
+    assert len(inserts) == (1 if engine.dialect.name == "postgresql" else 2)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(pools).order_by(pools.c.pool))).all()
+    # The columns not given keep their stored values.
+    assert [tuple(r) for r in rows] == [("apac", {"b": 1}, None), ("emea", {"a": 2}, "kept")]
+
+
+def test_replace_needs_a_column_besides_the_key() -> None:
+    with pytest.raises(ValueError, match="nothing to replace"):
+        ArrayInsert.of(STEPS, ("seq",), postgresql.asyncpg.dialect(), "t0", replace=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_core import from_json, to_json
 from sqlalchemy import DateTime, Table, bindparam, event, insert, text
@@ -86,15 +86,18 @@ class BulkInsert:
     processors: tuple[Callable[[Any], Any] | None, ...]
 
     @classmethod
-    def of(cls, table: Table, columns: Sequence[str], dialect: Dialect) -> BulkInsert:
-        """For a dialect with a positional paramstyle (SQLite's `qmark`)."""
+    def of(
+        cls, table: Table, columns: Sequence[str], dialect: Dialect, *, replace: bool = False
+    ) -> BulkInsert:
+        """For a dialect with a positional paramstyle (SQLite's `qmark`). With `replace`, a
+        row whose primary key is stored already overwrites the stored row's columns it sets."""
         stmt = insert(table).values({name: bindparam(name) for name in columns})
         compiled = stmt.compile(dialect=dialect)
         if not compiled.positional or compiled.positiontup is None:
             raise ValueError(f"BulkInsert needs a positional paramstyle, not {dialect.paramstyle}")
         order = tuple(compiled.positiontup)
         return cls(
-            sql=str(compiled),
+            sql=str(compiled) + (_on_conflict_replace(table, order, dialect) if replace else ""),
             columns=order,
             processors=tuple(
                 table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
@@ -110,9 +113,22 @@ class BulkInsert:
 
 
 @functools.lru_cache(maxsize=64)
-def bulk_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> BulkInsert:
+def bulk_insert(
+    table: Table, columns: tuple[str, ...], dialect: Dialect, *, replace: bool = False
+) -> BulkInsert:
     """The BulkInsert of these columns of `table` for `dialect`, compiled once."""
-    return BulkInsert.of(table, columns, dialect)
+    return BulkInsert.of(table, columns, dialect, replace=replace)
+
+
+def _on_conflict_replace(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
+    """The upsert clause PostgreSQL and SQLite share: the primary key's row takes the new
+    values of the other columns given."""
+    quote = dialect.identifier_preparer.quote
+    key = [c.name for c in table.primary_key.columns]
+    changed = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in key)
+    if not changed:
+        raise ValueError(f"{table.name}: nothing to replace but the primary key")
+    return f" ON CONFLICT ({', '.join(quote(c) for c in key)}) DO UPDATE SET {changed}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +146,16 @@ class ArrayInsert:
     processors: tuple[Callable[[Any], Any] | None, ...]
 
     @classmethod
-    def of(cls, table: Table, columns: Sequence[str], dialect: Dialect, tag: str) -> ArrayInsert:
+    def of(
+        cls,
+        table: Table,
+        columns: Sequence[str],
+        dialect: Dialect,
+        tag: str,
+        *,
+        replace: bool = False,
+    ) -> ArrayInsert:
+        """With `replace`, as `BulkInsert.of`."""
         if dialect.name != "postgresql":
             raise ValueError(f"ArrayInsert is for PostgreSQL, not {dialect.name}")
         missing = [c.name for c in table.columns if c.name not in columns and c.default is not None]
@@ -143,11 +168,14 @@ class ArrayInsert:
             for i, name in enumerate(columns)
         )
         unnested = ", ".join(f"c{i}" for i in range(len(columns)))
-        sql = (  # names from the table itself, quoted by the dialect; values are bound
+        # Names from the table itself, quoted by the dialect; the values are all bound.
+        sql = (
             f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names})"  # noqa: S608
             f" SELECT {unnested} FROM unnest({arrays})"
             f" WITH ORDINALITY AS {tag} ({unnested}, n) ORDER BY n"
         )
+        if replace:
+            sql += _on_conflict_replace(table, columns, dialect)
         return cls(
             sql=sql,
             columns=tuple(columns),
@@ -165,9 +193,11 @@ class ArrayInsert:
 
 
 @functools.lru_cache(maxsize=64)
-def array_insert(table: Table, columns: tuple[str, ...], dialect: Dialect, tag: str) -> ArrayInsert:
+def array_insert(
+    table: Table, columns: tuple[str, ...], dialect: Dialect, tag: str, *, replace: bool = False
+) -> ArrayInsert:
     """The ArrayInsert of these columns of `table` for `dialect`, compiled once."""
-    return ArrayInsert.of(table, columns, dialect, tag)
+    return ArrayInsert.of(table, columns, dialect, tag, replace=replace)
 
 
 @functools.lru_cache(maxsize=64)
@@ -178,19 +208,27 @@ def _together(sqls: tuple[str, ...]) -> Any:
     return text(f"WITH {ctes} {sqls[-1]}")
 
 
+class InsertPart(NamedTuple):
+    """Rows for one table, all with the same keys (its columns); with `replace`, a row whose
+    primary key is stored already overwrites the stored row's columns it sets."""
+
+    table: Table
+    rows: Sequence[Mapping[str, Any]]
+    replace: bool = False
+
+
 def insert_together(
-    dialect: Dialect, parts: Sequence[tuple[Table, Sequence[Mapping[str, Any]]]]
+    dialect: Dialect, parts: Sequence[InsertPart]
 ) -> tuple[Any, dict[str, list[Any]]]:
     """One PostgreSQL statement (and its parameters) inserting the rows of every part: the
     first ones as data-modifying WITH queries, which PostgreSQL runs exactly once each.
     A part's rows go in in their order; the parts, in no particular order between them
-    (so no part may need another's rows, as a foreign key would). Each part's rows all have
-    the same keys, its columns."""
+    (so no part may need another's rows, as a foreign key would)."""
     inserts = []
     params: dict[str, list[Any]] = {}
-    for i, (table, rows) in enumerate(parts):
+    for i, (table, rows, replace) in enumerate(parts):
         tag = f"t{i}"
-        insert_ = array_insert(table, tuple(rows[0]), dialect, tag)
+        insert_ = array_insert(table, tuple(rows[0]), dialect, tag, replace=replace)
         inserts.append(insert_.sql)
         params.update(insert_.params(rows, tag))
     return _together(tuple(inserts)), params

@@ -53,7 +53,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from leadflow.db import NAMING, UtcDateTime, bulk_insert, insert_together, is_sqlite
+from leadflow.db import NAMING, InsertPart, UtcDateTime, bulk_insert, insert_together, is_sqlite
 from leadflow.events import Envelope
 from leadflow.kafka import ProducerHolder, send_in_batches
 from leadflow.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
@@ -138,7 +138,11 @@ async def add_event(
 
 
 def insert_at_commit(
-    session: AsyncSession | Session, table: Table, rows: Sequence[Mapping[str, Any]]
+    session: AsyncSession | Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    replace: bool = False,
 ) -> None:
     """Stage new rows of `table`, inserted just before the transaction commits in the same
     statement as its outbox rows (PostgreSQL), or by the driver's executemany (SQLite).
@@ -148,15 +152,16 @@ def insert_at_commit(
     Every row has a value for each column it sets, the same columns in every row of one
     call, and one for each column with a Python-side default. The rows of one table keep
     their order; tables are written in no particular order, so none may need another's rows
-    (no foreign keys between them)."""
+    (no foreign keys between them). With `replace`, a row whose primary key is stored
+    already overwrites the stored row's columns it sets (an upsert)."""
     if rows:
-        session.info.setdefault(_ROWS, []).append((table, rows))
+        session.info.setdefault(_ROWS, []).append(InsertPart(table, rows, replace))
 
 
 @event.listens_for(Session, "before_commit")
 def _write_staged(session: Session) -> None:
     staged: list[_Message] | None = session.info.pop(_STAGED, None)
-    parts: list[tuple[Table, Sequence[Mapping[str, Any]]]] = session.info.pop(_ROWS, [])
+    parts: list[InsertPart] = session.info.pop(_ROWS, [])
     if staged:
         created_at = datetime.now(UTC)  # when the rows were written: one value for them all
         outbox_rows = [
@@ -170,7 +175,7 @@ def _write_staged(session: Session) -> None:
             }
             for m in staged
         ]
-        parts = [*parts, (outbox_table, outbox_rows)]
+        parts = [*parts, InsertPart(outbox_table, outbox_rows)]
         session.info[_WRITTEN] = staged
     if parts:
         _insert(session, parts)
@@ -184,14 +189,14 @@ def _rows_before_statement(state: ORMExecuteState) -> None:
         _insert(state.session, parts)
 
 
-def _insert(session: Session, parts: list[tuple[Table, Sequence[Mapping[str, Any]]]]) -> None:
+def _insert(session: Session, parts: list[InsertPart]) -> None:
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         session.execute(*insert_together(dialect, parts))
         return
     conn = session.connection()
-    for table, rows in parts:
-        bulk = bulk_insert(table, tuple(rows[0]), dialect)
+    for table, rows, replace in parts:
+        bulk = bulk_insert(table, tuple(rows[0]), dialect, replace=replace)
         conn.exec_driver_sql(bulk.sql, bulk.params(rows))
 
 

@@ -281,7 +281,7 @@ class Assigner:
     ) -> None:
         """Save the round-robin state and the staged rows; the webhook worker takes what it
         can send at once when the transaction commits, and is woken for the rest."""
-        await team.save(session, now)
+        team.save(session, now)
         left = bool(staged.deliveries)
         if left and self.deliveries is not None:
             left = self.deliveries.lease_fresh(session, staged.deliveries, staged.endpoints)

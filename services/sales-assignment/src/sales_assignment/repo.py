@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.outbox import insert_at_commit
 from sales_assignment.models import (
     AWAITING_ACCEPT,
     OPEN_STATUSES,
@@ -199,20 +200,18 @@ async def rr_state(session: AsyncSession) -> dict[str, dict[str, int]]:
     return {row.pool: dict(row.weights) for row in rows}
 
 
-async def save_rr_state(
+def save_rr_state(
     session: AsyncSession,
     state: Mapping[str, Mapping[str, int]],
     stored: Mapping[str, Mapping[str, int]],
     now: datetime,
 ) -> None:
     """Write the pools whose weights differ from `stored`, what the table holds (caller
-    holds the routing lock)."""
+    holds the routing lock): new pools and changed ones alike, at commit with the
+    transaction's other new rows (`insert_at_commit`, an upsert)."""
     changed = [
         {"pool": pool, "weights": dict(weights), "updated_at": now}
         for pool, weights in state.items()
         if stored.get(pool) != weights
     ]
-    await add_rows(session, RRStateRow, [r for r in changed if r["pool"] not in stored])
-    updates = [r for r in changed if r["pool"] in stored]
-    if updates:
-        await session.execute(update(RRStateRow), updates)
+    insert_at_commit(session, cast(Table, RRStateRow.__table__), changed, replace=True)

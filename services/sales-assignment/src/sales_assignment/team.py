@@ -92,9 +92,10 @@ class Team:
         if rep is not None:
             self.reps[rep_id] = rep.with_open_leads(n)
 
-    async def save(self, session: AsyncSession, now: datetime) -> None:
-        """Write the round-robin pools that changed since the team was loaded or saved."""
-        await repo.save_rr_state(session, self.state, self.stored, now)
+    def save(self, session: AsyncSession, now: datetime) -> None:
+        """Write the round-robin pools that changed since the team was loaded or saved (at
+        commit)."""
+        repo.save_rr_state(session, self.state, self.stored, now)
         self.stored = {pool: dict(weights) for pool, weights in self.state.items()}
 
 
