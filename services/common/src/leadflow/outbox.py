@@ -114,9 +114,6 @@ class _Message(NamedTuple):
 # Messages the relay keeps to publish without reading them back (see _Remembered).
 _REMEMBER_BYTES = 16 * 1_048_576
 
-# The outbox's columns, as `_write_staged` inserts them.
-_STAGED_COLUMNS = ("event_id", "topic", "key", "value", "headers", "created_at")
-
 
 async def add_event(
     session: AsyncSession, envelope: Envelope, *, value: bytes | None = None
@@ -176,9 +173,10 @@ def _write_staged(session: Session) -> None:
             for m in staged
         ]
         parts = [*parts, InsertPart(outbox_table, outbox_rows)]
-        session.info[_WRITTEN] = staged
     if parts:
         _insert(session, parts)
+    if staged:
+        session.info[_WRITTEN] = staged
 
 
 @event.listens_for(Session, "do_orm_execute")
