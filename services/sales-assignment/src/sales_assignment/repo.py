@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.outbox import insert_at_commit
@@ -43,12 +43,16 @@ async def lock_routing(session: AsyncSession) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def add_rows(
-    session: AsyncSession, model: type[Base], rows: Sequence[dict[str, Any]]
+def add_rows(
+    session: AsyncSession,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    *,
+    replace: bool = False,
 ) -> None:
-    """Insert many new rows in one statement (no unit of work: nothing is read back)."""
-    if rows:
-        await session.execute(insert(model), list(rows))
+    """New rows, no unit of work: inserted at commit with the transaction's other new rows
+    and its outbox rows (`leadflow.outbox.insert_at_commit`; `replace`: an upsert)."""
+    insert_at_commit(session, cast(Table, model.__table__), rows, replace=replace)
 
 
 # ---------------------------------------------------------------- reps
@@ -208,10 +212,10 @@ def save_rr_state(
 ) -> None:
     """Write the pools whose weights differ from `stored`, what the table holds (caller
     holds the routing lock): new pools and changed ones alike, at commit with the
-    transaction's other new rows (`insert_at_commit`, an upsert)."""
+    transaction's other new rows (an upsert)."""
     changed = [
         {"pool": pool, "weights": dict(weights), "updated_at": now}
         for pool, weights in state.items()
         if stored.get(pool) != weights
     ]
-    insert_at_commit(session, cast(Table, RRStateRow.__table__), changed, replace=True)
+    add_rows(session, RRStateRow, changed, replace=True)

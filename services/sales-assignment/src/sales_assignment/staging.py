@@ -11,21 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, inspect
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.outbox import insert_at_commit
-from sales_assignment import outbound, webhook_repo
-from sales_assignment.models import (
-    AssignmentRow,
-    Base,
-    DeliveryRow,
-    EndpointRow,
-    HistoryRow,
-    RepRow,
-)
+from sales_assignment import outbound, repo, webhook_repo
+from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, HistoryRow, RepRow
 
 _ASSIGNMENT_COLUMNS = tuple(attr.key for attr in inspect(AssignmentRow).column_attrs)
 
@@ -79,11 +71,7 @@ class Staged:
         that writes the outbox (PostgreSQL), or before a later statement of the transaction;
         and start over."""
         rows = [{key: getattr(r, key) for key in _ASSIGNMENT_COLUMNS} for r in self.assignments]
-        insert_at_commit(session, _table(AssignmentRow), rows)
-        insert_at_commit(session, _table(HistoryRow), self.history)
-        insert_at_commit(session, _table(DeliveryRow), self.deliveries)
+        repo.add_rows(session, AssignmentRow, rows)
+        repo.add_rows(session, HistoryRow, self.history)
+        repo.add_rows(session, DeliveryRow, self.deliveries)
         self.assignments, self.history, self.deliveries = [], [], []
-
-
-def _table(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)
