@@ -91,6 +91,7 @@ class BulkInsert:
     ) -> BulkInsert:
         """For a dialect with a positional paramstyle (SQLite's `qmark`). With `replace`, a
         row whose primary key is stored already overwrites the stored row's columns it sets."""
+        _check_defaults(table, columns)
         stmt = insert(table).values({name: bindparam(name) for name in columns})
         compiled = stmt.compile(dialect=dialect)
         if not compiled.positional or compiled.positiontup is None:
@@ -99,9 +100,7 @@ class BulkInsert:
         return cls(
             sql=str(compiled) + (_on_conflict_replace(table, order, dialect) if replace else ""),
             columns=order,
-            processors=tuple(
-                table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
-            ),
+            processors=_bind_processors(table, order, dialect),
         )
 
     def params(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
@@ -118,6 +117,22 @@ def bulk_insert(
 ) -> BulkInsert:
     """The BulkInsert of these columns of `table` for `dialect`, compiled once."""
     return BulkInsert.of(table, columns, dialect, replace=replace)
+
+
+def _check_defaults(table: Table, columns: Sequence[str]) -> None:
+    """The driver runs no Python-side column default: the rows must hold those values."""
+    missing = [c.name for c in table.columns if c.name not in columns and c.default is not None]
+    if missing:
+        raise ValueError(f"{table.name}: no value for {', '.join(missing)}")
+
+
+def _bind_processors(
+    table: Table, columns: Sequence[str], dialect: Dialect
+) -> tuple[Callable[[Any], Any] | None, ...]:
+    """Each column's bind processor for `dialect`: what SQLAlchemy does to a value it binds."""
+    return tuple(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    )
 
 
 def _on_conflict_replace(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
@@ -158,9 +173,7 @@ class ArrayInsert:
         """With `replace`, as `BulkInsert.of`."""
         if dialect.name != "postgresql":
             raise ValueError(f"ArrayInsert is for PostgreSQL, not {dialect.name}")
-        missing = [c.name for c in table.columns if c.name not in columns and c.default is not None]
-        if missing:  # a Python-side default SQLAlchemy would fill in: the caller must
-            raise ValueError(f"{table.name}: no value for {', '.join(missing)}")
+        _check_defaults(table, columns)
         quote = dialect.identifier_preparer.quote
         names = ", ".join(quote(name) for name in columns)
         arrays = ", ".join(
@@ -179,9 +192,7 @@ class ArrayInsert:
         return cls(
             sql=sql,
             columns=tuple(columns),
-            processors=tuple(
-                table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
-            ),
+            processors=_bind_processors(table, columns, dialect),
         )
 
     def params(self, rows: Sequence[Mapping[str, Any]], tag: str) -> dict[str, list[Any]]:
