@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import (
     JSON,
-    Boolean,
     Column,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
-    Uuid,
     event,
     func,
     insert,
@@ -27,30 +24,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from typed_rows import typed_rows, typed_table
 
-from leadflow.db import ArrayInsert, UtcDateTime, create_engine
-from leadflow.events import Envelope, Factor, LeadErased
+from leadflow.db import ArrayInsert, BulkInsert, create_engine
+from leadflow.events import Envelope, LeadErased
 from leadflow.outbox import add_event, insert_at_commit, kernel_metadata, outbox_table
 
 metadata = MetaData()
-
-
-def _table(name: str) -> Table:
-    return Table(
-        name,
-        metadata,
-        Column("id", Uuid, primary_key=True),
-        Column("doc", JSON, nullable=True),
-        Column("flag", Boolean, nullable=False),
-        Column("n", Integer, nullable=True),
-        Column("label", String(50), nullable=True),
-        Column("blob", LargeBinary, nullable=True),
-        Column("at", UtcDateTime(), nullable=True),
-    )
-
-
-THEIRS = _table("theirs")
-OURS = _table("ours")
+THEIRS = typed_table("theirs", metadata)
+OURS = typed_table("ours", metadata)
 STEPS = Table(
     "steps",
     metadata,
@@ -71,28 +53,7 @@ DEFAULTED = Table(
     Column("tries", Integer, default=0),
 )
 
-ROWS: list[dict[str, Any]] = [
-    {
-        "id": uuid.uuid4(),
-        "doc": {"lead": "Ada", "factors": [Factor(name="title", points=12.5, reason="VP")]},
-        "flag": True,
-        "n": 3,
-        "label": "tête-à-tête",
-        "blob": b"\x00\xffkey",
-        "at": datetime(2026, 12, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2))),
-    },
-    {"id": uuid.uuid4(), "doc": None, "flag": False, "n": None, "label": None, "blob": None,
-     "at": None},
-    {
-        "id": uuid.uuid4(),
-        "doc": [["ce_id", "x"], ["traceparent", "00-ab-cd-01"]],
-        "flag": False,
-        "n": -1,
-        "label": "",
-        "blob": b"",
-        "at": datetime(2026, 1, 1, tzinfo=UTC),
-    },
-]  # fmt: skip
+ROWS = typed_rows()
 
 
 @pytest.fixture
@@ -192,6 +153,8 @@ async def test_array_insert_stores_what_sqlalchemy_stores(pg_url: str) -> None:
 def test_a_column_with_a_python_default_needs_a_value() -> None:
     with pytest.raises(ValueError, match="no value for tries"):
         ArrayInsert.of(DEFAULTED, ("id",), postgresql.asyncpg.dialect(), "t0")
+    with pytest.raises(ValueError, match="no value for tries"):  # SQLite's BulkInsert alike
+        BulkInsert.of(DEFAULTED, ("id",), sqlite.dialect())
 
 
 def test_array_insert_is_for_postgresql() -> None:

@@ -3,80 +3,19 @@ get 16 KiB pages and WAL."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Uuid,
-    insert,
-    select,
-)
+from sqlalchemy import MetaData, insert, select
 from sqlalchemy.dialects import sqlite
+from typed_rows import COLUMNS, typed_rows, typed_table
 
-from leadflow.db import BulkInsert, UtcDateTime, bulk_insert, create_engine
-from leadflow.events import Factor
+from leadflow.db import BulkInsert, bulk_insert, create_engine
 
 metadata = MetaData()
-
-
-def _table(name: str) -> Table:
-    return Table(
-        name,
-        metadata,
-        Column("id", Uuid, primary_key=True),
-        Column("doc", JSON, nullable=True),
-        Column("flag", Boolean, nullable=False),
-        Column("n", Integer, nullable=True),
-        Column("label", String(50), nullable=True),
-        Column("blob", LargeBinary, nullable=True),
-        Column("at", UtcDateTime(), nullable=True),
-    )
-
-
-THEIRS = _table("theirs")
-OURS = _table("ours")
-COLUMNS = ("id", "doc", "flag", "n", "label", "blob", "at")
-
-ROWS: list[dict[str, Any]] = [
-    {
-        "id": uuid.uuid4(),
-        "doc": {"lead": "Ada", "factors": [Factor(name="title", points=12.5, reason="VP")]},
-        "flag": True,
-        "n": 3,
-        "label": "tête-à-tête",
-        "blob": b"\x00\xffkey",
-        "at": datetime(2026, 12, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2))),
-    },
-    {
-        "id": uuid.uuid4(),
-        "doc": None,
-        "flag": False,
-        "n": None,
-        "label": None,
-        "blob": None,
-        "at": None,
-    },
-    {
-        "id": uuid.uuid4(),
-        "doc": [["ce_id", "x"], ["traceparent", "00-ab-cd-01"]],
-        "flag": False,
-        "n": -1,
-        "label": "",
-        "blob": b"",
-        "at": datetime(2026, 1, 1, tzinfo=UTC),
-    },
-]
+THEIRS = typed_table("theirs", metadata)
+OURS = typed_table("ours", metadata)
+ROWS = typed_rows()
 
 
 async def test_bulk_rows_equal_sqlalchemy_rows_byte_for_byte(tmp_path: Path) -> None:
