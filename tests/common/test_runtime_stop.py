@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from kernel_app import make_settings
+from kernel_app import create_tables, make_settings, recording_handlers
 
 from leadflow import service
 from leadflow.service import Runtime
@@ -36,3 +36,22 @@ async def test_a_task_that_ignores_its_cancel_does_not_hang_the_stop(
     assert time.monotonic() - started < 8
     assert "task stubborn did not stop" in caplog.text
     release.set()
+
+
+async def test_a_runtime_started_again_after_a_stop_runs_again(tmp_path: Path) -> None:
+    # A test client runs an app's lifespan once per test: the consumers and the relay must
+    # run again, and the tasks of the first run must not be reported as ended workers.
+    url = f"sqlite+aiosqlite:///{tmp_path}/s.db"
+    rt = Runtime.build(make_settings(url, f"127.0.0.1:{closed_port()}"))
+    await create_tables(rt)
+    rt.consume(["leads.erased"], recording_handlers())
+    for _ in range(2):
+        await rt.start()
+        await asyncio.sleep(0.3)
+        assert rt.stuck() is None
+        running = [t.get_name() for t in rt._tasks if not t.done()]
+        assert running == ["outbox-relay", "consume-kernel-test"]
+        with pytest.raises(RuntimeError, match="running"):
+            await rt.start()
+        await rt.stop()
+        assert rt._tasks == []

@@ -168,6 +168,10 @@ class EventConsumer:
         """Finish the message in hand, commit, and leave the group."""
         self._stopping.set()
 
+    def rearm(self) -> None:
+        """Let `run` consume again after a stop (a runtime started anew in one process)."""
+        self._stopping.clear()
+
     async def run(self) -> None:
         """Consume until stopped; reconnects while Kafka is away."""
         while not self._stopping.is_set():

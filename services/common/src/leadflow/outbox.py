@@ -403,6 +403,10 @@ class OutboxRelay:
         self._stopping.set()
         self._wake.set()
 
+    def rearm(self) -> None:
+        """Let `run` publish again after a stop (a runtime started anew in one process)."""
+        self._stopping.clear()
+
     async def run(self) -> None:
         """Publish until stopped; survives Kafka and database outages by retrying."""
         try:

@@ -139,6 +139,14 @@ class Runtime:
         return cast(GroupCommit[T, R], found)
 
     async def start(self) -> None:
+        """Start the relay, the consumers and the workers. After a `stop` the runtime may be
+        started again (a test client runs an app's lifespan once per test); the tasks of the
+        earlier run are gone by then, so `stuck` never reports one of them."""
+        if self._tasks:
+            raise RuntimeError("this runtime is running; stop it before starting it again")
+        self.relay.rearm()
+        for consumer in self.consumers:
+            consumer.rearm()
         self.tracing.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for consumer in self.consumers:
@@ -164,6 +172,7 @@ class Runtime:
                 trace = io.StringIO()
                 task.print_stack(file=trace)
                 log.warning("task %s did not stop: %s", task.get_name(), trace.getvalue())
+        self._tasks.clear()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(5):
                 await self.relay.publish_pending()
