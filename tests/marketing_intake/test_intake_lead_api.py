@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from leadflow.events import LeadCaptured
-from marketing_intake import handlers
+from marketing_intake import handlers, handlers_keys
 from support.apps import ADMIN, client, outbox, runtime
 from support.intake import MakeApp, api_key
 
@@ -158,3 +160,55 @@ async def test_simultaneous_leads_share_transactions_and_each_gets_its_own_answe
     assert (
         1 <= handlers.capture_group(runtime(app)).flushes < 31
     )  # shared: fewer transactions than leads
+
+
+async def test_requests_whose_key_left_the_cache_share_one_lookup(make_app: MakeApp) -> None:
+    app = await make_app()
+    rt = runtime(app)
+    async with client(app) as http:
+        key = (await api_key(http))["Authorization"].removeprefix("Bearer ")
+    lookups: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM api_keys" in statement:
+            lookups.append(statement)
+
+    event.listen(rt.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        handlers_keys._live_keys.clear()  # as when its entry runs out
+        found = await asyncio.gather(*(handlers_keys.authenticate(rt, key) for _ in range(20)))
+        assert len(lookups) == 1
+        assert {k.id for k in found if k is not None} == {found[0].id} and None not in found
+        await handlers_keys.authenticate(rt, key)
+        assert len(lookups) == 1  # cached now
+    finally:
+        event.remove(rt.engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_a_lookup_under_way_when_its_key_is_revoked_leaves_it_revoked(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = await make_app()
+    rt = runtime(app)
+    async with client(app) as http:
+        key = (await api_key(http))["Authorization"].removeprefix("Bearer ")
+        [listed] = (await http.get("/v1/api-keys", headers=ADMIN)).json()
+    read, gate = asyncio.Event(), asyncio.Event()
+    real = handlers_keys._read
+
+    async def slow_read(rt: Any, digest: str) -> Any:
+        found = await real(rt, digest)  # the real read, then a pause before it is used
+        read.set()
+        await gate.wait()
+        return found
+
+    monkeypatch.setattr(handlers_keys, "_read", slow_read)
+    handlers_keys._live_keys.clear()
+    early = asyncio.create_task(handlers_keys.authenticate(rt, key))
+    await read.wait()  # it has read the key live
+    await handlers_keys.revoke_api_key(rt, uuid.UUID(listed["id"]))
+    monkeypatch.setattr(handlers_keys, "_read", real)
+    assert await handlers_keys.authenticate(rt, key) is None  # does not join the old read
+    gate.set()
+    assert (await early) is not None  # it began before the revocation
+    assert await handlers_keys.authenticate(rt, key) is None  # and was not cached live
