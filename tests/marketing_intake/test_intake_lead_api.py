@@ -178,7 +178,8 @@ async def test_requests_whose_key_left_the_cache_share_one_lookup(make_app: Make
         handlers_keys._live_keys.clear()  # as when its entry runs out
         found = await asyncio.gather(*(handlers_keys.authenticate(rt, key) for _ in range(20)))
         assert len(lookups) == 1
-        assert {k.id for k in found if k is not None} == {found[0].id} and None not in found
+        assert None not in found
+        assert {k.id for k in found if k is not None} == {found[0].id}
         await handlers_keys.authenticate(rt, key)
         assert len(lookups) == 1  # cached now
     finally:

@@ -45,7 +45,7 @@ _live_keys: dict[str, tuple[float, ApiKey]] = {}
 # busy machine, about ten lookups per expiry otherwise).
 _lookups: dict[str, asyncio.Task[ApiKey | None]] = {}
 # Bumped by each revocation: a lookup that began before one does not cache what it read.
-_revocations = 0
+_revocations = [0]
 
 
 async def authenticate(rt: Runtime, plaintext: str) -> ApiKey | None:
@@ -66,12 +66,12 @@ async def authenticate(rt: Runtime, plaintext: str) -> ApiKey | None:
 
 
 async def _look_up(rt: Runtime, digest: str) -> ApiKey | None:
-    began, revocations = time.monotonic(), _revocations
+    began, revocations = time.monotonic(), _revocations[0]
     key = await _read(rt, digest)
     if key is None or key.revoked_at is not None:
         _live_keys.pop(digest, None)
         return None
-    if revocations == _revocations:
+    if revocations == _revocations[0]:
         if len(_live_keys) > 10_000:
             _live_keys.clear()
         _live_keys[digest] = (began, key)
@@ -102,8 +102,7 @@ async def revoke_api_key(rt: Runtime, key_id: uuid.UUID) -> ApiKey | None:
         if key is not None and key.revoked_at is None:
             key.revoked_at = datetime.now(UTC)
     if key is not None:
-        global _revocations
-        _revocations += 1
+        _revocations[0] += 1
         _live_keys.pop(key.key_hash, None)
         _lookups.pop(key.key_hash, None)  # a later request reads it again, revoked
     return key
