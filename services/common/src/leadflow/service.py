@@ -140,8 +140,8 @@ class Runtime:
 
     async def start(self) -> None:
         """Start the relay, the consumers and the workers. After a `stop` the runtime may be
-        started again (a test client runs an app's lifespan once per test); the tasks of the
-        earlier run are gone by then, so `stuck` never reports one of them."""
+        started again (a test client runs an app's lifespan once per test); `stop` forgets the
+        earlier run's tasks (a stuck one is logged there), so `stuck` never reports one."""
         if self._tasks:
             raise RuntimeError("this runtime is running; stop it before starting it again")
         self.relay.rearm()

@@ -57,6 +57,8 @@ async def authenticate(rt: Runtime, plaintext: str) -> ApiKey | None:
     if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
         return cached[1]
     lookup = _lookups.get(digest)
+    # A lookup left by a loop that closed before it finished (tests run apps on several
+    # loops; a service has one) never ends: start a new one instead of waiting on it.
     if lookup is None or lookup.get_loop() is not asyncio.get_running_loop():
         lookup = asyncio.create_task(_look_up(rt, digest))
         _lookups[digest] = lookup
