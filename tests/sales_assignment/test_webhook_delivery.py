@@ -186,6 +186,64 @@ async def test_timeouts_are_retried_and_an_exhausted_delivery_is_dead_but_retrya
     assert (await deliveries(a))[0].status == "delivered"
 
 
+async def test_a_delivered_message_ends_its_endpoints_run_of_failures(
+    database_url: str, receiver: Receiver
+) -> None:
+    """Only failures in a row count towards disabling: a success sets the count back to 0."""
+    a = await make_assigner(
+        database_url,
+        webhook_retry_schedule=[0, 5, 30],
+        webhook_disable_after=2,
+        webhook_timeout_seconds=0.5,
+    )
+    worker = DeliveryWorker(a.rt, a.settings, a.clock)
+    try:
+        await add_rep(a, "Ann")
+        await _endpoint(a, receiver)
+        for status in (500, 502, 503):
+            receiver.answer(status)
+        await handle(a, qualified())
+        for wait in (0, 5, 30):
+            clock(a).advance(wait)
+            assert await worker.deliver_due() == 1
+        [endpoint] = await admin.list_endpoints(a)
+        assert (endpoint.enabled, endpoint.consecutive_failures) == (True, 1)
+
+        await handle(a, qualified())  # 204
+        assert await worker.deliver_due() == 1
+        [endpoint] = await admin.list_endpoints(a)
+        assert (endpoint.enabled, endpoint.consecutive_failures) == (True, 0)
+        assert sorted(d.status for d in await deliveries(a)) == ["dead", "delivered"]
+    finally:
+        await worker.close()
+        await a.rt.engine.dispose()
+
+
+async def test_a_late_outcome_of_a_send_sent_again_meanwhile_is_not_counted_twice(
+    a: Assigner, worker: DeliveryWorker, receiver: Receiver
+) -> None:
+    """The worker's outcome comes after its lease ran out and another worker sent and
+    recorded the message: the row keeps that other worker's record."""
+    env = await _routed_with_handover(a, worker, receiver)
+    async with asyncio.timeout(10):
+        while not worker._done:  # answered, not yet recorded
+            await asyncio.sleep(0.01)
+    other = DeliveryWorker(a.rt, a.settings, a.clock)
+    try:
+        clock(a).advance(31)  # the lease has run out
+        assert await other.deliver_due() == 1
+    finally:
+        await other.close()
+    [first] = await deliveries(a, env.data.lead_id)
+    assert (first.status, first.attempts) == ("delivered", 1)
+
+    clock(a).advance(1)
+    await worker._pass()  # records its own outcome now
+    [row] = await deliveries(a, env.data.lead_id)
+    assert (row.status, row.attempts, row.delivered_at) == ("delivered", 1, first.delivered_at)
+    assert len(receiver.got) == 2
+
+
 async def test_410_disables_the_endpoint_and_loses_nothing(
     a: Assigner, worker: DeliveryWorker, receiver: Receiver
 ) -> None:

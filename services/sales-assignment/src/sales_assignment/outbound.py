@@ -289,10 +289,26 @@ class DeliveryWorker:
         return _Result(status, f"HTTP {status}", wait)
 
     async def _record_in(self, session: AsyncSession, done: Sequence[tuple[_Job, _Result]]) -> None:
-        """Record sends' outcomes in the caller's transaction."""
+        """Record sends' outcomes in the caller's transaction.
+
+        The deliveries that succeeded, to endpoints with no failure among these outcomes
+        (nearly all of them), are recorded by a bulk update; the rest row by row, in order.
+        """
+        now = self.clock()
+        failing = {j.endpoint_id for j, r in done if not r.ok}
+        fast = [(j, r) for j, r in done if j.endpoint_id not in failing]  # all succeeded
+        if fast:
+            await webhook_repo.mark_delivered(
+                session,
+                [(j.delivery_id, r.status_code, r.error) for j, r in fast],
+                {j.endpoint_id for j, _ in fast},
+                now,
+            )
+        done = [(j, r) for j, r in done if j.endpoint_id in failing]
+        if not done:
+            return
         found = await webhook_repo.deliveries_by_id(session, [j.delivery_id for j, _ in done])
         endpoints = await webhook_repo.endpoints_by_id(session, {j.endpoint_id for j, _ in done})
-        now = self.clock()
         for job, result in done:
             delivery = found.get(job.delivery_id)
             endpoint = endpoints.get(job.endpoint_id)
