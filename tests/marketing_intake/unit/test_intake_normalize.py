@@ -176,7 +176,23 @@ def test_reads_company_size_as_the_lower_bound_of_what_was_given(
 
 
 @pytest.mark.parametrize(
-    "given", [0, -5, 10_000_001, "0", "lots", "1.5", 12.5, True, "200-50", "<10", [50]]
+    "given",
+    [
+        0,
+        -5,
+        10_000_001,
+        "0",
+        "lots",
+        "1.5",
+        12.5,
+        True,
+        "200-50",
+        "<10",
+        [50],
+        "1" * 5000,
+        "1-" + "9" * 5000,
+        10**100,
+    ],
 )
 def test_rejects_a_company_size_that_is_not_1_to_10_million_employees(given: Any) -> None:
     assert set(errors_of({"company_size": given})) == {"company_size"}

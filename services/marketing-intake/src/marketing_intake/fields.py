@@ -168,7 +168,10 @@ def company_size(value: Any) -> int | None:
 
 
 def _count(digits: str, thousands: str) -> int:
-    return int(re.sub(r"\D", "", digits)) * (1000 if thousands else 1)
+    number = re.sub(r"\D", "", digits).lstrip("0") or "0"
+    if len(number) > len(str(_MAX_COMPANY_SIZE)):  # and int() refuses over 4,300 digits
+        raise Bad(f"must be between 1 and {_MAX_COMPANY_SIZE:,}")
+    return int(number) * (1000 if thousands else 1)
 
 
 def website(text: str | None) -> str | None:
