@@ -130,6 +130,7 @@ def test_a_rep_with_bad_working_hours_fails_when_it_is_built() -> None:
     ("overrides", "message"),
     [
         ({"timezone": "Mars/Olympus"}, "unknown IANA timezone 'Mars/Olympus'"),
+        ({"timezone": "America"}, "unknown IANA timezone 'America'"),  # a tzdata folder
         ({"weight": -1}, "weight must be >= 0"),
         ({"max_open_leads": -1}, "max_open_leads must be >= 0"),
         ({"segments": ["huge"]}, "unknown segments"),

@@ -89,7 +89,7 @@ def load_timezone(name: str) -> ZoneInfo:
     """The IANA timezone of that name, or a ValueError naming it."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder
         raise ValueError(f"unknown IANA timezone {name!r}") from exc
 
 
