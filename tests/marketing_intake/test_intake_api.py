@@ -150,6 +150,26 @@ async def test_an_oversized_body_gets_413(http: httpx.AsyncClient) -> None:
     assert r.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("path", ["/v1/leads", "/v1/leads/batch"])
+async def test_an_oversized_body_without_a_length_gets_413(
+    http: httpx.AsyncClient, path: str
+) -> None:
+    """Streamed in chunks, so only the bytes tell: a route whose body FastAPI reads (the
+    batch) would otherwise answer 400 "error parsing the body"."""
+    key = await new_key(http)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"leads": [{"email": "ada@example.com", "notes": "'
+        for _ in range(20):
+            yield b"x" * 1000
+        yield b'"}]}'
+
+    r = await http.post(path, content=chunks(), headers={**key, "content-type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 413
+
+
 async def test_erasure_removes_personal_data_and_publishes_once(
     http: httpx.AsyncClient, app: FastAPI
 ) -> None:

@@ -52,7 +52,7 @@ class Edge:
             method, parent, kind=SpanKind.SERVER, attributes=attributes
         ) as span:
 
-            async def capture(message: Message) -> None:
+            async def answer(message: Message) -> None:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = int(message["status"])
@@ -61,25 +61,15 @@ class Edge:
                         span.set_status(Status(StatusCode.ERROR))
                 await send(message)
 
-            seen = 0
-
-            async def limited() -> Message:
-                nonlocal seen
-                message = await receive()
-                if message["type"] == "http.request":
-                    seen += len(message.get("body", b""))
-                    if seen > self.max_body_bytes:
-                        raise _TooLarge
-                return message
-
             try:
                 if declared.isdigit() and int(declared) > self.max_body_bytes:
-                    await self._too_large(scope, receive, capture)
+                    await self._too_large(scope, receive, answer)
                 else:
+                    body = _Limited(self, scope, receive, answer)
                     try:
-                        await self.app(scope, limited, capture)
+                        await self.app(scope, body.receive, body.send)
                     except _TooLarge:
-                        await self._too_large(scope, receive, capture)
+                        await body.too_large()
             finally:
                 route = getattr(scope.get("route"), "path", None)
                 if route:
@@ -101,3 +91,37 @@ class Edge:
             413, "Payload Too Large", f"The body may be at most {self.max_body_bytes} bytes."
         )
         await response(scope, receive, send)
+
+
+class _Limited:
+    """One request's body, counted as it arrives: past the limit the answer is 413, whatever
+    the app makes of the overflow (FastAPI answers a body it could not read with 400)."""
+
+    def __init__(self, edge: Edge, scope: Scope, receive: Receive, answer: Send) -> None:
+        self._edge, self._scope, self._receive, self._answer = edge, scope, receive, answer
+        self._seen = 0
+        self._begun = False  # the app's answer has started: too late for a 413
+        self._overflowed = False
+        self._answered = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._seen += len(message.get("body", b""))
+            if self._seen > self._edge.max_body_bytes:
+                self._overflowed = not self._begun
+                raise _TooLarge
+        return message
+
+    async def send(self, message: Message) -> None:
+        if not self._overflowed:
+            self._begun = self._begun or message["type"] == "http.response.start"
+            await self._answer(message)
+        elif message["type"] == "http.response.start":
+            await self.too_large()  # instead of the app's answer, whose body is dropped
+
+    async def too_large(self) -> None:
+        """Answer 413 once, if the body overflowed before the app's answer began."""
+        if self._overflowed and not self._answered:
+            self._answered = True
+            await self._edge._too_large(self._scope, self._receive, self._answer)
