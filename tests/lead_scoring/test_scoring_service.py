@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from lead_scoring.app import MIGRATIONS, build_app
 from lead_scoring.handlers import Scorer
+from lead_scoring.models import LeadScore
 from lead_scoring.settings import ScoringSettings
 from leadflow.events import (
     Attribution,
@@ -173,6 +175,20 @@ async def test_erasure_drops_the_stored_lead(app: FastAPI) -> None:
     assert row.erased_at is not None
     await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead, duplicate=True, touch=2))
     assert len(await outbox(app)) == 2  # scored + qualified from before; nothing after erasure
+
+
+async def test_an_erasure_handled_before_the_capture_keeps_the_lead_from_being_stored(
+    app: FastAPI,
+) -> None:
+    """leads.erased and leads.captured are different topics: no order between them."""
+    lead = good_lead()
+    await deliver(app, LeadErased(lead_id=lead.lead_id, erased_at=datetime.now(UTC)))
+    await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead))
+    assert await outbox(app) == []  # neither scored nor qualified: nothing re-published
+    assert await app.state.scorer.get(lead.lead_id) is None  # never scored
+    async with runtime(app).sessions() as s:
+        stored = await s.scalar(select(LeadScore.lead).where(LeadScore.lead_id == lead.lead_id))
+    assert stored is None
 
 
 async def test_a_batch_is_scored_as_its_events_one_by_one_would_be(app: FastAPI) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lead_scoring import repo
 from lead_scoring.domain import Score, learned_weight, score
 from lead_scoring.model import LearnedModel
-from lead_scoring.models import LeadScore, RuleSetVersion
+from lead_scoring.models import ERASED_UNSCORED, LeadScore, RuleSetVersion
 from lead_scoring.rules import DEFAULT_RULES, RuleSet, parse_rules, rules_to_doc
 from leadflow.bus import BatchHandlers, Handlers
 from leadflow.events import (
@@ -161,9 +161,26 @@ class Scorer:
     async def on_lead_erased(self, session: AsyncSession, env: Envelope) -> None:
         """Drop the lead's personal data; the anonymous score stays for the model's history."""
         row = await repo.get_score(session, env.data.lead_id, for_update=True)
+        now = datetime.now(UTC)
         if row is not None:
             row.lead = None
-            row.erased_at = datetime.now(UTC)
+            row.erased_at = now
+            return
+        # Not captured here yet: a marker row, so that the capture is not stored when it comes.
+        session.add(
+            LeadScore(
+                lead_id=env.data.lead_id,
+                lead=None,
+                touches=0,
+                score=0,
+                qualified=False,
+                threshold=0,
+                factors=[],
+                model_version=ERASED_UNSCORED,
+                scored_at=now,
+                erased_at=now,
+            )
+        )
 
     async def preview(self, lead: Lead, touches: int = 1) -> Score:
         """Score a lead without storing anything."""
@@ -171,8 +188,10 @@ class Scorer:
             return await self.score(s, lead, touches)
 
     async def get(self, lead_id: uuid.UUID) -> LeadScore | None:
+        """The lead's stored score; None if it was never scored."""
         async with self.rt.sessions() as s:
-            return await repo.get_score(s, lead_id)
+            row = await repo.get_score(s, lead_id)
+        return None if row is None or row.model_version == ERASED_UNSCORED else row
 
     async def current_rules(self) -> tuple[int, RuleSet, datetime | None]:
         async with self.rt.sessions() as s:

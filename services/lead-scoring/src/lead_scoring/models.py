@@ -40,6 +40,11 @@ class RuleSetVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+# The model_version of a row that only marks a lead erased before its capture was handled
+# (topics are not ordered among themselves): the capture, when it comes, is not stored.
+ERASED_UNSCORED = "erased before it was scored"
+
+
 class LeadScore(Base):
     """The latest score of a lead, the lead it was computed from, and whether it became an MQL."""
 
