@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from leadflow.db import create_engine
 from leadflow.events import LeadCaptured, LeadErased
 from marketing_intake.app import MIGRATIONS, build_app
+from marketing_intake.models import IdempotentResponse
 from marketing_intake.settings import IntakeSettings
 from support.apps import ADMIN, build, client, dispose, outbox, runtime
 
@@ -127,6 +129,26 @@ async def test_an_idempotency_key_replays_the_first_answer(
     assert len(await outbox(app)) == 1
     other = await http.post("/v1/leads", json={**LEAD, "first_name": "Eve"}, headers=headers)
     assert other.status_code == 409
+
+
+async def test_an_idempotency_key_is_remembered_for_its_ttl_only(
+    http: httpx.AsyncClient, app: FastAPI
+) -> None:
+    key = await new_key(http)
+    headers = {**key, "Idempotency-Key": "order-43"}
+    assert (await http.post("/v1/leads", json=LEAD, headers=headers)).status_code == 202
+    async with runtime(app).transaction() as s:  # remembered 25 hours ago (the TTL is 24)
+        await s.execute(
+            update(IdempotentResponse).values(created_at=datetime.now(UTC) - timedelta(hours=25))
+        )
+    later = await http.post("/v1/leads", json={**LEAD, "first_name": "Eve"}, headers=headers)
+    assert later.status_code == 202  # a new request, not a 409 for another body
+    assert "idempotent-replayed" not in later.headers
+    assert len(await outbox(app)) == 2
+    again = await http.post("/v1/leads", json={**LEAD, "first_name": "Eve"}, headers=headers)
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == later.json()
+    assert len(await outbox(app)) == 2
 
 
 async def test_the_same_person_again_is_a_new_touch_of_the_same_lead(

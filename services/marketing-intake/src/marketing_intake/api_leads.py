@@ -23,7 +23,10 @@ from marketing_intake.schemas import AcceptedOut, BatchIn, BatchOut, LeadExport,
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
 _IDEMPOTENCY_KEY_MAX = 200
-_IDEMPOTENCY_DESCRIPTION = "A repeat with the same key and body returns the first answer"
+_IDEMPOTENCY_DESCRIPTION = (
+    "A repeat with the same key and body returns the first answer, for 24 hours"
+    " (LEADFLOW_IDEMPOTENCY_TTL_HOURS)"
+)
 IdempotencyKey = Annotated[
     str | None, Header(max_length=_IDEMPOTENCY_KEY_MAX, description=_IDEMPOTENCY_DESCRIPTION)
 ]

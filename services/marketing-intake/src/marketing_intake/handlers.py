@@ -236,8 +236,21 @@ def accepted_json(accepted: Accepted) -> bytes:
 
 
 async def replay(rt: Runtime, owner: str, key: str) -> IdempotentResponse | None:
+    """The first answer under this key, while it is remembered (`idempotency_ttl_hours`).
+
+    Once that has passed, the key is free again: the answers remembered as long are
+    forgotten with it (one indexed DELETE), so the request is handled as a new one.
+    """
     async with rt.sessions() as s:
-        return await repo.remembered(s, owner, key)
+        stored = await repo.remembered(s, owner, key)
+    if stored is None:
+        return None
+    cutoff = datetime.now(UTC) - timedelta(hours=_settings(rt).idempotency_ttl_hours)
+    if stored.created_at >= cutoff:
+        return stored
+    async with rt.transaction() as s:
+        await repo.forget_before(s, cutoff)
+    return None
 
 
 async def export_lead(rt: Runtime, lead_id: uuid.UUID) -> StoredLead | None:
