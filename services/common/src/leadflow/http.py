@@ -153,11 +153,12 @@ def health_router(
                 results[name] = "ok"
             except Exception as exc:
                 results[name] = f"unavailable: {type(exc).__name__}"
-        ok = all(v == "ok" for v in results.values())
-        body = {"status": "ready" if ok else "not ready", "checks": results}
-        if ok:
-            return JSONResponse(body)
-        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+        down = [name for name, v in results.items() if v != "ok"]
+        if not down:
+            return JSONResponse({"status": "ready", "checks": results})
+        return problem_response(
+            503, "Service Unavailable", f"Not ready: {', '.join(down)}.", checks=results
+        )
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
