@@ -459,7 +459,7 @@ def report(results: dict[str, Any]) -> int:
     print(
         f"targets: p99 at 200/s <= 250 ms: {p99_200 * 1000:.0f} ms; "
         f"sustained >= {TARGET_SUSTAINED}/s: {results['max_sustained_rate']:.0f}"
-        f"{' (the top of the ramp: higher not tried)' if results.get('max_is_ramp_top') else ''}; "
+        f"{' (the top of the ramp: higher not tried)' if results['max_is_ramp_top'] else ''}; "
         f"RSS <= {TARGET_RSS_MB} MB: {'yes' if rss_ok else 'no'}"
     )
     ok = p99_200 <= TARGET_P99_AT_200 and results["max_sustained_rate"] >= TARGET_SUSTAINED

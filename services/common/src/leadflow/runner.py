@@ -60,7 +60,7 @@ def tune_gc() -> None:
     than 10 — otherwise they re-scan the batch in hand many times over (a fifth of
     lead-scoring's CPU time per lead, measured). Not more: what refcounting cannot free
     (cycles: sessions, tasks, HTTP responses) waits for a young collection, and at 100,000
-    sales-assignment's peak RSS in the end-to-end ramp was 141–152 MB against 134–136.
+    sales-assignment's peak RSS in the end-to-end ramp was 141–152 MB against 134–138.
     """
     gc.collect()
     gc.freeze()

@@ -24,8 +24,8 @@ router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
 _IDEMPOTENCY_KEY_MAX = 200
 _IDEMPOTENCY_DESCRIPTION = (
-    "A repeat with the same key and body returns the first answer, for 24 hours"
-    " (LEADFLOW_IDEMPOTENCY_TTL_HOURS)"
+    "A repeat with the same key and body returns the first answer, for"
+    " LEADFLOW_IDEMPOTENCY_TTL_HOURS (24 by default)"
 )
 IdempotencyKey = Annotated[
     str | None, Header(max_length=_IDEMPOTENCY_KEY_MAX, description=_IDEMPOTENCY_DESCRIPTION)
