@@ -1,4 +1,5 @@
-"""The one ASGI middleware every request passes: server span, body limit, metrics.
+"""The one ASGI middleware every request passes (server span, body limit, metrics), and the
+client address behind trusted proxies.
 
 One layer rather than three: each layer is a coroutine call and a wrapped `send` per request,
 and on the lead API that added up to more than the bare framework's own work.
@@ -6,10 +7,13 @@ and on the lead API that added up to more than the bare framework's own work.
 
 from __future__ import annotations
 
+import ipaddress
 import time
+from collections.abc import Sequence
 
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from prometheus_client import Counter, Histogram
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadflow.http import problem_response
@@ -125,3 +129,61 @@ class _Limited:
         if self._overflowed and not self._answered:
             self._answered = True
             await self._edge._too_large(self._scope, self._receive, self._answer)
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_MAX_HOPS = 32  # a longer chain is not ours: no deployment has that many proxies
+
+
+def client_address(request: HTTPConnection) -> str:
+    """The client's address: the peer's, or behind `LEADFLOW_TRUSTED_PROXIES` the right-most
+    `X-Forwarded-For` hop that is not itself a trusted proxy (what rate limits key on)."""
+    peer = request.client.host if request.client else ""
+    trusted: Sequence[IPNetwork] = request.app.state.settings.trusted_proxies
+    return address_behind(peer, request.headers.getlist("x-forwarded-for"), trusted)
+
+
+def address_behind(peer: str, forwarded_for: Sequence[str], trusted: Sequence[IPNetwork]) -> str:
+    """`client_address` without the request. Each trusted proxy appends the address it saw,
+    so the chain is read from the right and only as far as trusted proxies wrote it: what a
+    client wrote itself (further left) is never believed. A hop that is not an address ends
+    the walk at the proxy that passed it on."""
+    current = _parse(peer)
+    if current is None:
+        return peer or "unknown"  # not an IP peer (a Unix socket, a test client): as it is
+    if not _trusted(current, trusted):
+        return str(current)
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",")]
+    for hop in reversed(hops[-_MAX_HOPS:]):
+        seen = _parse(hop)
+        if seen is None:
+            break
+        current = seen
+        if not _trusted(current, trusted):
+            break
+    return str(current)
+
+
+def _trusted(address: IPAddress, trusted: Sequence[IPNetwork]) -> bool:
+    return any(address.version == net.version and address in net for net in trusted)
+
+
+def _parse(text: str) -> IPAddress | None:
+    """An address as proxies write it: bare, `[v6]` or `[v6]:port`, `v4:port`; IPv4-mapped
+    IPv6 as IPv4 (a dual-stack socket's view of an IPv4 peer); None when it is none."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1 : text.find("]")] if "]" in text else ""
+    elif text.count(":") == 1:
+        text = text.split(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.scope_id:
+            return ipaddress.IPv6Address(text.split("%")[0])
+    return address

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_ADMIN_TOKEN_PREFIX = "dev-"
@@ -71,11 +71,17 @@ class Settings(KafkaSettings):
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     assignment_sla_seconds: float = Field(default=900.0, gt=0)
 
+    # Trust (client addresses): peers in these CIDRs are proxies whose X-Forwarded-For is
+    # believed (leadflow.edge.client_address); empty, the default, believes no one.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+
     @model_validator(mode="before")
     @classmethod
     def _parse_lists(cls, data: object) -> object:
         if isinstance(data, dict) and "webhook_allowed_hosts" in data:
             data["webhook_allowed_hosts"] = _split_hosts(data["webhook_allowed_hosts"])
+        if isinstance(data, dict) and "trusted_proxies" in data:
+            data["trusted_proxies"] = _split_hosts(data["trusted_proxies"])
         return data
 
     @model_validator(mode="after")
