@@ -42,7 +42,7 @@ from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, Rep
 from sales_assignment.payloads import message_id, webhook_body, webhook_data
 from sales_assignment.sender import WebhookSender, retry_after_seconds
 from sales_assignment.settings import AssignmentSettings
-from sales_assignment.targets import target_problem
+from sales_assignment.targets import GuardedResolver, target_problem
 from sales_assignment.webhook_repo import RETRYING
 
 log = logging.getLogger(__name__)
@@ -275,7 +275,9 @@ class DeliveryWorker:
             return _Result(None, f"refused: {problem}")
         if self._sender is None:
             self._sender = WebhookSender(
-                timeout=s.webhook_timeout_seconds, per_host=s.webhook_connections_per_host
+                timeout=s.webhook_timeout_seconds,
+                per_host=s.webhook_connections_per_host,
+                resolver=GuardedResolver(env=s.env, allowed_hosts=s.webhook_allowed_hosts),
             )
         headers = headers_for(job.secrets, job.delivery_id, job.body)
         trace = traceparent()  # the client span's

@@ -18,6 +18,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
 # What is read of a receiver's answer; the rest is dropped with its connection.
 MAX_ANSWER_BYTES = 64 * 1024
@@ -48,15 +49,22 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 class WebhookSender:
     """POSTs bodies over keep-alive HTTP/1.1 connections, at most `per_host` to one host."""
 
-    def __init__(self, *, timeout: float, per_host: int) -> None:
+    def __init__(
+        self, *, timeout: float, per_host: int, resolver: AbstractResolver | None = None
+    ) -> None:
         self._timeout = timeout
         self._per_host = per_host
+        # Connections use only what this resolver answers (the SSRF guard's, in the service).
+        self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         # Made on first use: a session belongs to the running event loop.
         connector = aiohttp.TCPConnector(
-            limit=max(100, self._per_host), limit_per_host=self._per_host, ttl_dns_cache=60
+            limit=max(100, self._per_host),
+            limit_per_host=self._per_host,
+            ttl_dns_cache=60,
+            resolver=self._resolver,
         )
         return aiohttp.ClientSession(
             connector=connector,
