@@ -277,3 +277,34 @@ async def test_posts_per_client_address_are_rate_limited(make_app: MakeApp) -> N
         other = await new_form(http)  # another form: its own budget
         r = await http.post(other["submit_url"], json={"email": "q@example.com"}, headers=SCRIPT)
         assert r.status_code == 202
+
+
+async def _posts_from(app: FastAPI, peer: str, url: str, visitors: list[str]) -> list[int]:
+    """Status of one post per visitor (its X-Forwarded-For), all through the peer `peer`."""
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        codes = []
+        for i, visitor in enumerate(visitors):
+            headers = {**SCRIPT, "X-Forwarded-For": visitor}
+            r = await http.post(url, json={"email": f"v{i}@example.com"}, headers=headers)
+            codes.append(r.status_code)
+    return codes
+
+
+async def test_the_form_limit_is_per_visitor_behind_a_trusted_proxy_only(
+    make_app: MakeApp,
+) -> None:
+    app = await make_app(
+        rate_limit_form_per_minute=1, rate_limit_form_burst=1, trusted_proxies="10.0.0.0/8"
+    )
+    async with client(app) as http:
+        form = await new_form(http)
+    url = form["submit_url"]
+    # Behind the ingress (a trusted peer): two visitors, a budget each.
+    visitors = ["203.0.113.1", "6.6.6.6, 203.0.113.2", "203.0.113.1"]
+    assert await _posts_from(app, "10.1.2.3", url, visitors) == [202, 202, 429]
+    # From an untrusted peer the header is ignored: new visitors cannot buy a new budget.
+    assert await _posts_from(app, "198.51.100.7", url, ["203.0.113.3", "203.0.113.4"]) == [
+        202,
+        429,
+    ]

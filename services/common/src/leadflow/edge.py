@@ -140,7 +140,8 @@ def client_address(request: HTTPConnection) -> str:
     """The client's address: the peer's, or behind `LEADFLOW_TRUSTED_PROXIES` the right-most
     `X-Forwarded-For` hop that is not itself a trusted proxy (what rate limits key on)."""
     peer = request.client.host if request.client else ""
-    trusted: Sequence[IPNetwork] = request.app.state.settings.trusted_proxies
+    settings = getattr(request.app.state, "settings", None)  # an app without: trust no one
+    trusted: Sequence[IPNetwork] = settings.trusted_proxies if settings is not None else ()
     return address_behind(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
 

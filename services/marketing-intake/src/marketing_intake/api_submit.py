@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.formparsers import MultiPartException
 
+from leadflow.edge import client_address
 from leadflow.http import Problem, invalid
 from leadflow.service import Runtime
 from marketing_intake import handlers
@@ -123,7 +124,8 @@ async def preflight(form_id: uuid.UUID, request: Request, rt: RT) -> Response:
         "with `?lead_id=…` (200 and a thank-you page without one); scripts get 202 JSON. "
         "Posts that fill the honeypot or beat the minimum fill time get the same answer but "
         "are dropped (counted in `/metrics`). Per client address and form, posts are "
-        "rate-limited (429 with Retry-After)."
+        "rate-limited (429 with Retry-After); behind LEADFLOW_TRUSTED_PROXIES the client "
+        "address is the right-most X-Forwarded-For hop not a trusted proxy, else the peer's."
     ),
     openapi_extra=_SUBMISSION_BODY,
     responses={
@@ -141,8 +143,7 @@ async def submit(form_id: uuid.UUID, request: Request, rt: RT) -> Response:
     form = await _form(rt, form_id)
     cors = _origin_checked(request, form)
     try:
-        client = request.client.host if request.client else "unknown"
-        check_rate(limits(request).form, f"{form.id}|{client}", "form", {})
+        check_rate(limits(request).form, f"{form.id}|{client_address(request)}", "form", {})
         lead_id = await _accept(rt, form, await read_submission(request))
     except Problem as exc:
         exc.headers.update(cors)  # so the page's script may read why
