@@ -42,7 +42,9 @@ def serve(settings_cls: type[S], build_app: Callable[[S], FastAPI], migrations: 
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=20,
-        proxy_headers=True,
+        # Off: uvicorn's would believe X-Forwarded-For from any local peer; the client
+        # address is leadflow.edge.client_address's, with LEADFLOW_TRUSTED_PROXIES.
+        proxy_headers=False,
     )
 
 
