@@ -99,6 +99,7 @@ def test_money_survives_as_an_exact_decimal() -> None:
         (b"{}", "no-id", "missing header ce_id"),
         (b"{}", "unknown-type", "unknown ce_type"),
         (b"{}", "xml", "unsupported content-type"),
+        (b"{}", "naive-time", "ce_time"),
     ],
 )
 def test_rejects_a_malformed_message_with_its_cause(value: bytes, headers: str, cause: str) -> None:
@@ -109,6 +110,10 @@ def test_rejects_a_malformed_message_with_its_cause(value: bytes, headers: str, 
         h["ce_type"] = b"io.example.nope"
     elif headers == "xml":
         h["content-type"] = b"application/xml"
+    elif headers == "naive-time":  # no UTC offset: cannot be compared with aware times
+        h["ce_time"] = b"2026-01-02T03:04:05"
+    if headers == "naive-time":
+        value = Envelope(data=LeadErased(lead_id=uuid.uuid4(), erased_at=NOW), source="/x").value()
     with pytest.raises(MalformedEvent, match=cause):
         decode(value, list(h.items()))
 

@@ -126,6 +126,11 @@ app.kubernetes.io/component: {{ index . 1 }}
     secretKeyRef:
       name: {{ include "leadflow.secretName" $root }}
       key: {{ $root.Values.secrets.adminTokenKey }}
+- name: LEADFLOW_TOKEN_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "leadflow.secretName" $root }}
+      key: {{ $root.Values.secrets.tokenSecretKey }}
 - name: LEADFLOW_DATABASE_URL
   valueFrom:
     secretKeyRef:
@@ -134,7 +139,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- $settings := merge (deepCopy (default dict $cfg.settings)) (deepCopy (default dict $root.Values.settings)) }}
 {{- range $key := keys $settings | sortAlpha }}
 {{- $name := printf "LEADFLOW_%s" (upper $key) }}
-{{- if has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_KAFKA_BOOTSTRAP" "LEADFLOW_KAFKA_SASL_PASSWORD" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_DATABASE_URL") }}
+{{- if has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_KAFKA_BOOTSTRAP" "LEADFLOW_KAFKA_SASL_PASSWORD" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_TOKEN_SECRET" "LEADFLOW_DATABASE_URL") }}
 {{- fail (printf "settings.%s is set by the chart itself; use its own value instead" $key) }}
 {{- end }}
 {{- $value := get $settings $key }}

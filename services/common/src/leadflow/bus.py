@@ -17,7 +17,9 @@ two transactions at once, and each partition's events stay in order. Worth it fo
 service whose transactions are independent of each other (lead-scoring); one that
 serialises its transactions on a lock gains nothing. A handler error is retried with growing
 delays a bounded number of times, then the original message goes to `<topic>.dlq` with
-headers saying why; an outage of the database is waited out, never dead-lettered.
+headers saying why; an outage of the database, a deadlock or a serialization failure is
+waited out and retried, never dead-lettered; a message that cannot be decoded at all goes to
+the DLQ at once.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from opentelemetry.trace import Tracer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from leadflow.db import is_unavailable
+from leadflow.db import is_transient
 from leadflow.events import Envelope, Event, MalformedEvent, decode, dlq_topic
 from leadflow.kafka import ProducerHolder
 from leadflow.observability import (
@@ -100,7 +102,7 @@ async def _waiting(consumer: AIOKafkaConsumer, partitions: Iterable[TopicPartiti
 
 
 def _is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, Transient) or is_unavailable(exc)
+    return isinstance(exc, Transient) or is_transient(exc)
 
 
 class _Revoker(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -456,6 +458,10 @@ class EventConsumer:
             envelope = decode(msg.value, msg.headers)
         except MalformedEvent as exc:
             await self._dead_letter(msg, Failure("MalformedEvent", str(exc), 1))
+            return None
+        except Exception as exc:  # whatever else a hostile message trips: dead-lettered once
+            cause = f"{type(exc).__name__}: {exc}"[:500]
+            await self._dead_letter(msg, Failure("MalformedEvent", cause, 1))
             return None
         handler = self._handlers.get(type(envelope.data))
         if handler is None:

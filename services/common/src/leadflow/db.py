@@ -345,8 +345,23 @@ async def ping(engine: AsyncEngine) -> None:
 
 
 # SQLSTATEs of a server that is away or refusing for now: connection exceptions (08…),
-# shutting down or starting up (57P01-03), too many connections (53300).
-_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+# shutting down or starting up (57P01-03), too many connections (53300), and a read-only
+# transaction (25006): after a failover the old primary or a replica answers writes so.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300", "25006")
+# Conflicts with another transaction that the same work, run again, gets past: deadlock
+# (40P01), serialization failure (40001).
+_CONFLICT_STATES = ("40P01", "40001")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state if isinstance(state, str) else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that running the same work again gets past: an outage or a conflict."""
+    return is_unavailable(exc) or _sqlstate(exc) in _CONFLICT_STATES
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -357,8 +372,8 @@ def is_unavailable(exc: BaseException) -> bool:
         if exc.connection_invalidated:
             return True
         orig = exc.orig
-        state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-        if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+        state = _sqlstate(exc)
+        if state is not None and state.startswith(_UNAVAILABLE_STATES):
             return True
         cause = getattr(orig, "__cause__", None)
         return isinstance(cause, OSError)

@@ -287,6 +287,8 @@ def decode(value: bytes | None, headers: Headers | None) -> Envelope:
         time = datetime.fromisoformat(h["ce_time"]) if h.get("ce_time") else datetime.now(UTC)
     except ValueError as exc:
         raise MalformedEvent(f"invalid ce_time {h['ce_time']!r}") from exc
+    if time.utcoffset() is None:  # RFC 3339 requires one; a naive time breaks every comparison
+        raise MalformedEvent(f"ce_time {h['ce_time']!r} has no UTC offset")
     return Envelope(
         data=data,
         source=h["ce_source"],

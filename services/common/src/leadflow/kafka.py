@@ -9,7 +9,7 @@ import functools
 import logging
 import random
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -17,8 +17,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
-from leadflow.events import TOPICS, dlq_topic
+from leadflow.events import PII_TOPICS, TOPICS, dlq_topic
 from leadflow.settings import KafkaSettings
+from leadflow.topic_config import align_configs, wanted_configs
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,12 @@ class ProducerHolder:
                     await producer.stop()
 
 
+# Token revocations (access_api.py): keyed by token id, compacted so the topic keeps one
+# record per revoked token for as long as needed; every replica reads it from the start.
+TOKENS_TOPIC = "leadflow.tokens"
+INTERNAL_TOPICS: dict[str, dict[str, str]] = {TOKENS_TOPIC: {"cleanup.policy": "compact"}}
+
+
 async def ensure_topics(
     bootstrap: str,
     topics: Iterable[str] = TOPICS,
@@ -188,14 +195,22 @@ async def ensure_topics(
     replication: int = 1,
     with_dlq: bool = True,
     options: dict[str, Any] | None = None,
+    erasure_delay_seconds: int = KafkaSettings.model_fields["erasure_delay_seconds"].default,
+    pii_topics: Collection[str] = PII_TOPICS,
 ) -> list[str]:
-    """Create the contract's topics (and their DLQs) if missing; return those created."""
+    """Create the contract's topics (and their DLQs) and the internal compacted topics (one
+    partition each) if missing; return those created."""
     wanted = list(topics)
     if with_dlq:
         wanted += [dlq_topic(t) for t in wanted]
+    wanted += [t for t in INTERNAL_TOPICS if t not in wanted]
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap, client_id="leadflow-topics", **(options or {})
     )
+
+    def configs(name: str) -> dict[str, str]:
+        return wanted_configs(name, erasure_delay_seconds, pii_topics)
+
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -203,10 +218,20 @@ async def ensure_topics(
         created: list[str] = []
         for name in missing:
             try:
-                await admin.create_topics([NewTopic(name, partitions, replication)])
+                internal = INTERNAL_TOPICS.get(name)
+                count = 1 if internal is not None else partitions
+                await admin.create_topics(
+                    [NewTopic(name, count, replication, topic_configs=internal or configs(name))]
+                )
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass  # another process won the race; fine
+        # Topics made by an older release (or by hand) get the erasure configs too.
+        altered = await align_configs(
+            admin, [t for t in wanted if t in existing], erasure_delay_seconds, pii_topics
+        )
+        if altered:
+            log.info("topic configs altered for erasure", extra={"topics": altered})
         return created
     finally:
         await admin.close()

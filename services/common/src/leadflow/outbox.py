@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -54,7 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from leadflow.db import NAMING, InsertPart, UtcDateTime, bulk_insert, insert_together, is_sqlite
-from leadflow.events import Envelope
+from leadflow.events import Envelope, LeadErased
 from leadflow.kafka import ProducerHolder, send_in_batches
 from leadflow.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
 
@@ -132,6 +133,20 @@ async def add_event(
     session.info.setdefault(_STAGED, []).append(
         _Message(envelope.id, envelope.topic, envelope.key, value, envelope.headers())
     )
+
+
+def add_record(
+    session: AsyncSession,
+    *,
+    record_id: str,
+    topic: str,
+    key: bytes,
+    value: bytes,
+    headers: list[tuple[str, bytes]],
+) -> None:
+    """Stage a record that is not a lead event (an internal topic's, such as token
+    revocations) for publishing, as `add_event` does; `record_id` is unique like a `ce_id`."""
+    session.info.setdefault(_STAGED, []).append(_Message(record_id, topic, key, value, headers))
 
 
 def insert_at_commit(
@@ -214,6 +229,33 @@ def _drop_staged(session: Session) -> None:
     session.info.pop(_STAGED, None)
     session.info.pop(_ROWS, None)
     session.info.pop(_WRITTEN, None)
+
+
+async def forget_lead(session: AsyncSession, lead_id: uuid.UUID) -> int:
+    """Erasure: delete the lead's outbox rows, published or not (their values hold the
+    person's data), in the caller's transaction; how many.
+
+    Kept: `leads.erased` records (every service must still hear of the erasure) and
+    null-value records (tombstones). Of the events staged earlier in this transaction
+    (another of the lead's events handled in the same poll) the same are dropped; what is
+    staged after this call, such as the erasure's own records, is kept.
+    """
+    key = str(lead_id).encode()
+    staged: list[_Message] | None = session.info.get(_STAGED)
+    if staged:  # an event of the lead handled earlier in this transaction
+        session.info[_STAGED] = [
+            m for m in staged if m.key != key or m.topic == LeadErased.topic or m.value is None
+        ]
+    result = await session.execute(
+        delete(outbox_table)
+        .where(
+            outbox_table.c.key == key,
+            outbox_table.c.topic != LeadErased.topic,
+            outbox_table.c.value.is_not(None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def claim_inbox(session: AsyncSession, consumer: str, event_id: str) -> bool:

@@ -36,6 +36,14 @@ class TokenBuckets:
     def enabled(self) -> bool:
         return self.rate > 0
 
+    def wait(self, key: str, cost: float = 1.0) -> float:
+        """Seconds until `key` could spend `cost` tokens, spending nothing (0.0: now)."""
+        if not self.enabled or key not in self._buckets:
+            return 0.0
+        tokens, at = self._buckets[key]
+        tokens = min(self.burst, tokens + (self._clock() - at) * self.rate)
+        return 0.0 if tokens >= cost else (min(cost, self.burst) - tokens) / self.rate
+
     def take(self, key: str, cost: float = 1.0) -> float:
         """Spend `cost` tokens of `key`: 0.0 if allowed, else seconds until it would be."""
         if not self.enabled:

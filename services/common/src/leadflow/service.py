@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from leadflow.access_api import install_access
 from leadflow.bus import BatchHandlers, EventConsumer, Handlers
 from leadflow.db import create_engine, ping, session_factory
 from leadflow.edge import Edge
@@ -226,6 +227,7 @@ def create_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.settings = runtime.settings
     app.state.runtime = runtime
+    runtime.workers.append(("token-revocations", install_access(app)))  # roles and tokens
     install_error_handlers(app)
     app.add_middleware(
         Edge, tracer=runtime.tracing.tracer, max_body_bytes=runtime.settings.max_body_bytes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_ADMIN_TOKEN_PREFIX = "dev-"
@@ -27,6 +27,10 @@ class KafkaSettings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: str | None = None  # CA bundle for SSL/SASL_SSL; default: system CAs
+    # Erasure on the event log (issue 19, docs/architecture.md): how long an erased person's
+    # records may stay readable on the compacted topics and DLQs. The topics' segment and
+    # compaction times (topic_config.py) and the services' second tombstone derive from it.
+    erasure_delay_seconds: int = Field(default=60, ge=20, le=30 * 86400)
 
 
 class Settings(KafkaSettings):
@@ -63,6 +67,30 @@ class Settings(KafkaSettings):
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    # Access (roles and tokens, access.py): `lf_at_` tokens are signed with the token secret
+    # (prod: required, >= 32 random characters; dev: derived from the admin token).
+    token_secret: SecretStr | None = None
+    token_default_ttl_days: int = Field(default=90, ge=1, le=365)
+    # Failed bearer checks per client address: a burst, then this many a minute (0: no limit).
+    auth_failures_burst: int = Field(default=20, ge=1)
+    auth_failures_per_minute: float = Field(default=10.0, ge=0)
+    # OIDC JWTs as a second token source (off unless the issuer is set).
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_role_claim: str = "leadflow_role"
+    oidc_subject_claim: str = "sub"
+    oidc_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["RS256", "ES256"]
+    )
+
+    @field_validator("oidc_algorithms", mode="before")
+    @classmethod
+    def _split_algorithms(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [a.strip() for a in value.split(",") if a.strip()]
+        return value
 
     # Spans are always made (their trace context travels); exported only with an exporter:
     # `auto` is OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, otherwise none (tracing.py).
@@ -103,4 +131,20 @@ class Settings(KafkaSettings):
                 )
             if self.database_url.startswith("sqlite"):
                 raise ValueError("prod refuses SQLite; set LEADFLOW_DATABASE_URL to PostgreSQL")
+        return self
+
+    @model_validator(mode="after")
+    def _access_guard(self) -> Self:
+        if self.oidc_issuer and not (self.oidc_audience and self.oidc_jwks_url):
+            raise ValueError(
+                "LEADFLOW_OIDC_ISSUER needs LEADFLOW_OIDC_AUDIENCE and LEADFLOW_OIDC_JWKS_URL"
+            )
+        if {a.lower() for a in self.oidc_algorithms} & {"none", "hs256", "hs384", "hs512"}:
+            raise ValueError("LEADFLOW_OIDC_ALGORITHMS must name asymmetric algorithms only")
+        if self.env == "prod":
+            secret = self.token_secret.get_secret_value() if self.token_secret else ""
+            if len(secret) < 32 or len(set(secret)) < 10:
+                raise ValueError(
+                    "prod needs LEADFLOW_TOKEN_SECRET: at least 32 random characters"
+                )
         return self

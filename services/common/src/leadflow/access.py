@@ -1,0 +1,169 @@
+"""Who may call a route: roles, the principal behind a bearer token, and `allow(...)`.
+
+A bearer token is one of: the bootstrap `LEADFLOW_ADMIN_TOKEN` (admin), a signed `lf_at_`
+token issued by `POST /v1/tokens` on any service (access_tokens.py), an OIDC JWT (oidc.py),
+or a service-local credential a service's resolver knows (feedback's `lf_it_`). Failed
+checks are counted per client address; past the limit every bearer check from that address
+is answered 429 until it cools down, so a guess that would have been right tells nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
+
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from leadflow.access_tokens import RevokedTokens, signing_key, verify_token
+from leadflow.edge import client_address
+from leadflow.http import Credentials, Problem, tokens_equal
+from leadflow.oidc import OidcVerifier
+from leadflow.ratelimit import TokenBuckets, retry_after
+from leadflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Role = Literal["admin", "analyst", "sales_tool", "rep"]
+ROLES: tuple[Role, ...] = get_args(Role)
+Source = Literal["bootstrap", "token", "oidc", "service"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as far as access goes."""
+
+    role: Role
+    subject: str | None  # rep_id for `rep`; the integration for `sales_tool`; else None
+    token_id: str | None  # None for the bootstrap admin token
+    source: Source
+
+
+# A service-local credential (feedback's `lf_it_`): the principal, or None if not one of its.
+CredentialResolver = Callable[[Request, str], Awaitable[Principal | None]]
+
+
+class Access:
+    """One service's view of every credential source; built once per app (`access_of`)."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.key = signing_key(settings)
+        self.revoked = RevokedTokens(clock=clock)
+        self.oidc = OidcVerifier.from_settings(settings)
+        self.failures = TokenBuckets(
+            settings.auth_failures_per_minute / 60, settings.auth_failures_burst
+        )
+        self.resolver: CredentialResolver | None = None
+        self._clock = clock
+
+    async def principal(self, request: Request, token: str) -> Principal | None:
+        """The principal behind `token`, or None when it is unknown, expired or revoked."""
+        if tokens_equal(token, self.settings.admin_token.get_secret_value()):
+            return Principal("admin", None, None, "bootstrap")
+        claims = verify_token(token, self.key, now=self._clock())
+        if claims is not None:
+            if self.revoked.has(claims.token_id):
+                return None
+            return Principal(claims.role, claims.subject, claims.token_id, "token")
+        if self.oidc is not None and self.oidc.looks_like_jwt(token):
+            found = await self.oidc.verify(token)
+            if found is None:
+                return None
+            role, subject, jti = found
+            return Principal(role, subject, jti, "oidc")
+        if self.resolver is not None:
+            return await self.resolver(request, token)
+        return None
+
+
+def access_of(app_state: Any) -> Access:
+    """The app's `Access`, made from its settings on first use."""
+    found = getattr(app_state, "access", None)
+    if found is None:
+        found = app_state.access = Access(app_state.settings)
+    assert isinstance(found, Access)
+    return found
+
+
+def register_resolver(app_state: Any, resolver: CredentialResolver) -> None:
+    """Let `allow()` ask `resolver` about tokens the kernel does not know."""
+    access_of(app_state).resolver = resolver
+
+
+def client_address_of(request: HTTPConnection) -> str:
+    """The one place access reads the client's address (brute-force limits key on it)."""
+    return client_address(request)  # honours LEADFLOW_TRUSTED_PROXIES
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def authenticate(request: Request, credentials: Credentials) -> Principal:
+    """The caller's principal: 401 without a known token, 429 after too many failures."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise _unauthorized("Send Authorization: Bearer <token>.")
+    access = access_of(request.app.state)
+    address = client_address_of(request)
+    wait = access.failures.wait(address)
+    if wait > 0:
+        raise _too_many(wait)
+    principal = await access.principal(request, credentials.credentials)
+    if principal is None:
+        wait = access.failures.take(address)
+        if wait > 0:
+            log.warning("too many failed bearer checks", extra={"client": address})
+            raise _too_many(wait)
+        raise _unauthorized("The token is unknown, expired or revoked.")
+    return principal
+
+
+def _too_many(wait: float) -> Problem:
+    return Problem(
+        429,
+        "Too Many Requests",
+        "Too many failed token checks from this address; retry later.",
+        headers={"Retry-After": retry_after(wait)},
+    )
+
+
+def allow(*roles: Role) -> Any:
+    """A dependency (use via Annotated) admitting these roles, and admin always: 401 for a
+    missing, unknown, expired or revoked token, 403 for another role, 429 after too many
+    failed bearer checks from one client address."""
+    admitted = frozenset(roles) | {"admin"}
+    unknown = admitted - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+    named = ", ".join(r for r in ROLES if r in admitted)
+
+    async def check(request: Request, credentials: Credentials) -> Principal:
+        principal = await authenticate(request, credentials)
+        if principal.role not in admitted:
+            raise Problem(403, "Forbidden", f"This call needs one of these roles: {named}.")
+        return principal
+
+    return Depends(check)
+
+
+def roles_text(*roles: Role) -> str:
+    """'Roles: admin, analyst.' — appended to each route's OpenAPI description."""
+    admitted = set(roles) | {"admin"}
+    return "Roles: " + ", ".join(r for r in ROLES if r in admitted) + "."
+
+
+def only_own(principal: Principal, rep_id: object) -> None:
+    """403 unless the caller may act on what is assigned to `rep_id` (a rep: only its own)."""
+    if principal.role == "rep" and str(rep_id) != principal.subject:
+        raise Problem(403, "Forbidden", "A rep token reaches only the rep's own leads.")
+
+
+AdminOnly = Annotated[Principal, allow("admin")]
+Reader = Annotated[Principal, allow("admin", "analyst")]
+SalesReader = Annotated[Principal, allow("admin", "analyst", "sales_tool", "rep")]
+SalesActor = Annotated[Principal, allow("admin", "sales_tool", "rep")]
+Authenticated = Annotated[Principal, Depends(authenticate)]
