@@ -51,6 +51,7 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         "--disable-dev-shm-usage", "--window-size=1366,768", f"--user-data-dir={profile}",
     ):  # fmt: skip
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports land there
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(30)
     yield driver
@@ -184,3 +185,24 @@ async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
     for shot in shots.iterdir():
         assert shot.stat().st_size > 10_000, shot  # an image with content, not a blank
         shutil.copy(shot, kept / shot.name)
+
+
+async def test_the_api_docs_render_from_this_origin_under_their_csp(
+    chromium: Any, feedback: Proc
+) -> None:
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+
+    driver = chromium
+    driver.get_log("browser")  # drop what earlier pages logged
+    driver.get(feedback.url + "/docs")
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"))
+    paths = {e.text for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+    assert "/v1/outcomes" in paths, paths
+    loaded = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert loaded
+    assert all(u.startswith(feedback.url) for u in loaded), loaded
+    refused = [m for m in driver.get_log("browser") if "Content Security Policy" in m["message"]]
+    assert not refused, refused

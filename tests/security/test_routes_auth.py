@@ -63,7 +63,8 @@ PUBLIC: dict[str, dict[tuple[str, str], str]] = {
     },
 }
 # Served but not in the OpenAPI document.
-HIDDEN_PUBLIC = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# /docs/assets/{name}: Swagger UI's files, served by the kernel (no CDN on the dashboard's origin).
+HIDDEN_PUBLIC = {"/openapi.json", "/docs", "/docs/assets/{name}"}
 HIDDEN_MOUNTS = {"/static"}
 
 WRONG_TOKENS = [

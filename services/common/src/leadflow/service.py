@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from leadflow.access_api import install_access
 from leadflow.bus import BatchHandlers, EventConsumer, Handlers
 from leadflow.db import create_engine, ping, session_factory
+from leadflow.docs import install_docs
 from leadflow.edge import Edge
 from leadflow.events import Envelope, Event, new_event_id
 from leadflow.groupcommit import Flush, GroupCommit
@@ -224,7 +225,14 @@ def create_app(
             await runtime.stop()
             log.info("stopped")
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load scripts from a CDN: `install_docs` serves its own
+        redoc_url=None,
+    )
     app.state.settings = runtime.settings
     app.state.runtime = runtime
     runtime.workers.append(("token-revocations", install_access(app)))  # roles and tokens
@@ -241,5 +249,6 @@ def create_app(
     for router in routers:
         app.include_router(router)
     document_problems(app)  # errors are problem+json in the OpenAPI document too
+    install_docs(app)
     allow_every_method(app)
     return app
