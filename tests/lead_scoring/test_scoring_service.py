@@ -86,7 +86,7 @@ async def test_a_good_lead_is_scored_and_qualified_once(
     assert qualified[0].lead == lead
     assert qualified[0].score >= qualified[0].threshold
     assert qualified[0].model_dump() == scored[0].model_dump()  # the same data, once encoded
-    r = await http.get(f"/v1/scores/{lead.lead_id}")
+    r = await http.get(f"/v1/scores/{lead.lead_id}", headers=ADMIN)
     assert r.status_code == 200
     body = r.json()
     assert body["qualified"] is True
@@ -104,12 +104,14 @@ async def test_a_poor_lead_is_scored_but_never_qualified(app: FastAPI) -> None:
 
 async def test_preview_scores_without_storing(app: FastAPI, http: httpx.AsyncClient) -> None:
     body = good_lead().model_dump(mode="json", exclude={"lead_id", "captured_at"})
-    r = await http.post("/v1/scores/preview", json=body)
+    r = await http.post("/v1/scores/preview", json=body, headers=ADMIN)
     assert r.status_code == 200
     assert r.json()["qualified"] is True
     assert r.json()["model_version"] == "rules-default"
     assert await outbox(app) == []
-    bad = await http.post("/v1/scores/preview", json={"email": "x@y.example.com", "country": "DEU"})
+    bad = await http.post(
+        "/v1/scores/preview", json={"email": "x@y.example.com", "country": "DEU"}, headers=ADMIN
+    )
     assert bad.status_code == 422
     assert [e["field"] for e in bad.json()["errors"]] == ["country"]
 
@@ -123,7 +125,7 @@ async def test_outcomes_teach_the_model_once_per_lead(
     await deliver(app, LeadOutcome(lead_id=lead.lead_id, stage="contacted", occurred_at=now))
     await deliver(app, LeadOutcome(lead_id=lead.lead_id, stage="won", occurred_at=now))
     await deliver(app, LeadOutcome(lead_id=lead.lead_id, stage="won", occurred_at=now))
-    model = (await http.get("/v1/scoring/model")).json()
+    model = (await http.get("/v1/scoring/model", headers=ADMIN)).json()
     assert model["n_outcomes"] == 1
     assert model["n_won"] == 1
     industry = [a for a in model["attributes"] if a["attribute"] == "industry"]
@@ -133,7 +135,7 @@ async def test_outcomes_teach_the_model_once_per_lead(
 async def test_rules_are_validated_versioned_and_used(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    current = (await http.get("/v1/scoring/rules")).json()
+    current = (await http.get("/v1/scoring/rules", headers=ADMIN)).json()
     assert current["version"] == 0
     doc = current["rules"]
     assert (await http.put("/v1/scoring/rules", json=doc)).status_code == 401
@@ -157,7 +159,7 @@ async def test_rules_are_validated_versioned_and_used(
     r = await http.put("/v1/scoring/rules", json=strict, headers=ADMIN)
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 1
-    assert (await http.get("/v1/scoring/rules")).json()["version"] == 1
+    assert (await http.get("/v1/scoring/rules", headers=ADMIN)).json()["version"] == 1
     lead = good_lead()
     await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead))
     [scored] = [e.data for e in await outbox(app)]

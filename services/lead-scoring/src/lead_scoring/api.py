@@ -10,8 +10,9 @@ from fastapi import APIRouter, Body
 from lead_scoring.handlers import Scorer
 from lead_scoring.rules import RuleSetInvalid, rules_to_doc
 from lead_scoring.schemas import ModelOut, PreviewIn, RulesOut, ScoreOut, StoredScoreOut
+from leadflow.access import AdminOnly, Reader, roles_text
 from leadflow.events import Factor
-from leadflow.http import AdminAuth, Problem, from_state, invalid
+from leadflow.http import Problem, from_state, invalid
 
 router = APIRouter(prefix="/v1")
 
@@ -24,8 +25,9 @@ ScorerDep = Annotated[Scorer, from_state("scorer", Scorer)]
     response_model=StoredScoreOut,
     tags=["scores"],
     summary="A lead's latest score, with every factor that made it",
+    description=roles_text("admin", "analyst"),
 )
-async def get_score(lead_id: uuid.UUID, s: ScorerDep) -> StoredScoreOut:
+async def get_score(lead_id: uuid.UUID, s: ScorerDep, _: Reader) -> StoredScoreOut:
     row = await s.get(lead_id)
     if row is None:
         raise Problem(404, "Not Found", "This lead has not been scored (yet).")
@@ -46,16 +48,21 @@ async def get_score(lead_id: uuid.UUID, s: ScorerDep) -> StoredScoreOut:
     response_model=ScoreOut,
     tags=["scores"],
     summary="Score a lead body with the active rules and model; nothing is stored",
+    description=roles_text("admin", "analyst"),
 )
-async def preview(body: PreviewIn, s: ScorerDep) -> ScoreOut:
+async def preview(body: PreviewIn, s: ScorerDep, _: Reader) -> ScoreOut:
     result = await s.preview(body.lead(), body.touches)
     return ScoreOut.model_validate(result.to_doc())
 
 
 @router.get(
-    "/scoring/rules", response_model=RulesOut, tags=["rules"], summary="The active rule set"
+    "/scoring/rules",
+    response_model=RulesOut,
+    tags=["rules"],
+    summary="The active rule set",
+    description=roles_text("admin", "analyst"),
 )
-async def get_rules(s: ScorerDep) -> RulesOut:
+async def get_rules(s: ScorerDep, _: Reader) -> RulesOut:
     version, rules, created_at = await s.current_rules()
     return RulesOut(version=version, created_at=created_at, rules=rules_to_doc(rules))
 
@@ -65,12 +72,13 @@ async def get_rules(s: ScorerDep) -> RulesOut:
     response_model=RulesOut,
     tags=["rules"],
     summary="Replace the rule set: validated, stored as the next version, active at once",
+    description=roles_text("admin"),
     responses={422: {"description": "A rule is invalid; `errors` names it"}},
 )
 async def put_rules(
     doc: Annotated[dict[str, Any], Body(description="threshold, caps, rules[]")],
     s: ScorerDep,
-    _: AdminAuth,
+    _: AdminOnly,
 ) -> RulesOut:
     try:
         row = await s.replace_rules(doc)
@@ -84,6 +92,7 @@ async def put_rules(
     response_model=ModelOut,
     tags=["model"],
     summary="What won and lost outcomes taught the model, per attribute value",
+    description=roles_text("admin", "analyst"),
 )
-async def get_model(s: ScorerDep) -> ModelOut:
+async def get_model(s: ScorerDep, _: Reader) -> ModelOut:
     return ModelOut.model_validate(await s.learned())
