@@ -170,7 +170,9 @@ async def test_nothing_is_lost_or_doubled_whatever_fails(
         async def all_scored() -> bool:
             missing = lead_ids - qualified - scored_poorly
             for lead_id in list(missing):
-                r = await http.get(f"{stack.url('lead-scoring')}/v1/scores/{lead_id}")
+                r = await http.get(
+                    f"{stack.url('lead-scoring')}/v1/scores/{lead_id}", headers=stack.admin()
+                )
                 if r.status_code == 200:
                     (qualified if r.json()["qualified"] else scored_poorly).add(lead_id)
             return not (lead_ids - qualified - scored_poorly)

@@ -131,7 +131,11 @@ class Flow:
         """lead_id → expected to qualify (per the scoring preview)."""
         out = {}
         for body in bodies:
-            r = await http.post(f"{self.stack.url('lead-scoring')}/v1/scores/preview", json=body)
+            r = await http.post(
+                f"{self.stack.url('lead-scoring')}/v1/scores/preview",
+                json=body,
+                headers=self.stack.admin(),
+            )
             assert r.status_code == 200, r.text
             qualified = bool(r.json()["qualified"])
             r = await http.post(

@@ -61,7 +61,11 @@ class Pipeline:
         self.key = r.json()["key"]
 
     async def preview(self, http: httpx.AsyncClient, body: dict[str, Any]) -> bool:
-        r = await http.post(f"{self.stack.url('lead-scoring')}/v1/scores/preview", json=body)
+        r = await http.post(
+            f"{self.stack.url('lead-scoring')}/v1/scores/preview",
+            json=body,
+            headers=self.stack.admin(),
+        )
         assert r.status_code == 200, r.text
         return bool(r.json()["qualified"])
 
