@@ -149,4 +149,4 @@ async def test_the_cli_imports_and_relays_the_servers_refusal(server: str, tmp_p
     assert code == 1
     assert err.splitlines()[0].startswith("row 2: email: a rep with this email exists")
     code, _, err = await _cli(str(good), "--url", server, "--token", "dev-wrong")
-    assert (code, err.startswith("HTTP 403")) == (2, True)
+    assert (code, err.startswith("HTTP 401")) == (2, True)  # an unknown token (contract)

@@ -162,6 +162,11 @@ def only_own(principal: Principal, rep_id: object) -> None:
         raise Problem(403, "Forbidden", "A rep token reaches only the rep's own leads.")
 
 
+def rep_of(principal: Principal) -> str | None:
+    """The rep_id a rep's token is confined to; None for roles that reach every lead."""
+    return principal.subject if principal.role == "rep" else None
+
+
 AdminOnly = Annotated[Principal, allow("admin")]
 Reader = Annotated[Principal, allow("admin", "analyst")]
 SalesReader = Annotated[Principal, allow("admin", "analyst", "sales_tool", "rep")]

@@ -34,6 +34,10 @@ class Conflict(Exception):
     """The request does not fit the current state (e.g. accepting a closed lead)."""
 
 
+class NotYours(Exception):
+    """A rep acted on a lead assigned to someone else."""
+
+
 class ImportRejected(ValueError):
     """A rep import that cannot be applied; nothing was stored."""
 
@@ -149,13 +153,16 @@ async def get_assignment(a: Assigner, lead_id: uuid.UUID) -> AssignmentView:
         return AssignmentView(row, rep, await repo.history(s, lead_id))
 
 
-async def accept(a: Assigner, lead_id: uuid.UUID) -> AssignmentView:
-    """The rep took the lead: no SLA re-routing from now on."""
+async def accept(a: Assigner, lead_id: uuid.UUID, *, only_rep: str | None = None) -> AssignmentView:
+    """The rep took the lead: no SLA re-routing from now on. With `only_rep` (a rep's own
+    token), only if the lead is assigned to that rep, checked under the routing lock."""
     async with a.rt.transaction() as s:
         await repo.lock_routing(s)
         row = await repo.get_assignment(s, lead_id)
         if row is None:
             raise NotFound("assignment")
+        if only_rep is not None and str(row.rep_id) != only_rep:
+            raise NotYours("the lead is assigned to another rep")
         if row.status not in AWAITING_ACCEPT:
             raise Conflict(f"the lead is {row.status}, not awaiting acceptance")
         now = a.clock()

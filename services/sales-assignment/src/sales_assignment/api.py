@@ -6,7 +6,16 @@ import uuid
 
 from fastapi import APIRouter, Request, Response
 
-from leadflow.http import AdminAuth, Problem, invalid
+from leadflow.access import (
+    AdminOnly,
+    Reader,
+    SalesActor,
+    SalesReader,
+    only_own,
+    rep_of,
+    roles_text,
+)
+from leadflow.http import Problem, invalid
 from sales_assignment import admin
 from sales_assignment.api_deps import NOT_FOUND, A
 from sales_assignment.api_deps import bad as _invalid
@@ -35,8 +44,15 @@ def _rep_out(row: RepRow, open_leads: int) -> RepOut:
 # ---------------------------------------------------------------- reps
 
 
-@router.post("/reps", status_code=201, response_model=RepOut, tags=["reps"], summary="Add a rep")
-async def create_rep(body: RepIn, a: A, _: AdminAuth) -> RepOut:
+@router.post(
+    "/reps",
+    status_code=201,
+    response_model=RepOut,
+    tags=["reps"],
+    summary="Add a rep",
+    description=roles_text("admin"),
+)
+async def create_rep(body: RepIn, a: A, _: AdminOnly) -> RepOut:
     try:
         row = await admin.create_rep(a, body.model_dump(mode="json"))
     except ValueError as exc:
@@ -67,8 +83,9 @@ def _rows_invalid(errors: list[RowError]) -> Problem:
         }
     },
     responses={415: {"description": "Not a text/csv body"}},
+    description=roles_text("admin"),
 )
-async def import_reps(request: Request, a: A, _: AdminAuth) -> RepsImported:
+async def import_reps(request: Request, a: A, _: AdminOnly) -> RepsImported:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in CSV_TYPES:
         raise Problem(415, "Unsupported Media Type", "Send the file as text/csv (UTF-8).")
@@ -87,8 +104,14 @@ async def import_reps(request: Request, a: A, _: AdminAuth) -> RepsImported:
     return RepsImported(created=len(rows), reps=[_rep_out(row, 0) for row in rows])
 
 
-@router.get("/reps", response_model=list[RepOut], tags=["reps"], summary="List reps")
-async def list_reps(a: A, _: AdminAuth) -> list[RepOut]:
+@router.get(
+    "/reps",
+    response_model=list[RepOut],
+    tags=["reps"],
+    summary="List reps",
+    description=roles_text("admin", "analyst"),
+)
+async def list_reps(a: A, _: Reader) -> list[RepOut]:
     return [_rep_out(row, n) for row, n in await admin.list_reps(a)]
 
 
@@ -98,8 +121,9 @@ async def list_reps(a: A, _: AdminAuth) -> list[RepOut]:
     tags=["reps"],
     responses=NOT_FOUND,
     summary="A rep and their open leads",
+    description=roles_text("admin", "analyst"),
 )
-async def get_rep(rep_id: uuid.UUID, a: A, _: AdminAuth) -> RepOut:
+async def get_rep(rep_id: uuid.UUID, a: A, _: Reader) -> RepOut:
     return _rep_out(*await admin.get_rep(a, rep_id))
 
 
@@ -109,8 +133,9 @@ async def get_rep(rep_id: uuid.UUID, a: A, _: AdminAuth) -> RepOut:
     tags=["reps"],
     responses=NOT_FOUND,
     summary="Change a rep (fields left out stay); queued leads are routed again",
+    description=roles_text("admin"),
 )
-async def update_rep(rep_id: uuid.UUID, body: RepPatch, a: A, _: AdminAuth) -> RepOut:
+async def update_rep(rep_id: uuid.UUID, body: RepPatch, a: A, _: AdminOnly) -> RepOut:
     try:
         await admin.update_rep(a, rep_id, body.changes())
         return _rep_out(*await admin.get_rep(a, rep_id))
@@ -124,8 +149,9 @@ async def update_rep(rep_id: uuid.UUID, body: RepPatch, a: A, _: AdminAuth) -> R
     tags=["reps"],
     responses=NOT_FOUND,
     summary="Retire a rep; their unaccepted leads are routed to others",
+    description=roles_text("admin"),
 )
-async def delete_rep(rep_id: uuid.UUID, a: A, _: AdminAuth) -> Response:
+async def delete_rep(rep_id: uuid.UUID, a: A, _: AdminOnly) -> Response:
     await admin.delete_rep(a, rep_id)
     return Response(status_code=204)
 
@@ -155,20 +181,30 @@ def _assignment_out(view: admin.AssignmentView) -> AssignmentOut:
     tags=["assignments"],
     responses=NOT_FOUND,
     summary="Who owns a lead, why, and its history",
+    description=roles_text("admin", "analyst", "sales_tool", "rep"),
 )
-async def get_assignment(lead_id: uuid.UUID, a: A, _: AdminAuth) -> AssignmentOut:
-    return _assignment_out(await admin.get_assignment(a, lead_id))
+async def get_assignment(lead_id: uuid.UUID, a: A, p: SalesReader) -> AssignmentOut:
+    view = await admin.get_assignment(a, lead_id)
+    only_own(p, view.row.rep_id)  # a rep reads only what is assigned to them
+    return _assignment_out(view)
 
 
 @router.post(
     "/assignments/{lead_id}/accept",
     response_model=AssignmentOut,
     tags=["assignments"],
-    responses={**NOT_FOUND, 409: {"description": "Not awaiting acceptance"}},
+    responses={
+        **NOT_FOUND,
+        403: {"description": "A rep token for a lead assigned to another rep"},
+        409: {"description": "Not awaiting acceptance"},
+    },
     summary="The rep took the lead (stops SLA re-routing)",
+    description=roles_text("admin", "sales_tool", "rep"),
 )
-async def accept(lead_id: uuid.UUID, a: A, _: AdminAuth) -> AssignmentOut:
+async def accept(lead_id: uuid.UUID, a: A, p: SalesActor) -> AssignmentOut:
     try:
-        return _assignment_out(await admin.accept(a, lead_id))
+        return _assignment_out(await admin.accept(a, lead_id, only_rep=rep_of(p)))
+    except admin.NotYours as exc:
+        raise Problem(403, "Forbidden", str(exc)) from exc
     except admin.Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from leadflow.http import AdminAuth, Problem, invalid
+from leadflow.access import AdminOnly, Reader, roles_text
+from leadflow.http import Problem, invalid
 from sales_assignment import admin, policy_admin
 from sales_assignment.api_deps import NOT_FOUND, A, bad
 from sales_assignment.models import AccountOwnerRow, RuleSetRow
@@ -42,8 +43,9 @@ def _rules_invalid(exc: RulesInvalid, rules: list[dict[str, Any]]) -> Problem:
     response_model=RulesOut,
     tags=["routing"],
     summary="The active routing rules (highest version); version 0 = default pool only",
+    description=roles_text("admin", "analyst"),
 )
-async def get_rules(a: A, _: AdminAuth) -> RulesOut:
+async def get_rules(a: A, _: Reader) -> RulesOut:
     return _rules_out(await policy_admin.active_rules(a))
 
 
@@ -52,8 +54,9 @@ async def get_rules(a: A, _: AdminAuth) -> RulesOut:
     response_model=RulesOut,
     tags=["routing"],
     summary="Replace the routing rules: validated, stored as the next version (old kept)",
+    description=roles_text("admin"),
 )
-async def put_rules(body: RulesIn, a: A, _: AdminAuth) -> RulesOut:
+async def put_rules(body: RulesIn, a: A, _: AdminOnly) -> RulesOut:
     try:
         return _rules_out(await policy_admin.put_rules(a, body.rules))
     except RulesInvalid as exc:
@@ -65,9 +68,10 @@ async def put_rules(body: RulesIn, a: A, _: AdminAuth) -> RulesOut:
     response_model=list[RulesOut],
     tags=["routing"],
     summary="Every stored rules version, newest first",
+    description=roles_text("admin", "analyst"),
 )
 async def rules_history(
-    a: A, _: AdminAuth, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    a: A, _: Reader, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[RulesOut]:
     return [_rules_out(row) for row in await policy_admin.rules_history(a, limit)]
 
@@ -81,8 +85,9 @@ def _account_out(row: AccountOwnerRow) -> AccountOut:
     response_model=list[AccountOut],
     tags=["routing"],
     summary="Account owners: company domain → rep, by domain",
+    description=roles_text("admin", "analyst"),
 )
-async def list_accounts(a: A, _: AdminAuth) -> list[AccountOut]:
+async def list_accounts(a: A, _: Reader) -> list[AccountOut]:
     return [_account_out(row) for row in await policy_admin.list_accounts(a)]
 
 
@@ -92,9 +97,10 @@ async def list_accounts(a: A, _: AdminAuth) -> list[AccountOut]:
     tags=["routing"],
     responses={201: {"description": "New owner", "model": AccountOut}},
     summary="Set the owner of a company domain (its leads go to that rep first)",
+    description=roles_text("admin"),
 )
 async def put_account(
-    domain: Domain, body: AccountIn, a: A, _: AdminAuth, response: Response
+    domain: Domain, body: AccountIn, a: A, _: AdminOnly, response: Response
 ) -> AccountOut:
     try:
         name = policy_admin.normalise_domain(domain)
@@ -114,8 +120,9 @@ async def put_account(
     tags=["routing"],
     responses=NOT_FOUND,
     summary="Remove a domain's owner (its leads go through the rules again)",
+    description=roles_text("admin"),
 )
-async def delete_account(domain: Domain, a: A, _: AdminAuth) -> Response:
+async def delete_account(domain: Domain, a: A, _: AdminOnly) -> Response:
     try:
         await policy_admin.delete_account(a, policy_admin.normalise_domain(domain))
     except (admin.NotFound, ValueError):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from leadflow.http import AdminAuth
+from leadflow.access import AdminOnly, roles_text
 from sales_assignment import admin
 from sales_assignment.api_deps import NOT_FOUND, A
 from sales_assignment.api_deps import bad as _invalid
@@ -35,8 +35,9 @@ def _endpoint_out(row: EndpointRow) -> EndpointOut:
     response_model=EndpointCreated,
     tags=["webhooks"],
     summary="Subscribe a URL to lead.assigned / lead.reassigned (Standard Webhooks)",
+    description=roles_text("admin"),
 )
-async def create_endpoint(body: EndpointIn, a: A, _: AdminAuth) -> EndpointCreated:
+async def create_endpoint(body: EndpointIn, a: A, _: AdminOnly) -> EndpointCreated:
     s = a.settings
     problem = await target_problem(body.url, env=s.env, allowed_hosts=s.webhook_allowed_hosts)
     if problem is not None:
@@ -50,8 +51,9 @@ async def create_endpoint(body: EndpointIn, a: A, _: AdminAuth) -> EndpointCreat
     response_model=list[EndpointOut],
     tags=["webhooks"],
     summary="Webhook endpoints, with state and why one is disabled (never the secrets)",
+    description=roles_text("admin"),
 )
-async def list_endpoints(a: A, _: AdminAuth) -> list[EndpointOut]:
+async def list_endpoints(a: A, _: AdminOnly) -> list[EndpointOut]:
     return [_endpoint_out(row) for row in await admin.list_endpoints(a)]
 
 
@@ -61,9 +63,10 @@ async def list_endpoints(a: A, _: AdminAuth) -> list[EndpointOut]:
     tags=["webhooks"],
     responses=NOT_FOUND,
     summary="Change subscriptions, disable, or re-enable (every undelivered message is sent again)",
+    description=roles_text("admin"),
 )
 async def update_endpoint(
-    endpoint_id: uuid.UUID, body: EndpointPatch, a: A, _: AdminAuth
+    endpoint_id: uuid.UUID, body: EndpointPatch, a: A, _: AdminOnly
 ) -> EndpointOut:
     return _endpoint_out(await admin.update_endpoint(a, endpoint_id, body.model_dump()))
 
@@ -74,8 +77,9 @@ async def update_endpoint(
     tags=["webhooks"],
     responses=NOT_FOUND,
     summary="New signing secret; the previous one also signs until previous_valid_until",
+    description=roles_text("admin"),
 )
-async def rotate_secret(endpoint_id: uuid.UUID, a: A, _: AdminAuth) -> SecretRotated:
+async def rotate_secret(endpoint_id: uuid.UUID, a: A, _: AdminOnly) -> SecretRotated:
     secret, until = await admin.rotate_secret(a, endpoint_id)
     return SecretRotated(secret=secret, previous_valid_until=until)
 
@@ -90,11 +94,12 @@ def _delivery_out(row: DeliveryRow) -> DeliveryOut:
     tags=["webhooks"],
     responses=NOT_FOUND,
     summary="Deliveries to an endpoint, newest first",
+    description=roles_text("admin"),
 )
 async def list_deliveries(
     endpoint_id: uuid.UUID,
     a: A,
-    _: AdminAuth,
+    _: AdminOnly,
     status: Literal["pending", "delivered", "failed", "dead"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
@@ -108,8 +113,9 @@ async def list_deliveries(
     tags=["webhooks"],
     responses=NOT_FOUND,
     summary="Send a delivery again now (same webhook-id: receivers dedupe)",
+    description=roles_text("admin"),
 )
 async def retry_delivery(
-    endpoint_id: uuid.UUID, delivery_id: str, a: A, _: AdminAuth
+    endpoint_id: uuid.UUID, delivery_id: str, a: A, _: AdminOnly
 ) -> DeliveryOut:
     return _delivery_out(await admin.retry_delivery(a, endpoint_id, delivery_id))
