@@ -9,9 +9,11 @@ titles nest: "Vice President" contains "President", "Director General" contains 
 from __future__ import annotations
 
 import re
+import sys
+import threading
 import unicodedata
-from functools import lru_cache
-from typing import Literal
+from collections import OrderedDict
+from typing import Final, Literal
 
 Seniority = Literal["c_level", "vp", "director", "manager", "individual"]
 
@@ -149,11 +151,57 @@ def normalise_title(title: str) -> str:
     return _NON_WORD.sub(" ", ascii_only).strip()
 
 
-@lru_cache(maxsize=4096)
+# Titles repeat, so their seniority is remembered; but a title is as long as a client sends
+# (an uncapped key once let 4,096 posts of 1 MiB hold 4 GiB). Only titles up to
+# `_CACHE_MAX_CHARS` are kept, and the oldest go once the keys take `_CACHE_MAX_BYTES`.
+_CACHE_MAX_CHARS: Final = 256
+_CACHE_MAX_BYTES: Final = 1 << 20
+_CACHE_MAX_ENTRIES: Final = 4096
+
+
+class _TitleCache:
+    """Seniority by title, bounded in entries and in the bytes its keys take."""
+
+    def __init__(self) -> None:
+        self._levels: OrderedDict[str, Seniority | None] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, title: str) -> tuple[bool, Seniority | None]:
+        with self._lock:
+            if title not in self._levels:
+                return False, None
+            self._levels.move_to_end(title)
+            return True, self._levels[title]
+
+    def put(self, title: str, level: Seniority | None) -> None:
+        if len(title) > _CACHE_MAX_CHARS:
+            return
+        with self._lock:
+            if title in self._levels:
+                return
+            self._levels[title] = level
+            self._bytes += sys.getsizeof(title)
+            while self._bytes > _CACHE_MAX_BYTES or len(self._levels) > _CACHE_MAX_ENTRIES:
+                old, _ = self._levels.popitem(last=False)
+                self._bytes -= sys.getsizeof(old)
+
+
+_CACHE = _TitleCache()
+
+
 def seniority(title: str | None) -> Seniority | None:
     """The seniority a job title implies, or None when the title is empty or unknown."""
     if not title:
         return None
+    known, level = _CACHE.get(title)
+    if not known:
+        level = _seniority(title)
+        _CACHE.put(title, level)
+    return level
+
+
+def _seniority(title: str) -> Seniority | None:
     text = normalise_title(title)
     if not text:
         return None
