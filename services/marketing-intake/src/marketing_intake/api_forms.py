@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from leadflow.http import AdminAuth, Problem, invalid
+from leadflow.access import AdminOnly, roles_text
+from leadflow.http import Problem, invalid
 from marketing_intake import handlers_forms as forms
 from marketing_intake.deps import RT
 from marketing_intake.embed import embed_page, snippet
@@ -54,10 +55,11 @@ def form_out(form: WebForm, request: Request) -> FormOut:
     status_code=201,
     response_model=FormOut,
     summary="Create a web form",
-    description="Field map targets and `required` must be lead fields or `custom.<name>`.",
+    description="Field map targets and `required` must be lead fields or `custom.<name>`. "
+    + roles_text("admin"),
     responses=_INVALID,
 )
-async def create_form(body: FormIn, request: Request, rt: RT, _: AdminAuth) -> FormOut:
+async def create_form(body: FormIn, request: Request, rt: RT, _: AdminOnly) -> FormOut:
     try:
         form = await forms.create_form(rt, body.model_dump())
     except forms.FormInvalid as exc:
@@ -65,13 +67,24 @@ async def create_form(body: FormIn, request: Request, rt: RT, _: AdminAuth) -> F
     return form_out(form, request)
 
 
-@router.get("", response_model=list[FormOut], summary="List web forms")
-async def list_forms(request: Request, rt: RT, _: AdminAuth) -> list[FormOut]:
+@router.get(
+    "",
+    response_model=list[FormOut],
+    summary="List web forms",
+    description=roles_text("admin"),
+)
+async def list_forms(request: Request, rt: RT, _: AdminOnly) -> list[FormOut]:
     return [form_out(f, request) for f in await forms.list_forms(rt)]
 
 
-@router.get("/{form_id}", response_model=FormOut, summary="Read a web form", responses=_NOT_FOUND)
-async def get_form(form_id: uuid.UUID, request: Request, rt: RT, _: AdminAuth) -> FormOut:
+@router.get(
+    "/{form_id}",
+    response_model=FormOut,
+    summary="Read a web form",
+    responses=_NOT_FOUND,
+    description=roles_text("admin"),
+)
+async def get_form(form_id: uuid.UUID, request: Request, rt: RT, _: AdminOnly) -> FormOut:
     form = await forms.get_form(rt, form_id)
     if form is None:
         raise Problem(404, "Not Found", "No form with this id.")
@@ -83,9 +96,10 @@ async def get_form(form_id: uuid.UUID, request: Request, rt: RT, _: AdminAuth) -
     response_model=FormOut,
     summary="Change a web form (only the fields sent)",
     responses={**_NOT_FOUND, **_INVALID},
+    description=roles_text("admin"),
 )
 async def update_form(
-    form_id: uuid.UUID, body: FormPatch, request: Request, rt: RT, _: AdminAuth
+    form_id: uuid.UUID, body: FormPatch, request: Request, rt: RT, _: AdminOnly
 ) -> FormOut:
     try:
         form = await forms.update_form(rt, form_id, body.model_dump(exclude_unset=True))
@@ -102,8 +116,9 @@ async def update_form(
     response_class=Response,
     summary="Delete a web form (its leads stay; later posts get 404)",
     responses=_NOT_FOUND,
+    description=roles_text("admin"),
 )
-async def delete_form(form_id: uuid.UUID, rt: RT, _: AdminAuth) -> Response:
+async def delete_form(form_id: uuid.UUID, rt: RT, _: AdminOnly) -> Response:
     if not await forms.delete_form(rt, form_id):
         raise Problem(404, "Not Found", "No form with this id.")
     return Response(status_code=204)

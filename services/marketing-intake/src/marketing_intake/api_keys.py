@@ -6,7 +6,8 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from leadflow.http import AdminAuth, Problem
+from leadflow.access import AdminOnly, roles_text
+from leadflow.http import Problem
 from marketing_intake import handlers_keys as handlers
 from marketing_intake.deps import RT
 from marketing_intake.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut
@@ -19,8 +20,9 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
     status_code=201,
     response_model=ApiKeyCreated,
     summary="Create an API key for the lead API (shown once, stored hashed)",
+    description=roles_text("admin"),
 )
-async def create_api_key(body: ApiKeyIn, rt: RT, _: AdminAuth) -> ApiKeyCreated:
+async def create_api_key(body: ApiKeyIn, rt: RT, _: AdminOnly) -> ApiKeyCreated:
     key, plaintext = await handlers.create_api_key(rt, body.name)
     return ApiKeyCreated(
         key=plaintext, **ApiKeyOut.model_validate(key, from_attributes=True).model_dump()
@@ -31,8 +33,9 @@ async def create_api_key(body: ApiKeyIn, rt: RT, _: AdminAuth) -> ApiKeyCreated:
     "",
     response_model=list[ApiKeyOut],
     summary="List API keys, revoked ones too (never the secrets)",
+    description=roles_text("admin"),
 )
-async def list_api_keys(rt: RT, _: AdminAuth) -> list[ApiKeyOut]:
+async def list_api_keys(rt: RT, _: AdminOnly) -> list[ApiKeyOut]:
     return [
         ApiKeyOut.model_validate(k, from_attributes=True) for k in await handlers.list_api_keys(rt)
     ]
@@ -44,8 +47,9 @@ async def list_api_keys(rt: RT, _: AdminAuth) -> list[ApiKeyOut]:
     response_class=Response,
     summary="Revoke an API key: later calls with it get 401 (repeating is harmless)",
     responses={404: {"description": "No key with this id"}},
+    description=roles_text("admin"),
 )
-async def revoke_api_key(key_id: uuid.UUID, rt: RT, _: AdminAuth) -> Response:
+async def revoke_api_key(key_id: uuid.UUID, rt: RT, _: AdminOnly) -> Response:
     if await handlers.revoke_api_key(rt, key_id) is None:
         raise Problem(404, "Not Found", "No API key with this id.")
     return Response(status_code=204)
