@@ -105,7 +105,9 @@ async def submit_lead(request: Request) -> Response:
 
     async def run(remember: handlers.Remember | None) -> Response:
         try:
-            accepted = await handlers.accept_lead(rt, raw, source="api", remember=remember)
+            accepted = await handlers.accept_lead(
+                rt, raw, source="api", remember=remember, key_id=key.id
+            )
         except LeadInvalid as exc:
             raise lead_invalid(exc) from exc
         return Response(handlers.accepted_json(accepted), 202, media_type="application/json")
@@ -139,7 +141,9 @@ async def submit_batch(
     async def run(remember: handlers.Remember | None) -> Response:
         if remember is not None:
             remember = handlers.Remember(remember.owner, remember.key, remember.request_hash, 200)
-        results = await handlers.accept_batch(rt, items, source="api", remember=remember)
+        results = await handlers.accept_batch(
+            rt, items, source="api", remember=remember, key_id=key.id
+        )
         return JSONResponse(handlers.batch_body(results))
 
     return await _idempotent(rt, request, str(key.id), idempotency_key, run)
@@ -149,10 +153,14 @@ async def submit_batch(
     "/{lead_id:uuid}",
     response_model=LeadExport,
     summary="Export a lead (personal data access request)",
-    responses={404: {"description": "No lead with this id"}},
+    description=(
+        "The admin reads every lead; an `lf_sk_` API key only the leads captured with that "
+        "same key (404 for any other, as for an unknown id)."
+    ),
+    responses={404: {"description": "No lead with this id (that this key captured)"}},
 )
-async def get_lead(lead_id: uuid.UUID, rt: RT, _: KeyOrAdmin) -> LeadExport:
-    stored = await handlers.export_lead(rt, lead_id)
+async def get_lead(lead_id: uuid.UUID, rt: RT, key: KeyOrAdmin) -> LeadExport:
+    stored = await handlers.export_lead(rt, lead_id, key_id=key.id if key else None)
     if stored is None:
         raise Problem(404, "Not Found", "No lead with this id.")
     return LeadExport(

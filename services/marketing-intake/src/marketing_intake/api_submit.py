@@ -123,7 +123,9 @@ async def preflight(form_id: uuid.UUID, request: Request, rt: RT) -> Response:
         "A browser form post (Accept: text/html) is answered 303 to the form's redirect_url "
         "with `?lead_id=…` (200 and a thank-you page without one); scripts get 202 JSON. "
         "Posts that fill the honeypot or beat the minimum fill time get the same answer but "
-        "are dropped (counted in `/metrics`). Per client address and form, posts are "
+        "are dropped (counted in `/metrics`). A post by a person already known (a new touch "
+        "of their lead) is answered with the post's own id, never the existing lead's. "
+        "Per client address and form, posts are "
         "rate-limited (429 with Retry-After); behind LEADFLOW_TRUSTED_PROXIES the client "
         "address is the right-most X-Forwarded-For hop not a trusted proxy, else the peer's."
     ),
@@ -158,7 +160,8 @@ async def submit(form_id: uuid.UUID, request: Request, rt: RT) -> Response:
 
 
 async def _accept(rt: Runtime, form: WebForm, raw: dict[str, Any]) -> uuid.UUID:
-    """The lead's id; a bot's post is dropped (counted) and answered with a made-up id."""
+    """The id to answer: the lead's if this post made it, else the post's own (a touch, or a
+    bot's post, dropped and counted), tied to nothing."""
     spec = forms.form_spec(form)
     if is_honeypot_filled(raw, spec):
         SUBMISSIONS_DROPPED.labels("honeypot").inc()
@@ -173,4 +176,6 @@ async def _accept(rt: Runtime, form: WebForm, raw: dict[str, Any]) -> uuid.UUID:
         accepted = await handlers.accept_lead(rt, cleaned, source="web_form", form=spec)
     except LeadInvalid as exc:
         raise lead_invalid(exc) from exc
-    return accepted.lead_id
+    # A touch of a known lead is answered with its own fresh id, never the lead's: an
+    # anonymous post with someone's email must not learn their lead id.
+    return accepted.submission_id

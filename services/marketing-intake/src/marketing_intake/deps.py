@@ -73,16 +73,19 @@ async def key_of(request: Request, rt: Runtime, token: str) -> ApiKey:
     return key
 
 
-async def require_key_or_admin(rt: RT, credentials: Credentials) -> None:
+async def require_key_or_admin(rt: RT, credentials: Credentials) -> ApiKey | None:
+    """The caller's API key, or None for the admin (who reads every lead)."""
     token = bearer_token(credentials)
     if tokens_equal(token, rt.settings.admin_token.get_secret_value()):
-        return
-    if await handlers_keys.authenticate(rt, token) is None:
+        return None
+    key = await handlers_keys.authenticate(rt, token)
+    if key is None:
         raise Problem(403, "Forbidden", "This call needs the admin token or an API key.")
+    return key
 
 
 KeyAuth = Annotated[ApiKey, Depends(require_key)]
-KeyOrAdmin = Annotated[None, Depends(require_key_or_admin)]
+KeyOrAdmin = Annotated[ApiKey | None, Depends(require_key_or_admin)]
 
 
 def lead_invalid(exc: LeadInvalid) -> Problem:

@@ -28,8 +28,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Accepted:
+    """A capture stored: its lead, and the id it was given, which is the lead's only if it
+    made the lead (a touch's is its own, tied to nothing: what an anonymous post is told)."""
+
     lead_id: uuid.UUID
     duplicate: bool
+    submission_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class Capture:
     source: str
     remember: Remember | None = None
     context: Context | None = None  # the request's trace, for the event
+    key_id: uuid.UUID | None = None  # the API key it came with (None: a web form)
 
 
 async def accept_lead(
@@ -86,6 +91,7 @@ async def accept_lead(
     source: str,
     form: FormSpec | None = None,
     remember: Remember | None = None,
+    key_id: uuid.UUID | None = None,
 ) -> Accepted:
     """Validate, store and stage `leads.captured` in one transaction (raises LeadInvalid).
 
@@ -93,7 +99,8 @@ async def accept_lead(
     the commit that holds this lead, its event and its idempotency record.
     """
     lead = _normalize(rt, raw, source, form)
-    accepted = await capture_group(rt).submit(Capture(lead, source, remember, copy_context()))
+    capture = Capture(lead, source, remember, copy_context(), key_id)
+    accepted = await capture_group(rt).submit(capture)
     _log_accepted(accepted, source)
     return accepted
 
@@ -113,6 +120,7 @@ async def accept_batch(
     *,
     source: str,
     remember: Remember | None = None,
+    key_id: uuid.UUID | None = None,
 ) -> list[BatchItem]:
     """Each item a raw lead (or its errors); every valid one is stored in ONE transaction."""
     results: list[BatchItem] = []
@@ -122,7 +130,8 @@ async def accept_batch(
             results.append(BatchItem(index, errors=tuple(item)))
             continue
         try:
-            captures.append((index, Capture(_normalize(rt, item, source, None), source)))
+            lead = _normalize(rt, item, source, None)
+            captures.append((index, Capture(lead, source, key_id=key_id)))
         except LeadInvalid as exc:
             results.append(BatchItem(index, errors=tuple(exc.errors)))
     async with rt.transaction() as s:
@@ -169,14 +178,14 @@ async def _store_captures(
             lead_id, touches = existing.lead_id, existing.touches
         else:
             lead_id, touches = lead.lead_id, 1
-            row = fresh[key] = repo.lead_row(lead, key)
+            row = fresh[key] = repo.lead_row(lead, key, capture.key_id)
             rows.append(row)
         if touches > 1:
             touch = lead.model_copy(update={"lead_id": lead_id})
             event = LeadCaptured(lead_id=lead_id, lead=touch, duplicate=True, touch=touches)
         else:
             event = LeadCaptured(lead_id=lead_id, lead=lead)
-        accepted.append(Accepted(lead_id, duplicate=touches > 1))
+        accepted.append(Accepted(lead_id, touches > 1, lead.lead_id))
         envelope = (
             capture.context.run(rt.envelope, event) if capture.context else rt.envelope(event)
         )
@@ -253,9 +262,15 @@ async def replay(rt: Runtime, owner: str, key: str) -> IdempotentResponse | None
     return None
 
 
-async def export_lead(rt: Runtime, lead_id: uuid.UUID) -> StoredLead | None:
+async def export_lead(
+    rt: Runtime, lead_id: uuid.UUID, *, key_id: uuid.UUID | None = None
+) -> StoredLead | None:
+    """The lead; with `key_id`, only if that key captured it (None for another's)."""
     async with rt.sessions() as s:
-        return await repo.get_lead(s, lead_id)
+        stored = await repo.get_lead(s, lead_id)
+    if stored is not None and key_id is not None and stored.captured_by != key_id:
+        return None
+    return stored
 
 
 async def erase_lead(rt: Runtime, lead_id: uuid.UUID) -> bool:

@@ -41,6 +41,8 @@ class StoredLead(Base):
     captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_touch_at: Mapped[datetime] = mapped_column(UtcDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The API key that captured it, the only key that may read it (None: a web form's).
+    captured_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
 class IdempotentResponse(Base):

@@ -48,7 +48,7 @@ async def recent_leads(
     return list(await session.scalars(stmt))
 
 
-def lead_row(lead: Lead, dedupe_key: str) -> dict[str, Any]:
+def lead_row(lead: Lead, dedupe_key: str, captured_by: uuid.UUID | None) -> dict[str, Any]:
     """A new lead's row for `insert_leads` (touched once, when captured)."""
     return {
         "lead_id": lead.lead_id,
@@ -57,6 +57,7 @@ def lead_row(lead: Lead, dedupe_key: str) -> dict[str, Any]:
         "touches": 1,
         "captured_at": lead.captured_at,
         "last_touch_at": lead.captured_at,
+        "captured_by": captured_by,
     }
 
 

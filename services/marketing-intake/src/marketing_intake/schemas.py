@@ -149,7 +149,10 @@ class BatchOut(BaseModel):
 
 
 class SubmissionAccepted(BaseModel):
-    lead_id: uuid.UUID
+    lead_id: uuid.UUID = Field(
+        description="The new lead's id; for a person already known, this post's own id, "
+        "which names no lead (a public form never tells another submission's lead id)"
+    )
     status: Literal["accepted"] = "accepted"
 
 
