@@ -9,6 +9,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow.events import Attribution, Consent, Factor, Lead
+from leadflow.limits import (
+    CompanyName,
+    Custom,
+    Email,
+    FreeText,
+    JobTitle,
+    Label,
+    PersonName,
+    Phone,
+    ShortText,
+    Url,
+)
 
 
 class ScoreOut(BaseModel):
@@ -25,29 +37,60 @@ class StoredScoreOut(ScoreOut):
     qualified_at: datetime | None = None
 
 
-class PreviewIn(BaseModel):
-    """A lead as intake publishes it (normalised: ISO country, employees as a number)."""
+class AttributionIn(BaseModel):
+    """Where the lead came from, each value capped as intake caps it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = None
-    company: str | None = None
-    job_title: str | None = None
-    company_size: int | None = Field(default=None, ge=1)
-    industry: str | None = None
+    source: ShortText | None = None
+    form_id: ShortText | None = None
+    utm_source: Label | None = None
+    utm_medium: Label | None = None
+    utm_campaign: Label | None = None
+    utm_term: Label | None = None
+    utm_content: Label | None = None
+    referrer: Url | None = None
+    landing_page: Url | None = None
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    marketing: bool = False
+    text: FreeText | None = None
+    granted_at: datetime | None = None
+
+
+class PreviewIn(BaseModel):
+    """A lead as intake publishes it (normalised: ISO country, employees as a number); every
+    text is capped as intake caps it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email = Field(min_length=3)
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
+    phone: Phone | None = None
+    company: CompanyName | None = None
+    job_title: JobTitle | None = None
+    company_size: int | None = Field(default=None, ge=1, le=10_000_000)
+    industry: ShortText | None = None
     country: str | None = Field(default=None, min_length=2, max_length=2)
-    website: str | None = None
-    attribution: Attribution = Field(default_factory=Attribution)
-    consent: Consent = Field(default_factory=Consent)
-    custom: dict[str, Any] = Field(default_factory=dict)
+    website: Url | None = None
+    attribution: AttributionIn = Field(default_factory=AttributionIn)
+    consent: ConsentIn = Field(default_factory=ConsentIn)
+    custom: Custom = Field(default_factory=dict)
     touches: int = Field(default=1, ge=1, le=1000, description="How often the person came back")
 
     def lead(self) -> Lead:
-        body = self.model_dump(exclude={"touches"})
-        return Lead(lead_id=uuid.uuid4(), captured_at=datetime.now(UTC), **body)
+        body = self.model_dump(exclude={"touches", "attribution", "consent"})
+        return Lead(
+            lead_id=uuid.uuid4(),
+            captured_at=datetime.now(UTC),
+            attribution=Attribution(**self.attribution.model_dump()),
+            consent=Consent(**self.consent.model_dump()),
+            **body,
+        )
 
 
 class RulesOut(BaseModel):

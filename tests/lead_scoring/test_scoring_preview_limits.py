@@ -1,0 +1,72 @@
+"""POST /v1/scores/preview caps every text it takes: over-long is a 422 naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lead_scoring.app import MIGRATIONS, build_app
+from lead_scoring.settings import ScoringSettings
+from support.apps import ADMIN, build, client, dispose
+
+
+@pytest.fixture
+async def http(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    app = await build(
+        ScoringSettings, build_app, MIGRATIONS, f"sqlite+aiosqlite:///{tmp_path}/s.db"
+    )
+    async with client(app) as c:
+        yield c
+    await dispose(app)
+
+
+def fields_of(answer: httpx.Response) -> set[str]:
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    return {e["field"] for e in answer.json()["errors"]}
+
+
+LONG = "x" * 300_000
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"job_title": LONG}, "job_title"),
+        ({"job_title": "x" * 151}, "job_title"),
+        ({"email": "a" * 250 + "@b.example"}, "email"),
+        ({"first_name": LONG}, "first_name"),
+        ({"last_name": LONG}, "last_name"),
+        ({"company": LONG}, "company"),
+        ({"industry": LONG}, "industry"),
+        ({"phone": LONG}, "phone"),
+        ({"website": LONG}, "website"),
+        ({"attribution": {"utm_term": LONG}}, "attribution.utm_term"),
+        ({"attribution": {"landing_page": LONG}}, "attribution.landing_page"),
+        ({"consent": {"text": LONG}}, "consent.text"),
+        ({"custom": {"note": LONG}}, "custom"),
+        ({"custom": {"k" * 65: 1}}, "custom"),
+        ({"custom": {f"f{i}": i for i in range(51)}}, "custom"),
+        ({"custom": {"deep": [[[[[[[[[[1]]]]]]]]]]}}, "custom"),
+    ],
+)
+async def test_an_over_long_field_is_a_422_naming_it(
+    http: httpx.AsyncClient, extra: dict[str, Any], field: str
+) -> None:
+    body = {"email": "cto@bigco.example.com", **extra}
+    assert fields_of(await http.post("/v1/scores/preview", json=body, headers=ADMIN)) == {field}
+
+
+async def test_a_lead_within_the_limits_is_scored(http: httpx.AsyncClient) -> None:
+    body = {
+        "email": "cto@bigco.example.com",
+        "job_title": "C" * 150,
+        "custom": {f"f{i}": "v" * 2000 for i in range(50)},
+        "attribution": {"landing_page": "https://x.example/" + "p" * 2000},
+    }
+    r = await http.post("/v1/scores/preview", json=body, headers=ADMIN)
+    assert r.status_code == 200, r.text
