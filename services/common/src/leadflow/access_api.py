@@ -148,14 +148,17 @@ async def follow_revocations(settings: Settings, revoked: RevokedTokens) -> None
         )
         try:
             await consumer.start()
-            await consumer.topics()  # fetches the metadata partitions_for_topic reads
-            partitions = consumer.partitions_for_topic(TOKENS_TOPIC)
-            if not partitions:
+            if TOKENS_TOPIC not in await consumer.topics():  # never auto-create it
                 log.warning("topic %s is missing; retrying", TOKENS_TOPIC)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            consumer.assign([TopicPartition(TOKENS_TOPIC, p) for p in sorted(partitions)])
+            # Partition 0 first: the consumer learns a topic's partitions once it reads it.
+            consumer.assign([TopicPartition(TOKENS_TOPIC, 0)])
             await consumer.seek_to_beginning()
+            partitions = consumer.partitions_for_topic(TOKENS_TOPIC) or {0}
+            if len(partitions) > 1:  # made by hand with more: read them all
+                consumer.assign([TopicPartition(TOKENS_TOPIC, p) for p in sorted(partitions)])
+                await consumer.seek_to_beginning()
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=1000)
                 now = time.time()
