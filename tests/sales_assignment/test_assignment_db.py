@@ -233,8 +233,9 @@ async def test_erasure_drops_personal_data_everywhere(a: Assigner) -> None:
     stored += "".join(d.body.decode() for d in await deliveries(a, lead_id))
     for personal in ("ada@acme.example", "Ada", "Lovelace", "+4930123456"):
         assert personal not in stored
-    assert row.status == "assigned"  # the rep keeps the (anonymous) lead
-    assert body((await deliveries(a, lead_id))[0])["data"]["lead"]["erased"] is True
+    # Nobody can contact the person: the lead is closed, its unsent message dropped.
+    assert (row.status, row.sla_due_at) == ("closed", None)
+    assert await deliveries(a, lead_id) == []
 
 
 async def test_a_lead_erased_before_it_qualifies_is_never_assigned(a: Assigner) -> None:

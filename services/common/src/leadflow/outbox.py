@@ -236,26 +236,35 @@ async def forget_lead(session: AsyncSession, lead_id: uuid.UUID) -> int:
     person's data), in the caller's transaction; how many.
 
     Kept: `leads.erased` records (every service must still hear of the erasure) and
-    null-value records (tombstones). Of the events staged earlier in this transaction
-    (another of the lead's events handled in the same poll) the same are dropped; what is
-    staged after this call, such as the erasure's own records, is kept.
+    tombstones (empty values, published as null ones). Of the events staged earlier in
+    this transaction (another of the lead's events handled in the same poll) the same are
+    dropped; what is staged after this call, such as the erasure's own records, is kept.
     """
+    result = await session.execute(_forget(session.info, lead_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_lead_now(session: Session, lead_id: uuid.UUID) -> None:
+    """`forget_lead` on the synchronous session a commit hook is given."""
+    session.execute(_forget(session.info, lead_id))
+
+
+def _forget(info: dict[Any, Any], lead_id: uuid.UUID) -> Any:
     key = str(lead_id).encode()
-    staged: list[_Message] | None = session.info.get(_STAGED)
-    if staged:  # an event of the lead handled earlier in this transaction
-        session.info[_STAGED] = [
-            m for m in staged if m.key != key or m.topic == LeadErased.topic or m.value is None
+    staged: list[_Message] | None = info.get(_STAGED)
+    if staged:
+        info[_STAGED] = [
+            m for m in staged if m.key != key or m.topic == LeadErased.topic or not m.value
         ]
-    result = await session.execute(
+    return (
         delete(outbox_table)
         .where(
             outbox_table.c.key == key,
             outbox_table.c.topic != LeadErased.topic,
-            outbox_table.c.value.is_not(None),
+            outbox_table.c.value != b"",  # a tombstone (published as a null value)
         )
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def claim_inbox(session: AsyncSession, consumer: str, event_id: str) -> bool:

@@ -65,6 +65,9 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
     now = datetime.now(UTC)
     async with rt.transaction() as s:
         await repo.lock_lead(s, body.lead_id)
+        if await repo.lead_erased(s, body.lead_id):
+            # The person asked to be forgotten: the stage still counts, the words do not.
+            body = body.model_copy(update={"reason": None})
         if receipt.integration_id is not None and receipt.webhook_id is not None:
             seen = await repo.webhook_receipt(s, receipt.integration_id, receipt.webhook_id)
             if seen is not None:

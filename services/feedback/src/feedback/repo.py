@@ -32,6 +32,12 @@ async def lock_lead(session: AsyncSession, lead_id: uuid.UUID) -> None:
         )
 
 
+async def lead_erased(session: AsyncSession, lead_id: uuid.UUID) -> bool:
+    """Whether this service has handled the lead's erasure."""
+    stmt = select(LeadFacts.erased_at).where(LeadFacts.lead_id == lead_id)
+    return (await session.scalar(stmt)) is not None
+
+
 async def journey(session: AsyncSession, lead_id: uuid.UUID) -> list[JourneyEvent]:
     """The lead's events, in the order they happened (arrival order among equal times)."""
     stmt = (

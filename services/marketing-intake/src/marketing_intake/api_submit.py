@@ -71,6 +71,8 @@ async def read_submission(request: Request) -> dict[str, Any]:
             data = json.loads(await request.body())
         except ValueError as exc:
             raise invalid([("body", "is not valid JSON")]) from exc
+        except RecursionError as exc:  # the decoder's C stack guard: `[[[[…` 100,000 deep
+            raise invalid([("body", "is nested too deeply")]) from exc
         if not isinstance(data, dict):
             raise invalid([("body", "must be a JSON object")])
         return data

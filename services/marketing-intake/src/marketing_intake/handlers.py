@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.bus import Handlers
 from leadflow.events import Envelope, Lead, LeadCaptured, LeadErased
 from leadflow.groupcommit import GroupCommit
-from leadflow.outbox import add_event
+from leadflow.outbox import add_event, forget_lead
 from leadflow.service import Runtime
 from marketing_intake import repo
 from marketing_intake.models import IdempotentResponse, StoredLead
@@ -282,6 +282,7 @@ async def erase_lead(rt: Runtime, lead_id: uuid.UUID) -> bool:
         if stored.erased_at is None:
             now = datetime.now(UTC)
             _erase(stored, now)
+            await forget_lead(s, lead_id)  # its leads.captured, published or not
             await rt.emit(s, LeadErased(lead_id=lead_id, erased_at=now))
     return True
 
@@ -302,6 +303,7 @@ async def on_lead_erased(session: AsyncSession, env: Envelope) -> None:
     if stored is not None and stored.erased_at is None:
         assert isinstance(env.data, LeadErased)
         _erase(stored, env.data.erased_at)
+        await forget_lead(session, stored.lead_id)
 
 
 HANDLERS: Handlers = {LeadErased: on_lead_erased}

@@ -44,11 +44,13 @@ _IGNORED = frozenset({"lead_id", "captured_at", "email_domain"})
 _MAX_CHARS = {
     "first_name": 100, "last_name": 100, "company": 200, "job_title": 150, "industry": 100,
     "website": 2048, "referrer": 2048, "landing_page": 2048, "source": 100, "form_id": 100,
-    "consent_text": 2000, "phone": 64, "country": 100, "email": 320,
+    "consent_text": 2000, "phone": 64, "country": 100, "email": 254,
     **dict.fromkeys(_UTM, 200),
 }  # fmt: skip
 _COLLAPSED = frozenset({"first_name", "last_name", "company", "job_title", "industry"})
 _MAX_CUSTOM_KEY = 64
+# Extra fields are counted before any is read: thousands of them would each be an error.
+_MAX_CUSTOM_FIELDS = 50
 _GMAIL = frozenset({"gmail.com", "googlemail.com"})
 _PERSON = (*_CONTACT, *_FIRMOGRAPHIC)
 
@@ -281,6 +283,9 @@ def _custom(
     given: Mapping[str, _Given], max_bytes: int, errors: list[FieldError]
 ) -> dict[str, Any]:
     custom: dict[str, Any] = {}
+    if len(given) > _MAX_CUSTOM_FIELDS:
+        errors.append(FieldError("custom", f"at most {_MAX_CUSTOM_FIELDS} extra fields"))
+        return custom
     for key, (label, value) in given.items():
         if len(key) > _MAX_CUSTOM_KEY:
             errors.append(FieldError(label[:_MAX_CUSTOM_KEY] + "…", "name is too long"))

@@ -241,6 +241,9 @@ async def retry_delivery(a: Assigner, endpoint_id: uuid.UUID, delivery_id: str) 
         row = await webhook_repo.get_delivery(s, delivery_id)
         if row is None or row.endpoint_id != endpoint_id:
             raise NotFound("delivery")
+        lead = await repo.get_assignment(s, row.lead_id)
+        if row.event_type != "lead.erased" and lead is not None and lead.erased_at is not None:
+            raise Conflict("the lead was erased: only its lead.erased message may be sent")
         row.status, row.attempts, row.next_attempt_at = "pending", 0, a.clock()
         a.doorbell.ring_after_commit(s)
     return row

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from leadflow.access import AdminOnly, roles_text
+from leadflow.http import Problem
 from sales_assignment import admin
 from sales_assignment.api_deps import NOT_FOUND, A
 from sales_assignment.api_deps import bad as _invalid
@@ -34,7 +35,7 @@ def _endpoint_out(row: EndpointRow) -> EndpointOut:
     status_code=201,
     response_model=EndpointCreated,
     tags=["webhooks"],
-    summary="Subscribe a URL to lead.assigned / lead.reassigned (Standard Webhooks)",
+    summary="Subscribe a URL to lead.assigned / lead.reassigned / lead.erased (Standard Webhooks)",
     description=roles_text("admin"),
 )
 async def create_endpoint(body: EndpointIn, a: A, _: AdminOnly) -> EndpointCreated:
@@ -111,11 +112,15 @@ async def list_deliveries(
     status_code=202,
     response_model=DeliveryOut,
     tags=["webhooks"],
-    responses=NOT_FOUND,
-    summary="Send a delivery again now (same webhook-id: receivers dedupe)",
+    responses={**NOT_FOUND, 409: {"description": "The lead was erased"}},
+    summary="Send a delivery again now (same webhook-id: receivers dedupe); "
+    "an erased lead's only message that may go is its lead.erased",
     description=roles_text("admin"),
 )
 async def retry_delivery(
     endpoint_id: uuid.UUID, delivery_id: str, a: A, _: AdminOnly
 ) -> DeliveryOut:
-    return _delivery_out(await admin.retry_delivery(a, endpoint_id, delivery_id))
+    try:
+        return _delivery_out(await admin.retry_delivery(a, endpoint_id, delivery_id))
+    except admin.Conflict as exc:
+        raise Problem(409, "Conflict", str(exc)) from exc

@@ -25,13 +25,14 @@ from leadflow.events import (
     LeadOutcome,
     LeadQualified,
 )
+from leadflow.outbox import forget_lead
 from leadflow.service import Runtime
 from leadflow.tracing import following
-from sales_assignment import repo, webhook_repo
+from sales_assignment import erasure, repo
 from sales_assignment.doorbell import Doorbell
 from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow
 from sales_assignment.outbound import DeliveryWorker
-from sales_assignment.payloads import facts_doc, redact, redact_body, rep_ref, score_doc
+from sales_assignment.payloads import facts_doc, redact, rep_ref, score_doc
 from sales_assignment.routing import Assignment, LeadFacts
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.staging import Staged
@@ -144,35 +145,41 @@ class Assigner:
             self._step(session, row, "accepted", why, now)
 
     async def on_erased(self, session: AsyncSession, env: Envelope) -> None:
-        """Drop the person's data; an unknown lead gets a closed row so a late MQL is ignored."""
+        """Drop the person's data everywhere here, close the lead for good (never routed
+        again), and tell the endpoints subscribed to `lead.erased`; a replay does nothing.
+        An unknown lead gets a closed row so a late MQL is ignored."""
         event = env.data
         assert isinstance(event, LeadErased)
         await repo.lock_routing(session)
+        await forget_lead(session, event.lead_id)
         row = await repo.get_assignment(session, event.lead_id)
         if row is None:
-            session.add(
-                AssignmentRow(
-                    lead_id=event.lead_id,
-                    status="closed",
-                    attempt=0,
-                    reason={"detail": "erased before it was qualified"},
-                    lead=redact({"lead_id": str(event.lead_id)}),
-                    facts={},
-                    score={},
-                    closed_at=event.erased_at,
-                    erased_at=event.erased_at,
-                    created_at=self.clock(),
-                )
+            row = AssignmentRow(
+                lead_id=event.lead_id,
+                status="closed",
+                attempt=0,
+                reason={"detail": "erased before it was qualified"},
+                lead=redact({"lead_id": str(event.lead_id)}),
+                facts={},
+                score={},
+                closed_at=event.erased_at,
+                erased_at=event.erased_at,
+                created_at=self.clock(),
             )
-            return
-        row.lead = redact(row.lead)
-        row.erased_at = row.erased_at or event.erased_at
-        if row.status == "queued":
-            # Nobody can contact a person whose data is gone: do not hand them to a rep.
-            row.status, row.closed_at = "closed", event.erased_at
-            self._step(session, row, "closed", {"detail": "erased"}, event.erased_at)
-        for delivery in await webhook_repo.lead_deliveries(session, event.lead_id):
-            delivery.body = redact_body(delivery.body)
+            session.add(row)
+        elif row.erased_at is None:
+            await erasure.strip(session, row, event.erased_at, self.deliveries)
+            if row.status != "closed":
+                # Nobody can contact a person whose data is gone: no rep, no SLA, no queue.
+                was_open = row.status in OPEN_STATUSES
+                row.status, row.closed_at, row.sla_due_at = "closed", event.erased_at, None
+                self._step(session, row, "closed", {"detail": "erased"}, event.erased_at)
+                if was_open:
+                    await self.drain_queue(session)  # the rep has room again
+        else:
+            return  # erased before: told already
+        if await erasure.tell(session, row, self.clock()):
+            self.doorbell.ring_after_commit(session)
 
     # ------------------------------------------------------------ background work
 

@@ -39,7 +39,7 @@ from leadflow.webhooks import headers_for
 from sales_assignment import webhook_repo
 from sales_assignment.doorbell import Doorbell
 from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, RepRow
-from sales_assignment.payloads import message_id, webhook_body, webhook_data
+from sales_assignment.payloads import erased_body, message_id, webhook_body, webhook_data
 from sales_assignment.sender import WebhookSender, retry_after_seconds
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.targets import GuardedResolver, target_problem
@@ -96,6 +96,31 @@ def delivery_rows(
     ]
 
 
+def erased_rows(
+    endpoints: Sequence[EndpointRow], lead_id: uuid.UUID, seq: int, now: datetime
+) -> list[dict[str, Any]]:
+    """`lead.erased` deliveries of a lead to every endpoint that wants them (after its
+    other messages: `seq`), as rows to insert."""
+    body = erased_body(lead_id, now)
+    return [
+        {
+            "id": message_id(),
+            "endpoint_id": endpoint.id,
+            "lead_id": lead_id,
+            "seq": seq,
+            "event_type": "lead.erased",
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "traceparent": traceparent(),
+        }
+        for endpoint in endpoints
+        if "lead.erased" in endpoint.event_types
+    ]
+
+
 @dataclass(frozen=True)
 class _Job:
     delivery_id: str
@@ -135,6 +160,8 @@ class DeliveryWorker:
     _sender: WebhookSender | None = None
     _sending: set[asyncio.Task[None]] = field(default_factory=set)
     _done: list[tuple[_Job, _Result]] = field(default_factory=list)
+    # Deliveries dropped by an erasure after a routing transaction handed them over.
+    _dropped: set[str] = field(default_factory=set)
 
     async def run(self) -> None:
         """Deliver until cancelled; survives database and network failures by retrying.
@@ -172,8 +199,17 @@ class DeliveryWorker:
             raise
         self._start(jobs)
 
+    def drop(self, delivery_ids: Sequence[str]) -> None:
+        """Never start these (an erasure deleted them; their bodies hold personal data).
+        Only a hand-over committed with the erasure can still hold them: a minute covers it."""
+        ids = set(delivery_ids)
+        self._dropped.update(ids)
+        asyncio.get_running_loop().call_later(60, self._dropped.difference_update, ids)
+
     def _start(self, jobs: Sequence[_Job]) -> None:
         for job in jobs:
+            if job.delivery_id in self._dropped:
+                continue
             task = asyncio.create_task(self._send_and_keep(job))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)

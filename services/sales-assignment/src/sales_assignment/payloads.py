@@ -12,9 +12,23 @@ from leadflow.events import LeadQualified, RepRef
 from sales_assignment.models import AssignmentRow, RepRow
 from sales_assignment.routing import LeadFacts, Rep
 
-# What identifies the person; dropped on erasure. The routing facts hold none of it.
-PERSONAL_FIELDS = ("email", "first_name", "last_name", "phone", "custom", "consent")
-EVENT_TYPES = ("lead.assigned", "lead.reassigned")
+# What identifies the person (the contract's list); dropped on erasure, with the
+# attribution's free text and the routing facts' domains.
+PERSONAL_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "job_title",
+    "website",
+    "custom",
+    "consent",
+)
+PERSONAL_ATTRIBUTION = ("referrer", "landing_page", "utm_term", "utm_content")
+PERSONAL_FACTS = ("email_domain", "website_domain")
+ERASED = "[erased]"
+EVENT_TYPES = ("lead.assigned", "lead.reassigned", "lead.erased")
 
 
 def to_rep(row: RepRow, open_leads: int) -> Rep:
@@ -70,7 +84,41 @@ def score_doc(event: LeadQualified) -> dict[str, Any]:
 
 def redact(lead: dict[str, Any]) -> dict[str, Any]:
     """The lead without what identifies the person."""
-    return {k: v for k, v in lead.items() if k not in PERSONAL_FIELDS} | {"erased": True}
+    kept = {k: v for k, v in lead.items() if k not in PERSONAL_FIELDS} | {"erased": True}
+    if isinstance(kept.get("attribution"), dict):
+        attribution = kept["attribution"]
+        kept["attribution"] = {
+            k: v for k, v in attribution.items() if k not in PERSONAL_ATTRIBUTION
+        }
+    return kept
+
+
+def redact_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    """Routing facts without the company's domains (nothing routes an erased lead again)."""
+    return facts | dict.fromkeys(PERSONAL_FACTS)
+
+
+def erased_words(facts: dict[str, Any]) -> set[str]:
+    """What of an erased lead routing wrote into reasons: its domains and their parents
+    (an account owner of acme.com matched eu.acme.com), down to two labels."""
+    words: set[str] = set()
+    for name in PERSONAL_FACTS:
+        labels = str(facts.get(name) or "").split(".")
+        words.update(".".join(labels[i:]) for i in range(len(labels) - 1) if all(labels[i:]))
+    return words
+
+
+def scrub(value: Any, words: set[str]) -> Any:
+    """`value` (JSON) with every string's occurrences of `words` replaced, longest first."""
+    if isinstance(value, str):
+        for word in sorted(words, key=len, reverse=True):
+            value = value.replace(word, ERASED)
+        return value
+    if isinstance(value, dict):
+        return {k: scrub(v, words) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, words) for v in value]
+    return value
 
 
 def assignment_doc(row: AssignmentRow) -> dict[str, Any]:
@@ -101,11 +149,16 @@ def webhook_body(event_type: str, timestamp: datetime, data: dict[str, Any]) -> 
     return to_json(doc)
 
 
-def redact_body(body: bytes) -> bytes:
-    """A stored webhook body with the lead's personal data dropped."""
+def redact_body(body: bytes, words: set[str]) -> bytes:
+    """A stored webhook body with the lead's personal data dropped (`words`: see `scrub`)."""
     doc = from_json(body)
     doc["data"]["lead"] = redact(doc["data"].get("lead") or {})
-    return to_json(doc)
+    return to_json(scrub(doc, words))
+
+
+def erased_body(lead_id: uuid.UUID, timestamp: datetime) -> bytes:
+    """A `lead.erased` webhook: it names the lead and nothing else."""
+    return webhook_body("lead.erased", timestamp, {"lead": {"lead_id": str(lead_id)}})
 
 
 def message_id() -> str:

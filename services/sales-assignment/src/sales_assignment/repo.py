@@ -178,7 +178,7 @@ async def queued(session: AsyncSession, limit: int) -> list[AssignmentRow]:
     """Queued leads, oldest first: they were waiting longest."""
     stmt = (
         select(AssignmentRow)
-        .where(AssignmentRow.status == "queued")
+        .where(AssignmentRow.status == "queued", AssignmentRow.erased_at.is_(None))
         .order_by(AssignmentRow.queued_at)
         .limit(limit)
     )
@@ -189,7 +189,11 @@ async def overdue(session: AsyncSession, now: datetime, limit: int) -> list[Assi
     """Assignments not accepted within their SLA, the most overdue first."""
     stmt = (
         select(AssignmentRow)
-        .where(AssignmentRow.status.in_(AWAITING_ACCEPT), AssignmentRow.sla_due_at < now)
+        .where(
+            AssignmentRow.status.in_(AWAITING_ACCEPT),
+            AssignmentRow.sla_due_at < now,
+            AssignmentRow.erased_at.is_(None),  # erasure closes it; never routed again
+        )
         .order_by(AssignmentRow.sla_due_at)
         .limit(limit)
     )

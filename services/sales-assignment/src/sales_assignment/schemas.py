@@ -40,7 +40,7 @@ Place = Annotated[str, AfterValidator(_place)]
 Segment = Literal["smb", "mid_market", "enterprise"]
 Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
 Hours = Annotated[dict[str, list[str]] | None, AfterValidator(_hours)]
-EventType = Literal["lead.assigned", "lead.reassigned"]
+EventType = Literal["lead.assigned", "lead.reassigned", "lead.erased"]
 
 
 class Period(BaseModel):

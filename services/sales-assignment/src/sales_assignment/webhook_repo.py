@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sales_assignment.models import DeliveryRow, EndpointRow
@@ -90,6 +90,17 @@ async def deliveries_of(
 
 async def lead_deliveries(session: AsyncSession, lead_id: uuid.UUID) -> list[DeliveryRow]:
     return list(await session.scalars(select(DeliveryRow).where(DeliveryRow.lead_id == lead_id)))
+
+
+async def drop_undelivered(session: AsyncSession, lead_id: uuid.UUID) -> list[str]:
+    """Delete the lead's messages not delivered yet (erasure); their ids."""
+    stmt = (
+        delete(DeliveryRow)
+        .where(DeliveryRow.lead_id == lead_id, DeliveryRow.status != "delivered")
+        .returning(DeliveryRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(await session.scalars(stmt))
 
 
 async def revive_undelivered(session: AsyncSession, endpoint_id: uuid.UUID, now: datetime) -> int:

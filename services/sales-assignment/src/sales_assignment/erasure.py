@@ -1,0 +1,42 @@
+"""Erasure of one lead here: strip what identifies the person, tell the subscribed CRMs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sales_assignment import repo, webhook_repo
+from sales_assignment.models import AssignmentRow, DeliveryRow
+from sales_assignment.outbound import DeliveryWorker, erased_rows
+from sales_assignment.payloads import erased_words, redact, redact_body, redact_facts, scrub
+
+
+async def strip(
+    session: AsyncSession, row: AssignmentRow, at: datetime, worker: DeliveryWorker | None
+) -> None:
+    """Drop the person's data from the lead, its facts, reasons, history and webhooks.
+
+    A message never delivered is deleted, not sent stripped: the CRM gets `lead.erased`
+    instead, and a lead nobody can contact is no use to it. A delivered one keeps its log
+    entry, stripped. `worker` forgets any of them a routing transaction handed it.
+    """
+    words = erased_words(row.facts)
+    row.lead, row.facts = redact(row.lead), redact_facts(row.facts)
+    row.reason = scrub(row.reason, words)
+    row.erased_at = at
+    for step in await repo.history(session, row.lead_id):
+        step.reason = scrub(step.reason, words)
+    dropped = await webhook_repo.drop_undelivered(session, row.lead_id)
+    if dropped and worker is not None:
+        worker.drop(dropped)
+    for delivery in await webhook_repo.lead_deliveries(session, row.lead_id):
+        delivery.body = redact_body(delivery.body, words)
+
+
+async def tell(session: AsyncSession, row: AssignmentRow, now: datetime) -> bool:
+    """Stage a `lead.erased` delivery to every endpoint subscribed to it; whether any."""
+    endpoints = await webhook_repo.list_endpoints(session)
+    rows = erased_rows(endpoints, row.lead_id, row.attempt + 1, now)
+    repo.add_rows(session, DeliveryRow, rows)
+    return bool(rows)

@@ -1,0 +1,236 @@
+"""Erasure in sales-assignment: nothing personal stays, CRMs are told, nothing is routed again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from assignment_kit import (
+    add_rep,
+    assignment,
+    clock,
+    deliveries,
+    events,
+    handle,
+    history,
+    make_assigner,
+    qualified,
+)
+from standardwebhooks import Webhook
+
+from leadflow.events import Envelope, LeadErased
+from sales_assignment import admin
+from sales_assignment.assigning import Assigner
+from sales_assignment.models import AccountOwnerRow
+from sales_assignment.outbound import DeliveryWorker
+from support.receiver import Receiver
+
+pytestmark = pytest.mark.postgres
+
+NOWHERE = "http://127.0.0.1:9/hook"  # never reached: its deliveries stay undelivered
+# Everything the contract calls personal, each a value found nowhere else.
+PERSON: dict[str, Any] = {
+    "email": "ada@acme.example",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "phone": "+4930123456",
+    "company": "Acme Analytics",
+    "job_title": "Chief Widget Officer",
+    "website": "https://acme-analytics.example/about",
+    "attribution": {
+        "source": "web",
+        "utm_source": "newsletter",
+        "utm_term": "ada-term",
+        "utm_content": "ada-content",
+        "referrer": "https://news.example/story-of-ada",
+        "landing_page": "https://ours.example/landing?who=ada",
+    },
+    "consent": {"marketing": True, "text": "I, the person, agree to widgets"},
+    "custom": {"favourite": "ada-custom-value"},
+}
+TRACES = [
+    "ada@acme.example",
+    "Ada",
+    "Lovelace",
+    "+4930123456",
+    "Acme Analytics",
+    "Chief Widget Officer",
+    "acme-analytics.example",
+    "acme.example",
+    "ada-term",
+    "ada-content",
+    "news.example",
+    "who=ada",
+    "agree to widgets",
+    "ada-custom-value",
+]
+
+
+@pytest.fixture
+async def a(database_url: str) -> AsyncIterator[Assigner]:
+    assigner = await make_assigner(database_url)
+    yield assigner
+    await assigner.rt.engine.dispose()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+def erased(a: Assigner, lead_id: uuid.UUID) -> Envelope:
+    return Envelope(
+        data=LeadErased(lead_id=lead_id, erased_at=clock(a).now), source="/marketing-intake"
+    )
+
+
+async def stored_text(a: Assigner, lead_id: uuid.UUID) -> str:
+    """Everything sales-assignment holds about the lead, as text."""
+    row = await assignment(a, lead_id)
+    assert row is not None
+    text = json.dumps([row.lead, row.reason, row.facts, row.score, row.rule], default=str)
+    text += json.dumps([h.reason for h in await history(a, lead_id)])
+    text += "".join(d.body.decode() for d in await deliveries(a, lead_id))
+    return text
+
+
+async def test_erasure_leaves_nothing_personal_in_the_lead_facts_reasons_or_webhooks(
+    a: Assigner, receiver: Receiver
+) -> None:
+    ann = await add_rep(a, "Ann")
+    async with a.rt.transaction() as s:  # the lead's company is an account: its reason names it
+        now = clock(a).now
+        s.add(AccountOwnerRow(domain="acme.example", rep_id=ann, created_at=now, updated_at=now))
+    await admin.create_endpoint(a, receiver.url, ["lead.assigned"])
+    await admin.create_endpoint(a, NOWHERE, ["lead.assigned"])
+    env = qualified(**PERSON)
+    lead_id = env.data.lead_id
+    await handle(a, env)
+    worker = DeliveryWorker(a.rt, a.settings, a.clock)
+    await _deliver_to(worker, receiver)
+    before = await stored_text(a, lead_id)
+    assert all(trace in before for trace in TRACES[:6])  # the test sees what it looks for
+
+    await handle(a, erased(a, lead_id))
+
+    after = await stored_text(a, lead_id)
+    for trace in TRACES:
+        assert trace not in after, trace
+    left = await deliveries(a, lead_id)
+    # The delivered message stays in the log, stripped; the one never sent is dropped.
+    assert [(d.event_type, d.status) for d in left] == [("lead.assigned", "delivered")]
+    assert json.loads(left[0].body)["data"]["lead"]["lead_id"] == str(lead_id)
+    await worker.close()
+
+
+async def _deliver_to(worker: DeliveryWorker, receiver: Receiver) -> None:
+    """Send what is due; the unreachable endpoint's attempt fails and waits for its retry."""
+    await worker.deliver_due()
+    for _ in range(50):
+        if receiver.snapshot():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the receiver got nothing")
+
+
+async def test_endpoints_subscribed_to_lead_erased_get_a_signed_one_with_only_the_lead_id(
+    a: Assigner, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    _, secret = await admin.create_endpoint(a, receiver.url, ["lead.assigned", "lead.erased"])
+    await admin.create_endpoint(a, NOWHERE, ["lead.assigned"])  # not subscribed: not told
+    env = qualified(**PERSON)
+    lead_id = env.data.lead_id
+    await handle(a, env)
+    worker = DeliveryWorker(a.rt, a.settings, a.clock)
+    await worker.deliver_due()
+
+    await handle(a, erased(a, lead_id))
+    await handle(a, erased(a, lead_id))  # a replay tells nobody twice
+    await worker.deliver_due()
+    await worker.close()
+
+    got = receiver.payloads()
+    assert [doc["type"] for _, doc in got] == ["lead.assigned", "lead.erased"]
+    received, doc = got[1]
+    Webhook(secret).verify(received.body, received.headers)
+    assert doc["data"] == {"lead": {"lead_id": str(lead_id)}}
+    erasures = [d for d in await deliveries(a, lead_id) if d.event_type == "lead.erased"]
+    assert [d.status for d in erasures] == ["delivered"]
+
+
+async def test_a_lead_never_qualified_here_is_still_announced_as_erased(
+    a: Assigner, receiver: Receiver
+) -> None:
+    await admin.create_endpoint(a, receiver.url, ["lead.erased"])
+    lead_id = uuid.uuid4()
+    await handle(a, erased(a, lead_id))
+    worker = DeliveryWorker(a.rt, a.settings, a.clock)
+    await worker.deliver_due()
+    await worker.close()
+    [(_, doc)] = receiver.payloads()
+    assert (doc["type"], doc["data"]) == ("lead.erased", {"lead": {"lead_id": str(lead_id)}})
+
+
+async def test_an_erased_lead_is_never_rerouted_queued_or_sent_again(
+    a: Assigner, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    await add_rep(a, "Bob")
+    await admin.create_endpoint(
+        a, receiver.url, ["lead.assigned", "lead.reassigned", "lead.erased"]
+    )
+    env = qualified(**PERSON)
+    lead_id = env.data.lead_id
+    await handle(a, env)
+    await handle(a, erased(a, lead_id))
+    assigned_events = len(await events(a))
+
+    clock(a).advance(a.settings.assignment_sla_seconds * 3)  # long past the SLA
+    assert await a.check_sla() == 0
+    assert await a.retry_queue() == 0
+    await handle(a, qualified(lead_id, **PERSON))  # a late MQL changes nothing either
+
+    row = await assignment(a, lead_id)
+    assert row is not None
+    assert (row.status, row.sla_due_at) == ("closed", None)
+    assert len(await events(a)) == assigned_events
+    types = sorted(d.event_type for d in await deliveries(a, lead_id))
+    assert types == ["lead.erased"]  # the lead.assigned never sent was dropped
+
+
+async def test_an_operators_retry_of_an_erased_leads_old_message_is_refused(
+    a: Assigner, receiver: Receiver
+) -> None:
+    await add_rep(a, "Ann")
+    endpoint, _ = await admin.create_endpoint(a, receiver.url, ["lead.assigned"])
+    env = qualified(**PERSON)
+    await handle(a, env)
+    worker = DeliveryWorker(a.rt, a.settings, a.clock)
+    await _deliver_to(worker, receiver)
+    await worker.close()
+    [sent] = await deliveries(a, env.data.lead_id)
+    await handle(a, erased(a, env.data.lead_id))
+
+    with pytest.raises(admin.Conflict):
+        await admin.retry_delivery(a, endpoint.id, sent.id)
+    assert len(receiver.snapshot()) == 1
+
+
+async def test_erasure_drops_the_leads_events_from_the_outbox(a: Assigner) -> None:
+    await add_rep(a, "Ann")
+    other = qualified()
+    env = qualified(**PERSON)
+    await handle(a, other)
+    await handle(a, env)
+    assert {e.data.lead_id for e in await events(a)} == {other.data.lead_id, env.data.lead_id}
+
+    await handle(a, erased(a, env.data.lead_id))
+
+    assert [e.data.lead_id for e in await events(a)] == [other.data.lead_id]
