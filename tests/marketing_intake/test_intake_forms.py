@@ -10,8 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from leadflow.events import LeadCaptured
+from marketing_intake.settings import IntakeSettings
 from support.apps import ADMIN, client, outbox
 from support.intake import ORIGIN, MakeApp, metric, new_form
 
@@ -308,3 +310,34 @@ async def test_the_form_limit_is_per_visitor_behind_a_trusted_proxy_only(
         202,
         429,
     ]
+
+
+async def test_form_urls_come_from_the_settings_never_the_host_header(make_app: MakeApp) -> None:
+    hostile = {**ADMIN, "Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    for settings, base in [
+        ({"public_url": "https://forms.example.com/intake/"}, "https://forms.example.com/intake"),
+        ({"http_host": "127.0.0.1", "http_port": 8123}, "http://127.0.0.1:8123"),  # dev
+    ]:
+        app = await make_app(**settings)
+        async with client(app) as http:
+            r = await http.post(
+                "/v1/forms", json={"name": "C", "allowed_origins": [ORIGIN]}, headers=hostile
+            )
+            form = r.json()
+            prefix = f"{base}/v1/forms/{form['form_id']}"
+            assert (form["submit_url"], form["embed_url"]) == (
+                f"{prefix}/submissions",
+                f"{prefix}/embed",
+            )
+            page = (await http.get(f"/v1/forms/{form['form_id']}/embed", headers=hostile)).text
+            assert f'action="{prefix}/submissions"' in page
+            assert "evil" not in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "//evil.example", "https://x.example/?a=1", "https://u@x.example"],
+)
+def test_a_public_url_that_is_not_a_plain_http_url_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="LEADFLOW_PUBLIC_URL"):
+        IntakeSettings(admin_token="dev-x", public_url=url)

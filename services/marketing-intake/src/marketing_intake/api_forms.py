@@ -24,10 +24,11 @@ _INVALID: Responses = {422: {"description": "Invalid settings, each field named"
 
 
 def base_url(request: Request) -> str:
-    """Where browsers reach this service: the `public_url` setting, else this request's."""
+    """Where browsers reach this service: the `public_url` setting, never the Host header
+    (a hostile Host would otherwise make the embed snippet post elsewhere)."""
     settings = request.app.state.settings
     assert isinstance(settings, IntakeSettings)
-    return (settings.public_url or str(request.base_url)).rstrip("/")
+    return settings.public_url
 
 
 def form_out(form: WebForm, request: Request) -> FormOut:
@@ -128,7 +129,8 @@ async def delete_form(form_id: uuid.UUID, rt: RT, _: AdminOnly) -> Response:
     "/{form_id}/embed",
     response_class=HTMLResponse,
     summary="The form's embed snippet: an HTML page with the <form> to paste and a live copy",
-    description="Public (the snippet holds nothing secret): open it in a browser.",
+    description="Public (the snippet holds nothing secret): open it in a browser. Its form "
+    "posts to LEADFLOW_PUBLIC_URL, never to the request's Host.",
     responses={200: {"content": {"text/html": {}}}, **_NOT_FOUND},
 )
 async def embed(form_id: uuid.UUID, request: Request, rt: RT) -> HTMLResponse:

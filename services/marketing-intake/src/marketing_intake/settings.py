@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
 
 from leadflow.settings import Settings
 
@@ -21,5 +24,21 @@ class IntakeSettings(Settings):
     rate_limit_key_burst: int = Field(default=100, ge=1)
     rate_limit_form_per_minute: float = Field(default=10.0, ge=0)
     rate_limit_form_burst: int = Field(default=10, ge=1)
-    # Base URL of this service as browsers reach it, for the embed snippet (else the request's).
+    # Trust (embed page): the base URL of this service as browsers reach it, for form URLs and
+    # the embed snippet; never the request's Host header. Default: the listening address.
     public_url: str = ""
+
+    @model_validator(mode="after")
+    def _public_url(self) -> Self:
+        if not self.public_url:
+            wildcard = self.http_host in ("", "0.0.0.0", "::")  # noqa: S104  (compared, not bound)
+            host = "127.0.0.1" if wildcard else self.http_host
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{self.http_port or self.default_port}"
+        parts = urlsplit(self.public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("LEADFLOW_PUBLIC_URL must be an http(s) URL such as https://x.example")
+        if parts.query or parts.fragment or parts.username:
+            raise ValueError("LEADFLOW_PUBLIC_URL must have no query, fragment or user")
+        self.public_url = self.public_url.rstrip("/")
+        return self
