@@ -25,6 +25,7 @@ from leadflow.cli import app
 from leadflow.db import session_factory
 from leadflow.events import Envelope, LeadErased, dlq_topic
 from leadflow.kafka import ProducerHolder, ensure_topics
+from leadflow.outbox import kernel_metadata
 from support.kafka_tools import end_offsets, place_group_at_end, read_after
 
 runner = CliRunner()
@@ -121,7 +122,7 @@ class Poison:
         self.bootstrap = bootstrap
         self.topic = f"cli-test-{uuid.uuid4().hex[:10]}"
         self.groups = [f"cli-test-a-{uuid.uuid4().hex[:6]}", f"cli-test-b-{uuid.uuid4().hex[:6]}"]
-        self.db = f"sqlite+aiosqlite:///{tmp}/unused.db"
+        self.db = f"sqlite+aiosqlite:///{tmp}/consumers.db"
         self.sent: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
 
     async def setup(self) -> None:
@@ -157,6 +158,8 @@ class Poison:
         """Run the kernel's consumer loop as both groups until each dead-lettered all three."""
         start = await end_offsets(self.bootstrap, [dlq_topic(self.topic)])
         engine = create_async_engine(self.db)
+        async with engine.begin() as conn:  # the consumer records each dead letter's key
+            await conn.run_sync(kernel_metadata.create_all)
         holder = ProducerHolder(self.bootstrap, client_id="cli-test")
         loops = [
             EventConsumer(

@@ -14,7 +14,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import Handlers
-from leadflow.events import Envelope, LeadErased
+from leadflow.events import Envelope, LeadErased, LeadOutcome
 from leadflow.outbox import OutboxRelay, kernel_metadata, outbox_table
 from leadflow.service import Runtime
 from leadflow.settings import Settings
@@ -51,15 +51,21 @@ async def create_tables(runtime: Runtime) -> None:
         await conn.run_sync(test_metadata.create_all)
 
 
-def recording_handlers(poison: set[uuid.UUID] | None = None) -> Handlers:
-    """Handlers that record each effect; leads in `poison` always fail."""
+def recording_handlers(
+    poison: set[uuid.UUID] | None = None, failures: dict[uuid.UUID, int] | None = None
+) -> Handlers:
+    """Handlers that record each effect; leads in `poison` always fail, those in `failures`
+    fail that many times first."""
 
-    async def on_erased(session: AsyncSession, env: Envelope) -> None:
+    async def record(session: AsyncSession, env: Envelope) -> None:
         if poison and env.data.lead_id in poison:
             raise RuntimeError("this lead always fails")
+        if failures and failures.get(env.data.lead_id, 0) > 0:
+            failures[env.data.lead_id] -= 1
+            raise RuntimeError("this lead fails a few times")
         await session.execute(insert(effects).values(lead_id=str(env.data.lead_id), ce_id=env.id))
 
-    return {LeadErased: on_erased}
+    return {LeadErased: record, LeadOutcome: record}
 
 
 async def effects_for(runtime: Runtime, lead_ids: set[str]) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import EventConsumer, _InFlight
-from leadflow.events import Envelope, LeadErased, dlq_topic
+from leadflow.events import Envelope, LeadErased, LeadOutcome, dlq_topic
 from leadflow.kafka import partition_for
 from leadflow.outbox import inbox_table
 from leadflow.service import Runtime
@@ -81,7 +81,11 @@ async def test_poison_and_failing_events_go_to_the_dlq_and_the_loop_goes_on(
     producer = await runtime.producer.get()
     good = Envelope(data=LeadErased(lead_id=uuid.uuid4(), erased_at=datetime.now(UTC)), source="/t")
     await producer.send_and_wait(TOPIC, b"{not json", key=good.key, headers=good.headers())
-    await stage(runtime, [bad_lead])
+    # An outcome whose handler always fails (an erasure is never dead-lettered: below).
+    bad = Envelope(
+        data=LeadOutcome(lead_id=bad_lead, stage="won", occurred_at=datetime.now(UTC)), source="/t"
+    )
+    await producer.send_and_wait(TOPIC, bad.value(), key=bad.key, headers=bad.headers())
     after = uuid.uuid4()
     await stage(runtime, [after])
     await eventually(lambda: _count(runtime, {str(after)}, 1))
@@ -100,6 +104,21 @@ async def test_poison_and_failing_events_go_to_the_dlq_and_the_loop_goes_on(
     poisoned = next(m for m in ours if dict(m.headers)["dlq_error_type"] == b"MalformedEvent")
     assert poisoned.value == b"{not json"  # the original bytes
     assert await effects_for(runtime, {str(bad_lead)}) == []
+
+
+async def test_an_erasure_that_keeps_failing_is_retried_until_handled_never_dead_lettered(
+    runtime: Runtime, kafka_bootstrap: str
+) -> None:
+    flaky = uuid.uuid4()
+    failures = {flaky: 6}  # twice the attempts after which anything else is dead-lettered
+    group = await _consume(runtime, kafka_bootstrap, failures=failures)
+    start = await end_offsets(kafka_bootstrap, [dlq_topic(TOPIC)])
+    await stage(runtime, [flaky])
+    await eventually(lambda: _count(runtime, {str(flaky)}, 1), timeout=30)
+    assert failures[flaky] == 0  # it failed every time it was told to, then went through
+    dead = await read_after(kafka_bootstrap, start, lambda m: False, timeout=2)
+    assert [m for m in dead if _group(m) == group] == []
+    assert runtime.stuck() is None
 
 
 @pytest.mark.parametrize("mode", ["before_publish", "after_publish"])

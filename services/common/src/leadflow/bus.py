@@ -41,7 +41,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadflow.db import is_transient
-from leadflow.events import Envelope, Event, MalformedEvent, decode, dlq_topic
+from leadflow.erasure_log import dead_letter_key, record_dead_letter
+from leadflow.events import Envelope, Event, LeadErased, MalformedEvent, decode, dlq_topic
 from leadflow.kafka import ProducerHolder
 from leadflow.observability import (
     CONSUMER_LAG,
@@ -63,6 +64,8 @@ BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
 BatchHandlers = Mapping[type[Event], BatchHandler]
 
 MAX_VALUE_BYTES = 1_048_576
+# The longest wait between two tries of an erasure that keeps failing.
+_ERASURE_RETRY_CAP = 60.0
 
 
 class _Stopped(Exception):
@@ -452,6 +455,9 @@ class EventConsumer:
 
     async def _decode(self, msg: Any) -> tuple[Envelope, Handler] | None:
         """The event and its handler; None for what is dead-lettered (malformed) or ignored."""
+        if msg.value is None:  # a tombstone (erasure on the log): nothing to handle
+            EVENTS_CONSUMED.labels(msg.topic, "tombstone").inc()
+            return None
         try:
             if msg.value is not None and len(msg.value) > MAX_VALUE_BYTES:
                 raise MalformedEvent(f"value of {len(msg.value)} bytes exceeds {MAX_VALUE_BYTES}")
@@ -484,11 +490,20 @@ class EventConsumer:
             except Exception as exc:
                 # IntegrityError is most often a concurrent duplicate of the same ce_id: the
                 # retry sees the inbox row. Otherwise it is a bug, dead-lettered like the rest.
-                if _is_transient(exc) and not isinstance(exc, IntegrityError):
-                    log.warning("transient failure, will retry: %s", type(exc).__name__)
+                # An erasure is never dead-lettered (the person would never be erased): it is
+                # retried like an outage, with growing delays, until a fix lets it through.
+                erasure = isinstance(envelope.data, LeadErased)
+                if (_is_transient(exc) and not isinstance(exc, IntegrityError)) or erasure:
+                    log.log(
+                        logging.ERROR if erasure else logging.WARNING,
+                        "%s failure, will retry: %s",
+                        "erasure" if erasure else "transient",
+                        type(exc).__name__,
+                    )
                     self.last_progress = time.monotonic()  # waiting out an outage is not stuck
                     attempts = min(attempts, self._max_attempts - 1)
-                    await self._pause(min(self._backoff * 2**attempts, 5.0))
+                    cap = _ERASURE_RETRY_CAP if erasure else 5.0
+                    await self._pause(min(self._backoff * 2**attempts, cap))
                     if self._stopping.is_set():
                         raise _Stopped from exc
                     continue
@@ -516,8 +531,13 @@ class EventConsumer:
         return "ok"
 
     async def _dead_letter(self, msg: Any, failure: Failure) -> None:
+        # Each dead letter has a key of its own, recorded before it is written, so that
+        # compaction never merges two and an erasure can tombstone it (erasure_log.py).
+        key = dead_letter_key(msg.key, self.group, msg.partition, msg.offset)
+        await self._record_dead_letter(msg, key)
         headers = [
             *(msg.headers or ()),
+            *([("dlq_original_key", msg.key)] if msg.key is not None else []),
             ("dlq_original_topic", msg.topic.encode()),
             ("dlq_original_partition", str(msg.partition).encode()),
             ("dlq_original_offset", str(msg.offset).encode()),
@@ -535,7 +555,7 @@ class EventConsumer:
             try:
                 producer = await self._producer.get()
                 await producer.send_and_wait(
-                    dlq_topic(msg.topic), value=value, key=msg.key, headers=headers
+                    dlq_topic(msg.topic), value=value, key=key, headers=headers
                 )
                 break
             except KafkaError as exc:
@@ -556,6 +576,18 @@ class EventConsumer:
                 "attempts": failure.attempts,
             },
         )
+
+    async def _record_dead_letter(self, msg: Any, key: bytes) -> None:
+        while True:  # never write a dead letter an erasure could not find
+            try:
+                await record_dead_letter(self._sessions, dlq_topic(msg.topic), key, msg.key)
+                return
+            except Exception as exc:
+                log.warning("recording a dead letter failed, retrying: %s", type(exc).__name__)
+                self.last_progress = time.monotonic()
+                await self._pause(1.0)
+                if self._stopping.is_set():
+                    raise _Stopped from exc
 
     @staticmethod
     def _record_lag(consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[Any]]) -> None:

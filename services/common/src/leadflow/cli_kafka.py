@@ -84,6 +84,14 @@ class DlqMessage:
         return self.header("ce_id")
 
     @property
+    def original_key(self) -> bytes | None:
+        """The key the message had (a dead letter has a key of its own, erasure_log.py)."""
+        for k, v in self.headers:
+            if k == "dlq_original_key":
+                return v
+        return self.key  # written before dead letters had keys of their own
+
+    @property
     def group(self) -> str | None:
         return self.header("dlq_consumer_group")
 
@@ -305,6 +313,8 @@ async def read_dlq(
                 for m in msgs:
                     if m.offset >= wanted[tp]:
                         continue
+                    if m.value is None:  # a tombstone: an erased dead letter, not one
+                        continue
                     position[tp] = m.offset + 1
                     out.append(
                         DlqMessage(
@@ -409,7 +419,7 @@ async def replay(
                     await producer.send(
                         m.original_topic,
                         value=m.value,
-                        key=m.key,
+                        key=m.original_key,
                         headers=m.original_headers(),
                     )
                 touched[TopicPartition(m.dlq_topic, m.partition)].add(m.offset)

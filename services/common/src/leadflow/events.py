@@ -192,6 +192,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
 )
 BY_CE_TYPE: Mapping[str, type[Event]] = {cls.ce_type: cls for cls in EVENT_TYPES}
 TOPICS: tuple[str, ...] = tuple(cls.topic for cls in EVENT_TYPES)
+# The topics whose events carry the lead itself (email, phone, names): compacted by lead id,
+# erased with tombstones (topic_config.py, erasure_log.py).
+PII_TOPICS: tuple[str, ...] = (LeadCaptured.topic, LeadScored.topic, LeadQualified.topic)
 
 
 def dlq_topic(topic: str) -> str:

@@ -80,7 +80,7 @@ def partition_for(
 
 
 # topic, key, value, headers
-Message = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
+Message = tuple[str, bytes, bytes | None, list[tuple[str, bytes]]]  # None: a tombstone
 
 
 async def send_in_batches(producer: AIOKafkaProducer, messages: list[Message]) -> list[Any]:

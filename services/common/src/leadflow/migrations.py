@@ -98,6 +98,24 @@ def create_kernel_tables() -> None:
     )
 
 
+def create_kernel_tables_v2() -> None:
+    """Kernel schema v2 (erasure on the event log, erasure_log.py): the keys to tombstone."""
+    op.create_table(
+        "log_erasure_keys",
+        Column("topic", String(200), nullable=False),
+        Column("key", String(400), nullable=False),
+        Column("lead_key", String(100), nullable=False),
+        Column("due_at", DateTime(timezone=True), nullable=True),
+        PrimaryKeyConstraint("topic", "key", name="pk_log_erasure_keys"),
+    )
+    op.create_index("ix_log_erasure_keys_lead_key", "log_erasure_keys", ["lead_key"])
+    op.create_index("ix_log_erasure_keys_due_at", "log_erasure_keys", ["due_at"])
+
+
+def drop_kernel_tables_v2() -> None:
+    op.drop_table("log_erasure_keys")
+
+
 def drop_kernel_tables() -> None:
     op.drop_table("inbox")
     op.drop_index("ix_outbox_unsent", table_name="outbox")

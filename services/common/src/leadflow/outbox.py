@@ -558,8 +558,9 @@ class OutboxRelay:
         if not rows:
             return 0
         producer = await self._producer.get()
+        # An empty value is a tombstone (erasure_log.py): published as a null value.
         sent = await send_in_batches(
-            producer, [(m.topic, m.key, m.value, m.headers) for _, m in rows]
+            producer, [(m.topic, m.key, m.value or None, m.headers) for _, m in rows]
         )
         await asyncio.gather(*sent)
         self._unmarked = [row_id for row_id, _ in rows]

@@ -1,4 +1,5 @@
-"""`python -m leadflow.topics`: create the contract's topics and DLQs (idempotent)."""
+"""`python -m leadflow.topics`: create the contract's topics and DLQs, and bring existing ones'
+erasure configs (compaction, segment time) up to date (idempotent)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def main() -> None:
             partitions=args.partitions,
             replication=args.replication,
             options=client_options(kafka),
+            erasure_delay_seconds=kafka.erasure_delay_seconds,
         )
     )
     print(f"topics: {len(created)} created" + (f" ({', '.join(created)})" if created else ""))

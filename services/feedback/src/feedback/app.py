@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from feedback import api, api_dashboard, api_integrations, api_metrics
 from feedback.handlers import BATCH_HANDLERS, HANDLERS
 from feedback.settings import FeedbackSettings
+from leadflow.erasure_log import LogEraser
 from leadflow.events import TOPICS
 from leadflow.service import Runtime, create_app
 
@@ -18,7 +19,17 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def build_app(settings: FeedbackSettings) -> FastAPI:
     runtime = Runtime.build(settings)
-    runtime.consume(sorted(set(TOPICS)), HANDLERS, batch_handlers=BATCH_HANDLERS)
+    # Its `leads.outcomes` carry no email, phone or names: tombstones only for the dead
+    # letters it wrote.
+    eraser = LogEraser(
+        runtime.sessions, produces=[], erasure_delay_seconds=settings.erasure_delay_seconds
+    )
+    runtime.consume(
+        sorted(set(TOPICS)),
+        eraser.handlers(HANDLERS),
+        batch_handlers=eraser.batch_handlers(BATCH_HANDLERS),
+    )
+    runtime.workers.append(("log-eraser", eraser.run))
     app = create_app(
         runtime,
         title="leadflow feedback",

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from lead_scoring import api
 from lead_scoring.handlers import Scorer
 from lead_scoring.settings import ScoringSettings
-from leadflow.events import LeadCaptured, LeadErased, LeadOutcome
+from leadflow.erasure_log import LogEraser
+from leadflow.events import LeadCaptured, LeadErased, LeadOutcome, LeadQualified, LeadScored
 from leadflow.service import Runtime, create_app
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -18,11 +19,19 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def build_app(settings: ScoringSettings) -> FastAPI:
     runtime = Runtime.build(settings)
     scorer = Scorer(runtime)
+    # Scoring skips the events of an erased lead, so its tombstones come after its last
+    # score of the lead.
+    eraser = LogEraser(
+        runtime.sessions,
+        produces=[LeadScored.topic, LeadQualified.topic],
+        erasure_delay_seconds=settings.erasure_delay_seconds,
+    )
     runtime.consume(
         [LeadCaptured.topic, LeadOutcome.topic, LeadErased.topic],
-        scorer.handlers,
-        batch_handlers=scorer.batch_handlers,
+        eraser.handlers(scorer.handlers),
+        batch_handlers=eraser.batch_handlers(scorer.batch_handlers),
     )
+    runtime.workers.append(("log-eraser", eraser.run))
     app = create_app(
         runtime,
         title="leadflow lead-scoring",

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from leadflow.events import LeadErased
+from leadflow.erasure_log import LogEraser
+from leadflow.events import LeadCaptured, LeadErased
 from leadflow.ratelimit import TokenBuckets
 from leadflow.service import Runtime, create_app
 from marketing_intake import api_forms, api_keys, api_leads, api_submit
@@ -19,7 +20,13 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def build_app(settings: IntakeSettings) -> FastAPI:
     runtime = Runtime.build(settings)
-    runtime.consume([LeadErased.topic], HANDLERS)
+    eraser = LogEraser(
+        runtime.sessions,
+        produces=[LeadCaptured.topic],
+        erasure_delay_seconds=settings.erasure_delay_seconds,
+    )
+    runtime.consume([LeadErased.topic], eraser.handlers(HANDLERS))
+    runtime.workers.append(("log-eraser", eraser.run))
     app = create_app(
         runtime,
         title="leadflow marketing-intake",

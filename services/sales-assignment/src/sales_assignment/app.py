@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadErased, LeadOutcome, LeadQualified
 from leadflow.service import Runtime, Worker, create_app
 from sales_assignment import api, api_routing, api_webhooks
@@ -42,11 +43,16 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
     assigner = Assigner(runtime, settings)
     delivery = DeliveryWorker(runtime, settings, doorbell=assigner.doorbell)
     assigner.deliveries = delivery  # routing hands it new deliveries at commit
+    # Produces no personal data on the log: tombstones only for the dead letters it wrote.
+    eraser = LogEraser(
+        runtime.sessions, produces=[], erasure_delay_seconds=settings.erasure_delay_seconds
+    )
     runtime.consume(
         [LeadQualified.topic, LeadOutcome.topic, LeadErased.topic],
-        assigner.handlers(),
-        batch_handlers=assigner.batch_handlers(),
+        eraser.handlers(assigner.handlers()),
+        batch_handlers=eraser.batch_handlers(assigner.batch_handlers()),
     )
+    runtime.workers.append(("log-eraser", eraser.run))
     runtime.workers.append(("webhook-delivery", delivery.run))
     runtime.workers.append(
         ("assignment-queue", every(settings.queue_retry_seconds, assigner.retry_queue))

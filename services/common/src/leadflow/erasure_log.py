@@ -1,0 +1,204 @@
+"""Erasure on the event log: tombstones for an erased lead on the topics a service produces
+and on the dead letters it wrote, then a second tombstone once the segment time has passed.
+
+Why (docs/architecture.md, "Erasure on the event log"): the topics that carry a person's
+data and the DLQs are compacted (topic_config.py); a tombstone (the key, a null value)
+removes the older records of its key once their segment is closed and cleaned. Kafka
+closes a segment only when a record is appended after `segment.ms`, and a quiet partition
+may get none for days: the second tombstone is that record. It holds nothing either, so the
+consumers skip it like the first.
+
+Every dead letter has a key of its own (the lead's key, the consumer group and the original
+position), so that compaction never merges two dead letters; the consumer that writes one
+records its key here first (a crash in between leaves a key with no record: its tombstone
+is harmless), and the service's `leads.erased` handler tombstones the keys recorded for the
+lead. Tombstones go through the outbox, after the service's own erasure in the same
+transaction: published after anything it emitted for the lead before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Column, Index, String, Table, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from leadflow.db import UtcDateTime
+from leadflow.events import Envelope, Event, LeadErased, new_event_id
+from leadflow.outbox import add_record, kernel_metadata
+from leadflow.topic_config import second_tombstone_after
+
+log = logging.getLogger(__name__)
+
+_Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+_BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
+
+# One row per key to tombstone: a dead letter's (due_at NULL until its lead is erased), or
+# a key tombstoned once, whose second tombstone is due at `due_at`.
+log_keys_table = Table(
+    "log_erasure_keys",
+    kernel_metadata,
+    Column("topic", String(200), primary_key=True),
+    Column("key", String(400), primary_key=True),
+    Column("lead_key", String(100), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=True),
+    Index("ix_log_erasure_keys_lead_key", "lead_key"),
+    Index("ix_log_erasure_keys_due_at", "due_at"),
+)
+
+_LEAD_KEY_CHARS = 100
+
+
+def lead_key(key: bytes | None) -> str:
+    """The lead's key as text (the lead id, for every event we produce)."""
+    return (key or b"").decode("utf-8", "replace")[:_LEAD_KEY_CHARS]
+
+
+def dead_letter_key(key: bytes | None, group: str, partition: int, offset: int) -> bytes:
+    """A dead letter's own key: the lead's, then who failed it and where it was."""
+    return f"{lead_key(key)}/{group}/{partition}-{offset}".encode()
+
+
+async def record_dead_letter(
+    sessions: async_sessionmaker[AsyncSession], dlq: str, key: bytes, original_key: bytes | None
+) -> None:
+    """Remember a dead letter's key before it is written, so an erasure can tombstone it."""
+    async with sessions() as session, session.begin():
+        ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            ins(log_keys_table)
+            .values(topic=dlq, key=key.decode(), lead_key=lead_key(original_key), due_at=None)
+            .on_conflict_do_nothing()
+        )
+
+
+def _tombstone(session: AsyncSession, topic: str, key: bytes) -> None:
+    # An empty outbox value is published as a null value (no event is empty).
+    add_record(session, record_id=new_event_id(), topic=topic, key=key, value=b"", headers=[])
+
+
+async def erase_from_log(
+    session: AsyncSession, lead: str, produces: Sequence[str], second_after: float
+) -> int:
+    """Tombstone the lead's key on each topic in `produces` and each dead letter recorded
+    for it, in the caller's transaction; the second tombstones fall due `second_after`
+    seconds later. Returns how many tombstones were staged."""
+    due = datetime.now(UTC) + timedelta(seconds=second_after)
+    recorded = (
+        await session.execute(
+            select(log_keys_table.c.topic, log_keys_table.c.key).where(
+                log_keys_table.c.lead_key == lead, log_keys_table.c.due_at.is_(None)
+            )
+        )
+    ).all()
+    keys = [(topic, lead) for topic in produces] + [(t, k) for t, k in recorded]
+    for topic, key in keys:
+        _tombstone(session, topic, key.encode())
+    if recorded:
+        await session.execute(
+            update(log_keys_table)
+            .where(log_keys_table.c.lead_key == lead, log_keys_table.c.due_at.is_(None))
+            .values(due_at=due)
+        )
+    if produces:
+        ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = ins(log_keys_table).values(
+            [{"topic": t, "key": lead, "lead_key": lead, "due_at": due} for t in produces]
+        )
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["topic", "key"], set_={"due_at": stmt.excluded.due_at}
+            )
+        )
+    return len(keys)
+
+
+async def second_tombstones(sessions: async_sessionmaker[AsyncSession], limit: int = 500) -> int:
+    """Stage the second tombstones that fell due (they roll the segments holding the
+    first); how many."""
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        rows = (
+            await session.execute(
+                select(log_keys_table.c.topic, log_keys_table.c.key)
+                .where(log_keys_table.c.due_at <= now)
+                .limit(limit)
+            )
+        ).all()
+        for topic, key in rows:
+            _tombstone(session, topic, key.encode())
+            await session.execute(
+                delete(log_keys_table).where(
+                    log_keys_table.c.topic == topic, log_keys_table.c.key == key
+                )
+            )
+    return len(rows)
+
+
+class LogEraser:
+    """Wraps a service's `leads.erased` handlers with the log's erasure, and runs the
+    worker that writes the second tombstones."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        produces: Sequence[str],
+        erasure_delay_seconds: int,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._sessions = sessions
+        self._produces = tuple(produces)
+        self._second_after = second_tombstone_after(erasure_delay_seconds)
+        self._poll = poll_seconds
+
+    def handlers(self, handlers: Mapping[type[Event], _Handler]) -> dict[type[Event], _Handler]:
+        """`handlers` with the log's erasure after the service's own `leads.erased` handling
+        (and a handler that does only that, if the service has none)."""
+        inner = handlers.get(LeadErased)
+
+        async def on_erased(session: AsyncSession, env: Envelope) -> None:
+            if inner is not None:
+                await inner(session, env)
+            await self.erase(session, env)
+
+        return {**handlers, LeadErased: on_erased}
+
+    def batch_handlers(
+        self, batch: Mapping[type[Event], _BatchHandler] | None
+    ) -> dict[type[Event], _BatchHandler]:
+        """The same for batch handlers (a run of `leads.erased` events handled together)."""
+        found = dict(batch or {})
+        inner = found.get(LeadErased)
+        if inner is None:
+            return found
+
+        async def on_erased_many(session: AsyncSession, envs: list[Envelope]) -> None:
+            await inner(session, envs)
+            for env in envs:
+                await self.erase(session, env)
+
+        found[LeadErased] = on_erased_many
+        return found
+
+    async def erase(self, session: AsyncSession, env: Envelope) -> None:
+        lead = str(env.data.lead_id)
+        n = await erase_from_log(session, lead, self._produces, self._second_after)
+        log.info("log erasure staged", extra={"lead_id": lead, "tombstones": n})
+
+    async def run(self) -> None:
+        """Write the second tombstones as they fall due, until cancelled."""
+        while True:
+            try:
+                while await second_tombstones(self._sessions) > 0:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is away: the rows wait for the next pass
+                log.warning("second tombstones: %s: %s", type(exc).__name__, exc)
+            await asyncio.sleep(self._poll)
