@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,10 +10,12 @@ from fastapi import FastAPI
 from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadCaptured, LeadErased
 from leadflow.ratelimit import TokenBuckets
+from leadflow.schedule import every
 from leadflow.service import Runtime, create_app
 from marketing_intake import api_forms, api_keys, api_leads, api_submit
 from marketing_intake.deps import Limits
 from marketing_intake.handlers import HANDLERS
+from marketing_intake.retention import purge_idempotency
 from marketing_intake.settings import IntakeSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -40,4 +43,6 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         key=TokenBuckets(settings.rate_limit_key_per_second, settings.rate_limit_key_burst),
         form=TokenBuckets(settings.rate_limit_form_per_minute / 60, settings.rate_limit_form_burst),
     )
+    purge = every(settings.idempotency_purge_seconds, partial(purge_idempotency, runtime))
+    runtime.workers.append(("idempotency-purge", purge))
     return app

@@ -90,6 +90,20 @@ async def forget_before(session: AsyncSession, cutoff: datetime) -> None:
     await session.execute(delete(IdempotentResponse).where(IdempotentResponse.created_at < cutoff))
 
 
+async def forget_some_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
+    """Delete up to `limit` answers remembered before `cutoff` (oldest first); how many."""
+    oldest = (
+        select(IdempotentResponse.id)
+        .where(IdempotentResponse.created_at < cutoff)
+        .order_by(IdempotentResponse.created_at)
+        .limit(limit)
+    )
+    result = await session.execute(
+        delete(IdempotentResponse).where(IdempotentResponse.id.in_(oldest.scalar_subquery()))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def get_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
     return await session.get(ApiKey, key_id)
 

@@ -18,6 +18,10 @@ class IntakeSettings(Settings):
     duplicate_window_days: int = Field(default=30, ge=0)
     custom_max_bytes: int = Field(default=4096, ge=256)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # Trust (retention): keys past their TTL are deleted this often, this many rows per
+    # transaction (short transactions; the first pass after an upgrade may find millions).
+    idempotency_purge_seconds: float = Field(default=600.0, gt=0)
+    idempotency_purge_batch: int = Field(default=10_000, ge=1)
 
     # Rate limits, per replica (in-process token buckets); a rate of 0 turns a limit off.
     rate_limit_key_per_second: float = Field(default=50.0, ge=0)
