@@ -9,9 +9,11 @@ from fastapi.staticfiles import StaticFiles
 
 from feedback import api, api_dashboard, api_integrations, api_metrics
 from feedback.handlers import BATCH_HANDLERS, HANDLERS
+from feedback.retention import purge_journey
 from feedback.settings import FeedbackSettings
 from leadflow.erasure_log import LogEraser
 from leadflow.events import TOPICS
+from leadflow.periodic import every
 from leadflow.service import Runtime, create_app
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -30,6 +32,10 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
         batch_handlers=eraser.batch_handlers(BATCH_HANDLERS),
     )
     runtime.workers.append(("log-eraser", eraser.run))
+    days = settings.journey_retention_days
+    runtime.workers.append(
+        ("retention", every(settings.purge_interval_seconds, lambda: purge_journey(runtime, days)))
+    )
     app = create_app(
         runtime,
         title="leadflow feedback",

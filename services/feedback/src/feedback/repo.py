@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedback.models import (
@@ -36,6 +36,13 @@ async def lead_erased(session: AsyncSession, lead_id: uuid.UUID) -> bool:
     """Whether this service has handled the lead's erasure."""
     stmt = select(LeadFacts.erased_at).where(LeadFacts.lead_id == lead_id)
     return (await session.scalar(stmt)) is not None
+
+
+async def purge_journey(session: AsyncSession, before: datetime) -> int:
+    """Delete the journey rows of what happened before `before`; how many."""
+    stmt = delete(JourneyEvent).where(JourneyEvent.occurred_at < before)
+    result = await session.execute(stmt.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def journey(session: AsyncSession, lead_id: uuid.UUID) -> list[JourneyEvent]:

@@ -19,5 +19,9 @@ class FeedbackSettings(Settings):
 
     # GET /v1/insights/segments: fewer closed leads (won + lost) than this is not ranked.
     insights_min_sample: int = Field(default=20, ge=1)
+    # Retention (issue 19): journey rows are deleted this many days after what they record
+    # happened (the funnel's facts stay); checked every purge_interval_seconds.
+    journey_retention_days: float = Field(default=365.0, gt=0)
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)
     # How long a dashboard login (its HttpOnly cookie) lasts.
     dashboard_session_hours: float = Field(default=12.0, gt=0)

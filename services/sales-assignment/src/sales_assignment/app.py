@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadErased, LeadOutcome, LeadQualified
-from leadflow.service import Runtime, Worker, create_app
+from leadflow.periodic import every
+from leadflow.service import Runtime, create_app
 from sales_assignment import api, api_routing, api_webhooks
 from sales_assignment.api_deps import install_not_found
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker
+from sales_assignment.retention import purge_deliveries
 from sales_assignment.settings import AssignmentSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
-
-
-def every(seconds: float, step: Callable[[], Awaitable[object]]) -> Worker:
-    """A background loop running `step` every `seconds`; a failed pass is logged and retried."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                await step()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # database away: the next pass tries again
-                log.warning("background pass failed: %s: %s", type(exc).__name__, exc)
-            await asyncio.sleep(seconds)
-
-    return loop
 
 
 def build_app(settings: AssignmentSettings) -> FastAPI:
@@ -60,6 +44,9 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
     runtime.workers.append(
         ("assignment-sla", every(settings.sla_check_seconds, assigner.check_sla))
     )
+    days = settings.webhook_delivery_retention_days
+    purge = every(settings.purge_interval_seconds, lambda: purge_deliveries(runtime, days))
+    runtime.workers.append(("retention", purge))
     app = create_app(
         runtime,
         title="leadflow sales-assignment",

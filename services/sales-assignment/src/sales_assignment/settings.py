@@ -49,6 +49,11 @@ class AssignmentSettings(Settings):
     webhook_connections_per_host: int = Field(default=16, ge=1)
     # Longest Retry-After honoured; a receiver cannot park a delivery for longer than this.
     webhook_max_retry_after_seconds: float = Field(default=86400.0, ge=0)
+    # Retention (issue 19): delivered, failed and dead webhook deliveries are deleted this
+    # many days after they were made (pending ones wait for their endpoint); checked every
+    # purge_interval_seconds by a background task.
+    webhook_delivery_retention_days: float = Field(default=30.0, gt=0)
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)
     queue_retry_seconds: float = Field(default=5.0, gt=0)
     sla_check_seconds: float = Field(default=5.0, gt=0)
 

@@ -103,6 +103,19 @@ async def drop_undelivered(session: AsyncSession, lead_id: uuid.UUID) -> list[st
     return list(await session.scalars(stmt))
 
 
+async def purge_deliveries(session: AsyncSession, before: datetime) -> int:
+    """Delete delivered, failed and dead deliveries made before `before`; how many."""
+    result = await session.execute(
+        delete(DeliveryRow)
+        .where(
+            DeliveryRow.created_at < before,
+            DeliveryRow.status.in_(("delivered", "failed", "dead")),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def revive_undelivered(session: AsyncSession, endpoint_id: uuid.UUID, now: datetime) -> int:
     """Make every undelivered message of an endpoint due now with a fresh attempt budget."""
     result = await session.execute(

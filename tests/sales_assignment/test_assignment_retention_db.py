@@ -1,0 +1,82 @@
+"""Retention: old webhook deliveries vanish on the service's own schedule, with no request."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from leadflow.service import Runtime
+from sales_assignment.app import MIGRATIONS, build_app
+from sales_assignment.models import DeliveryRow
+from sales_assignment.settings import AssignmentSettings
+from support.apps import build, dispose, runtime
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    app = await build(
+        AssignmentSettings,
+        build_app,
+        MIGRATIONS,
+        database_url,
+        webhook_delivery_retention_days=30,
+        purge_interval_seconds=0.2,
+    )
+    yield app
+    await dispose(app)
+
+
+async def add(rt: Runtime, status: str, age_days: float) -> str:
+    made = datetime.now(UTC) - timedelta(days=age_days)
+    row = DeliveryRow(
+        id=f"msg_{uuid.uuid4().hex}",
+        endpoint_id=uuid.uuid4(),
+        lead_id=uuid.uuid4(),
+        seq=1,
+        event_type="lead.assigned",
+        body=b"{}",
+        status=status,
+        attempts=1,
+        next_attempt_at=made,
+        created_at=made,
+    )
+    async with rt.transaction() as s:
+        s.add(row)
+    return row.id
+
+
+async def stored(rt: Runtime) -> set[str]:
+    async with rt.sessions() as s:
+        return set(await s.scalars(select(DeliveryRow.id)))
+
+
+async def test_finished_deliveries_past_the_retention_vanish_on_schedule(app: FastAPI) -> None:
+    rt = runtime(app)
+    [(_, purge)] = [(n, w) for n, w in rt.workers if n == "retention"]
+    kept = {await add(rt, "delivered", 29), await add(rt, "pending", 45)}
+    first = {await add(rt, "delivered", 31), await add(rt, "dead", 40)}
+    task = asyncio.create_task(purge())  # the runtime's background task; no request is made
+    try:
+        await _until(lambda: stored(rt), lambda ids: not ids & first)
+        later = {await add(rt, "failed", 60), await add(rt, "delivered", 90)}
+        await _until(lambda: stored(rt), lambda ids: not ids & later)  # the next pass
+    finally:
+        task.cancel()
+    assert await stored(rt) == kept
+
+
+async def _until(
+    read: Callable[[], Awaitable[set[str]]], done: Callable[[set[str]], bool], timeout: float = 10
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done(await read()):
+        assert asyncio.get_running_loop().time() < deadline, "not purged in time"
+        await asyncio.sleep(0.05)
