@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic_core import from_json, to_json
 from sqlalchemy import DateTime, Table, bindparam, event, insert, text
@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from leadflow.db_limits import DbLimits
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -262,9 +265,14 @@ def _json_text(value: Any) -> str:
 
 
 def create_engine(
-    url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, **kwargs: Any
+    url: str,
+    *,
+    idle_ping_seconds: float = IDLE_PING_SECONDS,
+    limits: DbLimits | None = None,
+    **kwargs: Any,
 ) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and its folder created."""
+    """An async engine; SQLite gets WAL, a busy timeout and its folder created, PostgreSQL
+    the `limits` (timeouts, keepalives, TLS mode) when given."""
     # JSON columns through pydantic-core rather than the json module: several times faster
     # for the lead documents every service stores.
     kwargs.setdefault("json_serializer", _json_text)
@@ -308,7 +316,11 @@ def create_engine(
     # Last in, first out: under a steady load the same few connections stay in use and the
     # rest sit idle, so only those are checked before use (below).
     kwargs.setdefault("pool_use_lifo", True)
+    if limits is not None:
+        kwargs["connect_args"] = {**limits.connect_args(), **kwargs.get("connect_args", {})}
     engine = create_async_engine(url, **kwargs)
+    if limits is not None:
+        limits.install(engine)
     _ping_when_idle(engine, idle_ping_seconds)
     return engine
 

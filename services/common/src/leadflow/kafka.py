@@ -32,7 +32,11 @@ def client_options(settings: KafkaSettings | None) -> dict[str, Any]:
         return {}
     options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
     if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+        options["ssl_context"] = create_ssl_context(
+            cafile=settings.kafka_ssl_cafile,
+            certfile=settings.kafka_ssl_certfile,  # mTLS: the broker authenticates us by it
+            keyfile=settings.kafka_ssl_keyfile,
+        )
     if settings.kafka_security_protocol.startswith("SASL"):
         password = settings.kafka_sasl_password
         options.update(

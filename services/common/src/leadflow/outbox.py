@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 import weakref
 from collections import OrderedDict
@@ -436,6 +437,10 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._sqlite = is_sqlite(str(engine.url))
         self.last_progress = datetime.now(UTC)
+        # When the pass in hand began (monotonic), None between passes; and whether the
+        # last read found rows: together they say whether the relay is stuck (`stuck_for`).
+        self._pass_started: float | None = None
+        self._saw_rows = False
         # What this process committed: publishing it needs only its ids from the table.
         self._known = _Remembered(max_bytes=_REMEMBER_BYTES)
         self._leader: AsyncConnection | None = None  # holds the relay lock (PostgreSQL)
@@ -458,6 +463,20 @@ class OutboxRelay:
         """Let `run` publish again after a stop (a runtime started anew in one process)."""
         self._stopping.clear()
 
+    def stuck_for(self, seconds: float) -> str | None:
+        """Why liveness should fail: a pass running over `seconds` while rows wait, or None.
+
+        A pass that fails (Kafka or the database away) ends and the loop retries: waiting
+        out an outage is not stuck. A pass that never ends (a vanished primary past every
+        timeout) is."""
+        started = self._pass_started
+        if started is None or self._stopping.is_set():
+            return None
+        waiting = self._saw_rows or bool(self._unmarked) or len(self._known) > 0
+        if waiting and time.monotonic() - started > seconds:
+            return f"outbox relay made no progress for {seconds:g} s with events waiting"
+        return None
+
     async def run(self) -> None:
         """Publish until stopped; survives Kafka and database outages by retrying."""
         try:
@@ -470,6 +489,7 @@ class OutboxRelay:
         last_cleanup = datetime.min.replace(tzinfo=UTC)
         while not self._stopping.is_set():
             self.last_progress = datetime.now(UTC)
+            self._pass_started = time.monotonic()
             try:
                 published = await self._publish_as_leader()
                 backoff = self._poll
@@ -486,6 +506,7 @@ class OutboxRelay:
                 if isinstance(exc, KafkaError):
                     await self._producer.reset()
                 backoff = min(backoff * 2, 10.0)
+            self._pass_started = None
             await self._sleep(backoff)
 
     async def _sleep(self, seconds: float) -> None:
@@ -554,6 +575,7 @@ class OutboxRelay:
         """Mark what the last pass published, publish the next batch (the next pass, or
         `publish_pending`, marks it); how many were published."""
         rows = await self._read_batch(conn)
+        self._saw_rows = bool(rows)
         OUTBOX_PENDING.set(len(rows))
         if not rows:
             return 0

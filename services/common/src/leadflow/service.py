@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from leadflow.access_api import install_access
 from leadflow.bus import BatchHandlers, EventConsumer, Handlers
 from leadflow.db import create_engine, ping, session_factory
+from leadflow.db_limits import DbLimits
 from leadflow.docs import install_docs
 from leadflow.edge import Edge
 from leadflow.events import Envelope, Event, new_event_id
@@ -56,7 +57,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, limits=DbLimits.from_settings(settings))
         producer = ProducerHolder(
             settings.kafka_bootstrap,
             client_id=settings.service_name,
@@ -195,6 +196,8 @@ class Runtime:
         for consumer in self.consumers:
             if now - consumer.last_progress > STUCK_AFTER_SECONDS:
                 return f"consumer {consumer.group} made no progress for {STUCK_AFTER_SECONDS:.0f} s"
+        if self._tasks:  # a relay that is not running is not stuck
+            return self.relay.stuck_for(self.settings.relay_stuck_after_seconds)
         return None
 
     async def check_database(self) -> None:

@@ -7,6 +7,8 @@ from typing import Annotated, ClassVar, Literal, Self
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from leadflow.prod_guard import database_problem, kafka_problem, weak_secret
+
 DEV_ADMIN_TOKEN_PREFIX = "dev-"
 
 
@@ -27,6 +29,9 @@ class KafkaSettings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: str | None = None  # CA bundle for SSL/SASL_SSL; default: system CAs
+    # Trust (transport): a client certificate and its key for mTLS (protocol SSL).
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
     # Erasure on the event log (issue 19, docs/architecture.md): how long an erased person's
     # records may stay readable on the compacted topics and DLQs. The topics' segment and
     # compaction times (topic_config.py) and the services' second tombstone derive from it.
@@ -103,6 +108,24 @@ class Settings(KafkaSettings):
     # believed (leadflow.edge.client_address); empty, the default, believes no one.
     trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
 
+    # Trust (transport, prod_guard.py): prod refuses Kafka and PostgreSQL without TLS and
+    # authentication unless this is set (a service mesh encrypting and authenticating for us).
+    allow_plaintext: bool = False
+    # asyncpg's ssl mode; empty: the URL's ?ssl= (prod needs require, verify-ca or verify-full).
+    database_sslmode: Literal[
+        "", "disable", "allow", "prefer", "require", "verify-ca", "verify-full"
+    ] = ""
+    # Trust (a vanished primary, db.py): each query's client-side limit, the server's statement
+    # and idle-in-transaction limits (0: off), TCP keepalives and an unacknowledged-send limit.
+    db_command_timeout_seconds: float = Field(default=30.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)
+    db_keepalive_idle_seconds: int = Field(default=30, ge=1)
+    db_keepalive_interval_seconds: int = Field(default=10, ge=1)
+    db_keepalive_count: int = Field(default=3, ge=1)
+    # /healthz reports the outbox relay stuck when one pass has run this long with rows waiting.
+    relay_stuck_after_seconds: float = Field(default=120.0, gt=0)
+
     @model_validator(mode="before")
     @classmethod
     def _parse_lists(cls, data: object) -> object:
@@ -131,6 +154,30 @@ class Settings(KafkaSettings):
                 )
             if self.database_url.startswith("sqlite"):
                 raise ValueError("prod refuses SQLite; set LEADFLOW_DATABASE_URL to PostgreSQL")
+        return self
+
+    @model_validator(mode="after")
+    def _transport_and_secrets_guard(self) -> Self:
+        if self.env != "prod":
+            return self
+        weak = weak_secret(self.admin_token.get_secret_value())
+        if weak is not None:
+            raise ValueError(
+                f"LEADFLOW_ADMIN_TOKEN is guessable ({weak}); prod needs a random token, "
+                "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        if self.allow_plaintext:
+            return self
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+        problem = kafka_problem(
+            self.kafka_security_protocol,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=bool(password),
+            certfile=self.kafka_ssl_certfile,
+            keyfile=self.kafka_ssl_keyfile,
+        ) or database_problem(self.database_url, self.database_sslmode)
+        if problem is not None:
+            raise ValueError(f"{problem} (or LEADFLOW_ALLOW_PLAINTEXT=true behind a service mesh)")
         return self
 
     @model_validator(mode="after")
