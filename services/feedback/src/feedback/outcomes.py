@@ -228,7 +228,7 @@ async def verified_webhook(
 def _outcome_body(raw: bytes) -> Any:
     try:
         parsed = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested beyond the decoder's stack
         return None  # pydantic reports it: not an object
     if isinstance(parsed, dict) and "data" in parsed and "type" in parsed:
         return parsed["data"]
