@@ -13,10 +13,19 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from leadflow import handread
-from leadflow.http import AdminAuth, Problem, bearer_of, field_name
+from leadflow.access import AdminOnly, roles_text
+from leadflow.http import Problem, bearer_of, field_name
 from leadflow.service import Runtime
 from marketing_intake import handlers
-from marketing_intake.deps import RT, KeyAuth, KeyOrAdmin, key_of, lead_invalid, runtime_of
+from marketing_intake.deps import (
+    KEY_CREDENTIAL,
+    RT,
+    KeyAuth,
+    KeyOrAdmin,
+    key_of,
+    lead_invalid,
+    runtime_of,
+)
 from marketing_intake.normalize import FieldError, LeadInvalid
 from marketing_intake.schemas import AcceptedOut, BatchIn, BatchOut, LeadExport, LeadIn
 
@@ -89,7 +98,7 @@ async def _idempotent(
         "`leads.captured` event in one transaction before answering 202: an accepted lead "
         "is never lost. The same email within the duplicate window is the same lead "
         "(`duplicate: true`, a new touch). With `Idempotency-Key`, a repeat of the same "
-        "request returns the first answer."
+        "request returns the first answer. " + KEY_CREDENTIAL
     ),
     responses={422: {"description": "Invalid fields, each named"}, **_IDEMPOTENCY_RESPONSES},
     openapi_extra=handread.documented(body=LeadIn, headers=[_IDEMPOTENCY_HEADER], bearer=True),
@@ -124,7 +133,7 @@ async def submit_lead(request: Request) -> Response:
         "Each lead is validated on its own: the answer has one result per lead, in order, "
         "`accepted` (with `lead_id` and `duplicate`) or `invalid` (with its `errors`). Every "
         "accepted lead is stored with its event in ONE transaction before the answer. More "
-        "than 500 leads: 422. `Idempotency-Key` works as for a single lead."
+        "than 500 leads: 422. `Idempotency-Key` works as for a single lead. " + KEY_CREDENTIAL
     ),
     responses={422: {"description": "Not a list of 1 to 500 leads"}, **_IDEMPOTENCY_RESPONSES},
 )
@@ -155,7 +164,9 @@ async def submit_batch(
     summary="Export a lead (personal data access request)",
     description=(
         "The admin reads every lead; an `lf_sk_` API key only the leads captured with that "
-        "same key (404 for any other, as for an unknown id)."
+        "same key (404 for any other, as for an unknown id). "
+        + roles_text("admin")
+        + " Or an `lf_sk_` API key."
     ),
     responses={404: {"description": "No lead with this id (that this key captured)"}},
 )
@@ -177,9 +188,10 @@ async def get_lead(lead_id: uuid.UUID, rt: RT, key: KeyOrAdmin) -> LeadExport:
     "/{lead_id:uuid}",
     status_code=202,
     summary="Erase a lead's personal data everywhere (publishes leads.erased)",
+    description=roles_text("admin"),
     responses={404: {"description": "No lead with this id"}},
 )
-async def erase_lead(lead_id: uuid.UUID, rt: RT, _: AdminAuth) -> dict[str, str]:
+async def erase_lead(lead_id: uuid.UUID, rt: RT, _: AdminOnly) -> dict[str, str]:
     if not await handlers.erase_lead(rt, lead_id):
         raise Problem(404, "Not Found", "No lead with this id.")
     return {"lead_id": str(lead_id), "status": "erasing"}

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from leadflow.http import Credentials, Problem, bearer_token, invalid, tokens_equal
+from leadflow.access import authenticate
+from leadflow.http import Credentials, Problem, bearer_token, invalid
 from leadflow.ratelimit import TokenBuckets, retry_after
 from leadflow.service import Runtime
 from marketing_intake import handlers_keys
@@ -73,17 +74,28 @@ async def key_of(request: Request, rt: Runtime, token: str) -> ApiKey:
     return key
 
 
-async def require_key_or_admin(rt: RT, credentials: Credentials) -> ApiKey | None:
-    """The caller's API key, or None for the admin (who reads every lead)."""
+async def require_key_or_admin(request: Request, rt: RT, credentials: Credentials) -> ApiKey | None:
+    """The caller's API key, or None for an admin (who reads every lead): any admin token
+    the kernel knows (bootstrap, issued or OIDC), checked as `allow("admin")` checks it."""
     token = bearer_token(credentials)
-    if tokens_equal(token, rt.settings.admin_token.get_secret_value()):
-        return None
-    key = await handlers_keys.authenticate(rt, token)
-    if key is None:
-        raise Problem(403, "Forbidden", "This call needs the admin token or an API key.")
-    return key
+    if token.startswith(handlers_keys.KEY_PREFIX):
+        key = await handlers_keys.authenticate(rt, token)
+        if key is None:
+            raise Problem(
+                401,
+                "Unauthorized",
+                "Unknown or revoked API key.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return key
+    principal = await authenticate(request, credentials)
+    if principal.role != "admin":
+        raise Problem(403, "Forbidden", "This call needs an admin token or an API key.")
+    return None
 
 
+# Said in the description of routes that take an intake key rather than a role token.
+KEY_CREDENTIAL = "Credential: an `lf_sk_` API key (role tokens do not apply)."
 KeyAuth = Annotated[ApiKey, Depends(require_key)]
 KeyOrAdmin = Annotated[ApiKey | None, Depends(require_key_or_admin)]
 
