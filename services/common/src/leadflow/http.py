@@ -132,9 +132,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def health_router(
-    readiness: Mapping[str, Check], liveness: Callable[[], str | None] | None = None
+    readiness: Mapping[str, Check],
+    liveness: Callable[[], str | None] | None = None,
+    degradable: Mapping[str, Check] | None = None,
 ) -> APIRouter:
-    """`/healthz` (this process is not stuck), `/readyz` (dependencies answer), `/metrics`."""
+    """`/healthz` (this process is not stuck), `/readyz` (dependencies answer), `/metrics`.
+
+    `readiness` checks must pass for a 200; a failing `degradable` check (Kafka, for a service
+    whose outbox takes work while it is away) is named under `degraded`, still 200."""
+    optional = dict(degradable or {})
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="Alive: the HTTP loop answers and no worker loop is stuck")
@@ -144,16 +150,22 @@ def health_router(
             return problem_response(503, "Stuck", stuck)
         return JSONResponse({"status": "ok"})
 
-    @router.get("/readyz", summary="Ready: the database and Kafka answer")
+    @router.get(
+        "/readyz",
+        summary="Ready: what the service needs answers (a degraded dependency is named, 200)",
+    )
     async def readyz() -> Response:
         results: dict[str, str] = {}
-        for name, check in readiness.items():
+        for name, check in {**readiness, **optional}.items():
             try:
                 await check()
                 results[name] = "ok"
             except Exception as exc:
                 results[name] = f"unavailable: {type(exc).__name__}"
-        down = [name for name, v in results.items() if v != "ok"]
+        down = [name for name, v in results.items() if v != "ok" and name not in optional]
+        degraded = [name for name, v in results.items() if v != "ok" and name in optional]
+        if degraded and not down:
+            return JSONResponse({"status": "degraded", "degraded": degraded, "checks": results})
         if not down:
             return JSONResponse({"status": "ready", "checks": results})
         return problem_response(

@@ -243,10 +243,13 @@ def create_app(
     app.add_middleware(
         Edge, tracer=runtime.tracing.tracer, max_body_bytes=runtime.settings.max_body_bytes
     )
+    kafka = {"kafka": runtime.check_kafka}
+    needs_kafka = not runtime.settings.ready_without_kafka
     app.include_router(
         health_router(
-            {"database": runtime.check_database, "kafka": runtime.check_kafka},
+            {"database": runtime.check_database, **(kafka if needs_kafka else {})},
             liveness=runtime.stuck,
+            degradable=None if needs_kafka else kafka,
         )
     )
     for router in routers:

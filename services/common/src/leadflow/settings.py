@@ -45,6 +45,9 @@ class Settings(KafkaSettings):
 
     service_name: ClassVar[str] = "leadflow"
     default_port: ClassVar[int] = 8000
+    # Readiness (contract "HTTP"): a service whose outbox accepts work while Kafka is away
+    # stays ready without it, naming Kafka as degraded.
+    ready_without_kafka: ClassVar[bool] = False
 
     env: Literal["dev", "prod"] = "dev"
     database_url: str = ""

@@ -13,6 +13,7 @@ from leadflow.settings import Settings
 class IntakeSettings(Settings):
     service_name = "marketing-intake"
     default_port = 8001
+    ready_without_kafka = True  # the outbox holds what is accepted while Kafka is away
 
     # The same person (email) within this many days is one lead: a new touch, not a new lead.
     duplicate_window_days: int = Field(default=30, ge=0)
