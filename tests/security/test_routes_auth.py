@@ -1,9 +1,12 @@
-"""Every route of every service refuses a missing or wrong token, unless it is listed public.
+"""Every route of every service, with the roles it admits: checked with a real token of each role.
 
 Routes come from each app's OpenAPI document (and, so that `include_in_schema=False`
-cannot hide one, from the app's route table). The public routes are an explicit
-allow-list below: a route added later without auth fails this test until someone decides,
-here, that it is meant to be public. Secrets handed out once (intake API keys, feedback
+cannot hide one, from the app's route table). Each is either public (an explicit
+allow-list, with the reason) or in the role table below: a route added later fails this test
+until someone decides, here, who may call it. For every route of the table and every role,
+a token minted with `POST /v1/tokens` is admitted (not 401/403) or refused (403) as the table
+says; no token is 401; an unknown token is 401; the route's OpenAPI description names
+exactly the admitted roles (`roles_text`). Secrets handed out once (intake API keys, feedback
 sales-tool tokens) must be stored hashed: the plaintext appears nowhere in the database.
 """
 
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
@@ -28,8 +32,10 @@ from feedback.settings import FeedbackSettings
 from lead_scoring.app import MIGRATIONS as SCORING_MIGRATIONS
 from lead_scoring.app import build_app as scoring_app
 from lead_scoring.settings import ScoringSettings
+from leadflow.access import ROLES, Role, roles_text
 from marketing_intake.app import MIGRATIONS as INTAKE_MIGRATIONS
 from marketing_intake.app import build_app as intake_app
+from marketing_intake.deps import KEY_CREDENTIAL
 from marketing_intake.settings import IntakeSettings
 from sales_assignment.app import MIGRATIONS as ASSIGNMENT_MIGRATIONS
 from sales_assignment.app import build_app as assignment_app
@@ -48,18 +54,79 @@ PUBLIC: dict[str, dict[tuple[str, str], str]] = {
         ("OPTIONS", "/v1/forms/{form_id}/submissions"): "CORS preflight",
         ("GET", "/v1/forms/{form_id}/embed"): "the embeddable form a web page loads",
     },
-    "lead-scoring": {
-        ("GET", "/v1/scores/{lead_id}"): "contract: not admin",
-        ("POST", "/v1/scores/preview"): "contract: not admin; nothing stored",
-        ("GET", "/v1/scoring/rules"): "contract: only PUT is admin",
-        ("GET", "/v1/scoring/model"): "contract: not admin",
-    },
+    "lead-scoring": {},
     "sales-assignment": {},
     "feedback": {
         ("GET", "/"): "the dashboard: without a valid login cookie, only the login form",
-        ("POST", "/login"): "the login form posts the admin token here",
-        ("POST", "/logout"): "drops the cookie",
+        ("POST", "/login"): "the login form posts an analyst or admin token here",
+        ("POST", "/logout"): "ends the session",
         ("POST", "/v1/integrations/{integration_id}/webhook"): "Standard Webhooks signature",
+    },
+}
+
+# The roles each route admits (admin always). KEY: an intake `lf_sk_` key, no role token.
+ADMIN_ONLY: tuple[Role, ...] = ("admin",)
+READERS: tuple[Role, ...] = ("admin", "analyst")
+KEY = "key"
+Admits = tuple[Role, ...] | str
+EVERY_SERVICE_ROLES: dict[tuple[str, str], Admits] = {
+    ("POST", "/v1/tokens"): ADMIN_ONLY,
+    ("DELETE", "/v1/tokens/{token_id}"): ADMIN_ONLY,
+}
+ROLE_TABLE: dict[str, dict[tuple[str, str], Admits]] = {
+    "marketing-intake": {
+        ("POST", "/v1/leads"): KEY,
+        ("POST", "/v1/leads/batch"): KEY,
+        ("GET", "/v1/leads/{lead_id}"): ADMIN_ONLY,  # or the key that captured it
+        ("DELETE", "/v1/leads/{lead_id}"): ADMIN_ONLY,
+        ("GET", "/v1/api-keys"): ADMIN_ONLY,
+        ("POST", "/v1/api-keys"): ADMIN_ONLY,
+        ("DELETE", "/v1/api-keys/{key_id}"): ADMIN_ONLY,
+        ("GET", "/v1/forms"): ADMIN_ONLY,
+        ("POST", "/v1/forms"): ADMIN_ONLY,
+        ("GET", "/v1/forms/{form_id}"): ADMIN_ONLY,
+        ("PATCH", "/v1/forms/{form_id}"): ADMIN_ONLY,
+        ("DELETE", "/v1/forms/{form_id}"): ADMIN_ONLY,
+    },
+    "lead-scoring": {
+        ("GET", "/v1/scores/{lead_id}"): READERS,
+        ("POST", "/v1/scores/preview"): READERS,
+        ("GET", "/v1/scoring/rules"): READERS,
+        ("PUT", "/v1/scoring/rules"): ADMIN_ONLY,
+        ("GET", "/v1/scoring/model"): READERS,
+    },
+    "sales-assignment": {
+        ("GET", "/v1/reps"): READERS,
+        ("POST", "/v1/reps"): ADMIN_ONLY,
+        ("POST", "/v1/reps/import"): ADMIN_ONLY,
+        ("GET", "/v1/reps/{rep_id}"): READERS,
+        ("PATCH", "/v1/reps/{rep_id}"): ADMIN_ONLY,
+        ("DELETE", "/v1/reps/{rep_id}"): ADMIN_ONLY,
+        ("GET", "/v1/assignments/{lead_id}"): ("admin", "analyst", "sales_tool", "rep"),
+        ("POST", "/v1/assignments/{lead_id}/accept"): ("admin", "sales_tool", "rep"),
+        ("GET", "/v1/routing/rules"): READERS,
+        ("PUT", "/v1/routing/rules"): ADMIN_ONLY,
+        ("GET", "/v1/routing/rules/history"): READERS,
+        ("GET", "/v1/accounts"): READERS,
+        ("PUT", "/v1/accounts/{domain}"): ADMIN_ONLY,
+        ("DELETE", "/v1/accounts/{domain}"): ADMIN_ONLY,
+        ("GET", "/v1/webhook-endpoints"): ADMIN_ONLY,
+        ("POST", "/v1/webhook-endpoints"): ADMIN_ONLY,
+        ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): ADMIN_ONLY,
+        ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): ADMIN_ONLY,
+        ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): ADMIN_ONLY,
+        ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry"): ADMIN_ONLY,
+    },
+    "feedback": {
+        ("POST", "/v1/outcomes"): ("admin", "sales_tool", "rep"),
+        ("PUT", "/v1/campaigns/{utm_campaign}/cost"): ADMIN_ONLY,
+        ("GET", "/v1/leads/{lead_id}/journey"): READERS,
+        ("GET", "/v1/integrations"): ADMIN_ONLY,
+        ("POST", "/v1/integrations"): ADMIN_ONLY,
+        ("DELETE", "/v1/integrations/{integration_id}"): ADMIN_ONLY,
+        ("GET", "/v1/metrics/funnel"): READERS,
+        ("GET", "/v1/metrics/funnel.csv"): READERS,
+        ("GET", "/v1/insights/segments"): READERS,
     },
 }
 # Served but not in the OpenAPI document.
@@ -70,12 +137,15 @@ HIDDEN_MOUNTS = {"/static"}
 WRONG_TOKENS = [
     "wrong-token",
     "dev-test-admin-but-longer",
+    "lf_at_" + "A" * 40 + "." + "B" * 43,  # looks like an issued access token
     "lf_sk_" + "A" * 40,  # looks like an intake API key
     "lf_it_" + "A" * 40,  # looks like a feedback sales-tool token
+    "eyJhbGciOiJub25lIn0.eyJsZWFkZmxvd19yb2xlIjoiYWRtaW4ifQ.",  # an unsigned JWT
 ]
 PARAMS = {
     "domain": "acme.example.com",
     "utm_campaign": "q4-launch",
+    "token_id": "tok_" + "0" * 24,
 }
 
 
@@ -101,9 +171,20 @@ async def service(
 ) -> AsyncIterator[tuple[Service, FastAPI, Path]]:
     svc: Service = request.param
     db = tmp_path / f"{svc.name}.db"
-    app = await build(svc.settings, svc.build_app, svc.migrations, f"sqlite+aiosqlite:///{db}")
+    # No brute-force limit here: this test sends hundreds of wrong tokens on purpose.
+    app = await build(
+        svc.settings,
+        svc.build_app,
+        svc.migrations,
+        f"sqlite+aiosqlite:///{db}",
+        auth_failures_per_minute=0,
+    )
     yield svc, app, db
     await dispose(app)
+
+
+def table(svc: Service) -> dict[tuple[str, str], Admits]:
+    return {**EVERY_SERVICE_ROLES, **ROLE_TABLE[svc.name]}
 
 
 def served_routes(app: FastAPI) -> list[Any]:
@@ -147,26 +228,86 @@ async def test_every_served_route_is_in_the_openapi_document_or_known_hidden(
             assert path in HIDDEN_PUBLIC, f"{method} {path} is served but not documented"
 
 
-async def test_the_public_allow_list_names_only_routes_that_exist(
+async def test_every_documented_route_is_public_or_in_the_role_table(
     service: tuple[Service, FastAPI, Path],
 ) -> None:
     svc, app, _ = service
+    public = {**EVERY_SERVICE_PUBLIC, **PUBLIC[svc.name]}
+    listed = set(public) | set(table(svc))
     ops = set(operations(app))
-    for key in (*EVERY_SERVICE_PUBLIC, *PUBLIC[svc.name]):
-        assert key in ops, f"{svc.name}: allow-listed {key} does not exist (stale list?)"
+    assert not set(public) & set(table(svc)), "a route is both public and in the role table"
+    assert ops - listed == set(), f"{svc.name}: routes nobody decided about"
+    assert listed - ops == set(), f"{svc.name}: listed routes that do not exist (stale?)"
+
+
+async def test_each_route_describes_exactly_the_roles_it_admits(
+    service: tuple[Service, FastAPI, Path],
+) -> None:
+    svc, app, _ = service
+    doc = app.openapi()
+    failures = []
+    for (method, path), admits in table(svc).items():
+        description = doc["paths"][path][method.lower()].get("description", "")
+        if admits == KEY:
+            if KEY_CREDENTIAL not in description or "Roles:" in description:
+                failures.append(f"{method} {path}: {description!r}")
+            continue
+        assert isinstance(admits, tuple)
+        if roles_text(*admits) not in description or description.count("Roles:") != 1:
+            failures.append(f"{method} {path}: {description[-80:]!r} ≠ {roles_text(*admits)}")
+    assert not failures, "\n".join(failures)
+
+
+async def role_tokens(http: httpx.AsyncClient) -> dict[Role, dict[str, str]]:
+    """A real token of each role, minted by this service's own `POST /v1/tokens`."""
+    tokens: dict[Role, dict[str, str]] = {}
+    for role in ROLES:
+        subject = str(uuid.uuid4()) if role in ("rep", "sales_tool") else None
+        r = await http.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        tokens[role] = {"Authorization": f"Bearer {r.json()['token']}"}
+    return tokens
+
+
+async def test_each_role_is_admitted_or_refused_as_the_table_says(
+    service: tuple[Service, FastAPI, Path],
+) -> None:
+    svc, app, _ = service
+    failures = []
+    async with client(app) as http:
+        tokens = await role_tokens(http)
+        for (method, path), admits in sorted(table(svc).items()):
+            url = concrete(path)
+            body = {} if method in {"POST", "PUT", "PATCH"} else None
+            for role, headers in tokens.items():
+                r = await http.request(method, url, json=body, headers=headers)
+                if admits == KEY:
+                    expected_ok = False
+                    refused = (401,)  # a role token is no intake key
+                else:
+                    expected_ok = role in admits
+                    refused = (403,)
+                if expected_ok and r.status_code in (401, 403):
+                    failures.append(f"{method} {path} as {role}: {r.status_code}, admitted")
+                if not expected_ok and r.status_code not in refused:
+                    failures.append(f"{method} {path} as {role}: {r.status_code}, not {refused}")
+                if r.status_code == 403:
+                    assert r.headers["content-type"] == "application/problem+json"
+            r = await http.request(method, url, json=body)
+            if r.status_code != 401:
+                failures.append(f"{method} {path} without a token: {r.status_code}")
+            elif r.headers.get("www-authenticate") != "Bearer":
+                failures.append(f"{method} {path}: 401 without WWW-Authenticate: Bearer")
+    assert not failures, "\n".join(failures)
 
 
 async def test_every_non_public_route_refuses_a_missing_or_wrong_token(
     service: tuple[Service, FastAPI, Path],
 ) -> None:
     svc, app, _ = service
-    public = {**EVERY_SERVICE_PUBLIC, **PUBLIC[svc.name]}
-    protected = [op for op in operations(app) if op not in public]
-    if svc.name != "lead-scoring":
-        assert protected, "expected admin routes"
     failures = []
     async with client(app) as http:
-        for method, path in protected:
+        for method, path in sorted(table(svc)):
             url = concrete(path)
             body = {} if method in {"POST", "PUT", "PATCH"} else None
             r = await http.request(method, url, json=body)
@@ -183,12 +324,12 @@ async def test_every_non_public_route_refuses_a_missing_or_wrong_token(
                 r = await http.request(
                     method, url, json=body, headers={"Authorization": f"Bearer {token}"}
                 )
-                if r.status_code not in (401, 403):
+                if r.status_code != 401:  # unknown: 401, never 403 (contract)
                     failures.append(f"{method} {path} with token {token[:8]}…: {r.status_code}")
             r = await http.request(
                 method, url, json=body, headers={"Authorization": "Basic YWRtaW46YWRtaW4="}
             )
-            if r.status_code not in (401, 403):
+            if r.status_code != 401:
                 failures.append(f"{method} {path} with Basic auth: {r.status_code}")
     assert not failures, "\n".join(failures)
 
