@@ -4,7 +4,8 @@ Core kinds go through `kubernetes-validate` in strict mode (unknown fields are e
 every Kubernetes version the chart supports; custom resources (Strimzi, KEDA, Prometheus
 Operator) through `jsonschema` against the CRD schemas in ../shared/schemas/crds, or, in a
 checkout without that folder beside it, the copy of them in deploy/crds (kept equal by a
-test).
+test). Schemas the shared folder lacks (PrometheusRule, TriggerAuthentication) are written
+in deploy/crds itself (deploy/crds/README.md).
 
     python deploy/validate.py rendered.yaml [more.yaml ...]
 """
@@ -35,11 +36,15 @@ def load_documents(text: str) -> list[dict[str, Any]]:
 
 
 def crd_schema_path(doc: dict[str, Any], crd_dir: Path = CRD_DIR) -> Path | None:
-    """Where the CRD schema of a custom resource lives, or None for a core kind."""
+    """Where the CRD schema of a custom resource lives, or None for a core kind: in
+    `crd_dir`, else in deploy/crds (the schemas written here)."""
     group, _, version = str(doc.get("apiVersion", "")).rpartition("/")
     if "." not in group or group.endswith(".k8s.io"):
         return None
-    return crd_dir / group / f"{str(doc['kind']).lower()}_{version}.json"
+    relative = Path(group) / f"{str(doc['kind']).lower()}_{version}.json"
+    if not (crd_dir / relative).is_file() and (VENDORED_CRD_DIR / relative).is_file():
+        return VENDORED_CRD_DIR / relative
+    return crd_dir / relative
 
 
 def describe(doc: dict[str, Any]) -> str:

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from support.chart import ALL_FEATURES, Render, helm_path, helm_template, load_validate
+from support.chart import (
+    ALL_FEATURES,
+    EXISTING_SECRETS,
+    Render,
+    helm_path,
+    helm_template,
+    load_validate,
+)
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +42,15 @@ def render(helm: str, validate: ModuleType) -> Render:
     return _render
 
 
-VALUES = {"default": (), "all-features": ("--values", str(ALL_FEATURES))}
+VALUES = {
+    "default": (),
+    "all-features": ("--values", str(ALL_FEATURES)),
+    "existing-secrets": ("--values", str(EXISTING_SECRETS)),
+}
 
 
 @pytest.fixture(scope="session", params=list(VALUES))
 def rendered(request: pytest.FixtureRequest, render: Render) -> list[dict[str, Any]]:
-    """The chart rendered with default values, then with every feature on."""
+    """The chart rendered with default (+ required) values, every feature on, and the
+    minimal install on existing secrets."""
     return render(*VALUES[request.param])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -10,8 +11,14 @@ from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "deploy" / "helm" / "leadflow"
+# LEADFLOW_TEST_CHART: run the chart tests against another copy (say, the previous release's,
+# to see a new test fail there).
+CHART = Path(os.environ.get("LEADFLOW_TEST_CHART") or ROOT / "deploy" / "helm" / "leadflow")
 ALL_FEATURES = CHART / "ci" / "all-features-values.yaml"
+# The defaults plus only the values that have none (the chart refuses to render without them).
+REQUIRED = CHART / "ci" / "required-values.yaml"
+# Every secret from Secrets the operator manages, Kafka over TLS with SASL, the topics Job.
+EXISTING_SECRETS = CHART / "ci" / "existing-secrets-values.yaml"
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion).
 KUBE_VERSION = "1.29.0"
 KUBE = ("--kube-version", KUBE_VERSION)
@@ -44,8 +51,11 @@ def helm_path() -> str:
 
 
 def helm_template(helm: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`helm template` with args; without a `--values` file, the required values come first
+    (the values files in ci/ are complete on their own)."""
+    base = () if "--values" in args else ("--values", str(REQUIRED))
     return subprocess.run(
-        [helm, "template", "leadflow", str(CHART), "--namespace", "leadflow", *KUBE, *args],
+        [helm, "template", "leadflow", str(CHART), "--namespace", "leadflow", *KUBE, *base, *args],
         capture_output=True,
         text=True,
         timeout=120,

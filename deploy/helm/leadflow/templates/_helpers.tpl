@@ -68,10 +68,12 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- if and $cfg.image $cfg.image.repository -}}{{- $repo = $cfg.image.repository -}}{{- end -}}
 {{- $tag := default $root.Chart.AppVersion $img.tag -}}
 {{- if and $cfg.image $cfg.image.tag -}}{{- $tag = $cfg.image.tag -}}{{- end -}}
+{{- $ref := printf "%s:%s" $repo $tag -}}
+{{- if and $cfg.image $cfg.image.digest -}}{{- $ref = printf "%s@%s" $repo $cfg.image.digest -}}{{- end -}}
 {{- if $img.registry -}}
-{{- printf "%s/%s:%s" $img.registry $repo $tag -}}
+{{- printf "%s/%s" $img.registry $ref -}}
 {{- else -}}
-{{- printf "%s:%s" $repo $tag -}}
+{{- $ref -}}
 {{- end -}}
 {{- end -}}
 
@@ -101,6 +103,85 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- default $svc (get $settings "consumer_group") -}}
 {{- end -}}
 
+{{/* Merged settings of one service: (list $ $svc). */}}
+{{- define "leadflow.settings" -}}
+{{- $root := index . 0 -}}
+{{- $cfg := index $root.Values.services (index . 1) -}}
+{{- toYaml (merge (deepCopy (default dict $cfg.settings)) (deepCopy (default dict $root.Values.settings))) -}}
+{{- end -}}
+
+{{/* Every required value that is missing, named in one message (called by each template
+     that could fail first). */}}
+{{- define "leadflow.checkRequired" -}}
+{{- $missing := list }}
+{{- if not .Values.kafka.bootstrap }}{{- $missing = append $missing "kafka.bootstrap" }}{{- end }}
+{{- if not .Values.secrets.existingSecret }}
+{{- if not .Values.secrets.adminToken }}{{- $missing = append $missing "secrets.adminToken" }}{{- end }}
+{{- if not .Values.secrets.tokenSecret }}{{- $missing = append $missing "secrets.tokenSecret" }}{{- end }}
+{{- range $svc, $cfg := .Values.services }}
+{{- if and $cfg.enabled (not (get $.Values.databaseUrls $svc)) }}
+{{- $missing = append $missing (printf "databaseUrls.%s" $svc) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "missing required values: %s (the secrets and URLs may come from secrets.existingSecret instead)" (join ", " $missing)) }}
+{{- end }}
+{{- end -}}
+
+{{/* The Kafka security protocol: kafka.securityProtocol, or derived from TLS and SASL. */}}
+{{- define "leadflow.kafkaProtocol" -}}
+{{- $k := .Values.kafka -}}
+{{- if $k.securityProtocol -}}
+{{- $k.securityProtocol -}}
+{{- else -}}
+{{- $sasl := or (and $k.strimzi.users.enabled (eq $k.strimzi.users.authentication "scram-sha-512")) (and (not $k.strimzi.users.enabled) $k.sasl.username) -}}
+{{- if $sasl -}}{{- ternary "SASL_SSL" "SASL_PLAINTEXT" (and $k.tls.enabled true) -}}
+{{- else -}}{{- ternary "SSL" "PLAINTEXT" (and $k.tls.enabled true) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Refuse Kafka settings that cannot work (called once, from deployment.yaml). */}}
+{{- define "leadflow.checkKafka" -}}
+{{- $k := .Values.kafka -}}
+{{- $proto := include "leadflow.kafkaProtocol" . -}}
+{{- if not (has $proto (list "PLAINTEXT" "SSL" "SASL_PLAINTEXT" "SASL_SSL")) }}
+{{- fail (printf "kafka.securityProtocol %q: one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL" $proto) }}
+{{- end }}
+{{- if $k.strimzi.users.enabled }}
+{{- if not (has $k.strimzi.users.authentication (list "scram-sha-512" "tls")) }}
+{{- fail (printf "kafka.strimzi.users.authentication %q: scram-sha-512 or tls" $k.strimzi.users.authentication) }}
+{{- end }}
+{{- if and (eq $k.strimzi.users.authentication "tls") (ne $proto "SSL") }}
+{{- fail "kafka.strimzi.users.authentication=tls needs kafka.tls.enabled (security protocol SSL)" }}
+{{- end }}
+{{- if and (eq $k.strimzi.users.authentication "scram-sha-512") (not (hasPrefix "SASL_" $proto)) }}
+{{- fail "kafka.strimzi.users.authentication=scram-sha-512 needs a SASL_* kafka.securityProtocol" }}
+{{- end }}
+{{- if $k.sasl.username }}
+{{- fail "kafka.sasl.username: with kafka.strimzi.users each service logs in as its own KafkaUser; leave kafka.sasl empty" }}
+{{- end }}
+{{- if and (ne (include "leadflow.strimziNamespace" .) .Release.Namespace) (not $k.strimzi.users.secretsCopiedToReleaseNamespace) }}
+{{- fail (printf "kafka.strimzi.users: the User Operator writes the KafkaUser Secrets in %s, but the pods read Secrets of %s only. Copy them (e.g. kubernetes-reflector with kafka.strimzi.users.secretTemplate annotations) and set kafka.strimzi.users.secretsCopiedToReleaseNamespace=true, or run the KafkaUsers in the release namespace (kafka.strimzi.namespace empty) with a User Operator watching it" (include "leadflow.strimziNamespace" .) .Release.Namespace) }}
+{{- end }}
+{{- else if hasPrefix "SASL_" $proto }}
+{{- if not (and $k.sasl.username $k.sasl.existingSecret) }}
+{{- fail (printf "kafka.securityProtocol %s needs kafka.sasl.username and kafka.sasl.existingSecret (or kafka.strimzi.users.enabled)" $proto) }}
+{{- end }}
+{{- end }}
+{{- if and (hasSuffix "SSL" $proto) (not $k.tls.enabled) }}
+{{- fail (printf "kafka.securityProtocol %s needs kafka.tls.enabled (and kafka.tls.caSecret unless the system CAs trust the brokers)" $proto) }}
+{{- end }}
+{{- if and (eq .Values.env "prod") (not .Values.allowPlaintext) }}
+{{- if ne $proto "SASL_SSL" }}
+{{- if not (and (eq $proto "SSL") $k.strimzi.users.enabled (eq $k.strimzi.users.authentication "tls")) }}
+{{- fail (printf "kafka: prod refuses %s; use TLS with SASL (kafka.tls.enabled + Strimzi scram users or kafka.sasl) or mTLS (Strimzi users with authentication=tls), or set allowPlaintext=true behind a service mesh" $proto) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{/* The environment of one service's containers: (list $ $svc $cfg). */}}
 {{- define "leadflow.env" -}}
 {{- $root := index . 0 -}}
@@ -110,9 +191,7 @@ app.kubernetes.io/component: {{ index . 1 }}
   value: {{ $root.Values.env | quote }}
 - name: LEADFLOW_LOG_LEVEL
   value: {{ $root.Values.logLevel | quote }}
-- name: LEADFLOW_KAFKA_BOOTSTRAP
-  value: {{ required "kafka.bootstrap is required" $root.Values.kafka.bootstrap | quote }}
-{{- include "leadflow.kafkaAuthEnv" (list $root $svc) }}
+{{- include "leadflow.kafkaEnv" (list $root $svc) }}
 - name: LEADFLOW_HTTP_HOST
   value: "0.0.0.0"
 - name: LEADFLOW_HTTP_PORT
@@ -121,6 +200,10 @@ app.kubernetes.io/component: {{ index . 1 }}
   value: /app/var
 - name: LEADFLOW_MIGRATE_ON_START
   value: {{ ternary "false" "true" $root.Values.migrations.enabled | quote }}
+{{- if $root.Values.allowPlaintext }}
+- name: LEADFLOW_ALLOW_PLAINTEXT
+  value: "true"
+{{- end }}
 - name: LEADFLOW_ADMIN_TOKEN
   valueFrom:
     secretKeyRef:
@@ -136,11 +219,11 @@ app.kubernetes.io/component: {{ index . 1 }}
     secretKeyRef:
       name: {{ include "leadflow.secretName" $root }}
       key: {{ printf "%s%s" $root.Values.secrets.databaseUrlKeyPrefix $svc }}
-{{- $settings := merge (deepCopy (default dict $cfg.settings)) (deepCopy (default dict $root.Values.settings)) }}
+{{- $settings := include "leadflow.settings" (list $root $svc) | fromYaml }}
 {{- range $key := keys $settings | sortAlpha }}
 {{- $name := printf "LEADFLOW_%s" (upper $key) }}
-{{- if has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_KAFKA_BOOTSTRAP" "LEADFLOW_KAFKA_SASL_PASSWORD" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_TOKEN_SECRET" "LEADFLOW_DATABASE_URL") }}
-{{- fail (printf "settings.%s is set by the chart itself; use its own value instead" $key) }}
+{{- if or (has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_TOKEN_SECRET" "LEADFLOW_DATABASE_URL" "LEADFLOW_ALLOW_PLAINTEXT")) (hasPrefix "LEADFLOW_KAFKA_" $name) }}
+{{- fail (printf "settings.%s is set by the chart itself; use its own value instead (kafka.*, secrets.*, allowPlaintext…)" $key) }}
 {{- end }}
 {{- $value := get $settings $key }}
 {{- if and (kindIs "float64" $value) (eq $value (floor $value)) }}
@@ -149,29 +232,102 @@ app.kubernetes.io/component: {{ index . 1 }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
 {{- end }}
+{{- with $root.Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- with $cfg.extraEnv }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
-{{/* Kafka credentials of the service's Strimzi KafkaUser (SCRAM-SHA-512): the User Operator
-     writes the password into a Secret named after the user, key "password". */}}
-{{- define "leadflow.kafkaAuthEnv" -}}
+{{/* Where the Kafka CA bundle and a user's certificate are mounted. */}}
+{{- define "leadflow.kafkaCaDir" -}}/etc/leadflow/kafka-ca{{- end -}}
+{{- define "leadflow.kafkaUserDir" -}}/etc/leadflow/kafka-user{{- end -}}
+
+{{/* Kafka connection and credentials of a workload: (list $ $user). $user is the Strimzi
+     KafkaUser whose Secret holds the login (User Operator: key "password" for SCRAM,
+     "user.crt"/"user.key" for tls); without Strimzi users, kafka.sasl. */}}
+{{- define "leadflow.kafkaEnv" -}}
 {{- $root := index . 0 -}}
-{{- $svc := index . 1 -}}
-{{- $users := $root.Values.kafka.strimzi.users -}}
-{{- if $users.enabled }}
-{{- if ne $users.authentication "scram-sha-512" }}
-{{- fail "kafka.strimzi.users.authentication: the services authenticate with scram-sha-512 only" }}
-{{- end }}
+{{- $user := include "leadflow.svcname" (list $root (index . 1)) -}}
+{{- $k := $root.Values.kafka -}}
+{{- $proto := include "leadflow.kafkaProtocol" $root }}
+- name: LEADFLOW_KAFKA_BOOTSTRAP
+  value: {{ $k.bootstrap | quote }}
 - name: LEADFLOW_KAFKA_SECURITY_PROTOCOL
-  value: {{ $root.Values.kafka.securityProtocol | default "SASL_PLAINTEXT" | quote }}
+  value: {{ $proto | quote }}
+{{- if and $k.tls.enabled $k.tls.caSecret }}
+- name: LEADFLOW_KAFKA_SSL_CAFILE
+  value: {{ printf "%s/%s" (include "leadflow.kafkaCaDir" $root) $k.tls.caKey | quote }}
+{{- end }}
+{{- if $k.strimzi.users.enabled }}
+{{- if eq $k.strimzi.users.authentication "tls" }}
+- name: LEADFLOW_KAFKA_SSL_CERTFILE
+  value: {{ printf "%s/user.crt" (include "leadflow.kafkaUserDir" $root) | quote }}
+- name: LEADFLOW_KAFKA_SSL_KEYFILE
+  value: {{ printf "%s/user.key" (include "leadflow.kafkaUserDir" $root) | quote }}
+{{- else }}
 - name: LEADFLOW_KAFKA_SASL_MECHANISM
   value: "SCRAM-SHA-512"
 - name: LEADFLOW_KAFKA_SASL_USERNAME
-  value: {{ include "leadflow.svcname" (list $root $svc) | quote }}
+  value: {{ $user | quote }}
 - name: LEADFLOW_KAFKA_SASL_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ include "leadflow.svcname" (list $root $svc) }}
+      name: {{ $user }}
       key: password
+{{- end }}
+{{- else if hasPrefix "SASL_" $proto }}
+- name: LEADFLOW_KAFKA_SASL_MECHANISM
+  value: {{ $k.sasl.mechanism | quote }}
+- name: LEADFLOW_KAFKA_SASL_USERNAME
+  value: {{ $k.sasl.username | quote }}
+- name: LEADFLOW_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $k.sasl.existingSecret }}
+      key: {{ $k.sasl.passwordKey }}
+{{- end }}
+{{- end -}}
+
+{{/* The hook Jobs' deadlines fit in helm's --timeout: (list $ $what $seconds). */}}
+{{- define "leadflow.checkDeadline" -}}
+{{- $root := index . 0 -}}
+{{- if ge (int (index . 2)) (int $root.Values.helm.timeoutSeconds) }}
+{{- fail (printf "%s.activeDeadlineSeconds (%d) must be below helm.timeoutSeconds (%d, helm's --timeout): helm would give up on the hook and fail the release while the Job still runs" (index . 1) (int (index . 2)) (int $root.Values.helm.timeoutSeconds)) }}
+{{- end }}
+{{- end -}}
+
+{{/* Kafka TLS volumes of a workload: (list $ $svc). */}}
+{{- define "leadflow.kafkaVolumes" -}}
+{{- $root := index . 0 -}}
+{{- $k := $root.Values.kafka -}}
+{{- if and $k.tls.enabled $k.tls.caSecret }}
+- name: kafka-ca
+  secret:
+    secretName: {{ $k.tls.caSecret }}
+    items: [{key: {{ $k.tls.caKey }}, path: {{ $k.tls.caKey }}}]
+{{- end }}
+{{- if and $k.strimzi.users.enabled (eq $k.strimzi.users.authentication "tls") }}
+- name: kafka-user
+  secret:
+    secretName: {{ include "leadflow.svcname" (list $root (index . 1)) }}
+    items: [{key: user.crt, path: user.crt}, {key: user.key, path: user.key}]
+{{- end }}
+{{- end -}}
+
+{{- define "leadflow.kafkaVolumeMounts" -}}
+{{- $root := . -}}
+{{- $k := $root.Values.kafka -}}
+{{- if and $k.tls.enabled $k.tls.caSecret }}
+- name: kafka-ca
+  mountPath: {{ include "leadflow.kafkaCaDir" $root }}
+  readOnly: true
+{{- end }}
+{{- if and $k.strimzi.users.enabled (eq $k.strimzi.users.authentication "tls") }}
+- name: kafka-user
+  mountPath: {{ include "leadflow.kafkaUserDir" $root }}
+  readOnly: true
 {{- end }}
 {{- end -}}
 
@@ -189,13 +345,22 @@ securityContext:
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* Scheduling of the hook Jobs and the test Pod: the global tolerations. */}}
+{{- define "leadflow.jobScheduling" -}}
 {{- with .Values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
 
+{{/* volumes: the writable emptyDirs, Kafka TLS material, extras. (list $ $svc $extra) */}}
 {{- define "leadflow.volumes" -}}
+{{- $root := index . 0 -}}
 volumes:
   - name: tmp
     emptyDir:
@@ -203,25 +368,90 @@ volumes:
   - name: var
     emptyDir:
       sizeLimit: 256Mi
+  {{- include "leadflow.kafkaVolumes" (list $root (index . 1)) | nindent 2 }}
+  {{- with index . 2 }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- end -}}
 
+{{/* volumeMounts: (list $ $extra). */}}
 {{- define "leadflow.volumeMounts" -}}
+{{- $root := index . 0 -}}
 volumeMounts:
   - name: tmp
     mountPath: /tmp
   - name: var
     mountPath: /app/var
+  {{- include "leadflow.kafkaVolumeMounts" $root | nindent 2 }}
+  {{- with index . 1 }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+{{/* One database URL, checked as prod would: (list $ $svc $url). */}}
+{{- define "leadflow.checkDatabaseUrl" -}}
+{{- $root := index . 0 -}}
+{{- $svc := index . 1 -}}
+{{- $url := index . 2 -}}
+{{- if eq $root.Values.env "prod" }}
+{{- if hasPrefix "sqlite" $url }}
+{{- fail (printf "databaseUrls.%s: prod refuses SQLite; use PostgreSQL" $svc) }}
+{{- end }}
+{{- $u := urlParse $url }}
+{{- if not (contains ":" (default "" $u.userinfo)) }}
+{{- fail (printf "databaseUrls.%s has no password (postgresql+asyncpg://USER:PASSWORD@HOST/DB)" $svc) }}
+{{- end }}
+{{- if not $root.Values.allowPlaintext }}
+{{- $settings := include "leadflow.settings" (list $root $svc) | fromYaml }}
+{{- $mode := "" }}
+{{- range $pair := splitList "&" (default "" $u.query) }}
+{{- $kv := splitList "=" $pair }}
+{{- if and (eq (len $kv) 2) (has (first $kv) (list "ssl" "sslmode")) }}{{- $mode = last $kv }}{{- end }}
+{{- end }}
+{{- $mode = default $mode (get $settings "database_sslmode") }}
+{{- if not (has $mode (list "require" "verify-ca" "verify-full")) }}
+{{- fail (printf "databaseUrls.%s: prod refuses PostgreSQL without TLS; add ?ssl=verify-full (or require, verify-ca), set settings.database_sslmode, or allowPlaintext=true behind a service mesh" $svc) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* Secret data: one database URL per enabled service, checked against LEADFLOW_ENV=prod. */}}
 {{- define "leadflow.databaseUrlData" -}}
+{{- include "leadflow.checkRequired" . }}
 {{- range $svc, $cfg := .Values.services }}
 {{- if $cfg.enabled }}
-{{- $url := required (printf "databaseUrls.%s is required (or set secrets.existingSecret)" $svc) (get $.Values.databaseUrls $svc) }}
-{{- if and (eq $.Values.env "prod") (hasPrefix "sqlite" $url) }}
-{{- fail (printf "databaseUrls.%s: prod refuses SQLite; use PostgreSQL" $svc) }}
-{{- end }}
+{{- $url := get $.Values.databaseUrls $svc }}
+{{- include "leadflow.checkDatabaseUrl" (list $ $svc $url) }}
 {{ printf "%s%s" $.Values.secrets.databaseUrlKeyPrefix $svc }}: {{ $url | b64enc | quote }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* spec.template of a KafkaUser: labels and annotations of the Secret Strimzi writes. */}}
+{{- define "leadflow.kafkaUserSecretTemplate" -}}
+{{- $t := .Values.kafka.strimzi.users.secretTemplate -}}
+{{- if or $t.labels $t.annotations }}
+template:
+  secret:
+    metadata:
+      {{- with $t.labels }}
+      labels:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $t.annotations }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Egress every workload needs: DNS, then networkPolicy.egress.rules (Kafka, PostgreSQL). */}}
+{{- define "leadflow.egressBase" -}}
+- ports:
+    - {port: 53, protocol: UDP}
+    - {port: 53, protocol: TCP}
+{{- with .Values.networkPolicy.egress.rules }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
