@@ -220,7 +220,9 @@ class FormOut(BaseModel):
     require_consent: bool
     consent_text: str | None
     min_fill_seconds: float
-    submit_url: str = Field(description="Where the form posts")
-    embed_url: str = Field(description="An HTML page with the snippet to paste")
+    submit_url: str = Field(description="Where the form posts (under LEADFLOW_PUBLIC_URL)")
+    embed_url: str = Field(
+        description="An HTML page with the snippet to paste (under LEADFLOW_PUBLIC_URL)"
+    )
     created_at: datetime
     updated_at: datetime
