@@ -1,4 +1,5 @@
-"""HTTP basics every service shares: problem+json errors, health, metrics, limits, admin auth."""
+"""HTTP basics every service shares: problem+json errors, health, metrics, bearer tokens
+(who may call what is access.py's)."""
 
 from __future__ import annotations
 
@@ -208,14 +209,3 @@ def _required(token: str | None) -> str:
 
 def tokens_equal(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
-
-
-async def require_admin(request: Request, credentials: Credentials) -> None:
-    """Dependency: the caller holds the admin token (401 without a token, 403 with a wrong one)."""
-    token = bearer_token(credentials)
-    expected = request.app.state.settings.admin_token.get_secret_value()
-    if not tokens_equal(token, expected):
-        raise Problem(403, "Forbidden", "This call needs the admin token.")
-
-
-AdminAuth = Annotated[None, Depends(require_admin)]
