@@ -276,6 +276,9 @@ def create_engine(
     # JSON columns through pydantic-core rather than the json module: several times faster
     # for the lead documents every service stores.
     kwargs.setdefault("json_serializer", _json_text)
+    # Parameters are people's names, emails and companies: kept out of error messages and
+    # the engine's log (the statement stays, with its placeholders).
+    kwargs.setdefault("hide_parameters", True)
     kwargs.setdefault("json_deserializer", from_json)
     if is_sqlite(url):
         database = make_url(url).database

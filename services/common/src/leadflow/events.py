@@ -23,7 +23,9 @@ CONTENT_TYPE = "application/json"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # An error names the field, never its value (a name, a company): its text goes to logs
+    # and DLQ headers.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
 # ---------------------------------------------------------------- the lead

@@ -18,11 +18,25 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Digits standing alone (not inside an id such as a UUID's hex groups).
 _PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()-]{7,40}\d(?![\w-])")
 
+# What carries whole field values, names and companies among them: SQLAlchemy's
+# "[parameters: ...]" line of a database error and pydantic's "input_value=..., input_type="
+# (engines and models hide them at the source, db.py and events.py; these catch the rest).
+# A repr holds no raw newline, so each runs to the end of its line at most.
+_SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*\]")
+_INPUT_VALUE = re.compile(r"input_value=[^\n]*, input_type=")
+# PostgreSQL's DETAIL of an error quotes the values: "Key (name)=(Ada Lovelace) already
+# exists", "Failing row contains (...)".
+_PG_DETAIL = re.compile(r"DETAIL: [^\n]*")
+
 _STD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 def redact(text: str) -> str:
-    """Mask email addresses and phone numbers in free text."""
+    """Mask email addresses, phone numbers, SQL parameters and pydantic input values."""
+    if "parameters: " in text or "input_value=" in text or "DETAIL: " in text:
+        text = _SQL_PARAMETERS.sub("[parameters: hidden]", text)
+        text = _INPUT_VALUE.sub("input_value=hidden, input_type=", text)
+        text = _PG_DETAIL.sub("DETAIL: hidden", text)
     return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
 
 

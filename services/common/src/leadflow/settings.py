@@ -21,7 +21,10 @@ def _split_hosts(value: object) -> object:
 class KafkaSettings(BaseSettings):
     """How to reach Kafka (also read alone by tools such as `python -m leadflow.topics`)."""
 
-    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore")
+    # Errors do not echo the environment (tokens, passwords in URLs) into logs.
+    model_config = SettingsConfigDict(
+        env_prefix="LEADFLOW_", extra="ignore", hide_input_in_errors=True
+    )
 
     kafka_bootstrap: str = "localhost:9092"
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -41,7 +44,10 @@ class KafkaSettings(BaseSettings):
 class Settings(KafkaSettings):
     """What every service reads. Nothing here connects to anything."""
 
-    model_config = SettingsConfigDict(env_prefix="LEADFLOW_", extra="ignore")
+    # Errors do not echo the environment (tokens, passwords in URLs) into logs.
+    model_config = SettingsConfigDict(
+        env_prefix="LEADFLOW_", extra="ignore", hide_input_in_errors=True
+    )
 
     service_name: ClassVar[str] = "leadflow"
     default_port: ClassVar[int] = 8000
