@@ -1,0 +1,144 @@
+"""What platform teams expect of the chart (issue 20): public routes only on the Ingress,
+alerts and a dashboard on metrics that exist, `helm test`, extra env and volumes."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from prometheus_client import REGISTRY
+
+import feedback.app
+import lead_scoring.app
+import marketing_intake.app
+import sales_assignment.app
+from support.chart import ALL_FEATURES, Render, helm_template
+
+# The apps are imported for their metrics: each registers its own on import.
+APPS = (feedback.app, lead_scoring.app, marketing_intake.app, sales_assignment.app)
+# Metrics the alerts may use that the services do not export: Prometheus' own and
+# kube-state-metrics' (installed with kube-prometheus-stack).
+EXTERNAL = {"up", "kube_deployment_status_replicas_unavailable"}
+EXTERNAL_DASHBOARD = EXTERNAL | {"kube_deployment_status_replicas_available"}
+
+
+def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def exported_metrics() -> set[str]:
+    """Every sample name the services' processes can expose."""
+    names: set[str] = set()
+    for metric in REGISTRY.collect():
+        names.add(metric.name)
+        if metric.type == "counter":
+            names.add(f"{metric.name}_total")
+        if metric.type == "histogram":
+            names.update(f"{metric.name}_{s}" for s in ("bucket", "sum", "count"))
+    return names
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads (selectors, not functions or labels)."""
+    without_strings = re.sub(r'"[^"]*"', '""', expr)
+    without_labels = re.sub(r"\{[^}]*\}", "{}", without_strings)
+    without_ranges = re.sub(r"\[[^\]]*\]", "", without_labels)
+    words = set(re.findall(r"\b([a-z_][a-z0-9_]*)\s*\{", without_ranges))
+    return {w for w in words if w not in {"by", "without"}}
+
+
+def test_the_ingress_routes_only_the_public_routes_with_tls(render: Render) -> None:
+    docs = render("--values", str(ALL_FEATURES))
+    ingresses = {d["metadata"]["name"]: d["spec"] for d in of_kind(docs, "Ingress")}
+    assert set(ingresses) == {"leadflow-marketing-intake", "leadflow-feedback"}
+    for name, spec in ingresses.items():
+        (rule,) = spec["rules"]
+        assert spec["tls"][0]["hosts"] == [rule["host"]]
+        for path in rule["http"]["paths"]:
+            assert path["backend"]["service"]["name"] == name
+            assert not path["path"].startswith(("/metrics", "/docs", "/openapi"))
+            if path["path"] == "/":
+                assert path["pathType"] == "Exact"  # the dashboard page, not everything
+
+
+def test_a_public_metrics_path_is_refused(helm: str) -> None:
+    result = helm_template(
+        helm,
+        *("--set", "ingress.enabled=true", "--set", "ingress.services.feedback.host=x.example"),
+        *("--set", "ingress.services.feedback.paths[0].path=/metrics"),
+        *("--set", "ingress.services.feedback.paths[0].pathType=Prefix"),
+    )
+    assert result.returncode != 0
+    assert "/metrics must not be public" in result.stderr
+
+
+def test_alerts_and_dashboard_use_only_metrics_that_exist(render: Render) -> None:
+    assert APPS
+    exported = exported_metrics()
+    docs = render("--values", str(ALL_FEATURES))
+    (rule,) = of_kind(docs, "PrometheusRule")
+    alerts = {r["alert"]: r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert {
+        "LeadflowConsumerLagGrowing",
+        "LeadflowEventsDeadLettered",
+        "LeadflowOutboxBacklog",
+        "LeadflowNotReady",
+    } <= set(alerts)
+    for alert, expr in alerts.items():
+        used = metric_names(expr)
+        assert used, alert
+        assert used <= exported | EXTERNAL, (alert, sorted(used - exported - EXTERNAL))
+    (config_map,) = [c for c in of_kind(docs, "ConfigMap") if "leadflow.json" in c["data"]]
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    dashboard = json.loads(config_map["data"]["leadflow.json"])
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(exprs) >= 10
+    for expr in exprs:
+        used = metric_names(expr)
+        assert used, expr
+        assert used <= exported | EXTERNAL_DASHBOARD, (expr, used - exported)
+
+
+def test_helm_test_checks_every_services_readiness(render: Render) -> None:
+    docs = render("--values", str(ALL_FEATURES))
+    (pod,) = [d for d in of_kind(docs, "Pod") if d["metadata"]["annotations"]["helm.sh/hook"]]
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    urls = [a for a in pod["spec"]["containers"][0]["args"] if a.startswith("http://")]
+    services = {
+        d["metadata"]["name"]: d["spec"]["ports"][0]["port"] for d in of_kind(docs, "Service")
+    }
+    assert sorted(urls) == sorted(f"http://{n}:{p}/readyz" for n, p in services.items())
+    # The NetworkPolicies restrict who may connect: the test pod is one of them.
+    for policy in of_kind(docs, "NetworkPolicy"):
+        peers = [p for rule in policy["spec"].get("ingress", []) for p in rule.get("from", [])]
+        if peers:
+            labels = pod["metadata"]["labels"]
+            assert any(
+                p.get("podSelector", {}).get("matchLabels", {}).items() <= labels.items()
+                for p in peers
+                if "podSelector" in p and "namespaceSelector" not in p
+            )
+
+
+def test_extra_env_volumes_and_scheduling_reach_the_pods(render: Render) -> None:
+    docs = render("--values", str(ALL_FEATURES))
+    for doc in of_kind(docs, "Deployment"):
+        pod = doc["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        service = doc["metadata"]["labels"]["app.kubernetes.io/component"]
+        names = [e["name"] for e in container["env"]]
+        assert "OTEL_EXPORTER_OTLP_ENDPOINT" in names
+        assert len(names) == len(set(names)), service
+        assert container["envFrom"][0]["configMapRef"]["name"] == "leadflow-extra-settings"
+        assert "company-ca" in {v["name"] for v in pod["volumes"]}
+        assert "/etc/company-ca" in {m["mountPath"] for m in container["volumeMounts"]}
+        assert pod["priorityClassName"] == "leadflow-high"
+        keys = {c["topologyKey"] for c in pod["topologySpreadConstraints"]}
+        assert "kubernetes.io/hostname" in keys, service
+        if service == "marketing-intake":
+            assert pod["tolerations"][0]["key"] == "edge"
+            assert doc["spec"]["template"]["metadata"]["annotations"]["example.com/exposed"]
+            assert "@sha256:" in container["image"]
+        else:
+            assert "topology.kubernetes.io/zone" in keys
