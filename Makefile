@@ -3,12 +3,13 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint fmt bench kafka-up kafka-down topics postgres-up postgres-down clean deploy-check
+.PHONY: help setup run test lint audit fmt bench kafka-up kafka-down topics postgres-up postgres-down clean deploy-check
 
 help:
 	@echo "make run      Kafka + the four services on SQLite (dev), prints URLs and the admin token"
 	@echo "make test     every test: unit, SQLite and PostgreSQL, real Kafka, end to end"
-	@echo "make lint     ruff + mypy (strict)"
+	@echo "make lint     ruff + mypy (strict) + make audit"
+	@echo "make audit    pip-audit: known vulnerabilities in every package uv.lock pins"
 	@echo "make bench    benchmarks (printed figures and ratios)"
 	@echo "make kafka-up / kafka-down   the local single-node Kafka (deploy/kafka)"
 
@@ -47,6 +48,17 @@ lint: setup
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy services/common/src services/marketing-intake/src services/lead-scoring/src services/sales-assignment/src services/feedback/src
 	MYPYPATH=tests $(UV) run --frozen mypy bench  # the benches use tests/support
+	@$(MAKE) --no-print-directory audit
+
+# Every package uv.lock pins (dev tools too), checked against PyPI's advisories. --strict:
+# a package that could not be checked fails too (AUDIT_STRICT= to accept that, e.g. behind
+# a mirror without PyPI's per-version JSON API). Fix a finding by upgrading the pin
+# (`uv lock --upgrade-package <name>`).
+AUDIT_STRICT ?= --strict
+audit: setup
+	set -o pipefail; $(UV) export --format requirements-txt --frozen --no-emit-workspace --quiet \
+	  | $(UV) run --frozen pip-audit $(AUDIT_STRICT) --require-hashes --disable-pip \
+	      --progress-spinner off -r /dev/stdin
 
 fmt: setup
 	$(UV) run --frozen ruff format .
