@@ -229,10 +229,11 @@ async def ensure_topics(
                 )
                 created.append(name)
             except TopicAlreadyExistsError:
-                pass  # another process won the race; fine
-        # Topics made by an older release (or by hand) get the erasure configs too.
+                pass  # another process won the race (or the list was not up to date yet)
+        # Topics made by an older release (or by hand, or by that race) get the erasure
+        # configs too.
         altered = await align_configs(
-            admin, [t for t in wanted if t in existing], erasure_delay_seconds, pii_topics
+            admin, [t for t in wanted if t not in created], erasure_delay_seconds, pii_topics
         )
         if altered:
             log.info("topic configs altered for erasure", extra={"topics": altered})

@@ -12,12 +12,13 @@ sets only the named keys (AlterConfigs would reset every other override of the t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Iterable
 from typing import Any, TypeAlias
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import for_code
+from aiokafka.errors import UnknownTopicOrPartitionError, for_code
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import Array, Boolean, Int8, Int16, Int32, Schema, String
 
@@ -147,7 +148,14 @@ async def align_configs(
     """Set the erasure configs on the topics whose values differ; return those altered."""
     wanted = {t: c for t in topics if (c := wanted_configs(t, erasure_delay_seconds, pii_topics))}
     names = {name for configs in wanted.values() for name in configs}
-    current = await current_configs(admin, wanted, names)
+    for _ in range(50):  # a topic just created (by another process) takes a moment to show
+        try:
+            current = await current_configs(admin, wanted, names)
+            break
+        except UnknownTopicOrPartitionError:
+            await asyncio.sleep(0.1)
+    else:
+        current = await current_configs(admin, wanted, names)
     changes = {
         t: {k: v for k, v in configs.items() if current.get(t, {}).get(k) != v}
         for t, configs in wanted.items()

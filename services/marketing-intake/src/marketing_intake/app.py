@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from leadflow.erasure_log import LogEraser
-from leadflow.events import LeadCaptured, LeadErased
+from leadflow.events import TOPICS, LeadCaptured, LeadErased, dlq_topic
 from leadflow.ratelimit import TokenBuckets
 from leadflow.schedule import every
 from leadflow.service import Runtime, create_app
@@ -23,9 +23,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def build_app(settings: IntakeSettings) -> FastAPI:
     runtime = Runtime.build(settings)
+    # The lead's own key on every DLQ too: dead letters written before each had a key of
+    # its own were keyed by the lead (compaction keeps the last of them).
     eraser = LogEraser(
         runtime.sessions,
-        produces=[LeadCaptured.topic],
+        produces=[LeadCaptured.topic, *(dlq_topic(t) for t in TOPICS)],
         erasure_delay_seconds=settings.erasure_delay_seconds,
     )
     runtime.consume([LeadErased.topic], eraser.handlers(HANDLERS))
