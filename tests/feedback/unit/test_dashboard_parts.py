@@ -1,14 +1,15 @@
-"""The dashboard's pure parts: charts, weekly buckets, histogram, durations; cookie; CSV."""
+"""The dashboard's pure parts: charts, weekly buckets, histogram, durations; session ids; CSV."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from xml.etree import ElementTree
 
 import pytest
 
-from feedback import auth, charts
+from feedback import charts, sessions
 from feedback.dashboard import build, duration, speed_histogram, weekly
 from feedback.export import funnel_csv
 from feedback.funnel import LeadFact, Money, overall
@@ -100,15 +101,22 @@ def test_the_total_counts_the_costs_of_the_campaigns_in_the_period() -> None:
     assert "No data" in empty.charts["funnel"]
 
 
-def test_the_login_cookie_is_signed_by_the_admin_token_and_expires() -> None:
-    value = auth.session_value("admin-1", hours=1, now=1000.0)
-    assert "admin-1" not in value
-    assert auth.session_valid(value, "admin-1", now=1000.0 + 3599)
-    assert not auth.session_valid(value, "admin-1", now=1000.0 + 3601)
-    assert not auth.session_valid(value, "admin-2", now=1000.0)  # a new admin token
-    expires, signature = value.split(".")
-    assert not auth.session_valid(f"{int(expires) + 9999}.{signature}", "admin-1", now=1000.0)
-    assert not any(auth.session_valid(v, "admin-1") for v in (None, "", "x", "x.y"))
+def test_only_a_well_formed_cookie_is_looked_up_and_only_its_hash_is_stored() -> None:
+    value = secrets.token_urlsafe(32)
+    key = sessions.session_hash(value)
+    assert key is not None
+    assert value not in key
+    assert len(key) == 64
+    odd = [None, "", "x", "x.y", "9999999999.forged", value + "A", value[:-1] + "é",
+           value[:-1] + "\x00", "²" * 43, "A" * 5000]  # fmt: skip
+    assert [sessions.session_hash(v) for v in odd] == [None] * len(odd)
+
+
+def test_a_bootstrap_session_is_bound_to_the_admin_token_it_was_opened_with() -> None:
+    first = sessions.bootstrap_fingerprint("admin-1")
+    assert "admin-1" not in first
+    assert first == sessions.bootstrap_fingerprint("admin-1")
+    assert first != sessions.bootstrap_fingerprint("admin-2")
 
 
 def test_csv_cells_cannot_start_a_formula() -> None:

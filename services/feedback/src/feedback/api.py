@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from feedback import handlers, outcomes
-from feedback.auth import OutcomeAuth
+from feedback import auth, handlers, outcomes
 from feedback.schemas import (
     CostIn,
     CostOut,
@@ -18,7 +17,8 @@ from feedback.schemas import (
     OutcomeAccepted,
     OutcomeIn,
 )
-from leadflow.http import AdminAuth, Problem, from_state
+from leadflow.access import AdminOnly, Reader, SalesActor, roles_text
+from leadflow.http import Problem, from_state
 from leadflow.service import Runtime
 
 router = APIRouter(prefix="/v1")
@@ -34,21 +34,29 @@ RT = Annotated[Runtime, from_state("runtime", Runtime)]
     tags=["outcomes"],
     summary="Report how far a lead got (contacted, sql, won, lost)",
     description=(
-        "Takes the admin token or a sales-tool token (`lf_it_…`, POST /v1/integrations). "
+        "A sales tool (`lf_it_…` from POST /v1/integrations, or a `sales_tool` token) or a "
+        "rep, for the leads assigned to that rep now (403 for another lead or one this "
+        "service has not seen assigned). "
         "Stores the outcome together with its `leads.outcomes` event in one transaction "
-        "before answering 202. A repeat with the same `external_id` (or, without one, the "
-        "same lead and stage) returns the first answer and publishes nothing. Won after "
-        "lost, or lost after won, is refused with 409 unless the body says `reopen: true`. "
-        "A lead this service has not seen yet is accepted; its metrics follow its events."
+        "before answering 202. A repeat with the same `external_id` from the same sender "
+        "(or, without one, the same lead and stage) returns the first answer and publishes "
+        "nothing; each sender has its own `external_id`s. Won after lost, or lost after won, "
+        "is refused with 409 unless the body says `reopen: true`, which only the admin may. "
+        "A lead this service has not seen yet is accepted; its metrics follow its events. "
+        + roles_text("admin", "sales_tool", "rep")
     ),
     responses={
-        401: {"description": "No bearer token"},
-        403: {"description": "Neither the admin token nor a live sales-tool token"},
+        403: {"description": "Another role, `reopen` from a non-admin, or not the rep's lead"},
         409: {"description": "Contradicts an earlier close, or external_id reused"},
     },
 )
-async def report_outcome(body: OutcomeIn, rt: RT, caller: OutcomeAuth) -> JSONResponse:
-    return await accept_outcome(rt, body, outcomes.Receipt(caller.integration_id))
+async def report_outcome(body: OutcomeIn, rt: RT, caller: SalesActor) -> JSONResponse:
+    receipt = auth.outcome_receipt(caller, body)
+    if caller.role == "rep" and not auth.is_own_lead(
+        caller, await outcomes.assigned_rep(rt, body.lead_id)
+    ):
+        raise Problem(403, "Forbidden", "A rep token reaches only the rep's own leads.")
+    return await accept_outcome(rt, body, receipt)
 
 
 async def accept_outcome(rt: Runtime, body: OutcomeIn, receipt: outcomes.Receipt) -> JSONResponse:
@@ -66,12 +74,13 @@ async def accept_outcome(rt: Runtime, body: OutcomeIn, receipt: outcomes.Receipt
     response_model=CostOut,
     tags=["campaigns"],
     summary="Set what a campaign (utm_campaign) cost in total",
+    description=roles_text("admin"),
 )
 async def put_campaign_cost(
     utm_campaign: Annotated[str, Path(min_length=1, max_length=200)],
     body: CostIn,
     rt: RT,
-    _: AdminAuth,
+    _: AdminOnly,
 ) -> CostOut:
     cost = await handlers.set_campaign_cost(rt, utm_campaign, body.amount, body.currency)
     return CostOut.model_validate(cost, from_attributes=True)
@@ -82,8 +91,9 @@ async def put_campaign_cost(
     response_model=JourneyOut,
     tags=["leads"],
     summary="Every event of a lead, in the order it happened",
+    description=roles_text("admin", "analyst"),
 )
-async def get_journey(lead_id: uuid.UUID, rt: RT, _: AdminAuth) -> JourneyOut:
+async def get_journey(lead_id: uuid.UUID, rt: RT, _: Reader) -> JourneyOut:
     rows = await handlers.journey(rt, lead_id)
     if not rows:
         raise Problem(404, "Not Found", "No events for this lead.")

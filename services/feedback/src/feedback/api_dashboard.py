@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from feedback import auth, handlers
+from feedback import auth, handlers, sessions
 from feedback.dashboard import duration
+from feedback.sessions import SESSION_COOKIE
 from feedback.settings import FeedbackSettings
-from leadflow.http import from_state, tokens_equal
+from leadflow.access import access_of, client_address_of, roles_text
+from leadflow.http import from_state
+from leadflow.ratelimit import retry_after
 from leadflow.service import Runtime
 
 STATIC = Path(__file__).with_name("static")
@@ -88,7 +91,14 @@ def _day(text: str | None, name: str, errors: list[str]) -> date | None:
 
 def _safe_next(value: str | None) -> str:
     """Only a path on this site (`/…`, not `//host`): no open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    if (
+        value
+        and len(value) <= 2000
+        and value.isprintable()  # a browser drops tabs and newlines: "/\t/host" is "//host"
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+    ):
         return value
     return "/"
 
@@ -100,8 +110,9 @@ def _safe_next(value: str | None) -> str:
     description=(
         "Charts (funnel; leads and win rate by source and campaign per week; speed to lead; "
         "ROI per campaign) and tables for the leads captured from `from` to `to` (dates, "
-        "both included). Log in with the admin token through the form (POST /login), which "
-        "sets an HttpOnly, SameSite=Strict cookie."
+        "both included). Log in with an analyst or admin token through the form (POST "
+        "/login), which opens a session on the server and sets an HttpOnly, SameSite=Strict "
+        "cookie holding only its random id. " + roles_text("admin", "analyst")
     ),
 )
 async def dashboard_page(
@@ -110,7 +121,7 @@ async def dashboard_page(
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
 ) -> HTMLResponse:
-    if not auth.logged_in(request):
+    if await auth.session_principal(request) is None:
         return render("login.html", next=str(request.url.path) + _query(from_, to))
     errors: list[str] = []
     first, last = _day(from_, "from", errors), _day(to, "to", errors)
@@ -140,42 +151,107 @@ def _query(from_: str | None, to: str | None) -> str:
 @router.post(
     "/login",
     response_class=HTMLResponse,
-    summary="Log in to the dashboard with the admin token (form post); sets the cookie",
+    summary="Log in to the dashboard with an analyst or admin token (form post)",
+    description=(
+        "Form fields `token` and `next` (a path on this site). A right token opens a session "
+        "on the server (until LEADFLOW_DASHBOARD_SESSION_HOURS, never past the token's own "
+        "expiry) and sets its cookie; a sales_tool or rep token is refused. Failed attempts "
+        "count per client address with failed bearer checks (LEADFLOW_AUTH_FAILURES_*): past "
+        "the limit the answer is 429 with Retry-After. " + roles_text("admin", "analyst")
+    ),
     responses={
         303: {"description": "Logged in: back to the dashboard"},
-        401: {
-            "description": "Wrong token: the form again, with a message",
-            "content": {"text/html": {}},
+        **{
+            code: {"description": text, "content": {"text/html": {}}}
+            for code, text in (
+                (400, "Not a form of at most 10 fields in UTF-8: the form again"),
+                (401, "Wrong token: the form again, with a message"),
+                (403, "A token of a role that may not use the dashboard"),
+                (413, "A form over 8 KiB"),
+                (429, "Too many failed logins from this address (Retry-After)"),
+            )
         },
     },
 )
 async def login(request: Request, settings: Config) -> Response:
-    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
-    token = (form.get("token") or [""])[0]
-    target = _safe_next((form.get("next") or ["/"])[0])
-    if not tokens_equal(token, settings.admin_token.get_secret_value()):
-        return render("login.html", 401, next=target, failed=True)
+    form = await _login_form(request)
+    if isinstance(form, int):
+        return render("login.html", form, next="/", error=_FORM_ERRORS[form])
+    token, target = form.get("token", ""), _safe_next(form.get("next"))
+    failures = access_of(request.app.state).failures
+    address = client_address_of(request)
+    wait = failures.wait(address)
+    if wait > 0:
+        return _too_many(target, wait)
+    principal = await auth.login_principal(request, token) if token else None
+    if principal is None:
+        wait = failures.take(address)
+        if wait > 0:
+            return _too_many(target, wait)
+        return render("login.html", 401, next=target, error="That token is not right.")
+    if principal.role not in auth.DASHBOARD_ROLES:
+        return render("login.html", 403, next=target, error=_ROLE_REFUSED)
+    value = await auth.start_session(request, token, principal, settings.dashboard_session_hours)
     response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
-    admin = settings.admin_token.get_secret_value()
     response.set_cookie(
-        auth.SESSION_COOKIE,
-        auth.session_value(admin, hours=settings.dashboard_session_hours),
+        SESSION_COOKIE,
+        value,
         max_age=int(settings.dashboard_session_hours * 3600),
         path="/",
         httponly=True,
         samesite="strict",
-        secure=settings.env == "prod" or request.url.scheme == "https",
+        secure=settings.env != "dev" or request.url.scheme == "https",
     )
+    return response
+
+
+_ROLE_REFUSED = "This token may not open the dashboard: it needs an analyst or admin token."
+_FORM_ERRORS = {
+    400: "The form was not understood; please try again.",
+    413: "The form is too large.",
+}
+MAX_LOGIN_BYTES = 8192  # a token, a path and some slack; a JWT is far smaller
+MAX_LOGIN_FIELDS = 10
+
+
+async def _login_form(request: Request) -> dict[str, str] | int:
+    """The login form's first value of each field, or the status to refuse it with."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_LOGIN_BYTES:
+            return 413
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=MAX_LOGIN_FIELDS,
+            errors="strict",
+        )
+    except ValueError:  # too many fields, or bytes that are not UTF-8 (UnicodeDecodeError)
+        return 400
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        form.setdefault(name, value)
+    return form
+
+
+def _too_many(target: str, wait: float) -> HTMLResponse:
+    response = render(
+        "login.html", 429, next=target, error="Too many failed logins; try again later."
+    )
+    response.headers["Retry-After"] = retry_after(wait)
     return response
 
 
 @router.post(
     "/logout",
-    summary="Log out of the dashboard (drops the cookie)",
+    summary="Log out of the dashboard: the session ends on the server, the cookie is dropped",
     status_code=303,
     response_class=RedirectResponse,
 )
-async def logout() -> RedirectResponse:
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(auth.SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+async def logout(request: Request, rt: RT) -> RedirectResponse:
+    await sessions.close_session(rt, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -9,13 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from feedback import handlers
-from feedback.auth import AdminOrSession
+from feedback.auth import ReaderOrSession
 from feedback.export import funnel_csv
 from feedback.funnel import GroupBy, GroupMetrics
 from feedback.insights import Segment
 from feedback.schemas import FunnelGroup, FunnelOut, SegmentOut, SegmentsOut
 from feedback.settings import FeedbackSettings
-from leadflow.http import AdminAuth, from_state, invalid
+from leadflow.access import Reader, roles_text
+from leadflow.http import from_state, invalid
 from leadflow.service import Runtime
 
 router = APIRouter(prefix="/v1")
@@ -78,10 +79,11 @@ def funnel_group(g: GroupMetrics) -> FunnelGroup:
     response_model=FunnelOut,
     tags=["metrics"],
     summary="The funnel per group, for leads captured in [from, to)",
-    description=f"{PERIOD_NOTE} The same view as CSV: GET /v1/metrics/funnel.csv.",
+    description=f"{PERIOD_NOTE} The same view as CSV: GET /v1/metrics/funnel.csv. "
+    + roles_text("admin", "analyst"),
 )
 async def get_funnel(
-    rt: RT, _: AdminAuth, group_by: GroupBy = "source", from_: From = None, to: To = None
+    rt: RT, _: Reader, group_by: GroupBy = "source", from_: From = None, to: To = None
 ) -> FunnelOut:
     start, end = period(from_, to)
     groups = await handlers.funnel_metrics(rt, group_by, start, end)
@@ -96,14 +98,14 @@ async def get_funnel(
     summary="The same funnel view as CSV: one row per group, the JSON field names as header",
     description=(
         f"{PERIOD_NOTE} Takes the same query as GET /v1/metrics/funnel and gives the same "
-        "numbers; null is an empty cell. The admin token, or the dashboard's login cookie "
-        "(the dashboard links here)."
+        "numbers; null is an empty cell. A token, or the dashboard's login cookie (the "
+        "dashboard links here). " + roles_text("admin", "analyst")
     ),
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def get_funnel_csv(
-    rt: RT, _: AdminOrSession, group_by: GroupBy = "source", from_: From = None, to: To = None
+    rt: RT, _: ReaderOrSession, group_by: GroupBy = "source", from_: From = None, to: To = None
 ) -> Response:
     start, end = period(from_, to)
     groups = await handlers.funnel_metrics(rt, group_by, start, end)
@@ -127,13 +129,13 @@ def _segment(s: Segment) -> SegmentOut:
         f"{PERIOD_NOTE} Segments: each value of source, utm_campaign, country, industry "
         "and company_size_band. The sample is a segment's closed leads (won + lost); one "
         "with fewer than `min_sample` is listed after the ranked ones as "
-        "`insufficient_data`, with rank null."
+        "`insufficient_data`, with rank null. " + roles_text("admin", "analyst")
     ),
 )
 async def get_segments(
     rt: RT,
     settings: Config,
-    _: AdminAuth,
+    _: Reader,
     from_: From = None,
     to: To = None,
     min_sample: Annotated[

@@ -7,10 +7,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from feedback import api, api_dashboard, api_integrations, api_metrics
+from feedback import api, api_dashboard, api_integrations, api_metrics, auth
 from feedback.handlers import BATCH_HANDLERS, HANDLERS
 from feedback.retention import purge_journey
 from feedback.settings import FeedbackSettings
+from leadflow.access import register_resolver
 from leadflow.erasure_log import LogEraser
 from leadflow.events import TOPICS
 from leadflow.periodic import every
@@ -50,6 +51,7 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
             api_dashboard.router,
         ],
     )
+    register_resolver(app.state, auth.integration_principal)  # `lf_it_` → sales_tool
     # The dashboard's stylesheet, served from the package: the page needs no internet.
     app.mount("/static", StaticFiles(directory=api_dashboard.STATIC), name="static")
     return app

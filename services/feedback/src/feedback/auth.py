@@ -1,28 +1,105 @@
-"""Who may call: outcomes (admin or integration token), the dashboard's login cookie."""
+"""Who may call feedback: the kernel's roles, sales-tool tokens, the dashboard's session."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 import uuid
-from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+import jwt
 from fastapi import Depends, Request
 
-from feedback import outcomes
-from leadflow.http import Credentials, Problem, bearer_token, tokens_equal
+from feedback import outcomes, sessions
+from feedback.schemas import OutcomeIn
+from feedback.sessions import SESSION_COOKIE
+from leadflow.access import Principal, access_of, allow
+from leadflow.access_tokens import verify_token
+from leadflow.http import Credentials, Problem
 from leadflow.service import Runtime
 
-SESSION_COOKIE = "lf_feedback_session"
+__all__ = ["DASHBOARD_ROLES", "SESSION_COOKIE", "ReaderOrSession", "integration_principal"]
+
+DASHBOARD_ROLES = frozenset({"admin", "analyst"})
 
 
-@dataclass(frozen=True)
-class Caller:
-    """The admin (integration_id None) or a sales-tool integration."""
+async def integration_principal(request: Request, token: str) -> Principal | None:
+    """The kernel's resolver hook: a live `lf_it_` token is a `sales_tool` principal."""
+    runtime: Runtime = request.app.state.runtime
+    integration_id = await outcomes.token_integration(runtime, token)
+    if integration_id is None:
+        return None
+    return Principal("sales_tool", str(integration_id), None, "service")
 
-    integration_id: uuid.UUID | None
+
+def external_scope(principal: Principal) -> str:
+    """The id space an outcome's `external_id` lives in: one per sender (two CRMs may reuse
+    each other's ids), the admin's own (""), a rep's, a sales tool's."""
+    if principal.role == "admin":
+        return ""
+    if principal.source == "service":  # an `lf_it_` integration: as its webhooks
+        return principal.subject or ""
+    return f"{principal.role}:{principal.subject or principal.token_id or ''}"
+
+
+def outcome_receipt(principal: Principal, body: OutcomeIn) -> outcomes.Receipt:
+    """Where an outcome comes from; 403 for `reopen` from anyone but the admin."""
+    if body.reopen and principal.role != "admin":
+        raise Problem(403, "Forbidden", "Only the admin may reopen a closed lead (`reopen`).")
+    integration_id = None
+    if principal.source == "service" and principal.subject:
+        integration_id = uuid.UUID(principal.subject)
+    return outcomes.Receipt(integration_id, scope=external_scope(principal))
+
+
+def is_own_lead(principal: Principal, rep_id: uuid.UUID | None) -> bool:
+    """A rep token's subject names the rep the lead is assigned to now."""
+    if rep_id is None or principal.subject is None:
+        return False
+    try:
+        return uuid.UUID(principal.subject) == rep_id
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------- the dashboard's session
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def login_principal(request: Request, token: str) -> Principal | None:
+    """The principal behind a token pasted into the login form (any kind `allow` knows)."""
+    return await access_of(request.app.state).principal(request, token)
+
+
+def token_expiry(request: Request, token: str, principal: Principal) -> datetime | None:
+    """When the token itself expires (a session never outlives it); None: it does not."""
+    if principal.source == "token":
+        access = access_of(request.app.state)
+        claims = verify_token(token, access.key, now=_now().timestamp())
+        return datetime.fromtimestamp(claims.expires_at, UTC) if claims else None
+    if principal.source == "oidc":  # already verified by the kernel; only its exp is read
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+        return datetime.fromtimestamp(exp, UTC) if isinstance(exp, int) else None
+    return None
+
+
+async def start_session(request: Request, token: str, principal: Principal, hours: float) -> str:
+    """A new session for a dashboard role; returns the cookie's value."""
+    now = _now()
+    expires = now + timedelta(hours=hours)
+    until = token_expiry(request, token, principal)
+    fingerprint = None
+    if principal.source == "bootstrap":
+        fingerprint = sessions.bootstrap_fingerprint(_admin_token(request))
+    return await sessions.open_session(
+        request.app.state.runtime,
+        principal,
+        fingerprint=fingerprint,
+        now=now,
+        expires_at=min(expires, until) if until else expires,
+    )
 
 
 def _admin_token(request: Request) -> str:
@@ -30,61 +107,38 @@ def _admin_token(request: Request) -> str:
     return token
 
 
-async def outcome_caller(request: Request, credentials: Credentials) -> Caller:
-    """The admin token or a live `lf_it_` token (401 without a token, 403 with a wrong one)."""
-    token = bearer_token(credentials)
-    if tokens_equal(token, _admin_token(request)):
-        return Caller(None)
+async def session_principal(request: Request) -> Principal | None:
+    """Who the dashboard's cookie stands for; None when it is missing, unknown, expired,
+    logged out, or its token was revoked since (that also ends the session)."""
+    value = request.cookies.get(SESSION_COOKIE)
     runtime: Runtime = request.app.state.runtime
-    integration_id = await outcomes.token_integration(runtime, token)
-    if integration_id is None:
-        raise Problem(
-            403, "Forbidden", "This call needs the admin token or a live sales-tool token."
-        )
-    return Caller(integration_id)
+    found = await sessions.find_session(runtime, value, now=_now())
+    if found is None or found.role not in DASHBOARD_ROLES:
+        return None
+    revoked = found.token_id is not None and access_of(request.app.state).revoked.has(
+        found.token_id
+    )
+    rotated = found.source == "bootstrap" and found.credential_hash != (
+        sessions.bootstrap_fingerprint(_admin_token(request))
+    )
+    if revoked or rotated:
+        await sessions.close_session(runtime, value)
+        return None
+    return Principal(found.role, found.subject, found.token_id, found.source)  # type: ignore[arg-type]
 
 
-OutcomeAuth = Annotated[Caller, Depends(outcome_caller)]
+_reader = allow("admin", "analyst").dependency
 
 
-# ---------------------------------------------------------------- the dashboard's session
+async def reader_or_session(request: Request, credentials: Credentials) -> Principal:
+    """An admin or analyst token, or (a browser on the dashboard, no token) its session."""
+    if credentials is None:
+        found = await session_principal(request)
+        if found is not None:
+            return found
+    assert _reader is not None
+    principal: Principal = await _reader(request, credentials)
+    return principal
 
 
-def _signature(admin_token: str, expires: int) -> str:
-    return hmac.new(
-        admin_token.encode(), f"feedback-dashboard:{expires}".encode(), hashlib.sha256
-    ).hexdigest()
-
-
-def session_value(admin_token: str, *, hours: float, now: float | None = None) -> str:
-    """`<expiry>.<HMAC keyed by the admin token>`: the cookie never holds the token itself,
-    and changing the admin token ends every session."""
-    expires = int((now if now is not None else time.time()) + hours * 3600)
-    return f"{expires}.{_signature(admin_token, expires)}"
-
-
-def session_valid(value: str | None, admin_token: str, *, now: float | None = None) -> bool:
-    if not value or "." not in value:
-        return False
-    expires_text, signature = value.split(".", 1)
-    if not expires_text.isdigit():
-        return False
-    expires = int(expires_text)
-    if expires < (now if now is not None else time.time()):
-        return False
-    return hmac.compare_digest(signature, _signature(admin_token, expires))
-
-
-def logged_in(request: Request) -> bool:
-    return session_valid(request.cookies.get(SESSION_COOKIE), _admin_token(request))
-
-
-async def require_admin_or_session(request: Request, credentials: Credentials) -> None:
-    """The admin token, or (for a browser on the dashboard) its login cookie."""
-    if credentials is None and logged_in(request):
-        return
-    if not tokens_equal(bearer_token(credentials), _admin_token(request)):
-        raise Problem(403, "Forbidden", "This call needs the admin token.")
-
-
-AdminOrSession = Annotated[None, Depends(require_admin_or_session)]
+ReaderOrSession = Annotated[Principal, Depends(reader_or_session)]

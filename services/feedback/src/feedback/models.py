@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -88,12 +89,19 @@ class Outcome(Base):
     amount: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     reason: Mapped[str | None] = mapped_column(String(2000), nullable=True)
-    external_id: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Whose id space `external_id` is in (two CRMs may use the same ids): the integration's
+    # id, `sales_tool:<subject>`, `rep:<rep_id>`, or "" for the admin.
+    external_scope: Mapped[str] = mapped_column(String(250), default="")
     reopen: Mapped[bool] = mapped_column(Boolean, default=False)
     ce_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # The sales-tool integration that reported it (null: the admin token).
     integration_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("external_scope", "external_id", name="uq_outcomes_external_scope"),
+    )
 
 
 class CampaignCost(Base):
@@ -134,3 +142,21 @@ class WebhookReceipt(Base):
     webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     outcome_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DashboardSession(Base):
+    """A dashboard login: the cookie holds a random id, this row what it stands for."""
+
+    __tablename__ = "dashboard_sessions"
+
+    # SHA-256 (hex) of the cookie's value: a read of this table opens no session.
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The access token logged in with (checked against the revoked set on every request);
+    # null for the bootstrap admin token, whose fingerprint is kept instead.
+    token_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    source: Mapped[str] = mapped_column(String(20))
+    credential_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

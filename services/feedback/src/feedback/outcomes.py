@@ -22,6 +22,7 @@ from leadflow.events import LeadOutcome
 from leadflow.service import Runtime
 
 TOKEN_PREFIX = "lf_it_"
+MAX_TOKEN_CHARS = 200  # ours are 49; a longer one is not looked up
 Kind = Literal["token", "webhook"]
 
 
@@ -41,10 +42,12 @@ class WebhookRefused(Exception):
 
 @dataclass(frozen=True)
 class Receipt:
-    """Where an outcome came from: an integration, and the `webhook-id` of a signed delivery."""
+    """Where an outcome came from: an integration, the `webhook-id` of a signed delivery, and
+    the sender's id space for `external_id` (auth.external_scope; "" is the admin's)."""
 
     integration_id: uuid.UUID | None = None
     webhook_id: str | None = None
+    scope: str = ""
 
 
 async def record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt | None = None) -> Recorded:
@@ -72,7 +75,7 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
             seen = await repo.webhook_receipt(s, receipt.integration_id, receipt.webhook_id)
             if seen is not None:
                 return Recorded(seen.outcome_id, duplicate=True)
-        recorded = await _first_answer(s, body)
+        recorded = await _first_answer(s, body, receipt.scope)
         if recorded is None:
             event = LeadOutcome(
                 lead_id=body.lead_id,
@@ -93,6 +96,7 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
                 currency=body.currency,
                 reason=body.reason,
                 external_id=body.external_id,
+                external_scope=receipt.scope,
                 reopen=body.reopen,
                 ce_id=envelope.id,
                 created_at=now,
@@ -112,10 +116,10 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
     return recorded
 
 
-async def _first_answer(s: AsyncSession, body: OutcomeIn) -> Recorded | None:
+async def _first_answer(s: AsyncSession, body: OutcomeIn, scope: str) -> Recorded | None:
     """The answer already given to this outcome, or None; raises on a contradiction."""
     if body.external_id:
-        first = await repo.outcome_by_external_id(s, body.external_id)
+        first = await repo.outcome_by_external_id(s, scope, body.external_id)
     else:
         first = await repo.first_outcome_at_stage(s, body.lead_id, body.stage)
     if first is not None:
@@ -168,6 +172,12 @@ async def create_integration(rt: Runtime, name: str, kind: Kind) -> Created:
     return Created(integration, token=token, secret=secret)
 
 
+async def assigned_rep(rt: Runtime, lead_id: uuid.UUID) -> uuid.UUID | None:
+    """The rep the lead is assigned to now, as this service has folded it."""
+    async with rt.sessions() as s:
+        return await repo.assigned_rep(s, lead_id)
+
+
 async def list_integrations(rt: Runtime) -> list[Integration]:
     async with rt.sessions() as s:
         return await repo.integrations(s)
@@ -185,7 +195,7 @@ async def revoke_integration(rt: Runtime, integration_id: uuid.UUID) -> bool:
 
 async def token_integration(rt: Runtime, token: str) -> uuid.UUID | None:
     """The live token integration this bearer token belongs to, if any."""
-    if not token.startswith(TOKEN_PREFIX):
+    if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_CHARS:
         return None
     async with rt.sessions() as s:
         found = await repo.live_token_integration(s, token_hash(token))
@@ -222,7 +232,7 @@ async def verified_webhook(
     webhook_id = {k.lower(): v for k, v in headers.items()}["webhook-id"]
     if len(webhook_id) > 200:  # fits the column without two ids sharing a prefix colliding
         webhook_id = "sha256:" + hashlib.sha256(webhook_id.encode()).hexdigest()
-    return body, Receipt(integration_id, webhook_id)
+    return body, Receipt(integration_id, webhook_id, scope=str(integration_id))
 
 
 def _outcome_body(raw: bytes) -> Any:

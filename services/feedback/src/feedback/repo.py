@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedback.models import (
     CampaignCost,
+    DashboardSession,
     Integration,
     JourneyEvent,
     LeadFacts,
@@ -67,8 +68,19 @@ async def facts_captured_between(
     return list(await session.scalars(stmt))
 
 
-async def outcome_by_external_id(session: AsyncSession, external_id: str) -> Outcome | None:
-    stmt = select(Outcome).where(Outcome.external_id == external_id)
+async def outcome_by_external_id(
+    session: AsyncSession, scope: str, external_id: str
+) -> Outcome | None:
+    """The outcome reported with this `external_id` in the sender's id space (`scope`)."""
+    stmt = select(Outcome).where(
+        Outcome.external_scope == scope, Outcome.external_id == external_id
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def assigned_rep(session: AsyncSession, lead_id: uuid.UUID) -> uuid.UUID | None:
+    """The rep the lead is assigned to now (its latest `leads.assigned`), if any."""
+    stmt = select(LeadFacts.rep_id).where(LeadFacts.lead_id == lead_id)
     return (await session.scalars(stmt)).first()
 
 
@@ -122,3 +134,17 @@ async def webhook_receipt(
     session: AsyncSession, integration_id: uuid.UUID, webhook_id: str
 ) -> WebhookReceipt | None:
     return await session.get(WebhookReceipt, (integration_id, webhook_id))
+
+
+async def dashboard_session(session: AsyncSession, session_hash: str) -> DashboardSession | None:
+    return await session.get(DashboardSession, session_hash)
+
+
+async def delete_dashboard_session(session: AsyncSession, session_hash: str) -> None:
+    await session.execute(
+        delete(DashboardSession).where(DashboardSession.session_hash == session_hash)
+    )
+
+
+async def delete_expired_dashboard_sessions(session: AsyncSession, now: datetime) -> None:
+    await session.execute(delete(DashboardSession).where(DashboardSession.expires_at <= now))

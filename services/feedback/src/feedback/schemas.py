@@ -29,7 +29,13 @@ Currency = Annotated[
     BeforeValidator(_upper),
     Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR"),
 ]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+# Below 10^12 with cents: what a deal or a campaign may cost (the column holds 18 digits).
+MAX_AMOUNT = Decimal(10) ** 12
+Amount = Annotated[Decimal, Field(ge=0, lt=MAX_AMOUNT, decimal_places=2)]
+DealAmount = Annotated[
+    Decimal,
+    Field(gt=0, lt=MAX_AMOUNT, decimal_places=2, description="More than 0, below 10^12, cents"),
+]
 
 
 class OutcomeIn(BaseModel):
@@ -53,7 +59,7 @@ class OutcomeIn(BaseModel):
     lead_id: uuid.UUID
     stage: Stage
     occurred_at: AwareDatetime | None = Field(default=None, description="Default: now")
-    amount: Amount | None = None
+    amount: DealAmount | None = None
     currency: Currency | None = Field(default=None, validate_default=True)
     reason: str | None = Field(default=None, max_length=2000)
     external_id: str | None = Field(
@@ -62,7 +68,9 @@ class OutcomeIn(BaseModel):
         max_length=200,
         description="The sales tool's id; a repeat with it returns the first answer",
     )
-    reopen: bool = Field(default=False, description="Allow won after lost, or lost after won")
+    reopen: bool = Field(
+        default=False, description="Allow won after lost, or lost after won (admin only)"
+    )
 
     @field_validator("currency")
     @classmethod
