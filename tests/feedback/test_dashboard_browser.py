@@ -120,6 +120,15 @@ async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
     from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
 
     driver = chromium
+    # The dashboard is for analysts: an analyst token, issued by the admin, logs in.
+    async with httpx.AsyncClient(base_url=feedback.url) as http:
+        issued = await http.post(
+            "/v1/tokens",
+            json={"role": "analyst"},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+    assert issued.status_code == 201, issued.text
+    analyst_token = issued.json()["token"]
     page = feedback.url + PERIOD_QUERY
     driver.get(page)
     assert driver.find_elements(By.ID, "login-form"), "no login form"
@@ -129,7 +138,7 @@ async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
     driver.find_element(By.ID, "login-submit").click()
     WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "login-error"))
     assert driver.find_element(By.ID, "login-error").text == "That token is not right."
-    driver.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
+    driver.find_element(By.ID, "token").send_keys(analyst_token)
     driver.find_element(By.ID, "login-submit").click()
     # A click starts the navigation; wait for the redirect to land (a busy machine is slow).
     WebDriverWait(driver, 20).until(lambda d: d.current_url == page)
@@ -180,6 +189,10 @@ async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
         _screenshot(driver, shots / f"dashboard-{name}.png", full_page=False)
         _screenshot(driver, shots / f"dashboard-{name}-full.png", full_page=True)
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    # Logging out ends the session on the server: the form is back.
+    driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "login-form"))
+    assert driver.get_cookie("lf_feedback_session") is None
     kept = ROOT / "var" / "screenshots"
     kept.mkdir(parents=True, exist_ok=True)
     for shot in shots.iterdir():
