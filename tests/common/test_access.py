@@ -180,11 +180,14 @@ def test_prod_refuses_a_missing_or_weak_token_secret(monkeypatch: pytest.MonkeyP
         "admin_token": "Zq8rT2vLx9Wm4Np7Ks1Yb6Hc3Jd5Fg0Ae",
         "database_url": "postgresql+asyncpg://db/x",
         "allow_plaintext": True,  # the transport rules are another test's
+        "secrets_key": "Wd3pQ8zLk1Xv6Ry0Nb4Tm7Hc2Js9Fg5Ua",
     }
     with pytest.raises(ValidationError, match="LEADFLOW_TOKEN_SECRET"):
         KernelTestSettings(**base)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="LEADFLOW_TOKEN_SECRET"):
         KernelTestSettings(**base, token_secret="a" * 40)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="the admin token itself"):
+        KernelTestSettings(**base, token_secret=base["admin_token"])  # type: ignore[arg-type]
     ok = KernelTestSettings(**base, token_secret="Tk4s9Lm2Qx7Vb1Nc8Zr5Hw3Jp6Yd0FgUe2Wq8Ro")  # type: ignore[arg-type]
     assert ok.token_secret is not None
 

@@ -199,8 +199,12 @@ class Settings(KafkaSettings):
             raise ValueError("LEADFLOW_OIDC_ALGORITHMS must name asymmetric algorithms only")
         if self.env == "prod":
             secret = self.token_secret.get_secret_value() if self.token_secret else ""
-            if len(secret) < 32 or len(set(secret)) < 10:
+            weak = weak_secret(secret) if secret else "missing"
+            if secret and secret == self.admin_token.get_secret_value():
+                weak = "the admin token itself"
+            if weak is not None:
                 raise ValueError(
-                    "prod needs LEADFLOW_TOKEN_SECRET: at least 32 random characters"
+                    f"LEADFLOW_TOKEN_SECRET is {weak}; prod needs its own random secret of "
+                    "at least 32 characters to sign access tokens"
                 )
         return self
