@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,9 @@ REQUIRED = ("name", "email")
 LIST_COLUMNS = ("territories", "segments")
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
+
+# Every column at most twice over: room for a few unknown ones, each then named in an error.
+_MAX_COLUMNS = 2 * len(COLUMNS) + 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,9 @@ def parse_reps_csv(text: str) -> ParsedReps:
     result = ParsedReps()
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
     header = [h.strip().lower() for h in next(reader, [])]
+    if len(header) > _MAX_COLUMNS:  # one error, not one per unknown column
+        result.errors.append(RowError(1, "row", f"{len(header)} columns, at most {_MAX_COLUMNS}"))
+        return result
     result.errors.extend(_header_errors(header))
     if result.errors:
         return result
@@ -200,7 +207,7 @@ def _header_errors(header: list[str]) -> list[RowError]:
 
 
 def _twice(header: list[str]) -> list[str]:
-    return sorted({name for name in header if header.count(name) > 1})
+    return sorted(name for name, n in Counter(header).items() if n > 1)
 
 
 def _rows(reader: Any) -> Iterator[tuple[int, list[str]]]:

@@ -1,0 +1,19 @@
+"""A hostile CSV header is refused at once, with one error rather than one per column."""
+
+from __future__ import annotations
+
+import time
+
+from sales_assignment.rep_csv import parse_reps_csv
+
+
+def test_a_header_of_100000_columns_is_one_error_found_at_once() -> None:
+    started = time.perf_counter()
+    parsed = parse_reps_csv(",".join(["x"] * 100_000) + "\nAnn,ann@seller.example\n")
+    assert time.perf_counter() - started < 2.0  # counting each name in the header: minutes
+    assert [str(e) for e in parsed.errors] == ["row 1: row: 100000 columns, at most 20"]
+
+
+def test_a_repeated_column_is_still_named() -> None:
+    parsed = parse_reps_csv("name,email,email\nAnn,ann@seller.example,x\n")
+    assert [str(e) for e in parsed.errors] == ["row 1: email: column appears twice"]
