@@ -62,7 +62,13 @@ async def test_an_analyst_logs_in_to_a_session_kept_on_the_server(
     assert value not in row.session_hash  # only its hash is stored
     # Never past the token's own expiry (one day here; sessions last 12 hours by default).
     assert row.expires_at <= datetime.fromisoformat(analyst["expires_at"])
-    assert logged_in(await client.get("/"))
+    page = await client.get("/")
+    assert logged_in(page)
+    # No script at all on the dashboard: none of its own, none from elsewhere.
+    csp = dict(d.strip().split(" ", 1) for d in page.headers["content-security-policy"].split(";"))
+    assert csp["default-src"] == "'none'"
+    assert "script-src" not in csp
+    assert "<script" not in page.text
     csv = await client.get("/v1/metrics/funnel.csv")
     assert csv.status_code == 200
     # The analyst reads; writes and personal data stay the admin's.
