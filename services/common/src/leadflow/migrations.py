@@ -23,6 +23,9 @@ from sqlalchemy.engine import Connection
 
 from leadflow.db import create_engine
 
+# PostgreSQL advisory lock held while a process migrates ("leadflow" in ASCII).
+MIGRATION_LOCK_KEY = 0x6C656164666C6F77
+
 
 def alembic_config(script_location: Path, database_url: str) -> Config:
     cfg = Config()
@@ -54,6 +57,12 @@ def run_env(target_metadata: MetaData | list[MetaData]) -> None:
         engine = create_engine(url)
         try:
             async with engine.connect() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Replicas migrating on start (no migration Job) take turns: the next one
+                    # waits here, then finds the schema at head. Released at commit.
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
                 await connection.run_sync(do_run)
                 await connection.commit()
         finally:
