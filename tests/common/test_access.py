@@ -3,6 +3,7 @@ against keys and a JWKS this test serves itself, and the brute-force limit."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -227,11 +228,13 @@ class Jwks:
     def __init__(self, keys: list[dict[str, Any]]) -> None:
         body = json.dumps({"keys": keys}).encode()
         self.fetches = 0
+        self.delay = 0.0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.fetches += 1
+                time.sleep(outer.delay)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -351,3 +354,19 @@ def test_oidc_settings_refuse_symmetric_or_empty_algorithms() -> None:
             KernelTestSettings(admin_token="dev-test", oidc_algorithms=algorithms)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="AUDIENCE"):
         KernelTestSettings(admin_token="dev-test", oidc_issuer=ISSUER)  # type: ignore[arg-type]
+
+
+async def test_a_slow_jwks_does_not_stall_other_requests(
+    oidc_app: FastAPI, rsa_key: rsa.RSAPrivateKey, jwks: Jwks
+) -> None:
+    jwks.delay = 1.0  # the identity provider answers slowly
+    async with client(oidc_app) as http:
+        started = time.perf_counter()
+        oidc = asyncio.create_task(http.get("/read", headers=bearer(signed(rsa_key, claims()))))
+        await asyncio.sleep(0.1)  # the key fetch is under way
+        assert (await http.get("/read", headers=ADMIN)).status_code == 200
+        assert time.perf_counter() - started < 0.5  # the fetch runs off the event loop
+        assert (await oidc).status_code == 200
+        assert jwks.fetches == 1
+        again = await http.get("/read", headers=bearer(signed(rsa_key, claims())))
+        assert (again.status_code, jwks.fetches) == (200, 1)  # keys are cached
