@@ -25,7 +25,7 @@ from leadflow.events import (
     LeadQualified,
     LeadScored,
 )
-from support.apps import ADMIN, build, client, dispose, outbox, runtime
+from support.apps import ADMIN, build, client, dispose, outbox, runtime, tombstones
 
 
 @pytest.fixture
@@ -176,7 +176,11 @@ async def test_erasure_drops_the_stored_lead(app: FastAPI) -> None:
     assert row.lead is None
     assert row.erased_at is not None
     await deliver(app, LeadCaptured(lead_id=lead.lead_id, lead=lead, duplicate=True, touch=2))
-    assert len(await outbox(app)) == 2  # scored + qualified from before; nothing after erasure
+    # Scored + qualified from before were emptied by the erasure; nothing came after it.
+    assert await outbox(app) == []
+    # Tombstones for the lead on the topics scoring produces, after its last score of it.
+    key = str(lead.lead_id).encode()
+    assert await tombstones(app) == [("leads.scored", key), ("leads.qualified", key)]
 
 
 async def test_an_erasure_handled_before_the_capture_keeps_the_lead_from_being_stored(

@@ -47,10 +47,18 @@ def runtime(app: FastAPI) -> Runtime:
 
 
 async def outbox(app: FastAPI) -> list[Envelope]:
-    """Every event the app staged, decoded exactly as a consumer would."""
+    """Every event the app staged, decoded exactly as a consumer would (which skips the
+    tombstones: empty values, published as null ones; see `tombstones`)."""
     async with runtime(app).sessions() as s:
         rows = (await s.execute(select(outbox_table).order_by(outbox_table.c.id))).all()
-    return [decode(r.value, [(k, v.encode()) for k, v in r.headers]) for r in rows]
+    return [decode(r.value, [(k, v.encode()) for k, v in r.headers]) for r in rows if r.value]
+
+
+async def tombstones(app: FastAPI) -> list[tuple[str, bytes]]:
+    """The (topic, key) of each tombstone the app staged (erasure on the log)."""
+    async with runtime(app).sessions() as s:
+        rows = (await s.execute(select(outbox_table).order_by(outbox_table.c.id))).all()
+    return [(r.topic, r.key) for r in rows if not r.value]
 
 
 async def dispose(app: FastAPI) -> None:
