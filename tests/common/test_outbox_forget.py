@@ -1,5 +1,6 @@
-"""Erasure in the outbox: the lead's rows go, sent or not, staged in the same transaction or
-committed before; its `leads.erased` and tombstones stay, and so does every other lead's."""
+"""Erasure in the outbox: the lead's rows are emptied and never sent, staged in the same
+transaction or committed before; its `leads.erased` and tombstones stay, and every other
+lead's rows."""
 
 from __future__ import annotations
 
@@ -36,13 +37,15 @@ def erased(lead_id: uuid.UUID) -> Envelope:
     return Envelope(data=LeadErased(lead_id=lead_id, erased_at=datetime.now(UTC)), source="/test")
 
 
-async def rows(engine: AsyncEngine) -> list[tuple[str, bytes, bytes]]:
+async def rows(engine: AsyncEngine) -> list[tuple[int, str, bytes, bytes, bool]]:
+    """(id, topic, key, value, sent) of every outbox row, in id order."""
     async with engine.connect() as conn:
-        stmt = select(outbox_table.c.topic, outbox_table.c.key, outbox_table.c.value)
-        return [tuple(r) for r in await conn.execute(stmt.order_by(outbox_table.c.id))]  # type: ignore[misc]
+        t = outbox_table.c
+        stmt = select(t.id, t.topic, t.key, t.value, t.sent_at.is_not(None)).order_by(t.id)
+        return [(i, topic, k, v, bool(sent)) for i, topic, k, v, sent in await conn.execute(stmt)]
 
 
-async def test_the_leads_rows_go_sent_or_not_and_the_erasure_and_tombstones_stay(
+async def test_the_leads_rows_are_emptied_and_never_sent_and_the_erasure_stays(
     engine: AsyncEngine,
 ) -> None:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -50,10 +53,11 @@ async def test_the_leads_rows_go_sent_or_not_and_the_erasure_and_tombstones_stay
     async with sessions() as s, s.begin():
         await add_event(s, captured(ada))
         await add_event(s, captured(bob))
-    async with engine.begin() as conn:  # the first capture was published already
+    async with engine.begin() as conn:  # these were published already
         await conn.execute(update(outbox_table).values(sent_at=datetime.now(UTC)))
     async with sessions() as s, s.begin():
-        await add_event(s, captured(ada))  # a second touch, not published yet
+        await add_event(s, captured(bob))  # bob's second touch, not published yet
+        await add_event(s, captured(ada))  # ada's, not published yet
         await add_event(s, erased(ada))
         add_record(s, record_id="t-1", topic="leads.captured", key=str(ada).encode(), value=b"",
                    headers=[])  # fmt: skip
@@ -61,13 +65,34 @@ async def test_the_leads_rows_go_sent_or_not_and_the_erasure_and_tombstones_stay
     async with sessions() as s, s.begin():
         assert await forget_lead(s, ada) == 2
 
-    left = await rows(engine)
-    assert [(t, k) for t, k, _ in left] == [
-        ("leads.captured", str(bob).encode()),
-        ("leads.erased", str(ada).encode()),
-        ("leads.captured", str(ada).encode()),
+    left = [(topic, k.decode(), bool(v), sent) for _, topic, k, v, sent in await rows(engine)]
+    a, b = str(ada), str(bob)
+    assert left == [
+        ("leads.captured", a, False, True),  # emptied
+        ("leads.captured", b, True, True),
+        ("leads.captured", b, True, False),  # another lead's: untouched
+        ("leads.captured", a, False, True),  # emptied, and marked sent: it never goes out
+        ("leads.erased", a, True, False),  # the erasure itself still goes out
+        ("leads.captured", a, False, False),  # the tombstone still goes out
     ]
-    assert left[2][2] == b""  # the tombstone
+
+
+async def test_a_forgotten_last_row_keeps_its_id_for_itself(engine: AsyncEngine) -> None:
+    """The relay marks what it published by id: the erasure staged after forgetting the
+    lead's last row must not get that row's id (SQLite reuses a deleted last id), or
+    the relay's next mark would record the erasure as sent unpublished."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    ada = uuid.uuid4()
+    async with sessions() as s, s.begin():
+        await add_event(s, captured(ada))
+    [(published, *_)] = await rows(engine)
+    async with sessions() as s, s.begin():
+        await forget_lead(s, ada)
+        await add_event(s, erased(ada))
+
+    ids = [i for i, topic, *_ in await rows(engine) if topic == "leads.erased"]
+    assert ids
+    assert published not in ids
 
 
 async def test_an_event_staged_earlier_in_the_erasing_transaction_is_never_written(
@@ -81,4 +106,4 @@ async def test_an_event_staged_earlier_in_the_erasing_transaction_is_never_writt
         await forget_lead(s, ada)
         await add_event(s, erased(ada))
 
-    assert [t for t, _, _ in await rows(engine)] == ["leads.erased"]
+    assert [topic for _, topic, *_ in await rows(engine)] == ["leads.erased"]

@@ -108,10 +108,11 @@ async def history(a: Assigner, lead_id: uuid.UUID) -> list[HistoryRow]:
 
 
 async def events(a: Assigner) -> list[Envelope]:
-    """Every event staged in the outbox, decoded as a consumer would."""
+    """Every event staged in the outbox, decoded as a consumer would (which skips empty
+    values: tombstones, and rows an erasure emptied)."""
     async with a.rt.sessions() as s:
         rows = (await s.execute(select(outbox_table).order_by(outbox_table.c.id))).all()
-    return [decode(r.value, [(k, v.encode()) for k, v in r.headers]) for r in rows]
+    return [decode(r.value, [(k, v.encode()) for k, v in r.headers]) for r in rows if r.value]
 
 
 async def deliveries(a: Assigner, lead_id: uuid.UUID | None = None) -> list[DeliveryRow]:

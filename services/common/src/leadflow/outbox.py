@@ -233,13 +233,17 @@ def _drop_staged(session: Session) -> None:
 
 
 async def forget_lead(session: AsyncSession, lead_id: uuid.UUID) -> int:
-    """Erasure: delete the lead's outbox rows, published or not (their values hold the
-    person's data), in the caller's transaction; how many.
+    """Erasure: empty the values of the lead's outbox rows (they hold the person's data),
+    published or not, in the caller's transaction; how many.
 
-    Kept: `leads.erased` records (every service must still hear of the erasure) and
-    tombstones (empty values, published as null ones). Of the events staged earlier in
-    this transaction (another of the lead's events handled in the same poll) the same are
-    dropped; what is staged after this call, such as the erasure's own records, is kept.
+    A row not published yet is marked sent: it never goes out. Rows are emptied, not
+    deleted: the relay marks what it published by row id, and SQLite hands a deleted last
+    id to the next row (which would then be marked sent unpublished); the relay's cleanup
+    deletes them with the other sent rows. Kept: `leads.erased` records (every service
+    must still hear of the erasure) and tombstones (empty values already). Of the events
+    staged earlier in this transaction (another of the lead's events handled in the same
+    poll) the same are dropped; what is staged after this call, such as the erasure's own
+    records, is kept.
     """
     result = await session.execute(_forget(session.info, lead_id))
     return int(getattr(result, "rowcount", 0) or 0)
@@ -258,12 +262,13 @@ def _forget(info: dict[Any, Any], lead_id: uuid.UUID) -> Any:
             m for m in staged if m.key != key or m.topic == LeadErased.topic or not m.value
         ]
     return (
-        delete(outbox_table)
+        update(outbox_table)
         .where(
             outbox_table.c.key == key,
             outbox_table.c.topic != LeadErased.topic,
             outbox_table.c.value != b"",  # a tombstone (published as a null value)
         )
+        .values(value=b"", sent_at=func.coalesce(outbox_table.c.sent_at, datetime.now(UTC)))
         .execution_options(synchronize_session=False)
     )
 
