@@ -17,3 +17,14 @@ def test_a_header_of_100000_columns_is_one_error_found_at_once() -> None:
 def test_a_repeated_column_is_still_named() -> None:
     parsed = parse_reps_csv("name,email,email\nAnn,ann@seller.example,x\n")
     assert [str(e) for e in parsed.errors] == ["row 1: email: column appears twice"]
+
+
+def test_a_cell_over_the_csv_modules_field_limit_is_an_error_not_a_crash() -> None:
+    parsed = parse_reps_csv("name,email\n" + "A" * 200_000 + ",ann@seller.example\n")
+    assert [str(e) for e in parsed.errors] == [
+        "row 2: row: not a CSV file: field larger than field limit (131072)"
+    ]
+    parsed = parse_reps_csv("\t" * 600_000)
+    assert [str(e) for e in parsed.errors] == [
+        "row 1: row: not a CSV file: field larger than field limit (131072)"
+    ]

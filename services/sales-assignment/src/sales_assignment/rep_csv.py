@@ -86,8 +86,17 @@ class ParsedReps:
 
 def parse_reps_csv(text: str) -> ParsedReps:
     """Read reps from CSV text; never raises for bad input, reports it in `errors`."""
-    result = ParsedReps()
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    try:
+        return _parse(reader)
+    except csv.Error as exc:  # e.g. a cell over the csv module's field limit (128 KiB)
+        return ParsedReps(
+            errors=[RowError(max(reader.line_num, 1), "row", f"not a CSV file: {exc}")]
+        )
+
+
+def _parse(reader: Any) -> ParsedReps:
+    result = ParsedReps()
     header = [h.strip().lower() for h in next(reader, [])]
     if len(header) > _MAX_COLUMNS:  # one error, not one per unknown column
         result.errors.append(RowError(1, "row", f"{len(header)} columns, at most {_MAX_COLUMNS}"))
