@@ -103,7 +103,7 @@ def test_a_settings_error_does_not_echo_the_environment(monkeypatch: pytest.Monk
     monkeypatch.setenv("LEADFLOW_DATABASE_URL", "postgresql+asyncpg://u:Pa55w0rd@db/x")
     with pytest.raises(ValidationError) as caught:
         Settings()
-    assert "Kafka over PLAINTEXT" in str(caught.value)
+    assert "Value error, " in str(caught.value)  # the reason, without the input
     assert "input_value" not in str(caught.value)  # the environment, secrets and all
 
 

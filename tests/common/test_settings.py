@@ -78,6 +78,7 @@ SECURE_PROD = {
     "LEADFLOW_ENV": "prod",
     "LEADFLOW_ADMIN_TOKEN": STRONG,
     "LEADFLOW_TOKEN_SECRET": "Xk3-vQ8pLm2Rz7Wt5Yb9Nc4Hd6Jf1Gs0Ae_uOiKyTqE",
+    "LEADFLOW_SECRETS_KEY": "Hn5_Wq2Zx8Lc4Vb7Mk1Jd9Rf3Tg6Ys0Pe-aUoIiEyQw",
     "LEADFLOW_DATABASE_URL": "postgresql+asyncpg://svc:pw@db:5432/svc?ssl=verify-full",
     "LEADFLOW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
     "LEADFLOW_KAFKA_SASL_USERNAME": "leadflow-svc",
@@ -231,3 +232,14 @@ def test_a_kafka_client_certificate_goes_into_the_ssl_context(
     monkeypatch.setenv("LEADFLOW_KAFKA_SSL_KEYFILE", str(tmp_path / "missing.key"))
     with pytest.raises(FileNotFoundError):  # the key is really loaded, not just named
         client_options(_Svc())
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [(None, "prod needs LEADFLOW_SECRETS_KEY"), ("a" * 40, "LEADFLOW_SECRETS_KEY is guessable")],
+)
+def test_prod_needs_a_random_secrets_key(
+    monkeypatch: pytest.MonkeyPatch, key: str | None, why: str
+) -> None:
+    with pytest.raises(ValidationError, match=why):
+        _prod(monkeypatch, LEADFLOW_SECRETS_KEY=key)

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from leadflow.secretbox import secret_box
 from leadflow.webhooks import sign
 from sales_assignment import admin
 from sales_assignment.app import MIGRATIONS, build_app
@@ -90,8 +91,8 @@ async def test_rotating_again_drops_the_oldest_secret(a: Assigner) -> None:
     second, _ = await admin.rotate_secret(a, endpoint.id)
     third, _ = await admin.rotate_secret(a, endpoint.id)
     [row] = await admin.list_endpoints(a)
-    assert row.secrets == [third, second]
-    assert first not in row.secrets
+    assert [secret_box(a.settings).open(s) for s in row.secrets] == [third, second]
+    assert not {first, second, third} & set(row.secrets)  # stored sealed
 
 
 async def test_re_enabling_resets_failures_and_sends_everything_that_waited(

@@ -134,6 +134,9 @@ class Settings(KafkaSettings):
     db_keepalive_count: int = Field(default=3, ge=1)
     # /healthz reports the outbox relay stuck when one pass has run this long with rows waiting.
     relay_stuck_after_seconds: float = Field(default=120.0, gt=0)
+    # Trust (secrets at rest, secretbox.py): seals stored webhook secrets; comma-separated
+    # during a rotation (the first seals, all open). prod: required; dev: from the admin token.
+    secrets_key: SecretStr | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -175,6 +178,12 @@ class Settings(KafkaSettings):
                 f"LEADFLOW_ADMIN_TOKEN is guessable ({weak}); prod needs a random token, "
                 "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
+        keys = self.secrets_key.get_secret_value() if self.secrets_key else ""
+        if not keys.strip():
+            raise ValueError("prod needs LEADFLOW_SECRETS_KEY (seals stored webhook secrets)")
+        for key in (k.strip() for k in keys.split(",") if k.strip()):
+            if (weak := weak_secret(key)) is not None:
+                raise ValueError(f"LEADFLOW_SECRETS_KEY is guessable ({weak}); use a random one")
         if self.allow_plaintext:
             return self
         password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""

@@ -19,6 +19,7 @@ from feedback.models import Integration, Outcome, WebhookReceipt
 from feedback.schemas import OutcomeIn
 from leadflow import webhooks
 from leadflow.events import LeadOutcome
+from leadflow.secretbox import SecretUnreadable, secret_box
 from leadflow.service import Runtime
 
 TOKEN_PREFIX = "lf_it_"
@@ -164,7 +165,7 @@ async def create_integration(rt: Runtime, name: str, kind: Kind) -> Created:
         kind=kind,
         token_hash=token_hash(token) if token else None,
         hint=hint,
-        secret=secret,
+        secret=secret_box(rt.settings).seal(secret) if secret else None,  # stored sealed
         created_at=datetime.now(UTC),
     )
     async with rt.transaction() as s:
@@ -225,7 +226,11 @@ async def verified_webhook(
     ):
         raise WebhookRefused("no live webhook integration with this id")
     try:
-        webhooks.verify(integration.secret, raw, headers, now=now)
+        secret = secret_box(rt.settings).open(integration.secret)
+    except SecretUnreadable as exc:
+        raise WebhookRefused("this integration's secret cannot be read; create a new one") from exc
+    try:
+        webhooks.verify(secret, raw, headers, now=now)
     except webhooks.InvalidSignature as exc:
         raise WebhookRefused(str(exc)) from exc
     body = OutcomeIn.model_validate(_outcome_body(raw))

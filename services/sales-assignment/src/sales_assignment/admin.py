@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadflow.secretbox import secret_box
 from leadflow.webhooks import new_secret
 from sales_assignment import repo, webhook_repo
 from sales_assignment.assigning import Assigner
@@ -181,12 +182,12 @@ async def accept(a: Assigner, lead_id: uuid.UUID, *, only_rep: str | None = None
 
 
 async def create_endpoint(a: Assigner, url: str, event_types: list[str]) -> tuple[EndpointRow, str]:
-    """A new endpoint and its signing secret (returned once; kept to sign deliveries)."""
+    """A new endpoint and its signing secret (returned once; kept sealed to sign deliveries)."""
     secret = new_secret()
     row = EndpointRow(
         id=uuid.uuid4(),
         url=url,
-        secrets=[secret],
+        secrets=[secret_box(a.settings).seal(secret)],
         event_types=list(dict.fromkeys(event_types)),
         enabled=True,
         consecutive_failures=0,
@@ -262,6 +263,7 @@ async def rotate_secret(a: Assigner, endpoint_id: uuid.UUID) -> tuple[str, datet
             raise NotFound("webhook endpoint")
         grace = timedelta(seconds=a.settings.webhook_secret_grace_seconds)
         until = a.clock() + grace if grace else None
-        row.secrets = [secret, row.secrets[0]] if until else [secret]
+        sealed = secret_box(a.settings).seal(secret)
+        row.secrets = [sealed, row.secrets[0]] if until else [sealed]
         row.previous_secret_expires_at = until
     return secret, until

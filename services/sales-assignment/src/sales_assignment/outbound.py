@@ -33,6 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from leadflow.secretbox import SecretUnreadable, secret_box
 from leadflow.service import Runtime
 from leadflow.tracing import client_span, responded, traceparent
 from leadflow.webhooks import headers_for
@@ -315,7 +316,12 @@ class DeliveryWorker:
                 per_host=s.webhook_connections_per_host,
                 resolver=GuardedResolver(env=s.env, allowed_hosts=s.webhook_allowed_hosts),
             )
-        headers = headers_for(job.secrets, job.delivery_id, job.body)
+        box = secret_box(s)  # the secrets are stored sealed; opened only to sign
+        try:
+            secrets = [box.open(x) for x in job.secrets]
+        except SecretUnreadable as exc:
+            return _Result(None, f"cannot sign: {exc}")
+        headers = headers_for(secrets, job.delivery_id, job.body)
         trace = traceparent()  # the client span's
         if trace:
             headers["traceparent"] = trace

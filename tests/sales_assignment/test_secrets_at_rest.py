@@ -1,0 +1,145 @@
+"""Webhook signing secrets are stored sealed: nowhere in the database in the clear, and
+deliveries are still signed with them (both DBs)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from assignment_kit import add_rep, handle, make_assigner, qualified
+from standardwebhooks import Webhook
+
+from leadflow.db import create_engine
+from leadflow.migrations import upgrade
+from leadflow.secretbox import SecretBox
+from leadflow.webhooks import new_secret
+from sales_assignment import admin
+from sales_assignment.app import MIGRATIONS
+from sales_assignment.assigning import Assigner
+from sales_assignment.outbound import DeliveryWorker
+from support.db_text import database_text
+from support.receiver import Receiver
+
+pytestmark = pytest.mark.postgres
+
+KEY = "Hn5_Wq2Zx8Lc4Vb7Mk1Jd9Rf3Tg6Ys0Pe-aUoIiEyQw"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+async def a(database_url: str) -> AsyncIterator[Assigner]:
+    assigner = await make_assigner(database_url, secrets_key=KEY, webhook_secret_grace_seconds=60)
+    yield assigner
+    await assigner.rt.engine.dispose()
+
+
+def _traces(secret: str) -> list[str]:
+    """The secret and the key material it carries, as they could appear stored."""
+    body = secret.removeprefix("whsec_")
+    return [secret, body, base64.b64decode(body).hex()]
+
+
+async def _delivered_and_verified(a: Assigner, receiver: Receiver, secret: str) -> None:
+    worker = DeliveryWorker(a.rt, a.settings, a.clock, doorbell=a.doorbell)
+    try:
+        await handle(a, qualified())
+        assert await worker.deliver_due() == 1
+    finally:
+        await worker.close()
+    got = receiver.snapshot()[-1]
+    Webhook(secret).verify(got.body, got.headers)  # raises unless signed with it
+
+
+async def test_secrets_are_stored_sealed_and_still_sign(
+    a: Assigner, receiver: Receiver, database_url: str
+) -> None:
+    await add_rep(a, "Ann")
+    endpoint, first = await admin.create_endpoint(a, receiver.url, ["lead.assigned"])
+    second, _ = await admin.rotate_secret(a, endpoint.id)
+    stored = await database_text(database_url)
+    for secret in (first, second):
+        for trace in _traces(secret):
+            assert trace not in stored
+    assert "lfenc1:" in stored
+    await _delivered_and_verified(a, receiver, second)
+
+
+async def test_the_migration_seals_secrets_stored_bare(
+    database_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0005")
+    bare = new_secret()
+    endpoints = sa.table(
+        "webhook_endpoints",
+        *(sa.column(n, t) for n, t in (("id", sa.Uuid()), ("url", sa.String()))),
+        *(sa.column(n, sa.JSON()) for n in ("secrets", "event_types")),
+        sa.column("enabled", sa.Boolean()),
+        sa.column("consecutive_failures", sa.Integer()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                endpoints.insert().values(
+                    id=uuid.uuid4(),
+                    url=receiver.url,
+                    secrets=[bare],
+                    event_types=["lead.assigned"],
+                    enabled=True,
+                    consecutive_failures=0,
+                    created_at=datetime.now(UTC),
+                )
+            )
+    finally:
+        await engine.dispose()
+    assert bare in await database_text(database_url)
+
+    monkeypatch.setenv("LEADFLOW_SECRETS_KEY", KEY)  # as the service's environment has it
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    stored = await database_text(database_url)
+    for trace in _traces(bare):
+        assert trace not in stored
+
+    a = await make_assigner(database_url, secrets_key=KEY)
+    try:
+        [row] = await admin.list_endpoints(a)
+        assert all(SecretBox.is_sealed(s) for s in row.secrets)
+        await add_rep(a, "Ann")
+        await _delivered_and_verified(a, receiver, bare)
+    finally:
+        await a.rt.engine.dispose()
+
+
+async def test_the_migration_refuses_to_guess_a_key(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0005")
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO webhook_endpoints (id, url, secrets, event_types, enabled, "
+                    "consecutive_failures, created_at) VALUES (:id, 'http://x/', :s, '[]', "
+                    "true, 0, :at)"
+                ),
+                {"id": uuid.uuid4().hex, "s": f'["{new_secret()}"]', "at": datetime.now(UTC)},
+            )
+    finally:
+        await engine.dispose()
+    monkeypatch.delenv("LEADFLOW_SECRETS_KEY", raising=False)
+    monkeypatch.delenv("LEADFLOW_ADMIN_TOKEN", raising=False)
+    with pytest.raises(RuntimeError, match="LEADFLOW_SECRETS_KEY"):
+        await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
