@@ -14,7 +14,7 @@ from feedback.settings import FeedbackSettings
 from leadflow.access import register_resolver
 from leadflow.erasure_log import LogEraser
 from leadflow.events import TOPICS
-from leadflow.periodic import every
+from leadflow.schedule import every
 from leadflow.service import Runtime, create_app
 
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadErased, LeadOutcome, LeadQualified
-from leadflow.periodic import every
+from leadflow.schedule import every
 from leadflow.service import Runtime, create_app
 from sales_assignment import api, api_routing, api_webhooks
 from sales_assignment.api_deps import install_not_found
