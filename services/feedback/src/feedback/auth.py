@@ -38,7 +38,17 @@ def external_scope(principal: Principal) -> str:
         return ""
     if principal.source == "service":  # an `lf_it_` integration: as its webhooks
         return principal.subject or ""
-    return f"{principal.role}:{principal.subject or principal.token_id or ''}"
+    subject = principal.subject or principal.token_id or ""
+    if principal.role == "rep":  # one rep, however its id is written in the token
+        subject = _canonical_uuid(subject) or subject
+    return f"{principal.role}:{subject}"
+
+
+def _canonical_uuid(text: str) -> str | None:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
 
 
 def outcome_receipt(principal: Principal, body: OutcomeIn) -> outcomes.Receipt:
@@ -55,10 +65,7 @@ def is_own_lead(principal: Principal, rep_id: uuid.UUID | None) -> bool:
     """A rep token's subject names the rep the lead is assigned to now."""
     if rep_id is None or principal.subject is None:
         return False
-    try:
-        return uuid.UUID(principal.subject) == rep_id
-    except ValueError:
-        return False
+    return _canonical_uuid(principal.subject) == str(rep_id)
 
 
 # ---------------------------------------------------------------- the dashboard's session
