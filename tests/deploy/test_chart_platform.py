@@ -184,6 +184,7 @@ def test_missing_required_values_fail_the_render_naming_each(helm: str) -> None:
         "kafka.bootstrap",
         "secrets.adminToken",
         "secrets.tokenSecret",
+        "secrets.secretsKey",
         *(f"databaseUrls.{s}" for s in TOPOLOGY_SERVICES),
     ):
         assert name in result.stderr, name

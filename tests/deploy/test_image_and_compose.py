@@ -76,6 +76,10 @@ def test_compose_commits_no_token_and_generates_one_first() -> None:
         assert spec["depends_on"]["secrets"]["condition"] == "service_completed_successfully"
         assert spec["environment"]["SECRETS_FILE"].startswith("/app/secrets/")
         assert "secrets:/app/secrets:ro" in spec["volumes"]
+    for name in ("marketing-intake", "lead-scoring", "sales-assignment", "feedback"):
+        migrate = services[f"migrate-{name}"]  # it seals stored webhook secrets: same key
+        assert migrate["environment"]["SECRETS_FILE"] == "/app/secrets/secrets.env"
+        assert "secrets:/app/secrets:ro" in migrate["volumes"]
 
 
 def test_compose_keeps_kafka_data_on_a_volume() -> None:
@@ -98,6 +102,7 @@ def test_init_secrets_writes_once_and_the_environment_wins(
     values = dict(line.split("=", 1) for line in first.splitlines())
     assert len(values["LEADFLOW_ADMIN_TOKEN"]) >= 32
     assert values["LEADFLOW_TOKEN_SECRET"] != values["LEADFLOW_ADMIN_TOKEN"]
+    assert len(values["LEADFLOW_SECRETS_KEY"]) >= 32
     module.init_secrets([str(path)])
     assert path.read_text() == first  # a later start keeps them
     monkeypatch.setenv("SECRETS_FILE", str(path))

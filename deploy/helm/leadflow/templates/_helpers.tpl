@@ -118,6 +118,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- if not .Values.secrets.existingSecret }}
 {{- if not .Values.secrets.adminToken }}{{- $missing = append $missing "secrets.adminToken" }}{{- end }}
 {{- if not .Values.secrets.tokenSecret }}{{- $missing = append $missing "secrets.tokenSecret" }}{{- end }}
+{{- if not .Values.secrets.secretsKey }}{{- $missing = append $missing "secrets.secretsKey" }}{{- end }}
 {{- range $svc, $cfg := .Values.services }}
 {{- if and $cfg.enabled (not (get $.Values.databaseUrls $svc)) }}
 {{- $missing = append $missing (printf "databaseUrls.%s" $svc) }}
@@ -214,6 +215,11 @@ app.kubernetes.io/component: {{ index . 1 }}
     secretKeyRef:
       name: {{ include "leadflow.secretName" $root }}
       key: {{ $root.Values.secrets.tokenSecretKey }}
+- name: LEADFLOW_SECRETS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "leadflow.secretName" $root }}
+      key: {{ $root.Values.secrets.secretsKeyKey }}
 - name: LEADFLOW_DATABASE_URL
   valueFrom:
     secretKeyRef:
@@ -222,7 +228,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- $settings := include "leadflow.settings" (list $root $svc) | fromYaml }}
 {{- range $key := keys $settings | sortAlpha }}
 {{- $name := printf "LEADFLOW_%s" (upper $key) }}
-{{- if or (has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_TOKEN_SECRET" "LEADFLOW_DATABASE_URL" "LEADFLOW_ALLOW_PLAINTEXT")) (hasPrefix "LEADFLOW_KAFKA_" $name) }}
+{{- if or (has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_TOKEN_SECRET" "LEADFLOW_SECRETS_KEY" "LEADFLOW_DATABASE_URL" "LEADFLOW_ALLOW_PLAINTEXT")) (hasPrefix "LEADFLOW_KAFKA_" $name) }}
 {{- fail (printf "settings.%s is set by the chart itself; use its own value instead (kafka.*, secrets.*, allowPlaintext…)" $key) }}
 {{- end }}
 {{- $value := get $settings $key }}
