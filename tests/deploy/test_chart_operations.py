@@ -62,6 +62,19 @@ def test_the_ingress_routes_only_the_public_routes_with_tls(render: Render) -> N
                 assert path["pathType"] == "Exact"  # the dashboard page, not everything
 
 
+def test_intake_names_its_public_address_from_the_ingress(render: Render) -> None:
+    docs = render("--values", str(ALL_FEATURES))
+    for doc in of_kind(docs, "Deployment"):
+        env = {
+            e["name"]: e.get("value")
+            for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        if doc["metadata"]["name"] == "leadflow-marketing-intake":
+            assert env["LEADFLOW_PUBLIC_URL"] == "https://forms.example.com"
+        else:
+            assert "LEADFLOW_PUBLIC_URL" not in env  # only intake reads it
+
+
 def test_a_public_metrics_path_is_refused(helm: str) -> None:
     result = helm_template(
         helm,

@@ -238,6 +238,12 @@ app.kubernetes.io/component: {{ index . 1 }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
 {{- end }}
+{{- $ing := index (default dict $root.Values.ingress.services) $svc }}
+{{- if and (eq $svc "marketing-intake") $root.Values.ingress.enabled $ing $ing.host (not (hasKey $settings "public_url")) }}
+{{- /* Form URLs and the embed snippet name the address browsers use, never the Host header. */}}
+- name: LEADFLOW_PUBLIC_URL
+  value: {{ printf "%s://%s" (ternary "https" "http" (not (empty $ing.tlsSecret))) $ing.host | quote }}
+{{- end }}
 {{- with $root.Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
