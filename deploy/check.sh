@@ -54,6 +54,9 @@ main() {
   echo "== validate manifests"
   "${uv[@]}" run --frozen python deploy/validate.py "${OUT}"/*.yaml
 
+  echo "== chart README generated from values.yaml"
+  "${uv[@]}" run --frozen python deploy/helm/readme.py --check
+
   echo "== hadolint"
   "${uv[@]}" run --frozen hadolint deploy/docker/Dockerfile
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from typing import Any
 
 from prometheus_client import REGISTRY
@@ -13,7 +15,7 @@ import feedback.app
 import lead_scoring.app
 import marketing_intake.app
 import sales_assignment.app
-from support.chart import ALL_FEATURES, Render, helm_template
+from support.chart import ALL_FEATURES, ROOT, Render, helm_template
 
 # The apps are imported for their metrics: each registers its own on import.
 APPS = (feedback.app, lead_scoring.app, marketing_intake.app, sales_assignment.app)
@@ -155,3 +157,17 @@ def test_extra_env_volumes_and_scheduling_reach_the_pods(render: Render) -> None
             assert "@sha256:" in container["image"]
         else:
             assert "topology.kubernetes.io/zone" in keys
+
+
+def test_the_chart_readme_is_generated_from_the_current_values() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "helm" / "readme.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+    readme = (ROOT / "deploy" / "helm" / "leadflow" / "README.md").read_text()
+    for value in ("kafka.strimzi.users.secretsCopiedToReleaseNamespace", "secrets.secretsKey"):
+        assert f"`{value}`" in readme
