@@ -42,7 +42,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadflow.db import is_transient
 from leadflow.erasure_log import dead_letter_key, record_dead_letter
-from leadflow.events import Envelope, Event, LeadErased, MalformedEvent, decode, dlq_topic
+from leadflow.events import (
+    Envelope,
+    Event,
+    LeadErased,
+    MalformedEvent,
+    UnknownVersion,
+    decode,
+    dlq_topic,
+)
 from leadflow.kafka import ProducerHolder
 from leadflow.observability import (
     CONSUMER_LAG,
@@ -462,6 +470,9 @@ class EventConsumer:
             if msg.value is not None and len(msg.value) > MAX_VALUE_BYTES:
                 raise MalformedEvent(f"value of {len(msg.value)} bytes exceeds {MAX_VALUE_BYTES}")
             envelope = decode(msg.value, msg.headers)
+        except UnknownVersion:  # the version this consumer reads travels alongside
+            EVENTS_CONSUMED.labels(msg.topic, "unknown_version").inc()
+            return None
         except MalformedEvent as exc:
             await self._dead_letter(msg, Failure("MalformedEvent", str(exc), 1))
             return None

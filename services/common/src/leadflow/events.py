@@ -3,6 +3,15 @@
 Events travel as CloudEvents 1.0 in Kafka *binary content mode*: the message value is the
 JSON `data`, every other attribute is a `ce_*` header, `content-type` is the data's media
 type and the message key is the `lead_id` (so one lead's events stay in order).
+
+Evolution (docs/architecture.md, "Rolling upgrades"): the models forbid unknown fields, so
+a producer's typo fails where it builds the event, while `decode` ignores them, so a field
+added by an upgraded producer never sends an event to the DLQ of a consumer not upgraded
+yet. A removed, renamed or re-meant field is a breaking change: a new model with the next
+`ce_type` version (`io.leadflow.lead.captured.v2`), listed in `EVENT_TYPES`, published
+alongside the old one until every consumer reads it. A consumer skips a version of a known
+type that it has not registered (its twin travels alongside); a type it does not know at
+all is malformed.
 """
 
 from __future__ import annotations
@@ -23,6 +32,9 @@ CONTENT_TYPE = "application/json"
 
 
 class _Frozen(BaseModel):
+    """Strict where events are built (an unknown field is a producer's bug); `decode`
+    validates with extra="ignore" instead, per call, so consumers tolerate added fields."""
+
     # An error names the field, never its value (a name, a company): its text goes to logs
     # and DLQ headers.
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
@@ -213,6 +225,17 @@ class MalformedEvent(ValueError):
     """A Kafka message that is not a valid leadflow CloudEvent (goes to the DLQ)."""
 
 
+class UnknownVersion(MalformedEvent):
+    """A version of a known event type that this consumer has not registered (skipped: the
+    producer publishes the version it replaces alongside until every consumer reads it)."""
+
+
+def _family(ce_type: str) -> str:
+    """`io.leadflow.lead.captured.v2` → `io.leadflow.lead.captured`."""
+    base, _, version = ce_type.rpartition(".v")
+    return base if base and version.isdigit() else ce_type
+
+
 def new_event_id() -> str:
     """A random (version 4) UUID as text, as `str(uuid.uuid4())` writes it, in a third of the
     time: every event staged pays for one."""
@@ -270,22 +293,28 @@ def header_map(headers: Headers | None) -> dict[str, str]:
     return {k: (v or b"").decode("utf-8", "replace") for k, v in (headers or ())}
 
 
-def decode(value: bytes | None, headers: Headers | None) -> Envelope:
-    """Parse a binary-mode CloudEvent from Kafka; raise MalformedEvent with the cause."""
+def decode(
+    value: bytes | None, headers: Headers | None, types: Mapping[str, type[Event]] = BY_CE_TYPE
+) -> Envelope:
+    """Parse a binary-mode CloudEvent of a registered `ce_type` from Kafka, ignoring unknown
+    data fields; raise MalformedEvent (UnknownVersion for a version not in `types`)."""
     h = header_map(headers)
     for required in ("ce_specversion", "ce_id", "ce_source", "ce_type"):
         if not h.get(required):
             raise MalformedEvent(f"missing header {required}")
     if h["ce_specversion"] != SPEC_VERSION:
         raise MalformedEvent(f"unsupported ce_specversion {h['ce_specversion']!r}")
-    cls = BY_CE_TYPE.get(h["ce_type"])
+    cls = types.get(h["ce_type"])
     if cls is None:
+        if _family(h["ce_type"]) in {_family(t) for t in types}:
+            raise UnknownVersion(f"unregistered version ce_type {h['ce_type']!r}")
         raise MalformedEvent(f"unknown ce_type {h['ce_type']!r}")
     ctype = h.get("content-type", CONTENT_TYPE)
     if not ctype.startswith(CONTENT_TYPE):
         raise MalformedEvent(f"unsupported content-type {ctype!r}")
     try:
-        data = cls.model_validate_json(value or b"")  # one pass: parse and validate
+        # One pass: parse and validate. Fields a newer producer added are dropped, nested too.
+        data = cls.model_validate_json(value or b"", extra="ignore")
     except (ValueError, ValidationError) as exc:
         raise MalformedEvent(f"invalid {cls.__name__} data: {_short(exc)}") from exc
     try:
