@@ -3,35 +3,87 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from leadflow.events import Lead
+from leadflow.limits import (
+    COMPANY_CHARS,
+    CUSTOM_FIELDS,
+    CompanyName,
+    Email,
+    FreeText,
+    JobTitle,
+    Label,
+    PersonName,
+    Phone,
+    ShortText,
+    Url,
+)
+
+
+def _text_at_most(chars: int) -> Callable[[object], object]:
+    """A cap on the text branch of a `bool | str` or `int | str` field, checked after the
+    union so that the error names the field alone (not each branch of the union)."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and len(value) > chars:
+            raise ValueError(f"should have at most {chars} characters")
+        return value
+
+    return check
+
+
+def _documented_at_most(chars: int) -> Callable[[dict[str, Any]], None]:
+    """The same cap, in the JSON schema's string branch."""
+
+    def document(schema: dict[str, Any]) -> None:
+        for branch in schema.get("anyOf", []):
+            if branch.get("type") == "string":
+                branch["maxLength"] = chars
+
+    return document
+
+
+Flag = Annotated[
+    bool | str | None,
+    AfterValidator(_text_at_most(16)),  # "true", "checked", …
+    Field(json_schema_extra=_documented_at_most(16)),
+]
+Size = Annotated[
+    int | str | None,
+    AfterValidator(_text_at_most(64)),  # "1,000+", "50-200"
+    Field(json_schema_extra=_documented_at_most(64)),
+]
+# The limits of normalize.py, stated in the schema too: over them is a 422 naming the field.
+Instant = Annotated[str, Field(max_length=64)]  # ISO 8601
+FieldName = Annotated[str, Field(max_length=COMPANY_CHARS)]  # a web form's field, or a lead's
 
 
 # Strict: a JSON type other than the documented one is refused, never coerced (0 is no bool).
 class AttributionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    source: str | None = None
-    form_id: str | None = None
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_term: str | None = None
-    utm_content: str | None = None
-    referrer: str | None = None
-    landing_page: str | None = None
+    source: ShortText | None = None
+    form_id: ShortText | None = None
+    utm_source: Label | None = None
+    utm_medium: Label | None = None
+    utm_campaign: Label | None = None
+    utm_term: Label | None = None
+    utm_content: Label | None = None
+    referrer: Url | None = None
+    landing_page: Url | None = None
 
 
 class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    marketing: bool | str | None = None
-    text: str | None = Field(default=None, description="The consent wording or its version")
-    granted_at: str | None = Field(
+    marketing: Flag = None
+    text: FreeText | None = Field(default=None, description="The consent wording or its version")
+    granted_at: Instant | None = Field(
         default=None,
         description="When consent was given (ISO 8601; blank is not given): else capture time",
     )
@@ -61,29 +113,44 @@ class LeadIn(BaseModel):
         },
     )
 
-    email: str = Field(description="Required; syntax-checked and lower-cased")
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = Field(default=None, description="Any format; stored as E.164")
-    company: str | None = None
-    job_title: str | None = None
-    company_size: int | str | None = Field(
+    email: Email = Field(description="Required; syntax-checked and lower-cased")
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
+    phone: Phone | None = Field(default=None, description="Any format; stored as E.164")
+    company: CompanyName | None = None
+    job_title: JobTitle | None = None
+    company_size: Size = Field(
         default=None, description="Employees: a number or a range such as 50-200"
     )
-    industry: str | None = None
-    country: str | None = Field(default=None, description="Name or ISO code; stored as alpha-2")
-    website: str | None = None
-    source: str | None = None
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_term: str | None = None
-    utm_content: str | None = None
-    referrer: str | None = None
-    landing_page: str | None = None
+    industry: ShortText | None = None
+    country: ShortText | None = Field(
+        default=None, description="Name or ISO code; stored as alpha-2"
+    )
+    website: Url | None = None
+    source: ShortText | None = None
+    utm_source: Label | None = None
+    utm_medium: Label | None = None
+    utm_campaign: Label | None = None
+    utm_term: Label | None = None
+    utm_content: Label | None = None
+    referrer: Url | None = None
+    landing_page: Url | None = None
     attribution: AttributionIn | None = None
     consent: ConsentIn | None = None
-    custom: dict[str, Any] | None = None
+    custom: dict[str, Any] | None = Field(
+        default=None,
+        max_length=CUSTOM_FIELDS,
+        description=f"At most {CUSTOM_FIELDS} fields with unknown top-level ones, names up "
+        "to 64 characters, 4,096 bytes of JSON in all, nested up to 16 deep",
+    )
+
+
+# The known fields and at most CUSTOM_FIELDS others (normalize refuses more: one 422).
+_LEAD_PROPERTIES = len(LeadIn.model_fields) + CUSTOM_FIELDS
+LeadIn.model_config["json_schema_extra"] = {
+    **LeadIn.model_config.get("json_schema_extra", {}),  # type: ignore[dict-item]
+    "maxProperties": _LEAD_PROPERTIES,
+}
 
 
 class AcceptedOut(BaseModel):
@@ -122,7 +189,7 @@ class LeadExport(BaseModel):
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    leads: list[dict[str, Any]] = Field(
+    leads: list[Annotated[dict[str, Any], Field(max_length=_LEAD_PROPERTIES)]] = Field(
         min_length=1,
         max_length=500,
         description="Up to 500 leads, each as the body of POST /v1/leads",
@@ -160,7 +227,7 @@ class FormIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    allowed_origins: list[str] = Field(
+    allowed_origins: list[Url] = Field(
         min_length=1,
         max_length=50,
         description="Origins (scheme://host[:port]) whose pages may post this form",
@@ -170,13 +237,16 @@ class FormIn(BaseModel):
         max_length=2048,
         description="Where a plain HTML post is sent (303) afterwards, with ?lead_id=…",
     )
-    field_map: dict[str, str] = Field(
+    field_map: dict[FieldName, FieldName] = Field(
         default_factory=dict,
+        max_length=100,
         description="Form field name → lead field (or custom.<name>); unmapped fields that "
         "are lead field names map to themselves, others go into custom",
     )
-    required: list[str] = Field(
-        default_factory=list, description="Lead fields (or custom.<name>) that must be filled"
+    required: list[FieldName] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Lead fields (or custom.<name>) that must be filled",
     )
     honeypot_field: str | None = Field(
         default=None, max_length=100, description="A hidden field only bots fill"
@@ -199,10 +269,10 @@ class FormPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    allowed_origins: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    allowed_origins: list[Url] | None = Field(default=None, min_length=1, max_length=50)
     redirect_url: str | None = Field(default=None, max_length=2048)
-    field_map: dict[str, str] | None = None
-    required: list[str] | None = None
+    field_map: dict[FieldName, FieldName] | None = Field(default=None, max_length=100)
+    required: list[FieldName] | None = Field(default=None, max_length=100)
     honeypot_field: str | None = Field(default=None, max_length=100)
     require_consent: bool | None = None
     consent_text: str | None = Field(default=None, max_length=2000)
