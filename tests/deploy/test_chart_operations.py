@@ -77,10 +77,20 @@ def test_intake_names_its_public_address_from_the_ingress(render: Render) -> Non
             assert "LEADFLOW_PUBLIC_URL" not in env  # only intake reads it
 
 
+def test_an_ingress_without_trusted_proxies_is_refused(helm: str) -> None:
+    result = helm_template(
+        helm,
+        *("--set", "ingress.enabled=true", "--set", "ingress.services.feedback.host=x.example"),
+    )
+    assert result.returncode != 0
+    assert "trusted_proxies" in result.stderr
+
+
 def test_a_public_metrics_path_is_refused(helm: str) -> None:
     result = helm_template(
         helm,
         *("--set", "ingress.enabled=true", "--set", "ingress.services.feedback.host=x.example"),
+        *("--set", "settings.trusted_proxies=10.0.0.0/8"),
         *("--set", "ingress.services.feedback.paths[0].path=/metrics"),
         *("--set", "ingress.services.feedback.paths[0].pathType=Prefix"),
     )
