@@ -89,15 +89,22 @@ def _place(name: str) -> str:
     return name.strip().upper()
 
 
+# What a rule may name: a client's document is bounded before it is read.
+_MAX_POOL = 1000
+_MAX_EMPLOYEES = 10_000_000  # intake's own ceiling on company_size
+
+
 class _RuleDoc(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     pool: list[UUID] | Literal["territory"] = "territory"
-    countries: list[Annotated[str, AfterValidator(_place)]] = []
-    min_employees: Annotated[int, Field(ge=0)] | None = None
-    max_employees: Annotated[int, Field(ge=0)] | None = None
-    industries: list[str] = []
+    countries: Annotated[
+        list[Annotated[str, Field(max_length=32), AfterValidator(_place)]], Field(max_length=300)
+    ] = []
+    min_employees: Annotated[int, Field(ge=0, le=_MAX_EMPLOYEES)] | None = None
+    max_employees: Annotated[int, Field(ge=0, le=_MAX_EMPLOYEES)] | None = None
+    industries: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=200)] = []
     min_score: Annotated[int, Field(ge=0, le=100)] | None = None
     max_score: Annotated[int, Field(ge=0, le=100)] | None = None
 
@@ -109,6 +116,8 @@ class _RuleDoc(BaseModel):
             return value
         if not isinstance(value, list) or not value:
             raise ValueError(f"must be {TERRITORY!r} or a non-empty list of rep ids")
+        if len(value) > _MAX_POOL:
+            raise ValueError(f"at most {_MAX_POOL} rep ids")
         try:
             return [v if isinstance(v, UUID) else UUID(str(v)) for v in value]
         except ValueError:

@@ -6,7 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from sales_assignment.availability import WeeklyHours, load_timezone
 from sales_assignment.places import expand_places
@@ -36,10 +44,21 @@ def _email(text: str) -> str:
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
-Place = Annotated[str, AfterValidator(_place)]
+Place = Annotated[str, Field(max_length=32), AfterValidator(_place)]
 Segment = Literal["smb", "mid_market", "enterprise"]
 Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
-Hours = Annotated[dict[str, list[str]] | None, AfterValidator(_hours)]
+# Bounds for what a rep carries: every country and region, a few ranges a day, a year of
+# absences; a request over them is a 422 naming the field.
+_RANGES_PER_DAY = 24
+Hours = Annotated[
+    dict[
+        Annotated[str, Field(max_length=16)],
+        Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=_RANGES_PER_DAY)],
+    ]
+    | None,
+    Field(max_length=7),
+    AfterValidator(_hours),
+]
 EventType = Literal["lead.assigned", "lead.reassigned", "lead.erased"]
 
 
@@ -67,14 +86,14 @@ class RepPatch(BaseModel):
     email: Email | None = None
     active: bool | None = None
     weight: Annotated[int, Field(ge=0, le=1000)] | None = None
-    max_open_leads: Annotated[int, Field(ge=0)] | None = None
-    territories: list[Place] | None = None
-    segments: list[Segment] | None = None
+    max_open_leads: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    territories: Annotated[list[Place], Field(max_length=300)] | None = None
+    segments: Annotated[list[Segment], Field(max_length=3)] | None = None
     timezone: Timezone | None = None
     working_hours: Hours = Field(
         default=None, description='{"mon": ["09:00-12:00", "13:00-17:00"], …}; none = always'
     )
-    out_of_office: list[Period] | None = None
+    out_of_office: Annotated[list[Period], Field(max_length=366)] | None = None
 
     def changes(self) -> dict[str, Any]:
         """The fields the caller sent, as stored (null only where null is meaningful)."""
@@ -108,10 +127,10 @@ class RepIn(RepPatch):
     email: Email
     active: bool = True
     weight: Annotated[int, Field(ge=0, le=1000)] = 1
-    territories: list[Place] = []
-    segments: list[Segment] = []
+    territories: Annotated[list[Place], Field(max_length=300)] = []
+    segments: Annotated[list[Segment], Field(max_length=3)] = []
     timezone: Timezone = "UTC"
-    out_of_office: list[Period] = []
+    out_of_office: Annotated[list[Period], Field(max_length=366)] = []
 
 
 class RepOut(BaseModel):
@@ -161,7 +180,7 @@ class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[str, Field(min_length=1, max_length=2048)]
-    event_types: Annotated[list[EventType], Field(min_length=1)] = [
+    event_types: Annotated[list[EventType], Field(min_length=1, max_length=2)] = [
         "lead.assigned",
         "lead.reassigned",
     ]
@@ -171,7 +190,7 @@ class EndpointPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool | None = Field(default=None, description="true re-enables a disabled endpoint")
-    event_types: Annotated[list[EventType], Field(min_length=1)] | None = None
+    event_types: Annotated[list[EventType], Field(min_length=1, max_length=2)] | None = None
 
 
 class EndpointOut(BaseModel):
@@ -244,9 +263,10 @@ class RulesIn(BaseModel):
         },
     )
 
-    rules: list[dict[str, Any]] = Field(
+    rules: list[Annotated[dict[str, Any], Field(max_length=16)]] = Field(
+        max_length=200,
         description='name, pool (rep ids or "territory"), countries[], min_employees, '
-        "max_employees, industries[], min_score, max_score"
+        "max_employees, industries[], min_score, max_score",
     )
 
 
@@ -256,14 +276,43 @@ class RulesOut(BaseModel):
     rules: list[dict[str, Any]]
 
 
+MAX_ACCOUNT_ALIASES = 50
+AccountName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+AliasDomain = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
+
+
 class AccountIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rep_id": "6f1c2e4a-0000-4000-8000-000000000001",
+                    "alias_domains": ["acme.de", "acme-robotics.com"],
+                    "names": ["Acme Inc.", "Acme Robotics"],
+                }
+            ]
+        },
+    )
 
     rep_id: uuid.UUID
+    alias_domains: list[AliasDomain] = Field(
+        default_factory=list,
+        max_length=MAX_ACCOUNT_ALIASES,
+        description="The company's other domains: their leads go to the owner as the domain's",
+    )
+    names: list[AccountName] = Field(
+        default_factory=list,
+        max_length=MAX_ACCOUNT_ALIASES,
+        description="The company's name and its subsidiaries': leads from free-mail or unknown "
+        "domains whose company name matches one go to the owner",
+    )
 
 
 class AccountOut(BaseModel):
     domain: str
     rep_id: uuid.UUID
+    alias_domains: list[str]
+    names: list[str]
     created_at: datetime
     updated_at: datetime
