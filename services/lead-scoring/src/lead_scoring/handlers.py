@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from lead_scoring import repo
 from lead_scoring.domain import Score, learned_weight, score
@@ -156,7 +158,28 @@ class Scorer:
         model.update(Lead.model_validate(row.lead), won=ev.stage == "won")
         revision = await repo.save_model(session, state, model.to_doc())
         row.outcome = ev.stage
-        self._model = (revision, model)  # if this transaction rolls back, the revision differs
+        self._keep_when_committed(session, revision, model)
+
+    def _keep_when_committed(
+        self, session: AsyncSession, revision: int, model: LearnedModel
+    ) -> None:
+        """Cache the updated model once its transaction commits: a rolled-back outcome
+        never happened, and this replica must not score with it meanwhile."""
+
+        sync = session.sync_session
+        live = True
+
+        def committed(_: Session) -> None:
+            # Another transaction of this process may have committed a later revision.
+            if live and revision > self._model[0]:
+                self._model = (revision, model)
+
+        def rolled_back(_: Session) -> None:
+            nonlocal live
+            live = False
+
+        event.listen(sync, "after_commit", committed, once=True)
+        event.listen(sync, "after_rollback", rolled_back, once=True)
 
     async def on_lead_erased(self, session: AsyncSession, env: Envelope) -> None:
         """Drop the lead's personal data; the anonymous score stays for the model's history."""

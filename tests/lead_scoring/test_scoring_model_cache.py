@@ -1,0 +1,73 @@
+"""The learned model this replica caches changes only with a committed outcome."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI
+
+from lead_scoring.app import MIGRATIONS, build_app
+from lead_scoring.handlers import Scorer
+from lead_scoring.settings import ScoringSettings
+from leadflow.events import Envelope, Lead, LeadCaptured, LeadOutcome
+from support.apps import build, dispose, runtime
+
+
+class RolledBack(Exception):
+    """Raised inside the transaction to roll it back, as a failing handler would."""
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    a = await build(ScoringSettings, build_app, MIGRATIONS, database_url)
+    yield a
+    await dispose(a)
+
+
+def won(lead_id: uuid.UUID) -> Envelope:
+    data = LeadOutcome(lead_id=lead_id, stage="won", occurred_at=datetime.now(UTC))
+    return Envelope(data=data, source="/t")
+
+
+async def scored_lead(app: FastAPI) -> uuid.UUID:
+    scorer: Scorer = app.state.scorer
+    lead = Lead(lead_id=uuid.uuid4(), email="cto@bigco.example.com", captured_at=datetime.now(UTC))
+    async with runtime(app).transaction() as s:
+        await scorer.on_lead_captured(
+            s, Envelope(data=LeadCaptured(lead_id=lead.lead_id, lead=lead), source="/t")
+        )
+    return lead.lead_id
+
+
+async def outcome_then_failure(app: FastAPI, lead_id: uuid.UUID) -> None:
+    """The outcome handled, then something else in its transaction fails."""
+    async with runtime(app).transaction() as s:
+        await app.state.scorer.on_lead_outcome(s, won(lead_id))
+        raise RolledBack
+
+
+async def test_an_outcome_rolled_back_never_reaches_the_cached_model(app: FastAPI) -> None:
+    scorer: Scorer = app.state.scorer
+    lead_id = await scored_lead(app)
+    async with runtime(app).sessions() as s:
+        assert await scorer.model(s) is None  # checked now: cached for RECHECK_SECONDS
+    with pytest.raises(RolledBack):
+        await outcome_then_failure(app, lead_id)
+    async with runtime(app).sessions() as s:
+        assert await scorer.model(s) is None  # the outcome never happened
+
+
+async def test_a_committed_outcome_is_in_the_cached_model_at_once(app: FastAPI) -> None:
+    scorer: Scorer = app.state.scorer
+    lead_id = await scored_lead(app)
+    async with runtime(app).sessions() as s:
+        assert await scorer.model(s) is None
+    async with runtime(app).transaction() as s:
+        await scorer.on_lead_outcome(s, won(lead_id))
+    async with runtime(app).sessions() as s:
+        model = await scorer.model(s)
+    assert model is not None
+    assert model.n_outcomes == 1
