@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -60,6 +60,7 @@ Hours = Annotated[
     AfterValidator(_hours),
 ]
 EventType = Literal["lead.assigned", "lead.reassigned", "lead.erased"]
+_EVENT_TYPES = len(get_args(EventType))
 
 
 class Period(BaseModel):
@@ -180,7 +181,7 @@ class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[str, Field(min_length=1, max_length=2048)]
-    event_types: Annotated[list[EventType], Field(min_length=1, max_length=2)] = [
+    event_types: Annotated[list[EventType], Field(min_length=1, max_length=_EVENT_TYPES)] = [
         "lead.assigned",
         "lead.reassigned",
     ]
@@ -190,7 +191,9 @@ class EndpointPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool | None = Field(default=None, description="true re-enables a disabled endpoint")
-    event_types: Annotated[list[EventType], Field(min_length=1, max_length=2)] | None = None
+    event_types: Annotated[list[EventType], Field(min_length=1, max_length=_EVENT_TYPES)] | None = (
+        None
+    )
 
 
 class EndpointOut(BaseModel):
