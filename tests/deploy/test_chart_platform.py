@@ -107,6 +107,20 @@ def test_mtls_users_mount_their_certificate(render: Render) -> None:
         assert user_volume["secret"]["secretName"] == doc["metadata"]["name"]
 
 
+def test_migration_jobs_wait_for_no_kafka_user_secret(render: Render) -> None:
+    """At pre-install the KafkaUsers do not exist yet: a hook pod mounting one's Secret
+    would never start, and the install would hang on it."""
+    docs = render(
+        *SAME_NAMESPACE,
+        *("--set", "kafka.strimzi.users.authentication=tls"),
+        *("--set", "kafka.tls.caSecret=cluster-ca"),
+    )
+    users = {d["metadata"]["name"] for d in of_kind(docs, "KafkaUser")}
+    for job in of_kind(docs, "Job"):
+        secrets = {v["secret"]["secretName"] for v in pod_spec(job)["volumes"] if "secret" in v}
+        assert not secrets & users, job["metadata"]["name"]
+
+
 def test_the_topics_job_logs_in_and_its_user_may_create_the_topics(render: Render) -> None:
     docs = render(*SAME_NAMESPACE, "--set", "kafka.topicsJob.enabled=true")
     job = named(docs, "Job", "leadflow-topics")

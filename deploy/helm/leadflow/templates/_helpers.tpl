@@ -370,7 +370,8 @@ tolerations:
 {{- end }}
 {{- end -}}
 
-{{/* volumes: the writable emptyDirs, Kafka TLS material, extras. (list $ $svc $extra) */}}
+{{/* volumes: the writable emptyDirs, Kafka TLS material of the workload's Kafka login
+     ($svc; "" for a workload that does not talk to Kafka), extras. (list $ $svc $extra) */}}
 {{- define "leadflow.volumes" -}}
 {{- $root := index . 0 -}}
 volumes:
@@ -380,13 +381,15 @@ volumes:
   - name: var
     emptyDir:
       sizeLimit: 256Mi
+  {{- if index . 1 }}
   {{- include "leadflow.kafkaVolumes" (list $root (index . 1)) | nindent 2 }}
+  {{- end }}
   {{- with index . 2 }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end -}}
 
-{{/* volumeMounts: (list $ $extra). */}}
+{{/* volumeMounts: (list $ $extra $kafka); $kafka false for a workload without Kafka. */}}
 {{- define "leadflow.volumeMounts" -}}
 {{- $root := index . 0 -}}
 volumeMounts:
@@ -394,7 +397,9 @@ volumeMounts:
     mountPath: /tmp
   - name: var
     mountPath: /app/var
+  {{- if index . 2 }}
   {{- include "leadflow.kafkaVolumeMounts" $root | nindent 2 }}
+  {{- end }}
   {{- with index . 1 }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
