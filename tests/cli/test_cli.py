@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from leadflow import cli_kafka
 from leadflow.bus import EventConsumer
-from leadflow.cli import app
+from leadflow.cli import app, probe_result
 from leadflow.db import session_factory
 from leadflow.events import Envelope, LeadErased, dlq_topic
 from leadflow.kafka import ProducerHolder, ensure_topics
@@ -78,6 +78,32 @@ def test_status_reports_unreachable_services_and_kafka_and_exits_1() -> None:
     assert "marketing-intake" in r.output
     assert "unreachable" in r.output
     assert "Kafka at 127.0.0.1:1" in r.output
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, {"status": "ok"}, (True, "ok")),
+        (200, {"status": "ready", "checks": {"database": "ok", "kafka": "ok"}}, (True, "ok")),
+        (
+            200,
+            {"status": "degraded", "degraded": ["kafka"],
+             "checks": {"database": "ok", "kafka": "unavailable: KafkaConnectionError"}},
+            (True, "degraded (kafka: unavailable: KafkaConnectionError)"),
+        ),
+        (
+            503,
+            {"status": 503, "checks": {"database": "unavailable: OSError", "kafka": "ok"}},
+            (False, "503 database: unavailable: OSError"),
+        ),
+        (503, {"detail": "relay stuck"}, (False, "503 relay stuck")),
+        (502, "not json", (False, "502")),
+    ],
+)  # fmt: skip
+def test_status_reads_ready_degraded_and_down(
+    status: int, body: object, expected: tuple[bool, str]
+) -> None:
+    assert probe_result(status, body) == expected
 
 
 def test_reps_import_needs_a_token_and_a_readable_file(tmp_path: Path) -> None:

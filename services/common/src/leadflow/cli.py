@@ -88,24 +88,35 @@ class Health:
     ok: bool
 
 
+def probe_result(status_code: int, doc: object) -> tuple[bool, str]:
+    """What a /healthz or /readyz answer means: up or not, and the word for the table."""
+    doc = doc if isinstance(doc, dict) else {}
+    checks = doc.get("checks")
+    bad = (
+        ", ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok")
+        if isinstance(checks, dict)
+        else ""
+    )
+    if status_code == 200:
+        # Ready without a dependency it can do without (intake, feedback: Kafka).
+        return True, f"degraded ({bad})" if doc.get("degraded") and bad else "ok"
+    if bad:
+        return False, f"{status_code} {bad}"
+    detail = doc.get("detail")
+    return False, f"{status_code} {detail or ''}".strip()
+
+
 async def _probe(http: httpx.AsyncClient, service: str, url: str) -> Health:
     async def get(path: str) -> tuple[bool, str]:
         try:
             r = await http.get(f"{url.rstrip('/')}{path}")
         except httpx.HTTPError as exc:
             return False, f"unreachable ({type(exc).__name__})"
-        if r.status_code == 200:
-            return True, "ok"
         try:
             doc = r.json()
         except ValueError:
             doc = {}
-        checks = doc.get("checks") if isinstance(doc, dict) else None
-        if isinstance(checks, dict):
-            bad = ", ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok")
-            return False, f"{r.status_code} {bad}"
-        detail = doc.get("detail") if isinstance(doc, dict) else None
-        return False, f"{r.status_code} {detail or ''}".strip()
+        return probe_result(r.status_code, doc)
 
     (h_ok, h), (r_ok, rd) = await asyncio.gather(get("/healthz"), get("/readyz"))
     return Health(service, url, h, rd, h_ok and r_ok)
@@ -174,7 +185,7 @@ def status(  # noqa: PLR0917 (typer passes options by name)
                 h.service,
                 h.url,
                 _mark(h.healthz == "ok", h.healthz),
-                _mark(h.readyz == "ok", h.readyz),
+                _mark(h.readyz == "ok" or h.readyz.startswith("degraded"), h.readyz),
             )
         console.print(t)
         if kafka_error:
