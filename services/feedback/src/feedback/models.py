@@ -40,7 +40,8 @@ class JourneyEvent(Base):
     lead_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     ce_id: Mapped[str] = mapped_column(String(200), unique=True)
     ce_type: Mapped[str] = mapped_column(String(100))
-    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Indexed for the retention purge (LEADFLOW_JOURNEY_RETENTION_DAYS).
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 

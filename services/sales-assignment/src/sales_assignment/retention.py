@@ -12,7 +12,8 @@ log = logging.getLogger(__name__)
 
 
 async def purge_deliveries(rt: Runtime, retention_days: float) -> int:
-    """Delete delivered, failed and dead deliveries older than the retention; how many."""
+    """Delete delivered, failed and dead deliveries last attempted longer ago than the
+    retention; how many."""
     before = datetime.now(UTC) - timedelta(days=retention_days)
     async with rt.transaction() as session:
         purged = await webhook_repo.purge_deliveries(session, before)

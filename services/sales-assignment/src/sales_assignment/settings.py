@@ -50,7 +50,7 @@ class AssignmentSettings(Settings):
     # Longest Retry-After honoured; a receiver cannot park a delivery for longer than this.
     webhook_max_retry_after_seconds: float = Field(default=86400.0, ge=0)
     # Retention (issue 19): delivered, failed and dead webhook deliveries are deleted this
-    # many days after they were made (pending ones wait for their endpoint); checked every
+    # many days after their last attempt (pending ones wait for their endpoint); checked every
     # purge_interval_seconds by a background task.
     webhook_delivery_retention_days: float = Field(default=30.0, gt=0)
     purge_interval_seconds: float = Field(default=3600.0, gt=0)

@@ -104,12 +104,14 @@ async def drop_undelivered(session: AsyncSession, lead_id: uuid.UUID) -> list[st
 
 
 async def purge_deliveries(session: AsyncSession, before: datetime) -> int:
-    """Delete delivered, failed and dead deliveries made before `before`; how many."""
+    """Delete delivered, failed and dead deliveries last attempted before `before` (their
+    `next_attempt_at`: the last attempt's lease, or a retry not due until then); how many.
+    The (status, next_attempt_at) index finds them."""
     result = await session.execute(
         delete(DeliveryRow)
         .where(
-            DeliveryRow.created_at < before,
             DeliveryRow.status.in_(("delivered", "failed", "dead")),
+            DeliveryRow.next_attempt_at < before,
         )
         .execution_options(synchronize_session=False)
     )
