@@ -9,6 +9,8 @@ from typing import Any
 
 from leadflow import runner, service
 from leadflow.events import TOPICS, dlq_topic
+from leadflow.kafka import INTERNAL_TOPICS
+from leadflow.topic_config import wanted_configs
 from support.chart import ALL_FEATURES, CHART, EXISTING_SECRETS, Render, helm_template
 
 
@@ -162,6 +164,23 @@ def test_dlq_topics_have_the_partitions_the_topics_job_gives_them(
     )
     assert both.returncode != 0
     assert "enable one" in both.stderr
+
+
+def test_kafka_topics_carry_the_erasure_configs_the_topics_tool_sets(render: Render) -> None:
+    """The Topic Operator reverts what another tool set: the KafkaTopics must say it too."""
+    for delay in (60, 120):
+        docs = render(
+            *("--set", "kafka.strimzi.topics.enabled=true"),
+            *("--set", f"settings.erasure_delay_seconds={delay}"),
+        )
+        topics = {d["metadata"]["name"]: d["spec"] for d in of_kind(docs, "KafkaTopic")}
+        for name, spec in topics.items():
+            if name in INTERNAL_TOPICS:
+                assert spec["partitions"] == 1
+                assert spec["config"] == INTERNAL_TOPICS[name]
+                continue
+            wanted = wanted_configs(name, delay)
+            assert {k: spec["config"][k] for k in wanted} == wanted, name
 
 
 # ---------------------------------------------------------------- 4. deterministic
