@@ -70,3 +70,28 @@ async def test_a_lead_within_the_limits_is_scored(http: httpx.AsyncClient) -> No
     }
     r = await http.post("/v1/scores/preview", json=body, headers=ADMIN)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        {"kind": "industry", "values": ["saas"] * 301},
+        {"kind": "industry", "values": ["s" * 201]},
+        {"kind": "attribution", "field": "utm_campaign", "values": ["q4"] * 301},
+    ],
+)
+async def test_a_rule_listing_too_many_or_too_long_values_is_a_422(
+    http: httpx.AsyncClient, when: dict[str, Any]
+) -> None:
+    rule = {"name": "big", "group": "fit", "when": when, "points": 5, "reason": "r"}
+    r = await http.put("/v1/scoring/rules", json={"threshold": 50, "rules": [rule]}, headers=ADMIN)
+    assert r.status_code == 422, r.text
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert fields in ({"rules[0].when.values"}, {"rules[0].when.values[0]"})
+
+
+async def test_a_rule_set_with_many_top_level_keys_is_a_422(http: httpx.AsyncClient) -> None:
+    doc = {"threshold": 50, "rules": [], **{f"k{i}": 1 for i in range(10_000)}}
+    r = await http.put("/v1/scoring/rules", json=doc, headers=ADMIN)
+    assert r.status_code == 422, r.text
+    assert len(r.content) < 2000  # one error, not one per key

@@ -69,6 +69,7 @@ def _check_value(value: object, depth: int) -> None:
 
 Custom = Annotated[
     dict[str, Any],
+    Field(max_length=CUSTOM_FIELDS),
     AfterValidator(check_custom),
     Field(
         description=f"Extra fields: at most {CUSTOM_FIELDS}, names up to {CUSTOM_KEY_CHARS} "

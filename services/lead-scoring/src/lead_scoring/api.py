@@ -76,7 +76,7 @@ async def get_rules(s: ScorerDep, _: Reader) -> RulesOut:
     responses={422: {"description": "A rule is invalid; `errors` names it"}},
 )
 async def put_rules(
-    doc: Annotated[dict[str, Any], Body(description="threshold, caps, rules[]")],
+    doc: Annotated[dict[str, Any], Body(description="threshold, caps, rules[]", max_length=8)],
     s: ScorerDep,
     _: AdminOnly,
 ) -> RulesOut:

@@ -126,7 +126,11 @@ def lead_facts(lead: Lead, *, touches: int = 1) -> LeadFacts:
 
 # ---------------------------------------------------------------- the document
 
-Lower = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)]
+Lower = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=200)
+]
+# Values a condition may list: every country, and plenty of industries or campaigns.
+MAX_VALUES = 300
 
 
 def _country_code(value: str) -> str:
@@ -163,21 +167,21 @@ class IndustryIn(_Doc):
     """Industry is one of `values` (case-insensitive)."""
 
     kind: Literal["industry"]
-    values: list[Lower] = Field(min_length=1)
+    values: list[Lower] = Field(min_length=1, max_length=MAX_VALUES)
 
 
 class CountryIn(_Doc):
     """Country (ISO 3166-1 alpha-2) is one of `values`."""
 
     kind: Literal["country"]
-    values: list[CountryCode] = Field(min_length=1)
+    values: list[CountryCode] = Field(min_length=1, max_length=MAX_VALUES)
 
 
 class SeniorityIn(_Doc):
     """Seniority derived from the job title is one of `values`."""
 
     kind: Literal["seniority"]
-    values: list[Seniority] = Field(min_length=1)
+    values: list[Seniority] = Field(min_length=1, max_length=MAX_VALUES)
 
 
 class EmailDomain(_Doc):
@@ -199,7 +203,7 @@ class AttributionIn(_Doc):
 
     kind: Literal["attribution"]
     field: AttributionField
-    values: list[Lower] = Field(min_length=1)
+    values: list[Lower] = Field(min_length=1, max_length=MAX_VALUES)
 
 
 class Touches(_Doc):
