@@ -34,9 +34,10 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
     )
     runtime.workers.append(("log-eraser", eraser.run))
     days = settings.journey_retention_days
-    runtime.workers.append(
-        ("retention", every(settings.purge_interval_seconds, lambda: purge_journey(runtime, days)))
+    purge = every(
+        settings.purge_interval_seconds, lambda: purge_journey(runtime, days), name="retention"
     )
+    runtime.workers.append(("retention", purge))
     app = create_app(
         runtime,
         title="leadflow feedback",
