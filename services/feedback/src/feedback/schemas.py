@@ -27,14 +27,41 @@ def _upper(value: object) -> object:
 Currency = Annotated[
     str,
     BeforeValidator(_upper),
-    Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR"),
+    Field(max_length=3, pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR"),
 ]
+# An amount written as text is refused past this length before it is read as a number.
+_AMOUNT_CHARS = 32
+
+
+def _short_amount(value: object) -> object:
+    if isinstance(value, str) and len(value) > _AMOUNT_CHARS:
+        raise ValueError(f"should have at most {_AMOUNT_CHARS} characters")
+    return value
+
+
+def _amount_schema(schema: dict[str, Any]) -> None:
+    for branch in schema.get("anyOf", []):
+        if branch.get("type") == "string":
+            branch["maxLength"] = _AMOUNT_CHARS
+
+
 # Below 10^12 with cents: what a deal or a campaign may cost (the column holds 18 digits).
 MAX_AMOUNT = Decimal(10) ** 12
-Amount = Annotated[Decimal, Field(ge=0, lt=MAX_AMOUNT, decimal_places=2)]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_short_amount),
+    Field(ge=0, lt=MAX_AMOUNT, decimal_places=2, json_schema_extra=_amount_schema),
+]
 DealAmount = Annotated[
     Decimal,
-    Field(gt=0, lt=MAX_AMOUNT, decimal_places=2, description="More than 0, below 10^12, cents"),
+    BeforeValidator(_short_amount),
+    Field(
+        gt=0,
+        lt=MAX_AMOUNT,
+        decimal_places=2,
+        description="More than 0, below 10^12, cents",
+        json_schema_extra=_amount_schema,
+    ),
 ]
 
 
