@@ -16,8 +16,8 @@ MIN_SECRET_CHARS = 32
 # these marks is made of few symbols, not drawn at random.
 MIN_DISTINCT_CHARS = 8
 MIN_ENTROPY_BITS = 80.0
-# Words people put in "random" tokens (5+ letters, so random base64 hits one about once in a
-# million draws; none is spelled with hex digits alone).
+# Words people put in "random" tokens (5+ characters, so a random base64 token holds one
+# about once in a million draws, a random 64-digit hex one "123456" once in 300,000).
 _WORDS = (
     "password", "passw0rd", "secret", "admin", "changeme", "change-me", "letmein", "qwerty",
     "123456", "654321", "leadflow", "example", "default", "welcome", "dragon", "monkey",
