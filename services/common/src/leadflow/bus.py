@@ -56,6 +56,7 @@ from leadflow.observability import (
     CONSUMER_LAG,
     DLQ_PUBLISHED,
     EVENT_AGE_SECONDS,
+    EVENT_BATCH_HANDLE_SECONDS,
     EVENT_HANDLE_SECONDS,
     EVENTS_CONSUMED,
 )
@@ -110,6 +111,31 @@ async def _waiting(consumer: AIOKafkaConsumer, partitions: Iterable[TopicPartiti
         if high is not None:
             n += max(0, high - await consumer.position(tp))
     return n
+
+
+def partition_lags(
+    previous: Mapping[TopicPartition, int],
+    handled: Mapping[TopicPartition, int],
+    highwater: Callable[[TopicPartition], int | None],
+    assigned: Iterable[TopicPartition],
+) -> dict[TopicPartition, int]:
+    """The lag of each assigned partition: from its high watermark for those whose records
+    up to offset `handled[tp]` were just handled, as before for the others."""
+    ours = set(assigned)
+    lags = {tp: n for tp, n in previous.items() if tp in ours}
+    for tp, offset in handled.items():
+        high = highwater(tp)
+        if high is not None and tp in ours:
+            lags[tp] = max(0, high - (offset + 1))
+    return lags
+
+
+def lag_by_topic(lags: Mapping[TopicPartition, int], topics: Iterable[str]) -> dict[str, int]:
+    """The sum of the partitions' lags per topic; 0 for a topic with none assigned."""
+    totals = dict.fromkeys(topics, 0)
+    for tp, n in lags.items():
+        totals[tp.topic] = totals.get(tp.topic, 0) + n
+    return totals
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -172,6 +198,7 @@ class EventConsumer:
         self._tracer = tracer or trace.get_tracer("leadflow")
         self._consumer: AIOKafkaConsumer | None = None
         self._processed: dict[TopicPartition, int] = {}
+        self._lags: dict[TopicPartition, int] = {}  # per assigned partition, as last handled
         self._commit_lock = asyncio.Lock()  # one offset commit at a time, in order
         self._committing: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -334,41 +361,38 @@ class EventConsumer:
 
     async def _process_batch(self, batch: Mapping[TopicPartition, list[Any]]) -> None:
         """A poll's messages: all in one transaction when all succeed, else per partition."""
-        started = time.perf_counter()
         decoded: dict[TopicPartition, list[tuple[Any, Envelope, Handler]]] = {}
         for tp, messages in batch.items():
             decoded[tp] = [(msg, *d) for msg in messages if (d := await self._decode(msg))]
         pending = [p for part in decoded.values() for p in part]
-        if len(decoded) > 1 and len(pending) > 1 and await self._handle_together(pending, started):
+        if len(decoded) > 1 and len(pending) > 1 and await self._handle_together(pending):
             for tp, messages in batch.items():
                 self._processed[tp] = messages[-1].offset + 1
             return
         for tp, messages in batch.items():
             if self._stopping.is_set():
                 return  # not processed: uncommitted, redelivered
-            await self._process_partition(tp, messages, decoded[tp], started)
+            await self._process_partition(tp, messages, decoded[tp])
 
     async def _process_partition(
         self,
         tp: TopicPartition,
         messages: list[Any],
         pending: list[tuple[Any, Envelope, Handler]],
-        started: float,
     ) -> None:
         """One partition's messages, in order: together in one transaction when all succeed."""
-        if len(pending) < 2 or not await self._handle_together(pending, started):
+        if len(pending) < 2 or not await self._handle_together(pending):
             for msg, envelope, handler in pending:
-                await self._handle_with_retries(msg, envelope, handler, started)
+                await self._handle_with_retries(msg, envelope, handler)
                 self._processed[tp] = msg.offset + 1
         self._processed[tp] = messages[-1].offset + 1
 
-    async def _handle_together(
-        self, pending: list[tuple[Any, Envelope, Handler]], started: float
-    ) -> bool:
+    async def _handle_together(self, pending: list[tuple[Any, Envelope, Handler]]) -> bool:
         """The fast path: every event of the batch in one transaction; False if any failed."""
         ids = [envelope.id for _, envelope, _ in pending]
         if len(set(ids)) < len(ids):
             return False  # a duplicate inside the batch: the one-by-one path sees it
+        started = time.perf_counter()
         try:
             async with self._sessions() as session, session.begin():
                 fresh = await claim_inbox_many(session, self.group, ids)
@@ -378,9 +402,11 @@ class EventConsumer:
             raise
         except Exception:  # retried one by one, where failures are counted and dead-lettered
             return False
-        self._observe(
+        elapsed = time.perf_counter() - started
+        EVENT_BATCH_HANDLE_SECONDS.observe(elapsed)
+        self._observe(  # each event: its share of the transaction
             [(msg, env, "ok" if env.id in fresh else "duplicate") for msg, env, _ in pending],
-            started,
+            elapsed / len(pending),
         )
         return True
 
@@ -410,9 +436,9 @@ class EventConsumer:
         with consuming(self._tracer, [envelope], self.group):
             await handler(session, envelope)
 
-    def _observe(self, handled: list[tuple[Any, Envelope, str]], started: float) -> None:
-        """Metrics (and an INFO line each) for events handled in one transaction."""
-        elapsed = time.perf_counter() - started
+    def _observe(self, handled: list[tuple[Any, Envelope, str]], seconds_each: float) -> None:
+        """Metrics (and an INFO line each) for events handled in one transaction, which took
+        `seconds_each` per event (no decoding, back-off or failed attempt included)."""
         now = datetime.now(UTC)
         verbose = log.isEnabledFor(logging.INFO)
         counts: dict[tuple[str, str], int] = {}
@@ -437,7 +463,7 @@ class EventConsumer:
             EVENTS_CONSUMED.labels(topic, result).inc(n)
             handle_seconds = EVENT_HANDLE_SECONDS.labels(topic)
             for _ in range(n):
-                handle_seconds.observe(elapsed)
+                handle_seconds.observe(seconds_each)
 
     async def commit_processed(self, only: set[TopicPartition] | None = None) -> None:
         """Commit the offsets of what was fully processed (all, or only `only`)."""
@@ -486,15 +512,14 @@ class EventConsumer:
             return None
         return envelope, handler
 
-    async def _handle_with_retries(
-        self, msg: Any, envelope: Envelope, handler: Handler, started: float
-    ) -> None:
+    async def _handle_with_retries(self, msg: Any, envelope: Envelope, handler: Handler) -> None:
         attempts = 0
         while True:
             attempts += 1
             try:
+                started = time.perf_counter()  # this attempt: not the back-off before it
                 result = await self._handle_once(handler, envelope)
-                self._observe([(msg, envelope, result)], started)
+                self._observe([(msg, envelope, result)], time.perf_counter() - started)
                 return
             except asyncio.CancelledError:
                 raise
@@ -545,7 +570,14 @@ class EventConsumer:
         # Each dead letter has a key of its own, recorded before it is written, so that
         # compaction never merges two and an erasure can tombstone it (erasure_log.py).
         key = dead_letter_key(msg.key, self.group, msg.partition, msg.offset)
-        await self._record_dead_letter(msg, key)
+        if not await self._record_dead_letter(msg, key):
+            # Its lead was erased here: nothing of it is written again, not even here.
+            EVENTS_CONSUMED.labels(msg.topic, "dropped_erased").inc()
+            log.warning(
+                "event of an erased lead dropped, not dead-lettered",
+                extra={"topic": msg.topic, "partition": msg.partition, "offset": msg.offset},
+            )
+            return
         headers = [
             *(msg.headers or ()),
             *([("dlq_original_key", msg.key)] if msg.key is not None else []),
@@ -588,11 +620,13 @@ class EventConsumer:
             },
         )
 
-    async def _record_dead_letter(self, msg: Any, key: bytes) -> None:
+    async def _record_dead_letter(self, msg: Any, key: bytes) -> bool:
+        """Record the key first; False when the lead was erased (write nothing)."""
         while True:  # never write a dead letter an erasure could not find
             try:
-                await record_dead_letter(self._sessions, dlq_topic(msg.topic), key, msg.key)
-                return
+                return await record_dead_letter(
+                    self._sessions, dlq_topic(msg.topic), key, msg.key
+                )
             except Exception as exc:
                 log.warning("recording a dead letter failed, retrying: %s", type(exc).__name__)
                 self.last_progress = time.monotonic()
@@ -600,15 +634,14 @@ class EventConsumer:
                 if self._stopping.is_set():
                     raise _Stopped from exc
 
-    @staticmethod
-    def _record_lag(consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[Any]]) -> None:
-        per_topic: dict[str, int] = {}
-        for tp, messages in batch.items():
-            high = consumer.highwater(tp)
-            if high is not None and messages:
-                lag = max(0, high - (messages[-1].offset + 1))
-                per_topic[tp.topic] = per_topic.get(tp.topic, 0) + lag
-        for topic, lag in per_topic.items():
+    def _record_lag(
+        self, consumer: AIOKafkaConsumer, batch: Mapping[TopicPartition, list[Any]]
+    ) -> None:
+        """Each assigned partition's lag, updated by what was just handled; the gauge is
+        their sum per topic (not only the partitions of this poll)."""
+        handled = {tp: msgs[-1].offset for tp, msgs in batch.items() if msgs}
+        self._lags = partition_lags(self._lags, handled, consumer.highwater, consumer.assignment())
+        for topic, lag in lag_by_topic(self._lags, self.topics).items():
             CONSUMER_LAG.labels(topic).set(lag)
 
     async def _pause(self, seconds: float) -> None:
