@@ -143,3 +143,8 @@ async def test_the_migration_refuses_to_guess_a_key(
     monkeypatch.delenv("LEADFLOW_ADMIN_TOKEN", raising=False)
     with pytest.raises(RuntimeError, match="LEADFLOW_SECRETS_KEY"):
         await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    # prod services seal with LEADFLOW_SECRETS_KEY only: the admin token is no key there
+    monkeypatch.setenv("LEADFLOW_ENV", "prod")
+    monkeypatch.setenv("LEADFLOW_ADMIN_TOKEN", "Zq8x-Lp3vNc7tWb2yHd5kRm4jQs9Xe2Ua7")
+    with pytest.raises(RuntimeError, match="LEADFLOW_SECRETS_KEY"):
+        await asyncio.to_thread(upgrade, MIGRATIONS, database_url)

@@ -85,11 +85,13 @@ def secret_box(settings: Settings) -> SecretBox:
 
 
 def secret_box_from_environment() -> SecretBox | None:
-    """The box the services use, from the environment alone (for migrations); None if
-    neither LEADFLOW_SECRETS_KEY nor LEADFLOW_ADMIN_TOKEN is set."""
+    """The box the services use, from the environment alone (for migrations); None without
+    LEADFLOW_SECRETS_KEY, unless in dev with LEADFLOW_ADMIN_TOKEN (prod services never use
+    the key derived from it)."""
     keys = split_keys(os.environ.get("LEADFLOW_SECRETS_KEY", ""))
     admin = os.environ.get("LEADFLOW_ADMIN_TOKEN", "")
-    if not keys and not admin:
+    dev = os.environ.get("LEADFLOW_ENV", "dev") != "prod"
+    if not keys and not (admin and dev):
         return None
     return _box(keys, admin)
 
