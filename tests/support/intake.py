@@ -72,7 +72,7 @@ def intake_proc(
 
 
 def wait_alive(proc: Proc, timeout: float = 60) -> None:
-    """Wait for /healthz (not /readyz, which also needs Kafka)."""
+    """Wait for /healthz (not /readyz, which also needs the database)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.popen is not None
