@@ -1,187 +1,23 @@
-"""The chart in a real cluster (issue 20): Strimzi auth, determinism, required values, network
-policies, shutdown and hook timing. Each test failed on the chart before these fixes."""
+"""The chart in a real cluster (issue 20, defects 4-8): deterministic renders, required values,
+network policies, the shutdown grace and hook timing. Each test failed on the chart before
+these fixes."""
 
 from __future__ import annotations
 
 import inspect
 import re
-from typing import Any
 
 from leadflow import runner, service
-from leadflow.events import TOPICS, dlq_topic
-from leadflow.kafka import INTERNAL_TOPICS
-from leadflow.topic_config import wanted_configs
-from support.chart import ALL_FEATURES, CHART, EXISTING_SECRETS, Render, helm_template
-
-
-def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [d for d in docs if d["kind"] == kind]
-
-
-def named(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    (doc,) = [d for d in of_kind(docs, kind) if d["metadata"]["name"] == name]
-    return doc
-
-
-def env_of(container: dict[str, Any]) -> dict[str, Any]:
-    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
-
-
-def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
-    return dict(doc["spec"]["template"]["spec"])
-
-
-SAME_NAMESPACE = (
-    *("--set", "kafka.tls.enabled=true", "--set", "kafka.sasl.username="),
-    *("--set", "kafka.strimzi.users.enabled=true"),
+from support.chart import (
+    ALL_FEATURES,
+    CHART,
+    EXISTING_SECRETS,
+    Render,
+    helm_template,
+    named,
+    of_kind,
+    pod_spec,
 )
-
-
-# ---------------------------------------------------------------- 1. KafkaUser Secrets
-
-
-def test_kafka_user_secrets_in_another_namespace_are_refused_unless_copied(helm: str) -> None:
-    result = helm_template(helm, *SAME_NAMESPACE, "--set", "kafka.strimzi.namespace=kafka")
-    assert result.returncode != 0
-    assert "secretsCopiedToReleaseNamespace" in result.stderr
-    assert "kafka" in result.stderr
-
-
-def test_same_namespace_kafka_users_are_read_where_strimzi_writes_them(render: Render) -> None:
-    docs = render(*SAME_NAMESPACE)
-    users = {d["metadata"]["name"]: d["metadata"]["namespace"] for d in of_kind(docs, "KafkaUser")}
-    assert set(users.values()) == {"leadflow"}
-    for doc in of_kind(docs, "Deployment"):
-        (container,) = pod_spec(doc)["containers"]
-        ref = env_of(container)["LEADFLOW_KAFKA_SASL_PASSWORD"]["secretKeyRef"]
-        assert ref["name"] in users  # same name, same namespace as the pod
-
-
-def test_copied_user_secrets_carry_the_template_for_the_copier(render: Render) -> None:
-    docs = render("--values", str(ALL_FEATURES))
-    for user in of_kind(docs, "KafkaUser"):
-        annotations = user["spec"]["template"]["secret"]["metadata"]["annotations"]
-        assert annotations["reflector.v1.k8s.emberstack.com/reflection-allowed"] == "true"
-
-
-# ---------------------------------------------------------------- 2. TLS, mTLS, KEDA, topics Job
-
-
-def test_sasl_ssl_mounts_the_ca_and_keda_logs_in_as_the_service(render: Render) -> None:
-    docs = render("--values", str(ALL_FEATURES))
-    for doc in of_kind(docs, "Deployment"):
-        pod = pod_spec(doc)
-        (container,) = pod["containers"]
-        env = env_of(container)
-        assert env["LEADFLOW_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
-        cafile = env["LEADFLOW_KAFKA_SSL_CAFILE"]
-        mount = next(m for m in container["volumeMounts"] if cafile.startswith(m["mountPath"]))
-        volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
-        assert volume["secret"]["secretName"] == "my-cluster-cluster-ca-cert"
-    auths = {d["metadata"]["name"]: d["spec"] for d in of_kind(docs, "TriggerAuthentication")}
-    for scaled in of_kind(docs, "ScaledObject"):
-        for trigger in scaled["spec"]["triggers"]:
-            assert trigger["metadata"]["sasl"] == "scram_sha512"
-            assert trigger["metadata"]["tls"] == "enable"
-            auth = auths[trigger["authenticationRef"]["name"]]
-            params = {r["parameter"]: r for r in auth["secretTargetRef"]}
-            assert params["password"]["name"] == scaled["metadata"]["name"]  # the KafkaUser
-            assert params["ca"]["name"] == "my-cluster-cluster-ca-cert"
-            assert auth["env"][0]["name"] == "LEADFLOW_KAFKA_SASL_USERNAME"
-
-
-def test_mtls_users_mount_their_certificate(render: Render) -> None:
-    docs = render(
-        *SAME_NAMESPACE,
-        *("--set", "kafka.strimzi.users.authentication=tls"),
-        *("--set", "kafka.tls.caSecret=cluster-ca"),
-    )
-    for user in of_kind(docs, "KafkaUser"):
-        assert user["spec"]["authentication"]["type"] == "tls"
-    for doc in of_kind(docs, "Deployment"):
-        pod = pod_spec(doc)
-        (container,) = pod["containers"]
-        env = env_of(container)
-        assert env["LEADFLOW_KAFKA_SECURITY_PROTOCOL"] == "SSL"
-        assert "LEADFLOW_KAFKA_SASL_PASSWORD" not in env
-        assert env["LEADFLOW_KAFKA_SSL_CERTFILE"].endswith("/user.crt")
-        user_volume = next(v for v in pod["volumes"] if v["name"] == "kafka-user")
-        assert user_volume["secret"]["secretName"] == doc["metadata"]["name"]
-
-
-def test_migration_jobs_wait_for_no_kafka_user_secret(render: Render) -> None:
-    """At pre-install the KafkaUsers do not exist yet: a hook pod mounting one's Secret
-    would never start, and the install would hang on it."""
-    docs = render(
-        *SAME_NAMESPACE,
-        *("--set", "kafka.strimzi.users.authentication=tls"),
-        *("--set", "kafka.tls.caSecret=cluster-ca"),
-    )
-    users = {d["metadata"]["name"] for d in of_kind(docs, "KafkaUser")}
-    for job in of_kind(docs, "Job"):
-        secrets = {v["secret"]["secretName"] for v in pod_spec(job)["volumes"] if "secret" in v}
-        assert not secrets & users, job["metadata"]["name"]
-
-
-def test_the_topics_job_logs_in_and_its_user_may_create_the_topics(render: Render) -> None:
-    docs = render(*SAME_NAMESPACE, "--set", "kafka.topicsJob.enabled=true")
-    job = named(docs, "Job", "leadflow-topics")
-    (container,) = pod_spec(job)["containers"]
-    env = env_of(container)
-    assert env["LEADFLOW_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
-    assert env["LEADFLOW_KAFKA_SASL_PASSWORD"]["secretKeyRef"]["name"] == "leadflow-topics"
-    user = named(docs, "KafkaUser", "leadflow-topics")
-    assert user["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
-    creatable = {
-        acl["resource"]["name"]
-        for acl in user["spec"]["authorization"]["acls"]
-        if "Create" in acl["operations"]
-    }
-    assert set(TOPICS) | {dlq_topic(t) for t in TOPICS} <= creatable
-    # Without Strimzi users the Job logs in with kafka.sasl, as the services do.
-    docs = render("--values", str(EXISTING_SECRETS))
-    (container,) = pod_spec(named(docs, "Job", "leadflow-topics"))["containers"]
-    assert env_of(container)["LEADFLOW_KAFKA_SASL_PASSWORD"]["secretKeyRef"]["name"] == (
-        "leadflow-kafka"
-    )
-
-
-# ---------------------------------------------------------------- 3. one owner per topic
-
-
-def test_dlq_topics_have_the_partitions_the_topics_job_gives_them(
-    helm: str, render: Render
-) -> None:
-    job = named(render("--set", "kafka.topicsJob.enabled=true"), "Job", "leadflow-topics")
-    (container,) = pod_spec(job)["containers"]
-    partitions = int(next(a for a in container["args"] if a.startswith("--partitions="))[13:])
-    docs = render("--set", "kafka.strimzi.topics.enabled=true")
-    for topic in of_kind(docs, "KafkaTopic"):
-        if topic["metadata"]["name"].endswith(".dlq"):
-            assert topic["spec"]["partitions"] == partitions, topic["metadata"]["name"]
-    both = helm_template(
-        helm, "--set", "kafka.strimzi.topics.enabled=true", "--set", "kafka.topicsJob.enabled=true"
-    )
-    assert both.returncode != 0
-    assert "enable one" in both.stderr
-
-
-def test_kafka_topics_carry_the_erasure_configs_the_topics_tool_sets(render: Render) -> None:
-    """The Topic Operator reverts what another tool set: the KafkaTopics must say it too."""
-    for delay in (60, 120):
-        docs = render(
-            *("--set", "kafka.strimzi.topics.enabled=true"),
-            *("--set", f"settings.erasure_delay_seconds={delay}"),
-        )
-        topics = {d["metadata"]["name"]: d["spec"] for d in of_kind(docs, "KafkaTopic")}
-        for name, spec in topics.items():
-            if name in INTERNAL_TOPICS:
-                assert spec["partitions"] == 1
-                assert spec["config"] == INTERNAL_TOPICS[name]
-                continue
-            wanted = wanted_configs(name, delay)
-            assert {k: spec["config"][k] for k in wanted} == wanted, name
-
 
 # ---------------------------------------------------------------- 4. deterministic
 

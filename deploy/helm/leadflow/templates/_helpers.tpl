@@ -176,8 +176,8 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 {{- if and (eq .Values.env "prod") (not .Values.allowPlaintext) }}
 {{- if ne $proto "SASL_SSL" }}
-{{- if not (and (eq $proto "SSL") $k.strimzi.users.enabled (eq $k.strimzi.users.authentication "tls")) }}
-{{- fail (printf "kafka: prod refuses %s; use TLS with SASL (kafka.tls.enabled + Strimzi scram users or kafka.sasl) or mTLS (Strimzi users with authentication=tls), or set allowPlaintext=true behind a service mesh" $proto) }}
+{{- if not (and (eq $proto "SSL") (include "leadflow.mtlsSecret" (list . "any"))) }}
+{{- fail (printf "kafka: prod refuses %s; use TLS with SASL (kafka.tls.enabled + Strimzi scram users or kafka.sasl) or mTLS (Strimzi users with authentication=tls, or kafka.tls.clientSecret), or set allowPlaintext=true behind a service mesh" $proto) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -272,13 +272,14 @@ app.kubernetes.io/component: {{ index . 1 }}
 - name: LEADFLOW_KAFKA_SSL_CAFILE
   value: {{ printf "%s/%s" (include "leadflow.kafkaCaDir" $root) $k.tls.caKey | quote }}
 {{- end }}
-{{- if $k.strimzi.users.enabled }}
-{{- if eq $k.strimzi.users.authentication "tls" }}
+{{- if include "leadflow.mtlsSecret" (list $root (index . 1)) }}
 - name: LEADFLOW_KAFKA_SSL_CERTFILE
   value: {{ printf "%s/user.crt" (include "leadflow.kafkaUserDir" $root) | quote }}
 - name: LEADFLOW_KAFKA_SSL_KEYFILE
   value: {{ printf "%s/user.key" (include "leadflow.kafkaUserDir" $root) | quote }}
-{{- else }}
+{{- end }}
+{{- if $k.strimzi.users.enabled }}
+{{- if ne $k.strimzi.users.authentication "tls" }}
 - name: LEADFLOW_KAFKA_SASL_MECHANISM
   value: "SCRAM-SHA-512"
 - name: LEADFLOW_KAFKA_SASL_USERNAME
@@ -320,12 +321,28 @@ app.kubernetes.io/component: {{ index . 1 }}
     secretName: {{ $k.tls.caSecret }}
     items: [{key: {{ $k.tls.caKey }}, path: {{ $k.tls.caKey }}}]
 {{- end }}
-{{- if and $k.strimzi.users.enabled (eq $k.strimzi.users.authentication "tls") }}
+{{- with include "leadflow.mtlsSecret" . }}
+{{- $strimzi := $k.strimzi.users.enabled }}
 - name: kafka-user
   secret:
-    secretName: {{ include "leadflow.svcname" (list $root (index . 1)) }}
-    items: [{key: user.crt, path: user.crt}, {key: user.key, path: user.key}]
+    secretName: {{ . }}
+    items:
+      - {key: {{ ternary "user.crt" "tls.crt" $strimzi }}, path: user.crt}
+      - {key: {{ ternary "user.key" "tls.key" $strimzi }}, path: user.key}
 {{- end }}
+{{- end -}}
+
+{{/* The Secret with a workload's client certificate for mTLS, or "": its Strimzi KafkaUser's
+     (user.crt/user.key) or kafka.tls.clientSecret (a kubernetes.io/tls Secret: tls.crt,
+     tls.key). (list $ $svc) */}}
+{{- define "leadflow.mtlsSecret" -}}
+{{- $root := index . 0 -}}
+{{- $k := $root.Values.kafka -}}
+{{- if $k.strimzi.users.enabled -}}
+{{- if eq $k.strimzi.users.authentication "tls" -}}{{- include "leadflow.svcname" (list $root (index . 1)) -}}{{- end -}}
+{{- else if and $k.tls.enabled $k.tls.clientSecret -}}
+{{- $k.tls.clientSecret -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "leadflow.kafkaVolumeMounts" -}}
@@ -336,7 +353,7 @@ app.kubernetes.io/component: {{ index . 1 }}
   mountPath: {{ include "leadflow.kafkaCaDir" $root }}
   readOnly: true
 {{- end }}
-{{- if and $k.strimzi.users.enabled (eq $k.strimzi.users.authentication "tls") }}
+{{- if include "leadflow.mtlsSecret" (list $root "any") }}
 - name: kafka-user
   mountPath: {{ include "leadflow.kafkaUserDir" $root }}
   readOnly: true
