@@ -26,6 +26,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import EventConsumer, _InFlight
+from leadflow.erasure_log import erase_from_log
 from leadflow.events import Envelope, LeadErased, LeadOutcome, dlq_topic
 from leadflow.kafka import partition_for
 from leadflow.outbox import inbox_table
@@ -119,6 +120,26 @@ async def test_an_erasure_that_keeps_failing_is_retried_until_handled_never_dead
     dead = await read_after(kafka_bootstrap, start, lambda m: False, timeout=2)
     assert [m for m in dead if _group(m) == group] == []
     assert runtime.stuck() is None
+
+
+async def test_an_erased_leads_failing_event_is_dropped_not_dead_lettered(
+    runtime: Runtime, kafka_bootstrap: str
+) -> None:
+    erased = uuid.uuid4()
+    group = await _consume(runtime, kafka_bootstrap, poison={erased})
+    async with runtime.sessions() as s, s.begin():  # this service erased the lead before
+        await erase_from_log(s, str(erased), [], second_after=60)
+    start = await end_offsets(kafka_bootstrap, [dlq_topic(TOPIC)])
+    producer = await runtime.producer.get()
+    bad = Envelope(
+        data=LeadOutcome(lead_id=erased, stage="won", occurred_at=datetime.now(UTC)), source="/t"
+    )
+    await producer.send_and_wait(TOPIC, bad.value(), key=bad.key, headers=bad.headers())
+    after = uuid.uuid4()
+    await stage(runtime, [after])
+    await eventually(lambda: _count(runtime, {str(after)}, 1))
+    dead = await read_after(kafka_bootstrap, start, lambda m: False, timeout=2)
+    assert [m for m in dead if _group(m) == group] == []
 
 
 @pytest.mark.parametrize("mode", ["before_publish", "after_publish"])

@@ -106,3 +106,21 @@ async def test_a_run_of_erasures_handled_together_tombstones_each_lead(
         (t, str(x).encode(), b"") for x in leads for t in ("leads.scored", "leads.qualified")
     )
     assert eraser.batch_handlers(None) == {}  # a service without batch handlers keeps none
+
+
+async def test_no_dead_letter_is_recorded_for_a_lead_erased_already(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    lead = str(uuid.uuid4())
+    before = dead_letter_key(lead.encode(), "feedback", 0, 1)
+    assert await record_dead_letter(sessions, "leads.outcomes.dlq", before, lead.encode())
+    eraser = LogEraser(sessions, produces=[], erasure_delay_seconds=60)
+    env = Envelope(LeadErased(lead_id=uuid.UUID(lead), erased_at=datetime.now(UTC)), "/t")
+    async with sessions() as s, s.begin():
+        await eraser.erase(s, env)
+    after = dead_letter_key(lead.encode(), "feedback", 0, 2)  # an outcome failing afterwards
+    assert not await record_dead_letter(sessions, "leads.outcomes.dlq", after, lead.encode())
+    async with sessions() as s:
+        keys = (await s.execute(select(log_keys_table.c.key))).scalars().all()
+    assert keys == [before.decode()]  # tombstoned (due again later); the later one never made
+    assert await _outbox(sessions) == [("leads.outcomes.dlq", before, b"")]

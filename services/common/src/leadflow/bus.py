@@ -570,7 +570,14 @@ class EventConsumer:
         # Each dead letter has a key of its own, recorded before it is written, so that
         # compaction never merges two and an erasure can tombstone it (erasure_log.py).
         key = dead_letter_key(msg.key, self.group, msg.partition, msg.offset)
-        await self._record_dead_letter(msg, key)
+        if not await self._record_dead_letter(msg, key):
+            # This service erased its lead: the person's data is not written again, anywhere.
+            EVENTS_CONSUMED.labels(msg.topic, "dropped_erased").inc()
+            log.warning(
+                "event of an erased lead dropped, not dead-lettered",
+                extra={"topic": msg.topic, "partition": msg.partition, "offset": msg.offset},
+            )
+            return
         headers = [
             *(msg.headers or ()),
             *([("dlq_original_key", msg.key)] if msg.key is not None else []),
@@ -613,11 +620,11 @@ class EventConsumer:
             },
         )
 
-    async def _record_dead_letter(self, msg: Any, key: bytes) -> None:
+    async def _record_dead_letter(self, msg: Any, key: bytes) -> bool:
+        """Record the key first; False when the lead was erased (write nothing)."""
         while True:  # never write a dead letter an erasure could not find
             try:
-                await record_dead_letter(self._sessions, dlq_topic(msg.topic), key, msg.key)
-                return
+                return await record_dead_letter(self._sessions, dlq_topic(msg.topic), key, msg.key)
             except Exception as exc:
                 log.warning("recording a dead letter failed, retrying: %s", type(exc).__name__)
                 self.last_progress = time.monotonic()

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, Index, String, Table, delete, select, update
+from sqlalchemy import Column, Index, String, Table, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,6 +51,15 @@ log_keys_table = Table(
     Index("ix_log_erasure_keys_due_at", "due_at"),
 )
 
+# The leads this service erased: a dead letter of one of them is not written at all (an
+# erased lead's events are ignored anyway, and its value is what the person asked to erase).
+erased_leads_table = Table(
+    "log_erased_leads",
+    kernel_metadata,
+    Column("lead_key", String(100), primary_key=True),
+    Column("erased_at", UtcDateTime(), nullable=False),
+)
+
 _LEAD_KEY_CHARS = 100
 
 
@@ -64,17 +73,33 @@ def dead_letter_key(key: bytes | None, group: str, partition: int, offset: int) 
     return f"{lead_key(key)}/{group}/{partition}-{offset}".encode()
 
 
+async def _lock_lead(session: AsyncSession, lead: str) -> None:
+    """Serialise a dead letter's recording and the lead's erasure (PostgreSQL; SQLite has
+    one writer), so that neither misses the other."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": lead})
+
+
 async def record_dead_letter(
     sessions: async_sessionmaker[AsyncSession], dlq: str, key: bytes, original_key: bytes | None
-) -> None:
-    """Remember a dead letter's key before it is written, so an erasure can tombstone it."""
+) -> bool:
+    """Remember a dead letter's key before it is written, so an erasure can tombstone it;
+    False (nothing recorded, write nothing) when the lead was erased already."""
+    lead = lead_key(original_key)
     async with sessions() as session, session.begin():
+        await _lock_lead(session, lead)
+        erased = await session.scalar(
+            select(erased_leads_table.c.lead_key).where(erased_leads_table.c.lead_key == lead)
+        )
+        if erased is not None:
+            return False
         ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         await session.execute(
             ins(log_keys_table)
-            .values(topic=dlq, key=key.decode(), lead_key=lead_key(original_key), due_at=None)
+            .values(topic=dlq, key=key.decode(), lead_key=lead, due_at=None)
             .on_conflict_do_nothing()
         )
+    return True
 
 
 def _tombstone(session: AsyncSession, topic: str, key: bytes) -> None:
@@ -88,7 +113,13 @@ async def erase_from_log(
     """Tombstone the lead's key on each topic in `produces` and each dead letter recorded
     for it, in the caller's transaction; the second tombstones fall due `second_after`
     seconds later. Returns how many tombstones were staged."""
-    due = datetime.now(UTC) + timedelta(seconds=second_after)
+    now = datetime.now(UTC)
+    due = now + timedelta(seconds=second_after)
+    ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await _lock_lead(session, lead)
+    await session.execute(
+        ins(erased_leads_table).values(lead_key=lead, erased_at=now).on_conflict_do_nothing()
+    )
     recorded = (
         await session.execute(
             select(log_keys_table.c.topic, log_keys_table.c.key).where(
@@ -106,7 +137,6 @@ async def erase_from_log(
             .values(due_at=due)
         )
     if produces:
-        ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         stmt = ins(log_keys_table).values(
             [{"topic": t, "key": lead, "lead_key": lead, "due_at": due} for t in produces]
         )

@@ -108,7 +108,8 @@ def create_kernel_tables() -> None:
 
 
 def create_kernel_tables_v2() -> None:
-    """Kernel schema v2 (erasure on the event log, erasure_log.py): the keys to tombstone."""
+    """Kernel schema v2 (erasure on the event log, erasure_log.py): the keys to tombstone,
+    the leads erased."""
     op.create_table(
         "log_erasure_keys",
         Column("topic", String(200), nullable=False),
@@ -119,9 +120,16 @@ def create_kernel_tables_v2() -> None:
     )
     op.create_index("ix_log_erasure_keys_lead_key", "log_erasure_keys", ["lead_key"])
     op.create_index("ix_log_erasure_keys_due_at", "log_erasure_keys", ["due_at"])
+    op.create_table(
+        "log_erased_leads",
+        Column("lead_key", String(100), nullable=False),
+        Column("erased_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("lead_key", name="pk_log_erased_leads"),
+    )
 
 
 def drop_kernel_tables_v2() -> None:
+    op.drop_table("log_erased_leads")
     op.drop_table("log_erasure_keys")
 
 
