@@ -28,9 +28,12 @@ bin_dir() {
 install() {
   if [ -n "$(bin_dir)" ]; then return 0; fi
   echo "postgres.sh: installing PostgreSQL from Debian's packages..." >&2
+  # Not root: through sudo (it asks for a password where it must).
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then sudo=(sudo DEBIAN_FRONTEND=noninteractive); fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq postgresql >&2
+  "${sudo[@]}" apt-get update -qq >&2
+  "${sudo[@]}" apt-get install -y -qq postgresql >&2
 }
 
 as_pg() {
