@@ -14,7 +14,8 @@ help:
 	@echo "make kafka-up / kafka-down   the local single-node Kafka (deploy/kafka)"
 
 setup:
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@# Where pip refuses system installs (PEP 668), uv goes to the user's site (`python3 -m uv`).
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv 2>/dev/null || python3 -m pip install --quiet --user --break-system-packages uv
 	@# Bytecode compiled once: every service process and test subprocess starts faster, even
 	@# where PYTHONDONTWRITEBYTECODE keeps Python from caching it on the fly.
 	@$(UV) sync --frozen --quiet --compile-bytecode
