@@ -8,13 +8,16 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
-from pydantic import ValidationError
+from fastapi import FastAPI
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from leadflow.db import create_engine
 from leadflow.events import Envelope, LeadCaptured, MalformedEvent, decode
+from leadflow.http import install_error_handlers
 from leadflow.observability import JsonFormatter, redact
 from leadflow.settings import Settings
 
@@ -107,6 +110,37 @@ def test_a_settings_error_does_not_echo_the_environment(monkeypatch: pytest.Monk
     assert "input_value" not in str(caught.value)  # the environment, secrets and all
 
 
+async def test_a_response_that_fails_its_model_logs_no_input(logs: io.StringIO) -> None:
+    class Person(BaseModel):
+        name: str
+        size: int
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/p", response_model=Person)
+    async def person() -> dict[str, str]:
+        return {"name": NAME, "size": COMPANY}  # a bug: the model refuses it
+
+    logging.getLogger("leadflow.http").addHandler(logs_handler := _handler(logs))
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            assert (await http.get("/p")).status_code == 500
+    finally:
+        logging.getLogger("leadflow.http").removeHandler(logs_handler)
+    out = logs.getvalue()
+    assert "unhandled error" in out
+    assert "size" in out
+    assert COMPANY not in out
+
+
+def _handler(out: io.StringIO) -> logging.Handler:
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter("svc"))
+    return handler
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -124,6 +158,12 @@ def test_a_settings_error_does_not_echo_the_environment(monkeypatch: pytest.Monk
             'violates unique constraint "people_name_key"\nDETAIL:  Key (name)=(Ada) already '
             "exists.\n[SQL: INSERT]",
             'violates unique constraint "people_name_key"\nDETAIL: hidden\n[SQL: INSERT]',
+        ),
+        (
+            "1 validation error:\n  {'type': 'int_parsing', 'loc': ('n',), 'msg': 'bad', "
+            "'input': 'Ada Lovelace', 'url': 'https://errors.pydantic.dev'}",
+            "1 validation error:\n  {'type': 'int_parsing', 'loc': ('n',), 'msg': 'bad', "
+            "'input': hidden}",
         ),
     ],
 )

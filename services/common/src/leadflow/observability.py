@@ -27,16 +27,19 @@ _INPUT_VALUE = re.compile(r"input_value=[^\n]*, input_type=")
 # PostgreSQL's DETAIL of an error quotes the values: "Key (name)=(Ada Lovelace) already
 # exists", "Failing row contains (...)".
 _PG_DETAIL = re.compile(r"DETAIL: [^\n]*")
+# FastAPI's validation errors print pydantic's error dicts, "'input': ..." included.
+_ERROR_INPUT = re.compile(r"'input': [^\n]*")
 
 _STD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 def redact(text: str) -> str:
     """Mask email addresses, phone numbers, SQL parameters and pydantic input values."""
-    if "parameters: " in text or "input_value=" in text or "DETAIL: " in text:
+    if any(m in text for m in ("parameters: ", "input_value=", "DETAIL: ", "'input': ")):
         text = _SQL_PARAMETERS.sub("[parameters: hidden]", text)
         text = _INPUT_VALUE.sub("input_value=hidden, input_type=", text)
         text = _PG_DETAIL.sub("DETAIL: hidden", text)
+        text = _ERROR_INPUT.sub("'input': hidden}", text)
     return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
 
 
