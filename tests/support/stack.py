@@ -130,8 +130,14 @@ class Stack:
             self.procs[name] = Proc(name, port, env, self.base / f"{name}.log")
         for proc in self.procs.values():
             proc.start()
-        for proc in self.procs.values():
-            proc.wait_ready()
+        try:
+            for proc in self.procs.values():
+                proc.wait_ready()
+        except BaseException:
+            # One did not start: stop the others, or they would go on consuming the shared
+            # broker's topics (and acting on other tests' events) after this test.
+            self.stop()
+            raise
         return self
 
     def restart(self, name: str) -> None:
