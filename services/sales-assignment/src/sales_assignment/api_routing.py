@@ -84,7 +84,7 @@ def _account_out(row: AccountOwnerRow) -> AccountOut:
     "/accounts",
     response_model=list[AccountOut],
     tags=["routing"],
-    summary="Account owners: company domain → rep, by domain",
+    summary="Accounts: company domain, alias domains and names → owner rep, by domain",
     description=roles_text("admin", "analyst"),
 )
 async def list_accounts(a: A, _: Reader) -> list[AccountOut]:
@@ -96,7 +96,8 @@ async def list_accounts(a: A, _: Reader) -> list[AccountOut]:
     response_model=AccountOut,
     tags=["routing"],
     responses={201: {"description": "New owner", "model": AccountOut}},
-    summary="Set the owner of a company domain (its leads go to that rep first)",
+    summary="Set the owner, alias domains and names of an account (its leads go to that rep "
+    "first: by domain or alias, else by company name; see docs/sales-assignment.md)",
     description=roles_text("admin"),
 )
 async def put_account(
@@ -107,8 +108,10 @@ async def put_account(
     except ValueError as exc:
         raise bad("domain", str(exc)) from exc
     try:
-        row, created = await policy_admin.put_account(a, name, body.rep_id)
-    except policy_admin.UnknownRep as exc:
+        row, created = await policy_admin.put_account(
+            a, name, body.rep_id, body.alias_domains, body.names
+        )
+    except (policy_admin.UnknownRep, policy_admin.AccountInvalid) as exc:
         raise bad(exc.field, str(exc)) from exc
     response.status_code = 201 if created else 200
     return _account_out(row)

@@ -175,5 +175,8 @@ class AccountOwnerRow(Base):
 
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
     rep_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    # The company's other domains, and its names and subsidiaries' (matched by company name).
+    alias_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    names: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -26,7 +26,7 @@ PERSONAL_FIELDS = (
     "consent",
 )
 PERSONAL_ATTRIBUTION = ("referrer", "landing_page", "utm_term", "utm_content")
-PERSONAL_FACTS = ("email_domain", "website_domain")
+PERSONAL_FACTS = ("email_domain", "website_domain", "company")
 ERASED = "[erased]"
 EVENT_TYPES = ("lead.assigned", "lead.reassigned", "lead.erased")
 
@@ -68,6 +68,7 @@ def facts_doc(facts: LeadFacts) -> dict[str, Any]:
         "company_size": facts.company_size,
         "industry": facts.industry,
         "score": facts.score,
+        "company": facts.company,
     }
 
 

@@ -1,4 +1,4 @@
-"""The use cases behind the routing-policy API: versioned rules and account owners.
+"""The use cases behind the routing-policy API: versioned rules and accounts (owners).
 
 Both change who gets future leads, never who owns a lead already; both run under the
 routing lock and drain the queue, since a new rule or owner can make a waiting lead routable.
@@ -7,10 +7,12 @@ routing lock and drain the queue, since a new rule or owner can make a waiting l
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sales_assignment import repo
 from sales_assignment.admin import NotFound
 from sales_assignment.assigning import Assigner
+from sales_assignment.company_names import normalise
 from sales_assignment.models import AccountOwnerRow, RuleSetRow
 from sales_assignment.places import is_free_mail
 from sales_assignment.rules import RulesInvalid, rule_docs, validate_rules
@@ -69,12 +71,66 @@ async def list_accounts(a: Assigner) -> list[AccountOwnerRow]:
         return await repo.account_owners(s)
 
 
-async def put_account(a: Assigner, domain: str, rep_id: uuid.UUID) -> tuple[AccountOwnerRow, bool]:
-    """Give the account (domain) to a rep; returns the row and whether it is new."""
+class AccountInvalid(ValueError):
+    """An account field that cannot be stored; `field` names it (`alias_domains[1]`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def account_aliases(
+    domain: str, alias_domains: Sequence[str], names: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The alias domains normalised and the names checked, each once (AccountInvalid if not)."""
+    aliases: list[str] = []
+    for i, text in enumerate(alias_domains):
+        try:
+            alias = normalise_domain(text)
+        except ValueError as exc:
+            raise AccountInvalid(f"alias_domains[{i}]", str(exc)) from None
+        if alias == domain:
+            raise AccountInvalid(f"alias_domains[{i}]", f"{alias} is the account's own domain")
+        if alias not in aliases:
+            aliases.append(alias)
+    kept: list[str] = []
+    for i, name in enumerate(names):
+        if not normalise(name):
+            raise AccountInvalid(f"names[{i}]", f"{name!r} has no letter or digit to match on")
+        if name not in kept:
+            kept.append(name)
+    return aliases, kept
+
+
+def _taken(rows: Sequence[AccountOwnerRow], domain: str, aliases: Sequence[str]) -> None:
+    """AccountInvalid when another account already lists the domain or one of the aliases."""
+    for row in rows:
+        if row.domain == domain:
+            continue
+        theirs = {row.domain, *row.alias_domains}
+        if domain in theirs:
+            raise AccountInvalid("domain", f"{domain} is an alias of account {row.domain}")
+        for i, alias in enumerate(aliases):
+            if alias in theirs:
+                raise AccountInvalid(
+                    f"alias_domains[{i}]", f"{alias} already belongs to account {row.domain}"
+                )
+
+
+async def put_account(
+    a: Assigner,
+    domain: str,
+    rep_id: uuid.UUID,
+    alias_domains: Sequence[str] = (),
+    names: Sequence[str] = (),
+) -> tuple[AccountOwnerRow, bool]:
+    """Give the account (domain, aliases, names) to a rep; returns the row and whether new."""
+    aliases, kept = account_aliases(domain, alias_domains, names)
     async with a.rt.transaction() as s:
         await repo.lock_routing(s)
         if await repo.get_rep(s, rep_id) is None:
             raise UnknownRep("rep_id", rep_id)
+        _taken(await repo.account_owners(s), domain, aliases)
         now = a.clock()
         row = await repo.get_account(s, domain)
         created = row is None
@@ -83,6 +139,7 @@ async def put_account(a: Assigner, domain: str, rep_id: uuid.UUID) -> tuple[Acco
             s.add(row)
         else:
             row.rep_id, row.updated_at = rep_id, now
+        row.alias_domains, row.names = aliases, kept
         await s.flush()
         await a.drain_queue(s)
     return row, created

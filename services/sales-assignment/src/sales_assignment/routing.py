@@ -3,7 +3,9 @@
 `route(lead, reps, policy, now=...)` takes three steps, each recorded in the reason:
 
 1. Account ownership: the lead's company domain (email, else website; free mail excluded;
-   `eu.acme.com` falls back to `acme.com`) owned by an available rep → that rep.
+   `eu.acme.com` falls back to `acme.com`), an account's domain or alias domain, owned by an
+   available rep → that rep; else, with `policy.accounts`, its company name matched to an
+   account's names (`account_match.by_name`); an ambiguous name match goes on to step 2.
 2. The first rule in `policy.rules` whose conditions all hold picks the pool (its rep ids, or
    every rep whose territories name the lead's country); no rule matches → every rep, as rule
    `"default"`. A rule that matches wins even when nobody in its pool is free: the lead waits.
@@ -26,6 +28,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from leadflow.events import Lead
+from sales_assignment.account_match import AccountIndex, by_name, walk_up
 from sales_assignment.availability import (
     WeeklyHours,
     WorkingHoursDoc,
@@ -33,6 +36,7 @@ from sales_assignment.availability import (
     load_timezone,
     unavailable_reason,
 )
+from sales_assignment.company_names import MAX_NAME_CHARS
 from sales_assignment.places import (
     SEGMENTS,
     company_domain,
@@ -100,8 +104,11 @@ class LeadFacts:
     company_size: int | None = None
     industry: str | None = None
     score: int | None = None
+    company: str | None = None  # the company name, for account matching only
 
     def __post_init__(self) -> None:
+        if self.company is not None:
+            object.__setattr__(self, "company", self.company[:MAX_NAME_CHARS].strip() or None)
         # Rules and territories hold upper-case codes and domains are case-insensitive.
         if self.country is not None:
             object.__setattr__(self, "country", self.country.strip().upper() or None)
@@ -122,6 +129,7 @@ class LeadFacts:
             company_size=lead.company_size,
             industry=lead.industry,
             score=score,
+            company=lead.company,
         )
 
     @property
@@ -132,11 +140,12 @@ class LeadFacts:
 
 @dataclass(frozen=True, slots=True)
 class RoutingPolicy:
-    """Account owners (domain → rep_id), ordered rules and the round-robin state."""
+    """Account owners (domain or alias → rep_id), account names, rules, round-robin state."""
 
     account_owners: Mapping[str, UUID] = field(default_factory=dict)
     rules: Sequence[RoutingRule] = ()
     rr_state: RRState = field(default_factory=dict)
+    accounts: AccountIndex | None = None  # for the company-name match
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +187,7 @@ def route(
         return {"rule": rule, "candidates": candidates, "detail": "; ".join([*notes, detail])}
 
     # 1. account ownership
-    owner_domain, owner_id = _owner_of(lead, policy.account_owners)
+    owner_of, owner_id = _owner_of(lead, policy, notes)
     spare_owner: Rep | None = None  # an owner already tried: better than queueing the lead
     if owner_id is not None:
         owner = by_id.get(owner_id)
@@ -187,10 +196,8 @@ def route(
             why, spare_owner = TRIED, owner
         candidates.append(_candidate(owner_id, owner, OWNER_RULE, why))
         if why is None and owner is not None:
-            return Assignment(
-                owner_id, OWNER_RULE, reason(OWNER_RULE, f"account owner of {owner_domain}"), state
-            )
-        notes.append(f"account owner of {owner_domain} skipped: {why}")
+            return Assignment(owner_id, OWNER_RULE, reason(OWNER_RULE, owner_of), state)
+        notes.append(f"{owner_of} skipped: {why}")
 
     # 2. the pool of the first matching rule
     rule = next((r for r in policy.rules if r.matches(lead)), None)
@@ -217,7 +224,7 @@ def route(
     if not chosen:
         if spare_owner is not None:
             candidates[0].update(eligible=True, skipped=None)
-            detail = f"account owner of {owner_domain} again: nobody else in {rule_name!r} is free"
+            detail = f"{owner_of} again: nobody else in {rule_name!r} is free"
             return Assignment(spare_owner.rep_id, OWNER_RULE, reason(OWNER_RULE, detail), state)
         detail = f"rule {rule_name!r}: no eligible rep among {len(pool_ids)}"
         return NoRepAvailable(rule_name, reason(rule_name, detail), state)
@@ -267,18 +274,23 @@ def smooth_weighted_pick(reps: Sequence[Rep], current: dict[str, int]) -> Rep:
     return best
 
 
-def _owner_of(lead: LeadFacts, owners: Mapping[str, UUID]) -> tuple[str | None, UUID | None]:
+def _owner_of(lead: LeadFacts, policy: RoutingPolicy, notes: list[str]) -> tuple[str, UUID | None]:
+    """The account owner label and id: by domain or alias, else by company name."""
     domain = lead.company_domain
-    if not domain or not owners:
-        return domain, None
-    labels = domain.split(".")
-    # Walk up subdomains (eu.acme.com → acme.com) but never to a bare suffix such as "com".
-    for i in range(len(labels) - 1):
-        candidate = ".".join(labels[i:])
-        owner = owners.get(candidate)
+    for candidate in walk_up(domain):
+        owner = policy.account_owners.get(candidate)
         if owner is not None:
-            return candidate, owner
-    return domain, None
+            return f"account owner of {candidate}", owner
+    if policy.accounts is None:
+        return f"account owner of {domain}", None
+    hit = by_name(policy.accounts, lead.company)
+    if hit.account is not None:
+        # The account's domain, never the lead's company text: reasons outlive erasure.
+        owner_of = f"account owner of {hit.account.domain} (company name match {hit.score})"
+        return owner_of, hit.account.rep_id
+    if hit.ambiguous:
+        notes.append(f"ambiguous account match: {', '.join(hit.ambiguous)}")
+    return f"account owner of {domain}", None
 
 
 def _ineligible(rep: Rep | None, lead: LeadFacts, now: datetime) -> str | None:

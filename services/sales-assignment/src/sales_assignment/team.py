@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from sales_assignment import repo
+from sales_assignment.account_match import Account, AccountIndex
 from sales_assignment.models import AssignmentRow, RepRow
 from sales_assignment.payloads import facts_of, to_rep
 from sales_assignment.routing import (
@@ -32,12 +33,12 @@ from sales_assignment.rules import RoutingRule, validate_rules
 
 @dataclass
 class Team:
-    """The reps, their open-lead counts, owners, rules and round-robin state."""
+    """The reps, their open-lead counts, accounts, rules and round-robin state."""
 
     rows: dict[uuid.UUID, RepRow]
     counts: dict[uuid.UUID, int]
     state: dict[str, dict[str, int]]
-    owners: dict[str, uuid.UUID] = field(default_factory=dict)
+    accounts: AccountIndex = field(default_factory=AccountIndex)
     rules: list[RoutingRule] = field(default_factory=list)
     rules_version: int = 0
     # The round-robin state as the table holds it: `save` writes only what differs.
@@ -45,8 +46,12 @@ class Team:
     # The routing view of each rep, parsed once; `took` keeps its open-lead count current.
     reps: dict[uuid.UUID, Rep] = field(init=False)
 
+    # Every domain and alias → its owner, from `accounts`.
+    owners: dict[str, uuid.UUID] = field(init=False)
+
     def __post_init__(self) -> None:
         self.reps = {rid: to_rep(row, self.counts.get(rid, 0)) for rid, row in self.rows.items()}
+        self.owners = self.accounts.owners()
 
     @classmethod
     async def load(cls, session: AsyncSession) -> Team:
@@ -57,7 +62,10 @@ class Team:
             rows,
             await repo.open_counts(session),
             state,
-            owners={o.domain: o.rep_id for o in await repo.account_owners(session)},
+            accounts=AccountIndex.build(
+                Account(o.domain, o.rep_id, tuple(o.alias_domains), tuple(o.names))
+                for o in await repo.account_owners(session)
+            ),
             # Stored rules were validated on the way in; validating again builds them.
             rules=validate_rules(ruleset.rules) if ruleset is not None else [],
             rules_version=ruleset.version if ruleset is not None else 0,
@@ -69,7 +77,12 @@ class Team:
     ) -> Assignment | NoRepAvailable:
         """Route the lead of `row`; `tried` (SLA re-routing) names reps to avoid if possible."""
         reps = list(self.reps.values())
-        policy = RoutingPolicy(account_owners=self.owners, rules=self.rules, rr_state=self.state)
+        policy = RoutingPolicy(
+            account_owners=self.owners,
+            rules=self.rules,
+            rr_state=self.state,
+            accounts=self.accounts,
+        )
         facts = facts_of(row)
         if tried is None:
             result = route(facts, reps, policy, now=now)
