@@ -31,6 +31,7 @@ run() {
 }
 
 run routing bench/routing_fairness.py
+run account-matching bench/account_matching.py
 run scoring-quality bench/scoring_quality.py
 run scoring-throughput bench/scoring_throughput.py
 run assignment-throughput bench/assignment_throughput.py
