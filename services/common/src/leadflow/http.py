@@ -97,8 +97,11 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status, exc.title, exc.detail, headers=exc.headers, **exc.extensions
         )
 
-    async def on_http(_: Request, exc: Exception) -> Response:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            # FastAPI's "error parsing the body": here the decoder's stack guard (`[[[[…`).
+            return await on_problem(request, invalid([("body", "is nested too deeply")]))
         title = exc.detail if isinstance(exc.detail, str) else "Error"
         return problem_response(exc.status_code, title, headers=exc.headers)
 
