@@ -130,6 +130,8 @@ def test_website_domain_is_the_bare_host(url: str | None, domain: str | None) ->
         ("hotmail.fr", None, None),
         ("yahoo.co.jp", "acme.jp", "acme.jp"),
         ("gmx.at", None, None),
+        ("foxmail.com", None, None),
+        ("protonmail.ch", "acme.ch", "acme.ch"),
         ("outlook.acme-corp.com", None, "outlook.acme-corp.com"),
         ("localhost", None, None),
         (None, None, None),

@@ -51,7 +51,9 @@ FREE_MAIL_DOMAINS: frozenset[str] = _words(
     btinternet.com sky.com virginmedia.com ntlworld.com seznam.cz wp.pl o2.pl interia.pl
     onet.pl yandex.ru yandex.com mail.ru bk.ru inbox.ru list.ru rambler.ru ukr.net qq.com
     163.com 126.com sina.com naver.com daum.net hanmail.net rediffmail.com bol.com.br
-    uol.com.br terra.com.br comcast.net verizon.net att.net sbcglobal.net bigpond.com"""
+    uol.com.br terra.com.br comcast.net verizon.net att.net sbcglobal.net bigpond.com
+    protonmail.ch foxmail.com yeah.net sina.cn sohu.com aliyun.com 139.com hushmail.com
+    mail.ua abv.bg"""
 )
 # yahoo.co.jp, hotmail.fr, gmx.at …: a provider's name followed by a public suffix only.
 _FREE_MAIL_BRANDS = _words("yahoo hotmail outlook live gmx yandex aol gmail")
