@@ -49,7 +49,9 @@ lint: setup
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy services/common/src services/marketing-intake/src services/lead-scoring/src services/sales-assignment/src services/feedback/src
 	MYPYPATH=tests $(UV) run --frozen mypy bench  # the benches use tests/support
-	@$(MAKE) --no-print-directory audit
+	@# Not strict here: where PyPI's per-version JSON API is not served (this project's CI
+	@# machines), pip-audit can check nothing and says so per package; `make audit` is strict.
+	@$(MAKE) --no-print-directory audit AUDIT_STRICT=
 
 # Every package uv.lock pins (dev tools too), checked against PyPI's advisories. --strict:
 # a package that could not be checked fails too (AUDIT_STRICT= to accept that, e.g. behind
