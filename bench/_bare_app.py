@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request, Response
 from pydantic_core import to_json
 
 from leadflow import handread
-from marketing_intake.schemas import LeadIn
+from leadflow.leadbody.schema import LeadIn
 
 app = FastAPI()
 

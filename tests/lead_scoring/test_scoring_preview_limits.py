@@ -1,4 +1,6 @@
-"""POST /v1/scores/preview caps every text it takes: over-long is a 422 naming the field."""
+"""POST /v1/scores/preview takes the body intake's POST /v1/leads takes, normalised the same
+way (flat utm_*, country names, employee ranges, yes/no consent), and caps every text as
+intake does: over-long is a 422 naming the field."""
 
 from __future__ import annotations
 
@@ -49,9 +51,10 @@ LONG = "x" * 300_000
         ({"attribution": {"landing_page": LONG}}, "attribution.landing_page"),
         ({"consent": {"text": LONG}}, "consent.text"),
         ({"custom": {"note": LONG}}, "custom"),
-        ({"custom": {"k" * 65: 1}}, "custom"),
+        # Named as intake names them: the preview takes intake's body, with intake's rules.
+        ({"custom": {"k" * 65: 1}}, ("custom." + "k" * 65)[:64] + "…"),
         ({"custom": {f"f{i}": i for i in range(51)}}, "custom"),
-        ({"custom": {"deep": [[[[[[[[[[1]]]]]]]]]]}}, "custom"),
+        ({"custom": {"deep": [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}}, "custom.deep"),
     ],
 )
 async def test_an_over_long_field_is_a_422_naming_it(
@@ -65,7 +68,7 @@ async def test_a_lead_within_the_limits_is_scored(http: httpx.AsyncClient) -> No
     body = {
         "email": "cto@bigco.example.com",
         "job_title": "C" * 150,
-        "custom": {f"f{i}": "v" * 2000 for i in range(50)},
+        "custom": {f"f{i}": "v" * 70 for i in range(50)},  # intake's 4,096 bytes
         "attribution": {"landing_page": "https://x.example/" + "p" * 2000},
     }
     r = await http.post("/v1/scores/preview", json=body, headers=ADMIN)
@@ -95,3 +98,66 @@ async def test_a_rule_set_with_many_top_level_keys_is_a_422(http: httpx.AsyncCli
     r = await http.put("/v1/scoring/rules", json=doc, headers=ADMIN)
     assert r.status_code == 422, r.text
     assert len(r.content) < 2000  # one error, not one per key
+
+
+RULES = {
+    "threshold": 50,
+    "rules": [
+        {
+            "name": "germany",
+            "group": "fit",
+            "when": {"kind": "country", "values": ["DE"]},
+            "points": 30,
+            "reason": "DACH",
+        },
+        {
+            "name": "linkedin",
+            "group": "engagement",
+            "when": {"kind": "attribution", "field": "utm_source", "values": ["linkedin"]},
+            "points": 20,
+            "reason": "came from LinkedIn",
+        },
+    ],
+}
+
+
+async def preview(http: httpx.AsyncClient, body: dict[str, Any], **params: Any) -> httpx.Response:
+    return await http.post("/v1/scores/preview", json=body, params=params, headers=ADMIN)
+
+
+async def test_an_intake_body_is_scored_as_intake_normalises_it(http: httpx.AsyncClient) -> None:
+    r = await http.put("/v1/scoring/rules", json=RULES, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    intake_body = {
+        "email": "  CTO@BigCo.Example.com ",
+        "country": "Germany",
+        "company_size": "50-200",
+        "utm_source": "linkedin",
+        "consent": {"marketing": "yes"},
+        "favourite_colour": "green",  # an unknown field: kept in custom, as intake does
+    }
+    normalised = {
+        "email": "cto@bigco.example.com",
+        "country": "DE",
+        "company_size": 50,
+        "attribution": {"utm_source": "linkedin"},
+        "consent": {"marketing": True},
+    }
+    flat, nested = await preview(http, intake_body), await preview(http, normalised)
+    assert flat.status_code == 200, flat.text
+    assert nested.status_code == 200, nested.text
+    assert flat.json() == nested.json()
+    assert {f["name"] for f in flat.json()["factors"]} >= {"germany", "linkedin"}
+
+
+async def test_a_field_intake_refuses_is_a_422_naming_it(http: httpx.AsyncClient) -> None:
+    r = await preview(http, {"email": "cto@bigco.example.com", "country": "Atlantis"})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert {e["field"] for e in r.json()["errors"]} == {"country"}
+
+
+async def test_touches_is_a_query_parameter(http: httpx.AsyncClient) -> None:
+    body = {"email": "cto@bigco.example.com"}
+    assert (await preview(http, body, touches=3)).status_code == 200
+    assert (await preview(http, body, touches=0)).status_code == 422

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from marketing_intake.countries import COUNTRY_CODES, country_code, country_name
+from leadflow.leadbody.countries import COUNTRY_CODES, country_code, country_name
 
 
 @pytest.mark.parametrize(

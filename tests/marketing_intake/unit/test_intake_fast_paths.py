@@ -9,8 +9,8 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from marketing_intake import fields
-from marketing_intake.fields import _plain_email, _plain_international
+from leadflow.leadbody import fields
+from leadflow.leadbody.fields import _plain_email, _plain_international
 
 
 def validator_says(text: str) -> str | None:

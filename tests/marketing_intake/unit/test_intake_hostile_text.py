@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from marketing_intake import fields
+from leadflow.leadbody import fields
 from support.budget import seconds_taken
 
 # Generous for a busy 2-core machine; the quadratic pattern needed minutes for these.
@@ -24,7 +24,7 @@ def test_a_company_size_with_a_long_run_of_whitespace_is_refused_within_the_budg
     value: str,
 ) -> None:
     taken = seconds_taken(
-        "from marketing_intake import fields", f"fields.company_size({value})", deadline=20
+        "from leadflow.leadbody import fields", f"fields.company_size({value})", deadline=20
     )
     assert taken < BUDGET_SECONDS
 

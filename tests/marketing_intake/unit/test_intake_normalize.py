@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from leadflow.events import Lead
-from marketing_intake.normalize import (
+from leadflow.leadbody.normalize import (
     MAPPABLE_FIELDS,
     FieldError,
     FormSpec,

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
 from lead_scoring.handlers import Scorer
 from lead_scoring.rules import RuleSetInvalid, rules_to_doc
-from lead_scoring.schemas import ModelOut, PreviewIn, RulesOut, ScoreOut, StoredScoreOut
+from lead_scoring.schemas import ModelOut, RulesOut, ScoreOut, StoredScoreOut, preview_lead
 from leadflow.access import AdminOnly, Reader, roles_text
 from leadflow.events import Factor
 from leadflow.http import Problem, from_state, invalid
+from leadflow.leadbody.normalize import LeadInvalid
+from leadflow.leadbody.schema import LeadIn
 
 router = APIRouter(prefix="/v1")
 
@@ -48,10 +50,22 @@ async def get_score(lead_id: uuid.UUID, s: ScorerDep, _: Reader) -> StoredScoreO
     response_model=ScoreOut,
     tags=["scores"],
     summary="Score a lead body with the active rules and model; nothing is stored",
-    description=roles_text("admin", "analyst"),
+    description="Takes the body of marketing-intake's `POST /v1/leads` (flat `utm_*`, "
+    "country names, employee ranges, ...) and normalises it as intake does. "
+    + roles_text("admin", "analyst"),
+    responses={422: {"description": "Invalid fields, each named"}},
 )
-async def preview(body: PreviewIn, s: ScorerDep, _: Reader) -> ScoreOut:
-    result = await s.preview(body.lead(), body.touches)
+async def preview(
+    body: LeadIn,
+    s: ScorerDep,
+    _: Reader,
+    touches: Annotated[int, Query(ge=1, le=1000, description="How often the person came back")] = 1,
+) -> ScoreOut:
+    try:
+        lead = preview_lead(body)
+    except LeadInvalid as exc:
+        raise invalid((e.field, e.message) for e in exc.errors) from exc
+    result = await s.preview(lead, touches)
     return ScoreOut.model_validate(result.to_doc())
 
 

@@ -6,21 +6,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from leadflow.events import Attribution, Consent, Factor, Lead
-from leadflow.limits import (
-    CompanyName,
-    Custom,
-    Email,
-    FreeText,
-    JobTitle,
-    Label,
-    PersonName,
-    Phone,
-    ShortText,
-    Url,
-)
+from leadflow.events import Factor, Lead
+from leadflow.leadbody.normalize import normalize_lead
+from leadflow.leadbody.schema import LeadIn
 
 
 class ScoreOut(BaseModel):
@@ -37,60 +27,11 @@ class StoredScoreOut(ScoreOut):
     qualified_at: datetime | None = None
 
 
-class AttributionIn(BaseModel):
-    """Where the lead came from, each value capped as intake caps it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    source: ShortText | None = None
-    form_id: ShortText | None = None
-    utm_source: Label | None = None
-    utm_medium: Label | None = None
-    utm_campaign: Label | None = None
-    utm_term: Label | None = None
-    utm_content: Label | None = None
-    referrer: Url | None = None
-    landing_page: Url | None = None
-
-
-class ConsentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    marketing: bool = False
-    text: FreeText | None = None
-    granted_at: datetime | None = None
-
-
-class PreviewIn(BaseModel):
-    """A lead as intake publishes it (normalised: ISO country, employees as a number); every
-    text is capped as intake caps it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    email: Email = Field(min_length=3)
-    first_name: PersonName | None = None
-    last_name: PersonName | None = None
-    phone: Phone | None = None
-    company: CompanyName | None = None
-    job_title: JobTitle | None = None
-    company_size: int | None = Field(default=None, ge=1, le=10_000_000)
-    industry: ShortText | None = None
-    country: str | None = Field(default=None, min_length=2, max_length=2)
-    website: Url | None = None
-    attribution: AttributionIn = Field(default_factory=AttributionIn)
-    consent: ConsentIn = Field(default_factory=ConsentIn)
-    custom: Custom = Field(default_factory=dict)
-    touches: int = Field(default=1, ge=1, le=1000, description="How often the person came back")
-
-    def lead(self) -> Lead:
-        body = self.model_dump(exclude={"touches", "attribution", "consent"})
-        return Lead(
-            lead_id=uuid.uuid4(),
-            captured_at=datetime.now(UTC),
-            attribution=Attribution(**self.attribution.model_dump()),
-            consent=Consent(**self.consent.model_dump()),
-            **body,
-        )
+def preview_lead(body: LeadIn) -> Lead:
+    """The lead intake would publish for this body sent to its `POST /v1/leads`, normalised
+    by the same code (raises LeadInvalid naming each bad field)."""
+    raw = body.model_dump(exclude_unset=True)
+    return normalize_lead(raw, lead_id=uuid.uuid4(), captured_at=datetime.now(UTC), source="api")
 
 
 class RulesOut(BaseModel):

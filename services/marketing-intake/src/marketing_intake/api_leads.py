@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from leadflow import handread
 from leadflow.access import AdminOnly, roles_text
 from leadflow.http import Problem, bearer_of, field_name
+from leadflow.leadbody.normalize import FieldError, LeadInvalid
+from leadflow.leadbody.schema import LeadIn
 from leadflow.service import Runtime
 from marketing_intake import handlers
 from marketing_intake.deps import (
@@ -26,8 +28,7 @@ from marketing_intake.deps import (
     lead_invalid,
     runtime_of,
 )
-from marketing_intake.normalize import FieldError, LeadInvalid
-from marketing_intake.schemas import AcceptedOut, BatchIn, BatchOut, LeadExport, LeadIn
+from marketing_intake.schemas import AcceptedOut, BatchIn, BatchOut, LeadExport
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 

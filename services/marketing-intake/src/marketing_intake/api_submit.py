@@ -13,13 +13,13 @@ from starlette.formparsers import MultiPartException
 
 from leadflow.edge import client_address
 from leadflow.http import Problem, invalid
+from leadflow.leadbody.normalize import LeadInvalid, is_honeypot_filled
 from leadflow.service import Runtime
 from marketing_intake import handlers
 from marketing_intake import handlers_forms as forms
 from marketing_intake.deps import RT, check_rate, lead_invalid, limits
 from marketing_intake.metrics import SUBMISSIONS_DROPPED
 from marketing_intake.models import WebForm
-from marketing_intake.normalize import LeadInvalid, is_honeypot_filled
 from marketing_intake.schemas import SubmissionAccepted
 from marketing_intake.webforms import (
     clean_submission,

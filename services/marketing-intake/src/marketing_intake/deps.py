@@ -8,12 +8,12 @@ from fastapi import Depends, Request
 
 from leadflow.access import authenticate
 from leadflow.http import Credentials, Problem, bearer_token, invalid
+from leadflow.leadbody.normalize import LeadInvalid
 from leadflow.ratelimit import TokenBuckets, retry_after
 from leadflow.service import Runtime
 from marketing_intake import handlers_keys
 from marketing_intake.metrics import RATE_LIMITED
 from marketing_intake.models import ApiKey
-from marketing_intake.normalize import LeadInvalid
 
 
 def runtime_of(request: Request) -> Runtime:

@@ -16,11 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.bus import Handlers
 from leadflow.events import Envelope, Lead, LeadCaptured, LeadErased
 from leadflow.groupcommit import GroupCommit
+from leadflow.leadbody.normalize import (
+    FieldError,
+    FormSpec,
+    LeadInvalid,
+    dedupe_key,
+    normalize_lead,
+)
 from leadflow.outbox import add_event, forget_lead
 from leadflow.service import Runtime
 from marketing_intake import repo
 from marketing_intake.models import IdempotentResponse, StoredLead
-from marketing_intake.normalize import FieldError, FormSpec, LeadInvalid, dedupe_key, normalize_lead
 from marketing_intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)

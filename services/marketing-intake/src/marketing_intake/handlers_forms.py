@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from leadflow.leadbody.normalize import FormSpec
 from leadflow.service import Runtime
 from marketing_intake import repo
 from marketing_intake.embed import EmbedForm
 from marketing_intake.models import WebForm
-from marketing_intake.normalize import FormSpec
 from marketing_intake.webforms import check_settings
 
 _NOT_NULL = (

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from marketing_intake.normalize import MAPPABLE_FIELDS
+from leadflow.leadbody.normalize import MAPPABLE_FIELDS
 
 # The embed snippet's own hidden fields: render and submit time (ms, the browser's clock),
 # and the page the form sat on and where the visitor came from.

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from marketing_intake.countries import country_code
+from leadflow.leadbody.countries import country_code
 
 _MAX_COMPANY_SIZE = 10_000_000
 _MAX_CUSTOM_DEPTH = 16

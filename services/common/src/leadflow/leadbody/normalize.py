@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from leadflow.events import Attribution, Consent, Lead
-from marketing_intake import fields
+from leadflow.leadbody import fields
 
 __all__ = [
     "MAPPABLE_FIELDS",
