@@ -30,7 +30,7 @@ BASES: list[tuple[str, list[str]]] = [
     ("Müller Maschinenbau", ["GmbH", "AG"]),
     ("Société Générale des Eaux", ["S.A.", "SA", "SAS"]),
     ("Nordlys Energi", ["AS", "A/S", "ASA"]),
-    ("Kauppa Oy", ["Oy", "Oyj"]),
+    ("Kauppa", ["Oy", "Oyj"]),
     ("Svensk Stål", ["AB", "AB (publ)"]),
     ("Van Dijk Bouw", ["B.V.", "BV", "N.V."]),
     ("Sakura Denki", ["K.K.", "Kabushiki Kaisha", "Co., Ltd."]),
@@ -71,7 +71,7 @@ BASES: list[tuple[str, list[str]]] = [
     ("Mumbai Steel", ["Pvt Ltd", "Private Limited", "Pvt. Ltd."]),
     ("Kuala Rubber", ["Sdn Bhd", "Sdn. Bhd.", "Berhad"]),
     ("Moskva Neft", ["OOO", "PAO", "AO"]),
-    ("Astra Otoparts", ["PT", "Tbk"]),
+    ("Astra Otoparts", ["Tbk", "Tbk."]),
 ]
 
 ABBREV: list[tuple[str, str]] = [
@@ -198,6 +198,7 @@ LEGAL_PREFIX = [
     ("AB Volvo", "Volvo AB"),
     ("PT Astra International Tbk", "Astra International"),
     ("OOO Gazstroy", "Gazstroy OOO"),
+    ("PT Astra Otoparts", "Astra Otoparts Tbk"),
     ("PAO Severstal", "Severstal"),
     ("PT Bank Central Asia Tbk", "Bank Central Asia"),
 ]
@@ -382,6 +383,15 @@ DIFFERENT = [
     ("Alphabet", "Alphabet Soup Catering"),
     ("Nova", "Novartis"),
     ("Ionis", "Ionos"),
+    # Surnames one letter apart: other families, other firms.
+    ("Jansen Logistics", "Janssen Logistics"),
+    ("Carlson Travel", "Carlsson Travel"),
+    ("Marten Transport", "Martens Transport"),
+    ("Petersen Foods", "Peterson Foods"),
+    ("Hansen Bakery", "Hanssen Bakery"),
+    ("Nordstrom", "Nordstrand"),
+    ("Schneider Electric", "Schneider National"),
+    ("Thomsen Consulting", "Thomson Consulting"),
 ]
 
 
