@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pytest
+from kernel_app import effects_for, recording_handlers
+from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
 from leadflow.events import (
@@ -17,12 +19,18 @@ from leadflow.events import (
     Envelope,
     Lead,
     LeadCaptured,
+    LeadErased,
     MalformedEvent,
     UnknownVersion,
     decode,
+    dlq_topic,
 )
+from leadflow.service import Runtime
+from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+TOPIC = LeadErased.topic
+CONSUMED = "leadflow_events_consumed_total"
 
 
 def with_extras(env: Envelope) -> bytes:
@@ -84,3 +92,33 @@ def test_a_registered_version_is_decoded_as_its_model() -> None:
     back = decode(env.value(), _typed(env, LeadCapturedV2.ce_type), types)
     assert type(back.data) is LeadCapturedV2
     assert back.data.lead == env.data.lead  # type: ignore[attr-defined]
+
+
+@pytest.mark.kafka
+async def test_the_consumer_skips_an_unregistered_version_without_dead_lettering_it(
+    runtime: Runtime, kafka_bootstrap: str
+) -> None:
+    group = f"kernel-test-{uuid.uuid4().hex[:8]}"
+    await place_group_at_end(kafka_bootstrap, group, [TOPIC])
+    runtime.consume([TOPIC], recording_handlers(), group=group)
+    start = await end_offsets(kafka_bootstrap, [dlq_topic(TOPIC)])
+    skipped = REGISTRY.get_sample_value(CONSUMED, {"topic": TOPIC, "result": "unknown_version"})
+    newer = Envelope(data=LeadErased(lead_id=uuid.uuid4(), erased_at=NOW), source="/t")
+    older = Envelope(data=LeadErased(lead_id=newer.data.lead_id, erased_at=NOW), source="/t")
+    producer = await runtime.producer.get()
+    # The producer publishes both versions, the new one first: this consumer reads the old.
+    v2 = _typed(newer, "io.leadflow.lead.erased.v2")
+    await producer.send_and_wait(TOPIC, newer.value(), key=newer.key, headers=v2)
+    await producer.send_and_wait(TOPIC, older.value(), key=older.key, headers=older.headers())
+    await runtime.start()
+    lead = str(newer.data.lead_id)
+
+    async def handled() -> bool:
+        return len(await effects_for(runtime, {lead})) == 1
+
+    await eventually(handled)
+    assert [ce for _, ce in await effects_for(runtime, {lead})] == [older.id]
+    after = REGISTRY.get_sample_value(CONSUMED, {"topic": TOPIC, "result": "unknown_version"})
+    assert (after or 0) - (skipped or 0) == 1
+    dead = await read_after(kafka_bootstrap, start, lambda m: False, timeout=1)
+    assert [m for m in dead if dict(m.headers).get("dlq_consumer_group") == group.encode()] == []
