@@ -53,7 +53,12 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: only the unpadded url-safe spelling `_b64` writes is read (the decoder alone
+    skips stray characters and ignores unused bits, so one signature had many spellings)."""
+    data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    if _b64(data) != text:
+        raise ValueError("not the canonical spelling")
+    return data
 
 
 def _mac(key: bytes, body: str) -> bytes:
