@@ -115,4 +115,9 @@ EVENT_AGE_SECONDS = Histogram(
 DLQ_PUBLISHED = Counter("leadflow_dlq_published_total", "Events sent to a DLQ", ["topic"])
 OUTBOX_PUBLISHED = Counter("leadflow_outbox_published_total", "Outbox events published")
 OUTBOX_PENDING = Gauge("leadflow_outbox_pending", "Outbox rows seen unsent at the last poll")
+OUTBOX_OLDEST_PENDING = Gauge(
+    "leadflow_outbox_oldest_pending_seconds",
+    "Age of the oldest unsent outbox row at the last poll (0: none waiting); reported by the "
+    "replica whose relay publishes, 0 on the others",
+)
 CONSUMER_LAG = Gauge("leadflow_consumer_lag", "Messages behind the high watermark", ["topic"])

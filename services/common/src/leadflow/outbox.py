@@ -58,7 +58,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from leadflow.db import NAMING, InsertPart, UtcDateTime, bulk_insert, insert_together, is_sqlite
 from leadflow.events import Envelope, LeadErased
 from leadflow.kafka import ProducerHolder, send_in_batches
-from leadflow.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
+from leadflow.observability import OUTBOX_OLDEST_PENDING, OUTBOX_PENDING, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -450,6 +450,7 @@ class OutboxRelay:
         self._known = _Remembered(max_bytes=_REMEMBER_BYTES)
         self._leader: AsyncConnection | None = None  # holds the relay lock (PostgreSQL)
         self._unmarked: list[int] = []  # published by the last pass, marked by the next
+        self._aged_at = 0.0  # when the oldest pending row's age was last read (monotonic)
         _relays[engine.sync_engine] = weakref.ref(self)
 
     def remember(self, messages: list[_Message]) -> None:
@@ -554,6 +555,7 @@ class OutboxRelay:
             raise
         if not got:
             await conn.close()
+            OUTBOX_OLDEST_PENDING.set(0)  # the leader reports it
             return None
         self._leader = conn
         return conn
@@ -582,6 +584,7 @@ class OutboxRelay:
         rows = await self._read_batch(conn)
         self._saw_rows = bool(rows)
         OUTBOX_PENDING.set(len(rows))
+        await self._measure_age(conn, rows)
         if not rows:
             return 0
         producer = await self._producer.get()
@@ -595,6 +598,28 @@ class OutboxRelay:
             self._known.discard(m.event_id)
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
+
+    async def _measure_age(
+        self, conn: AsyncConnection | None, rows: list[tuple[int, _Message]]
+    ) -> None:
+        """Set the oldest pending row's age: read before publishing, so it keeps growing
+        while Kafka is away; at most once a second (one primary-key read) under load."""
+        if not rows:
+            OUTBOX_OLDEST_PENDING.set(0)
+            return
+        now = time.monotonic()
+        if now - self._aged_at < 1.0:
+            return
+        self._aged_at = now
+        query = select(outbox_table.c.created_at).where(outbox_table.c.id == rows[0][0])
+        if conn is not None:
+            created = await conn.scalar(query)
+        else:
+            async with self._engine.connect() as c:
+                created = await c.scalar(query)
+        if created is not None:
+            age = (datetime.now(UTC) - created).total_seconds()
+            OUTBOX_OLDEST_PENDING.set(max(0.0, age))
 
     async def _read_batch(self, conn: AsyncConnection | None) -> list[tuple[int, _Message]]:
         """The first unsent rows in id order: their ids from the table, their contents from
