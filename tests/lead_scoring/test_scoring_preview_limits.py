@@ -161,3 +161,19 @@ async def test_touches_is_a_query_parameter(http: httpx.AsyncClient) -> None:
     body = {"email": "cto@bigco.example.com"}
     assert (await preview(http, body, touches=3)).status_code == 200
     assert (await preview(http, body, touches=0)).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"email":"cto@bigco.example.com","zz":"\\ud800"}', "zz"),
+        ('{"email":"cto@bigco.example.com","custom":{"k":"\\udfff"}}', "custom.k"),
+    ],
+)
+async def test_a_lone_surrogate_in_preview_is_a_422_naming_its_field(
+    http: httpx.AsyncClient, body: str, field: str
+) -> None:
+    r = await http.post(
+        "/v1/scores/preview", content=body, headers={**ADMIN, "Content-Type": "application/json"}
+    )
+    assert fields_of(r) == {field}

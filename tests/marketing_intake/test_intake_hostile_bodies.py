@@ -93,3 +93,23 @@ async def test_an_over_long_lead_field_is_a_422_naming_it(
     form = await new_form(http)
     r = await http.post(form["submit_url"], data=body, headers={"Origin": ORIGIN})
     assert problem_fields(r) == {field}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"email":"ada@example.com","company":"\\ud800"}', "company"),
+        ('{"email":"ada@example.com","notes":"\\udfff"}', "notes"),
+        ('{"email":"ada@example.com","custom":{"a":["\\ud800"]}}', "custom.a"),
+        ('{"email":"ada@example.com","\\ud800":"x"}', "?"),
+    ],
+)
+async def test_a_lone_surrogate_is_a_422_naming_its_field(
+    http: httpx.AsyncClient, body: str, field: str
+) -> None:
+    form = await new_form(http)
+    r = await http.post(form["submit_url"], content=body, headers=JSON)
+    assert problem_fields(r) == {field}
+    key = await api_key(http)
+    r = await http.post("/v1/leads", content=body, headers={**JSON, **key})
+    assert r.status_code == 422, r.text

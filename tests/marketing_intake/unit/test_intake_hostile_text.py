@@ -40,3 +40,17 @@ def test_a_company_size_reads_a_run_of_whitespace_as_one_space(given: str, expec
 def test_a_company_size_longer_than_any_way_of_writing_one_is_refused() -> None:
     with pytest.raises(fields.Bad, match="at most 64 characters"):
         fields.company_size("1" + " -" * 40 + " 2")
+
+
+@pytest.mark.parametrize("value", ["\ud800", "Acme \udfff Ltd", "\udbff\udc00"[0]])
+def test_a_lone_surrogate_is_not_text(value: str) -> None:
+    with pytest.raises(fields.Bad, match="not valid Unicode"):
+        fields.text(value, 100)
+    with pytest.raises(fields.Bad, match="not valid Unicode"):
+        fields.check_json({"note": [value]}, depth=0)
+    with pytest.raises(fields.Bad, match="not valid Unicode"):
+        fields.check_json({value: 1}, depth=0)
+
+
+def test_a_surrogate_pair_written_out_is_text() -> None:
+    assert fields.text("\U0001f600 Acme", 100) == "\U0001f600 Acme"

@@ -72,9 +72,14 @@ def field_name(loc: tuple[int | str, ...] | list[int | str]) -> str:
 
 def invalid(errors: Iterable[tuple[str, str]]) -> Problem:
     """A 422 naming every bad field: `errors: [{field, message}]` (raise it)."""
-    listed = [{"field": f, "message": m} for f, m in errors]
+    # A field named by a client may hold a lone surrogate, which no JSON answer can carry.
+    listed = [{"field": _writable(f), "message": _writable(m)} for f, m in errors]
     names = ", ".join(dict.fromkeys(e["field"] for e in listed))
     return Problem(422, "Validation failed", f"Invalid fields: {names}", errors=listed)
+
+
+def _writable(text: str) -> str:
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def from_state(attr: str, cls: type[T]) -> Any:

@@ -32,6 +32,8 @@ _SIZE_RANGE = re.compile(rf"{_NUMBER} ?(?:-|–|—|to|bis) ?{_NUMBER}", re.IGNO
 _SIZE_ATLEAST = re.compile(rf"{_NUMBER} ?\+?", re.IGNORECASE)
 _HAS_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# json.loads reads an escaped lone surrogate ("\ud800") into a str no encoder will write.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _HOST_LABEL = re.compile(r"(?!-)[^\W_](?:[\w-]{0,61}[^\W_])?")
 # The everyday address: an ASCII dot-atom local part at an ASCII host name whose top-level
 # label ends in a letter. email_validator accepts every such address (given the length,
@@ -54,11 +56,19 @@ def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def unicode(value: str) -> str:
+    """The string, unless it holds a lone surrogate (then Bad): it could not be stored."""
+    if not value.isascii() and _SURROGATE.search(value):
+        raise Bad("is not valid Unicode (a lone surrogate)")
+    return value
+
+
 def text(value: Any, max_chars: int, *, collapse: bool = False) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise Bad("must be a string")
+    unicode(value)
     cleaned = " ".join(value.split()) if collapse else value.strip()
     # PostgreSQL refuses NUL in text; other control characters are never meant in a lead.
     if _CONTROL.search(cleaned):
@@ -264,6 +274,7 @@ def check_json(value: Any, depth: int) -> None:
     elif isinstance(value, str):
         if "\x00" in value:
             raise Bad("must not contain NUL characters")
+        unicode(value)
     elif isinstance(value, list):
         for item in value:
             check_json(item, depth + 1)

@@ -291,6 +291,7 @@ def _custom(
             errors.append(FieldError(label[:_MAX_CUSTOM_KEY] + "…", "name is too long"))
             continue
         try:
+            fields.unicode(key)
             fields.check_json(value, depth=0)
         except fields.Bad as exc:
             errors.append(FieldError(label, str(exc)))
