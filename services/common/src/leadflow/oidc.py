@@ -1,10 +1,21 @@
 """OIDC JWTs as a second token source: signature from the issuer's JWKS, pinned algorithms,
-issuer, audience and expiry checked; the role from a configured claim."""
+issuer, audience and expiry checked; the role from a configured claim.
+
+The issuer's key set is trusted for `JWKS_LIFESPAN` seconds after it was fetched, then fetched
+again, so a key the issuer removed stops counting within that time. Fetches run one at a time
+on a thread of their own (never the loop's default executor, which DNS lookups need), and at
+most one per `JWKS_RETRY_SECONDS`: in between, a kid the set does not hold is refused without
+a fetch, so a flood of made-up kids or a dead JWKS endpoint costs one fetch, not one a token.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -19,10 +30,16 @@ _ROLES = frozenset({"admin", "analyst", "sales_tool", "rep"})
 # Symmetric or empty algorithms would let anyone who reads the JWKS sign tokens.
 REFUSED_ALGORITHMS = frozenset({"none", "HS256", "HS384", "HS512"})
 MAX_JWT_CHARS = 8192
+JWKS_LIFESPAN = 300.0  # seconds a fetched key set is trusted (PyJWT's default set lifespan)
+JWKS_RETRY_SECONDS = 10.0  # seconds between two fetches, whether the first worked or not
+JWKS_TIMEOUT = 5.0
 
 
 class OidcVerifier:
     """Verifies JWTs of one issuer; its signing keys are fetched (and cached) off the loop."""
+
+    # Why not PyJWKClient's own caches: its per-kid cache never expires (a removed key would
+    # stay trusted), and a lookup through it needs a thread even when the set is at hand.
 
     def __init__(
         self,
@@ -33,6 +50,10 @@ class OidcVerifier:
         algorithms: list[str],
         role_claim: str = "leadflow_role",
         subject_claim: str = "sub",
+        lifespan: float = JWKS_LIFESPAN,
+        retry_seconds: float = JWKS_RETRY_SECONDS,
+        timeout: float = JWKS_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         bad = set(algorithms) & REFUSED_ALGORITHMS
         if bad or not algorithms:
@@ -42,7 +63,17 @@ class OidcVerifier:
         self.algorithms = list(algorithms)
         self.role_claim = role_claim
         self.subject_claim = subject_claim
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        self.lifespan = lifespan
+        self.retry_seconds = retry_seconds
+        self._jwks = jwt.PyJWKClient(
+            jwks_url, cache_keys=False, cache_jwk_set=False, timeout=timeout
+        )
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadflow-jwks")
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = -math.inf  # the last fetch that worked
+        self._tried_at = -math.inf  # the last fetch begun
+        self._fetching: asyncio.Future[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OidcVerifier | None:
@@ -70,9 +101,12 @@ class OidcVerifier:
             return None
         if header.get("alg") not in self.algorithms:
             return None  # before any key fetch: `none` and HS* never reach the JWKS
+        kid = header.get("kid")
+        key = await self.signing_key(kid) if isinstance(kid, str) and kid else None
+        if key is None:
+            log.info("OIDC token refused: no signing key for its kid")
+            return None
         try:
-            # PyJWKClient fetches over blocking urllib: keep it off the event loop.
-            key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
@@ -81,7 +115,7 @@ class OidcVerifier:
                 issuer=self.issuer,
                 options={"require": ["exp", "iss", "aud"]},
             )
-        except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
+        except jwt.InvalidTokenError as exc:
             log.info("OIDC token refused: %s", type(exc).__name__)
             return None
         role = claims.get(self.role_claim)
@@ -93,3 +127,36 @@ class OidcVerifier:
             return None
         jti = claims.get("jti")
         return role, subject, jti if isinstance(jti, str) else None
+
+    async def signing_key(self, kid: str) -> jwt.PyJWK | None:
+        """The issuer's key `kid`: from the set at hand, else after (at most) one fetch."""
+        if self._clock() - self._fetched_at > self.lifespan:
+            self._keys = {}  # too old to trust: a key the issuer removed must stop counting
+        key = self._keys.get(kid)
+        if key is not None:
+            return key  # no thread, no fetch
+        if self._fetching is None:
+            if self._clock() - self._tried_at < self.retry_seconds:
+                return None  # fetched (or failed) a moment ago: an unknown kid stays unknown
+            self._tried_at = self._clock()
+            self._fetching = asyncio.ensure_future(self._fetch())
+        await asyncio.shield(self._fetching)  # every waiter shares the one fetch
+        return self._keys.get(kid)
+
+    async def _fetch(self) -> None:
+        """Fetch the key set on the verifier's own thread; a failure keeps the set at hand."""
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._jwks.get_signing_keys
+            )
+        except Exception as exc:  # any failure means no new keys: logged, not raised
+            log.warning("OIDC JWKS fetch failed: %s", type(exc).__name__)
+        else:
+            self._keys = {k.key_id: k for k in found if k.key_id}
+            self._fetched_at = self._clock()
+        finally:
+            self._fetching = None
+
+    def close(self) -> None:
+        """Let the fetch thread go (a fetch under way ends by its timeout)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
