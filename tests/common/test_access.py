@@ -35,6 +35,7 @@ from leadflow.service import Runtime, create_app
 ADMIN = {"Authorization": "Bearer dev-test"}
 ISSUER = "https://idp.example.test"
 AUDIENCE = "leadflow"
+REP_ID = "5f0c6a7e-2b1d-4c3e-9a8f-0123456789ab"
 
 router = APIRouter()
 
@@ -98,9 +99,9 @@ async def test_an_issued_token_carries_its_role_and_subject(app: FastAPI) -> Non
         r = await http.get("/read", headers=bearer(analyst["token"]))
         assert r.json() == {"role": "analyst", "subject": None, "source": "token"}
         assert (await http.get("/write", headers=bearer(analyst["token"]))).status_code == 403
-        rep = await issue(http, role="rep", subject="rep-7")
+        rep = await issue(http, role="rep", subject=REP_ID)
         r = await http.get("/sales", headers=bearer(rep["token"]))
-        assert r.json() == {"role": "rep", "subject": "rep-7"}
+        assert r.json() == {"role": "rep", "subject": REP_ID}
         assert (await http.get("/read", headers=bearer(rep["token"]))).status_code == 403
 
 
@@ -284,7 +285,7 @@ def claims(**changes: Any) -> dict[str, Any]:
     base = {
         "iss": ISSUER,
         "aud": AUDIENCE,
-        "sub": "rep-1",
+        "sub": REP_ID,
         "iat": now,
         "exp": now + 300,
         "leadflow_role": "analyst",
@@ -303,9 +304,9 @@ async def test_an_oidc_jwt_of_the_issuer_is_accepted(
     async with client(oidc_app) as http:
         r = await http.get("/read", headers=bearer(signed(rsa_key, claims())))
         assert r.status_code == 200, r.text
-        assert r.json() == {"role": "analyst", "subject": "rep-1", "source": "oidc"}
+        assert r.json() == {"role": "analyst", "subject": REP_ID, "source": "oidc"}
         rep = signed(rsa_key, claims(leadflow_role="rep"))
-        assert (await http.get("/sales", headers=bearer(rep))).json()["subject"] == "rep-1"
+        assert (await http.get("/sales", headers=bearer(rep))).json()["subject"] == REP_ID
         assert (await http.get("/read", headers=bearer(rep))).status_code == 403
 
 
@@ -328,6 +329,7 @@ async def test_oidc_jwts_that_do_not_check_out_are_401(
         "unknown role": signed(rsa_key, claims(leadflow_role="root")),
         "no role": signed(rsa_key, claims(leadflow_role=None)),
         "rep without subject": signed(rsa_key, claims(leadflow_role="rep", sub=None)),
+        "rep not a UUID": signed(rsa_key, claims(leadflow_role="rep", sub="None")),
     }
     async with client(oidc_app) as http:
         for why, token in refused.items():

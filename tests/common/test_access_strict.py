@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import time
+import uuid
+from pathlib import Path
 
+import pytest
+from test_access import ADMIN, client, kernel_app
+
+from feedback.auth import is_own_lead
+from leadflow.access import Principal, only_own, rep_of
 from leadflow.access_tokens import Claims, mint_token, verify_token
+from leadflow.http import Problem
 
 KEY = b"k" * 32
 
@@ -27,3 +35,45 @@ def test_a_token_signature_has_exactly_one_spelling() -> None:
         if variant == token:
             continue  # no url-safe character to swap in this one
         assert verify_token(variant, KEY, now=now) is None, name
+
+
+def test_rep_helpers_compare_rep_ids_as_uuids() -> None:
+    rep_id = uuid.uuid4()
+    upper = Principal("rep", str(rep_id).upper(), "tok_x", "token")
+    only_own(upper, rep_id)  # the same rep, however its id is spelt
+    only_own(upper, str(rep_id))
+    assert rep_of(upper) == rep_id
+    for subject, assigned in (("None", None), (None, None), ("rep-7", "rep-7")):
+        with pytest.raises(Problem):
+            only_own(Principal("rep", subject, "tok_x", "token"), assigned)
+    with pytest.raises(Problem):
+        rep_of(Principal("rep", "None", "tok_x", "token"))
+    assert rep_of(Principal("analyst", None, "tok_x", "token")) is None
+    only_own(Principal("analyst", None, "tok_x", "token"), None)
+
+
+def test_feedback_compares_a_rep_token_with_the_assigned_rep_as_uuids() -> None:
+    rep_id = uuid.uuid4()
+    assert is_own_lead(Principal("rep", str(rep_id).upper(), "tok_x", "token"), rep_id)
+    assert not is_own_lead(Principal("rep", "None", "tok_x", "token"), None)
+    assert not is_own_lead(Principal("rep", str(uuid.uuid4()), "tok_x", "token"), rep_id)
+
+
+async def test_a_rep_token_is_minted_only_for_a_uuid_subject(tmp_path: Path) -> None:
+    app = await kernel_app(tmp_path)
+    try:
+        async with client(app) as http:
+            for subject in ("None", "rep-7", "", " " + str(uuid.uuid4())):
+                r = await http.post(
+                    "/v1/tokens", json={"role": "rep", "subject": subject}, headers=ADMIN
+                )
+                assert r.status_code == 422, subject
+                assert [e["field"] for e in r.json()["errors"]] == ["subject"], subject
+            rep_id = uuid.uuid4()
+            r = await http.post(
+                "/v1/tokens", json={"role": "rep", "subject": str(rep_id).upper()}, headers=ADMIN
+            )
+            assert r.status_code == 201, r.text
+            assert r.json()["subject"] == str(rep_id)
+    finally:
+        await app.state.runtime.engine.dispose()

@@ -106,7 +106,10 @@ async def test_a_revoked_token_ends_its_session(rt: Runtime, client: httpx.Async
     assert await rows(rt) == []  # and the row is gone
 
 
-@pytest.mark.parametrize(("role", "subject"), [("sales_tool", "HubSpot"), ("rep", "rep-7")])
+@pytest.mark.parametrize(
+    ("role", "subject"),
+    [("sales_tool", "HubSpot"), ("rep", "5f0c6a7e-2b1d-4c3e-9a8f-0123456789ab")],
+)
 async def test_sales_tool_and_rep_tokens_do_not_open_the_dashboard(
     rt: Runtime, client: httpx.AsyncClient, role: str, subject: str
 ) -> None:

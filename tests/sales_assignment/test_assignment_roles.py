@@ -91,3 +91,20 @@ async def test_a_sales_tool_reads_and_accepts_any_lead(
     r = await http.post(f"/v1/assignments/{lead_id}/accept", headers=tool)
     assert r.status_code == 200
     assert (await http.get("/v1/reps", headers=tool)).status_code == 403
+
+
+async def test_a_rep_subject_is_a_uuid_and_compared_as_one(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    queued = await assigned_lead(app)  # no reps yet: queued, assigned to nobody
+    r = await http.post("/v1/tokens", json={"role": "rep", "subject": "None"}, headers=ADMIN)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["subject"]
+    anyone = await bearer(http, "rep", str(uuid.uuid4()))
+    assert (await http.get(f"/v1/assignments/{queued}", headers=anyone)).status_code == 403
+    ann = (await http.post("/v1/reps", json=REP, headers=ADMIN)).json()["rep_id"]
+    lead_id = await assigned_lead(app)
+    upper = await bearer(http, "rep", ann.upper())  # the same rep, another spelling
+    assert (await http.get(f"/v1/assignments/{lead_id}", headers=upper)).status_code == 200
+    r = await http.post(f"/v1/assignments/{lead_id}/accept", headers=upper)
+    assert r.status_code == 200, r.text

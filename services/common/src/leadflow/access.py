@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
@@ -156,15 +157,37 @@ def roles_text(*roles: Role) -> str:
     return "Roles: " + ", ".join(r for r in ROLES if r in admitted) + "."
 
 
+def as_uuid(value: object) -> uuid.UUID | None:
+    """`value` as a UUID (a rep_id), or None when it is none or not one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
 def only_own(principal: Principal, rep_id: object) -> None:
-    """403 unless the caller may act on what is assigned to `rep_id` (a rep: only its own)."""
-    if principal.role == "rep" and str(rep_id) != principal.subject:
+    """403 unless the caller may act on what is assigned to `rep_id` (a rep: only its own;
+    compared as UUIDs, so no spelling of the id, and no unassigned lead, matches another)."""
+    if principal.role != "rep":
+        return
+    own = as_uuid(principal.subject)
+    if own is None or as_uuid(rep_id) != own:
         raise Problem(403, "Forbidden", "A rep token reaches only the rep's own leads.")
 
 
-def rep_of(principal: Principal) -> str | None:
-    """The rep_id a rep's token is confined to; None for roles that reach every lead."""
-    return principal.subject if principal.role == "rep" else None
+def rep_of(principal: Principal) -> uuid.UUID | None:
+    """The rep_id a rep's token is confined to; None for roles that reach every lead
+    (a rep token whose subject is not a UUID reaches nothing: 403)."""
+    if principal.role != "rep":
+        return None
+    own = as_uuid(principal.subject)
+    if own is None:
+        raise Problem(403, "Forbidden", "A rep token reaches only the rep's own leads.")
+    return own
 
 
 AdminOnly = Annotated[Principal, allow("admin")]

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import APIRouter, FastAPI, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadflow.access import AdminOnly, Role, access_of, roles_text
+from leadflow.access import AdminOnly, Role, access_of, as_uuid, roles_text
 from leadflow.access_tokens import Claims, RevokedTokens, mint_token, new_token_id
 from leadflow.events import new_event_id
 from leadflow.http import invalid
@@ -72,19 +72,23 @@ class IssuedToken(BaseModel):
     "or is revoked. A `rep` token needs `subject` (the rep_id). " + roles_text("admin"),
 )
 async def issue_token(body: TokenRequest, request: Request, _: AdminOnly) -> IssuedToken:
-    if body.role == "rep" and body.subject is None:
-        raise invalid([("subject", "a rep token needs the rep_id as subject")])
+    subject = body.subject
+    if body.role == "rep":
+        rep_id = as_uuid(subject)
+        if rep_id is None:
+            raise invalid([("subject", "a rep token needs the rep_id (a UUID) as subject")])
+        subject = str(rep_id)  # one spelling of the rep, whatever was sent
     access = access_of(request.app.state)
     days = body.ttl_days or access.settings.token_default_ttl_days
     expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
-    claims = Claims(new_token_id(), body.role, body.subject, int(expires.timestamp()))
+    claims = Claims(new_token_id(), body.role, subject, int(expires.timestamp()))
     token = mint_token(access.key, claims)
     log.info("token issued", extra={"token_id": claims.token_id, "role": body.role})
     return IssuedToken(
         token_id=claims.token_id,
         token=token,
         role=body.role,
-        subject=body.subject,
+        subject=subject,
         expires_at=expires,
     )
 

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import math
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -123,8 +124,13 @@ class OidcVerifier:
             return None
         subject = claims.get(self.subject_claim)
         subject = subject if isinstance(subject, str) and subject else None
-        if role == "rep" and subject is None:
-            return None
+        if role == "rep":  # its subject is a rep_id: a UUID, one spelling
+            try:
+                subject = str(uuid.UUID(subject)) if subject and len(subject) <= 64 else None
+            except ValueError:
+                subject = None
+            if subject is None:
+                return None
         jti = claims.get("jti")
         return role, subject, jti if isinstance(jti, str) else None
 

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from feedback import outcomes, sessions
 from feedback.schemas import OutcomeIn
 from feedback.sessions import SESSION_COOKIE
-from leadflow.access import Principal, access_of, allow
+from leadflow.access import Principal, access_of, allow, as_uuid
 from leadflow.access_tokens import verify_token
 from leadflow.http import Credentials, Problem
 from leadflow.service import Runtime
@@ -62,10 +62,9 @@ def outcome_receipt(principal: Principal, body: OutcomeIn) -> outcomes.Receipt:
 
 
 def is_own_lead(principal: Principal, rep_id: uuid.UUID | None) -> bool:
-    """A rep token's subject names the rep the lead is assigned to now."""
-    if rep_id is None or principal.subject is None:
-        return False
-    return _canonical_uuid(principal.subject) == str(rep_id)
+    """A rep token's subject names the rep the lead is assigned to now (compared as UUIDs)."""
+    own = as_uuid(principal.subject)
+    return rep_id is not None and own is not None and own == rep_id
 
 
 # ---------------------------------------------------------------- the dashboard's session

@@ -154,7 +154,9 @@ async def get_assignment(a: Assigner, lead_id: uuid.UUID) -> AssignmentView:
         return AssignmentView(row, rep, await repo.history(s, lead_id))
 
 
-async def accept(a: Assigner, lead_id: uuid.UUID, *, only_rep: str | None = None) -> AssignmentView:
+async def accept(
+    a: Assigner, lead_id: uuid.UUID, *, only_rep: uuid.UUID | None = None
+) -> AssignmentView:
     """The rep took the lead: no SLA re-routing from now on. With `only_rep` (a rep's own
     token), only if the lead is assigned to that rep, checked under the routing lock."""
     async with a.rt.transaction() as s:
@@ -162,7 +164,7 @@ async def accept(a: Assigner, lead_id: uuid.UUID, *, only_rep: str | None = None
         row = await repo.get_assignment(s, lead_id)
         if row is None:
             raise NotFound("assignment")
-        if only_rep is not None and str(row.rep_id) != only_rep:
+        if only_rep is not None and row.rep_id != only_rep:  # as UUIDs; None is nobody's
             raise NotYours("the lead is assigned to another rep")
         if row.status not in AWAITING_ACCEPT:
             raise Conflict(f"the lead is {row.status}, not awaiting acceptance")
