@@ -44,6 +44,7 @@ from sales_assignment.payloads import erased_body, message_id, webhook_body, web
 from sales_assignment.sender import WebhookSender, retry_after_seconds
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.targets import GuardedResolver, target_problem
+from sales_assignment.webhook_metrics import WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS_DISABLED
 from sales_assignment.webhook_repo import RETRYING
 
 log = logging.getLogger(__name__)
@@ -339,15 +340,18 @@ class DeliveryWorker:
         (nearly all of them), are recorded by a bulk update; the rest row by row, in order.
         """
         now = self.clock()
+        counted: list[tuple[str, str | None]] = []  # (result, why disabled), once committed
+        _count_on_commit(session, counted)
         failing = {j.endpoint_id for j, r in done if not r.ok}
         fast = [(j, r) for j, r in done if j.endpoint_id not in failing]  # all succeeded
         if fast:
-            await webhook_repo.mark_delivered(
+            delivered = await webhook_repo.mark_delivered(
                 session,
                 [(j.delivery_id, r.status_code, r.error) for j, r in fast],
                 {j.endpoint_id for j, _ in fast},
                 now,
             )
+            counted.extend([("delivered", None)] * delivered)
         done = [(j, r) for j, r in done if j.endpoint_id in failing]
         if not done:
             return
@@ -358,11 +362,15 @@ class DeliveryWorker:
             endpoint = endpoints.get(job.endpoint_id)
             if delivery is None or endpoint is None or delivery.status not in RETRYING:
                 continue  # gone, or recorded meanwhile (its lease ran out elsewhere)
-            self._outcome(delivery, endpoint, result, now)
+            enabled = endpoint.enabled
+            outcome = self._outcome(delivery, endpoint, result, now)
+            counted.append((outcome, outcome if enabled and not endpoint.enabled else None))
 
     def _outcome(
         self, delivery: DeliveryRow, endpoint: EndpointRow, result: _Result, now: datetime
-    ) -> None:
+    ) -> str:
+        """Record one attempt's outcome on its rows; what became of the delivery (the
+        metric's result: delivered, gone, dead or retrying)."""
         s = self.settings
         delivery.attempts += 1
         delivery.last_status_code = result.status_code
@@ -371,14 +379,14 @@ class DeliveryWorker:
         if result.ok:
             delivery.status, delivery.delivered_at = "delivered", now
             endpoint.consecutive_failures = 0
-            return
+            return "delivered"
         if result.status_code == 410:
             # The receiver says it is gone: stop calling it; the delivery waits, not lost.
             endpoint.enabled = False
             endpoint.disabled_reason = "the receiver answered 410 Gone"
             delivery.status, delivery.next_attempt_at = "failed", now
             log.warning("webhook endpoint disabled (410)", extra=extra)
-            return
+            return "gone"
         schedule = s.webhook_retry_schedule
         if delivery.attempts >= len(schedule):
             delivery.status = "dead"
@@ -390,9 +398,25 @@ class DeliveryWorker:
                     f"{endpoint.consecutive_failures} deliveries in a row failed every attempt"
                 )
                 log.warning("webhook endpoint disabled (failing)", extra=extra)
-            return
+            return "dead"
         delay = schedule[delivery.attempts]
         if result.retry_after is not None:
             delay = min(result.retry_after, s.webhook_max_retry_after_seconds)
         delivery.status = "failed"
         delivery.next_attempt_at = now + timedelta(seconds=delay)
+        return "retrying"
+
+
+def _count_on_commit(session: AsyncSession, counted: list[tuple[str, str | None]]) -> None:
+    """Count the recorded outcomes once their transaction commits (a rolled-back pass
+    records them again in the next)."""
+
+    def committed(_: Session) -> None:
+        for result, disabled in counted:
+            WEBHOOK_DELIVERIES.labels(result).inc()
+            if disabled is not None:
+                WEBHOOK_ENDPOINTS_DISABLED.labels(
+                    "failing" if disabled == "dead" else disabled
+                ).inc()
+
+    event.listen(session.sync_session, "after_commit", committed, once=True)

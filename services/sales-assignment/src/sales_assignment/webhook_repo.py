@@ -42,16 +42,17 @@ async def mark_delivered(
     outcomes: Sequence[tuple[str, int | None, str | None]],
     endpoint_ids: Collection[uuid.UUID],
     now: datetime,
-) -> None:
+) -> int:
     """Record deliveries (id, status code, error) as delivered, and their endpoints' runs of
     failures as ended, without loading a row: one UPDATE per distinct answer (nearly always
     one) and one for the endpoints. A delivery no longer to be attempted (recorded meanwhile,
-    its lease having run out elsewhere) is left as it is."""
+    its lease having run out elsewhere) is left as it is. Returns how many were recorded."""
+    recorded = 0
     answers: dict[tuple[int | None, str | None], list[str]] = {}
     for delivery_id, status_code, error in outcomes:
         answers.setdefault((status_code, error), []).append(delivery_id)
     for (status_code, error), ids in answers.items():
-        await session.execute(
+        done = await session.execute(
             update(DeliveryRow)
             .where(DeliveryRow.id.in_(ids), DeliveryRow.status.in_(RETRYING))
             .values(
@@ -63,12 +64,14 @@ async def mark_delivered(
             )
             .execution_options(synchronize_session=False)
         )
+        recorded += int(getattr(done, "rowcount", 0) or 0)
     await session.execute(
         update(EndpointRow)
         .where(EndpointRow.id.in_(list(endpoint_ids)), EndpointRow.consecutive_failures != 0)
         .values(consecutive_failures=0)
         .execution_options(synchronize_session=False)
     )
+    return recorded
 
 
 async def endpoints_by_id(
