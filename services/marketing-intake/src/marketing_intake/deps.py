@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from leadflow.access import authenticate
+from leadflow.access import access_of, authenticate, client_address_of
 from leadflow.http import Credentials, Problem, bearer_token, invalid
 from leadflow.leadbody.normalize import LeadInvalid
 from leadflow.ratelimit import TokenBuckets, retry_after
@@ -14,6 +15,8 @@ from leadflow.service import Runtime
 from marketing_intake import handlers_keys
 from marketing_intake.metrics import RATE_LIMITED
 from marketing_intake.models import ApiKey
+
+log = logging.getLogger(__name__)
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -62,16 +65,40 @@ async def require_key(request: Request, rt: RT, credentials: Credentials) -> Api
 
 async def key_of(request: Request, rt: Runtime, token: str) -> ApiKey:
     """The live API key `token` (401 otherwise), within its rate limit (429)."""
+    key = await _live_key(request, rt, token)
+    check_rate(limits(request).key, str(key.id), "key", {})
+    return key
+
+
+async def _live_key(request: Request, rt: Runtime, token: str) -> ApiKey:
+    """The live key `token`; a wrong one counts as a failed check of the client's address
+    in the kernel's limiter (the one role tokens count in): past it, 429 before any lookup,
+    so guessing keys is as slow as guessing tokens, and a right guess then tells nothing."""
+    failures = access_of(request.app.state).failures
+    address = client_address_of(request)
+    if (wait := failures.wait(address)) > 0:
+        raise _too_many(wait)
     key = await handlers_keys.authenticate(rt, token)
     if key is None:
+        if (wait := failures.take(address)) > 0:
+            log.warning("too many failed key checks", extra={"client": address})
+            raise _too_many(wait)
         raise Problem(
             401,
             "Unauthorized",
             "Unknown or revoked API key.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    check_rate(limits(request).key, str(key.id), "key", {})
     return key
+
+
+def _too_many(wait: float) -> Problem:
+    return Problem(
+        429,
+        "Too Many Requests",
+        "Too many failed credential checks from this address; retry later.",
+        headers={"Retry-After": retry_after(wait)},
+    )
 
 
 async def require_key_or_admin(request: Request, rt: RT, credentials: Credentials) -> ApiKey | None:
@@ -79,15 +106,7 @@ async def require_key_or_admin(request: Request, rt: RT, credentials: Credential
     the kernel knows (bootstrap, issued or OIDC), checked as `allow("admin")` checks it."""
     token = bearer_token(credentials)
     if token.startswith(handlers_keys.KEY_PREFIX):
-        key = await handlers_keys.authenticate(rt, token)
-        if key is None:
-            raise Problem(
-                401,
-                "Unauthorized",
-                "Unknown or revoked API key.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return key
+        return await _live_key(request, rt, token)
     principal = await authenticate(request, credentials)
     if principal.role != "admin":
         raise Problem(403, "Forbidden", "This call needs an admin token or an API key.")
