@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -96,9 +97,7 @@ async def start_session(request: Request, token: str, principal: Principal, hour
     now = _now()
     expires = now + timedelta(hours=hours)
     until = token_expiry(request, token, principal)
-    fingerprint = None
-    if principal.source == "bootstrap":
-        fingerprint = sessions.bootstrap_fingerprint(_admin_token(request))
+    fingerprint = sessions.credential_fingerprint(request.app.state.settings, principal.source)
     return await sessions.open_session(
         request.app.state.runtime,
         principal,
@@ -106,11 +105,6 @@ async def start_session(request: Request, token: str, principal: Principal, hour
         now=now,
         expires_at=min(expires, until) if until else expires,
     )
-
-
-def _admin_token(request: Request) -> str:
-    token: str = request.app.state.settings.admin_token.get_secret_value()
-    return token
 
 
 async def session_principal(request: Request) -> Principal | None:
@@ -124,8 +118,10 @@ async def session_principal(request: Request) -> Principal | None:
     revoked = found.token_id is not None and access_of(request.app.state).revoked.has(
         found.token_id
     )
-    rotated = found.source == "bootstrap" and found.credential_hash != (
-        sessions.bootstrap_fingerprint(_admin_token(request))
+    # What verified the login (admin token, token secret, OIDC issuer) must be unchanged.
+    now_verified_by = sessions.credential_fingerprint(request.app.state.settings, found.source)
+    rotated = now_verified_by is None or not hmac.compare_digest(
+        found.credential_hash or "", now_verified_by
     )
     if revoked or rotated:
         await sessions.close_session(runtime, value)

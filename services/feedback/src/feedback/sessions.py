@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from datetime import datetime
@@ -15,7 +16,9 @@ from datetime import datetime
 from feedback import repo
 from feedback.models import DashboardSession
 from leadflow.access import Principal
+from leadflow.access_tokens import signing_key
 from leadflow.service import Runtime
+from leadflow.settings import Settings
 
 SESSION_COOKIE = "lf_feedback_session"
 # What `secrets.token_urlsafe(32)` makes; anything else is not a session of ours.
@@ -32,6 +35,22 @@ def session_hash(value: str | None) -> str | None:
 def bootstrap_fingerprint(admin_token: str) -> str:
     """Kept with a session opened by the bootstrap admin token: rotating the token ends it."""
     return hmac.new(b"feedback-dashboard", admin_token.encode(), hashlib.sha256).hexdigest()
+
+
+def credential_fingerprint(settings: Settings, source: str) -> str | None:
+    """What verified a login of this source, as a keyed hash kept with its session and
+    compared on every use: the admin token, the token secret, or the OIDC issuer, audience
+    and JWKS URL. A change of it ends the session. None: nothing here verifies the source."""
+    if source == "bootstrap":
+        return bootstrap_fingerprint(settings.admin_token.get_secret_value())
+    if source == "token":
+        key = signing_key(settings)
+        return hmac.new(b"feedback-dashboard-token", key, hashlib.sha256).hexdigest()
+    if source == "oidc" and settings.oidc_issuer:
+        verifier = [settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url]
+        text = json.dumps(verifier).encode()
+        return hmac.new(b"feedback-dashboard-oidc", text, hashlib.sha256).hexdigest()
+    return None
 
 
 async def open_session(
