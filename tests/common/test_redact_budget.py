@@ -12,7 +12,15 @@ BUDGET_SECONDS = 2.0  # generous on a busy machine; these took minutes before
 
 @pytest.mark.parametrize(
     "text",
-    ["'a.' * 100_000", "'1-' * 100_000", "'-' * 200_000", "'(1-' * 60_000", "'a' * 200_000"],
+    [
+        "'a.' * 100_000",
+        "'1-' * 100_000",
+        "'-' * 200_000",
+        "'(1-' * 60_000",
+        "'a' * 200_000",
+        "'[parameters: ' * 20_000",
+        "'input_value=' * 20_000",
+    ],
 )
 def test_redacting_a_long_run_without_an_address_takes_linear_time(text: str) -> None:
     taken = seconds_taken("from leadflow.observability import redact", f"redact({text})")
@@ -27,6 +35,13 @@ def test_redacting_a_long_run_without_an_address_takes_linear_time(text: str) ->
         ("call +49 (30) 1234-5678.", "call [phone]."),
         ("id 0b6f4a52-2a53-4c1f-9a53-8f1d6f3e2c11", "id 0b6f4a52-2a53-4c1f-9a53-8f1d6f3e2c11"),
         ("digits 1 2 3 4 5 6 7 8 9 0", "digits [phone]"),
+        ("x [parameters: ('Ada', 'Acme')] y\nz]", "x [parameters: hidden] y\nz]"),
+        ("[parameters: [1]] [parameters: 2]", "[parameters: hidden]"),
+        ("[parameters: no end\n]", "[parameters: no end\n]"),
+        (
+            "value input_value='Ada', input_type=str, input_value='B', input_type=str]",
+            "value input_value=hidden, input_type=str]",
+        ),
     ],
 )
 def test_redaction_still_masks_addresses_and_numbers(text: str, expected: str) -> None:

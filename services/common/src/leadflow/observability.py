@@ -21,9 +21,11 @@ _PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()-]{7,40}\d(?![\w-])")
 # What carries whole field values, names and companies among them: SQLAlchemy's
 # "[parameters: ...]" line of a database error and pydantic's "input_value=..., input_type="
 # (engines and models hide them at the source, db.py and events.py; these catch the rest).
-# A repr holds no raw newline, so each runs to the end of its line at most.
-_SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*\]")
-_INPUT_VALUE = re.compile(r"input_value=[^\n]*, input_type=")
+# A repr holds no raw newline, so each runs to the end of its line at most: from the first
+# opening to the last closing on the line (`_mask_spans`, linear; as a pattern, each opening
+# without a closing scanned the rest of the line again: 240 KB of them took 10 s).
+_SQL_PARAMETERS = ("[parameters: ", "]", "[parameters: hidden]")
+_INPUT_VALUE = ("input_value=", ", input_type=", "input_value=hidden, input_type=")
 # PostgreSQL's DETAIL of an error quotes the values: "Key (name)=(Ada Lovelace) already
 # exists", "Failing row contains (...)".
 _PG_DETAIL = re.compile(r"DETAIL: [^\n]*")
@@ -36,11 +38,26 @@ _STD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 def redact(text: str) -> str:
     """Mask email addresses, phone numbers, SQL parameters and pydantic input values."""
     if any(m in text for m in ("parameters: ", "input_value=", "DETAIL: ", "'input': ")):
-        text = _SQL_PARAMETERS.sub("[parameters: hidden]", text)
-        text = _INPUT_VALUE.sub("input_value=hidden, input_type=", text)
+        text = _mask_spans(text, *_SQL_PARAMETERS)
+        text = _mask_spans(text, *_INPUT_VALUE)
         text = _PG_DETAIL.sub("DETAIL: hidden", text)
         text = _ERROR_INPUT.sub("'input': hidden}", text)
     return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+
+
+def _mask_spans(text: str, opening: str, closing: str, mask: str) -> str:
+    """Each line's span from its first `opening` to its last `closing` after it, as `mask`."""
+    if opening not in text:
+        return text
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
+        start = line.find(opening)
+        if start < 0:
+            continue
+        end = line.rfind(closing, start + len(opening))
+        if end >= 0:
+            lines[n] = line[:start] + mask + line[end + len(closing) :]
+    return "\n".join(lines)
 
 
 class JsonFormatter(logging.Formatter):
