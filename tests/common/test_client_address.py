@@ -9,7 +9,8 @@ import pytest
 from fastapi import FastAPI, Request
 from pydantic import ValidationError
 
-from leadflow.edge import IPNetwork, address_behind, client_address
+from leadflow.access import client_address_of
+from leadflow.edge import IPNetwork, address_behind, client_address, client_key, limit_key
 from leadflow.settings import Settings
 
 PROXIES = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "2001:db8:ff::/48", "192.0.2.7")]
@@ -97,6 +98,32 @@ def test_the_client_address(
     assert address_behind(peer, headers, trusted) == expected, why
 
 
+LIMIT_KEYS = [
+    # (why, client address, what per-address limits count it as)
+    ("IPv4 as it is", "203.0.113.7", "203.0.113.7"),
+    ("IPv6 by its /64", "2001:db8:1:2::1", "2001:db8:1:2::/64"),
+    ("another address of that /64, the same key", "2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::/64"),
+    ("the next /64, another key", "2001:db8:1:3::1", "2001:db8:1:3::/64"),
+    ("any spelling of it", "2001:DB8:1:2:0:0:0:9", "2001:db8:1:2::/64"),
+    ("bracketed with a port", "[2001:db8:1:2::5]:443", "2001:db8:1:2::/64"),
+    ("a zone index dropped", "fe80::1%eth0", "fe80::/64"),
+    ("IPv4-mapped IPv6 as the IPv4", "::ffff:198.51.100.4", "198.51.100.4"),
+    ("not an address: as it is", "testclient", "testclient"),
+]
+
+
+@pytest.mark.parametrize(("why", "address", "key"), LIMIT_KEYS, ids=[c[0] for c in LIMIT_KEYS])
+def test_limits_count_an_ipv6_client_by_its_64(why: str, address: str, key: str) -> None:
+    assert limit_key(address) == key, why
+
+
+async def test_the_request_key_is_the_client_address_as_limits_count_it() -> None:
+    transport = httpx.ASGITransport(app=_app(""), client=("2001:db8:7::42", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        assert (await http.get("/key")).json() == "2001:db8:7::/64"
+        assert (await http.get("/access-key")).json() == "2001:db8:7::/64"
+
+
 def _app(trusted: str) -> FastAPI:
     app = FastAPI()
     app.state.settings = Settings(admin_token="dev-x", trusted_proxies=trusted)
@@ -104,6 +131,14 @@ def _app(trusted: str) -> FastAPI:
     @app.get("/who")
     async def who(request: Request) -> str:
         return client_address(request)
+
+    @app.get("/key")
+    async def key(request: Request) -> str:
+        return client_key(request)
+
+    @app.get("/access-key")
+    async def access_key(request: Request) -> str:
+        return client_address_of(request)  # what the failed-check limiter counts
 
     return app
 

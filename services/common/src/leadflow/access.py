@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from leadflow.access_tokens import RevokedTokens, signing_key, verify_token
-from leadflow.edge import client_address
+from leadflow.edge import client_key
 from leadflow.http import Credentials, Problem, tokens_equal
 from leadflow.oidc import OidcVerifier
 from leadflow.ratelimit import TokenBuckets, retry_after
@@ -96,8 +96,9 @@ def register_resolver(app_state: Any, resolver: CredentialResolver) -> None:
 
 
 def client_address_of(request: HTTPConnection) -> str:
-    """The one place access reads the client's address (brute-force limits key on it)."""
-    return client_address(request)  # honours LEADFLOW_TRUSTED_PROXIES
+    """The one place access reads the client's address (brute-force limits key on it): an
+    IPv6 client as its /64 (edge.limit_key)."""
+    return client_key(request)  # honours LEADFLOW_TRUSTED_PROXIES
 
 
 def _unauthorized(detail: str) -> Problem:

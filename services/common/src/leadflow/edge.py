@@ -133,6 +133,7 @@ class _Limited:
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_V6_PREFIX = 64  # what one subscriber gets (RFC 6177): limits count IPv6 clients per /64
 _MAX_HOPS = 32  # a longer chain is not ours: no deployment has that many proxies
 
 
@@ -143,6 +144,20 @@ def client_address(request: HTTPConnection) -> str:
     settings = getattr(request.app.state, "settings", None)  # an app without: trust no one
     trusted: Sequence[IPNetwork] = settings.trusted_proxies if settings is not None else ()
     return address_behind(peer, request.headers.getlist("x-forwarded-for"), trusted)
+
+
+def client_key(request: HTTPConnection) -> str:
+    """What every per-address limit keys on: the client's address, an IPv6 one as its /64."""
+    return limit_key(client_address(request))
+
+
+def limit_key(address: str) -> str:
+    """An address as limits count it: IPv4 as it is, IPv6 as its /64 (one host, or one
+    customer's network, holds a whole /64: 2^64 addresses to rotate through); else as it is."""
+    parsed = _parse(address)
+    if isinstance(parsed, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((parsed, _V6_PREFIX), strict=False))
+    return address if parsed is None else str(parsed)
 
 
 def address_behind(peer: str, forwarded_for: Sequence[str], trusted: Sequence[IPNetwork]) -> str:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.formparsers import MultiPartException
 
-from leadflow.edge import client_address
+from leadflow.edge import client_key
 from leadflow.http import Problem, invalid
 from leadflow.leadbody.normalize import LeadInvalid, is_honeypot_filled
 from leadflow.service import Runtime
@@ -127,7 +127,7 @@ async def preflight(form_id: uuid.UUID, request: Request, rt: RT) -> Response:
         "Posts that fill the honeypot or beat the minimum fill time get the same answer but "
         "are dropped (counted in `/metrics`). A post by a person already known (a new touch "
         "of their lead) is answered with the post's own id, never the existing lead's. "
-        "Per client address and form, posts are "
+        "Per client address (an IPv6 client per /64) and form, posts are "
         "rate-limited (429 with Retry-After); behind LEADFLOW_TRUSTED_PROXIES the client "
         "address is the right-most X-Forwarded-For hop not a trusted proxy, else the peer's."
     ),
@@ -147,7 +147,7 @@ async def submit(form_id: uuid.UUID, request: Request, rt: RT) -> Response:
     form = await _form(rt, form_id)
     cors = _origin_checked(request, form)
     try:
-        check_rate(limits(request).form, f"{form.id}|{client_address(request)}", "form", {})
+        check_rate(limits(request).form, f"{form.id}|{client_key(request)}", "form", {})
         lead_id = await _accept(rt, form, await read_submission(request))
     except Problem as exc:
         exc.headers.update(cors)  # so the page's script may read why
