@@ -20,6 +20,12 @@ from leadflow.http import problem_response
 from leadflow.observability import HTTP_LATENCY, HTTP_REQUESTS
 from leadflow.tracing import W3C
 
+# The methods of RFC 9110 and PATCH; metrics and span names say "other" for any other.
+_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
+_OTHER = "other"
+
 
 class _TooLarge(Exception):
     pass
@@ -49,9 +55,14 @@ class Edge:
             elif name in (b"traceparent", b"tracestate"):
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
         method = scope["method"]
+        if method not in _METHODS:  # any token is a method: made-up ones must not add series
+            method = _OTHER
         status = 500
         parent = W3C.extract(carrier) if carrier else None
-        attributes = {"http.request.method": method, "url.scheme": scope.get("scheme", "http")}
+        attributes = {
+            "http.request.method": method if method != _OTHER else "_OTHER",  # as semconv says
+            "url.scheme": scope.get("scheme", "http"),
+        }
         with self.tracer.start_as_current_span(
             method, parent, kind=SpanKind.SERVER, attributes=attributes
         ) as span:
