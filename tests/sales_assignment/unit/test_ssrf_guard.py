@@ -32,6 +32,11 @@ REFUSED = [
     ("2002:a9fe:a9fe::1", "6to4 of 169.254.169.254"),
     ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo, client 127.0.0.1"),
     ("ff02::1", "IPv6 multicast"),
+    ("::ffff:0:7f00:1", "IPv4-translated 127.0.0.1"),
+    ("::ffff:0:10.0.0.1", "IPv4-translated 10.0.0.1"),
+    ("::ffff:0:a9fe:a9fe", "IPv4-translated 169.254.169.254"),
+    ("fec0::1", "site-local"),
+    ("feff:ffff::1", "site-local, its last address block"),
 ]
 
 PASSED = [
@@ -41,6 +46,7 @@ PASSED = [
     ("::ffff:8.8.8.8", "IPv4-mapped public"),
     ("64:ff9b::808:808", "NAT64 of 8.8.8.8"),
     ("2002:808:808::1", "6to4 of 8.8.8.8"),
+    ("::ffff:0:808:808", "IPv4-translated 8.8.8.8"),
 ]
 
 

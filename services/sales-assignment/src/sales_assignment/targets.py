@@ -23,10 +23,15 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix: IPv
 # a public target, whatever it embeds.
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 SIIT ::ffff:0:a.b.c.d
+# RFC 3879 deprecated site-local: still routed inside some sites, and `ipaddress` calls it
+# global (it is not in its list of private networks).
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
 
 
 def _embedded_ipv4(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses an IPv6 address carries (mapped, compatible, NAT64, 6to4, Teredo)."""
+    """The IPv4 addresses an IPv6 address carries (mapped, translated, compatible, NAT64,
+    6to4, Teredo)."""
     if addr.ipv4_mapped is not None:
         return [addr.ipv4_mapped]
     if addr.sixtofour is not None:
@@ -34,7 +39,7 @@ def _embedded_ipv4(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     if addr.teredo is not None:
         return list(addr.teredo)  # the server and the (de-obfuscated) client
     low32 = ipaddress.IPv4Address(int(addr) & 0xFFFF_FFFF)
-    if addr in _NAT64:
+    if addr in _NAT64 or addr in _IPV4_TRANSLATED:
         return [low32]
     if addr in _IPV4_COMPATIBLE and int(addr) > 1:  # not :: or ::1, which are checked as they are
         return [low32]
@@ -51,7 +56,7 @@ def address_refused(text: str) -> bool:
     addr = ipaddress.ip_address(text.split("%", 1)[0])  # drop an IPv6 zone id
     if isinstance(addr, ipaddress.IPv4Address):
         return _not_public(addr)
-    if addr in _NAT64_LOCAL:
+    if addr in _NAT64_LOCAL or addr in _SITE_LOCAL:
         return True
     inner = _embedded_ipv4(addr)
     if inner:
