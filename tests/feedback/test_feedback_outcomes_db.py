@@ -12,7 +12,7 @@ import pytest
 from feedback_events import ADMIN, relay, unsent
 from sqlalchemy import select
 
-from feedback.models import LeadFacts
+from feedback.models import LeadFacts, Outcome
 from leadflow.events import LeadOutcome
 from leadflow.service import Runtime
 
@@ -38,9 +38,28 @@ async def test_an_accepted_outcome_is_stored_with_its_event_in_the_outbox(
     event = envelope.data
     assert isinstance(event, LeadOutcome)
     assert (event.stage, event.amount, event.currency, event.reason) == (
-        "won", Decimal("1234.50"), "EUR", "signed",
+        "won", Decimal("1234.50"), "EUR", None,
     )  # fmt: skip
     assert before <= event.occurred_at <= datetime.now(UTC)  # occurred_at defaults to now
+
+
+@pytest.mark.parametrize(
+    ("reason", "on_the_log"),
+    [
+        pytest.param("Jane Roe said her budget moved to 2027", None, id="free text stays here"),
+        pytest.param("not_a_fit", "not_a_fit", id="a reason code travels"),
+    ],
+)
+async def test_only_a_reason_code_reaches_the_event_log(
+    rt: Runtime, client: httpx.AsyncClient, reason: str, on_the_log: str | None
+) -> None:
+    assert (await post(client, stage="lost", reason=reason)).status_code == 202
+    [(_, _, envelope)] = await unsent(rt)
+    assert isinstance(envelope.data, LeadOutcome)
+    assert envelope.data.reason == on_the_log
+    async with rt.sessions() as s:
+        stored = (await s.execute(select(Outcome.reason))).scalars().all()
+    assert stored == [reason]  # what sales wrote is kept here, and erased with the lead
 
 
 @pytest.mark.parametrize(

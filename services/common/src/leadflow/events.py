@@ -171,10 +171,18 @@ class LeadAssigned(Event):
 
 
 Stage = Literal["contacted", "sql", "won", "lost"]
+# The reason codes of the contract. The event carries a reason only as one of these: free
+# text written in a CRM may name the person, and the log keeps it past any erasure.
+REASON_CODES = frozenset({"not_a_fit", "not_ready", "no_contact", "spam", "duplicate", "other"})
+
+
+def reason_code(reason: str | None) -> str | None:
+    """The reason as the event may carry it: a contract code, else nothing."""
+    return reason if reason in REASON_CODES else None
 
 
 class LeadOutcome(Event):
-    """Sales reported how far a lead got."""
+    """Sales reported how far a lead got; `reason` is a code of `REASON_CODES` or None."""
 
     topic: ClassVar[str] = "leads.outcomes"
     ce_type: ClassVar[str] = "io.leadflow.lead.outcome.v1"

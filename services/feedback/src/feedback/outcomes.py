@@ -18,7 +18,7 @@ from feedback import domain, repo
 from feedback.models import Integration, Outcome, WebhookReceipt
 from feedback.schemas import OutcomeIn
 from leadflow import webhooks
-from leadflow.events import LeadOutcome
+from leadflow.events import LeadOutcome, reason_code
 from leadflow.secretbox import SecretUnreadable, secret_box
 from leadflow.service import Runtime
 
@@ -84,7 +84,8 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
                 occurred_at=body.occurred_at or now,
                 amount=body.amount,
                 currency=body.currency,
-                reason=body.reason,
+                # Free text stays in this service's table (erased with the lead), off the log.
+                reason=reason_code(body.reason),
                 external_id=body.external_id,
             )
             envelope = await rt.emit(s, event)
