@@ -151,14 +151,21 @@ async def test_the_issuing_service_refuses_a_revoked_token_at_once(app: FastAPI)
         assert r.status_code == 401
 
 
-async def test_a_revocation_is_in_the_outbox_before_it_is_answered(app: FastAPI) -> None:
+async def test_issuance_and_revocation_are_in_the_outbox_before_they_are_answered(
+    app: FastAPI,
+) -> None:
     async with client(app) as http:
         issued = await issue(http, role="analyst")
         await http.delete(f"/v1/tokens/{issued['token_id']}", headers=ADMIN)
     async with app.state.runtime.sessions() as s:
         rows = (await s.execute(select(outbox_table))).all()
-    assert [(r.topic, r.key) for r in rows] == [("leadflow.tokens", issued["token_id"].encode())]
-    assert json.loads(rows[0].value)["token_id"] == issued["token_id"]
+    tid = issued["token_id"]
+    assert [(r.topic, r.key) for r in rows] == [
+        ("leadflow.tokens", f"{tid}/issued".encode()),  # the issuance, then the revocation
+        ("leadflow.tokens", tid.encode()),
+    ]
+    assert [json.loads(r.value)["kind"] for r in rows] == ["issued", "revoked"]
+    assert json.loads(rows[1].value)["token_id"] == tid
 
 
 def test_tokens_expire_and_need_the_signing_key() -> None:

@@ -71,6 +71,8 @@ KEY = "key"
 Admits = tuple[Role, ...] | str
 EVERY_SERVICE_ROLES: dict[tuple[str, str], Admits] = {
     ("POST", "/v1/tokens"): ADMIN_ONLY,
+    ("GET", "/v1/tokens"): ADMIN_ONLY,
+    ("DELETE", "/v1/tokens"): ADMIN_ONLY,
     ("DELETE", "/v1/tokens/{token_id}"): ADMIN_ONLY,
 }
 ROLE_TABLE: dict[str, dict[tuple[str, str], Admits]] = {

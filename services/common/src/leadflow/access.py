@@ -9,6 +9,7 @@ is answered 429 until it cools down, so a guess that would have been right tells
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -19,7 +20,7 @@ from typing import Annotated, Any, Literal, get_args
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from leadflow.access_tokens import RevokedTokens, signing_key, verify_token
+from leadflow.access_tokens import Catchup, RevokedTokens, signing_key, verify_token
 from leadflow.edge import client_key
 from leadflow.http import Credentials, Problem, tokens_equal
 from leadflow.oidc import OidcVerifier
@@ -41,6 +42,7 @@ class Principal:
     subject: str | None  # rep_id for `rep`; the integration for `sales_tool`; else None
     token_id: str | None  # None for the bootstrap admin token
     source: Source
+    expires_at: int | None = None  # epoch seconds, when the token says (a child lives no longer)
 
 
 # A service-local credential (feedback's `lf_it_`): the principal, or None if not one of its.
@@ -59,7 +61,42 @@ class Access:
             settings.auth_failures_per_minute / 60, settings.auth_failures_burst
         )
         self.resolver: CredentialResolver | None = None
+        self.catchup = Catchup()
+        # Reads the service's revoked table (access_api.install_access sets it).
+        self.loader: Callable[[], Awaitable[list[tuple[str, float]]]] | None = None
+        self._load_lock = asyncio.Lock()
         self._clock = clock
+
+    async def load_revocations(self) -> None:
+        """Read the service's revoked table into the set, once, before any issued token is
+        checked (503 while the database cannot be read: never a check without it)."""
+        if self.catchup.loaded:
+            return
+        async with self._load_lock:
+            if self.catchup.loaded:
+                return
+            try:
+                for token_id, until in await self.loader() if self.loader else []:
+                    self.revoked.add(token_id, until)
+            except Exception as exc:
+                log.warning("reading the revoked tokens failed (%s)", type(exc).__name__)
+                raise _not_yet("the revoked tokens cannot be read") from exc
+            self.catchup.loaded = True
+
+    async def is_revoked(self, token_id: str) -> bool:
+        """Whether an issued token is revoked; 503 while this process may not know yet."""
+        await self.load_revocations()
+        if self.revoked.has(token_id):
+            return True
+        if not self.catchup.knows_revocations():
+            raise _not_yet("this service is still reading token revocations")
+        return False
+
+    async def check_ready(self) -> None:
+        """For `/readyz`: raise while issued tokens cannot be checked yet."""
+        await self.load_revocations()
+        if not self.catchup.knows_revocations():
+            raise RuntimeError("token revocations not read up to the end yet")
 
     async def principal(self, request: Request, token: str) -> Principal | None:
         """The principal behind `token`, or None when it is unknown, expired or revoked."""
@@ -67,15 +104,16 @@ class Access:
             return Principal("admin", None, None, "bootstrap")
         claims = verify_token(token, self.key, now=self._clock())
         if claims is not None:
-            if self.revoked.has(claims.token_id):
+            if await self.is_revoked(claims.token_id):
                 return None
-            return Principal(claims.role, claims.subject, claims.token_id, "token")
+            c = claims
+            return Principal(c.role, c.subject, c.token_id, "token", c.expires_at)
         if self.oidc is not None and self.oidc.looks_like_jwt(token):
             found = await self.oidc.verify(token)
             if found is None:
                 return None
-            role, subject, jti = found
-            return Principal(role, subject, jti, "oidc")
+            role, subject, jti, exp = found
+            return Principal(role, subject, jti, "oidc", exp)
         if self.resolver is not None:
             return await self.resolver(request, token)
         return None
@@ -99,6 +137,16 @@ def client_address_of(request: HTTPConnection) -> str:
     """The one place access reads the client's address (brute-force limits key on it): an
     IPv6 client as its /64 (edge.limit_key)."""
     return client_key(request)  # honours LEADFLOW_TRUSTED_PROXIES
+
+
+def _not_yet(why: str) -> Problem:
+    """Issued tokens cannot be checked yet: retry in a second (fail closed, never open)."""
+    return Problem(
+        503,
+        "Service Unavailable",
+        f"Issued tokens cannot be checked yet: {why}; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
 
 
 def _unauthorized(detail: str) -> Problem:

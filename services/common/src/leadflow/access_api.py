@@ -1,40 +1,40 @@
-"""`POST /v1/tokens` and `DELETE /v1/tokens/{token_id}` on every service, and the follower
-that keeps each replica's revoked set in step with the `leadflow.tokens` topic.
+"""`/v1/tokens` on every service: issue, list, revoke one or every token of a subject.
 
-A revocation commits to the service's outbox before it is answered, so an answered DELETE is
-never lost: the relay publishes it when Kafka is there. The issuing service refuses the
-token at once; every other replica reads the compacted topic from its beginning, with no
-consumer group, and refuses it as soon as the record arrives (about a second).
+Issuing and revoking each commit a row of the service's token tables together with its
+`leadflow.tokens` record in the outbox before they answer, so neither is lost: the relay
+publishes the record when Kafka is there, and every replica of every service keeps it
+(access_follower.py). The service that revokes refuses the token at once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from fastapi import APIRouter, FastAPI, Path, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadflow.access import AdminOnly, Role, access_of, as_uuid, roles_text
-from leadflow.access_tokens import Claims, RevokedTokens, mint_token, new_token_id
+from leadflow import access_store as store
+from leadflow.access import AdminOnly, Principal, Role, access_of, as_uuid, roles_text
+from leadflow.access_follower import follow_tokens
+from leadflow.access_tokens import Claims, mint_token, new_token_id
 from leadflow.events import new_event_id
-from leadflow.http import invalid
-from leadflow.kafka import TOKENS_TOPIC, client_options
+from leadflow.http import Problem, invalid
+from leadflow.kafka import TOKENS_TOPIC
 from leadflow.outbox import add_record
-from leadflow.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from leadflow.service import Runtime
 
 log = logging.getLogger(__name__)
 
 # A revocation is kept this long: past the longest lifetime a token can be issued with.
 REVOKED_FOR_SECONDS = 366 * 86400
 TOKEN_ID_PATTERN = r"^tok_[0-9a-f]{24}$"
-RETRY_SECONDS = 2.0
 
 router = APIRouter(prefix="/v1/tokens", tags=["access"])
 
@@ -49,7 +49,7 @@ class TokenRequest(BaseModel):
         default=None,
         min_length=1,
         max_length=200,
-        description="rep: the rep_id (required); sales_tool: the integration's name",
+        description="rep: the rep_id, a UUID (required); sales_tool: the integration's name",
     )
     ttl_days: int | None = Field(default=None, ge=1, le=365)
 
@@ -64,33 +64,138 @@ class IssuedToken(BaseModel):
     expires_at: datetime
 
 
+class TokenOut(BaseModel):
+    """An issued token as the inventory lists it (never the token text)."""
+
+    token_id: str
+    role: str
+    subject: str | None
+    issued_by: str = Field(description='the issuer\'s token_id, "bootstrap" or "oidc:<sub>"')
+    expires_at: datetime
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class TokenList(BaseModel):
+    """Issued tokens known to this service, newest first."""
+
+    tokens: list[TokenOut]
+
+
+class RevokedList(BaseModel):
+    """The tokens a subject revocation revoked."""
+
+    revoked: list[str]
+
+
+def issuer_of(principal: Principal) -> str:
+    """Who minted a token, as its lineage records it."""
+    if principal.source == "bootstrap":
+        return "bootstrap"
+    if principal.source == "oidc":
+        return f"oidc:{principal.subject or principal.token_id or '?'}"[:300]
+    if principal.source == "token" and principal.token_id:
+        return principal.token_id
+    return f"{principal.source}:{principal.subject or '?'}"[:300]
+
+
+def _subject_of(body: TokenRequest) -> str | None:
+    if body.role != "rep":
+        return body.subject
+    rep_id = as_uuid(body.subject)
+    if rep_id is None:
+        raise invalid([("subject", "a rep token needs the rep_id (a UUID) as subject")])
+    return str(rep_id)  # one spelling of the rep, whatever was sent
+
+
 @router.post(
     "",
     status_code=201,
     summary="Issue an access token",
     description="Issue a signed `lf_at_` token that every service accepts until it expires "
-    "or is revoked. A `rep` token needs `subject` (the rep_id). " + roles_text("admin"),
+    "or is revoked. A `rep` token needs `subject` (the rep_id, a UUID). A token minted with "
+    "an issued admin token expires no later than it; only the bootstrap admin token or an OIDC "
+    "admin may mint `admin` tokens (403). " + roles_text("admin"),
 )
-async def issue_token(body: TokenRequest, request: Request, _: AdminOnly) -> IssuedToken:
-    subject = body.subject
-    if body.role == "rep":
-        rep_id = as_uuid(subject)
-        if rep_id is None:
-            raise invalid([("subject", "a rep token needs the rep_id (a UUID) as subject")])
-        subject = str(rep_id)  # one spelling of the rep, whatever was sent
+async def issue_token(body: TokenRequest, request: Request, p: AdminOnly) -> IssuedToken:
+    subject = _subject_of(body)
+    if body.role == "admin" and p.source not in ("bootstrap", "oidc"):
+        detail = "Only the bootstrap admin token or an OIDC admin may mint admin tokens."
+        raise Problem(403, "Forbidden", detail)
     access = access_of(request.app.state)
+    now = datetime.now(UTC).replace(microsecond=0)
     days = body.ttl_days or access.settings.token_default_ttl_days
-    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
+    expires = now + timedelta(days=days)
+    if p.source == "token" and p.expires_at is not None:  # never outlive its issuer token
+        expires = min(expires, datetime.fromtimestamp(p.expires_at, UTC))
     claims = Claims(new_token_id(), body.role, subject, int(expires.timestamp()))
-    token = mint_token(access.key, claims)
+    issued = store.Issued(claims.token_id, body.role, subject, issuer_of(p), expires, now)
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.transaction() as session:
+        await _keep(session, issued, store.issued_record(issued))
     log.info("token issued", extra={"token_id": claims.token_id, "role": body.role})
     return IssuedToken(
         token_id=claims.token_id,
-        token=token,
+        token=mint_token(access.key, claims),
         role=body.role,
         subject=subject,
         expires_at=expires,
     )
+
+
+async def _keep(
+    session: AsyncSession, record: store.Issued | store.Revoked, kv: tuple[bytes, bytes]
+) -> None:
+    """Keep a record in this service's table and stage it for `leadflow.tokens`."""
+    await store.save(session, [record])
+    add_record(
+        session,
+        record_id=new_event_id(),
+        topic=TOKENS_TOPIC,
+        key=kv[0],
+        value=kv[1],
+        headers=[("content-type", b"application/json")],
+    )
+
+
+@router.get(
+    "",
+    summary="List issued access tokens",
+    description="The tokens issued by any service (as far as this one has heard, usually "
+    "within a second), newest first, with their lineage (`issued_by`) and revocation; "
+    "never the token text. " + roles_text("admin"),
+)
+async def list_tokens(
+    request: Request,
+    _: AdminOnly,
+    subject: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> TokenList:
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        found = await store.tokens(session, subject=_canonical(subject), limit=limit)
+    return TokenList(
+        tokens=[TokenOut(**vars(token), revoked_at=revoked) for token, revoked in found]
+    )
+
+
+def _canonical(subject: str | None) -> str | None:
+    rep_id = as_uuid(subject)
+    return str(rep_id) if rep_id is not None else subject
+
+
+async def _revoke(request: Request, token_ids: list[str]) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    until = now + timedelta(seconds=REVOKED_FOR_SECONDS)
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.transaction() as session:
+        for token_id in token_ids:
+            revocation = store.Revoked(token_id, now, until)
+            await _keep(session, revocation, store.revoked_record(revocation))
+    access = access_of(request.app.state)
+    for token_id in token_ids:
+        access.revoked.add(token_id, until.timestamp())
+        log.info("token revoked", extra={"token_id": token_id})
 
 
 @router.delete(
@@ -98,94 +203,57 @@ async def issue_token(body: TokenRequest, request: Request, _: AdminOnly) -> Iss
     status_code=204,
     summary="Revoke an access token",
     description="Every service refuses the token within seconds (this one at once; the "
-    "others when the revocation reaches them through Kafka). Revoking an unknown or "
-    "already revoked id changes nothing. " + roles_text("admin"),
+    "others when the revocation reaches them through Kafka), and after a restart too. "
+    "Revoking an unknown or already revoked id changes nothing. " + roles_text("admin"),
 )
 async def revoke_token(
     token_id: Annotated[str, Path(pattern=TOKEN_ID_PATTERN, max_length=28)],
     request: Request,
     _: AdminOnly,
 ) -> Response:
-    now = time.time()
-    until = now + REVOKED_FOR_SECONDS
-    value = json.dumps({"token_id": token_id, "revoked_at": int(now), "until": int(until)})
-    runtime = request.app.state.runtime
-    async with runtime.transaction() as session:
-        add_record(
-            session,
-            record_id=new_event_id(),
-            topic=TOKENS_TOPIC,
-            key=token_id.encode(),
-            value=value.encode(),
-            headers=[("content-type", b"application/json")],
-        )
-    access_of(request.app.state).revoked.add(token_id, until)
-    log.info("token revoked", extra={"token_id": token_id})
+    await _revoke(request, [token_id])
     return Response(status_code=204)
 
 
-def apply_record(revoked: RevokedTokens, value: bytes | None, *, now: float) -> None:
-    """Add one `leadflow.tokens` record to the revoked set (a malformed one is skipped)."""
-    if value is None:
-        return  # a tombstone: nothing to refuse
-    try:
-        record: Any = json.loads(value)
-        token_id, until = record["token_id"], float(record["until"])
-    except (ValueError, KeyError, TypeError):
-        log.warning("skipping a malformed token revocation record")
-        return
-    if isinstance(token_id, str) and until > now:
-        revoked.add(token_id, until)
-
-
-async def follow_revocations(settings: Settings, revoked: RevokedTokens) -> None:
-    """Read `leadflow.tokens` from the beginning, then follow it, for ever (no group, no
-    commits: each replica needs every record). While Kafka is away it retries."""
-    while True:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            client_id=f"{settings.service_name}-tokens",
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            **client_options(settings),
+@router.delete(
+    "",
+    summary="Revoke every token of a subject",
+    description="Revoke every unexpired token issued for `subject` (a rep's rep_id, a sales "
+    "tool's name) that this service knows of (the inventory, `GET /v1/tokens`); answers the "
+    "ids revoked. " + roles_text("admin"),
+)
+async def revoke_subject(
+    request: Request,
+    _: AdminOnly,
+    subject: Annotated[str, Query(min_length=1, max_length=200)],
+) -> RevokedList:
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        live = await store.live_tokens_of(
+            session, _canonical(subject) or subject, datetime.now(UTC)
         )
-        try:
-            await consumer.start()
-            if TOKENS_TOPIC not in await consumer.topics():  # never auto-create it
-                log.warning("topic %s is missing; retrying", TOKENS_TOPIC)
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
-            # Partition 0 first: the consumer learns a topic's partitions once it reads it.
-            consumer.assign([TopicPartition(TOKENS_TOPIC, 0)])
-            await consumer.seek_to_beginning()
-            partitions = consumer.partitions_for_topic(TOKENS_TOPIC) or {0}
-            if len(partitions) > 1:  # made by hand with more: read them all
-                consumer.assign([TopicPartition(TOKENS_TOPIC, p) for p in sorted(partitions)])
-                await consumer.seek_to_beginning()
-            while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=1000)
-                now = time.time()
-                for records in batches.values():
-                    for record in records:
-                        apply_record(revoked, record.value, now=now)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # Kafka away or refusing: try again, never stop following
-            log.warning("following token revocations failed (%s); retrying", type(exc).__name__)
-            await asyncio.sleep(RETRY_SECONDS)
-        finally:
-            try:
-                async with asyncio.timeout(5):
-                    await consumer.stop()
-            except Exception:  # a consumer that never started
-                log.debug("token follower stop failed", exc_info=True)
+    token_ids = sorted(t.token_id for t in live)
+    if token_ids:
+        await _revoke(request, token_ids)
+    return RevokedList(revoked=token_ids)
 
 
 def install_access(app: FastAPI) -> Callable[[], Coroutine[Any, Any, None]]:
-    """Mount the token routes on `app` and make its `Access`; return the revocation follower,
-    a worker for the app's runtime."""
+    """Mount the token routes on `app`, make its `Access` and let it read the service's
+    revoked table; return the `leadflow.tokens` follower, a worker for the app's runtime."""
     access = access_of(app.state)
+    runtime: Runtime = app.state.runtime
     app.include_router(router)
-    settings = access.settings
-    return lambda: follow_revocations(settings, access.revoked)
+
+    async def load() -> list[tuple[str, float]]:
+        async with runtime.sessions() as session:
+            found = await store.live_revocations(session, datetime.now(UTC))
+        return [(r.token_id, r.until.timestamp()) for r in found]
+
+    access.loader = load
+
+    def follower() -> Coroutine[Any, Any, None]:
+        access.catchup.following = True  # from the moment the worker starts: fail closed
+        return follow_tokens(access, runtime)
+
+    return follower

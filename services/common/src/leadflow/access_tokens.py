@@ -106,6 +106,28 @@ def verify_token(token: str, key: bytes, *, now: float) -> Claims | None:
     return Claims(tid, role, sub, exp)
 
 
+class Catchup:
+    """Whether this process knows every revocation, so that issued tokens may be checked.
+
+    The rule: the service's revoked table is loaded, and then either no follower runs here
+    (an app driven in process, without its lifespan: the table is all there is), or the
+    follower has read `leadflow.tokens` up to the end offsets it saw when it connected, or
+    Kafka is away (then nothing newer can reach any replica: the table, kept by every
+    replica's follower and every DELETE, holds what this replica would know had it kept
+    running through the outage)."""
+
+    def __init__(self) -> None:
+        self.loaded = False  # the revoked table was read into the set
+        self.following = False  # a follower was started in this process
+        self.caught_up = False  # it read up to the end offsets it saw at its start
+        self.kafka_away = False  # its last attempt to reach Kafka failed
+
+    def knows_revocations(self) -> bool:
+        if not self.loaded:
+            return False
+        return not self.following or self.caught_up or self.kafka_away
+
+
 class RevokedTokens:
     """Token ids refused in this process, each until its token would have expired anyway."""
 

@@ -128,6 +128,35 @@ def create_kernel_tables_v2() -> None:
     )
 
 
+def create_kernel_tables_v3() -> None:
+    """Kernel schema v3 (access_store.py): the tokens issued by any service and the
+    revocations, kept so that a revocation survives a restart."""
+    op.create_table(
+        "access_tokens",
+        Column("token_id", String(40), nullable=False),
+        Column("role", String(20), nullable=False),
+        Column("subject", String(200), nullable=True),
+        Column("issued_by", String(300), nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("token_id", name="pk_access_tokens"),
+    )
+    op.create_index("ix_access_tokens_subject", "access_tokens", ["subject"])
+    op.create_table(
+        "access_revocations",
+        Column("token_id", String(40), nullable=False),
+        Column("revoked_at", DateTime(timezone=True), nullable=False),
+        Column("until", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("token_id", name="pk_access_revocations"),
+    )
+
+
+def drop_kernel_tables_v3() -> None:
+    op.drop_table("access_revocations")
+    op.drop_index("ix_access_tokens_subject", table_name="access_tokens")
+    op.drop_table("access_tokens")
+
+
 def drop_kernel_tables_v2() -> None:
     op.drop_table("log_erased_leads")
     op.drop_table("log_erasure_keys")

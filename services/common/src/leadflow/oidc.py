@@ -94,8 +94,8 @@ class OidcVerifier:
     def looks_like_jwt(token: str) -> bool:
         return token.count(".") == 2 and len(token) <= MAX_JWT_CHARS
 
-    async def verify(self, token: str) -> tuple[Role, str | None, str | None] | None:
-        """(role, subject, jti) of a valid token, or None."""
+    async def verify(self, token: str) -> tuple[Role, str | None, str | None, int | None] | None:
+        """(role, subject, jti, exp) of a valid token, or None."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -131,8 +131,13 @@ class OidcVerifier:
                 subject = None
             if subject is None:
                 return None
-        jti = claims.get("jti")
-        return role, subject, jti if isinstance(jti, str) else None
+        jti, exp = claims.get("jti"), claims.get("exp")
+        return (
+            role,
+            subject,
+            jti if isinstance(jti, str) else None,
+            exp if isinstance(exp, int) else None,
+        )
 
     async def signing_key(self, kid: str) -> jwt.PyJWK | None:
         """The issuer's key `kid`: from the set at hand, else after (at most) one fetch."""

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from leadflow.access import access_of
 from leadflow.access_api import install_access
 from leadflow.bus import BatchHandlers, EventConsumer, Handlers
 from leadflow.db import create_engine, ping, session_factory
@@ -247,7 +248,11 @@ def create_app(
     needs_kafka = not runtime.settings.ready_without_kafka
     app.include_router(
         health_router(
-            {"database": runtime.check_database, **(kafka if needs_kafka else {})},
+            {
+                "database": runtime.check_database,
+                "tokens": access_of(app.state).check_ready,  # revocations read (access_follower)
+                **(kafka if needs_kafka else {}),
+            },
             liveness=runtime.stuck,
             degradable=None if needs_kafka else kafka,
         )

@@ -115,9 +115,8 @@ async def session_principal(request: Request) -> Principal | None:
     found = await sessions.find_session(runtime, value, now=_now())
     if found is None or found.role not in DASHBOARD_ROLES:
         return None
-    revoked = found.token_id is not None and access_of(request.app.state).revoked.has(
-        found.token_id
-    )
+    access = access_of(request.app.state)
+    revoked = found.token_id is not None and await access.is_revoked(found.token_id)
     # What verified the login (admin token, token secret, OIDC issuer) must be unchanged.
     now_verified_by = sessions.credential_fingerprint(request.app.state.settings, found.source)
     rotated = now_verified_by is None or not hmac.compare_digest(
