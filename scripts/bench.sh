@@ -15,7 +15,9 @@ deploy/kafka/kafka.sh status >/dev/null 2>&1 || (exec 3<>/dev/tcp/127.0.0.1/9092
   || deploy/kafka/kafka.sh start
 
 if ! command -v wrk >/dev/null 2>&1; then  # the intake benchmark's load generator (Debian)
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  sudo=()  # not root: through sudo, as scripts/postgres.sh
+  if [ "$(id -u)" != 0 ]; then sudo=(sudo DEBIAN_FRONTEND=noninteractive); fi
+  "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq wrk >/dev/null
 fi
 
 declare -A status
