@@ -167,7 +167,7 @@ async def test_an_sla_miss_moves_the_lead_to_the_next_rep(a: Assigner) -> None:
     assert row is not None
     assert row.rep_id == ({ann, bob} - {first.rep_id}).pop()
     assert (row.status, row.attempt) == ("reassigned", 2)
-    assert [h.event for h in await history(a, lead_id)] == ["assigned", "reassigned"]
+    assert [h.event for h in await history(a, lead_id)] == ["assigned", "sla_missed", "reassigned"]
     assert [e.data.attempt for e in await events(a)] == [1, 2]  # type: ignore[attr-defined]
     assert [d.event_type for d in await deliveries(a, lead_id)] == [
         "lead.assigned",

@@ -106,6 +106,7 @@ ROLE_TABLE: dict[str, dict[tuple[str, str], Admits]] = {
         ("DELETE", "/v1/reps/{rep_id}"): ADMIN_ONLY,
         ("GET", "/v1/assignments/{lead_id}"): ("admin", "analyst", "sales_tool", "rep"),
         ("POST", "/v1/assignments/{lead_id}/accept"): ("admin", "sales_tool", "rep"),
+        ("POST", "/v1/assignments/{lead_id}/decline"): ("admin", "sales_tool", "rep"),
         ("GET", "/v1/routing/rules"): READERS,
         ("PUT", "/v1/routing/rules"): ADMIN_ONLY,
         ("GET", "/v1/routing/rules/history"): READERS,

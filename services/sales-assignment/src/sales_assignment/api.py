@@ -23,6 +23,8 @@ from sales_assignment.models import RepRow
 from sales_assignment.rep_csv import RowError, parse_reps_csv
 from sales_assignment.schemas import (
     AssignmentOut,
+    DeclineIn,
+    DeclineOut,
     HistoryOut,
     RepBrief,
     RepIn,
@@ -208,3 +210,37 @@ async def accept(lead_id: uuid.UUID, a: A, p: SalesActor) -> AssignmentOut:
         raise Problem(403, "Forbidden", str(exc)) from exc
     except admin.Conflict as exc:
         raise Problem(409, "Conflict", str(exc)) from exc
+
+
+@router.post(
+    "/assignments/{lead_id}/decline",
+    response_model=DeclineOut,
+    tags=["assignments"],
+    responses={
+        **NOT_FOUND,
+        403: {"description": "A rep token for a lead assigned to another rep"},
+        409: {"description": "Not awaiting acceptance (accepted, queued, closed or erased)"},
+    },
+    summary="The rep will not take the lead: routed at once to the next eligible rep "
+    "(never the decliner again), else queued; a repeat is answered as the first time",
+    description=roles_text("admin", "sales_tool", "rep"),
+)
+async def decline(
+    lead_id: uuid.UUID, a: A, p: SalesActor, body: DeclineIn | None = None
+) -> DeclineOut:
+    body = body or DeclineIn()
+    try:
+        done = await admin.decline(
+            a, lead_id, note=body.reason or None, rep_id=body.rep_id, only_rep=rep_of(p)
+        )
+    except admin.NotYours as exc:
+        raise Problem(403, "Forbidden", str(exc)) from exc
+    except admin.Conflict as exc:
+        raise Problem(409, "Conflict", str(exc)) from exc
+    return DeclineOut(
+        lead_id=done.lead_id,
+        declined_by=done.rep_id,
+        reason=done.note,
+        declined_at=done.at,
+        outcome=done.outcome,
+    )

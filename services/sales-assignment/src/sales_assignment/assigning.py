@@ -9,6 +9,7 @@ written in one statement per table; the team is kept between transactions (`Team
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,12 +30,14 @@ from leadflow.outbox import forget_lead
 from leadflow.service import Runtime
 from leadflow.tracing import following
 from sales_assignment import erasure, repo
+from sales_assignment.assignment_metrics import SLA_MISSED
 from sales_assignment.doorbell import Doorbell
 from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow
 from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.payloads import facts_doc, redact, rep_ref, score_doc
 from sales_assignment.routing import Assignment, LeadFacts
 from sales_assignment.settings import AssignmentSettings
+from sales_assignment.sla import sla_due
 from sales_assignment.staging import Staged
 from sales_assignment.team import Team, TeamCache
 
@@ -196,10 +199,11 @@ class Assigner:
             return 0
         now = self.clock()
         team = await self.teams.take(session, generation, fresh=fresh)
+        declined = await repo.declined_reps(session, [row.lead_id for row in rows])
         staged = Staged()
         assigned = 0
         for row in rows:
-            result = team.route(row, now)
+            result = team.route(row, now, barred=declined[row.lead_id])
             if isinstance(result, Assignment):
                 await self._give(session, staged, team, row, result, now=now)
                 assigned += 1
@@ -216,7 +220,10 @@ class Assigner:
             return await self.drain_queue(session, fresh=True)
 
     async def check_sla(self, limit: int = BATCH) -> int:
-        """Re-route leads not accepted in time to the next eligible rep; returns how many moved."""
+        """Re-route leads not accepted in time to the next eligible rep (never one who
+        declined the lead); returns how many moved. Each miss is in the history and counted
+        per rep in `leadflow_assignment_sla_missed_total`."""
+        missed: list[str] = []
         async with self.rt.transaction() as session:
             generation = await repo.lock_routing(session)
             now = self.clock()
@@ -224,27 +231,78 @@ class Assigner:
             if not rows:
                 return 0
             team = await self.teams.take(session, generation, fresh=True)
-            tried = await repo.tried_reps(session, [row.lead_id for row in rows])
+            lead_ids = [row.lead_id for row in rows]
+            tried = await repo.tried_reps(session, lead_ids)
+            declined = await repo.declined_reps(session, lead_ids)
             staged = Staged()
             moved = 0
             for row in rows:
+                missed.append(str(row.rep_id))
                 avoid = tried[row.lead_id] | ({row.rep_id} if row.rep_id else set())
-                result = team.route(row, now, avoid)
+                result = team.route(row, now, avoid, declined[row.lead_id])
                 if isinstance(result, Assignment) and result.rep_id != row.rep_id:
+                    staged.step(row, "sla_missed", self._missed(team, row, "re-routed"), now)
                     await self._give(session, staged, team, row, result, now=now)
                     moved += 1
                     continue
                 # Nobody else can take it: it stays with its rep, who gets another SLA period.
-                row.sla_due_at = now + self._sla
+                row.sla_due_at = self._due(team, row.rep_id, now)
                 staged.step(row, "sla_missed", result.reason, now)
             await self._write(session, staged, team, now)
-            return moved
+        for rep_id in missed:  # counted once committed
+            SLA_MISSED.labels(rep_id=rep_id).inc()
+        return moved
+
+    async def decline(
+        self,
+        session: AsyncSession,
+        row: AssignmentRow,
+        generation: int,
+        why: dict[str, Any],
+        now: datetime,
+    ) -> str:
+        """The lead's rep declined it: give it at once to the next eligible rep, never to one
+        who declined it, else queue it; returns which (`reassigned` or `queued`). The caller
+        holds the routing lock (`generation`)."""
+        assert row.rep_id is not None
+        team = await self.teams.take(session, generation)
+        barred = (await repo.declined_reps(session, [row.lead_id]))[row.lead_id]
+        barred.add(row.rep_id)
+        tried = (await repo.tried_reps(session, [row.lead_id]))[row.lead_id]
+        result = team.route(row, now, tried, barred)
+        outcome = "reassigned" if isinstance(result, Assignment) else "queued"
+        staged = Staged()
+        staged.step(row, "declined", why | {"outcome": outcome}, now)
+        if isinstance(result, Assignment):
+            await self._give(session, staged, team, row, result, now=now)
+        else:
+            # Nobody else may take it: it waits in the queue, and the decliner's room is free.
+            team.release(row.rep_id)
+            row.rep_id, row.status, row.queued_at, row.sla_due_at = None, "queued", now, None
+            row.rule, row.reason = result.rule, result.reason
+            staged.step(row, "queued", result.reason, now)
+        await self._write(session, staged, team, now)
+        return outcome
 
     # ------------------------------------------------------------ internals
 
     @property
     def _sla(self) -> timedelta:
         return timedelta(seconds=self.settings.assignment_sla_seconds)
+
+    def _due(self, team: Team, rep_id: uuid.UUID | None, now: datetime) -> datetime:
+        """When the SLA of a lead given to the rep at `now` runs out, in their working time."""
+        rep = team.reps.get(rep_id) if rep_id is not None else None
+        if rep is None:  # retired: nobody's working hours to count in
+            return now + self._sla
+        return sla_due(now, self._sla, rep.hours, rep.zone, rep.out_of_office)
+
+    def _missed(self, team: Team, row: AssignmentRow, then: str) -> dict[str, Any]:
+        """The history reason of an SLA miss: whose, when it was due, and what happened."""
+        rep = team.rows.get(row.rep_id) if row.rep_id is not None else None
+        name = rep.name if rep is not None else str(row.rep_id)
+        due = row.sla_due_at.isoformat() if row.sla_due_at else "?"
+        return {"detail": f"not accepted by {name} by {due} (SLA in working hours): {then}"}
 
     async def _give(
         self,
@@ -264,7 +322,7 @@ class Assigner:
         row.status = "assigned" if first else "reassigned"
         row.attempt += 1
         row.assigned_at, row.accepted_at, row.queued_at = now, None, None
-        row.sla_due_at = now + self._sla
+        row.sla_due_at = self._due(team, rep.rep_id, now)
         team.took(result, previous)
         staged.step(row, row.status, result.reason, now)
         await self.rt.emit(

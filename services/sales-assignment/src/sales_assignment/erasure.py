@@ -27,6 +27,8 @@ async def strip(
     row.erased_at = at
     for step in await repo.history(session, row.lead_id):
         step.reason = scrub(step.reason, words)
+        if step.reason.get("note"):  # a rep's own words about the lead (a decline)
+            step.reason = step.reason | {"note": "[erased]"}
     dropped = await webhook_repo.drop_undelivered(session, row.lead_id)
     if dropped and worker is not None:
         worker.drop(dropped)

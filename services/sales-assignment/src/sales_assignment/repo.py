@@ -174,6 +174,39 @@ async def tried_reps(
     return tried
 
 
+async def declined_reps(
+    session: AsyncSession, lead_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """The reps who declined each of these leads (never given it again)."""
+    stmt = select(HistoryRow.lead_id, HistoryRow.rep_id).where(
+        HistoryRow.lead_id.in_(list(lead_ids)),
+        HistoryRow.event == "declined",
+        HistoryRow.rep_id.is_not(None),
+    )
+    declined: dict[uuid.UUID, set[uuid.UUID]] = {lead_id: set() for lead_id in lead_ids}
+    for lead_id, rep_id in (await session.execute(stmt)).all():
+        if rep_id is not None:
+            declined[lead_id].add(rep_id)
+    return declined
+
+
+async def decline_of(
+    session: AsyncSession, lead_id: uuid.UUID, rep_id: uuid.UUID
+) -> HistoryRow | None:
+    """The rep's decline of the lead, if they declined it."""
+    stmt = (
+        select(HistoryRow)
+        .where(
+            HistoryRow.lead_id == lead_id,
+            HistoryRow.event == "declined",
+            HistoryRow.rep_id == rep_id,
+        )
+        .order_by(HistoryRow.id)
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
 async def queued(session: AsyncSession, limit: int) -> list[AssignmentRow]:
     """Queued leads, oldest first: they were waiting longest."""
     stmt = (

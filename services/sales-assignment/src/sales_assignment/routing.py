@@ -48,6 +48,7 @@ from sales_assignment.rules import DEFAULT_RULE, OWNER_RULE, RoutingRule
 
 RRState = Mapping[str, Mapping[str, int]]
 TRIED = "already tried for this lead"
+DECLINED = "declined this lead"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +175,10 @@ def route(
     *,
     now: datetime,
     exclude: Collection[UUID] = (),
+    barred: Collection[UUID] = (),
 ) -> Assignment | NoRepAvailable:
-    """Choose the rep for a lead; reps in `exclude` only get it when nobody else can."""
+    """Choose the rep for a lead; reps in `exclude` only get it when nobody else can, reps
+    in `barred` (who declined it) never."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     by_id = {rep.rep_id: rep for rep in reps}
@@ -192,6 +195,8 @@ def route(
     if owner_id is not None:
         owner = by_id.get(owner_id)
         why = "unknown rep" if owner is None else unavailable_reason(owner, now)
+        if owner_id in barred:
+            why = DECLINED
         if why is None and owner_id in exclude:
             why, spare_owner = TRIED, owner
         candidates.append(_candidate(owner_id, owner, OWNER_RULE, why))
@@ -212,7 +217,10 @@ def route(
         pool_ids = list(dict.fromkeys(rule.pool))
 
     # 3. who in the pool is eligible; the reps already tried only if nobody else is
-    verdicts = [(rid, by_id.get(rid), _ineligible(by_id.get(rid), lead, now)) for rid in pool_ids]
+    verdicts = [
+        (rid, by_id.get(rid), DECLINED if rid in barred else _ineligible(by_id.get(rid), lead, now))
+        for rid in pool_ids
+    ]
     fresh = [rep for rid, rep, why in verdicts if why is None and rid not in exclude and rep]
     tried = [rep for rid, rep, why in verdicts if why is None and rid in exclude and rep]
     chosen = fresh or tried
@@ -249,9 +257,11 @@ def reroute(
     *,
     now: datetime,
     tried: Collection[UUID],
+    barred: Collection[UUID] = (),
 ) -> Assignment | NoRepAvailable:
-    """Route again after an SLA miss: the next rep, not one already tried, when one is free."""
-    return route(lead, reps, policy, now=now, exclude=frozenset(tried))
+    """Route again after an SLA miss: the next rep, not one already tried, when one is free;
+    never one in `barred`."""
+    return route(lead, reps, policy, now=now, exclude=frozenset(tried), barred=frozenset(barred))
 
 
 def smooth_weighted_pick(reps: Sequence[Rep], current: dict[str, int]) -> Rep:

@@ -177,6 +177,29 @@ class AssignmentOut(BaseModel):
     history: list[HistoryOut]
 
 
+class DeclineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = Field(
+        default=None, description="Why the rep declines (kept in the lead's history)"
+    )
+    rep_id: uuid.UUID | None = Field(
+        default=None,
+        description="Who declines (sales_tool, admin; default: the lead's rep). Sending it "
+        "makes a retry safe: a decline already made is answered again, not applied twice.",
+    )
+
+
+class DeclineOut(BaseModel):
+    lead_id: uuid.UUID
+    declined_by: uuid.UUID
+    reason: str | None
+    declined_at: datetime
+    outcome: Literal["reassigned", "queued"] = Field(
+        description="The lead went at once to another rep, or waits in the queue"
+    )
+
+
 class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

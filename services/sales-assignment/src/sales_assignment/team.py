@@ -73,9 +73,14 @@ class Team:
         )
 
     def route(
-        self, row: AssignmentRow, now: datetime, tried: set[uuid.UUID] | None = None
+        self,
+        row: AssignmentRow,
+        now: datetime,
+        tried: set[uuid.UUID] | None = None,
+        barred: set[uuid.UUID] | None = None,
     ) -> Assignment | NoRepAvailable:
-        """Route the lead of `row`; `tried` (SLA re-routing) names reps to avoid if possible."""
+        """Route the lead of `row`; `tried` (SLA re-routing) names reps to avoid if possible,
+        `barred` reps who declined the lead (never given it again)."""
         reps = list(self.reps.values())
         policy = RoutingPolicy(
             account_owners=self.owners,
@@ -85,9 +90,9 @@ class Team:
         )
         facts = facts_of(row)
         if tried is None:
-            result = route(facts, reps, policy, now=now)
+            result = route(facts, reps, policy, now=now, barred=barred or ())
         else:
-            result = reroute(facts, reps, policy, now=now, tried=tried)
+            result = reroute(facts, reps, policy, now=now, tried=tried, barred=barred or ())
         if self.rules_version:
             result.reason["detail"] = f"rules v{self.rules_version}: {result.reason['detail']}"
         return result
@@ -97,6 +102,10 @@ class Team:
         self._count(result.rep_id, +1)
         if previous is not None:
             self._count(previous, -1)
+
+    def release(self, rep_id: uuid.UUID) -> None:
+        """The rep no longer holds one of their leads (declined, and queued)."""
+        self._count(rep_id, -1)
 
     def _count(self, rep_id: uuid.UUID, delta: int) -> None:
         n = max(0, self.counts.get(rep_id, 0) + delta)
