@@ -24,8 +24,11 @@ async def http(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     await dispose(app)
 
 
+SUBJECT = "5f0c6a7e-2b1d-4c3e-9a8f-0123456789ab"  # a rep's subject is a rep_id (a UUID)
+
+
 async def bearer(http: httpx.AsyncClient, role: str) -> dict[str, str]:
-    r = await http.post("/v1/tokens", json={"role": role, "subject": "x"}, headers=ADMIN)
+    r = await http.post("/v1/tokens", json={"role": role, "subject": SUBJECT}, headers=ADMIN)
     assert r.status_code == 201, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
