@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -254,3 +255,27 @@ async def test_the_sla_counts_the_reps_working_hours_and_a_miss_is_rerouted_and_
     assert (miss["event"], miss["rep_id"], moved["event"]) == ("sla_missed", ann, "reassigned")
     assert miss["reason"]["detail"].startswith("not accepted by Ann by 2027-01-11T08:10:00")
     assert missed(ann) == before + 1
+
+
+async def test_two_replicas_declining_the_same_lead_at_once_move_it_once(
+    app: FastAPI, http: httpx.AsyncClient, database_url: str
+) -> None:
+    other = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
+    try:
+        reps = {await add_rep(http, name) for name in ("Ann", "Bob", "Cid")}
+        lead_id = await new_lead(app)
+        first = (await shown(http, lead_id))["rep"]["rep_id"]
+        path, body = f"/v1/assignments/{lead_id}/decline", {"rep_id": first, "reason": "busy"}
+        async with client(other) as http2:
+            answers = await asyncio.gather(
+                *(c.post(path, json=body, headers=ADMIN) for c in (http, http2, http, http2))
+            )
+        assert {r.status_code for r in answers} == {200}
+        assert len({r.text for r in answers}) == 1  # the same decline, answered four times
+        doc = await shown(http, lead_id)
+        steps = [h["event"] for h in doc["history"]]
+        assert steps == ["assigned", "declined", "reassigned"]
+        assert doc["rep"]["rep_id"] in reps - {first}
+        assert await attempts(app, lead_id) == [1, 2]
+    finally:
+        await dispose(other)
