@@ -173,3 +173,19 @@ async def test_every_token_of_a_subject_is_revoked_at_once(database_url: str) ->
             assert r.status_code == 401, t
         r = await http.post("/v1/tokens", json={}, headers=bearer(other["token"]))
         assert r.status_code == 403  # alive: a rep, not an admin
+
+
+async def test_a_subject_with_control_characters_is_a_422(database_url: str) -> None:
+    async with intake(database_url) as (_, http):
+        for body in (
+            {"role": "sales_tool", "subject": "crm\x00"},
+            {"role": "analyst", "subject": "\n"},
+        ):
+            r = await http.post("/v1/tokens", json=body, headers=ADMIN)
+            assert r.status_code == 422, r.text
+            assert r.json()["errors"][0]["field"] == "subject"
+        for method in ("GET", "DELETE"):
+            r = await http.request(
+                method, "/v1/tokens", params={"subject": "a\x00b"}, headers=ADMIN
+            )
+            assert r.status_code == 422, r.text

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 # A revocation is kept this long: past the longest lifetime a token can be issued with.
 REVOKED_FOR_SECONDS = 366 * 86400
 TOKEN_ID_PATTERN = r"^tok_[0-9a-f]{24}$"
+# A subject is kept and listed: no control characters (PostgreSQL refuses NUL in text).
+SUBJECT_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 
 router = APIRouter(prefix="/v1/tokens", tags=["access"])
 
@@ -49,6 +51,7 @@ class TokenRequest(BaseModel):
         default=None,
         min_length=1,
         max_length=200,
+        pattern=SUBJECT_PATTERN,
         description="rep: the rep_id, a UUID (required); sales_tool: the integration's name",
     )
     ttl_days: int | None = Field(default=None, ge=1, le=365)
@@ -168,7 +171,9 @@ async def _keep(
 async def list_tokens(
     request: Request,
     _: AdminOnly,
-    subject: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    subject: Annotated[
+        str | None, Query(min_length=1, max_length=200, pattern=SUBJECT_PATTERN)
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> TokenList:
     runtime: Runtime = request.app.state.runtime
@@ -225,7 +230,7 @@ async def revoke_token(
 async def revoke_subject(
     request: Request,
     _: AdminOnly,
-    subject: Annotated[str, Query(min_length=1, max_length=200)],
+    subject: Annotated[str, Query(min_length=1, max_length=200, pattern=SUBJECT_PATTERN)],
 ) -> RevokedList:
     runtime: Runtime = request.app.state.runtime
     async with runtime.sessions() as session:
