@@ -39,6 +39,18 @@ class NotYours(Exception):
     """A rep acted on a lead assigned to someone else."""
 
 
+class RepRetired(NotYours):
+    """A rep token of a rep who was retired (deleted) or made inactive: it acts no more."""
+
+    def __init__(self) -> None:
+        super().__init__("This rep is retired or inactive: its token no longer acts on leads.")
+
+
+def may_act(rep: RepRow | None) -> bool:
+    """Whether a rep's own token may still read and accept its leads: live and active."""
+    return rep is not None and rep.deleted_at is None and rep.active
+
+
 class ImportRejected(ValueError):
     """A rep import that cannot be applied; nothing was stored."""
 
@@ -120,15 +132,16 @@ async def update_rep(a: Assigner, rep_id: uuid.UUID, changes: dict[str, Any]) ->
 
 
 async def delete_rep(a: Assigner, rep_id: uuid.UUID) -> None:
-    """Retire a rep (kept for history); their unaccepted leads go to others at the next SLA pass."""
+    """Retire a rep (kept for history): their unaccepted leads go on to other reps at once
+    (queued when nobody can take them), and their token no longer reads or accepts leads."""
     async with a.rt.transaction() as s:
         await repo.lock_routing(s)
         row = await repo.get_rep(s, rep_id)
         if row is None:
             raise NotFound("rep")
-        now = a.clock()
-        row.deleted_at = row.updated_at = now
-        await repo.expire_sla_of(s, rep_id, now)
+        row.deleted_at = row.updated_at = a.clock()
+        await s.flush()  # the team `retire` loads must not hold the rep any more
+        await a.retire(s, row)
 
 
 async def list_reps(a: Assigner) -> list[tuple[RepRow, int]]:
@@ -166,6 +179,10 @@ async def accept(
             raise NotFound("assignment")
         if only_rep is not None and row.rep_id != only_rep:  # as UUIDs; None is nobody's
             raise NotYours("the lead is assigned to another rep")
+        # Read under the routing lock: a rep retired meanwhile cannot keep the lead.
+        own = await repo.get_rep(s, row.rep_id, deleted=True) if only_rep and row.rep_id else None
+        if only_rep is not None and not may_act(own):
+            raise RepRetired
         if row.status not in AWAITING_ACCEPT:
             raise Conflict(f"the lead is {row.status}, not awaiting acceptance")
         now = a.clock()

@@ -181,13 +181,15 @@ def _assignment_out(view: admin.AssignmentView) -> AssignmentOut:
     "/assignments/{lead_id}",
     response_model=AssignmentOut,
     tags=["assignments"],
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, 403: {"description": "A rep token: not its lead, or retired"}},
     summary="Who owns a lead, why, and its history",
     description=roles_text("admin", "analyst", "sales_tool", "rep"),
 )
 async def get_assignment(lead_id: uuid.UUID, a: A, p: SalesReader) -> AssignmentOut:
     view = await admin.get_assignment(a, lead_id)
     only_own(p, view.row.rep_id)  # a rep reads only what is assigned to them
+    if p.role == "rep" and not admin.may_act(view.rep):
+        raise Problem(403, "Forbidden", str(admin.RepRetired()))
     return _assignment_out(view)
 
 
@@ -197,7 +199,7 @@ async def get_assignment(lead_id: uuid.UUID, a: A, p: SalesReader) -> Assignment
     tags=["assignments"],
     responses={
         **NOT_FOUND,
-        403: {"description": "A rep token for a lead assigned to another rep"},
+        403: {"description": "A rep token for another rep's lead, or of a retired rep"},
         409: {"description": "Not awaiting acceptance"},
     },
     summary="The rep took the lead (stops SLA re-routing)",

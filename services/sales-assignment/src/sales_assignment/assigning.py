@@ -32,7 +32,7 @@ from leadflow.tracing import following
 from sales_assignment import erasure, repo
 from sales_assignment.assignment_metrics import SLA_MISSED
 from sales_assignment.doorbell import Doorbell
-from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow
+from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow, RepRow
 from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.payloads import facts_doc, redact, rep_ref, score_doc
 from sales_assignment.routing import Assignment, LeadFacts
@@ -218,6 +218,37 @@ class Assigner:
         """
         async with self.rt.transaction() as session:
             return await self.drain_queue(session, fresh=True)
+
+    async def retire(self, session: AsyncSession, rep: RepRow) -> int:
+        """The rep was retired (deleted, flushed): each lead they had not accepted goes on now
+        to the next eligible rep, as after an SLA miss (never to one who declined it), else to the
+        queue; returns how many went on. The history says why (`rep_retired`); no SLA miss is
+        counted against the rep. Waiting for the SLA pass left the leads with the rep,
+        whose token could still accept them meanwhile."""
+        generation = await repo.lock_routing(session)
+        rows = await repo.awaiting_of(session, rep.rep_id)
+        if not rows:
+            return 0
+        now = self.clock()
+        team = await self.teams.take(session, generation, fresh=True)
+        lead_ids = [row.lead_id for row in rows]
+        tried = await repo.tried_reps(session, lead_ids)
+        declined = await repo.declined_reps(session, lead_ids)
+        why = {"detail": f"{rep.name} was retired before accepting the lead"}
+        staged = Staged()
+        moved = 0
+        for row in rows:
+            staged.step(row, "rep_retired", why, now)
+            result = team.route(row, now, tried[row.lead_id], declined[row.lead_id])
+            if isinstance(result, Assignment):
+                await self._give(session, staged, team, row, result, now=now)
+                moved += 1
+                continue
+            row.rep_id, row.status, row.queued_at, row.sla_due_at = None, "queued", now, None
+            row.rule, row.reason = result.rule, result.reason
+            staged.step(row, "queued", result.reason, now)
+        await self._write(session, staged, team, now)
+        return moved
 
     async def check_sla(self, limit: int = BATCH) -> int:
         """Re-route leads not accepted in time to the next eligible rep (never one who

@@ -80,13 +80,14 @@ async def open_counts(session: AsyncSession) -> dict[uuid.UUID, int]:
     return {rep_id: n for rep_id, n in (await session.execute(stmt)).all() if rep_id}
 
 
-async def expire_sla_of(session: AsyncSession, rep_id: uuid.UUID, now: datetime) -> None:
-    """Make the rep's unaccepted leads due for re-routing now (the rep is gone)."""
-    await session.execute(
-        update(AssignmentRow)
+async def awaiting_of(session: AsyncSession, rep_id: uuid.UUID) -> list[AssignmentRow]:
+    """The rep's leads not accepted yet (assigned or reassigned), oldest assignment first."""
+    stmt = (
+        select(AssignmentRow)
         .where(AssignmentRow.rep_id == rep_id, AssignmentRow.status.in_(AWAITING_ACCEPT))
-        .values(sla_due_at=now)
+        .order_by(AssignmentRow.assigned_at, AssignmentRow.lead_id)
     )
+    return list(await session.scalars(stmt))
 
 
 async def reps_by_email(session: AsyncSession, emails: Sequence[str]) -> dict[str, uuid.UUID]:
