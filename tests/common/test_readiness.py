@@ -105,7 +105,8 @@ async def test_a_ready_service_says_so(pg_url: str, kafka_bootstrap: str) -> Non
     finally:
         await _close(app)
     assert r.status_code == 200
-    assert r.json() == {"status": "ready", "checks": {"database": "ok", "kafka": "ok"}}
+    checks = {"database": "ok", "tokens": "ok", "kafka": "ok"}  # tokens: revocations read
+    assert r.json() == {"status": "ready", "checks": checks}
 
 
 async def _close(app: FastAPI) -> None:
