@@ -191,6 +191,14 @@ TOKENS_TOPIC = "leadflow.tokens"
 INTERNAL_TOPICS: dict[str, dict[str, str]] = {TOKENS_TOPIC: {"cleanup.policy": "compact"}}
 
 
+def physical_topic(topic: str, prefix: str) -> str:
+    """The topic as named on the broker: `prefix` + the contract's name (once); the internal
+    topics (role tokens) are shared by every prefix."""
+    if not prefix or topic.startswith(prefix) or topic in INTERNAL_TOPICS:
+        return topic
+    return prefix + topic
+
+
 async def ensure_topics(
     bootstrap: str,
     topics: Iterable[str] = TOPICS,
@@ -201,10 +209,12 @@ async def ensure_topics(
     options: dict[str, Any] | None = None,
     erasure_delay_seconds: int = KafkaSettings.model_fields["erasure_delay_seconds"].default,
     pii_topics: Collection[str] = PII_TOPICS,
+    prefix: str = "",
 ) -> list[str]:
     """Create the contract's topics (and their DLQs) and the internal compacted topics (one
-    partition each) if missing; return those created."""
-    wanted = list(topics)
+    partition each) if missing; return those created. `prefix`: see `physical_topic`."""
+    wanted = [physical_topic(t, prefix) for t in topics]
+    pii_topics = [physical_topic(t, prefix) for t in pii_topics]
     if with_dlq:
         wanted += [dlq_topic(t) for t in wanted]
     wanted += [t for t in INTERNAL_TOPICS if t not in wanted]

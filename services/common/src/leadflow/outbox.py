@@ -57,7 +57,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from leadflow.db import NAMING, InsertPart, UtcDateTime, bulk_insert, insert_together, is_sqlite
 from leadflow.events import Envelope, LeadErased
-from leadflow.kafka import ProducerHolder, send_in_batches
+from leadflow.kafka import ProducerHolder, physical_topic, send_in_batches
 from leadflow.observability import OUTBOX_OLDEST_PENDING, OUTBOX_PENDING, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
@@ -432,8 +432,10 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 0.5,
         retention: timedelta = timedelta(days=1),
+        topic_prefix: str = "",
     ) -> None:
         self._engine = engine
+        self._prefix = topic_prefix  # rows keep the contract's names; see physical_topic
         self._producer = producer
         self._batch_size = batch_size
         self._poll = poll_seconds
@@ -590,7 +592,11 @@ class OutboxRelay:
         producer = await self._producer.get()
         # An empty value is a tombstone (erasure_log.py): published as a null value.
         sent = await send_in_batches(
-            producer, [(m.topic, m.key, m.value or None, m.headers) for _, m in rows]
+            producer,
+            [
+                (physical_topic(m.topic, self._prefix), m.key, m.value or None, m.headers)
+                for _, m in rows
+            ],
         )
         await asyncio.gather(*sent)
         self._unmarked = [row_id for row_id, _ in rows]

@@ -24,7 +24,7 @@ from leadflow.edge import Edge
 from leadflow.events import Envelope, Event, new_event_id
 from leadflow.groupcommit import Flush, GroupCommit
 from leadflow.http import health_router, install_error_handlers
-from leadflow.kafka import ProducerHolder, client_options
+from leadflow.kafka import ProducerHolder, client_options, physical_topic
 from leadflow.openapi import allow_every_method, document_problems
 from leadflow.otel import Tracing
 from leadflow.outbox import OutboxRelay, add_event
@@ -69,6 +69,7 @@ class Runtime:
             producer,
             batch_size=settings.relay_batch_size,
             poll_seconds=settings.relay_poll_seconds,
+            topic_prefix=settings.kafka_topic_prefix,
         )
         tracing = Tracing.from_settings(settings)
         return cls(settings, engine, session_factory(engine), producer, relay, tracing)
@@ -91,7 +92,7 @@ class Runtime:
             EventConsumer(
                 bootstrap=s.kafka_bootstrap,
                 group=group or s.consumer_group,
-                topics=topics,
+                topics=[physical_topic(t, s.kafka_topic_prefix) for t in topics],
                 handlers=handlers,
                 batch_handlers=batch_handlers,
                 sessions=self.sessions,

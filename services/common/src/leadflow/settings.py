@@ -39,6 +39,9 @@ class KafkaSettings(BaseSettings):
     # records may stay readable on the compacted topics and DLQs. The topics' segment and
     # compaction times (topic_config.py) and the services' second tombstone derive from it.
     erasure_delay_seconds: int = Field(default=60, ge=20, le=30 * 86400)
+    # Topics of its own (issue 20, `make bench`): every contract topic and DLQ is read and
+    # written as `<prefix><topic>`; empty (the contract's names) for every normal run.
+    kafka_topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,100}$")
 
 
 class Settings(KafkaSettings):

@@ -42,6 +42,7 @@ def main() -> None:
                     replication=args.replication,
                     options=client_options(kafka),
                     erasure_delay_seconds=kafka.erasure_delay_seconds,
+                    prefix=kafka.kafka_topic_prefix,
                 )
             )
             break
