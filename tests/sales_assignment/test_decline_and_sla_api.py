@@ -279,3 +279,20 @@ async def test_two_replicas_declining_the_same_lead_at_once_move_it_once(
         assert await attempts(app, lead_id) == [1, 2]
     finally:
         await dispose(other)
+
+
+async def test_erasing_a_lead_drops_the_decliners_note_from_its_history(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    await add_rep(http, "Ann")
+    await add_rep(http, "Bob")
+    lead_id = await new_lead(app)
+    note = {"reason": "Ada Lovelace is my neighbour"}
+    r = await http.post(f"/v1/assignments/{lead_id}/decline", json=note, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    erased = LeadErased(lead_id=uuid.UUID(lead_id), erased_at=clock(app).now)
+    await handle(app, Envelope(data=erased, source="/marketing-intake"))
+    doc = await shown(http, lead_id)
+    (step,) = [h for h in doc["history"] if h["event"] == "declined"]
+    assert step["reason"]["note"] == "[erased]"
+    assert "Lovelace" not in str(doc)
