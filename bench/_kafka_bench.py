@@ -17,14 +17,45 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from leadflow.events import Envelope
+from leadflow.kafka import physical_topic
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOTSTRAP = os.environ.get("LEADFLOW_KAFKA_BOOTSTRAP", "localhost:9092")
+# Topics of the benchmarks' own (scripts/bench.sh sets `bench.`; every service started here
+# inherits it): the contract's topics, which `make run` reads, get none of their leads.
+PREFIX = os.environ.get("LEADFLOW_KAFKA_TOPIC_PREFIX", "")
+
+
+def bench_topic(name: str) -> str:
+    """A contract topic as the benchmarks' services read and write it."""
+    return physical_topic(name, PREFIX)
+
+
+async def drop_bench_topics() -> list[str]:
+    """Delete every topic of the prefix (none without one); returns their names."""
+    if not PREFIX:
+        return []
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(PREFIX)]
+        if names:
+            await admin.delete_topics(names)
+        # Deletion completes in the background: a topic made again too soon would clash.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not any(t.startswith(PREFIX) for t in await admin.list_topics()):
+                break
+            await asyncio.sleep(0.5)
+        return names
+    finally:
+        await admin.close()
 
 
 def ensure_kafka() -> None:
@@ -44,6 +75,7 @@ def free_port() -> int:
 
 
 async def end_offsets(topic: str) -> dict[TopicPartition, int]:
+    topic = bench_topic(topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
     await consumer.start()
     try:
@@ -96,7 +128,9 @@ async def produce(envs: list[Envelope], on_sent: Callable[[], None] | None = Non
         futures = []
         for env in envs:
             futures.append(
-                await producer.send(env.topic, env.value(), key=env.key, headers=env.headers())
+                await producer.send(
+                    bench_topic(env.topic), env.value(), key=env.key, headers=env.headers()
+                )
             )
             if on_sent is not None:
                 on_sent()
@@ -260,3 +294,10 @@ def stop_py_spy(*spies: subprocess.Popen[bytes] | None) -> None:
         spy.send_signal(signal.SIGINT)
     for spy in running:
         spy.wait(timeout=60)
+
+
+if __name__ == "__main__":  # scripts/bench.sh: `python -m bench._kafka_bench drop-topics`
+    if sys.argv[1:] != ["drop-topics"]:
+        sys.exit("usage: python -m bench._kafka_bench drop-topics")
+    dropped = asyncio.run(drop_bench_topics())
+    print(f"bench topics deleted: {len(dropped)}" + (f" ({PREFIX}*)" if dropped else ""))

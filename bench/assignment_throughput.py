@@ -39,7 +39,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench._kafka_bench import (  # noqa: E402
     BOOTSTRAP,
+    PREFIX,
     ServiceProcess,
+    bench_topic,
     collect,
     end_offsets,
     ensure_kafka,
@@ -123,7 +125,9 @@ async def feed(envs: list[Envelope], per_second: float) -> None:
             if delay > 0:
                 await asyncio.sleep(delay)
             futures.append(
-                await producer.send(env.topic, env.value(), key=env.key, headers=env.headers())
+                await producer.send(
+                    bench_topic(env.topic), env.value(), key=env.key, headers=env.headers()
+                )
             )
         await asyncio.gather(*futures)
     finally:
@@ -269,7 +273,7 @@ async def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     ensure_kafka()
-    await ensure_topics(BOOTSTRAP)
+    await ensure_topics(BOOTSTRAP, prefix=PREFIX)
     results: dict[str, Any] = {"leads": args.leads, "databases": {}}
     print(
         f"{'database':<12}{'assigned/s':>12}{'webhooks/s':>12}{'CPU ms/lead':>13}"

@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench._kafka_bench import (  # noqa: E402
+    PREFIX,
     analyze,
     collect,
     cpu_seconds,
@@ -400,7 +401,7 @@ async def main() -> int:
     args = parse_args()
     ensure_kafka()
     bootstrap = os.environ.get("LEADFLOW_KAFKA_BOOTSTRAP", "localhost:9092")
-    await ensure_topics(bootstrap)
+    await ensure_topics(bootstrap, prefix=PREFIX)
     admin = os.environ.get("LEADFLOW_TEST_POSTGRES_URL")
     if not args.sqlite and not admin:
         print("LEADFLOW_TEST_POSTGRES_URL is not set (make bench starts PostgreSQL)")

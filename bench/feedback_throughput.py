@@ -40,7 +40,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench._kafka_bench import (  # noqa: E402
     BOOTSTRAP,
+    PREFIX,
     ServiceProcess,
+    bench_topic,
     cpu_seconds,
     end_offsets,
     ensure_kafka,
@@ -179,7 +181,9 @@ async def paced(envs: list[Envelope], leads_per_second: float) -> None:
         while sent < len(envs):
             due = min(len(envs), int(per_tick * ((time.monotonic() - started) / 0.02 + 1)))
             for env in envs[sent:due]:
-                await producer.send(env.topic, env.value(), key=env.key, headers=env.headers())
+                await producer.send(
+                    bench_topic(env.topic), env.value(), key=env.key, headers=env.headers()
+                )
             sent = due
             await asyncio.sleep(0.02)
         await producer.flush()
@@ -247,7 +251,7 @@ async def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     ensure_kafka()
-    await ensure_topics(BOOTSTRAP)
+    await ensure_topics(BOOTSTRAP, prefix=PREFIX)
     results: dict[str, Any] = {"leads": args.leads, "rate": args.rate, "databases": {}}
     print(
         f"{'database':<12}{'leads/s':>10}{'events/s':>10}"

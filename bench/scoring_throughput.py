@@ -37,7 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._kafka_bench import (
     BOOTSTRAP,
+    PREFIX,
     ServiceProcess,
+    bench_topic,
     collect,
     end_offsets,
     ensure_kafka,
@@ -51,7 +53,7 @@ from bench.synthetic import generate
 from leadflow.events import Envelope, LeadCaptured, LeadErased, LeadOutcome
 from leadflow.kafka import ensure_topics
 
-RAW_TOPIC = "bench.raw-scored"
+RAW_TOPIC = bench_topic("bench.raw-scored")
 TARGET_RATIO = 0.5
 
 
@@ -186,8 +188,8 @@ async def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs of each loop (medians)")
     args = parser.parse_args()
     ensure_kafka()
-    await ensure_topics(BOOTSTRAP)
-    await ensure_topics(BOOTSTRAP, [RAW_TOPIC], with_dlq=False)
+    await ensure_topics(BOOTSTRAP, prefix=PREFIX)
+    await ensure_topics(BOOTSTRAP, [RAW_TOPIC], with_dlq=False, prefix=PREFIX)
     start = await end_offsets("leads.captured")
     with bench_progress() as progress:
         overall = progress.add_task("scoring throughput", total=None)

@@ -16,6 +16,7 @@ from typing import IO, Any
 import httpx
 
 from leadflow.events import TOPICS
+from leadflow.kafka import physical_topic
 from support.infra import free_port
 from support.kafka_tools import place_group_at_end
 
@@ -106,8 +107,10 @@ class Stack:
         # processes on the same broker (and earlier runs' events) stay out of its way.
         run = uuid.uuid4().hex[:8]
         groups = {name: f"{name}-{run}" for name in SERVICES}
+        prefix = {**os.environ, **self.extra_env}.get("LEADFLOW_KAFKA_TOPIC_PREFIX", "")
+        topics = [physical_topic(t, prefix) for t in TOPICS]  # make bench's own topics
         for group in groups.values():
-            asyncio.run(place_group_at_end(self.bootstrap, group, list(TOPICS)))
+            asyncio.run(place_group_at_end(self.bootstrap, group, topics))
         for name in SERVICES:
             port = free_port()
             data = self.base / name
