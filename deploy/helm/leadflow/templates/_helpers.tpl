@@ -229,7 +229,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- range $key := keys $settings | sortAlpha }}
 {{- $name := printf "LEADFLOW_%s" (upper $key) }}
 {{- if or (has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_TOKEN_SECRET" "LEADFLOW_SECRETS_KEY" "LEADFLOW_DATABASE_URL" "LEADFLOW_ALLOW_PLAINTEXT")) (hasPrefix "LEADFLOW_KAFKA_" $name) }}
-{{- fail (printf "settings.%s is set by the chart itself; use its own value instead (kafka.*, secrets.*, allowPlaintext…)" $key) }}
+{{- fail (printf "settings.%s is set by the chart itself (kafka.*, secrets.*, allowPlaintext…), or not supported by it (kafka_topic_prefix: the KafkaTopics and ACLs name the contract's topics)" $key) }}
 {{- end }}
 {{- $value := get $settings $key }}
 {{- if and (kindIs "float64" $value) (eq $value (floor $value)) }}
