@@ -51,7 +51,10 @@ _IDEMPOTENCY_HEADER = {
 }
 _IDEMPOTENCY_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "Idempotency-Key reused with another body"},
-    429: {"description": "Rate limit of this API key reached; see Retry-After"},
+    429: {
+        "description": "Rate limit of this API key reached, or too many failed credential"
+        " checks from this address; see Retry-After"
+    },
 }
 
 
@@ -97,8 +100,12 @@ async def _idempotent(
     description=(
         "Validates and normalises the lead, then stores it together with its "
         "`leads.captured` event in one transaction before answering 202: an accepted lead "
-        "is never lost. The same email within the duplicate window is the same lead "
-        "(`duplicate: true`, a new touch). With `Idempotency-Key`, a repeat of the same "
+        "is never lost. The same email within the duplicate window is the same lead: "
+        "sent again with this key, a new touch (`duplicate: true`, the lead's id; it fills "
+        "only the lead's empty fields). A person whose lead another key or a web form "
+        "captured is answered as a new one (its own id, `duplicate: false`): the lead gets a "
+        "touch without this request's fields, and this key reads what it sent under that "
+        "id. With `Idempotency-Key`, a repeat of the same "
         "request returns the first answer. " + KEY_CREDENTIAL
     ),
     responses={422: {"description": "Invalid fields, each named"}, **_IDEMPOTENCY_RESPONSES},
@@ -132,7 +139,8 @@ async def submit_lead(request: Request) -> Response:
     summary="Submit up to 500 leads (a list import); one result per lead",
     description=(
         "Each lead is validated on its own: the answer has one result per lead, in order, "
-        "`accepted` (with `lead_id` and `duplicate`) or `invalid` (with its `errors`). Every "
+        "`accepted` (with `lead_id` and `duplicate`, as for a single lead) or `invalid` "
+        "(with its `errors`). Every "
         "accepted lead is stored with its event in ONE transaction before the answer. More "
         "than 500 leads: 422. `Idempotency-Key` works as for a single lead. " + KEY_CREDENTIAL
     ),
@@ -169,7 +177,10 @@ async def submit_batch(
         + roles_text("admin")
         + " Or an `lf_sk_` API key."
     ),
-    responses={404: {"description": "No lead with this id (that this key captured)"}},
+    responses={
+        404: {"description": "No lead with this id (that this key captured)"},
+        429: {"description": "Too many failed credential checks from this address"},
+    },
 )
 async def get_lead(lead_id: uuid.UUID, rt: RT, key: KeyOrAdmin) -> LeadExport:
     stored = await handlers.export_lead(rt, lead_id, key_id=key.id if key else None)

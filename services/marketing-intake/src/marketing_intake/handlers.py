@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextvars import Context, copy_context
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,14 +28,15 @@ from leadflow.service import Runtime
 from marketing_intake import repo
 from marketing_intake.models import IdempotentResponse, StoredLead
 from marketing_intake.settings import IntakeSettings
+from marketing_intake.touches import Seen, touch_lead
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """A capture stored: its lead, and the id it was given, which is the lead's only if it
-    made the lead (a touch's is its own, tied to nothing: what an anonymous post is told)."""
+    """A capture stored: the id its caller is told (the lead's, or another key's own row
+    of it), and the capture's own id (a touch's is tied to nothing: what a form post is told)."""
 
     lead_id: uuid.UUID
     duplicate: bool
@@ -156,50 +157,88 @@ async def _store_captures(
     """Store new leads or new touches of recent ones, and stage their events.
 
     One query finds the recent leads of everyone in `captures`; the same person twice in
-    one group is one lead with two touches, as if they had come one after the other.
+    one group is one lead with two touches, as if they had come one after the other. A
+    touch never rewrites the lead (touches.py), and only the key that captured a lead is
+    told its id: another key is answered with a row of its own (`_answer`).
     """
     if not captures:
         return []
     window = timedelta(days=_settings(rt).duplicate_window_days)
     keys = [dedupe_key(c.lead.email) for c in captures]
     await repo.lock_people(s, keys)
-    known: dict[str, StoredLead] = {}
+    known: dict[str, Seen] = {}  # the recent lead of each person, then this group's new ones
     if window:
         since = min(c.lead.captured_at for c in captures) - window
         for stored in await repo.recent_leads(s, set(keys), since):
-            known.setdefault(stored.dedupe_key or "", stored)  # newest first
+            known.setdefault(stored.dedupe_key or "", Seen.of(stored))  # newest first
+    theirs = await _submissions(s, known.values(), captures)
+    seen: list[Seen] = list(known.values())
     accepted: list[Accepted] = []
-    fresh: dict[str, dict[str, Any]] = {}  # new leads of this group, by person
-    rows: list[dict[str, Any]] = []
     for capture, key in zip(captures, keys, strict=True):
-        lead, now = capture.lead, capture.lead.captured_at
-        row, existing = fresh.get(key), known.get(key)
-        if window and row is not None:  # new in this group and here again: a second touch
-            row["touches"] += 1
-            row["last_touch_at"] = now
-            lead_id, touches = row["lead_id"], row["touches"]
-        elif window and existing is not None and existing.last_touch_at >= now - window:
-            existing.touches += 1
-            existing.last_touch_at = now
-            lead_id, touches = existing.lead_id, existing.touches
+        lead = capture.lead
+        target = known.get(key)
+        if not window or target is None or target.last_touch_at < lead.captured_at - window:
+            target = Seen.new(lead, capture.key_id, dedupe_key=key)
+            if window:
+                known[key] = target
+            seen.append(target)
+            event = LeadCaptured(lead_id=lead.lead_id, lead=lead)
+            accepted.append(Accepted(lead.lead_id, False, lead.lead_id))
         else:
-            lead_id, touches = lead.lead_id, 1
-            row = fresh[key] = repo.lead_row(lead, key, capture.key_id)
-            rows.append(row)
-        if touches > 1:
-            touch = lead.model_copy(update={"lead_id": lead_id})
-            event = LeadCaptured(lead_id=lead_id, lead=touch, duplicate=True, touch=touches)
-        else:
-            event = LeadCaptured(lead_id=lead_id, lead=lead)
-        accepted.append(Accepted(lead_id, touches > 1, lead.lead_id))
+            own = capture.key_id is not None and capture.key_id == target.captured_by
+            touches = target.touch(lead, own=own)
+            touch = touch_lead(target.data, lead)
+            event = LeadCaptured(lead_id=target.lead_id, lead=touch, duplicate=True, touch=touches)
+            accepted.append(_answer(target, capture, own, theirs))
         envelope = (
             capture.context.run(rt.envelope, event) if capture.context else rt.envelope(event)
         )
         await add_event(s, envelope)
         if capture.remember is not None:
             _remember(s, capture.remember, accepted_body(accepted[-1]))
-    repo.insert_leads(s, rows)
+    rows = [*seen, *theirs.values()]
+    for row in rows:
+        row.save()
+    repo.insert_leads(s, [row.row() for row in rows if row.stored is None])
     return accepted
+
+
+async def _submissions(
+    s: AsyncSession, leads: Iterable[Seen], captures: Sequence[Capture]
+) -> dict[tuple[uuid.UUID, uuid.UUID], Seen]:
+    """The rows the keys of `captures` keep of these leads that other keys captured."""
+    lead_ids = {lead.lead_id for lead in leads}
+    key_ids = {c.key_id for c in captures if c.key_id is not None}
+    if not lead_ids or not key_ids:
+        return {}
+    found = await repo.submissions_of(s, lead_ids, key_ids)
+    return {
+        (row.touch_of, row.captured_by): Seen.of(row)
+        for row in found
+        if row.touch_of and row.captured_by
+    }
+
+
+def _answer(
+    lead: Seen,
+    capture: Capture,
+    own: bool,
+    theirs: dict[tuple[uuid.UUID, uuid.UUID], Seen],
+) -> Accepted:
+    """The answer to a touch of `lead`. Its own key is told the lead's id (`duplicate`);
+    a form post gets its own id (api_submit answers `submission_id`). Another key is
+    answered as for a new person, with a row of its own holding what it sent (the id it
+    reads, and a duplicate of its own next time): it never learns the lead is known."""
+    submitted = capture.lead
+    if own or capture.key_id is None:
+        return Accepted(lead.lead_id, True, submitted.lead_id)
+    mine = theirs.get((lead.lead_id, capture.key_id))
+    if mine is not None:
+        mine.touch(submitted, own=True)
+        return Accepted(mine.lead_id, True, submitted.lead_id)
+    mine = Seen.new(submitted, capture.key_id, touch_of=lead.lead_id)
+    theirs[(lead.lead_id, capture.key_id)] = mine
+    return Accepted(mine.lead_id, False, submitted.lead_id)
 
 
 def _log_accepted(accepted: Accepted, source: str) -> None:
@@ -280,17 +319,30 @@ async def export_lead(
 
 
 async def erase_lead(rt: Runtime, lead_id: uuid.UUID) -> bool:
-    """Remove the person's data and publish `leads.erased` once; False if unknown."""
+    """Remove the person's data and publish `leads.erased` once; False if unknown.
+
+    Another key's row of a lead (`touch_of`) names the same person: erasing it erases the
+    lead, and erasing the lead erases every such row.
+    """
     async with rt.transaction() as s:
         stored = await repo.get_lead(s, lead_id)
         if stored is None:
             return False
+        if stored.touch_of is not None:
+            stored = await repo.get_lead(s, stored.touch_of) or stored
         if stored.erased_at is None:
             now = datetime.now(UTC)
             _erase(stored, now)
-            await forget_lead(s, lead_id)  # its leads.captured, published or not
-            await rt.emit(s, LeadErased(lead_id=lead_id, erased_at=now))
+            await _erase_submissions(s, stored.lead_id, now)
+            await forget_lead(s, stored.lead_id)  # its leads.captured, published or not
+            await rt.emit(s, LeadErased(lead_id=stored.lead_id, erased_at=now))
     return True
+
+
+async def _erase_submissions(s: AsyncSession, lead_id: uuid.UUID, now: datetime) -> None:
+    for row in await repo.submissions_to(s, lead_id):
+        if row.erased_at is None:
+            _erase(row, now)
 
 
 def _erase(stored: StoredLead, now: datetime) -> None:
@@ -305,11 +357,14 @@ def stored_lead(stored: StoredLead) -> Lead | None:
 
 async def on_lead_erased(session: AsyncSession, env: Envelope) -> None:
     """Another replica (or a replay) erased the lead: make sure nothing personal is left."""
+    assert isinstance(env.data, LeadErased)
     stored = await repo.get_lead(session, env.data.lead_id)
-    if stored is not None and stored.erased_at is None:
-        assert isinstance(env.data, LeadErased)
+    if stored is None:
+        return
+    if stored.erased_at is None:
         _erase(stored, env.data.erased_at)
         await forget_lead(session, stored.lead_id)
+    await _erase_submissions(session, stored.lead_id, env.data.erased_at)
 
 
 HANDLERS: Handlers = {LeadErased: on_lead_erased}

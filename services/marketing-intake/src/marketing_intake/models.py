@@ -30,7 +30,8 @@ class ApiKey(Base):
 
 
 class StoredLead(Base):
-    """A lead as captured; `data` is the `Lead` JSON, emptied of personal data on erasure."""
+    """A lead as captured (or another key's submission of it, `touch_of`); `data` is the
+    `Lead` JSON, emptied of personal data on erasure."""
 
     __tablename__ = "leads"
 
@@ -43,6 +44,9 @@ class StoredLead(Base):
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # The API key that captured it, the only key that may read it (None: a web form's).
     captured_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    # Set on another key's submission of a person already a lead: the lead it touched. The
+    # row holds only what that key sent, for that key to read; it is never a dedupe match.
+    touch_of: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
 
 
 class IdempotentResponse(Base):

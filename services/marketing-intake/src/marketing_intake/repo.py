@@ -10,7 +10,6 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.events import Lead
 from leadflow.outbox import insert_at_commit
 from marketing_intake.models import ApiKey, IdempotentResponse, StoredLead, WebForm
 
@@ -48,22 +47,26 @@ async def recent_leads(
     return list(await session.scalars(stmt))
 
 
-def lead_row(lead: Lead, dedupe_key: str, captured_by: uuid.UUID | None) -> dict[str, Any]:
-    """A new lead's row for `insert_leads` (touched once, when captured)."""
-    return {
-        "lead_id": lead.lead_id,
-        "dedupe_key": dedupe_key,
-        "data": lead.model_dump(mode="json"),
-        "touches": 1,
-        "captured_at": lead.captured_at,
-        "last_touch_at": lead.captured_at,
-        "captured_by": captured_by,
-    }
+async def submissions_of(
+    session: AsyncSession, lead_ids: Collection[uuid.UUID], key_ids: Collection[uuid.UUID]
+) -> list[StoredLead]:
+    """The live rows these keys keep of these leads, captured by another key or a form."""
+    stmt = select(StoredLead).where(
+        StoredLead.touch_of.in_(lead_ids),
+        StoredLead.captured_by.in_(key_ids),
+        StoredLead.erased_at.is_(None),
+    )
+    return list(await session.scalars(stmt))
+
+
+async def submissions_to(session: AsyncSession, lead_id: uuid.UUID) -> list[StoredLead]:
+    """Every other key's submission of this lead (for its erasure)."""
+    return list(await session.scalars(select(StoredLead).where(StoredLead.touch_of == lead_id)))
 
 
 def insert_leads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """New leads (no ORM unit of work per lead), inserted at commit with the group's outbox
-    rows (PostgreSQL: one statement for both), or before a later statement."""
+    """New lead rows (`Seen.row()`; no ORM unit of work per lead), inserted at commit with
+    the group's outbox rows (PostgreSQL: one statement for both), or before a later one."""
     insert_at_commit(session, cast(Table, StoredLead.__table__), rows)
 
 
