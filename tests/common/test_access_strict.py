@@ -1,15 +1,18 @@
-"""Access hardening: one spelling of a token's signature, rep subjects that are UUIDs."""
+"""Access hardening: one spelling of a token's signature, rep subjects that are UUIDs, the
+records of `leadflow.tokens`."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from test_access import ADMIN, client, kernel_app
 
 from feedback.auth import is_own_lead
+from leadflow import access_store as store
 from leadflow.access import Principal, only_own, rep_of
 from leadflow.access_tokens import Claims, mint_token, verify_token
 from leadflow.http import Problem
@@ -77,3 +80,25 @@ async def test_a_rep_token_is_minted_only_for_a_uuid_subject(tmp_path: Path) -> 
             assert r.json()["subject"] == str(rep_id)
     finally:
         await app.state.runtime.engine.dispose()
+
+
+def test_token_records_round_trip_and_malformed_ones_are_skipped() -> None:
+    at = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    issued = store.Issued("tok_" + "b" * 24, "rep", str(uuid.uuid4()), "bootstrap", at, at)
+    revoked = store.Revoked("tok_" + "b" * 24, at, at)
+    key, value = store.issued_record(issued)
+    assert (key, store.parse_record(value)) == (b"tok_" + b"b" * 24 + b"/issued", issued)
+    key, value = store.revoked_record(revoked)
+    assert (key, store.parse_record(value)) == (b"tok_" + b"b" * 24, revoked)
+    old = b'{"token_id": "tok_x", "revoked_at": 1, "until": 2}'  # before "kind" existed
+    assert isinstance(store.parse_record(old), store.Revoked)
+    for bad in (
+        None,
+        b"",
+        b"[]",
+        b'{"token_id": 5, "until": 1}',
+        b'{"kind": "issued"}',
+        b'{"token_id": "t", "until": 1e400}',
+        b'{"token_id": "' + b"x" * 41 + b'"}',
+    ):
+        assert store.parse_record(bad) is None, bad
