@@ -16,7 +16,7 @@ from leadflow.access import (
     roles_text,
 )
 from leadflow.http import Problem, invalid
-from sales_assignment import admin
+from sales_assignment import admin, declining
 from sales_assignment.api_deps import NOT_FOUND, A
 from sales_assignment.api_deps import bad as _invalid
 from sales_assignment.models import RepRow
@@ -232,7 +232,7 @@ async def decline(
 ) -> DeclineOut:
     body = body or DeclineIn()
     try:
-        done = await admin.decline(
+        done = await declining.decline(
             a, lead_id, note=body.reason or None, rep_id=body.rep_id, only_rep=rep_of(p)
         )
     except admin.NotYours as exc:
