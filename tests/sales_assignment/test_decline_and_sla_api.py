@@ -296,3 +296,15 @@ async def test_erasing_a_lead_drops_the_decliners_note_from_its_history(
     (step,) = [h for h in doc["history"] if h["event"] == "declined"]
     assert step["reason"]["note"] == "[erased]"
     assert "Lovelace" not in str(doc)
+
+
+async def test_an_inactive_reps_token_declines_nothing(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    ann = await add_rep(http, "Ann")
+    lead_id = await new_lead(app)
+    own = await bearer(http, "rep", ann)
+    assert (await http.patch(f"/v1/reps/{ann}", json={"active": False}, headers=ADMIN)).is_success
+    r = await http.post(f"/v1/assignments/{lead_id}/decline", headers=own)
+    assert r.status_code == 403, r.text
+    assert (await shown(http, lead_id))["history"][-1]["event"] == "assigned"

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sales_assignment import repo
-from sales_assignment.admin import Conflict, NotFound, NotYours
+from sales_assignment.admin import Conflict, NotFound, NotYours, RepRetired, may_act
 from sales_assignment.assigning import Assigner
 from sales_assignment.models import AWAITING_ACCEPT, HistoryRow
 
@@ -50,6 +50,10 @@ async def decline(
         row = await repo.get_assignment(s, lead_id)
         if row is None:
             raise NotFound("assignment")
+        # Read under the routing lock, as accepting does: a retired or inactive rep's token
+        # acts on nothing.
+        if only_rep is not None and not may_act(await repo.get_rep(s, only_rep, deleted=True)):
+            raise RepRetired
         done = await repo.decline_of(s, lead_id, who) if who is not None else None
         if done is not None:
             return _declined(done)
