@@ -4,6 +4,7 @@ and Ctrl-C stops every process it started, even a moment after start, and nothin
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -100,3 +101,4 @@ def test_ctrl_c_right_after_start_stops_every_service_and_the_broker_run_sh_star
             os.kill(pid, signal.SIGKILL)
         if run.poll() is None:
             run.kill()
+        shutil.rmtree(data, ignore_errors=True)  # the broker's log and the SQLite files
