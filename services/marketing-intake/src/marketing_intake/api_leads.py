@@ -18,7 +18,7 @@ from leadflow.http import Problem, bearer_of, field_name
 from leadflow.leadbody.normalize import FieldError, LeadInvalid
 from leadflow.leadbody.schema import LeadIn
 from leadflow.service import Runtime
-from marketing_intake import handlers
+from marketing_intake import handlers, handlers_erasure
 from marketing_intake.deps import (
     KEY_CREDENTIAL,
     RT,
@@ -183,12 +183,12 @@ async def submit_batch(
     },
 )
 async def get_lead(lead_id: uuid.UUID, rt: RT, key: KeyOrAdmin) -> LeadExport:
-    stored = await handlers.export_lead(rt, lead_id, key_id=key.id if key else None)
+    stored = await handlers_erasure.export_lead(rt, lead_id, key_id=key.id if key else None)
     if stored is None:
         raise Problem(404, "Not Found", "No lead with this id.")
     return LeadExport(
         lead_id=stored.lead_id,
-        lead=handlers.stored_lead(stored),
+        lead=handlers_erasure.stored_lead(stored),
         touches=stored.touches,
         captured_at=stored.captured_at,
         last_touch_at=stored.last_touch_at,
@@ -204,6 +204,6 @@ async def get_lead(lead_id: uuid.UUID, rt: RT, key: KeyOrAdmin) -> LeadExport:
     responses={404: {"description": "No lead with this id"}},
 )
 async def erase_lead(lead_id: uuid.UUID, rt: RT, _: AdminOnly) -> dict[str, str]:
-    if not await handlers.erase_lead(rt, lead_id):
+    if not await handlers_erasure.erase_lead(rt, lead_id):
         raise Problem(404, "Not Found", "No lead with this id.")
     return {"lead_id": str(lead_id), "status": "erasing"}

@@ -14,7 +14,7 @@ from leadflow.schedule import every
 from leadflow.service import Runtime, create_app
 from marketing_intake import api_forms, api_keys, api_leads, api_submit
 from marketing_intake.deps import Limits
-from marketing_intake.handlers import HANDLERS
+from marketing_intake.handlers_erasure import HANDLERS
 from marketing_intake.retention import purge_idempotency
 from marketing_intake.settings import IntakeSettings
 
