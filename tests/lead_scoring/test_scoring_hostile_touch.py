@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from fastapi import FastAPI
 from lead_scoring.app import MIGRATIONS, build_app
 from lead_scoring.handlers import Scorer
 from lead_scoring.settings import ScoringSettings
-from leadflow.events import Envelope, LeadCaptured
+from leadflow.events import Attribution, Envelope, Lead, LeadCaptured, LeadScored
 from marketing_intake.app import MIGRATIONS as INTAKE_MIGRATIONS
 from marketing_intake.app import build_app as build_intake
 from marketing_intake.settings import IntakeSettings
@@ -70,3 +72,42 @@ async def test_a_strangers_touch_keeps_the_scored_leads_name_and_phone(
     assert row.touches == 2
     assert (row.lead["first_name"], row.lead["phone"]) == ("Grace", "+442079460000")
     assert (row.lead["job_title"], row.lead["company_size"]) == (None, None)
+
+
+async def test_a_touch_carrying_other_fields_only_fills_the_empty_ones(scoring: FastAPI) -> None:
+    """An intake from before the fix (its events still on the topic) sent the touch's own
+    fields; scoring keeps what it stored and takes only the empty fields and attribution."""
+    lead = Lead(
+        lead_id=uuid.uuid4(),
+        email="cto@bigco.example.com",
+        first_name="Grace",
+        phone="+442079460000",
+        captured_at=datetime.now(UTC),
+    )
+    hostile = lead.model_copy(
+        update={
+            "first_name": "Mallory",
+            "phone": "+442079460999",
+            "job_title": "CTO",
+            "attribution": Attribution(source="web_form", utm_source="evil"),
+            "captured_at": datetime.now(UTC),
+        }
+    )
+    scorer: Scorer = scoring.state.scorer
+    batch = [
+        LeadCaptured(lead_id=lead.lead_id, lead=lead),
+        LeadCaptured(lead_id=lead.lead_id, lead=hostile, duplicate=True, touch=2),
+    ]
+    async with runtime(scoring).transaction() as s:  # the same lead twice in one batch
+        await scorer.batch_handlers[LeadCaptured](s, [Envelope(data=e, source="/t") for e in batch])
+    async with runtime(scoring).transaction() as s:  # and in a later one
+        await scorer.handlers[LeadCaptured](
+            s, Envelope(data=batch[1].model_copy(update={"touch": 3}), source="/t")
+        )
+    row = await scorer.get(lead.lead_id)
+    assert row.touches == 3
+    assert (row.lead["first_name"], row.lead["phone"]) == ("Grace", "+442079460000")
+    assert row.lead["job_title"] == "CTO"
+    assert row.lead["attribution"]["utm_source"] == "evil"
+    scored = [e.data for e in await outbox(scoring) if isinstance(e.data, LeadScored)]
+    assert {(e.lead.first_name, e.lead.phone) for e in scored} == {("Grace", "+442079460000")}

@@ -27,6 +27,7 @@ from leadflow.events import (
     LeadQualified,
     LeadScored,
 )
+from leadflow.leadbody.touch import filled, touch_lead
 from leadflow.outbox import add_event, forget_lead
 from leadflow.service import Runtime
 
@@ -52,6 +53,18 @@ def _row(lead: Lead, touches: int, result: Score) -> dict[str, Any]:
     """A lead_scores row's columns for a new score (lead_id and qualified_at aside); the
     JSON columns take the models as they are."""
     return {"lead": lead, "touches": touches, **_scored(result)}
+
+
+def _touched(state: repo.ScoreState | None, ev: LeadCaptured) -> Lead:
+    """The lead to score and store: a touch of a stored lead keeps every field it holds and
+    fills only the empty ones (intake sends the stored lead with a touch; an event from an
+    intake of before, still on the topic, carried whatever the toucher typed)."""
+    if not ev.duplicate or state is None or state.lead is None:
+        return ev.lead
+    stored = state.lead
+    if isinstance(stored, Lead):
+        stored = stored.model_dump(mode="json")
+    return touch_lead(filled(stored, ev.lead), ev.lead)
 
 
 @dataclass
@@ -120,9 +133,10 @@ class Scorer:
             if state is not None and state.erased:
                 continue
             touches = max(ev.touch, state.touches + 1 if state is not None and ev.duplicate else 1)
-            result = score(ev.lead, rules, model, touches=touches, now=now)
+            lead = _touched(state, ev)
+            result = score(lead, rules, model, touches=touches, now=now)
             first_mql = result.qualified and (state is None or not state.qualified)
-            values = _row(ev.lead, touches, result)
+            values = _row(lead, touches, result)
             if first_mql:
                 values["qualified_at"] = result.scored_at
             if ev.lead_id in new:  # captured twice in this batch
@@ -132,8 +146,8 @@ class Scorer:
             else:
                 rescored[ev.lead_id] = rescored.get(ev.lead_id, {}) | values
             was_mql = state is not None and state.qualified
-            states[ev.lead_id] = repo.ScoreState(touches, was_mql or result.qualified, False)
-            fields = {"lead_id": ev.lead_id, "lead": ev.lead, **_scored(result)}
+            states[ev.lead_id] = repo.ScoreState(touches, was_mql or result.qualified, False, lead)
+            fields = {"lead_id": ev.lead_id, "lead": lead, **_scored(result)}
             scored = self.rt.envelope(LeadScored(**fields), cause=env)
             value = scored.value()
             await add_event(session, scored, value=value)

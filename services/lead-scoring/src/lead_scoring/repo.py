@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_scoring.models import LeadScore, ModelState, RuleSetVersion
+from leadflow.events import Lead
 from leadflow.outbox import insert_at_commit
 
 MODEL = "default"
@@ -54,6 +55,7 @@ class ScoreState:
     touches: int
     qualified: bool  # became an MQL before (qualified_at is set)
     erased: bool
+    lead: Lead | dict[str, Any] | None = None  # the lead as stored (a touch never rewrites it)
 
 
 _STATE_COLUMNS = select(
@@ -61,6 +63,7 @@ _STATE_COLUMNS = select(
     LeadScore.touches,
     LeadScore.qualified_at.is_not(None),
     LeadScore.erased_at.is_not(None),
+    LeadScore.lead,
 ).with_for_update()
 _STATES = _STATE_COLUMNS.where(LeadScore.lead_id.in_(bindparam("ids", expanding=True)))
 # PostgreSQL: the ids as one array parameter rather than a list rendered into the statement.
@@ -75,7 +78,7 @@ async def score_states(
     stmt = _STATES_PG if postgres else _STATES
     # An ORM statement: changes pending in the session are flushed first.
     rows = await session.execute(stmt, {"ids": list(lead_ids)})
-    return {lead_id: ScoreState(touches, q, e) for lead_id, touches, q, e in rows}
+    return {lead_id: ScoreState(touches, q, e, lead) for lead_id, touches, q, e, lead in rows}
 
 
 _scores = cast(Table, LeadScore.__table__)

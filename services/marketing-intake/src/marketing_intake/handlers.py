@@ -22,12 +22,13 @@ from leadflow.leadbody.normalize import (
     dedupe_key,
     normalize_lead,
 )
+from leadflow.leadbody.touch import touch_lead
 from leadflow.outbox import add_event
 from leadflow.service import Runtime
 from marketing_intake import repo
 from marketing_intake.models import IdempotentResponse
 from marketing_intake.settings import IntakeSettings
-from marketing_intake.touches import Seen, touch_lead
+from marketing_intake.touches import Seen
 
 log = logging.getLogger(__name__)
 

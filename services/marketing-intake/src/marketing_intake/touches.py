@@ -1,47 +1,21 @@
-"""What a capture of a person already known may change (pure: no I/O).
+"""The lead rows a group of captures makes or touches (pure: no I/O).
 
 Anyone may post a form with anyone's email, and another API key may send a person some
 other integration captured. Such a touch counts (and brings its attribution), but never
-rewrites the lead: only the key that captured it fills the fields it left empty.
+rewrites the lead: only the key that captured it fills the fields it left empty
+(`leadflow.leadbody.touch`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from leadflow.events import Consent, Lead
+from leadflow.events import Lead
+from leadflow.leadbody.touch import filled
 from marketing_intake.models import StoredLead
-
-# Never taken from a touch: who the lead is, and when it was first captured; attribution
-# is the touch's own (it goes with the touch's event, not into the stored lead).
-_KEPT = frozenset({"lead_id", "email", "captured_at", "attribution"})
-_NO_CONSENT = Consent().model_dump(mode="json")
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value in ("", {}, []) or value == _NO_CONSENT
-
-
-def filled(stored: Mapping[str, Any], new: Lead) -> dict[str, Any]:
-    """The stored lead (JSON) with its empty fields taken from `new`; nothing it holds is
-    replaced (a touch of the key that captured it)."""
-    data = dict(stored)
-    for name, value in new.model_dump(mode="json", exclude=set(_KEPT)).items():
-        if _empty(data.get(name)) and not _empty(value):
-            data[name] = value
-    return data
-
-
-def touch_lead(stored: Mapping[str, Any], new: Lead) -> Lead:
-    """What a touch's `leads.captured` carries: the lead as stored, with this touch's
-    attribution and time (consumers fold touches by time and count them by source)."""
-    return Lead.model_validate(
-        {**stored, "attribution": new.attribution, "captured_at": new.captured_at}
-    )
 
 
 @dataclass
