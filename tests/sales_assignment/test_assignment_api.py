@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from assignment_kit import qualified
 from fastapi import FastAPI
 
-from sales_assignment.app import MIGRATIONS, build_app
-from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, build, client, dispose
+from support.apps import ADMIN
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
-    yield app
-    await dispose(app)
-
-
-@pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(app) as c:
-        yield c
 
 
 REP = {

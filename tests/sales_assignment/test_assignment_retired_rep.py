@@ -4,29 +4,12 @@ and a retired rep's unaccepted leads go on to other reps at once, the history sa
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from assignment_kit import qualified
 from fastapi import FastAPI
 
-from sales_assignment.app import MIGRATIONS, build_app
-from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, build, client, dispose
-
-
-@pytest.fixture
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
-    yield app
-    await dispose(app)
-
-
-@pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(app) as c:
-        yield c
+from support.apps import ADMIN, bearer
 
 
 async def rep(http: httpx.AsyncClient, name: str) -> str:
@@ -38,9 +21,7 @@ async def rep(http: httpx.AsyncClient, name: str) -> str:
 
 
 async def token_of(http: httpx.AsyncClient, rep_id: str) -> dict[str, str]:
-    r = await http.post("/v1/tokens", json={"role": "rep", "subject": rep_id}, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
+    return await bearer(http, "rep", rep_id)
 
 
 async def new_lead(app: FastAPI) -> uuid.UUID:

@@ -4,38 +4,14 @@ accept; a sales tool reads and accepts any lead."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from assignment_kit import qualified
 from fastapi import FastAPI
 
-from sales_assignment.app import MIGRATIONS, build_app
-from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, build, client, dispose
+from support.apps import ADMIN, bearer
 
 REP = {"name": "Ann", "email": "ann@seller.example", "territories": ["DE"]}
-
-
-@pytest.fixture
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
-    yield app
-    await dispose(app)
-
-
-@pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(app) as c:
-        yield c
-
-
-async def bearer(http: httpx.AsyncClient, role: str, subject: str | None = None) -> dict[str, str]:
-    body = {"role": role} | ({"subject": subject} if subject else {})
-    r = await http.post("/v1/tokens", json=body, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 async def assigned_lead(app: FastAPI) -> uuid.UUID:

@@ -21,7 +21,7 @@ from leadflow.outbox import outbox_table
 from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.assigning import Assigner
 from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, build, client, dispose
+from support.apps import ADMIN, bearer, build, client, dispose
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = {d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -35,12 +35,6 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
     app.state.assigner.clock = FakeClock(datetime.now(UTC))
     yield app
     await dispose(app)
-
-
-@pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(app) as c:
-        yield c
 
 
 def assigner(app: FastAPI) -> Assigner:
@@ -60,13 +54,6 @@ async def add_rep(http: httpx.AsyncClient, name: str, **fields: Any) -> str:
     assert r.status_code == 201, r.text
     rep_id: str = r.json()["rep_id"]
     return rep_id
-
-
-async def bearer(http: httpx.AsyncClient, role: str, subject: str | None = None) -> dict[str, str]:
-    body = {"role": role} | ({"subject": subject} if subject else {})
-    r = await http.post("/v1/tokens", json=body, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 async def handle(app: FastAPI, env: Envelope) -> None:

@@ -13,9 +13,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from sales_assignment.app import MIGRATIONS, build_app
-from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, build, client, dispose
+from support.apps import ADMIN
 from support.infra import free_port
 
 pytestmark = pytest.mark.postgres
@@ -32,19 +30,6 @@ BAD = (
     "Bob,bob-at-seller,1,EMEA\n"
     "Cid,cid@seller.example,-3,EU\n"
 )
-
-
-@pytest.fixture
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
-    yield app
-    await dispose(app)
-
-
-@pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(app) as c:
-        yield c
 
 
 async def test_a_valid_file_adds_every_rep(http: httpx.AsyncClient) -> None:

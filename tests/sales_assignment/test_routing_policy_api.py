@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,24 +11,9 @@ from assignment_kit import qualified
 from fastapi import FastAPI
 
 from leadflow.events import Envelope
-from sales_assignment.app import MIGRATIONS, build_app
-from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, build, client, dispose
+from support.apps import ADMIN, client
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
-    yield app
-    await dispose(app)
-
-
-@pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(app) as c:
-        yield c
 
 
 async def _rep(http: httpx.AsyncClient, name: str, **fields: Any) -> str:

@@ -22,6 +22,7 @@ from leadflow.service import Runtime
 from leadflow.settings import Settings
 
 ADMIN = {"Authorization": "Bearer dev-test-admin"}
+REP_SUBJECT = "5f0c6a7e-2b1d-4c3e-9a8f-0123456789ab"  # a rep's subject is a rep_id (a UUID)
 S = TypeVar("S", bound=Settings)
 
 
@@ -39,6 +40,14 @@ async def build(
 
 def client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+async def bearer(http: httpx.AsyncClient, role: str, subject: str | None = None) -> dict[str, str]:
+    """Headers carrying a new token of this role (and subject), issued by the app's admin."""
+    body = {"role": role} | ({"subject": subject} if subject else {})
+    r = await http.post("/v1/tokens", json=body, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 def runtime(app: FastAPI) -> Runtime:

@@ -1,0 +1,27 @@
+"""sales-assignment fixtures: the app on a migrated database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from sales_assignment.app import MIGRATIONS, build_app
+from sales_assignment.settings import AssignmentSettings
+from support.apps import build, client, dispose
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    """The real app with default settings; a test module may override it with its own."""
+    app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
+    yield app
+    await dispose(app)
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client(app) as c:
+        yield c
