@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from lead_scoring.app import MIGRATIONS, build_app
 from lead_scoring.settings import ScoringSettings
-from support.apps import ADMIN, build, client, dispose
+from support.apps import ADMIN, REP_SUBJECT, bearer, build, client, dispose
 
 
 @pytest.fixture
@@ -19,15 +19,6 @@ async def http(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with client(app) as c:
         yield c
     await dispose(app)
-
-
-SUBJECT = "5f0c6a7e-2b1d-4c3e-9a8f-0123456789ab"  # a rep's subject is a rep_id (a UUID)
-
-
-async def bearer(http: httpx.AsyncClient, role: str) -> dict[str, str]:
-    r = await http.post("/v1/tokens", json={"role": role, "subject": SUBJECT}, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 READS = [
@@ -43,20 +34,20 @@ async def test_reads_need_an_admin_or_analyst_token(
 ) -> None:
     assert (await http.request(method, path)).status_code == 401
     assert (
-        await http.request(method, path, headers=await bearer(http, "analyst"))
+        await http.request(method, path, headers=await bearer(http, "analyst", REP_SUBJECT))
     ).status_code in (
         200,
         404,
     )
     for role in ("sales_tool", "rep"):
-        r = await http.request(method, path, headers=await bearer(http, role))
+        r = await http.request(method, path, headers=await bearer(http, role, REP_SUBJECT))
         assert r.status_code == 403, (role, r.text)
 
 
 async def test_preview_needs_a_reader_and_rules_need_admin(http: httpx.AsyncClient) -> None:
     body = {"email": "ann@acme.example.com", "country": "DE"}
     assert (await http.post("/v1/scores/preview", json=body)).status_code == 401
-    analyst = await bearer(http, "analyst")
+    analyst = await bearer(http, "analyst", REP_SUBJECT)
     assert (await http.post("/v1/scores/preview", json=body, headers=analyst)).status_code == 200
     rules = (await http.get("/v1/scoring/rules", headers=analyst)).json()["rules"]
     r = await http.put("/v1/scoring/rules", json=rules, headers=analyst)

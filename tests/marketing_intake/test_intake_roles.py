@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from marketing_intake.app import MIGRATIONS, build_app
 from marketing_intake.settings import IntakeSettings
-from support.apps import ADMIN, build, client, dispose
+from support.apps import ADMIN, REP_SUBJECT, bearer, build, client, dispose
 
 LEAD = {"email": "ann@acme.example.com", "first_name": "Ann", "country": "DE"}
 
@@ -24,15 +24,6 @@ async def http(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     await dispose(app)
 
 
-SUBJECT = "5f0c6a7e-2b1d-4c3e-9a8f-0123456789ab"  # a rep's subject is a rep_id (a UUID)
-
-
-async def bearer(http: httpx.AsyncClient, role: str) -> dict[str, str]:
-    r = await http.post("/v1/tokens", json={"role": role, "subject": SUBJECT}, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
 async def captured(http: httpx.AsyncClient) -> str:
     key = (await http.post("/v1/api-keys", json={"name": "crm"}, headers=ADMIN)).json()["key"]
     r = await http.post("/v1/leads", json=LEAD, headers={"Authorization": f"Bearer {key}"})
@@ -43,7 +34,7 @@ async def captured(http: httpx.AsyncClient) -> str:
 
 async def test_an_issued_admin_token_exports_and_erases_a_lead(http: httpx.AsyncClient) -> None:
     lead_id = await captured(http)
-    admin = await bearer(http, "admin")
+    admin = await bearer(http, "admin", REP_SUBJECT)
     r = await http.get(f"/v1/leads/{lead_id}", headers=admin)
     assert (r.status_code, r.json()["lead"]["email"]) == (200, LEAD["email"])
     assert (await http.delete(f"/v1/leads/{lead_id}", headers=admin)).status_code == 202
@@ -52,7 +43,7 @@ async def test_an_issued_admin_token_exports_and_erases_a_lead(http: httpx.Async
 @pytest.mark.parametrize("role", ["analyst", "sales_tool", "rep"])
 async def test_other_roles_neither_export_nor_erase(http: httpx.AsyncClient, role: str) -> None:
     lead_id = await captured(http)
-    token = await bearer(http, role)
+    token = await bearer(http, role, REP_SUBJECT)
     assert (await http.get(f"/v1/leads/{lead_id}", headers=token)).status_code == 403
     assert (await http.delete(f"/v1/leads/{lead_id}", headers=token)).status_code == 403
     assert (await http.get("/v1/api-keys", headers=token)).status_code == 403
