@@ -8,11 +8,9 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +29,7 @@ from leadflow.access import AdminOnly, Principal, Reader, allow, roles_text
 from leadflow.access_tokens import Claims, mint_token, signing_key, verify_token
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime, create_app
+from support.jwks import Idp
 
 ADMIN = {"Authorization": "Bearer dev-test"}
 ISSUER = "https://idp.example.test"
@@ -230,56 +229,21 @@ async def test_good_tokens_spend_nothing_of_the_failure_budget(tmp_path: Path) -
 # ---------------------------------------------------------------- OIDC
 
 
-class Jwks:
-    """An identity provider's JWKS endpoint on loopback, in a thread."""
-
-    def __init__(self, keys: list[dict[str, Any]]) -> None:
-        body = json.dumps({"keys": keys}).encode()
-        self.fetches = 0
-        self.delay = 0.0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.fetches += 1
-                time.sleep(outer.delay)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture(scope="module")
 def rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @pytest.fixture
-def jwks(rsa_key: rsa.RSAPrivateKey) -> Iterator[Jwks]:
+def jwks(rsa_key: rsa.RSAPrivateKey) -> Iterator[Idp]:
     jwk = json.loads(RSAAlgorithm.to_jwk(rsa_key.public_key()))
-    server = Jwks([jwk | {"kid": "k1", "alg": "RS256", "use": "sig"}])
+    server = Idp([jwk | {"kid": "k1", "alg": "RS256", "use": "sig"}])
     yield server
     server.stop()
 
 
 @pytest.fixture
-async def oidc_app(tmp_path: Path, jwks: Jwks) -> AsyncIterator[FastAPI]:
+async def oidc_app(tmp_path: Path, jwks: Idp) -> AsyncIterator[FastAPI]:
     a = await kernel_app(
         tmp_path, oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_url=jwks.url
     )
@@ -366,7 +330,7 @@ def test_oidc_settings_refuse_symmetric_or_empty_algorithms() -> None:
 
 
 async def test_a_slow_jwks_does_not_stall_other_requests(
-    oidc_app: FastAPI, rsa_key: rsa.RSAPrivateKey, jwks: Jwks
+    oidc_app: FastAPI, rsa_key: rsa.RSAPrivateKey, jwks: Idp
 ) -> None:
     jwks.delay = 1.0  # the identity provider answers slowly
     async with client(oidc_app) as http:

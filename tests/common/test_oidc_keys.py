@@ -5,11 +5,8 @@ default executor; served by a JWKS endpoint this test runs itself."""
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +15,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, FastAPI
-from jwt.algorithms import RSAAlgorithm
 from kernel_app import KernelTestSettings, create_tables
 
 from leadflow.access import Reader
 from leadflow.oidc import OidcVerifier
 from leadflow.service import Runtime, create_app
+from support.jwks import Idp
 
 ISSUER = "https://idp.example.test"
 AUDIENCE = "leadflow"
@@ -36,44 +33,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class Idp:
-    """An identity provider's JWKS endpoint on loopback: its keys, delay and status change."""
-
-    def __init__(self) -> None:
-        self.keys: list[dict[str, Any]] = []
-        self.fetches = 0
-        self.delay = 0.0
-        self.status = 200
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.fetches += 1
-                time.sleep(outer.delay)
-                body = json.dumps({"keys": outer.keys}).encode()
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
-
-    def publish(self, *keys: tuple[rsa.RSAPrivateKey, str]) -> None:
-        self.keys = [
-            json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": kid, "use": "sig"}
-            for key, kid in keys
-        ]
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +50,7 @@ def idp(k1: rsa.RSAPrivateKey) -> Iterator[Idp]:
     server = Idp()
     server.publish((k1, "k1"))
     yield server
-    server.server.shutdown()
-    server.server.server_close()
+    server.stop()
 
 
 def token(key: rsa.RSAPrivateKey, kid: str, sub: str = "analyst-1") -> str:
