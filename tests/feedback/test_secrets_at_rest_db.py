@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
 from datetime import UTC, datetime
 
@@ -13,20 +12,12 @@ import sqlalchemy as sa
 from test_integrations_db import LEAD, create, signed
 
 from feedback.app import MIGRATIONS
-from leadflow.db import create_engine
 from leadflow.migrations import upgrade
 from leadflow.service import Runtime
 from leadflow.webhooks import new_secret
-from support.db_text import database_text
+from support.db_text import SECRETS_KEY, database_text, insert_row, secret_traces
 
 pytestmark = pytest.mark.postgres
-
-KEY = "Hn5_Wq2Zx8Lc4Vb7Mk1Jd9Rf3Tg6Ys0Pe-aUoIiEyQw"
-
-
-def _traces(secret: str) -> list[str]:
-    body = secret.removeprefix("whsec_")
-    return [secret, body, base64.b64decode(body).hex()]
 
 
 async def test_a_webhook_secret_is_stored_sealed_and_verifies_signed_posts(
@@ -34,7 +25,7 @@ async def test_a_webhook_secret_is_stored_sealed_and_verifies_signed_posts(
 ) -> None:
     hook = await create(client, "webhook", "HubSpot")
     stored = await database_text(rt.settings.database_url)
-    for trace in _traces(hook["secret"]):
+    for trace in secret_traces(hook["secret"]):
         assert trace not in stored
     raw, headers = signed(hook["secret"], {"lead_id": LEAD, "stage": "contacted"}, "m1")
     answer = await client.post(hook["webhook_path"], content=raw, headers=headers)
@@ -52,24 +43,19 @@ async def test_the_migration_seals_a_secret_stored_bare(
         *(sa.column(n, sa.String()) for n in ("name", "kind", "hint", "secret")),
         sa.column("created_at", sa.DateTime(timezone=True)),
     )
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                integrations.insert().values(
-                    integration_id=uuid.uuid4(),
-                    name="crm",
-                    kind="webhook",
-                    hint="whsec_…",
-                    secret=bare,
-                    created_at=datetime.now(UTC),
-                )
-            )
-    finally:
-        await engine.dispose()
-    monkeypatch.setenv("LEADFLOW_SECRETS_KEY", KEY)
+    await insert_row(
+        database_url,
+        integrations,
+        integration_id=uuid.uuid4(),
+        name="crm",
+        kind="webhook",
+        hint="whsec_…",
+        secret=bare,
+        created_at=datetime.now(UTC),
+    )
+    monkeypatch.setenv("LEADFLOW_SECRETS_KEY", SECRETS_KEY)
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
     stored = await database_text(database_url)
-    for trace in _traces(bare):
+    for trace in secret_traces(bare):
         assert trace not in stored
     assert "lfenc1:" in stored

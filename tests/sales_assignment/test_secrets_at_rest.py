@@ -4,7 +4,6 @@ deliveries are still signed with them (both DBs)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -22,12 +21,11 @@ from sales_assignment import admin
 from sales_assignment.app import MIGRATIONS
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker
-from support.db_text import database_text
+from support.db_text import SECRETS_KEY as KEY
+from support.db_text import database_text, insert_row, secret_traces
 from support.receiver import Receiver
 
 pytestmark = pytest.mark.postgres
-
-KEY = "Hn5_Wq2Zx8Lc4Vb7Mk1Jd9Rf3Tg6Ys0Pe-aUoIiEyQw"
 
 
 @pytest.fixture
@@ -42,12 +40,6 @@ async def a(database_url: str) -> AsyncIterator[Assigner]:
     assigner = await make_assigner(database_url, secrets_key=KEY, webhook_secret_grace_seconds=60)
     yield assigner
     await assigner.rt.engine.dispose()
-
-
-def _traces(secret: str) -> list[str]:
-    """The secret and the key material it carries, as they could appear stored."""
-    body = secret.removeprefix("whsec_")
-    return [secret, body, base64.b64decode(body).hex()]
 
 
 async def _delivered_and_verified(a: Assigner, receiver: Receiver, secret: str) -> None:
@@ -69,7 +61,7 @@ async def test_secrets_are_stored_sealed_and_still_sign(
     second, _ = await admin.rotate_secret(a, endpoint.id)
     stored = await database_text(database_url)
     for secret in (first, second):
-        for trace in _traces(secret):
+        for trace in secret_traces(secret):
             assert trace not in stored
     assert "lfenc1:" in stored
     await _delivered_and_verified(a, receiver, second)
@@ -88,28 +80,23 @@ async def test_the_migration_seals_secrets_stored_bare(
         sa.column("consecutive_failures", sa.Integer()),
         sa.column("created_at", sa.DateTime(timezone=True)),
     )
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                endpoints.insert().values(
-                    id=uuid.uuid4(),
-                    url=receiver.url,
-                    secrets=[bare],
-                    event_types=["lead.assigned"],
-                    enabled=True,
-                    consecutive_failures=0,
-                    created_at=datetime.now(UTC),
-                )
-            )
-    finally:
-        await engine.dispose()
+    await insert_row(
+        database_url,
+        endpoints,
+        id=uuid.uuid4(),
+        url=receiver.url,
+        secrets=[bare],
+        event_types=["lead.assigned"],
+        enabled=True,
+        consecutive_failures=0,
+        created_at=datetime.now(UTC),
+    )
     assert bare in await database_text(database_url)
 
     monkeypatch.setenv("LEADFLOW_SECRETS_KEY", KEY)  # as the service's environment has it
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
     stored = await database_text(database_url)
-    for trace in _traces(bare):
+    for trace in secret_traces(bare):
         assert trace not in stored
 
     a = await make_assigner(database_url, secrets_key=KEY)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+from typing import Any
+
+import sqlalchemy as sa
 from sqlalchemy import MetaData, select
 
 from leadflow.db import create_engine
+
+SECRETS_KEY = "Hn5_Wq2Zx8Lc4Vb7Mk1Jd9Rf3Tg6Ys0Pe-aUoIiEyQw"  # a LEADFLOW_SECRETS_KEY for tests
 
 
 async def database_text(url: str) -> str:
@@ -25,3 +31,19 @@ async def database_text(url: str) -> str:
     finally:
         await engine.dispose()
     return "\n".join(parts)
+
+
+def secret_traces(secret: str) -> list[str]:
+    """A whsec_ secret and the key material it carries, as they could appear stored."""
+    body = secret.removeprefix("whsec_")
+    return [secret, body, base64.b64decode(body).hex()]
+
+
+async def insert_row(url: str, table: sa.TableClause, /, **values: Any) -> None:
+    """One row written as an older release would have (before a migration runs)."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(table.insert().values(**values))
+    finally:
+        await engine.dispose()
