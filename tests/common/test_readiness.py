@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -41,11 +42,7 @@ async def test_a_service_with_an_outbox_stays_ready_without_kafka_and_names_it_d
 ) -> None:
     settings_cls, build_app, migrations = service
     app = await build(settings_cls, build_app, migrations, pg_url, kafka_bootstrap=NO_KAFKA)
-    try:
-        async with client(app) as http:
-            r = await http.get("/readyz")
-    finally:
-        await _close(app)
+    r = await _readyz(app)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "degraded"
@@ -60,11 +57,7 @@ async def test_a_service_that_consumes_to_do_its_job_is_not_ready_without_kafka(
 ) -> None:
     settings_cls, build_app, migrations = service
     app = await build(settings_cls, build_app, migrations, pg_url, kafka_bootstrap=NO_KAFKA)
-    try:
-        async with client(app) as http:
-            r = await http.get("/readyz")
-    finally:
-        await _close(app)
+    r = await _readyz(app)
     assert r.status_code == 503
     assert r.json()["checks"]["kafka"].startswith("unavailable")
 
@@ -84,11 +77,7 @@ async def test_a_service_whose_database_is_away_is_not_ready(
             admin_token="dev-test-admin", database_url=away, kafka_bootstrap=kafka_bootstrap
         )
     )
-    try:
-        async with client(app) as http:
-            r = await http.get("/readyz")
-    finally:
-        await _close(app)
+    r = await _readyz(app)
     assert r.status_code == 503
     assert r.headers["content-type"] == "application/problem+json"
     problem = r.json()
@@ -99,16 +88,17 @@ async def test_a_service_whose_database_is_away_is_not_ready(
 async def test_a_ready_service_says_so(pg_url: str, kafka_bootstrap: str) -> None:
     settings_cls, build_app, migrations = INTAKE
     app = await build(settings_cls, build_app, migrations, pg_url, kafka_bootstrap=kafka_bootstrap)
-    try:
-        async with client(app) as http:
-            r = await http.get("/readyz")
-    finally:
-        await _close(app)
+    r = await _readyz(app)
     assert r.status_code == 200
     checks = {"database": "ok", "tokens": "ok", "kafka": "ok"}  # tokens: revocations read
     assert r.json() == {"status": "ready", "checks": checks}
 
 
-async def _close(app: FastAPI) -> None:
-    await runtime(app).producer.stop()
-    await dispose(app)
+async def _readyz(app: FastAPI) -> httpx.Response:
+    """GET /readyz once, then stop the app's producer and dispose of its engine."""
+    try:
+        async with client(app) as http:
+            return await http.get("/readyz")
+    finally:
+        await runtime(app).producer.stop()
+        await dispose(app)
