@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
-from leadflow.service import Worker
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflow.service import Runtime, Worker
 
 log = logging.getLogger(__name__)
 
@@ -26,3 +29,21 @@ def every(seconds: float, step: Callable[[], Awaitable[object]], *, name: str = 
             await asyncio.sleep(seconds)
 
     return loop
+
+
+async def purge_older_than(
+    rt: Runtime,
+    retention_days: float,
+    purge: Callable[[AsyncSession, datetime], Awaitable[int]],
+    *,
+    what: str,
+    logger: logging.Logger = log,
+) -> int:
+    """One retention pass: `purge` what is older than `retention_days` in one transaction,
+    log how many `what` went (when any) and return that count."""
+    before = datetime.now(UTC) - timedelta(days=retention_days)
+    async with rt.transaction() as session:
+        purged = await purge(session, before)
+    if purged:
+        logger.info("%s purged", what, extra={"count": purged})
+    return purged

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 
 from feedback import repo
+from leadflow.schedule import purge_older_than
 from leadflow.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -14,9 +14,6 @@ log = logging.getLogger(__name__)
 async def purge_journey(rt: Runtime, retention_days: float) -> int:
     """Delete the journey rows of what happened longer ago than the retention; how many.
     The funnel's per-lead facts are kept: its figures do not change."""
-    before = datetime.now(UTC) - timedelta(days=retention_days)
-    async with rt.transaction() as session:
-        purged = await repo.purge_journey(session, before)
-    if purged:
-        log.info("journey rows purged", extra={"count": purged})
-    return purged
+    return await purge_older_than(
+        rt, retention_days, repo.purge_journey, what="journey rows", logger=log
+    )
