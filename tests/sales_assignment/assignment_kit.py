@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from leadflow.events import Envelope, Lead, LeadOutcome, LeadQualified, decode
@@ -21,6 +23,7 @@ from sales_assignment.assigning import Assigner
 from sales_assignment.models import AssignmentRow, DeliveryRow, HistoryRow
 from sales_assignment.schemas import RepIn
 from sales_assignment.settings import AssignmentSettings
+from support.apps import ADMIN, client
 
 
 @dataclass
@@ -89,6 +92,24 @@ async def handle(a: Assigner, env: Envelope) -> None:
     """What the consumer loop does with one event: the handler in its own transaction."""
     async with a.rt.transaction() as s:
         await a.handlers()[type(env.data)](s, env)
+
+
+async def routed(app: FastAPI, env: Envelope) -> dict[str, Any]:
+    """Route one qualified lead as the consumer would; its assignment as the API shows it."""
+    await handle(app.state.assigner, env)
+    async with client(app) as http:
+        answer = await http.get(f"/v1/assignments/{env.data.lead_id}", headers=ADMIN)
+    shown: dict[str, Any] = answer.json()
+    return shown
+
+
+async def api_rep(http: httpx.AsyncClient, name: str, **fields: Any) -> str:
+    """A rep created through the API, at <name>@seller.example (and `fields`); its rep_id."""
+    doc = {"name": name, "email": f"{name.lower()}@seller.example"} | fields
+    answer = await http.post("/v1/reps", json=doc, headers=ADMIN)
+    assert answer.status_code == 201, answer.text
+    rep_id: str = answer.json()["rep_id"]
+    return rep_id
 
 
 async def add_rep(a: Assigner, name: str, **fields: Any) -> uuid.UUID:

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
-from assignment_kit import qualified
+from assignment_kit import api_rep, qualified, routed
 from fastapi import FastAPI
 
-from leadflow.events import Envelope
-from support.apps import ADMIN, client
+from support.apps import ADMIN
 
 pytestmark = pytest.mark.postgres
-
-
-async def _rep(http: httpx.AsyncClient, name: str) -> str:
-    doc = {"name": name, "email": f"{name.lower()}@seller.example"}
-    answer = await http.post("/v1/reps", json=doc, headers=ADMIN)
-    assert answer.status_code == 201, answer.text
-    rep_id: str = answer.json()["rep_id"]
-    return rep_id
-
-
-async def _route(app: FastAPI, env: Envelope) -> dict[str, Any]:
-    assigner = app.state.assigner
-    async with assigner.rt.transaction() as s:
-        await assigner.on_qualified(s, env)
-    async with client(app) as http:
-        answer = await http.get(f"/v1/assignments/{env.data.lead_id}", headers=ADMIN)
-    shown: dict[str, Any] = answer.json()
-    return shown
 
 
 def _fields(answer: httpx.Response) -> list[str]:
@@ -41,7 +20,7 @@ def _fields(answer: httpx.Response) -> list[str]:
 async def test_aliases_and_names_are_validated_and_only_admins_write_them(
     http: httpx.AsyncClient,
 ) -> None:
-    ann, bob = await _rep(http, "Ann"), await _rep(http, "Bob")
+    ann, bob = await api_rep(http, "Ann"), await api_rep(http, "Bob")
     doc = {"rep_id": ann, "alias_domains": ["WWW.Acme.DE", "acme.de"], "names": ["Acme Inc."]}
     put = await http.put("/v1/accounts/acme.example", json=doc, headers=ADMIN)
     assert put.status_code == 201, put.text
@@ -80,7 +59,7 @@ async def test_aliases_and_names_are_validated_and_only_admins_write_them(
 async def test_free_mail_leads_reach_the_owner_by_company_name_and_ties_go_round_robin(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    ann, bob = await _rep(http, "Ann"), await _rep(http, "Bob")
+    ann, bob = await api_rep(http, "Ann"), await api_rep(http, "Bob")
     accounts = {
         "acme.example": {"rep_id": ann, "alias_domains": ["acme.de"], "names": ["Acme Inc."]},
         "initech.example": {"rep_id": bob, "names": ["Initech"]},
@@ -91,17 +70,17 @@ async def test_free_mail_leads_reach_the_owner_by_company_name_and_ties_go_round
         assert answer.status_code == 201, answer.text
 
     for _ in range(2):  # round robin alone would give Bob one of them
-        by_name = await _route(app, qualified(email="x@gmail.com", company="ACME, Incorporated"))
+        by_name = await routed(app, qualified(email="x@gmail.com", company="ACME, Incorporated"))
         assert (by_name["rep"]["rep_id"], by_name["reason"]["rule"]) == (ann, "account_owner")
         detail = by_name["reason"]["detail"]
         assert detail == "account owner of acme.example (company name match 1.0)"
 
-    unknown = await _route(app, qualified(email="x@unknown.example", company="Acme"))
+    unknown = await routed(app, qualified(email="x@unknown.example", company="Acme"))
     assert unknown["rep"]["rep_id"] == ann
-    alias = await _route(app, qualified(email="y@sales.acme.de", company="Initech"))
+    alias = await routed(app, qualified(email="y@sales.acme.de", company="Initech"))
     assert (alias["rep"]["rep_id"], alias["reason"]["detail"]) == (ann, "account owner of acme.de")
 
-    tied = await _route(app, qualified(email="z@gmail.com", company="Initech Inc."))
+    tied = await routed(app, qualified(email="z@gmail.com", company="Initech Inc."))
     assert tied["reason"]["rule"] == "default"
     assert tied["reason"]["detail"].startswith(
         "ambiguous account match: initech-eu.example, initech.example; rule 'default'"

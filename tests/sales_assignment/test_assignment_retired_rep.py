@@ -6,18 +6,14 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from assignment_kit import qualified
+from assignment_kit import api_rep, handle, qualified
 from fastapi import FastAPI
 
 from support.apps import ADMIN, bearer
 
 
 async def rep(http: httpx.AsyncClient, name: str) -> str:
-    body = {"name": name, "email": f"{name.lower()}@seller.example", "territories": ["DE"]}
-    r = await http.post("/v1/reps", json=body, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    rep_id: str = r.json()["rep_id"]
-    return rep_id
+    return await api_rep(http, name, territories=["DE"])
 
 
 async def token_of(http: httpx.AsyncClient, rep_id: str) -> dict[str, str]:
@@ -26,9 +22,7 @@ async def token_of(http: httpx.AsyncClient, rep_id: str) -> dict[str, str]:
 
 async def new_lead(app: FastAPI) -> uuid.UUID:
     env = qualified(country="DE")
-    assigner = app.state.assigner
-    async with assigner.rt.transaction() as s:
-        await assigner.on_qualified(s, env)
+    await handle(app.state.assigner, env)
     return env.data.lead_id
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from assignment_kit import qualified
+from assignment_kit import handle, qualified
 from fastapi import FastAPI
 
 from support.apps import ADMIN, bearer
@@ -16,9 +16,7 @@ REP = {"name": "Ann", "email": "ann@seller.example", "territories": ["DE"]}
 
 async def assigned_lead(app: FastAPI) -> uuid.UUID:
     env = qualified(country="DE")
-    assigner = app.state.assigner
-    async with assigner.rt.transaction() as s:
-        await assigner.on_qualified(s, env)
+    await handle(app.state.assigner, env)
     return env.data.lead_id
 
 

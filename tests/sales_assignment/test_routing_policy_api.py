@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import qualified
+from assignment_kit import api_rep, qualified, routed
 from fastapi import FastAPI
 
-from leadflow.events import Envelope
-from support.apps import ADMIN, client
+from support.apps import ADMIN
 
 pytestmark = pytest.mark.postgres
-
-
-async def _rep(http: httpx.AsyncClient, name: str, **fields: Any) -> str:
-    doc = {"name": name, "email": f"{name.lower()}@seller.example"} | fields
-    answer = await http.post("/v1/reps", json=doc, headers=ADMIN)
-    assert answer.status_code == 201, answer.text
-    rep_id: str = answer.json()["rep_id"]
-    return rep_id
-
-
-async def _route(app: FastAPI, env: Envelope) -> dict[str, Any]:
-    assigner = app.state.assigner
-    async with assigner.rt.transaction() as s:
-        await assigner.on_qualified(s, env)
-    async with client(app) as http:
-        shown: dict[str, Any] = (
-            await http.get(f"/v1/assignments/{env.data.lead_id}", headers=ADMIN)
-        ).json()
-    return shown
 
 
 async def test_rules_are_validated_versioned_and_kept(http: httpx.AsyncClient) -> None:
@@ -66,7 +45,7 @@ async def test_rules_are_validated_versioned_and_kept(http: httpx.AsyncClient) -
     ]
     assert (await http.get("/v1/routing/rules", headers=ADMIN)).json()["version"] == 0
 
-    ann = await _rep(http, "Ann")
+    ann = await api_rep(http, "Ann")
     v1 = await http.put(
         "/v1/routing/rules",
         json={"rules": [{"name": " vip ", "pool": [ann], "min_score": 90}]},
@@ -92,23 +71,23 @@ async def test_rules_are_validated_versioned_and_kept(http: httpx.AsyncClient) -
 
 
 async def test_routing_follows_the_active_rules(app: FastAPI, http: httpx.AsyncClient) -> None:
-    ann = await _rep(http, "Ann")
-    bob = await _rep(http, "Bob", territories=["US"])
-    cid = await _rep(http, "Cid", territories=["DE"])
+    ann = await api_rep(http, "Ann")
+    bob = await api_rep(http, "Bob", territories=["US"])
+    cid = await api_rep(http, "Cid", territories=["DE"])
     rules = [
         {"name": "enterprise", "min_employees": 1000, "pool": [ann]},
         {"name": "by-territory", "countries": ["US", "DE"]},
     ]
     assert (await http.put("/v1/routing/rules", json={"rules": rules}, headers=ADMIN)).is_success
 
-    big = await _route(app, qualified(company_size=5000, country="US"))
+    big = await routed(app, qualified(company_size=5000, country="US"))
     assert (big["rep"]["rep_id"], big["reason"]["rule"]) == (ann, "enterprise")
     assert big["reason"]["detail"].startswith("rules v1: ")
-    us = await _route(app, qualified(country="US"))
+    us = await routed(app, qualified(country="US"))
     assert (us["rep"]["rep_id"], us["reason"]["rule"]) == (bob, "by-territory")
-    de = await _route(app, qualified(country="DE"))
+    de = await routed(app, qualified(country="DE"))
     assert de["rep"]["rep_id"] == cid
-    fr = await _route(app, qualified(country="FR"))
+    fr = await routed(app, qualified(country="FR"))
     assert fr["reason"]["rule"] == "default"
     assert fr["rep"]["rep_id"] == ann  # the only rep whose (empty) territories cover FR
 
@@ -116,8 +95,8 @@ async def test_routing_follows_the_active_rules(app: FastAPI, http: httpx.AsyncC
 async def test_account_owners_are_managed_and_win_first(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    ann = await _rep(http, "Ann")
-    bob = await _rep(http, "Bob")
+    ann = await api_rep(http, "Ann")
+    bob = await api_rep(http, "Bob")
     put = await http.put("/v1/accounts/WWW.Acme.Example", json={"rep_id": bob}, headers=ADMIN)
     assert put.status_code == 201, put.text
     assert (put.json()["domain"], put.json()["rep_id"]) == ("acme.example", bob)
@@ -137,16 +116,16 @@ async def test_account_owners_are_managed_and_win_first(
 
     # Round robin would start with either rep; the owner takes every acme lead.
     for _ in range(3):
-        shown = await _route(app, qualified(email="someone@eu.acme.example"))
+        shown = await routed(app, qualified(email="someone@eu.acme.example"))
         assert (shown["rep"]["rep_id"], shown["reason"]["rule"]) == (bob, "account_owner")
         assert "account owner of acme.example" in shown["reason"]["detail"]
     # Free mail names no company: the website decides.
-    via_site = await _route(app, qualified(email="x@gmail.com", website="https://acme.example"))
+    via_site = await routed(app, qualified(email="x@gmail.com", website="https://acme.example"))
     assert via_site["rep"]["rep_id"] == bob
 
     # An owner who cannot take leads is skipped, with the reason recorded.
     await http.patch(f"/v1/reps/{bob}", json={"active": False}, headers=ADMIN)
-    skipped = await _route(app, qualified(email="y@acme.example"))
+    skipped = await routed(app, qualified(email="y@acme.example"))
     assert skipped["rep"]["rep_id"] == ann
     assert "account owner of acme.example skipped: inactive" in skipped["reason"]["detail"]
 
@@ -156,8 +135,8 @@ async def test_account_owners_are_managed_and_win_first(
 
 
 async def test_a_new_owner_takes_a_waiting_lead(app: FastAPI, http: httpx.AsyncClient) -> None:
-    ann = await _rep(http, "Ann", territories=["US"])
-    waiting = await _route(app, qualified(email="z@acme.example", country="DE"))
+    ann = await api_rep(http, "Ann", territories=["US"])
+    waiting = await routed(app, qualified(email="z@acme.example", country="DE"))
     assert (waiting["status"], waiting["rep"]) == ("queued", None)
     await http.put("/v1/accounts/acme.example", json={"rep_id": ann}, headers=ADMIN)
     shown = (await http.get(f"/v1/assignments/{waiting['lead_id']}", headers=ADMIN)).json()
