@@ -62,26 +62,11 @@ class Crm:
         self.secret = self.key = ""
 
     async def setup(self, http: httpx.AsyncClient) -> None:
-        admin = self.stack.admin()
-        r = await http.post(
-            f"{self.stack.url('sales-assignment')}/v1/webhook-endpoints",
-            headers=admin,
-            json={"url": self.receiver.url, "event_types": ["lead.assigned", "lead.erased"]},
-        )
-        assert r.status_code == 201, r.text
-        self.secret = r.json()["secret"]
+        events = ["lead.assigned", "lead.erased"]
+        self.secret = await self.stack.add_endpoint(http, self.receiver.url, events)
         for name in ("Rita", "Sam"):
-            r = await http.post(
-                f"{self.stack.url('sales-assignment')}/v1/reps",
-                headers=admin,
-                json={"name": f"{name} Rep", "email": f"{name.lower()}@sales.example.com"},
-            )
-            assert r.status_code == 201, r.text
-        r = await http.post(
-            f"{self.stack.url('marketing-intake')}/v1/api-keys", headers=admin, json={"name": "e"}
-        )
-        assert r.status_code == 201, r.text
-        self.key = r.json()["key"]
+            await self.stack.add_rep(http, name)
+        self.key = await self.stack.add_api_key(http, "e")
 
     async def capture(self, http: httpx.AsyncClient, body: dict[str, Any]) -> str:
         r = await http.post(

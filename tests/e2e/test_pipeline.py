@@ -34,31 +34,10 @@ class Pipeline:
         self.traces: dict[str, str] = {}
 
     async def setup(self, http: httpx.AsyncClient) -> None:
-        admin = self.stack.admin()
-        r = await http.post(
-            f"{self.stack.url('sales-assignment')}/v1/webhook-endpoints",
-            headers=admin,
-            json={"url": self.receiver.url, "event_types": ["lead.assigned"]},
-        )
-        assert r.status_code == 201, r.text
-        self.secret = r.json()["secret"]
+        self.secret = await self.stack.add_endpoint(http, self.receiver.url, ["lead.assigned"])
         for name, weight in (("Rita", 1), ("Sam", 2), ("Tara", 3)):
-            r = await http.post(
-                f"{self.stack.url('sales-assignment')}/v1/reps",
-                headers=admin,
-                json={
-                    "name": f"{name} Rep",
-                    "email": f"{name.lower()}@sales.example.com",
-                    "weight": weight,
-                },
-            )
-            assert r.status_code == 201, r.text
-            self.reps.append(r.json())
-        r = await http.post(
-            f"{self.stack.url('marketing-intake')}/v1/api-keys", headers=admin, json={"name": "e2e"}
-        )
-        assert r.status_code == 201, r.text
-        self.key = r.json()["key"]
+            self.reps.append(await self.stack.add_rep(http, name, weight=weight))
+        self.key = await self.stack.add_api_key(http, "e2e")
 
     async def preview(self, http: httpx.AsyncClient, body: dict[str, Any]) -> bool:
         r = await http.post(

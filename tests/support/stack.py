@@ -160,6 +160,37 @@ class Stack:
     def logs(self) -> dict[str, str]:
         return {n: p.log_path.read_text(errors="replace") for n, p in self.procs.items()}
 
+    async def add_endpoint(self, http: httpx.AsyncClient, url: str, events: list[str]) -> str:
+        """A sales-assignment webhook endpoint posting `events` to `url`; its secret."""
+        r = await http.post(
+            f"{self.url('sales-assignment')}/v1/webhook-endpoints",
+            headers=self.admin(),
+            json={"url": url, "event_types": events},
+        )
+        assert r.status_code == 201, r.text
+        secret: str = r.json()["secret"]
+        return secret
+
+    async def add_rep(self, http: httpx.AsyncClient, name: str, **fields: Any) -> dict[str, Any]:
+        """A rep "<name> Rep" at <name>@sales.example.com (and `fields`), as the API shows it."""
+        r = await http.post(
+            f"{self.url('sales-assignment')}/v1/reps",
+            headers=self.admin(),
+            json={"name": f"{name} Rep", "email": f"{name.lower()}@sales.example.com"} | fields,
+        )
+        assert r.status_code == 201, r.text
+        rep: dict[str, Any] = r.json()
+        return rep
+
+    async def add_api_key(self, http: httpx.AsyncClient, name: str) -> str:
+        """An intake API key named `name`; the key itself."""
+        r = await http.post(
+            f"{self.url('marketing-intake')}/v1/api-keys", headers=self.admin(), json={"name": name}
+        )
+        assert r.status_code == 201, r.text
+        key: str = r.json()["key"]
+        return key
+
 
 def client(**kw: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=30, **kw)
