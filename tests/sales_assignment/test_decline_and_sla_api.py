@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from assignment_kit import FakeClock, outcome, qualified
+from assignment_kit import FakeClock, api_rep, handle, outcome, qualified
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy import select
@@ -48,23 +48,9 @@ def clock(app: FastAPI) -> FakeClock:
     return c
 
 
-async def add_rep(http: httpx.AsyncClient, name: str, **fields: Any) -> str:
-    doc = {"name": name, "email": f"{name.lower()}@seller.example"} | fields
-    r = await http.post("/v1/reps", json=doc, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    rep_id: str = r.json()["rep_id"]
-    return rep_id
-
-
-async def handle(app: FastAPI, env: Envelope) -> None:
-    a = assigner(app)
-    async with a.rt.transaction() as s:
-        await a.handlers()[type(env.data)](s, env)
-
-
 async def new_lead(app: FastAPI) -> str:
     env = qualified(country="DE")
-    await handle(app, env)
+    await handle(assigner(app), env)
     return str(env.data.lead_id)
 
 
@@ -91,7 +77,7 @@ async def attempts(app: FastAPI, lead_id: str) -> list[int]:
 async def test_a_rep_declines_its_lead_and_it_goes_at_once_to_the_next_rep_saying_why(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    reps = {await add_rep(http, "Ann"), await add_rep(http, "Bob")}
+    reps = {await api_rep(http, "Ann"), await api_rep(http, "Bob")}
     hook = {"url": "http://127.0.0.1:9/hook", "event_types": ["lead.assigned", "lead.reassigned"]}
     assert (await http.post("/v1/webhook-endpoints", json=hook, headers=ADMIN)).status_code == 201
     lead_id = await new_lead(app)
@@ -134,7 +120,7 @@ async def test_a_rep_declines_its_lead_and_it_goes_at_once_to_the_next_rep_sayin
 async def test_with_nobody_else_eligible_the_lead_is_queued_and_never_returns_to_the_decliner(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    ann = await add_rep(http, "Ann")
+    ann = await api_rep(http, "Ann")
     lead_id = await new_lead(app)
     tool = await bearer(http, "sales_tool", "crm")
     r = await http.post(f"/v1/assignments/{lead_id}/decline", json={"rep_id": ann}, headers=tool)
@@ -148,7 +134,7 @@ async def test_with_nobody_else_eligible_the_lead_is_queued_and_never_returns_to
         f"/v1/assignments/{lead_id}/decline", json={"rep_id": ann}, headers=tool
     )
     assert (again.status_code, again.json()) == (200, r.json())
-    bob = await add_rep(http, "Bob")  # someone else becomes eligible: routed at once
+    bob = await api_rep(http, "Bob")  # someone else becomes eligible: routed at once
     doc = await shown(http, lead_id)
     assert (doc["rep"]["rep_id"], doc["status"], doc["attempt"]) == (bob, "reassigned", 2)
     skipped = {c["rep_id"]: c["skipped"] for c in doc["reason"]["candidates"]}
@@ -158,7 +144,7 @@ async def test_with_nobody_else_eligible_the_lead_is_queued_and_never_returns_to
 async def test_a_decliner_is_never_given_the_lead_again_when_the_sla_runs_out(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    reps = {await add_rep(http, "Ann"), await add_rep(http, "Bob")}
+    reps = {await api_rep(http, "Ann"), await api_rep(http, "Bob")}
     lead_id = await new_lead(app)
     first = (await shown(http, lead_id))["rep"]["rep_id"]
     (second,) = reps - {first}
@@ -174,13 +160,13 @@ async def test_a_decliner_is_never_given_the_lead_again_when_the_sla_runs_out(
 async def test_declining_an_accepted_closed_or_erased_lead_is_a_conflict(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    await add_rep(http, "Ann")
-    await add_rep(http, "Bob")
+    await api_rep(http, "Ann")
+    await api_rep(http, "Bob")
     accepted, closed, erased = [await new_lead(app) for _ in range(3)]
     assert (await http.post(f"/v1/assignments/{accepted}/accept", headers=ADMIN)).is_success
-    await handle(app, outcome(uuid.UUID(closed), "lost"))
+    await handle(assigner(app), outcome(uuid.UUID(closed), "lost"))
     await handle(
-        app,
+        assigner(app),
         Envelope(
             data=LeadErased(lead_id=uuid.UUID(erased), erased_at=clock(app).now),
             source="/marketing-intake",
@@ -197,7 +183,7 @@ async def test_declining_an_accepted_closed_or_erased_lead_is_a_conflict(
 async def test_bad_decline_bodies_are_refused_naming_the_field(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    ann = await add_rep(http, "Ann")
+    ann = await api_rep(http, "Ann")
     lead_id = await new_lead(app)
     path = f"/v1/assignments/{lead_id}/decline"
     r = await http.post(path, json={"reason": "x" * 501}, headers=ADMIN)
@@ -219,14 +205,14 @@ def missed(rep_id: str) -> float:
 async def test_the_sla_counts_the_reps_working_hours_and_a_miss_is_rerouted_and_counted(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    ann = await add_rep(http, "Ann", timezone="Europe/Berlin", working_hours=OFFICE)
+    ann = await api_rep(http, "Ann", timezone="Europe/Berlin", working_hours=OFFICE)
     clock(app).now = datetime(2027, 1, 8, 17, 55, tzinfo=BERLIN).astimezone(UTC)  # a Friday
     lead_id = await new_lead(app)
     doc = await shown(http, lead_id)
     monday_9_10 = datetime(2027, 1, 11, 9, 10, tzinfo=BERLIN)
     assert doc["rep"]["rep_id"] == ann
     assert datetime.fromisoformat(doc["sla_due_at"]) == monday_9_10
-    bob = await add_rep(http, "Bob")  # no working hours: a wall-clock SLA
+    bob = await api_rep(http, "Bob")  # no working hours: a wall-clock SLA
     before = missed(ann)
 
     clock(app).now = (monday_9_10 - timedelta(minutes=1)).astimezone(UTC)
@@ -249,7 +235,7 @@ async def test_two_replicas_declining_the_same_lead_at_once_move_it_once(
 ) -> None:
     other = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
     try:
-        reps = {await add_rep(http, name) for name in ("Ann", "Bob", "Cid")}
+        reps = {await api_rep(http, name) for name in ("Ann", "Bob", "Cid")}
         lead_id = await new_lead(app)
         first = (await shown(http, lead_id))["rep"]["rep_id"]
         path, body = f"/v1/assignments/{lead_id}/decline", {"rep_id": first, "reason": "busy"}
@@ -271,14 +257,14 @@ async def test_two_replicas_declining_the_same_lead_at_once_move_it_once(
 async def test_erasing_a_lead_drops_the_decliners_note_from_its_history(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    await add_rep(http, "Ann")
-    await add_rep(http, "Bob")
+    await api_rep(http, "Ann")
+    await api_rep(http, "Bob")
     lead_id = await new_lead(app)
     note = {"reason": "Ada Lovelace is my neighbour"}
     r = await http.post(f"/v1/assignments/{lead_id}/decline", json=note, headers=ADMIN)
     assert r.status_code == 200, r.text
     erased = LeadErased(lead_id=uuid.UUID(lead_id), erased_at=clock(app).now)
-    await handle(app, Envelope(data=erased, source="/marketing-intake"))
+    await handle(assigner(app), Envelope(data=erased, source="/marketing-intake"))
     doc = await shown(http, lead_id)
     (step,) = [h for h in doc["history"] if h["event"] == "declined"]
     assert step["reason"]["note"] == "[erased]"
@@ -288,7 +274,7 @@ async def test_erasing_a_lead_drops_the_decliners_note_from_its_history(
 async def test_an_inactive_reps_token_declines_nothing(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    ann = await add_rep(http, "Ann")
+    ann = await api_rep(http, "Ann")
     lead_id = await new_lead(app)
     own = await bearer(http, "rep", ann)
     assert (await http.patch(f"/v1/reps/{ann}", json={"active": False}, headers=ADMIN)).is_success
