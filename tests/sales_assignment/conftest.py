@@ -1,8 +1,8 @@
-"""sales-assignment fixtures: the app on a migrated database (SQLite and PostgreSQL)."""
+"""sales-assignment fixtures: the app on a migrated database (both DBs), a webhook receiver."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.settings import AssignmentSettings
 from support.apps import build, client, dispose
+from support.receiver import Receiver
 
 
 @pytest.fixture
@@ -25,3 +26,11 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
 async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with client(app) as c:
         yield c
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A fresh webhook receiver for each test (the root conftest's lives a whole module)."""
+    r = Receiver().start()
+    yield r
+    r.stop()

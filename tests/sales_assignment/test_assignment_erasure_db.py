@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -75,13 +75,6 @@ async def a(database_url: str) -> AsyncIterator[Assigner]:
     assigner = await make_assigner(database_url)
     yield assigner
     await assigner.rt.engine.dispose()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
 
 
 def erased(a: Assigner, lead_id: uuid.UUID) -> Envelope:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
-import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from sales_assignment.sender import WebhookSender
@@ -38,13 +36,6 @@ class AnswersLoopback(AbstractResolver):
 
     async def close(self) -> None:
         return None
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
 
 
 async def _post(receiver: Receiver, resolver: GuardedResolver) -> str | None:
