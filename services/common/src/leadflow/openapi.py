@@ -2,7 +2,7 @@
 
 FastAPI documents 422 as its own JSON shape; every error of a leadflow service leaves as
 RFC 9457 `application/problem+json` (leadflow.http). `document_problems(app)` rewrites the
-document once: 401/403 where a token is needed, 404 where the path names something,
+document once: 401/403/429 where a token is needed, 404 where the path names something,
 400/413/422 where a body or parameters are
 sent, 503 when the database is away, each as problem+json. Responses a route documents
 with another media type (an HTML page's 401) keep it. `allow_every_method(app)` makes a
@@ -48,6 +48,7 @@ COMMON = {
     404: "No such resource",
     413: "Body too large",
     422: "Invalid fields, each named",
+    429: "Too many failed token checks from this address: retry after Retry-After",
     503: "Unavailable: a dependency is away (retry after Retry-After), or not ready",
 }
 _PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -96,7 +97,7 @@ def _fix(operation: dict[str, Any], *, api: bool) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     wanted: list[int] = []
     if operation.get("security"):
-        wanted += [401, 403]
+        wanted += [401, 403, 429]
     if "requestBody" in operation or operation.get("parameters"):
         wanted += [400, 413, 422] if "requestBody" in operation else [422]
     if any(p.get("in") == "path" for p in operation.get("parameters", [])):
