@@ -72,3 +72,29 @@ async def tombstones(app: FastAPI) -> list[tuple[str, bytes]]:
 
 async def dispose(app: FastAPI) -> None:
     await runtime(app).engine.dispose()
+
+
+def without_lifespan(app: FastAPI) -> Any:
+    """The app as an ASGI callable whose lifespan is acknowledged but not run: its routes
+    answer on the migrated database, with no relay, consumers or workers behind them.
+
+    For the fuzzers: schemathesis keeps a started lifespan running for the rest of the
+    process, on one loop shared by every fuzzed app, so five runtimes' workers (retrying a
+    broker that is not there) ran beside every fuzzed call, and a call slowed past the
+    client's 10 s read timeout on a loaded machine was cancelled mid-transaction, which
+    left the SQLite file locked for the calls after it. Those workers are tested against
+    the real broker elsewhere; the fuzzers check the answers."""
+
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return asgi
