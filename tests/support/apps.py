@@ -81,9 +81,10 @@ def without_lifespan(app: FastAPI) -> Any:
     For the fuzzers: schemathesis keeps a started lifespan running for the rest of the
     process, on one loop shared by every fuzzed app, so five runtimes' workers (retrying a
     broker that is not there) ran beside every fuzzed call, and a call slowed past the
-    client's 10 s read timeout on a loaded machine was cancelled mid-transaction, which
-    left the SQLite file locked for the calls after it. Those workers are tested against
-    the real broker elsewhere; the fuzzers check the answers."""
+    client's 10 s read timeout on a loaded machine was cancelled, after which the SQLite
+    file stayed locked for the calls after it ("database is locked"; how a cancelled call
+    leaves the lock held is not yet understood). Those workers are tested against the real
+    broker elsewhere; the fuzzers check the answers."""
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
