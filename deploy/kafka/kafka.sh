@@ -38,10 +38,10 @@ start() {
   local jvm=(-Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
              "-Dlog4j2.configurationFile=$here/log4j2.properties" "-Dkafka.logs.dir=$home/logs")
   if [ ! -f "$home/data/meta.properties" ]; then
-    local cluster_id
+    local cluster_id  # base64url may begin with '-': passed as --cluster-id=…, never as a word
     cluster_id="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
     java "${jvm[@]}" -cp "$libs/*" kafka.tools.StorageTool format --standalone \
-      -t "$cluster_id" -c "$home/server.properties" >"$home/logs/format.log" 2>&1 \
+      "--cluster-id=$cluster_id" -c "$home/server.properties" >"$home/logs/format.log" 2>&1 \
       || { cat "$home/logs/format.log" >&2; exit 1; }
   fi
   nohup java "${jvm[@]}" -cp "$libs/*" kafka.Kafka "$home/server.properties" \

@@ -69,7 +69,12 @@ async def test_topics_made_by_an_older_release_are_altered_in_place(
             pii,
             f"{pii}.dlq",
         ]
-        got = await _configs(admin, [pii])
+        # The broker applies an alteration a moment after answering it: read until it shows.
+        for _ in range(50):
+            got = await _configs(admin, [pii])
+            if got[pii]["segment.ms"] == "50000":
+                break
+            await asyncio.sleep(0.2)
         assert got[pii]["segment.ms"] == "50000"
     finally:
         await admin.delete_topics([pii, other, f"{pii}.dlq", f"{other}.dlq"])
