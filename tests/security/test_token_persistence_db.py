@@ -5,9 +5,7 @@ lineage; child tokens never outlive their issuer; a subject's tokens are revoked
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -23,6 +21,7 @@ from leadflow.access_tokens import Catchup
 from marketing_intake.app import MIGRATIONS, build_app
 from marketing_intake.settings import IntakeSettings
 from support.apps import ADMIN, build, client, dispose
+from support.kafka_tools import eventually
 
 PROTECTED = "/v1/api-keys"  # an admin route of intake
 
@@ -75,10 +74,17 @@ async def test_a_revocation_survives_a_restart(database_url: str) -> None:
 
 
 async def until_ready(http: httpx.AsyncClient, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while (r := await http.get("/readyz")).status_code != 200:
-        assert time.monotonic() < deadline, r.text
-        await asyncio.sleep(0.1)
+    last: list[str] = []
+
+    async def ready() -> bool:
+        r = await http.get("/readyz")
+        last[:] = [r.text]
+        return r.status_code == 200
+
+    try:
+        await eventually(ready, timeout=seconds)
+    except AssertionError as e:
+        raise AssertionError(f"not ready within {seconds} s: {last}") from e
 
 
 async def test_issued_tokens_wait_until_the_revocations_are_known(tmp_path: Path) -> None:
@@ -119,7 +125,8 @@ async def test_a_new_replica_learns_revocations_and_issuances_from_kafka(
     other = f"sqlite+aiosqlite:///{tmp_path}/other.db"
     async with intake(other, live=True, **live) as (_, http):  # another service's database
         issued = await mint(http, ADMIN, role="analyst", ttl_days=2)
-        assert (await http.delete(f"/v1/tokens/{issued['token_id']}", headers=ADMIN)).status_code
+        r = await http.delete(f"/v1/tokens/{issued['token_id']}", headers=ADMIN)
+        assert r.status_code == 204, r.text
     async with intake(database_url, live=True, **live) as (_, http):
         await until_ready(http)  # read up to the end offsets seen at start
         r = await http.post("/v1/tokens", json={}, headers=bearer(issued["token"]))
