@@ -15,10 +15,10 @@ import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from leadflow.leadbody.countries import country_code
+from leadflow.limits import URL_CHARS
 
 _MAX_COMPANY_SIZE = 10_000_000
 _MAX_CUSTOM_DEPTH = 16
-_MAX_WEBSITE = 2048
 # Browsers' clocks drift; a consent time a little after capture is still believable.
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -216,8 +216,8 @@ def website(text: str | None) -> str | None:
     netloc = host if port is None else f"{host}:{port}"
     path = "" if parts.path == "/" else parts.path
     url = parts._replace(scheme=parts.scheme.lower(), netloc=netloc, path=path).geturl()
-    if len(url) > _MAX_WEBSITE:
-        raise Bad(f"must be at most {_MAX_WEBSITE} characters")
+    if len(url) > URL_CHARS:
+        raise Bad(f"must be at most {URL_CHARS} characters")
     return url
 
 

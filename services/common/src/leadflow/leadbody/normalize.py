@@ -14,6 +14,16 @@ from uuid import UUID
 
 from leadflow.events import Attribution, Consent, Lead
 from leadflow.leadbody import fields
+from leadflow.limits import (
+    COMPANY_CHARS,
+    CUSTOM_FIELDS,
+    EMAIL_CHARS,
+    NAME_CHARS,
+    PHONE_CHARS,
+    TEXT_CHARS,
+    TITLE_CHARS,
+    URL_CHARS,
+)
 
 __all__ = [
     "MAPPABLE_FIELDS",
@@ -42,15 +52,15 @@ MAPPABLE_FIELDS: frozenset[str] = frozenset(
 _IGNORED = frozenset({"lead_id", "captured_at", "email_domain"})
 
 _MAX_CHARS = {
-    "first_name": 100, "last_name": 100, "company": 200, "job_title": 150, "industry": 100,
-    "website": 2048, "referrer": 2048, "landing_page": 2048, "source": 100, "form_id": 100,
-    "consent_text": 2000, "phone": 64, "country": 100, "email": 254,
-    **dict.fromkeys(_UTM, 200),
+    "first_name": NAME_CHARS, "last_name": NAME_CHARS, "company": COMPANY_CHARS,
+    "job_title": TITLE_CHARS, "industry": NAME_CHARS, "website": URL_CHARS,
+    "referrer": URL_CHARS, "landing_page": URL_CHARS, "source": NAME_CHARS,
+    "form_id": NAME_CHARS, "consent_text": TEXT_CHARS, "phone": PHONE_CHARS,
+    "country": NAME_CHARS, "email": EMAIL_CHARS,
+    **dict.fromkeys(_UTM, COMPANY_CHARS),
 }  # fmt: skip
 _COLLAPSED = frozenset({"first_name", "last_name", "company", "job_title", "industry"})
 _MAX_CUSTOM_KEY = 64
-# Extra fields are counted before any is read: thousands of them would each be an error.
-_MAX_CUSTOM_FIELDS = 50
 _GMAIL = frozenset({"gmail.com", "googlemail.com"})
 _PERSON = (*_CONTACT, *_FIRMOGRAPHIC)
 
@@ -283,8 +293,9 @@ def _custom(
     given: Mapping[str, _Given], max_bytes: int, errors: list[FieldError]
 ) -> dict[str, Any]:
     custom: dict[str, Any] = {}
-    if len(given) > _MAX_CUSTOM_FIELDS:
-        errors.append(FieldError("custom", f"at most {_MAX_CUSTOM_FIELDS} extra fields"))
+    # Extra fields are counted before any is read: thousands of them would each be an error.
+    if len(given) > CUSTOM_FIELDS:
+        errors.append(FieldError("custom", f"at most {CUSTOM_FIELDS} extra fields"))
         return custom
     for key, (label, value) in given.items():
         if len(key) > _MAX_CUSTOM_KEY:
