@@ -160,7 +160,8 @@ async def _intake(http: httpx.AsyncClient, t: Target) -> None:
     assert r.status_code == 201, r.text
     t.params["form_id"] = r.json()["form_id"]
     r = await http.post("/v1/api-keys", json={"name": "hostile"}, headers=ADMIN)
-    key = {"Authorization": f"Bearer {r.json()['key']}"} if r.status_code == 201 else ADMIN
+    assert r.status_code == 201, r.text
+    key = {"Authorization": f"Bearer {r.json()['key']}"}
     t.headers[("POST", "/v1/leads")] = t.headers[("POST", "/v1/leads/batch")] = key
     t.bodies[("POST", "/v1/leads")] = LEAD
     t.bodies[("POST", "/v1/leads/batch")] = {"leads": [LEAD, LEAD]}
