@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.types import TypeDecorator
 
@@ -351,6 +352,33 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+_ON_COMMIT = "leadflow.on_commit"
+
+
+def on_commit(session: AsyncSession, fn: Callable[[], None]) -> None:
+    """Run `fn` once the session's transaction commits; a rollback first drops it."""
+    sync = session.sync_session
+    pending: list[Callable[[], None]] | None = sync.info.get(_ON_COMMIT)
+    if pending is None:
+        # One pair of listeners per session, for all its transactions: SQLAlchemy keeps a
+        # listener until it is removed, which cannot be done while its event runs.
+        pending = sync.info[_ON_COMMIT] = []
+        event.listen(sync, "after_commit", functools.partial(_run_pending, pending))
+        event.listen(sync, "after_rollback", functools.partial(_drop_pending, pending))
+    pending.append(fn)
+
+
+def _run_pending(pending: list[Callable[[], None]], _session: Session) -> None:
+    fns = pending[:]
+    pending.clear()  # before running them: one may register work for the next commit
+    for fn in fns:
+        fn()
+
+
+def _drop_pending(pending: list[Callable[[], None]], _session: Session) -> None:
+    pending.clear()  # a rolled-back transaction never happened
 
 
 async def ping(engine: AsyncEngine) -> None:

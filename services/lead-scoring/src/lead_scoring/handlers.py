@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from lead_scoring import repo
 from lead_scoring.domain import Score, learned_weight, score
@@ -18,6 +16,7 @@ from lead_scoring.model import LearnedModel
 from lead_scoring.models import ERASED_UNSCORED, LeadScore, RuleSetVersion
 from lead_scoring.rules import DEFAULT_RULES, RuleSet, parse_rules, rules_to_doc
 from leadflow.bus import BatchHandlers, Handlers
+from leadflow.db import on_commit
 from leadflow.events import (
     Envelope,
     Lead,
@@ -180,20 +179,12 @@ class Scorer:
         """Cache the updated model once its transaction commits: a rolled-back outcome
         never happened, and this replica must not score with it meanwhile."""
 
-        sync = session.sync_session
-        live = True
-
-        def committed(_: Session) -> None:
+        def committed() -> None:
             # Another transaction of this process may have committed a later revision.
-            if live and revision > self._model[0]:
+            if revision > self._model[0]:
                 self._model = (revision, model)
 
-        def rolled_back(_: Session) -> None:
-            nonlocal live
-            live = False
-
-        event.listen(sync, "after_commit", committed, once=True)
-        event.listen(sync, "after_rollback", rolled_back, once=True)
+        on_commit(session, committed)
 
     async def on_lead_erased(self, session: AsyncSession, env: Envelope) -> None:
         """Drop the lead's personal data; the anonymous score stays for the model's history."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+
+from leadflow.db import on_commit
 
 _RINGS = "sales_assignment.doorbell"
 
@@ -24,15 +24,12 @@ class Doorbell:
     def ring_after_commit(self, session: AsyncSession) -> None:
         """Ring once the session's transaction commits; nothing happens on a rollback."""
         sync = session.sync_session
-        if sync.info.get(_RINGS) is self:
-            return  # already listening: one ring per transaction however many deliveries
-        sync.info[_RINGS] = self
-
-        def committed(_: Session) -> None:
-            sync.info.pop(_RINGS, None)
-            self.ring()
-
-        event.listen(sync, "after_commit", committed, once=True)
+        # Marked with the transaction, which a rollback ends too: the next one rings again.
+        armed = (self, sync.get_transaction())
+        if sync.info.get(_RINGS) == armed:
+            return  # already armed: one ring per transaction however many deliveries
+        sync.info[_RINGS] = armed
+        on_commit(session, self.ring)
 
     async def wait(self, seconds: float) -> None:
         """Return when rung or after `seconds`, whichever comes first."""

@@ -29,10 +29,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from leadflow.db import on_commit
 from leadflow.secretbox import SecretUnreadable, secret_box
 from leadflow.service import Runtime
 from leadflow.tracing import client_span, responded, traceparent
@@ -241,11 +240,7 @@ class DeliveryWorker:
             row["next_attempt_at"] = lease
             jobs.append(_job(row["id"], row["body"], row["traceparent"], endpoint, now))
         if jobs:
-
-            def committed(_: Session) -> None:
-                self._start(jobs)
-
-            event.listen(session.sync_session, "after_commit", committed, once=True)
+            on_commit(session, lambda: self._start(jobs))
         return len(jobs) < len(deliveries)
 
     async def _send_and_keep(self, job: _Job) -> None:
@@ -411,7 +406,7 @@ def _count_on_commit(session: AsyncSession, counted: list[tuple[str, str | None]
     """Count the recorded outcomes once their transaction commits (a rolled-back pass
     records them again in the next)."""
 
-    def committed(_: Session) -> None:
+    def committed() -> None:
         for result, disabled in counted:
             WEBHOOK_DELIVERIES.labels(result).inc()
             if disabled is not None:
@@ -419,4 +414,4 @@ def _count_on_commit(session: AsyncSession, counted: list[tuple[str, str | None]
                     "failing" if disabled == "dead" else disabled
                 ).inc()
 
-    event.listen(session.sync_session, "after_commit", committed, once=True)
+    on_commit(session, committed)

@@ -12,10 +12,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from leadflow.db import on_commit
 from sales_assignment import repo
 from sales_assignment.account_match import Account, AccountIndex
 from sales_assignment.models import AssignmentRow, RepRow
@@ -148,17 +147,9 @@ class TeamCache:
         return team
 
     def _keep_when_committed(self, session: AsyncSession, team: Team, generation: int) -> None:
-        sync = session.sync_session
-        live = True
-
-        def committed(_: Session) -> None:
+        def committed() -> None:
             # Another transaction of this process may have committed a later generation.
-            if live and generation > self._generation:
+            if generation > self._generation:
                 self._team, self._generation = team, generation
 
-        def rolled_back(_: Session) -> None:
-            nonlocal live
-            live = False
-
-        event.listen(sync, "after_commit", committed, once=True)
-        event.listen(sync, "after_rollback", rolled_back, once=True)
+        on_commit(session, committed)
