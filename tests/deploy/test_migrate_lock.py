@@ -6,10 +6,11 @@ import asyncio
 import threading
 
 from sqlalchemy import inspect, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from leadflow.migrations import MIGRATION_LOCK_KEY, upgrade
 from marketing_intake.app import MIGRATIONS
+from support.kafka_tools import eventually
 
 
 async def test_a_migration_waits_for_the_one_under_way(pg_url: str) -> None:
@@ -32,7 +33,8 @@ async def test_a_migration_waits_for_the_one_under_way(pg_url: str) -> None:
             await lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
             thread = threading.Thread(target=migrate, daemon=True)
             thread.start()
-            await asyncio.sleep(2.0)
+            # The migration is blocked, not merely slow to start: it waits on the lock.
+            await eventually(lambda: _waiting_for_the_lock(checker), timeout=30)
             assert not done.is_set(), "the migration ran while another one held the lock"
             async with checker.connect() as conn:
                 tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
@@ -46,3 +48,18 @@ async def test_a_migration_waits_for_the_one_under_way(pg_url: str) -> None:
     finally:
         await holder.dispose()
         await checker.dispose()
+
+
+async def _waiting_for_the_lock(engine: AsyncEngine) -> bool:
+    """Whether a session of this database waits for the migration lock (a bigint advisory
+    lock: its high 32 bits in classid, its low ones in objid, objsubid 1)."""
+    async with engine.connect() as conn:
+        waiting = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1"
+            ),
+            {"high": MIGRATION_LOCK_KEY >> 32, "low": MIGRATION_LOCK_KEY & 0xFFFFFFFF},
+        )
+    return bool(waiting)
