@@ -15,22 +15,44 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from leadflow.access_tokens import Catchup, RevokedTokens, signing_key, verify_token
+from leadflow.access_tokens import ROLES, Catchup, RevokedTokens, Role, signing_key, verify_token
 from leadflow.edge import client_key
 from leadflow.http import Credentials, Problem, tokens_equal
 from leadflow.oidc import OidcVerifier
 from leadflow.ratelimit import TokenBuckets, retry_after
 from leadflow.settings import Settings
 
+# Role and ROLES live in access_tokens (which cannot import this module) and are re-exported.
+__all__ = [
+    "ROLES",
+    "Access",
+    "AdminOnly",
+    "Authenticated",
+    "CredentialResolver",
+    "Principal",
+    "Reader",
+    "Role",
+    "SalesActor",
+    "SalesReader",
+    "Source",
+    "access_of",
+    "allow",
+    "as_uuid",
+    "authenticate",
+    "client_address_of",
+    "only_own",
+    "register_resolver",
+    "rep_of",
+    "roles_text",
+]
+
 log = logging.getLogger(__name__)
 
-Role = Literal["admin", "analyst", "sales_tool", "rep"]
-ROLES: tuple[Role, ...] = get_args(Role)
 Source = Literal["bootstrap", "token", "oidc", "service"]
 
 

@@ -17,16 +17,18 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
-    from leadflow.access import Role
     from leadflow.settings import Settings
 
 PREFIX = "lf_at_"
 # A token longer than this is not one of ours (nothing is decoded past it).
 MAX_TOKEN_CHARS = 2048
-_ROLES = frozenset({"admin", "analyst", "sales_tool", "rep"})
+
+# Every role a token may carry, defined once here (access.py re-exports both names).
+Role = Literal["admin", "analyst", "sales_tool", "rep"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def verify_token(token: str, key: bytes, *, now: float) -> Claims | None:
     if not isinstance(payload, dict):
         return None
     tid, role, sub, exp = (payload.get(k) for k in ("tid", "role", "sub", "exp"))
-    if not isinstance(tid, str) or role not in _ROLES or not isinstance(exp, int):
+    if not isinstance(tid, str) or role not in ROLES or not isinstance(exp, int):
         return None
     if sub is not None and not isinstance(sub, str):
         return None

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 
+from leadflow.access_tokens import ROLES, Role
+
 if TYPE_CHECKING:
-    from leadflow.access import Role
     from leadflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_ROLES = frozenset({"admin", "analyst", "sales_tool", "rep"})
 # Symmetric or empty algorithms would let anyone who reads the JWKS sign tokens.
 REFUSED_ALGORITHMS = frozenset({"none", "HS256", "HS384", "HS512"})
 MAX_JWT_CHARS = 8192
@@ -120,7 +120,7 @@ class OidcVerifier:
             log.info("OIDC token refused: %s", type(exc).__name__)
             return None
         role = claims.get(self.role_claim)
-        if role not in _ROLES:
+        if role not in ROLES:
             return None
         subject = claims.get(self.subject_claim)
         subject = subject if isinstance(subject, str) and subject else None
