@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
+from sqlalchemy.engine import Connection
 
 from leadflow.db import create_engine
 from marketing_intake.models import IdempotentResponse
+from marketing_intake.retention import purge_idempotency
 from support.apps import runtime
 from support.intake import MakeApp
 
@@ -53,6 +55,29 @@ async def test_idempotency_keys_older_than_the_ttl_vanish_without_any_request(
         task.cancel()
     assert keys == {f"new-{i}" for i in range(3)}
     assert not task.done() or task.cancelled()  # it keeps running, it did not die
+
+
+async def test_one_pass_purges_every_batch_each_in_its_own_transaction(
+    make_app: MakeApp,
+) -> None:
+    app = await make_app(idempotency_ttl_hours=24, idempotency_purge_batch=7)
+    rt = runtime(app)
+    old = [_row(f"old-{i}", timedelta(hours=25, minutes=i)) for i in range(21)]  # 3 full batches
+    async with rt.transaction() as s:
+        await s.execute(insert(IdempotentResponse), [*old, _row("new", timedelta(hours=23))])
+    commits = 0
+
+    def counted(_: Connection) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(rt.engine.sync_engine, "commit", counted)
+    try:
+        assert await purge_idempotency(rt) == 21
+    finally:
+        event.remove(rt.engine.sync_engine, "commit", counted)
+    assert commits == 4  # three full batches, then one that finds none left
+    assert await _count(app) == 1
 
 
 async def test_a_failed_pass_is_retried_at_the_next_interval(

@@ -38,12 +38,20 @@ async def purge_older_than(
     *,
     what: str,
     logger: logging.Logger = log,
+    batch: int | None = None,
 ) -> int:
     """One retention pass: `purge` what is older than `retention_days` in one transaction,
-    log how many `what` went (when any) and return that count."""
+    log how many `what` went (when any) and return that count. With `batch` (the most one
+    `purge` call deletes), it is called again, a transaction each, until it deletes fewer:
+    a large backlog never holds one long transaction."""
     before = datetime.now(UTC) - timedelta(days=retention_days)
-    async with rt.transaction() as session:
-        purged = await purge(session, before)
+    purged = 0
+    while True:
+        async with rt.transaction() as session:
+            n = await purge(session, before)
+        purged += n
+        if batch is None or n < batch:
+            break
     if purged:
         logger.info("%s purged", what, extra={"count": purged})
     return purged

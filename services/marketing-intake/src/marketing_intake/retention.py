@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflow.schedule import purge_older_than
 from leadflow.service import Runtime
 from marketing_intake import repo
 from marketing_intake.settings import IntakeSettings
@@ -17,14 +20,16 @@ async def purge_idempotency(rt: Runtime) -> int:
     transaction; how many (a background pass, so keys do not pile up between replays)."""
     settings = rt.settings
     assert isinstance(settings, IntakeSettings)
-    cutoff = datetime.now(UTC) - timedelta(hours=settings.idempotency_ttl_hours)
-    purged = 0
-    while True:
-        async with rt.transaction() as s:
-            n = await repo.forget_some_before(s, cutoff, settings.idempotency_purge_batch)
-        purged += n
-        if n < settings.idempotency_purge_batch:
-            break
-    if purged:
-        log.info("idempotency keys purged", extra={"count": purged})
-    return purged
+    batch = settings.idempotency_purge_batch
+
+    async def purge(session: AsyncSession, before: datetime) -> int:
+        return await repo.forget_some_before(session, before, batch)
+
+    return await purge_older_than(
+        rt,
+        settings.idempotency_ttl_hours / 24,
+        purge,
+        what="idempotency keys",
+        logger=log,
+        batch=batch,
+    )
