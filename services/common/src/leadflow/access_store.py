@@ -16,11 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, Index, String, Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.db import UtcDateTime
+from leadflow.db import UtcDateTime, dialect_insert
 from leadflow.outbox import kernel_metadata
 
 log = logging.getLogger(__name__)
@@ -128,15 +126,11 @@ def parse_record(value: bytes | None) -> Issued | Revoked | None:
         return None
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 async def save(session: AsyncSession, records: Sequence[Issued | Revoked]) -> None:
     """Keep these records (one already kept is left as it is)."""
     issued = [vars(r) for r in records if isinstance(r, Issued)]
     revoked = [vars(r) for r in records if isinstance(r, Revoked)]
-    ins = _insert(session)
+    ins = dialect_insert(session)
     if issued:
         await session.execute(ins(issued_tokens_table).values(issued).on_conflict_do_nothing())
     if revoked:

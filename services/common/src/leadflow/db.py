@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic_core import from_json, to_json
 from sqlalchemy import DateTime, Table, bindparam, event, insert, text
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -251,6 +253,15 @@ def insert_together(
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def dialect_insert(
+    session: AsyncSession | Session,
+) -> Callable[[Table], pg_dialect.Insert | sqlite_dialect.Insert]:
+    """The session's dialect's `insert`, the one with `on_conflict_do_nothing`."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_dialect.insert
+    return sqlite_dialect.insert
 
 
 # How long a pooled connection may sit unused before it is checked (one round trip) when

@@ -24,11 +24,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Column, Index, String, Table, delete, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from leadflow.db import UtcDateTime
+from leadflow.db import UtcDateTime, dialect_insert
 from leadflow.events import Envelope, Event, LeadErased, new_event_id
 from leadflow.outbox import add_record, kernel_metadata
 from leadflow.topic_config import second_tombstone_after
@@ -93,7 +91,7 @@ async def record_dead_letter(
         )
         if erased is not None:
             return False
-        ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        ins = dialect_insert(session)
         await session.execute(
             ins(log_keys_table)
             .values(topic=dlq, key=key.decode(), lead_key=lead, due_at=None)
@@ -115,7 +113,7 @@ async def erase_from_log(
     seconds later. Returns how many tombstones were staged."""
     now = datetime.now(UTC)
     due = now + timedelta(seconds=second_after)
-    ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    ins = dialect_insert(session)
     await _lock_lead(session, lead)
     await session.execute(
         ins(erased_leads_table).values(lead_key=lead, erased_at=now).on_conflict_do_nothing()

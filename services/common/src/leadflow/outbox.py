@@ -55,7 +55,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from leadflow.db import NAMING, InsertPart, UtcDateTime, bulk_insert, insert_together, is_sqlite
+from leadflow.db import (
+    NAMING,
+    InsertPart,
+    UtcDateTime,
+    bulk_insert,
+    dialect_insert,
+    insert_together,
+    is_sqlite,
+)
 from leadflow.events import Envelope, LeadErased
 from leadflow.kafka import ProducerHolder, physical_topic, send_in_batches
 from leadflow.observability import OUTBOX_OLDEST_PENDING, OUTBOX_PENDING, OUTBOX_PUBLISHED
@@ -275,8 +283,7 @@ def _forget(info: dict[Any, Any], lead_id: uuid.UUID) -> Any:
 
 async def claim_inbox(session: AsyncSession, consumer: str, event_id: str) -> bool:
     """Record that `consumer` handles `event_id` in this transaction; False if it already did."""
-    dialect = session.get_bind().dialect.name
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    ins = dialect_insert(session)
     # A concurrent duplicate waits for the first transaction, then finds the row (PostgreSQL).
     result = await session.execute(
         ins(inbox_table)
