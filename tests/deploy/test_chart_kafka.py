@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,20 @@ SAME_NAMESPACE = (
 )
 
 
+def deployments(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The services' Deployments: one per service (a loop over none would check nothing)."""
+    found = of_kind(docs, "Deployment")
+    assert len(found) == len(SETTINGS), [d["metadata"]["name"] for d in found]
+    return found
+
+
+def kafka_users(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The services' KafkaUsers: one per service."""
+    found = of_kind(docs, "KafkaUser")
+    assert len(found) == len(SETTINGS), [d["metadata"]["name"] for d in found]
+    return found
+
+
 # ---------------------------------------------------------------- 1. KafkaUser Secrets
 
 
@@ -54,8 +69,9 @@ def test_kafka_user_secrets_in_another_namespace_are_refused_unless_copied(helm:
 def test_same_namespace_kafka_users_are_read_where_strimzi_writes_them(render: Render) -> None:
     docs = render(*SAME_NAMESPACE)
     users = {d["metadata"]["name"]: d["metadata"]["namespace"] for d in of_kind(docs, "KafkaUser")}
+    assert len(users) == len(SETTINGS)
     assert set(users.values()) == {"leadflow"}
-    for doc in of_kind(docs, "Deployment"):
+    for doc in deployments(docs):
         (container,) = pod_spec(doc)["containers"]
         ref = env_of(container)["LEADFLOW_KAFKA_SASL_PASSWORD"]["secretKeyRef"]
         assert ref["name"] in users  # same name, same namespace as the pod
@@ -63,7 +79,7 @@ def test_same_namespace_kafka_users_are_read_where_strimzi_writes_them(render: R
 
 def test_copied_user_secrets_carry_the_template_for_the_copier(render: Render) -> None:
     docs = render("--values", str(ALL_FEATURES))
-    for user in of_kind(docs, "KafkaUser"):
+    for user in kafka_users(docs):
         annotations = user["spec"]["template"]["secret"]["metadata"]["annotations"]
         assert annotations["reflector.v1.k8s.emberstack.com/reflection-allowed"] == "true"
 
@@ -73,7 +89,7 @@ def test_copied_user_secrets_carry_the_template_for_the_copier(render: Render) -
 
 def test_sasl_ssl_mounts_the_ca_and_keda_logs_in_as_the_service(render: Render) -> None:
     docs = render("--values", str(ALL_FEATURES))
-    for doc in of_kind(docs, "Deployment"):
+    for doc in deployments(docs):
         pod = pod_spec(doc)
         (container,) = pod["containers"]
         env = env_of(container)
@@ -83,7 +99,10 @@ def test_sasl_ssl_mounts_the_ca_and_keda_logs_in_as_the_service(render: Render) 
         volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
         assert volume["secret"]["secretName"] == "my-cluster-cluster-ca-cert"
     auths = {d["metadata"]["name"]: d["spec"] for d in of_kind(docs, "TriggerAuthentication")}
-    for scaled in of_kind(docs, "ScaledObject"):
+    scaled_objects = of_kind(docs, "ScaledObject")
+    assert scaled_objects
+    for scaled in scaled_objects:
+        assert scaled["spec"]["triggers"], scaled["metadata"]["name"]
         for trigger in scaled["spec"]["triggers"]:
             assert trigger["metadata"]["sasl"] == "scram_sha512"
             assert trigger["metadata"]["tls"] == "enable"
@@ -100,9 +119,9 @@ def test_mtls_users_mount_their_certificate(render: Render) -> None:
         *("--set", "kafka.strimzi.users.authentication=tls"),
         *("--set", "kafka.tls.caSecret=cluster-ca"),
     )
-    for user in of_kind(docs, "KafkaUser"):
+    for user in kafka_users(docs):
         assert user["spec"]["authentication"]["type"] == "tls"
-    for doc in of_kind(docs, "Deployment"):
+    for doc in deployments(docs):
         pod = pod_spec(doc)
         (container,) = pod["containers"]
         env = env_of(container)
@@ -121,8 +140,10 @@ def test_migration_jobs_wait_for_no_kafka_user_secret(render: Render) -> None:
         *("--set", "kafka.strimzi.users.authentication=tls"),
         *("--set", "kafka.tls.caSecret=cluster-ca"),
     )
-    users = {d["metadata"]["name"] for d in of_kind(docs, "KafkaUser")}
-    for job in of_kind(docs, "Job"):
+    users = {d["metadata"]["name"] for d in kafka_users(docs)}
+    jobs = of_kind(docs, "Job")
+    assert jobs
+    for job in jobs:
         secrets = {v["secret"]["secretName"] for v in pod_spec(job)["volumes"] if "secret" in v}
         assert not secrets & users, job["metadata"]["name"]
 
@@ -135,7 +156,7 @@ MTLS_SECRET = (
 
 def test_mtls_without_strimzi_mounts_a_tls_secret_for_services_and_keda(render: Render) -> None:
     docs = render(*MTLS_SECRET)
-    for doc in of_kind(docs, "Deployment"):
+    for doc in deployments(docs):
         pod = pod_spec(doc)
         (container,) = pod["containers"]
         assert env_of(container)["LEADFLOW_KAFKA_SECURITY_PROTOCOL"] == "SSL"
@@ -167,7 +188,7 @@ def test_prod_services_start_with_each_kafka_login_the_chart_renders(
         s["metadata"]["name"]: {k: base64.b64decode(v).decode() for k, v in s["data"].items()}
         for s in of_kind(docs, "Secret")
     }
-    for doc in of_kind(docs, "Deployment"):
+    for doc in deployments(docs):
         (container,) = pod_spec(doc)["containers"]
         for key in [k for k in os.environ if k.startswith("LEADFLOW_")]:
             monkeypatch.delenv(key)
@@ -219,9 +240,10 @@ def test_dlq_topics_have_the_partitions_the_topics_job_gives_them(
     (container,) = pod_spec(job)["containers"]
     partitions = int(next(a for a in container["args"] if a.startswith("--partitions="))[13:])
     docs = render("--set", "kafka.strimzi.topics.enabled=true")
-    for topic in of_kind(docs, "KafkaTopic"):
-        if topic["metadata"]["name"].endswith(".dlq"):
-            assert topic["spec"]["partitions"] == partitions, topic["metadata"]["name"]
+    dlqs = [t for t in of_kind(docs, "KafkaTopic") if t["metadata"]["name"].endswith(".dlq")]
+    assert len(dlqs) == len(TOPICS)
+    for topic in dlqs:
+        assert topic["spec"]["partitions"] == partitions, topic["metadata"]["name"]
     both = helm_template(
         helm, "--set", "kafka.strimzi.topics.enabled=true", "--set", "kafka.topicsJob.enabled=true"
     )
@@ -237,6 +259,7 @@ def test_kafka_topics_carry_the_erasure_configs_the_topics_tool_sets(render: Ren
             *("--set", f"settings.erasure_delay_seconds={delay}"),
         )
         topics = {d["metadata"]["name"]: d["spec"] for d in of_kind(docs, "KafkaTopic")}
+        assert set(topics) == {*TOPICS, *map(dlq_topic, TOPICS), *INTERNAL_TOPICS}
         for name, spec in topics.items():
             if name in INTERNAL_TOPICS:
                 assert spec["partitions"] == 1

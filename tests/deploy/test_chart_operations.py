@@ -15,7 +15,7 @@ import feedback.app
 import lead_scoring.app
 import marketing_intake.app
 import sales_assignment.app
-from support.chart import ALL_FEATURES, ROOT, Render, helm_template
+from support.chart import ALL_FEATURES, ROOT, Render, env_of, helm_template, of_kind, pod_spec
 
 # The apps are imported for their metrics: each registers its own on import.
 APPS = (feedback.app, lead_scoring.app, marketing_intake.app, sales_assignment.app)
@@ -25,8 +25,11 @@ EXTERNAL = {"up", "kube_deployment_status_replicas_unavailable"}
 EXTERNAL_DASHBOARD = EXTERNAL | {"kube_deployment_status_replicas_available"}
 
 
-def of_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [d for d in docs if d["kind"] == kind]
+def deployments(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The services' Deployments: one per service (a loop over none would check nothing)."""
+    found = of_kind(docs, "Deployment")
+    assert len(found) == len(APPS), [d["metadata"]["name"] for d in found]
+    return found
 
 
 def exported_metrics() -> set[str]:
@@ -66,11 +69,10 @@ def test_the_ingress_routes_only_the_public_routes_with_tls(render: Render) -> N
 
 def test_intake_names_its_public_address_from_the_ingress(render: Render) -> None:
     docs = render("--values", str(ALL_FEATURES))
-    for doc in of_kind(docs, "Deployment"):
-        env = {
-            e["name"]: e.get("value")
-            for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]
-        }
+    found = deployments(docs)
+    assert "leadflow-marketing-intake" in {d["metadata"]["name"] for d in found}
+    for doc in found:
+        env = env_of(pod_spec(doc)["containers"][0])
         if doc["metadata"]["name"] == "leadflow-marketing-intake":
             assert env["LEADFLOW_PUBLIC_URL"] == "https://forms.example.com"
         else:
@@ -135,21 +137,26 @@ def test_helm_test_checks_every_services_readiness(render: Render) -> None:
     }
     assert sorted(urls) == sorted(f"http://{n}:{p}/readyz" for n, p in services.items())
     # The NetworkPolicies restrict who may connect: the test pod is one of them.
-    for policy in of_kind(docs, "NetworkPolicy"):
+    policies = of_kind(docs, "NetworkPolicy")
+    assert policies
+    restricted = 0
+    for policy in policies:
         peers = [p for rule in policy["spec"].get("ingress", []) for p in rule.get("from", [])]
         if peers:
+            restricted += 1
             labels = pod["metadata"]["labels"]
             assert any(
                 p.get("podSelector", {}).get("matchLabels", {}).items() <= labels.items()
                 for p in peers
                 if "podSelector" in p and "namespaceSelector" not in p
             )
+    assert restricted  # at least one policy names its peers, and lets the test pod in
 
 
 def test_extra_env_volumes_and_scheduling_reach_the_pods(render: Render) -> None:
     docs = render("--values", str(ALL_FEATURES))
-    for doc in of_kind(docs, "Deployment"):
-        pod = doc["spec"]["template"]["spec"]
+    for doc in deployments(docs):
+        pod = pod_spec(doc)
         (container,) = pod["containers"]
         service = doc["metadata"]["labels"]["app.kubernetes.io/component"]
         names = [e["name"] for e in container["env"]]

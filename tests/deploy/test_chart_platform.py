@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from typing import Any
 
 from leadflow import runner, service
 from support.chart import (
@@ -18,6 +19,25 @@ from support.chart import (
     of_kind,
     pod_spec,
 )
+
+SERVICES = 4  # a Deployment and a migration Job each
+
+
+def deployments(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The services' Deployments (a loop over none would check nothing)."""
+    found = of_kind(docs, "Deployment")
+    assert len(found) == SERVICES, [d["metadata"]["name"] for d in found]
+    return found
+
+
+def jobs_with_the_topics_job(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The migration Jobs and the topics Job (rendered with kafka.topicsJob.enabled)."""
+    found = of_kind(docs, "Job")
+    names = [d["metadata"]["name"] for d in found]
+    assert len(found) == SERVICES + 1, names
+    assert "leadflow-topics" in names
+    return found
+
 
 # ---------------------------------------------------------------- 4. deterministic
 
@@ -129,6 +149,7 @@ def test_webhook_egress_allows_public_ipv6_as_well(render: Render) -> None:
 def test_every_pod_the_chart_runs_is_selected_by_a_network_policy(render: Render) -> None:
     docs = render(*EGRESS_ON, *A_RULE, "--set", "kafka.topicsJob.enabled=true")
     policies = [d["spec"]["podSelector"] for d in of_kind(docs, "NetworkPolicy")]
+    assert policies
 
     def selected(labels: dict[str, str]) -> bool:
         for selector in policies:
@@ -139,7 +160,7 @@ def test_every_pod_the_chart_runs_is_selected_by_a_network_policy(render: Render
                 return True
         return False
 
-    for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
+    for doc in deployments(docs) + jobs_with_the_topics_job(docs):
         labels = doc["spec"]["template"]["metadata"]["labels"]
         assert selected(labels), doc["metadata"]["name"]
 
@@ -160,7 +181,7 @@ def worst_case_drain() -> float:
 def test_the_grace_period_outlasts_the_worst_case_drain_of_the_code(render: Render) -> None:
     assert worst_case_drain() >= 75
     for args in ((), ("--values", str(ALL_FEATURES))):
-        for doc in of_kind(render(*args), "Deployment"):
+        for doc in deployments(render(*args)):
             pod = pod_spec(doc)
             (container,) = pod["containers"]
             pre_stop = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
@@ -172,7 +193,7 @@ def test_the_grace_period_outlasts_the_worst_case_drain_of_the_code(render: Rend
 
 def test_hook_jobs_end_before_helm_stops_waiting(helm: str, render: Render) -> None:
     docs = render("--set", "kafka.topicsJob.enabled=true")
-    for job in of_kind(docs, "Job"):
+    for job in jobs_with_the_topics_job(docs):
         assert job["spec"]["activeDeadlineSeconds"] < 300, job["metadata"]["name"]
     result = helm_template(helm, "--set", "migrations.activeDeadlineSeconds=600")
     assert result.returncode != 0
