@@ -20,14 +20,22 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from leadflow.access_tokens import ROLES, Catchup, RevokedTokens, Role, signing_key, verify_token
+from leadflow.access_tokens import (
+    ROLES,
+    Catchup,
+    RevokedTokens,
+    Role,
+    as_uuid,
+    signing_key,
+    verify_token,
+)
 from leadflow.edge import client_key
 from leadflow.http import Credentials, Problem, tokens_equal
 from leadflow.oidc import OidcVerifier
 from leadflow.ratelimit import TokenBuckets, retry_after
 from leadflow.settings import Settings
 
-# Role and ROLES live in access_tokens (which cannot import this module) and are re-exported.
+# Role, ROLES and as_uuid live in access_tokens (which cannot import this module): re-exported.
 __all__ = [
     "ROLES",
     "Access",
@@ -226,18 +234,6 @@ def roles_text(*roles: Role) -> str:
     """'Roles: admin, analyst.' — appended to each route's OpenAPI description."""
     admitted = set(roles) | {"admin"}
     return "Roles: " + ", ".join(r for r in ROLES if r in admitted) + "."
-
-
-def as_uuid(value: object) -> uuid.UUID | None:
-    """`value` as a UUID (a rep_id), or None when it is none or not one."""
-    if isinstance(value, uuid.UUID):
-        return value
-    if not isinstance(value, str) or len(value) > 64:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def only_own(principal: Principal, rep_id: object) -> None:

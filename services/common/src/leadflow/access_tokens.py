@@ -15,6 +15,7 @@ import hmac
 import json
 import secrets
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -39,6 +40,18 @@ class Claims:
     role: Role
     subject: str | None
     expires_at: int  # epoch seconds
+
+
+def as_uuid(value: object) -> uuid.UUID | None:
+    """`value` as a UUID (a rep_id), or None when it is none or not one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 def signing_key(settings: Settings) -> bytes:

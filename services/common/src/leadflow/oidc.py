@@ -14,14 +14,13 @@ import asyncio
 import logging
 import math
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import jwt
 
-from leadflow.access_tokens import ROLES, Role
+from leadflow.access_tokens import ROLES, Role, as_uuid
 
 if TYPE_CHECKING:
     from leadflow.settings import Settings
@@ -125,12 +124,10 @@ class OidcVerifier:
         subject = claims.get(self.subject_claim)
         subject = subject if isinstance(subject, str) and subject else None
         if role == "rep":  # its subject is a rep_id: a UUID, one spelling
-            try:
-                subject = str(uuid.UUID(subject)) if subject and len(subject) <= 64 else None
-            except ValueError:
-                subject = None
-            if subject is None:
+            rep_id = as_uuid(subject)
+            if rep_id is None:
                 return None
+            subject = str(rep_id)
         jti, exp = claims.get("jti"), claims.get("exp")
         return (
             role,
