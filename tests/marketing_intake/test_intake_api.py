@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text, update
+from sqlalchemy import insert, select, text, update
 
 from leadflow.db import create_engine
 from leadflow.events import LeadCaptured, LeadErased
@@ -149,6 +149,30 @@ async def test_an_idempotency_key_is_remembered_for_its_ttl_only(
     assert again.headers.get("idempotent-replayed") == "true"
     assert again.json() == later.json()
     assert len(await outbox(app)) == 2
+
+
+async def test_a_stale_replay_forgets_its_own_key_only(
+    http: httpx.AsyncClient, app: FastAPI
+) -> None:
+    key = await new_key(http)
+    headers = {**key, "Idempotency-Key": "order-44"}
+    assert (await http.post("/v1/leads", json=LEAD, headers=headers)).status_code == 202
+    stale = datetime.now(UTC) - timedelta(hours=25)  # the TTL is 24
+    async with runtime(app).transaction() as s:
+        await s.execute(update(IdempotentResponse).values(created_at=stale))
+        await s.execute(
+            insert(IdempotentResponse).values(
+                owner="other", key="k", request_hash="h", status=202, body={}, created_at=stale
+            )
+        )
+    later = await http.post("/v1/leads", json={**LEAD, "first_name": "Eve"}, headers=headers)
+    assert later.status_code == 202
+    assert "idempotent-replayed" not in later.headers
+    async with runtime(app).sessions() as s:
+        owners = sorted(await s.scalars(select(IdempotentResponse.owner)))
+    # A request deletes one row, never a backlog: the purge worker takes the other stale key.
+    assert len(owners) == 2
+    assert "other" in owners
 
 
 async def test_the_same_person_again_is_a_new_touch_of_the_same_lead(

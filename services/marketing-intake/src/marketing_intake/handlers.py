@@ -292,8 +292,8 @@ def accepted_json(accepted: Accepted) -> bytes:
 async def replay(rt: Runtime, owner: str, key: str) -> IdempotentResponse | None:
     """The first answer under this key, while it is remembered (`idempotency_ttl_hours`).
 
-    Once that has passed, the key is free again: the answers remembered as long are
-    forgotten with it (one indexed DELETE), so the request is handled as a new one.
+    Once that has passed, the key is free again: its answer is forgotten (one row; the
+    background purge takes the other stale ones), so the request is handled as a new one.
     """
     async with rt.sessions() as s:
         stored = await repo.remembered(s, owner, key)
@@ -303,5 +303,5 @@ async def replay(rt: Runtime, owner: str, key: str) -> IdempotentResponse | None
     if stored.created_at >= cutoff:
         return stored
     async with rt.transaction() as s:
-        await repo.forget_before(s, cutoff)
+        await repo.forget_stale(s, owner, key, cutoff)
     return None

@@ -89,8 +89,16 @@ async def remembered(session: AsyncSession, owner: str, key: str) -> IdempotentR
     return (await session.scalars(stmt)).first()
 
 
-async def forget_before(session: AsyncSession, cutoff: datetime) -> None:
-    await session.execute(delete(IdempotentResponse).where(IdempotentResponse.created_at < cutoff))
+async def forget_stale(session: AsyncSession, owner: str, key: str, cutoff: datetime) -> None:
+    """Forget the answer under this key if it was remembered before `cutoff` (one row: the
+    background purge takes the other stale ones; a fresh answer stays)."""
+    await session.execute(
+        delete(IdempotentResponse).where(
+            IdempotentResponse.owner == owner,
+            IdempotentResponse.key == key,
+            IdempotentResponse.created_at < cutoff,
+        )
+    )
 
 
 async def forget_some_before(session: AsyncSession, cutoff: datetime, limit: int) -> int:
