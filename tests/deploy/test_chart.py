@@ -71,15 +71,35 @@ def containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
 EXTERNAL_SECRET_VALUE = "e7c1a9f04b2d8e6c3a5f1b9d7e2c4a80"
 
 
+def existing_secrets(values: object) -> set[str]:
+    """The Secrets a values tree declares external: every `existingSecret` in it."""
+    if isinstance(values, dict):
+        found = {str(v) for k, v in values.items() if k == "existingSecret" and v}
+        return found.union(*(existing_secrets(v) for v in values.values()))
+    if isinstance(values, list):
+        return set().union(*(existing_secrets(v) for v in values))
+    return set()
+
+
+# The Secrets the values of these tests (the `rendered` fixture's) say the operator manages.
+EXTERNAL_SECRETS = existing_secrets(
+    [yaml.safe_load(f.read_text()) for f in (REQUIRED_VALUES, ALL_FEATURES, EXISTING_SECRETS)]
+)
+
+
 def resolve_env(container: dict[str, Any], secrets: dict[str, dict[str, str]]) -> dict[str, str]:
-    """A container's environment with secretKeyRefs read from the rendered Secrets."""
+    """A container's environment with secretKeyRefs read from the rendered Secrets; a Secret
+    the values declare external stands in with a placeholder, any other is a KeyError."""
     env: dict[str, str] = {}
     for item in container.get("env", []):
         if "value" in item:
             env[item["name"]] = item["value"]
         else:
             ref = item["valueFrom"]["secretKeyRef"]
-            env[item["name"]] = secrets.get(ref["name"], {}).get(ref["key"], EXTERNAL_SECRET_VALUE)
+            if ref["name"] in EXTERNAL_SECRETS and ref["name"] not in secrets:
+                env[item["name"]] = EXTERNAL_SECRET_VALUE
+            else:
+                env[item["name"]] = secrets[ref["name"]][ref["key"]]
     return env
 
 
