@@ -150,7 +150,7 @@ def _rep(rep_id: UUID, name: str) -> Rep:
 
 
 REPS = [_rep(ANN, "Ann"), _rep(BOB, "Bob"), _rep(CAT, "Cat")]
-POLICY = RoutingPolicy(account_owners=INDEX.owners(), accounts=INDEX)
+POLICY = RoutingPolicy(accounts=INDEX)
 
 
 def test_a_free_mail_lead_goes_to_the_account_owner_by_company_name() -> None:

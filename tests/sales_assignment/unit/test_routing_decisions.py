@@ -9,6 +9,7 @@ from uuid import UUID
 import pytest
 
 from leadflow.events import Lead
+from sales_assignment.account_match import Account, AccountIndex
 from sales_assignment.routing import (
     Assignment,
     LeadFacts,
@@ -35,6 +36,11 @@ def lead(**facts: Any) -> LeadFacts:
     return LeadFacts(lead_id=LEAD_ID, **(defaults | facts))
 
 
+def owned(domain: str, rep_id: UUID) -> AccountIndex:
+    """The accounts of one owner: `domain` belongs to `rep_id`."""
+    return AccountIndex.build([Account(domain, rep_id)])
+
+
 def assigned(result: Assignment | NoRepAvailable) -> Assignment:
     assert isinstance(result, Assignment), result.reason
     return result
@@ -48,7 +54,7 @@ def skipped(result: Assignment | NoRepAvailable, rep_id: UUID, step: str = "pool
 
 
 def test_prefers_the_account_owner_over_round_robin() -> None:
-    policy = RoutingPolicy(account_owners={"acme.com": BOB}, rr_state={"default": {str(ANN): 99}})
+    policy = RoutingPolicy(accounts=owned("acme.com", BOB), rr_state={"default": {str(ANN): 99}})
     result = assigned(route(lead(), [rep(ANN), rep(BOB)], policy, now=NOW))
     assert (result.rep_id, result.rule) == (BOB, "account_owner")
     assert result.reason["rule"] == "account_owner"
@@ -57,20 +63,20 @@ def test_prefers_the_account_owner_over_round_robin() -> None:
 
 
 @pytest.mark.parametrize(
-    ("facts", "owners", "owner_found"),
+    ("facts", "owned_domain", "owner_found"),
     [
-        ({"email_domain": "eu.acme.com"}, {"acme.com": BOB}, True),
-        ({"email_domain": "gmail.com", "website_domain": "acme.com"}, {"acme.com": BOB}, True),
-        ({"email_domain": "gmail.com", "website_domain": None}, {"gmail.com": BOB}, False),
-        ({"email_domain": "yahoo.co.jp"}, {"yahoo.co.jp": BOB}, False),
-        ({"email_domain": "acme.com"}, {"com": BOB}, False),
-        ({"email_domain": "acme.com"}, {"other.com": BOB}, False),
+        ({"email_domain": "eu.acme.com"}, "acme.com", True),
+        ({"email_domain": "gmail.com", "website_domain": "acme.com"}, "acme.com", True),
+        ({"email_domain": "gmail.com", "website_domain": None}, "gmail.com", False),
+        ({"email_domain": "yahoo.co.jp"}, "yahoo.co.jp", False),
+        ({"email_domain": "acme.com"}, "com", False),
+        ({"email_domain": "acme.com"}, "other.com", False),
     ],
 )
 def test_finds_the_account_owner_by_company_domain_never_by_free_mail(
-    facts: dict[str, Any], owners: dict[str, UUID], owner_found: bool
+    facts: dict[str, Any], owned_domain: str, owner_found: bool
 ) -> None:
-    policy = RoutingPolicy(account_owners=owners, rr_state={"default": {str(ANN): 10}})
+    policy = RoutingPolicy(accounts=owned(owned_domain, BOB), rr_state={"default": {str(ANN): 10}})
     result = assigned(route(lead(**facts), [rep(ANN), rep(BOB)], policy, now=NOW))
     assert (result.rule == "account_owner") is owner_found
     assert result.rep_id == (BOB if owner_found else ANN)
@@ -78,7 +84,7 @@ def test_finds_the_account_owner_by_company_domain_never_by_free_mail(
 
 def test_falls_through_to_round_robin_when_the_owner_is_unavailable_and_says_why() -> None:
     owner = rep(BOB, timezone="Asia/Tokyo", working_hours={"mon": ["09:00-17:00"]})
-    policy = RoutingPolicy(account_owners={"acme.com": BOB})
+    policy = RoutingPolicy(accounts=owned("acme.com", BOB))
     result = assigned(route(lead(), [rep(ANN), owner], policy, now=NOW))  # 19:00 in Tokyo
     assert (result.rep_id, result.rule) == (ANN, "default")
     assert skipped(result, BOB, "account_owner") == "outside working hours (Asia/Tokyo 19:00)"
@@ -120,11 +126,7 @@ def test_the_first_matching_rule_picks_the_pool(
     reps = [rep(ANN), rep(BOB), rep(CAT), rep(DAN)]
     # Ann has the highest current weight in the default pool, so she wins it.
     state = {"default": {str(ANN): 10}}
-    result = assigned(
-        route(
-            lead(**facts), reps, RoutingPolicy(policy.account_owners, policy.rules, state), now=NOW
-        )
-    )
+    result = assigned(route(lead(**facts), reps, RoutingPolicy(policy.rules, state), now=NOW))
     assert (result.rule, result.rep_id) == (rule, rep_id)
 
 
@@ -231,14 +233,14 @@ def test_reroute_gives_a_tried_rep_the_lead_again_when_nobody_else_is_free() -> 
 
 
 def test_reroute_skips_an_account_owner_who_let_the_sla_lapse() -> None:
-    policy = RoutingPolicy(account_owners={"acme.com": BOB})
+    policy = RoutingPolicy(accounts=owned("acme.com", BOB))
     result = assigned(reroute(lead(), [rep(ANN), rep(BOB)], policy, now=NOW, tried=[BOB]))
     assert (result.rep_id, result.rule) == (ANN, "default")
     assert skipped(result, BOB, "account_owner") == "already tried for this lead"
 
 
 def test_reroute_returns_to_the_tried_owner_when_their_pool_is_empty() -> None:
-    policy = RoutingPolicy(account_owners={"acme.com": BOB})
+    policy = RoutingPolicy(accounts=owned("acme.com", BOB))
     result = assigned(
         reroute(lead(), [rep(ANN, active=False), rep(BOB, weight=0)], policy, now=NOW, tried=[BOB])
     )

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import pytest
 
+from sales_assignment.account_match import Account, AccountIndex
 from sales_assignment.routing import (
     Assignment,
     LeadFacts,
@@ -70,7 +71,7 @@ def test_only_weight_zero_reps_leave_the_lead_unassigned_with_the_reason() -> No
 
 
 def test_an_account_owner_of_weight_zero_still_gets_their_accounts() -> None:
-    policy = RoutingPolicy(account_owners={"acme.com": A})
+    policy = RoutingPolicy(accounts=AccountIndex.build([Account("acme.com", A)]))
     lead = LeadFacts(lead_id=UUID(int=1), email_domain="acme.com")
     result = route(lead, [rep(A, 0), rep(B, 1)], policy, now=NOW)
     assert isinstance(result, Assignment)

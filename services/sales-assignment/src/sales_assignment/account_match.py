@@ -94,10 +94,6 @@ class AccountIndex:
                 by_deletion.setdefault(key, []).append(word)
         return cls(by_domain, names, by_word, by_letters, by_deletion)
 
-    def owners(self) -> dict[str, UUID]:
-        """Every domain and alias → the owner of its account."""
-        return {domain: account.rep_id for domain, (account, _) in self.by_domain.items()}
-
 
 def walk_up(domain: str | None) -> Iterator[str]:
     """`domain` and its parents (eu.acme.com, acme.com), never a bare suffix such as "com"."""

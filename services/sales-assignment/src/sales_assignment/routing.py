@@ -4,8 +4,8 @@
 
 1. Account ownership: the lead's company domain (email, else website; free mail excluded;
    `eu.acme.com` falls back to `acme.com`), an account's domain or alias domain, owned by an
-   available rep → that rep; else, with `policy.accounts`, its company name matched to an
-   account's names (`account_match.by_name`); an ambiguous name match goes on to step 2.
+   available rep → that rep; else its company name matched to an account's names in
+   `policy.accounts` (`account_match.match_account`); an ambiguous name match goes on to step 2.
 2. The first rule in `policy.rules` whose conditions all hold picks the pool (its rep ids, or
    every rep whose territories name the lead's country); no rule matches → every rep, as rule
    `"default"`. A rule that matches wins even when nobody in its pool is free: the lead waits.
@@ -28,7 +28,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from leadflow.events import Lead
-from sales_assignment.account_match import AccountIndex, by_name, walk_up
+from sales_assignment.account_match import AccountIndex, match_account
 from sales_assignment.availability import (
     WeeklyHours,
     WorkingHoursDoc,
@@ -141,12 +141,11 @@ class LeadFacts:
 
 @dataclass(frozen=True, slots=True)
 class RoutingPolicy:
-    """Account owners (domain or alias → rep_id), account names, rules, round-robin state."""
+    """Rules, round-robin state and accounts (domains, aliases and names → owner)."""
 
-    account_owners: Mapping[str, UUID] = field(default_factory=dict)
     rules: Sequence[RoutingRule] = ()
     rr_state: RRState = field(default_factory=dict)
-    accounts: AccountIndex | None = None  # for the company-name match
+    accounts: AccountIndex = field(default_factory=AccountIndex)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,20 +286,16 @@ def smooth_weighted_pick(reps: Sequence[Rep], current: dict[str, int]) -> Rep:
 def _owner_of(lead: LeadFacts, policy: RoutingPolicy, notes: list[str]) -> tuple[str, UUID | None]:
     """The account owner label and id: by domain or alias, else by company name."""
     domain = lead.company_domain
-    for candidate in walk_up(domain):
-        owner = policy.account_owners.get(candidate)
-        if owner is not None:
-            return f"account owner of {candidate}", owner
-    if policy.accounts is None:
+    hit = match_account(policy.accounts, domain, lead.company)
+    if hit.account is None:
+        if hit.ambiguous:
+            notes.append(f"ambiguous account match: {', '.join(hit.ambiguous)}")
         return f"account owner of {domain}", None
-    hit = by_name(policy.accounts, lead.company)
-    if hit.account is not None:
+    if hit.how == "name":
         # The account's domain, never the lead's company text: reasons outlive erasure.
         owner_of = f"account owner of {hit.account.domain} (company name match {hit.score})"
         return owner_of, hit.account.rep_id
-    if hit.ambiguous:
-        notes.append(f"ambiguous account match: {', '.join(hit.ambiguous)}")
-    return f"account owner of {domain}", None
+    return f"account owner of {hit.matched}", hit.account.rep_id
 
 
 def _ineligible(rep: Rep | None, lead: LeadFacts, now: datetime) -> str | None:

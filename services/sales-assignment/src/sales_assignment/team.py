@@ -45,12 +45,8 @@ class Team:
     # The routing view of each rep, parsed once; `took` keeps its open-lead count current.
     reps: dict[uuid.UUID, Rep] = field(init=False)
 
-    # Every domain and alias → its owner, from `accounts`.
-    owners: dict[str, uuid.UUID] = field(init=False)
-
     def __post_init__(self) -> None:
         self.reps = {rid: to_rep(row, self.counts.get(rid, 0)) for rid, row in self.rows.items()}
-        self.owners = self.accounts.owners()
 
     @classmethod
     async def load(cls, session: AsyncSession) -> Team:
@@ -81,12 +77,7 @@ class Team:
         """Route the lead of `row`; `tried` (SLA re-routing) names reps to avoid if possible,
         `barred` reps who declined the lead (never given it again)."""
         reps = list(self.reps.values())
-        policy = RoutingPolicy(
-            account_owners=self.owners,
-            rules=self.rules,
-            rr_state=self.state,
-            accounts=self.accounts,
-        )
+        policy = RoutingPolicy(rules=self.rules, rr_state=self.state, accounts=self.accounts)
         facts = facts_of(row)
         if tried is None:
             result = route(facts, reps, policy, now=now, barred=barred or ())
