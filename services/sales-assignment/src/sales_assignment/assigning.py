@@ -199,7 +199,7 @@ class Assigner:
             return 0
         now = self.clock()
         team = await self.teams.take(session, generation, fresh=fresh)
-        declined = await repo.declined_reps(session, [row.lead_id for row in rows])
+        _, declined = await repo.reps_by_history(session, [row.lead_id for row in rows])
         staged = Staged()
         assigned = 0
         for row in rows:
@@ -232,8 +232,7 @@ class Assigner:
         now = self.clock()
         team = await self.teams.take(session, generation, fresh=True)
         lead_ids = [row.lead_id for row in rows]
-        tried = await repo.tried_reps(session, lead_ids)
-        declined = await repo.declined_reps(session, lead_ids)
+        tried, declined = await repo.reps_by_history(session, lead_ids)
         why = {"detail": f"{rep.name} was retired before accepting the lead"}
         staged = Staged()
         moved = 0
@@ -263,8 +262,7 @@ class Assigner:
                 return 0
             team = await self.teams.take(session, generation, fresh=True)
             lead_ids = [row.lead_id for row in rows]
-            tried = await repo.tried_reps(session, lead_ids)
-            declined = await repo.declined_reps(session, lead_ids)
+            tried, declined = await repo.reps_by_history(session, lead_ids)
             staged = Staged()
             moved = 0
             for row in rows:
@@ -297,10 +295,9 @@ class Assigner:
         holds the routing lock (`generation`)."""
         assert row.rep_id is not None
         team = await self.teams.take(session, generation)
-        barred = (await repo.declined_reps(session, [row.lead_id]))[row.lead_id]
-        barred.add(row.rep_id)
-        tried = (await repo.tried_reps(session, [row.lead_id]))[row.lead_id]
-        result = team.route(row, now, tried, barred)
+        tried, declined = await repo.reps_by_history(session, [row.lead_id])
+        barred = declined[row.lead_id] | {row.rep_id}
+        result = team.route(row, now, tried[row.lead_id], barred)
         outcome = "reassigned" if isinstance(result, Assignment) else "queued"
         staged = Staged()
         staged.step(row, "declined", why | {"outcome": outcome}, now)

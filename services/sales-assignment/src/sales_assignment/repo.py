@@ -159,36 +159,21 @@ async def history(session: AsyncSession, lead_id: uuid.UUID) -> list[HistoryRow]
     return list(await session.scalars(stmt))
 
 
-async def tried_reps(
+async def reps_by_history(
     session: AsyncSession, lead_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, set[uuid.UUID]]:
-    """The reps each of these leads was ever given to."""
-    stmt = select(HistoryRow.lead_id, HistoryRow.rep_id).where(
+) -> tuple[dict[uuid.UUID, set[uuid.UUID]], dict[uuid.UUID, set[uuid.UUID]]]:
+    """Per lead: the reps it was ever given to, and the reps who declined it."""
+    stmt = select(HistoryRow.lead_id, HistoryRow.rep_id, HistoryRow.event).where(
         HistoryRow.lead_id.in_(list(lead_ids)),
-        HistoryRow.event.in_(("assigned", "reassigned")),
+        HistoryRow.event.in_(("assigned", "reassigned", "declined")),
         HistoryRow.rep_id.is_not(None),
     )
     tried: dict[uuid.UUID, set[uuid.UUID]] = {lead_id: set() for lead_id in lead_ids}
-    for lead_id, rep_id in (await session.execute(stmt)).all():
-        if rep_id is not None:
-            tried[lead_id].add(rep_id)
-    return tried
-
-
-async def declined_reps(
-    session: AsyncSession, lead_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, set[uuid.UUID]]:
-    """The reps who declined each of these leads (never given it again)."""
-    stmt = select(HistoryRow.lead_id, HistoryRow.rep_id).where(
-        HistoryRow.lead_id.in_(list(lead_ids)),
-        HistoryRow.event == "declined",
-        HistoryRow.rep_id.is_not(None),
-    )
     declined: dict[uuid.UUID, set[uuid.UUID]] = {lead_id: set() for lead_id in lead_ids}
-    for lead_id, rep_id in (await session.execute(stmt)).all():
+    for lead_id, rep_id, event in (await session.execute(stmt)).all():
         if rep_id is not None:
-            declined[lead_id].add(rep_id)
-    return declined
+            (declined if event == "declined" else tried)[lead_id].add(rep_id)
+    return tried, declined
 
 
 async def decline_of(
