@@ -189,7 +189,7 @@ async def get_assignment(lead_id: uuid.UUID, a: A, p: SalesReader) -> Assignment
     view = await admin.get_assignment(a, lead_id)
     only_own(p, view.row.rep_id)  # a rep reads only what is assigned to them
     if p.role == "rep" and not admin.may_act(view.rep):
-        raise Problem(403, "Forbidden", str(admin.RepRetired()))
+        raise admin.RepRetired
     return _assignment_out(view)
 
 
@@ -206,12 +206,7 @@ async def get_assignment(lead_id: uuid.UUID, a: A, p: SalesReader) -> Assignment
     description=roles_text("admin", "sales_tool", "rep"),
 )
 async def accept(lead_id: uuid.UUID, a: A, p: SalesActor) -> AssignmentOut:
-    try:
-        return _assignment_out(await admin.accept(a, lead_id, only_rep=rep_of(p)))
-    except admin.NotYours as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
-    except admin.Conflict as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
+    return _assignment_out(await admin.accept(a, lead_id, only_rep=rep_of(p)))
 
 
 @router.post(
@@ -231,14 +226,9 @@ async def decline(
     lead_id: uuid.UUID, a: A, p: SalesActor, body: DeclineIn | None = None
 ) -> DeclineOut:
     body = body or DeclineIn()
-    try:
-        done = await declining.decline(
-            a, lead_id, note=body.reason or None, rep_id=body.rep_id, only_rep=rep_of(p)
-        )
-    except admin.NotYours as exc:
-        raise Problem(403, "Forbidden", str(exc)) from exc
-    except admin.Conflict as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
+    done = await declining.decline(
+        a, lead_id, note=body.reason or None, rep_id=body.rep_id, only_rep=rep_of(p)
+    )
     return DeclineOut(
         lead_id=done.lead_id,
         declined_by=done.rep_id,

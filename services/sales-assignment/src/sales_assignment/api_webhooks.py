@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from leadflow.access import AdminOnly, roles_text
-from leadflow.http import Problem
 from sales_assignment import admin
 from sales_assignment.api_deps import NOT_FOUND, A
 from sales_assignment.api_deps import bad as _invalid
@@ -120,7 +119,4 @@ async def list_deliveries(
 async def retry_delivery(
     endpoint_id: uuid.UUID, delivery_id: str, a: A, _: AdminOnly
 ) -> DeliveryOut:
-    try:
-        return _delivery_out(await admin.retry_delivery(a, endpoint_id, delivery_id))
-    except admin.Conflict as exc:
-        raise Problem(409, "Conflict", str(exc)) from exc
+    return _delivery_out(await admin.retry_delivery(a, endpoint_id, delivery_id))

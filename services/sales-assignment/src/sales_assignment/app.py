@@ -12,7 +12,7 @@ from leadflow.events import LeadErased, LeadOutcome, LeadQualified
 from leadflow.schedule import every
 from leadflow.service import Runtime, create_app
 from sales_assignment import api, api_routing, api_webhooks
-from sales_assignment.api_deps import install_not_found
+from sales_assignment.api_deps import install_errors
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.retention import purge_deliveries
@@ -59,5 +59,5 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
         routers=[api.router, api_routing.router, api_webhooks.router],
     )
     app.state.assigner = assigner
-    install_not_found(app)
+    install_errors(app)
     return app
