@@ -35,7 +35,7 @@ from sales_assignment.doorbell import Doorbell
 from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow, RepRow
 from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.payloads import facts_doc, redact, rep_ref, score_doc
-from sales_assignment.routing import Assignment, LeadFacts
+from sales_assignment.routing import Assignment, LeadFacts, NoRepAvailable
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.sla import sla_due
 from sales_assignment.staging import Staged
@@ -243,9 +243,7 @@ class Assigner:
                 await self._give(session, staged, team, row, result, now=now)
                 moved += 1
                 continue
-            row.rep_id, row.status, row.queued_at, row.sla_due_at = None, "queued", now, None
-            row.rule, row.reason = result.rule, result.reason
-            staged.step(row, "queued", result.reason, now)
+            self._queue(staged, row, result, now)
         await self._write(session, staged, team, now)
         return moved
 
@@ -306,9 +304,7 @@ class Assigner:
         else:
             # Nobody else may take it: it waits in the queue, and the decliner's room is free.
             team.release(row.rep_id)
-            row.rep_id, row.status, row.queued_at, row.sla_due_at = None, "queued", now, None
-            row.rule, row.reason = result.rule, result.reason
-            staged.step(row, "queued", result.reason, now)
+            self._queue(staged, row, result, now)
         await self._write(session, staged, team, now)
         return outcome
 
@@ -381,6 +377,13 @@ class Assigner:
         staged.write(session)
         if left:
             self.doorbell.ring_after_commit(session)
+
+    @staticmethod
+    def _queue(staged: Staged, row: AssignmentRow, result: NoRepAvailable, now: datetime) -> None:
+        """Send the lead to the queue, nobody's, with why; a later pass routes it again."""
+        row.rep_id, row.status, row.queued_at, row.sla_due_at = None, "queued", now, None
+        row.rule, row.reason = result.rule, result.reason
+        staged.step(row, "queued", result.reason, now)
 
     @staticmethod
     def _step(
