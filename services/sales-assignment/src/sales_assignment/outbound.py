@@ -74,17 +74,37 @@ def delivery_rows(
 
     A disabled endpoint gets its deliveries too; they are not sent until it is re-enabled.
     """
-    wanted = [e for e in endpoints if event_type in e.event_types]
-    if not wanted:
+    if not any(event_type in e.event_types for e in endpoints):
         return []
     body = webhook_body(event_type, now, webhook_data(row, rep))
+    return _rows(endpoints, event_type, row.lead_id, row.attempt, body, now=now)
+
+
+def erased_rows(
+    endpoints: Sequence[EndpointRow], lead_id: uuid.UUID, seq: int, now: datetime
+) -> list[dict[str, Any]]:
+    """`lead.erased` deliveries of a lead to every endpoint that wants them (after its
+    other messages: `seq`), as rows to insert."""
+    return _rows(endpoints, "lead.erased", lead_id, seq, erased_body(lead_id, now), now=now)
+
+
+def _rows(
+    endpoints: Sequence[EndpointRow],
+    event_type: str,
+    lead_id: uuid.UUID,
+    seq: int,
+    body: bytes,
+    *,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Pending deliveries of `body` to every endpoint that wants `event_type`, as rows."""
     trace = traceparent()  # the span handling the lead's event, when there is one
     return [
         {
             "id": message_id(),
             "endpoint_id": endpoint.id,
-            "lead_id": row.lead_id,
-            "seq": row.attempt,
+            "lead_id": lead_id,
+            "seq": seq,
             "event_type": event_type,
             "body": body,
             "status": "pending",
@@ -93,32 +113,8 @@ def delivery_rows(
             "created_at": now,
             "traceparent": trace,
         }
-        for endpoint in wanted
-    ]
-
-
-def erased_rows(
-    endpoints: Sequence[EndpointRow], lead_id: uuid.UUID, seq: int, now: datetime
-) -> list[dict[str, Any]]:
-    """`lead.erased` deliveries of a lead to every endpoint that wants them (after its
-    other messages: `seq`), as rows to insert."""
-    body = erased_body(lead_id, now)
-    return [
-        {
-            "id": message_id(),
-            "endpoint_id": endpoint.id,
-            "lead_id": lead_id,
-            "seq": seq,
-            "event_type": "lead.erased",
-            "body": body,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "traceparent": traceparent(),
-        }
         for endpoint in endpoints
-        if "lead.erased" in endpoint.event_types
+        if event_type in endpoint.event_types
     ]
 
 

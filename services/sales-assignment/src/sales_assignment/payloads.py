@@ -9,6 +9,7 @@ from typing import Any
 from pydantic_core import from_json, to_json
 
 from leadflow.events import LeadQualified, RepRef
+from sales_assignment.account_match import walk_up
 from sales_assignment.models import AssignmentRow, RepRow
 from sales_assignment.routing import LeadFacts, Rep
 
@@ -104,8 +105,8 @@ def erased_words(facts: dict[str, Any]) -> set[str]:
     (an account owner of acme.com matched eu.acme.com), down to two labels."""
     words: set[str] = set()
     for name in PERSONAL_FACTS:
-        labels = str(facts.get(name) or "").split(".")
-        words.update(".".join(labels[i:]) for i in range(len(labels) - 1) if all(labels[i:]))
+        # A parent with an empty label ("com." of "acme.com.") is no domain to scrub.
+        words.update(w for w in walk_up(str(facts.get(name) or "")) if "" not in w.split("."))
     return words
 
 
