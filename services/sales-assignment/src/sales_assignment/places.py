@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Annotated
 from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field
 
 
 def _words(text: str) -> frozenset[str]:
@@ -75,6 +78,15 @@ def expand_places(names: Sequence[str]) -> frozenset[str]:
                 f"or {', '.join(REGIONS)}"
             )
     return frozenset(codes)
+
+
+def _place(name: str) -> str:
+    expand_places([name])
+    return name.strip().upper()
+
+
+# A country or region in a request body (a rep's territory, a rule's country), upper-cased.
+Place = Annotated[str, Field(max_length=32), AfterValidator(_place)]
 
 
 def segment_of(company_size: int | None) -> str | None:

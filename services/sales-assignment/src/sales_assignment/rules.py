@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from sales_assignment.places import expand_places
+from sales_assignment.places import Place, expand_places
 
 if TYPE_CHECKING:
     from sales_assignment.routing import LeadFacts
@@ -84,11 +83,6 @@ class RulesInvalid(ValueError):
         super().__init__("; ".join(f"{e['loc']}: {e['msg']}" for e in errors))
 
 
-def _place(name: str) -> str:
-    expand_places([name])
-    return name.strip().upper()
-
-
 # What a rule may name: a client's document is bounded before it is read.
 _MAX_POOL = 1000
 _MAX_EMPLOYEES = 10_000_000  # intake's own ceiling on company_size
@@ -99,9 +93,7 @@ class _RuleDoc(BaseModel):
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     pool: list[UUID] | Literal["territory"] = "territory"
-    countries: Annotated[
-        list[Annotated[str, Field(max_length=32), AfterValidator(_place)]], Field(max_length=300)
-    ] = []
+    countries: Annotated[list[Place], Field(max_length=300)] = []
     min_employees: Annotated[int, Field(ge=0, le=_MAX_EMPLOYEES)] | None = None
     max_employees: Annotated[int, Field(ge=0, le=_MAX_EMPLOYEES)] | None = None
     industries: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=200)] = []

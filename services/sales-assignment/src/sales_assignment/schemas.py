@@ -17,12 +17,7 @@ from pydantic import (
 )
 
 from sales_assignment.availability import WeeklyHours, load_timezone
-from sales_assignment.places import expand_places
-
-
-def _place(name: str) -> str:
-    expand_places([name])
-    return name.strip().upper()
+from sales_assignment.places import Place
 
 
 def _timezone(name: str) -> str:
@@ -44,7 +39,6 @@ def _email(text: str) -> str:
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
-Place = Annotated[str, Field(max_length=32), AfterValidator(_place)]
 Segment = Literal["smb", "mid_market", "enterprise"]
 Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
 # Bounds for what a rep carries: every country and region, a few ranges a day, a year of
