@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_access import ADMIN, client, kernel_app
+from test_access import ADMIN, kernel_app
 
 from feedback.auth import is_own_lead
 from leadflow import access_store as store
 from leadflow.access import Principal, only_own, rep_of
 from leadflow.access_tokens import Claims, mint_token, verify_token
 from leadflow.http import Problem
+from support.apps import client
 
 KEY = b"k" * 32
 
