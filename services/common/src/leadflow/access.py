@@ -40,7 +40,6 @@ __all__ = [
     "ROLES",
     "Access",
     "AdminOnly",
-    "Authenticated",
     "CredentialResolver",
     "Principal",
     "Reader",
@@ -261,4 +260,3 @@ AdminOnly = Annotated[Principal, allow("admin")]
 Reader = Annotated[Principal, allow("admin", "analyst")]
 SalesReader = Annotated[Principal, allow("admin", "analyst", "sales_tool", "rep")]
 SalesActor = Annotated[Principal, allow("admin", "sales_tool", "rep")]
-Authenticated = Annotated[Principal, Depends(authenticate)]
