@@ -8,11 +8,10 @@ titles nest: "Vice President" contains "President", "Director General" contains 
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
-import threading
 import unicodedata
-from collections import OrderedDict
 from typing import Final, Literal
 
 Seniority = Literal["c_level", "vp", "director", "manager", "individual"]
@@ -152,53 +151,25 @@ def normalise_title(title: str) -> str:
 
 
 # Titles repeat, so their seniority is remembered; but a title is as long as a client sends
-# (an uncapped key once let 4,096 posts of 1 MiB hold 4 GiB). Only titles up to
-# `_CACHE_MAX_CHARS` are kept, and the oldest go once the keys take `_CACHE_MAX_BYTES`.
-_CACHE_MAX_CHARS: Final = 256
-_CACHE_MAX_BYTES: Final = 1 << 20
-_CACHE_MAX_ENTRIES: Final = 4096
-
-
-class _TitleCache:
-    """Seniority by title, bounded in entries and in the bytes its keys take."""
-
-    def __init__(self) -> None:
-        self._levels: OrderedDict[str, Seniority | None] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, title: str) -> tuple[bool, Seniority | None]:
-        with self._lock:
-            if title not in self._levels:
-                return False, None
-            self._levels.move_to_end(title)
-            return True, self._levels[title]
-
-    def put(self, title: str, level: Seniority | None) -> None:
-        if len(title) > _CACHE_MAX_CHARS:
-            return
-        with self._lock:
-            if title in self._levels:
-                return
-            self._levels[title] = level
-            self._bytes += sys.getsizeof(title)
-            while self._bytes > _CACHE_MAX_BYTES or len(self._levels) > _CACHE_MAX_ENTRIES:
-                old, _ = self._levels.popitem(last=False)
-                self._bytes -= sys.getsizeof(old)
-
-
-_CACHE = _TitleCache()
+# (an uncapped key once let 4,096 posts of 1 MiB hold 4 GiB). Only a title that takes no
+# more memory than 256 ASCII characters is kept (232 Latin-1, 115 Cyrillic, 57 emoji): a
+# str takes up to 4 bytes a character, and a cap on characters alone would let 4,096
+# titles of 256 emoji hold 4 MiB. So the cache holds 1.7 MB at most, its links included.
+_CACHE_MAX_KEY_BYTES: Final = sys.getsizeof("x" * 256)
 
 
 def seniority(title: str | None) -> Seniority | None:
     """The seniority a job title implies, or None when the title is empty or unknown."""
     if not title:
         return None
-    known, level = _CACHE.get(title)
-    if not known:
-        level = _seniority(title)
-        _CACHE.put(title, level)
-    return level
+    if sys.getsizeof(title) <= _CACHE_MAX_KEY_BYTES:
+        return _cached(title)
+    return _seniority(title)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached(title: str) -> Seniority | None:
+    return _seniority(title)
 
 
 def _seniority(title: str) -> Seniority | None:
