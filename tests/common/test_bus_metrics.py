@@ -21,18 +21,18 @@ from leadflow.service import Runtime
 from support.kafka_tools import eventually, place_group_at_end
 
 TOPIC = LeadErased.topic
-BACKOFF = 0.6
+BACKOFF = 1.5  # well above the 1 s bucket the handling times are read against
 SLOW = 0.05
 
 
 def handle_seconds() -> tuple[float, float, float]:
-    """(count, sum, count at or under 0.25 s) of the topic's handling-time histogram."""
+    """(count, sum, count at or under 1 s) of the topic's handling-time histogram."""
     labels = {"topic": TOPIC}
     get = REGISTRY.get_sample_value
     return (
         get("leadflow_event_handle_seconds_count", labels) or 0.0,
         get("leadflow_event_handle_seconds_sum", labels) or 0.0,
-        get("leadflow_event_handle_seconds_bucket", {**labels, "le": "0.25"}) or 0.0,
+        get("leadflow_event_handle_seconds_bucket", {**labels, "le": "1.0"}) or 0.0,
     )
 
 
@@ -84,8 +84,8 @@ async def test_events_handled_together_each_record_their_share_not_the_whole_pol
     count2, total2, _ = handle_seconds()
     assert count2 - count == 5
     # One transaction of five SLOW handlers: five shares add up to it (the whole poll
-    # recorded once per event would be five times that).
-    assert 5 * SLOW <= total2 - total < 2 * 5 * SLOW
+    # recorded once per event would be five times that; the margin is for a loaded machine).
+    assert 5 * SLOW <= total2 - total < 4 * 5 * SLOW
 
 
 @pytest.mark.kafka
@@ -99,7 +99,7 @@ async def test_an_event_retried_records_its_handling_time_without_the_back_off(
     await consume(rt, kafka_bootstrap, leads, {leads[2]})
     count2, _, fast2 = handle_seconds()
     assert count2 - count == 5
-    assert fast2 - fast == 5  # each under 0.25 s: none counts the back-off or the poll
+    assert fast2 - fast == 5  # each under 1 s: none counts the BACKOFF s back-off or the poll
 
 
 def tp(n: int, topic: str = TOPIC) -> TopicPartition:

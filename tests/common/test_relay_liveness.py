@@ -39,8 +39,8 @@ async def test_a_relay_blocked_with_events_waiting_is_reported_stuck_until_it_mo
             # Another session holds the outbox: the relay's read waits, as on a primary
             # that vanished without a word.
             await conn.execute(text("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE"))
+            started = time.monotonic()  # before start: the relay may begin before it returns
             await rt.start()
-            started = time.monotonic()
             await eventually(lambda: rt.stuck() is not None, timeout=10)
             assert time.monotonic() - started >= 1.0
             assert "outbox relay" in (rt.stuck() or "")

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import time
-
 from sales_assignment.rep_csv import parse_reps_csv
+from support.budget import seconds_taken
+
+COLUMNS = 100_000
+REST = "\nAnn,ann@seller.example\n"
 
 
 def test_a_header_of_100000_columns_is_one_error_found_at_once() -> None:
-    started = time.perf_counter()
-    parsed = parse_reps_csv(",".join(["x"] * 100_000) + "\nAnn,ann@seller.example\n")
-    assert time.perf_counter() - started < 2.0  # counting each name in the header: minutes
+    # Timed in a child process (cut off at the deadline if it runs away, as the old code
+    # did), which builds the text itself: it is too long for a command line.
+    setup = f"""
+        from sales_assignment.rep_csv import parse_reps_csv
+        text = ",".join(["x"] * {COLUMNS}) + {REST!r}
+    """
+    taken = seconds_taken(setup, "parse_reps_csv(text)", deadline=20)
+    assert taken < 2.0  # counting each name in the header: minutes
+    parsed = parse_reps_csv(",".join(["x"] * COLUMNS) + REST)
     assert [str(e) for e in parsed.errors] == ["row 1: row: 100000 columns, at most 20"]
 
 
