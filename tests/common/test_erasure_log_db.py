@@ -4,6 +4,7 @@ second ones fall due (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from leadflow import erasure_log
 from leadflow.db import create_engine, session_factory
 from leadflow.erasure_log import (
     LogEraser,
@@ -124,3 +126,29 @@ async def test_no_dead_letter_is_recorded_for_a_lead_erased_already(
         keys = (await s.execute(select(log_keys_table.c.key))).scalars().all()
     assert keys == [before.decode()]  # tombstoned (due again later); the later one never made
     assert await _outbox(sessions) == [("leads.outcomes.dlq", before, b"")]
+
+
+async def test_the_worker_takes_batch_after_batch_while_they_come_full(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(erasure_log, "_SECOND_BATCH", 2)
+    now = datetime.now(UTC)
+    rows = [
+        {"topic": "leads.captured", "key": f"k{i}", "lead_key": "l", "due_at": now}
+        for i in range(5)
+    ]
+    async with sessions() as s, s.begin():
+        await s.execute(log_keys_table.insert(), rows)
+    eraser = LogEraser(sessions, produces=[], erasure_delay_seconds=60, poll_seconds=3600)
+    task = asyncio.create_task(eraser.run(), name="log-eraser")
+    try:
+        async with asyncio.timeout(20):  # one pass: 2 + 2 + 1, with no poll between them
+            while len(await _outbox(sessions)) < 5:
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert sorted(k for _, k, _ in await _outbox(sessions)) == [f"k{i}".encode() for i in range(5)]
+    async with sessions() as s:
+        assert (await s.execute(select(log_keys_table))).all() == []

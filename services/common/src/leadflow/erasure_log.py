@@ -18,7 +18,6 @@ transaction: published after anything it emitted for the lead before.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from leadflow.db import UtcDateTime, dialect_insert
 from leadflow.events import Envelope, Event, LeadErased, new_event_id
 from leadflow.outbox import add_record, kernel_metadata
+from leadflow.schedule import every
 from leadflow.topic_config import second_tombstone_after
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ erased_leads_table = Table(
 )
 
 _LEAD_KEY_CHARS = 100
+# The most second tombstones one transaction stages.
+_SECOND_BATCH = 500
 
 
 def lead_key(key: bytes | None) -> str:
@@ -146,7 +148,9 @@ async def erase_from_log(
     return len(keys)
 
 
-async def second_tombstones(sessions: async_sessionmaker[AsyncSession], limit: int = 500) -> int:
+async def second_tombstones(
+    sessions: async_sessionmaker[AsyncSession], limit: int = _SECOND_BATCH
+) -> int:
     """Stage the second tombstones that fell due (they roll the segments holding the
     first); how many."""
     now = datetime.now(UTC)
@@ -220,13 +224,11 @@ class LogEraser:
         log.info("log erasure staged", extra={"lead_id": lead, "tombstones": n})
 
     async def run(self) -> None:
-        """Write the second tombstones as they fall due, until cancelled."""
-        while True:
-            try:
-                while await second_tombstones(self._sessions) > 0:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is away: the rows wait for the next pass
-                log.warning("second tombstones: %s: %s", type(exc).__name__, exc)
-            await asyncio.sleep(self._poll)
+        """Write the second tombstones as they fall due, until cancelled (a failed pass, the
+        database away, leaves the rows for the next one)."""
+        await every(self._poll, self._drain)()
+
+    async def _drain(self) -> None:
+        # A full batch may have left more due: take the next at once, not a poll later.
+        while await second_tombstones(self._sessions, _SECOND_BATCH) == _SECOND_BATCH:
+            pass

@@ -6,10 +6,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.service import Runtime, Worker
+if TYPE_CHECKING:  # at run time a leaf: erasure_log, which bus imports, runs on `every`
+    from leadflow.service import Runtime, Worker
 
 log = logging.getLogger(__name__)
 
