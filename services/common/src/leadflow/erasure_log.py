@@ -22,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, Index, String, Table, delete, select, text, update
+from sqlalchemy import Column, Index, String, Table, delete, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadflow.db import UtcDateTime, dialect_insert
@@ -164,11 +164,9 @@ async def second_tombstones(
         ).all()
         for topic, key in rows:
             _tombstone(session, topic, key.encode())
-            await session.execute(
-                delete(log_keys_table).where(
-                    log_keys_table.c.topic == topic, log_keys_table.c.key == key
-                )
-            )
+        if rows:  # row values: SQLite has them since 3.15
+            pair = tuple_(log_keys_table.c.topic, log_keys_table.c.key)
+            await session.execute(delete(log_keys_table).where(pair.in_(rows)))
     return len(rows)
 
 
