@@ -332,8 +332,9 @@ async def claim_inbox_many(session: AsyncSession, consumer: str, event_ids: list
     return set(result.scalars())
 
 
+# The created_at of the first row is the oldest pending row's: the age gauge is read here.
 _SELECT_UNSENT = (
-    select(outbox_table.c.id, outbox_table.c.event_id)
+    select(outbox_table.c.id, outbox_table.c.event_id, outbox_table.c.created_at)
     .where(outbox_table.c.sent_at.is_(None))
     .order_by(outbox_table.c.id)
     .limit(bindparam("limit"))
@@ -364,7 +365,7 @@ _MARKED = (
     .cte("marked")
 )
 _MARK_AND_SELECT_UNSENT_PG = (
-    select(outbox_table.c.id, outbox_table.c.event_id)
+    select(outbox_table.c.id, outbox_table.c.event_id, outbox_table.c.created_at)
     .add_cte(_MARKED)
     .where(
         outbox_table.c.sent_at.is_(None),
@@ -459,7 +460,6 @@ class OutboxRelay:
         self._known = _Remembered(max_bytes=_REMEMBER_BYTES)
         self._leader: AsyncConnection | None = None  # holds the relay lock (PostgreSQL)
         self._unmarked: list[int] = []  # published by the last pass, marked by the next
-        self._aged_at = 0.0  # when the oldest pending row's age was last read (monotonic)
         _relays[engine.sync_engine] = weakref.ref(self)
 
     def remember(self, messages: list[_Message]) -> None:
@@ -593,7 +593,6 @@ class OutboxRelay:
         rows = await self._read_batch(conn)
         self._saw_rows = bool(rows)
         OUTBOX_PENDING.set(len(rows))
-        await self._measure_age(conn, rows)
         if not rows:
             return 0
         producer = await self._producer.get()
@@ -611,28 +610,6 @@ class OutboxRelay:
             self._known.discard(m.event_id)
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
-
-    async def _measure_age(
-        self, conn: AsyncConnection | None, rows: list[tuple[int, _Message]]
-    ) -> None:
-        """Set the oldest pending row's age: read before publishing, so it keeps growing
-        while Kafka is away; at most once a second (one primary-key read) under load."""
-        if not rows:
-            OUTBOX_OLDEST_PENDING.set(0)
-            return
-        now = time.monotonic()
-        if now - self._aged_at < 1.0:
-            return
-        self._aged_at = now
-        query = select(outbox_table.c.created_at).where(outbox_table.c.id == rows[0][0])
-        if conn is not None:
-            created = await conn.scalar(query)
-        else:
-            async with self._engine.connect() as c:
-                created = await c.scalar(query)
-        if created is not None:
-            age = (datetime.now(UTC) - created).total_seconds()
-            OUTBOX_OLDEST_PENDING.set(max(0.0, age))
 
     async def _read_batch(self, conn: AsyncConnection | None) -> list[tuple[int, _Message]]:
         """The first unsent rows in id order: their ids from the table, their contents from
@@ -663,7 +640,7 @@ class OutboxRelay:
             unsent = (await conn.execute(_SELECT_UNSENT, {"limit": self._batch_size})).all()
         found: dict[int, _Message] = {}
         missing: list[int] = []
-        for row_id, event_id in unsent:
+        for row_id, event_id, _ in unsent:
             m = self._known.get(event_id)
             if m is None:
                 missing.append(row_id)
@@ -674,12 +651,15 @@ class OutboxRelay:
                 headers = [(k, v.encode()) for k, v in row.headers]
                 found[row.id] = _Message(row.event_id, row.topic, row.key, row.value, headers)
         if len(unsent) < self._batch_size:
-            self._known.forget_sent({event_id for _, event_id in unsent}, handed_over)
+            self._known.forget_sent({event_id for _, event_id, _ in unsent}, handed_over)
         batch: list[tuple[int, _Message]] = []
-        for row_id, _ in unsent:
+        for row_id, _, _ in unsent:
             if row_id not in found:
                 break  # gone meanwhile (sent by another relay): stop here, keep the order
             batch.append((row_id, found[row_id]))
+        # Read before publishing, so that the age keeps growing while Kafka is away.
+        age = (datetime.now(UTC) - unsent[0].created_at).total_seconds() if batch else 0.0
+        OUTBOX_OLDEST_PENDING.set(max(0.0, age))
         return batch
 
     async def _mark_sent(self, ids: list[int], conn: AsyncConnection | None) -> None:
