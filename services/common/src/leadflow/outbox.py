@@ -451,7 +451,6 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._sqlite = is_sqlite(str(engine.url))
-        self.last_progress = datetime.now(UTC)
         # When the pass in hand began (monotonic), None between passes; and whether the
         # last read found rows: together they say whether the relay is stuck (`stuck_for`).
         self._pass_started: float | None = None
@@ -503,7 +502,6 @@ class OutboxRelay:
         backoff = self._poll
         last_cleanup = datetime.min.replace(tzinfo=UTC)
         while not self._stopping.is_set():
-            self.last_progress = datetime.now(UTC)
             self._pass_started = time.monotonic()
             try:
                 published = await self._publish_as_leader()
