@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +18,7 @@ from feedback.models import JourneyEvent, LeadFacts
 from feedback.settings import FeedbackSettings
 from leadflow.service import Runtime
 from support.apps import build, dispose, runtime
+from support.kafka_tools import eventually
 
 pytestmark = pytest.mark.postgres
 
@@ -55,9 +56,9 @@ async def test_old_journey_rows_vanish_on_schedule_and_the_facts_stay(app: FastA
     old = await capture(rt, 91)
     task = asyncio.create_task(purge())  # the runtime's background task; no request is made
     try:
-        await _until(rt, lambda ids: old not in ids)
+        await eventually(_purged(rt, old), timeout=10)
         older = await capture(rt, 400)
-        await _until(rt, lambda ids: older not in ids)  # the next pass
+        await eventually(_purged(rt, older), timeout=10)  # the next pass
     finally:
         task.cancel()
     assert await journey_leads(rt) == {recent}
@@ -65,8 +66,10 @@ async def test_old_journey_rows_vanish_on_schedule_and_the_facts_stay(app: FastA
         assert await s.scalar(select(func.count()).select_from(LeadFacts)) == 3
 
 
-async def _until(rt: Runtime, done: Callable[[set[uuid.UUID]], bool], timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not done(await journey_leads(rt)):
-        assert asyncio.get_running_loop().time() < deadline, "not purged in time"
-        await asyncio.sleep(0.05)
+def _purged(rt: Runtime, lead_id: uuid.UUID) -> Callable[[], Awaitable[bool]]:
+    """Whether the lead's journey rows are gone (for `eventually`)."""
+
+    async def check() -> bool:
+        return lead_id not in await journey_leads(rt)
+
+    return check

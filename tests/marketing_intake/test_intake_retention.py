@@ -16,6 +16,7 @@ from marketing_intake.models import IdempotentResponse
 from marketing_intake.retention import purge_idempotency
 from support.apps import runtime
 from support.intake import MakeApp
+from support.kafka_tools import eventually
 
 
 def _row(key: str, age: timedelta) -> dict[str, object]:
@@ -43,17 +44,15 @@ async def test_idempotency_keys_older_than_the_ttl_vanish_without_any_request(
         await s.execute(insert(IdempotentResponse), old + fresh)
     (purge,) = [worker for name, worker in rt.workers if name == "idempotency-purge"]
     task = asyncio.create_task(purge())
+
+    async def no_old_key() -> bool:
+        return not any(k.startswith("old-") for k in await _keys(app))
+
     try:
-        async with asyncio.timeout(10):
-            while True:
-                async with rt.sessions() as s:
-                    keys = set(await s.scalars(select(IdempotentResponse.key)))
-                if not any(k.startswith("old-") for k in keys):
-                    break
-                await asyncio.sleep(0.05)
+        await eventually(no_old_key, timeout=10)
     finally:
         task.cancel()
-    assert keys == {f"new-{i}" for i in range(3)}
+    assert await _keys(app) == {f"new-{i}" for i in range(3)}
     assert not task.done() or task.cancelled()  # it keeps running, it did not die
 
 
@@ -89,18 +88,25 @@ async def test_a_failed_pass_is_retried_at_the_next_interval(
     dead = create_engine(f"sqlite+aiosqlite:///{tmp_path}")  # a folder: cannot be opened
     rt.sessions.configure(bind=dead)
     task = asyncio.create_task(purge())
+
+    async def purged() -> bool:
+        return await _count(app) == 0
+
     try:
         await asyncio.sleep(0.3)  # several passes fail
         assert not task.done()
         rt.sessions.configure(bind=rt.engine)
         async with rt.transaction() as s:
             await s.execute(insert(IdempotentResponse), [_row("old", timedelta(days=2))])
-        async with asyncio.timeout(10):
-            while await _count(app) > 0:
-                await asyncio.sleep(0.05)
+        await eventually(purged, timeout=10)
     finally:
         task.cancel()
         await dead.dispose()
+
+
+async def _keys(app: FastAPI) -> set[str]:
+    async with runtime(app).sessions() as s:
+        return set(await s.scalars(select(IdempotentResponse.key)))
 
 
 async def _count(app: FastAPI) -> int:

@@ -16,6 +16,7 @@ from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.models import DeliveryRow
 from sales_assignment.settings import AssignmentSettings
 from support.apps import build, dispose, runtime
+from support.kafka_tools import eventually
 
 pytestmark = pytest.mark.postgres
 
@@ -65,18 +66,18 @@ async def test_finished_deliveries_past_the_retention_vanish_on_schedule(app: Fa
     first = {await add(rt, "delivered", 31), await add(rt, "dead", 40)}
     task = asyncio.create_task(purge())  # the runtime's background task; no request is made
     try:
-        await _until(lambda: stored(rt), lambda ids: not ids & first)
+        await eventually(_purged(rt, first), timeout=10)
         later = {await add(rt, "failed", 60), await add(rt, "delivered", 90)}
-        await _until(lambda: stored(rt), lambda ids: not ids & later)  # the next pass
+        await eventually(_purged(rt, later), timeout=10)  # the next pass
     finally:
         task.cancel()
     assert await stored(rt) == kept
 
 
-async def _until(
-    read: Callable[[], Awaitable[set[str]]], done: Callable[[set[str]], bool], timeout: float = 10
-) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not done(await read()):
-        assert asyncio.get_running_loop().time() < deadline, "not purged in time"
-        await asyncio.sleep(0.05)
+def _purged(rt: Runtime, ids: set[str]) -> Callable[[], Awaitable[bool]]:
+    """Whether none of these deliveries is stored any more (for `eventually`)."""
+
+    async def check() -> bool:
+        return not await stored(rt) & ids
+
+    return check
