@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
@@ -52,6 +52,7 @@ __all__ = [
     "as_uuid",
     "authenticate",
     "client_address_of",
+    "limit_failures",
     "only_own",
     "register_resolver",
     "rep_of",
@@ -60,6 +61,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
 Source = Literal["bootstrap", "token", "oidc", "service"]
 
 
@@ -187,25 +189,42 @@ async def authenticate(request: Request, credentials: Credentials) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise _unauthorized("Send Authorization: Bearer <token>.")
     access = access_of(request.app.state)
+    token = credentials.credentials
+    return await limit_failures(
+        request,
+        lambda: access.principal(request, token),
+        "The token is unknown, expired or revoked.",
+    )
+
+
+async def limit_failures(
+    request: Request,
+    check: Callable[[], Awaitable[_T | None]],
+    detail: str,
+    *,
+    kind: str = "token",
+) -> _T:
+    """What `check()` finds, under the failed-check limit of the client's address: 429 before
+    the check while the address is past it; a None counts as a failure, answered 401 with
+    `detail`, or 429 once the failures pass the limit (so a right guess then tells nothing)."""
+    failures = access_of(request.app.state).failures
     address = client_address_of(request)
-    wait = access.failures.wait(address)
-    if wait > 0:
-        raise _too_many(wait)
-    principal = await access.principal(request, credentials.credentials)
-    if principal is None:
-        wait = access.failures.take(address)
-        if wait > 0:
-            log.warning("too many failed bearer checks", extra={"client": address})
-            raise _too_many(wait)
-        raise _unauthorized("The token is unknown, expired or revoked.")
-    return principal
+    if (wait := failures.wait(address)) > 0:
+        raise _too_many(wait, kind)
+    found = await check()
+    if found is None:
+        if (wait := failures.take(address)) > 0:
+            log.warning("too many failed %s checks", kind, extra={"client": address})
+            raise _too_many(wait, kind)
+        raise _unauthorized(detail)
+    return found
 
 
-def _too_many(wait: float) -> Problem:
+def _too_many(wait: float, kind: str) -> Problem:
     return Problem(
         429,
         "Too Many Requests",
-        "Too many failed token checks from this address; retry later.",
+        f"Too many failed {kind} checks from this address; retry later.",
         headers={"Retry-After": retry_after(wait)},
     )
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from leadflow.access import access_of, authenticate, client_address_of
+from leadflow.access import authenticate, limit_failures
 from leadflow.http import Credentials, Problem, bearer_token, invalid
 from leadflow.leadbody.normalize import LeadInvalid
 from leadflow.ratelimit import TokenBuckets, retry_after
@@ -15,8 +14,6 @@ from leadflow.service import Runtime
 from marketing_intake import handlers_keys
 from marketing_intake.metrics import RATE_LIMITED
 from marketing_intake.models import ApiKey
-
-log = logging.getLogger(__name__)
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -74,30 +71,11 @@ async def _live_key(request: Request, rt: Runtime, token: str) -> ApiKey:
     """The live key `token`; a wrong one counts as a failed check of the client's address
     in the kernel's limiter (the one role tokens count in): past it, 429 before any lookup,
     so guessing keys is as slow as guessing tokens, and a right guess then tells nothing."""
-    failures = access_of(request.app.state).failures
-    address = client_address_of(request)
-    if (wait := failures.wait(address)) > 0:
-        raise _too_many(wait)
-    key = await handlers_keys.authenticate(rt, token)
-    if key is None:
-        if (wait := failures.take(address)) > 0:
-            log.warning("too many failed key checks", extra={"client": address})
-            raise _too_many(wait)
-        raise Problem(
-            401,
-            "Unauthorized",
-            "Unknown or revoked API key.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return key
-
-
-def _too_many(wait: float) -> Problem:
-    return Problem(
-        429,
-        "Too Many Requests",
-        "Too many failed credential checks from this address; retry later.",
-        headers={"Retry-After": retry_after(wait)},
+    return await limit_failures(
+        request,
+        lambda: handlers_keys.authenticate(rt, token),
+        "Unknown or revoked API key.",
+        kind="credential",
     )
 
 
