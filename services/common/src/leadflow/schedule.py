@@ -16,11 +16,13 @@ if TYPE_CHECKING:  # at run time a leaf: erasure_log, which bus imports, runs on
 log = logging.getLogger(__name__)
 
 
-def every(seconds: float, step: Callable[[], Awaitable[object]], *, name: str = "") -> Worker:
+def every(seconds: float, step: Callable[[], Awaitable[object]]) -> Worker:
     """A worker running `step` now and then every `seconds`; a failed pass (the database
     away) is logged and the next one tries again, so the worker itself never dies of it."""
 
     async def loop() -> None:
+        task = asyncio.current_task()  # Runtime.start names it after the worker
+        name = task.get_name() if task is not None else "?"
         while True:
             try:
                 await step()

@@ -34,9 +34,7 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
     )
     runtime.workers.append(("log-eraser", eraser.run))
     days = settings.journey_retention_days
-    purge = every(
-        settings.purge_interval_seconds, lambda: purge_journey(runtime, days), name="retention"
-    )
+    purge = every(settings.purge_interval_seconds, lambda: purge_journey(runtime, days))
     runtime.workers.append(("retention", purge))
     app = create_app(
         runtime,

@@ -45,9 +45,7 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
         ("assignment-sla", every(settings.sla_check_seconds, assigner.check_sla))
     )
     days = settings.webhook_delivery_retention_days
-    purge = every(
-        settings.purge_interval_seconds, lambda: purge_deliveries(runtime, days), name="retention"
-    )
+    purge = every(settings.purge_interval_seconds, lambda: purge_deliveries(runtime, days))
     runtime.workers.append(("retention", purge))
     app = create_app(
         runtime,
