@@ -20,6 +20,7 @@ from standardwebhooks import Webhook
 from feedback.app import MIGRATIONS
 from leadflow.migrations import upgrade
 from leadflow.service import Runtime
+from support.db_text import insert_row
 
 pytestmark = pytest.mark.postgres
 
@@ -156,23 +157,22 @@ async def test_outcomes_reported_before_the_upgrade_keep_their_integrations_id_s
         sa.column("ce_id", sa.String()),
         sa.column("external_id", sa.String()),
     )
+    for external_id, by in (("d-1", integration_id), ("d-1x", None)):
+        await insert_row(
+            database_url,
+            outcomes,
+            outcome_id=uuid.uuid4(),
+            lead_id=LEAD,
+            integration_id=by,
+            stage="won",
+            occurred_at=now,
+            created_at=now,
+            reopen=False,
+            ce_id=str(uuid.uuid4()),
+            external_id=external_id,
+        )
     engine = create_async_engine(database_url)
     try:
-        async with engine.begin() as conn:
-            for external_id, by in (("d-1", integration_id), ("d-1x", None)):
-                await conn.execute(
-                    outcomes.insert().values(
-                        outcome_id=uuid.uuid4(),
-                        lead_id=LEAD,
-                        integration_id=by,
-                        stage="won",
-                        occurred_at=now,
-                        created_at=now,
-                        reopen=False,
-                        ce_id=str(uuid.uuid4()),
-                        external_id=external_id,
-                    )
-                )
         await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
         async with engine.connect() as conn:
             found = await conn.execute(sa.text("SELECT external_id, external_scope FROM outcomes"))

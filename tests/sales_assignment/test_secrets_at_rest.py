@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from assignment_kit import add_rep, handle, make_assigner, qualified
 from standardwebhooks import Webhook
 
-from leadflow.db import create_engine
 from leadflow.migrations import upgrade
 from leadflow.secretbox import SecretBox
 from leadflow.webhooks import new_secret
@@ -26,6 +25,16 @@ from support.db_text import database_text, insert_row, secret_traces
 from support.receiver import Receiver
 
 pytestmark = pytest.mark.postgres
+
+# webhook_endpoints as revision 0005 left it (its secrets stored bare), to write old rows.
+ENDPOINTS = sa.table(
+    "webhook_endpoints",
+    *(sa.column(n, t) for n, t in (("id", sa.Uuid()), ("url", sa.String()))),
+    *(sa.column(n, sa.JSON()) for n in ("secrets", "event_types")),
+    sa.column("enabled", sa.Boolean()),
+    sa.column("consecutive_failures", sa.Integer()),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+)
 
 
 @pytest.fixture
@@ -65,17 +74,9 @@ async def test_the_migration_seals_secrets_stored_bare(
 ) -> None:
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0005")
     bare = new_secret()
-    endpoints = sa.table(
-        "webhook_endpoints",
-        *(sa.column(n, t) for n, t in (("id", sa.Uuid()), ("url", sa.String()))),
-        *(sa.column(n, sa.JSON()) for n in ("secrets", "event_types")),
-        sa.column("enabled", sa.Boolean()),
-        sa.column("consecutive_failures", sa.Integer()),
-        sa.column("created_at", sa.DateTime(timezone=True)),
-    )
     await insert_row(
         database_url,
-        endpoints,
+        ENDPOINTS,
         id=uuid.uuid4(),
         url=receiver.url,
         secrets=[bare],
@@ -106,19 +107,17 @@ async def test_the_migration_refuses_to_guess_a_key(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0005")
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                sa.text(
-                    "INSERT INTO webhook_endpoints (id, url, secrets, event_types, enabled, "
-                    "consecutive_failures, created_at) VALUES (:id, 'http://x/', :s, '[]', "
-                    "true, 0, :at)"
-                ),
-                {"id": uuid.uuid4().hex, "s": f'["{new_secret()}"]', "at": datetime.now(UTC)},
-            )
-    finally:
-        await engine.dispose()
+    await insert_row(
+        database_url,
+        ENDPOINTS,
+        id=uuid.uuid4(),
+        url="http://x/",
+        secrets=[new_secret()],
+        event_types=[],
+        enabled=True,
+        consecutive_failures=0,
+        created_at=datetime.now(UTC),
+    )
     monkeypatch.delenv("LEADFLOW_SECRETS_KEY", raising=False)
     monkeypatch.delenv("LEADFLOW_ADMIN_TOKEN", raising=False)
     with pytest.raises(RuntimeError, match="LEADFLOW_SECRETS_KEY"):
