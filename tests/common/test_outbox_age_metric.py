@@ -19,7 +19,7 @@ from leadflow.http import health_router
 from leadflow.kafka import ProducerHolder
 from leadflow.outbox import OutboxRelay, outbox_table
 from leadflow.service import Runtime
-from support.infra import free_port
+from support.infra import closed_port
 
 NAME = "leadflow_outbox_oldest_pending_seconds"
 
@@ -55,7 +55,7 @@ async def test_oldest_pending_age_grows_while_kafka_is_away_and_is_zero_once_pub
         await conn.execute(
             update(outbox_table).values(created_at=datetime.now(UTC) - timedelta(seconds=120))
         )
-    away = ProducerHolder(f"127.0.0.1:{free_port()}", client_id="t", options={})
+    away = ProducerHolder(f"127.0.0.1:{closed_port()}", client_id="t", options={})
     stalled = OutboxRelay(rt.engine, away)
     with pytest.raises(KafkaError):  # no broker answers: the pass fails
         await stalled.publish_pending()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from support.infra import free_port
+from support.infra import closed_port, free_port
 from support.intake import ORIGIN, intake_proc, wait_alive
 from support.stack import ADMIN_TOKEN
 
@@ -20,7 +20,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 async def _two_visitors(tmp_path: Path, trusted: str) -> list[int]:
     """Start intake (no broker needed), post a form as two visitors from 127.0.0.1."""
     url = f"sqlite+aiosqlite:///{tmp_path}/intake-{bool(trusted)}.db"
-    proc = intake_proc(tmp_path, url, f"127.0.0.1:{free_port()}", free_port())
+    proc = intake_proc(tmp_path, url, f"127.0.0.1:{closed_port()}", free_port())
     proc.env |= {
         "LEADFLOW_RATE_LIMIT_FORM_PER_MINUTE": "1",
         "LEADFLOW_RATE_LIMIT_FORM_BURST": "1",
