@@ -191,7 +191,7 @@ async def login(request: Request, settings: Config) -> Response:
         return render("login.html", 401, next=target, error="That token is not right.")
     if principal.role not in auth.DASHBOARD_ROLES:
         return render("login.html", 403, next=target, error=_ROLE_REFUSED)
-    value = await auth.start_session(request, token, principal, settings.dashboard_session_hours)
+    value = await auth.start_session(request, principal, settings.dashboard_session_hours)
     response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
     response.set_cookie(
         SESSION_COOKIE,

@@ -7,14 +7,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, Request
 
 from feedback import outcomes, sessions
 from feedback.schemas import OutcomeIn
 from feedback.sessions import SESSION_COOKIE
 from leadflow.access import Principal, access_of, allow, as_uuid
-from leadflow.access_tokens import verify_token
 from leadflow.http import Credentials, Problem
 from leadflow.service import Runtime
 
@@ -80,23 +78,17 @@ async def login_principal(request: Request, token: str) -> Principal | None:
     return await access_of(request.app.state).principal(request, token)
 
 
-def token_expiry(request: Request, token: str, principal: Principal) -> datetime | None:
+def token_expiry(principal: Principal) -> datetime | None:
     """When the token itself expires (a session never outlives it); None: it does not."""
-    if principal.source == "token":
-        access = access_of(request.app.state)
-        claims = verify_token(token, access.key, now=_now().timestamp())
-        return datetime.fromtimestamp(claims.expires_at, UTC) if claims else None
-    if principal.source == "oidc":  # already verified by the kernel; only its exp is read
-        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
-        return datetime.fromtimestamp(exp, UTC) if isinstance(exp, int) else None
-    return None
+    exp = principal.expires_at  # read by the kernel when it verified the token
+    return datetime.fromtimestamp(exp, UTC) if exp is not None else None
 
 
-async def start_session(request: Request, token: str, principal: Principal, hours: float) -> str:
+async def start_session(request: Request, principal: Principal, hours: float) -> str:
     """A new session for a dashboard role; returns the cookie's value."""
     now = _now()
     expires = now + timedelta(hours=hours)
-    until = token_expiry(request, token, principal)
+    until = token_expiry(principal)
     fingerprint = sessions.credential_fingerprint(request.app.state.settings, principal.source)
     return await sessions.open_session(
         request.app.state.runtime,
