@@ -493,7 +493,7 @@ class EventConsumer:
             EVENTS_CONSUMED.labels(msg.topic, "tombstone").inc()
             return None
         try:
-            if msg.value is not None and len(msg.value) > MAX_VALUE_BYTES:
+            if len(msg.value) > MAX_VALUE_BYTES:
                 raise MalformedEvent(f"value of {len(msg.value)} bytes exceeds {MAX_VALUE_BYTES}")
             envelope = decode(msg.value, msg.headers)
         except UnknownVersion:  # the version this consumer reads travels alongside
