@@ -222,9 +222,6 @@ async def ensure_topics(
         bootstrap_servers=bootstrap, client_id="leadflow-topics", **(options or {})
     )
 
-    def configs(name: str) -> dict[str, str]:
-        return wanted_configs(name, erasure_delay_seconds, pii_topics)
-
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -234,8 +231,9 @@ async def ensure_topics(
             try:
                 internal = INTERNAL_TOPICS.get(name)
                 count = 1 if internal is not None else partitions
+                configs = internal or wanted_configs(name, erasure_delay_seconds, pii_topics)
                 await admin.create_topics(
-                    [NewTopic(name, count, replication, topic_configs=internal or configs(name))]
+                    [NewTopic(name, count, replication, topic_configs=configs)]
                 )
                 created.append(name)
             except TopicAlreadyExistsError:
