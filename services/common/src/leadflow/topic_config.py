@@ -24,7 +24,7 @@ from aiokafka.protocol.types import Array, Boolean, Int8, Int16, Int32, Schema, 
 
 from leadflow.events import PII_TOPICS
 
-TOPIC_RESOURCE = 2
+TOPIC_RESOURCE = ConfigResourceType.TOPIC.value
 _SET = 0
 # How long a tombstone itself stays readable: consumers that were away that long still see
 # it (it holds no personal data: the key is the lead id).
