@@ -137,10 +137,13 @@ async def add_event(
     After the commit they are handed to this process's relay, which then need not read
     them back. `value` is `envelope.value()`, when the caller has it already.
     """
-    if value is None:
-        value = envelope.value()
-    session.info.setdefault(_STAGED, []).append(
-        _Message(envelope.id, envelope.topic, envelope.key, value, envelope.headers())
+    add_record(
+        session,
+        record_id=envelope.id,
+        topic=envelope.topic,
+        key=envelope.key,
+        value=envelope.value() if value is None else value,
+        headers=envelope.headers(),
     )
 
 
