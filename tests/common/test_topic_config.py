@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -54,7 +54,12 @@ async def test_topics_made_by_an_older_release_are_altered_in_place(
             kafka_bootstrap, [pii, other], partitions=2, erasure_delay_seconds=40, pii_topics=[pii]
         )
         assert created == [f"{other}.dlq"]
-        got = await _configs(admin, [pii, f"{pii}.dlq", other, f"{other}.dlq"])
+        # The broker applies an alteration a moment after answering it: read until it shows.
+        got = await _configs(
+            admin,
+            [pii, f"{pii}.dlq", other, f"{other}.dlq"],
+            shown=lambda got: got[pii]["cleanup.policy"] == "compact,delete",
+        )
         for topic in (pii, f"{pii}.dlq", f"{other}.dlq"):
             assert got[topic]["cleanup.policy"] == "compact,delete", topic
             assert got[topic]["segment.ms"] == "20000", topic
@@ -69,23 +74,26 @@ async def test_topics_made_by_an_older_release_are_altered_in_place(
             pii,
             f"{pii}.dlq",
         ]
-        # The broker applies an alteration a moment after answering it: read until it shows.
-        for _ in range(50):
-            got = await _configs(admin, [pii])
-            if got[pii]["segment.ms"] == "50000":
-                break
-            await asyncio.sleep(0.2)
+        got = await _configs(admin, [pii], shown=lambda got: got[pii]["segment.ms"] == "50000")
         assert got[pii]["segment.ms"] == "50000"
     finally:
         await admin.delete_topics([pii, other, f"{pii}.dlq", f"{other}.dlq"])
 
 
-async def _configs(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, Any]:
+async def _configs(
+    admin: AIOKafkaAdminClient,
+    topics: list[str],
+    shown: Callable[[dict[str, Any]], bool] = lambda _: True,
+) -> dict[str, Any]:
     """The topics' configs, once the broker knows every one of them (a new topic takes a
-    moment to be described)."""
-    for _ in range(50):
+    moment to be described) and shows what `shown` waits for (an alteration, too, shows a
+    moment after it is answered); after 10 s, whatever it shows."""
+    for _ in range(100):
         try:
-            return await current_configs(admin, topics, NAMES)
+            got = await current_configs(admin, topics, NAMES)
+            if shown(got):
+                return got
         except UnknownTopicOrPartitionError:
-            await asyncio.sleep(0.1)
+            pass
+        await asyncio.sleep(0.1)
     return await current_configs(admin, topics, NAMES)
