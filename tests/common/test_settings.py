@@ -236,7 +236,11 @@ def test_a_kafka_client_certificate_goes_into_the_ssl_context(
 
 @pytest.mark.parametrize(
     ("key", "why"),
-    [(None, "prod needs LEADFLOW_SECRETS_KEY"), ("a" * 40, "LEADFLOW_SECRETS_KEY is guessable")],
+    [
+        (None, "prod needs LEADFLOW_SECRETS_KEY"),
+        (" , ", "prod needs LEADFLOW_SECRETS_KEY"),  # commas alone name no key to seal with
+        ("a" * 40, "LEADFLOW_SECRETS_KEY is guessable"),
+    ],
 )
 def test_prod_needs_a_random_secrets_key(
     monkeypatch: pytest.MonkeyPatch, key: str | None, why: str

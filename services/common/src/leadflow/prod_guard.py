@@ -81,6 +81,11 @@ def weak_secret(value: str) -> str | None:
     return None
 
 
+def split_keys(value: str) -> tuple[str, ...]:
+    """The keys of a LEADFLOW_SECRETS_KEY value (comma-separated, first seals)."""
+    return tuple(k.strip() for k in value.split(",") if k.strip())
+
+
 def database_sslmode(url: str, setting: str) -> str:
     """The TLS mode the database connection uses: the setting, else the URL's ssl/sslmode."""
     if setting:

@@ -18,7 +18,19 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.engine import Connection
 
+from leadflow.prod_guard import split_keys
 from leadflow.settings import Settings
+
+# split_keys lives in prod_guard (settings' validators need it; settings cannot import this).
+__all__ = [
+    "SEALED_PREFIX",
+    "SecretBox",
+    "SecretUnreadable",
+    "reseal_rows",
+    "secret_box",
+    "secret_box_from_environment",
+    "split_keys",
+]
 
 SEALED_PREFIX = "lfenc1:"
 _INFO = b"leadflow secrets at rest v1"
@@ -71,11 +83,6 @@ def _box(keys: tuple[str, ...], admin_token: str) -> SecretBox:
     if keys:
         return SecretBox([_fernet(k.encode()) for k in keys])
     return SecretBox([_fernet(admin_token.encode(), _DEV_SALT)])
-
-
-def split_keys(value: str) -> tuple[str, ...]:
-    """The keys of a LEADFLOW_SECRETS_KEY value (comma-separated, first seals)."""
-    return tuple(k.strip() for k in value.split(",") if k.strip())
 
 
 def secret_box(settings: Settings) -> SecretBox:

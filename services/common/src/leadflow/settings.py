@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal, Self
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from leadflow.prod_guard import database_problem, kafka_problem, weak_secret
+from leadflow.prod_guard import database_problem, kafka_problem, split_keys, weak_secret
 
 DEV_ADMIN_TOKEN_PREFIX = "dev-"
 
@@ -181,10 +181,11 @@ class Settings(KafkaSettings):
                 f"LEADFLOW_ADMIN_TOKEN is guessable ({weak}); prod needs a random token, "
                 "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
-        keys = self.secrets_key.get_secret_value() if self.secrets_key else ""
-        if not keys.strip():
+        # The keys secretbox will use: a value of commas alone names none.
+        keys = split_keys(self.secrets_key.get_secret_value() if self.secrets_key else "")
+        if not keys:
             raise ValueError("prod needs LEADFLOW_SECRETS_KEY (seals stored webhook secrets)")
-        for key in (k.strip() for k in keys.split(",") if k.strip()):
+        for key in keys:
             if (weak := weak_secret(key)) is not None:
                 raise ValueError(f"LEADFLOW_SECRETS_KEY is guessable ({weak}); use a random one")
         if self.allow_plaintext:
