@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from leadflow.access import AdminOnly, Principal, Reader, allow, roles_text
 from leadflow.access_tokens import Claims, mint_token, signing_key, verify_token
+from leadflow.oidc import OidcVerifier
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime, create_app
 from support.apps import client
@@ -325,6 +326,15 @@ def test_oidc_settings_refuse_symmetric_or_empty_algorithms() -> None:
             KernelTestSettings(admin_token="dev-test", oidc_algorithms=algorithms)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="AUDIENCE"):
         KernelTestSettings(admin_token="dev-test", oidc_issuer=ISSUER)  # type: ignore[arg-type]
+
+
+def test_the_verifier_refuses_symmetric_algorithms_in_any_case() -> None:
+    """The settings and the verifier refuse the same names, compared without case."""
+    for algorithms in (["hs256"], ["RS256", "Hs512"], ["NONE"]):
+        with pytest.raises(ValidationError, match="asymmetric"):
+            KernelTestSettings(admin_token="dev-test", oidc_algorithms=",".join(algorithms))  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="asymmetric"):
+            OidcVerifier(issuer=ISSUER, audience=AUDIENCE, jwks_url=ISSUER, algorithms=algorithms)
 
 
 async def test_a_slow_jwks_does_not_stall_other_requests(

@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING, Any
 import jwt
 
 from leadflow.access_tokens import ROLES, Role, as_uuid
+from leadflow.prod_guard import refused_algorithms
 
 if TYPE_CHECKING:
     from leadflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Symmetric or empty algorithms would let anyone who reads the JWKS sign tokens.
-REFUSED_ALGORITHMS = frozenset({"none", "HS256", "HS384", "HS512"})
 MAX_JWT_CHARS = 8192
 JWKS_LIFESPAN = 300.0  # seconds a fetched key set is trusted (PyJWT's default set lifespan)
 JWKS_RETRY_SECONDS = 10.0  # seconds between two fetches, whether the first worked or not
@@ -55,9 +54,9 @@ class OidcVerifier:
         timeout: float = JWKS_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        bad = set(algorithms) & REFUSED_ALGORITHMS
+        bad = refused_algorithms(algorithms)
         if bad or not algorithms:
-            raise ValueError(f"OIDC algorithms must be asymmetric; refused: {sorted(bad)}")
+            raise ValueError(f"OIDC algorithms must be asymmetric; refused: {bad}")
         self.issuer = issuer
         self.audience = audience
         self.algorithms = list(algorithms)

@@ -1,6 +1,8 @@
 """What prod refuses at start: guessable secrets, and Kafka or PostgreSQL without TLS.
 
-Pure functions over values, called by the settings' validators (settings.py).
+Pure functions over values, called by the settings' validators (settings.py); the refused
+JWT algorithms (every env) and the secrets key's split are here too, so that oidc.py and
+secretbox.py share them with the settings.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
+from collections.abc import Iterable
 from urllib.parse import parse_qs, urlsplit
 
 MIN_SECRET_CHARS = 32
@@ -25,6 +28,9 @@ _WORDS = (
 )  # fmt: skip
 _SEQUENCE_RUN = 8  # "abcdefgh", "23456789", "98765432": typed, not drawn
 TLS_SSLMODES = ("require", "verify-ca", "verify-full")
+# Symmetric or empty JWT algorithms would let anyone who reads the issuer's JWKS sign tokens
+# (lower case: compared without case, via refused_algorithms).
+REFUSED_JWT_ALGORITHMS = frozenset({"none", "hs256", "hs384", "hs512"})
 
 
 def _entropy_bits(value: str) -> float:
@@ -79,6 +85,11 @@ def weak_secret(value: str) -> str | None:
     if _has_sequence(lowered):
         return f"contains a run of {_SEQUENCE_RUN} consecutive characters"
     return None
+
+
+def refused_algorithms(algorithms: Iterable[str]) -> list[str]:
+    """The symmetric or empty JWT algorithms among `algorithms` (any case), sorted."""
+    return sorted({a for a in algorithms if a.lower() in REFUSED_JWT_ALGORITHMS})
 
 
 def split_keys(value: str) -> tuple[str, ...]:

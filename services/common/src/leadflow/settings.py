@@ -7,7 +7,13 @@ from typing import Annotated, ClassVar, Literal, Self
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from leadflow.prod_guard import database_problem, kafka_problem, split_keys, weak_secret
+from leadflow.prod_guard import (
+    database_problem,
+    kafka_problem,
+    refused_algorithms,
+    split_keys,
+    weak_secret,
+)
 
 DEV_ADMIN_TOKEN_PREFIX = "dev-"
 
@@ -208,7 +214,7 @@ class Settings(KafkaSettings):
             raise ValueError(
                 "LEADFLOW_OIDC_ISSUER needs LEADFLOW_OIDC_AUDIENCE and LEADFLOW_OIDC_JWKS_URL"
             )
-        if {a.lower() for a in self.oidc_algorithms} & {"none", "hs256", "hs384", "hs512"}:
+        if refused_algorithms(self.oidc_algorithms):
             raise ValueError("LEADFLOW_OIDC_ALGORITHMS must name asymmetric algorithms only")
         if self.env == "prod":
             secret = self.token_secret.get_secret_value() if self.token_secret else ""
