@@ -257,11 +257,9 @@ def roles_text(*roles: Role) -> str:
 def only_own(principal: Principal, rep_id: object) -> None:
     """403 unless the caller may act on what is assigned to `rep_id` (a rep: only its own;
     compared as UUIDs, so no spelling of the id, and no unassigned lead, matches another)."""
-    if principal.role != "rep":
-        return
-    own = as_uuid(principal.subject)
-    if own is None or as_uuid(rep_id) != own:
-        raise Problem(403, "Forbidden", "A rep token reaches only the rep's own leads.")
+    own = rep_of(principal)
+    if own is not None and as_uuid(rep_id) != own:
+        raise _not_own()
 
 
 def rep_of(principal: Principal) -> uuid.UUID | None:
@@ -271,8 +269,12 @@ def rep_of(principal: Principal) -> uuid.UUID | None:
         return None
     own = as_uuid(principal.subject)
     if own is None:
-        raise Problem(403, "Forbidden", "A rep token reaches only the rep's own leads.")
+        raise _not_own()
     return own
+
+
+def _not_own() -> Problem:
+    return Problem(403, "Forbidden", "A rep token reaches only the rep's own leads.")
 
 
 AdminOnly = Annotated[Principal, allow("admin")]
