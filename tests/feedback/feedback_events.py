@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from feedback.handlers import HANDLERS
 from leadflow.events import (
     AssignmentReason,
     Attribution,
@@ -25,6 +24,7 @@ from leadflow.events import (
 )
 from leadflow.outbox import claim_inbox, outbox_table
 from leadflow.service import Runtime
+from support.apps import registered
 
 ADMIN = {"Authorization": "Bearer dev-feedback-test"}
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ async def deliver(rt: Runtime, envelope: Envelope) -> bool:
     async with rt.sessions() as session, session.begin():
         if not await claim_inbox(session, rt.settings.consumer_group, envelope.id):
             return False
-        await HANDLERS[type(envelope.data)](session, envelope)
+        await registered(rt, type(envelope.data))(session, envelope)
     return True
 
 

@@ -25,7 +25,7 @@ from leadflow.events import (
     LeadQualified,
     LeadScored,
 )
-from support.apps import ADMIN, build, client, dispose, outbox, runtime, tombstones
+from support.apps import ADMIN, build, client, dispose, outbox, registered, runtime, tombstones
 
 
 @pytest.fixture
@@ -65,10 +65,9 @@ def poor_lead() -> Lead:
 
 async def deliver(app: FastAPI, event: LeadCaptured | LeadOutcome | LeadErased) -> None:
     """What the consumer loop does for one event: one transaction around the handler."""
-    scorer: Scorer = app.state.scorer
     env = Envelope(data=event, source="/test")
     async with runtime(app).transaction() as s:
-        await scorer.handlers[type(event)](s, env)
+        await registered(runtime(app), type(event))(s, env)
 
 
 async def test_a_good_lead_is_scored_and_qualified_once(

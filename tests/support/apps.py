@@ -15,7 +15,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from leadflow.events import Envelope, decode
+from leadflow.bus import Handler
+from leadflow.events import Envelope, Event, decode
 from leadflow.migrations import upgrade
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
@@ -64,10 +65,18 @@ async def outbox(app: FastAPI) -> list[Envelope]:
 
 
 async def tombstones(app: FastAPI) -> list[tuple[str, bytes]]:
-    """The (topic, key) of each tombstone the app staged (erasure on the log)."""
+    """The (topic, key) of each tombstone the app staged (erasure on the log): an empty value
+    without CloudEvents headers — not an event row an erasure emptied, which keeps them."""
     async with runtime(app).sessions() as s:
         rows = (await s.execute(select(outbox_table).order_by(outbox_table.c.id))).all()
-    return [(r.topic, r.key) for r in rows if not r.value]
+    return [(r.topic, r.key) for r in rows if not r.value and not r.headers]
+
+
+def registered(rt: Runtime, event_type: type[Event]) -> Handler:
+    """The handler the runtime's consumer runs for `event_type`, with the wrappers the app
+    put around it (the kernel's `LogEraser` on `leads.erased`): what a delivered event meets."""
+    [found] = [h for c in rt.consumers if (h := c.handler(event_type)) is not None]
+    return found
 
 
 async def dispose(app: FastAPI) -> None:

@@ -208,6 +208,10 @@ class EventConsumer:
         """Finish the message in hand, commit, and leave the group."""
         self._stopping.set()
 
+    def handler(self, event_type: type[Event]) -> Handler | None:
+        """What this consumer runs for one event of `event_type`, as registered."""
+        return self._handlers.get(event_type)
+
     def rearm(self) -> None:
         """Let `run` consume again after a stop (a runtime started anew in one process)."""
         self._stopping.clear()

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadflow.db import UtcDateTime, dialect_insert
 from leadflow.events import Envelope, Event, LeadErased, new_event_id
-from leadflow.outbox import add_record, kernel_metadata
+from leadflow.outbox import add_record, forget_lead, kernel_metadata
 from leadflow.schedule import every
 from leadflow.topic_config import second_tombstone_after
 
@@ -217,6 +217,9 @@ class LogEraser:
         return found
 
     async def erase(self, session: AsyncSession, env: Envelope) -> None:
+        """The log's part of an erasure, after the service's own: the lead's outbox rows
+        emptied (every service's, published or not) and its keys tombstoned."""
+        await forget_lead(session, env.data.lead_id)
         lead = str(env.data.lead_id)
         n = await erase_from_log(session, lead, self._produces, self._second_after)
         log.info("log erasure staged", extra={"lead_id": lead, "tombstones": n})

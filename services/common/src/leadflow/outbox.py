@@ -260,11 +260,6 @@ async def forget_lead(session: AsyncSession, lead_id: uuid.UUID) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def forget_lead_now(session: Session, lead_id: uuid.UUID) -> None:
-    """`forget_lead` on the synchronous session a commit hook is given."""
-    session.execute(_forget(session.info, lead_id))
-
-
 def _forget(info: dict[Any, Any], lead_id: uuid.UUID) -> Any:
     key = str(lead_id).encode()
     staged: list[_Message] | None = info.get(_STAGED)

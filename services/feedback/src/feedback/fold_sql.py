@@ -27,7 +27,6 @@ from feedback.fold import COLUMNS, Facts
 from feedback.models import JourneyEvent, LeadFacts, Outcome
 from feedback.repo import lock_key
 from leadflow.db import UtcDateTime
-from leadflow.outbox import forget_lead_now
 
 JOURNEY_COLUMNS = ("lead_id", "ce_id", "ce_type", "occurred_at", "data")
 
@@ -167,8 +166,8 @@ def _refuse_naive(params: dict[str, list[Any]]) -> None:
 
 
 def erase(session: Session, lead_id: uuid.UUID) -> None:
-    """Strip what identifies the person from the lead's journey, its outcome reasons and
-    the outbox."""
+    """Strip what identifies the person from the lead's journey and its outcome reasons
+    (the outbox is emptied by the kernel's `LogEraser`, as in every service)."""
     rows = session.execute(_JOURNEY_OF, {"lead": lead_id}).all()
     if rows:
         session.execute(
@@ -176,4 +175,3 @@ def erase(session: Session, lead_id: uuid.UUID) -> None:
             [{"row_id": row_id, "data": domain.erased_data(data)} for row_id, data in rows],
         )
     session.execute(_FORGET_REASONS, {"lead": lead_id})
-    forget_lead_now(session, lead_id)  # its leads.outcomes events (their reasons)

@@ -27,7 +27,7 @@ from leadflow.events import (
     LeadScored,
 )
 from leadflow.leadbody.touch import filled, touch_lead
-from leadflow.outbox import add_event, forget_lead
+from leadflow.outbox import add_event
 from leadflow.service import Runtime
 
 TERMINAL = {"won", "lost"}
@@ -190,7 +190,6 @@ class Scorer:
         """Drop the lead's personal data; the anonymous score stays for the model's history."""
         row = await repo.get_score(session, env.data.lead_id, for_update=True)
         now = datetime.now(UTC)
-        await forget_lead(session, env.data.lead_id)  # its leads.scored, published or not
         if row is not None:
             row.lead = None
             row.erased_at = now

@@ -71,7 +71,6 @@ async def on_lead_erased(session: AsyncSession, env: Envelope) -> None:
         return
     if stored.erased_at is None:
         _erase(stored, env.data.erased_at)
-        await forget_lead(session, stored.lead_id)
     await _erase_submissions(session, stored.lead_id, env.data.erased_at)
 
 

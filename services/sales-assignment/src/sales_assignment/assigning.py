@@ -26,7 +26,6 @@ from leadflow.events import (
     LeadOutcome,
     LeadQualified,
 )
-from leadflow.outbox import forget_lead
 from leadflow.service import Runtime
 from leadflow.tracing import following
 from sales_assignment import erasure, repo
@@ -154,7 +153,6 @@ class Assigner:
         event = env.data
         assert isinstance(event, LeadErased)
         await repo.lock_routing(session)
-        await forget_lead(session, event.lead_id)
         row = await repo.get_assignment(session, event.lead_id)
         if row is None:
             row = AssignmentRow(
