@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from test_access import ADMIN, kernel_app
 
-from feedback.auth import is_own_lead
 from leadflow import access_store as store
 from leadflow.access import Principal, only_own, rep_of
 from leadflow.access_tokens import Claims, mint_token, verify_token
@@ -61,11 +60,12 @@ def test_rep_helpers_compare_rep_ids_as_uuids() -> None:
     only_own(Principal("analyst", None, "tok_x", "token"), None)
 
 
-def test_feedback_compares_a_rep_token_with_the_assigned_rep_as_uuids() -> None:
+def test_a_rep_token_is_compared_with_the_assigned_rep_as_uuids() -> None:
     rep_id = uuid.uuid4()
-    assert is_own_lead(Principal("rep", str(rep_id).upper(), "tok_x", "token"), rep_id)
-    assert not is_own_lead(Principal("rep", "None", "tok_x", "token"), None)
-    assert not is_own_lead(Principal("rep", str(uuid.uuid4()), "tok_x", "token"), rep_id)
+    only_own(Principal("rep", str(rep_id).upper(), "tok_x", "token"), rep_id)  # no 403
+    for subject, assigned in (("None", None), (str(uuid.uuid4()), rep_id)):
+        with pytest.raises(Problem):
+            only_own(Principal("rep", subject, "tok_x", "token"), assigned)
 
 
 async def test_a_rep_token_is_minted_only_for_a_uuid_subject(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from feedback.auth import external_scope, is_own_lead, outcome_receipt
+from feedback.auth import external_scope, outcome_receipt
 from feedback.schemas import OutcomeIn
-from leadflow.access import Principal
+from leadflow.access import Principal, only_own
 from leadflow.http import Problem
 
 RITA = uuid.UUID(int=1)
@@ -50,9 +50,14 @@ def test_only_the_admin_may_reopen() -> None:
 
 def test_a_rep_owns_only_the_leads_assigned_to_them() -> None:
     rita = Principal("rep", str(RITA), "tok_1", "token")
-    assert is_own_lead(rita, RITA)
-    assert is_own_lead(Principal("rep", str(RITA).upper(), "tok_1", "token"), RITA)
-    assert not is_own_lead(rita, uuid.UUID(int=2))
-    assert not is_own_lead(rita, None)
-    assert not is_own_lead(Principal("rep", None, "tok_1", "token"), RITA)
-    assert not is_own_lead(Principal("rep", "rita", "tok_1", "token"), RITA)
+    only_own(rita, RITA)  # the route's check: no 403
+    only_own(Principal("rep", str(RITA).upper(), "tok_1", "token"), RITA)
+    for principal, assigned in (
+        (rita, uuid.UUID(int=2)),
+        (rita, None),
+        (Principal("rep", None, "tok_1", "token"), RITA),
+        (Principal("rep", "rita", "tok_1", "token"), RITA),
+    ):
+        with pytest.raises(Problem) as refused:
+            only_own(principal, assigned)
+        assert refused.value.status == 403

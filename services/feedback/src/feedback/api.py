@@ -17,7 +17,7 @@ from feedback.schemas import (
     OutcomeAccepted,
     OutcomeIn,
 )
-from leadflow.access import AdminOnly, Reader, SalesActor, roles_text
+from leadflow.access import AdminOnly, Reader, SalesActor, only_own, roles_text
 from leadflow.http import Problem, from_state
 from leadflow.service import Runtime
 
@@ -52,10 +52,8 @@ RT = Annotated[Runtime, from_state("runtime", Runtime)]
 )
 async def report_outcome(body: OutcomeIn, rt: RT, caller: SalesActor) -> JSONResponse:
     receipt = auth.outcome_receipt(caller, body)
-    if caller.role == "rep" and not auth.is_own_lead(
-        caller, await outcomes.assigned_rep(rt, body.lead_id)
-    ):
-        raise Problem(403, "Forbidden", "A rep token reaches only the rep's own leads.")
+    if caller.role == "rep":  # the lead's rep now, from leads.assigned
+        only_own(caller, await outcomes.assigned_rep(rt, body.lead_id))
     return await accept_outcome(rt, body, receipt)
 
 

@@ -39,15 +39,9 @@ def external_scope(principal: Principal) -> str:
         return principal.subject or ""
     subject = principal.subject or principal.token_id or ""
     if principal.role == "rep":  # one rep, however its id is written in the token
-        subject = _canonical_uuid(subject) or subject
+        rep_id = as_uuid(subject)
+        subject = str(rep_id) if rep_id is not None else subject
     return f"{principal.role}:{subject}"
-
-
-def _canonical_uuid(text: str) -> str | None:
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return None
 
 
 def outcome_receipt(principal: Principal, body: OutcomeIn) -> outcomes.Receipt:
@@ -58,12 +52,6 @@ def outcome_receipt(principal: Principal, body: OutcomeIn) -> outcomes.Receipt:
     if principal.source == "service" and principal.subject:
         integration_id = uuid.UUID(principal.subject)
     return outcomes.Receipt(integration_id, scope=external_scope(principal))
-
-
-def is_own_lead(principal: Principal, rep_id: uuid.UUID | None) -> bool:
-    """A rep token's subject names the rep the lead is assigned to now (compared as UUIDs)."""
-    own = as_uuid(principal.subject)
-    return rep_id is not None and own is not None and own == rep_id
 
 
 # ---------------------------------------------------------------- the dashboard's session
