@@ -64,13 +64,13 @@ from bench._progress import bench_progress  # noqa: E402
 from bench._receiver import ReceiverProcess  # noqa: E402
 from leadflow.events import LeadAssigned, LeadCaptured, LeadQualified, LeadScored  # noqa: E402
 from leadflow.kafka import ensure_topics  # noqa: E402
+from leadflow.services import NAMES as SERVICES  # noqa: E402
 from support.stack import Stack  # noqa: E402
 
 TARGET_P99_AT_200 = 0.250
 TARGET_SUSTAINED = 500
 TARGET_RSS_MB = 150
 DRAIN_SECONDS = 120  # how long a rate's late webhooks are waited for
-SERVICES = ("marketing-intake", "lead-scoring", "sales-assignment", "feedback")
 # Each stage of a lead's way ends when the record of this topic was sent (broker timestamp).
 STAGE_TOPICS = {
     "captured": LeadCaptured.topic,

@@ -28,7 +28,8 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sales_assignment.routing import Assignment, LeadFacts, Rep, RoutingPolicy, route
+from sales_assignment.facts import LeadFacts, Rep
+from sales_assignment.routing import Assignment, RoutingPolicy, route
 
 LEADS = 10_000
 TOLERANCE_PP = 2.0

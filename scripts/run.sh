@@ -12,9 +12,16 @@ export LEADFLOW_KAFKA_BOOTSTRAP="${LEADFLOW_KAFKA_BOOTSTRAP:-localhost:9092}"
 mkdir -p "$LEADFLOW_DATA_DIR/logs"
 
 kafka_port="${KAFKA_PORT:-9092}"
-services=(marketing-intake:marketing_intake:1 lead-scoring:lead_scoring:2
-          sales-assignment:sales_assignment:3 feedback:feedback:4)
-port_base="${LEADFLOW_RUN_PORT_BASE:-8000}"  # the services listen on base+1 … base+4
+# `name package port` per service, from the one registry (leadflow/services.py).
+mapfile -t services < <("${PY[@]}" -m leadflow.services)
+[ "${#services[@]}" -gt 0 ] || { echo "run.sh: no services listed by leadflow.services" >&2; exit 1; }
+port_base="${LEADFLOW_RUN_PORT_BASE:-8000}"  # the registry's ports (8001 …) move with it
+declare -A port_of
+for s in "${services[@]}"; do
+  read -r name _ port <<<"$s"
+  port_of[$name]=$((port - 8000 + port_base))
+done
+intake=${port_of[marketing-intake]} assignment=${port_of[sales-assignment]}
 started_kafka=""
 stopping=""
 
@@ -64,8 +71,8 @@ fi
 
 echo "starting the services..."
 for s in "${services[@]}"; do
-  IFS=: read -r name pkg n <<<"$s"
-  port=$((port_base + n))
+  read -r name pkg _ <<<"$s"
+  port=${port_of[$name]}
   log="$LEADFLOW_DATA_DIR/logs/$name.log"
   # Each service's JSON log lines go to its log file and, prefixed, to this terminal. tee and
   # sed ignore TERM so the service's last lines while it drains still arrive.
@@ -74,34 +81,36 @@ for s in "${services[@]}"; do
     _ "${PY[0]}" "$pkg" "$log" "$name" &
 done
 
-for s in "${services[@]}"; do
-  IFS=: read -r name pkg n <<<"$s"
-  port=$((port_base + n))
+for name in "${!port_of[@]}"; do
+  port=${port_of[$name]}
   for _ in $(seq 1 120); do
     curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
     sleep 0.5
   done
 done
 
+echo
+echo "  leadflow is running (dev mode, SQLite in $LEADFLOW_DATA_DIR, Kafka at $LEADFLOW_KAFKA_BOOTSTRAP)"
+echo
+for s in "${services[@]}"; do
+  read -r name _ _ <<<"$s"
+  url="http://127.0.0.1:${port_of[$name]}"
+  extra=""
+  [ "$name" = feedback ] && extra="   (dashboard: $url/)"
+  printf '  %-18s %s/docs%s\n' "$name" "$url" "$extra"
+done
 cat <<MSG
-
-  leadflow is running (dev mode, SQLite in $LEADFLOW_DATA_DIR, Kafka at $LEADFLOW_KAFKA_BOOTSTRAP)
-
-  marketing-intake   http://127.0.0.1:$((port_base + 1))/docs
-  lead-scoring       http://127.0.0.1:$((port_base + 2))/docs
-  sales-assignment   http://127.0.0.1:$((port_base + 3))/docs
-  feedback           http://127.0.0.1:$((port_base + 4))/docs   (dashboard: http://127.0.0.1:$((port_base + 4))/)
 
   admin token        $LEADFLOW_ADMIN_TOKEN
   logs               $LEADFLOW_DATA_DIR/logs/<service>.log (and below, prefixed)
 
   Try it:
     export TOKEN=$LEADFLOW_ADMIN_TOKEN
-    KEY=\$(curl -s -X POST localhost:$((port_base + 1))/v1/api-keys -H "Authorization: Bearer \$TOKEN" \\
+    KEY=\$(curl -s -X POST localhost:$intake/v1/api-keys -H "Authorization: Bearer \$TOKEN" \\
           -H 'content-type: application/json' -d '{"name":"try"}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["key"])')
-    curl -s -X POST localhost:$((port_base + 3))/v1/reps -H "Authorization: Bearer \$TOKEN" \\
+    curl -s -X POST localhost:$assignment/v1/reps -H "Authorization: Bearer \$TOKEN" \\
           -H 'content-type: application/json' -d '{"name":"Rita Rep","email":"rita@example.com"}'
-    curl -s -X POST localhost:$((port_base + 1))/v1/leads -H "Authorization: Bearer \$KEY" \\
+    curl -s -X POST localhost:$intake/v1/leads -H "Authorization: Bearer \$KEY" \\
           -H 'content-type: application/json' \\
           -d '{"email":"ada@example.com","first_name":"Ada","company":"Analytical Engines","job_title":"VP Engineering","company_size":250,"country":"GB","website":"analytical-engines.example"}'
 

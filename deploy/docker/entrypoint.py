@@ -19,13 +19,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-DEFAULT_PORTS = {
-    "marketing-intake": 8001,
-    "lead-scoring": 8002,
-    "sales-assignment": 8003,
-    "feedback": 8004,
-}
-
+from leadflow.services import BY_NAME, Service
 
 # What init-secrets generates, when the services read it (the settings decide).
 GENERATED = {
@@ -66,19 +60,15 @@ def init_secrets(args: list[str]) -> None:
     print(f"init-secrets: wrote {path}; admin token: {admin}", flush=True)
 
 
-def _service() -> str:
-    service = os.environ.get("SERVICE", "")
-    if service not in DEFAULT_PORTS:
-        sys.exit(f"entrypoint: SERVICE must be one of {', '.join(DEFAULT_PORTS)}, not {service!r}")
-    return service
-
-
-def _package(service: str) -> str:
-    return service.replace("-", "_")
+def _service() -> Service:
+    name = os.environ.get("SERVICE", "")
+    if name not in BY_NAME:
+        sys.exit(f"entrypoint: SERVICE must be one of {', '.join(BY_NAME)}, not {name!r}")
+    return BY_NAME[name]
 
 
 def serve(args: list[str]) -> None:
-    package = _package(_service())
+    package = _service().package
     # exec: the service is PID 1 and receives SIGTERM itself (graceful drain).
     os.execv(sys.executable, [sys.executable, "-m", package, *args])  # noqa: S606
 
@@ -87,12 +77,13 @@ def migrate(_: list[str]) -> None:
     # Imported here: alembic and SQLAlchemy would slow every `healthcheck` down.
     from leadflow.migrations import upgrade  # noqa: PLC0415
 
-    app = importlib.import_module(f"{_package(_service())}.app")
+    service = _service()
+    app = importlib.import_module(f"{service.package}.app")
     url = os.environ.get("LEADFLOW_DATABASE_URL")
     if not url:
         sys.exit("entrypoint: LEADFLOW_DATABASE_URL is required to migrate")
     upgrade(app.MIGRATIONS, url)
-    print(f"migrations: {_service()} at head", flush=True)
+    print(f"migrations: {service.name} at head", flush=True)
 
 
 def topics(args: list[str]) -> None:
@@ -100,7 +91,7 @@ def topics(args: list[str]) -> None:
 
 
 def healthcheck(_: list[str]) -> None:
-    port = os.environ.get("LEADFLOW_HTTP_PORT") or DEFAULT_PORTS[_service()]
+    port = os.environ.get("LEADFLOW_HTTP_PORT") or _service().port
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=4) as resp:
             sys.exit(0 if resp.status == 200 else 1)

@@ -15,17 +15,13 @@ from typing import IO, Any
 
 import httpx
 
+from leadflow import services as registry
 from leadflow.events import TOPICS
 from leadflow.kafka import physical_topic
 from support.infra import free_port
 from support.kafka_tools import place_group_at_end
 
-SERVICES = {
-    "marketing-intake": "marketing_intake",
-    "lead-scoring": "lead_scoring",
-    "sales-assignment": "sales_assignment",
-    "feedback": "feedback",
-}
+SERVICES = {s.name: s.package for s in registry.SERVICES}  # name → package, in start order
 ADMIN_TOKEN = "dev-e2e-admin-token"
 
 

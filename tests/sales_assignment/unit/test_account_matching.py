@@ -18,7 +18,8 @@ from sales_assignment.account_match import (
     match_account,
 )
 from sales_assignment.company_names import MAX_NAME_CHARS, normalise, similarity
-from sales_assignment.routing import Assignment, LeadFacts, Rep, RoutingPolicy, route
+from sales_assignment.facts import LeadFacts, Rep
+from sales_assignment.routing import Assignment, RoutingPolicy, route
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)

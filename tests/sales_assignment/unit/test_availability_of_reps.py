@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from sales_assignment.availability import WeeklyHours, WorkingHoursError, unavailable_reason
-from sales_assignment.routing import Rep
+from sales_assignment.facts import Rep
 
 # Monday 2025-03-03 is a plain winter Monday; Berlin is UTC+1, New York UTC-5.
 MONDAY_10_UTC = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)

@@ -10,15 +10,8 @@ import pytest
 
 from leadflow.events import Lead
 from sales_assignment.account_match import Account, AccountIndex
-from sales_assignment.routing import (
-    Assignment,
-    LeadFacts,
-    NoRepAvailable,
-    Rep,
-    RoutingPolicy,
-    reroute,
-    route,
-)
+from sales_assignment.facts import LeadFacts, Rep
+from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, reroute, route
 from sales_assignment.rules import RoutingRule
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)  # a Monday

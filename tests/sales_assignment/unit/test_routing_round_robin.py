@@ -10,11 +10,10 @@ from uuid import UUID
 import pytest
 
 from sales_assignment.account_match import Account, AccountIndex
+from sales_assignment.facts import LeadFacts, Rep
 from sales_assignment.routing import (
     Assignment,
-    LeadFacts,
     NoRepAvailable,
-    Rep,
     RoutingPolicy,
     route,
     smooth_weighted_pick,

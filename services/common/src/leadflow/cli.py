@@ -22,10 +22,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.models import OptionInfo
 
 from leadflow import cli_kafka
 from leadflow.cli_demo import DemoPlan, run_demo
 from leadflow.cli_kafka import DlqMessage
+from leadflow.services import BY_NAME, NAMES, SERVICES
 
 app = typer.Typer(
     name="leadflow",
@@ -49,26 +51,21 @@ Token = Annotated[
     str,
     typer.Option("--token", envvar="LEADFLOW_ADMIN_TOKEN", help="admin bearer token"),
 ]
-IntakeUrl = Annotated[
-    str, typer.Option("--intake-url", envvar="LEADFLOW_INTAKE_URL", help="marketing-intake")
-]
-ScoringUrl = Annotated[
-    str, typer.Option("--scoring-url", envvar="LEADFLOW_SCORING_URL", help="lead-scoring")
-]
-AssignmentUrl = Annotated[
-    str,
-    typer.Option("--assignment-url", envvar="LEADFLOW_ASSIGNMENT_URL", help="sales-assignment"),
-]
-FeedbackUrl = Annotated[
-    str, typer.Option("--feedback-url", envvar="LEADFLOW_FEEDBACK_URL", help="feedback")
-]
+
+
+def _url_option(name: str) -> OptionInfo:
+    """`--<word>-url`, read from `LEADFLOW_<WORD>_URL`, for one service of the registry."""
+    service = BY_NAME[name]
+    option: OptionInfo = typer.Option(f"--{service.cli}-url", envvar=service.url_env, help=name)
+    return option
+
+
+IntakeUrl = Annotated[str, _url_option("marketing-intake")]
+ScoringUrl = Annotated[str, _url_option("lead-scoring")]
+AssignmentUrl = Annotated[str, _url_option("sales-assignment")]
+FeedbackUrl = Annotated[str, _url_option("feedback")]
 DEFAULT_BOOTSTRAP = "localhost:9092"
-DEFAULT_URLS = {
-    "marketing-intake": "http://127.0.0.1:8001",
-    "lead-scoring": "http://127.0.0.1:8002",
-    "sales-assignment": "http://127.0.0.1:8003",
-    "feedback": "http://127.0.0.1:8004",
-}
+DEFAULT_URLS = {s.name: s.local_url for s in SERVICES}
 
 
 def main() -> None:
@@ -152,14 +149,9 @@ def status(  # noqa: PLR0917 (typer passes options by name)
 
     Exits 1 when a service is not healthy and ready or Kafka cannot be reached.
     """
-    urls = {
-        "marketing-intake": intake_url,
-        "lead-scoring": scoring_url,
-        "sales-assignment": assignment_url,
-        "feedback": feedback_url,
-    }
+    urls = dict(zip(NAMES, (intake_url, scoring_url, assignment_url, feedback_url), strict=True))
     health = asyncio.run(_health(urls, timeout))
-    prefixes = tuple(group_prefix or cli_kafka.SERVICES)
+    prefixes = tuple(group_prefix or NAMES)
     kafka_error = None
     lags: list[cli_kafka.GroupLag] = []
     sizes: list[cli_kafka.DlqSize] = []

@@ -21,12 +21,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from leadflow.events import TOPICS, dlq_topic
+from leadflow.services import NAMES
 
 REPLAY_GROUP = "leadflow-dlq-replay"
 REPLAY_TXN_ID = "leadflow-dlq-replay"
 REPLAYED_HEADER = "dlq_replayed"
 DLQ_PREFIX = "dlq_"
-SERVICES = ("marketing-intake", "lead-scoring", "sales-assignment", "feedback")
 # The broker keeps at most `offset.metadata.max.bytes` (4096 by default) per commit.
 MAX_METADATA_CHARS = 4000
 
@@ -219,7 +219,7 @@ async def replay_progress(bootstrap: str, topics: Iterable[str]) -> dict[TopicPa
 # ---------------------------------------------------------------- status
 
 
-async def consumer_lag(bootstrap: str, prefixes: Iterable[str] = SERVICES) -> list[GroupLag]:
+async def consumer_lag(bootstrap: str, prefixes: Iterable[str] = NAMES) -> list[GroupLag]:
     """Lag of every group named after a service (`feedback`, `feedback-blue`, …), per topic."""
     prefixes = tuple(prefixes)
     admin = await _admin(bootstrap)

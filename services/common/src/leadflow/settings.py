@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -14,6 +14,7 @@ from leadflow.prod_guard import (
     split_keys,
     weak_secret,
 )
+from leadflow.services import LOCAL_PORT_BASE, port_of
 
 DEV_ADMIN_TOKEN_PREFIX = "dev-"
 
@@ -59,7 +60,9 @@ class Settings(KafkaSettings):
     )
 
     service_name: ClassVar[str] = "leadflow"
-    default_port: ClassVar[int] = 8000
+    # The registry's port for service_name (leadflow.services), set per subclass below; a
+    # subclass may still name its own.
+    default_port: ClassVar[int] = LOCAL_PORT_BASE
     # Readiness (contract "HTTP"): a service whose outbox accepts work while Kafka is away
     # stays ready without it, naming Kafka as degraded.
     ready_without_kafka: ClassVar[bool] = False
@@ -146,6 +149,12 @@ class Settings(KafkaSettings):
     # Trust (secrets at rest, secretbox.py): seals stored webhook secrets; comma-separated
     # during a rotation (the first seals, all open). prod: required; dev: from the admin token.
     secrets_key: SecretStr | None = None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "default_port" not in cls.__dict__:
+            cls.default_port = port_of(cls.service_name)
 
     @model_validator(mode="before")
     @classmethod

@@ -9,7 +9,6 @@ from leadflow.settings import Settings
 
 class FeedbackSettings(Settings):
     service_name = "feedback"
-    default_port = 8004
     ready_without_kafka = True  # the outbox holds what is accepted while Kafka is away
 
     # Off the lead's path to its salesperson: after a small poll the consumer waits half a

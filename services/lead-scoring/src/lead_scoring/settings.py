@@ -9,7 +9,6 @@ from leadflow.settings import Settings
 
 class ScoringSettings(Settings):
     service_name = "lead-scoring"
-    default_port = 8002
 
     # Scoring handles a batch with a few statements whatever its size, so larger batches
     # (per poll, per relay round) cost fewer round trips per lead.

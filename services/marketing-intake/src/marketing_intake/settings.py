@@ -12,7 +12,6 @@ from leadflow.settings import Settings
 
 class IntakeSettings(Settings):
     service_name = "marketing-intake"
-    default_port = 8001
     ready_without_kafka = True  # the outbox holds what is accepted while Kafka is away
 
     # The same person (email) within this many days is one lead: a new touch, not a new lead.

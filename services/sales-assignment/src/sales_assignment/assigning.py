@@ -31,10 +31,11 @@ from leadflow.tracing import following
 from sales_assignment import erasure, repo
 from sales_assignment.assignment_metrics import SLA_MISSED
 from sales_assignment.doorbell import Doorbell
+from sales_assignment.facts import LeadFacts
 from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow, RepRow
 from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.payloads import facts_doc, redact, rep_ref, score_doc
-from sales_assignment.routing import Assignment, LeadFacts, NoRepAvailable
+from sales_assignment.routing import Assignment, NoRepAvailable
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.sla import sla_due
 from sales_assignment.staging import Staged

@@ -18,11 +18,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-if TYPE_CHECKING:
-    from sales_assignment.routing import Rep
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WorkingHoursDoc = Mapping[str, Sequence[str]]
@@ -102,7 +99,26 @@ def check_out_of_office(periods: Sequence[tuple[datetime, datetime]]) -> None:
             raise ValueError(f"out_of_office[{i}]: end must be after start")
 
 
-def unavailable_reason(rep: Rep, now: datetime) -> str | None:
+class RepState(Protocol):
+    """What the checks read of a rep: `facts.Rep`, which is parsed with this module's types."""
+
+    @property
+    def active(self) -> bool: ...
+    @property
+    def out_of_office(self) -> Sequence[tuple[datetime, datetime]]: ...
+    @property
+    def hours(self) -> WeeklyHours | None: ...
+    @property
+    def zone(self) -> ZoneInfo: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def max_open_leads(self) -> int | None: ...
+    @property
+    def open_leads(self) -> int: ...
+
+
+def unavailable_reason(rep: RepState, now: datetime) -> str | None:
     """Why the rep cannot take a lead at `now`, or None when they can."""
     if now.tzinfo is None:
         # A naive `now` would silently be read as the server's local time.
@@ -122,6 +138,6 @@ def unavailable_reason(rep: Rep, now: datetime) -> str | None:
     return None
 
 
-def is_available(rep: Rep, now: datetime) -> bool:
+def is_available(rep: RepState, now: datetime) -> bool:
     """Whether the rep can take a lead at `now`."""
     return unavailable_reason(rep, now) is None

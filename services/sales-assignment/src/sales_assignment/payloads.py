@@ -10,8 +10,8 @@ from pydantic_core import from_json, to_json
 
 from leadflow.events import LeadQualified, RepRef
 from sales_assignment.account_match import walk_up
+from sales_assignment.facts import LeadFacts, Rep
 from sales_assignment.models import AssignmentRow, RepRow
-from sales_assignment.routing import LeadFacts, Rep
 
 # What identifies the person (the contract's list); dropped on erasure, with the
 # attribution's free text and the routing facts' domains.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -18,10 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from sales_assignment.facts import LeadFacts
 from sales_assignment.places import Place, expand_places
-
-if TYPE_CHECKING:
-    from sales_assignment.routing import LeadFacts
 
 DEFAULT_RULE = "default"
 OWNER_RULE = "account_owner"

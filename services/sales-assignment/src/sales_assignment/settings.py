@@ -26,7 +26,6 @@ STANDARD_RETRY_SCHEDULE = [
 
 class AssignmentSettings(Settings):
     service_name = "sales-assignment"
-    default_port = 8003
 
     # Delay before each delivery attempt, in seconds; its length is the number of attempts.
     webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(

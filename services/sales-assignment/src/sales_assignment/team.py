@@ -17,16 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.db import on_commit
 from sales_assignment import repo
 from sales_assignment.account_match import Account, AccountIndex
+from sales_assignment.facts import Rep
 from sales_assignment.models import AssignmentRow, RepRow
 from sales_assignment.payloads import facts_of, to_rep
-from sales_assignment.routing import (
-    Assignment,
-    NoRepAvailable,
-    Rep,
-    RoutingPolicy,
-    reroute,
-    route,
-)
+from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, reroute, route
 from sales_assignment.rules import RoutingRule, validate_rules
 
 
