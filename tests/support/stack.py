@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import httpx
 
 from leadflow import services as registry
 from leadflow.events import TOPICS
-from leadflow.kafka import physical_topic
+from leadflow.kafka import ensure_topics, physical_topic
 from support.infra import free_port
 from support.kafka_tools import place_group_at_end
 
@@ -97,6 +98,9 @@ class Stack:
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     procs: dict[str, Proc] = field(default_factory=dict)
     database_urls: dict[str, str] = field(default_factory=dict)  # default: SQLite per service
+    # Processes per service, all in the service's one consumer group and on its one database
+    # (several need PostgreSQL): `procs[name]` is the first, `procs[f"{name}#2"]` the second…
+    replicas: int = 1
 
     def start(self) -> Stack:
         # Consumer groups of this stack alone, placed at the topics' current end: other
@@ -105,11 +109,14 @@ class Stack:
         groups = {name: f"{name}-{run}" for name in SERVICES}
         prefix = {**os.environ, **self.extra_env}.get("LEADFLOW_KAFKA_TOPIC_PREFIX", "")
         topics = [physical_topic(t, prefix) for t in TOPICS]  # make bench's own topics
+        if prefix:  # topics of its own: made here (DEFAULT_PARTITIONS each) if missing
+            asyncio.run(ensure_topics(self.bootstrap, prefix=prefix))
         for group in groups.values():
             asyncio.run(place_group_at_end(self.bootstrap, group, topics))
-        for name in SERVICES:
+        for name, replica in itertools.product(SERVICES, range(1, self.replicas + 1)):
+            key = name if replica == 1 else f"{name}#{replica}"
             port = free_port()
-            data = self.base / name
+            data = self.base / key
             data.mkdir(parents=True, exist_ok=True)
             env = {
                 **os.environ,
@@ -126,7 +133,7 @@ class Stack:
                 **self.extra_env,
                 **self.service_env.get(name, {}),
             }
-            self.procs[name] = Proc(name, port, env, self.base / f"{name}.log")
+            self.procs[key] = Proc(name, port, env, self.base / f"{key}.log")
         for proc in self.procs.values():
             proc.start()
         try:
@@ -146,6 +153,10 @@ class Stack:
 
     def stop(self) -> dict[str, int]:
         return {name: proc.terminate() for name, proc in self.procs.items()}
+
+    def replicas_of(self, name: str) -> list[Proc]:
+        """Every process of service `name`, the first one first."""
+        return [p for key, p in self.procs.items() if key.split("#")[0] == name]
 
     def url(self, name: str) -> str:
         return self.procs[name].url
