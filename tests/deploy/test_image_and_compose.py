@@ -111,3 +111,37 @@ def test_init_secrets_writes_once_and_the_environment_wins(
     module.load_secrets_file()
     assert os.environ["LEADFLOW_ADMIN_TOKEN"] == "mine-" + "x" * 40
     assert os.environ["LEADFLOW_TOKEN_SECRET"] == values["LEADFLOW_TOKEN_SECRET"]
+
+
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def test_every_base_image_is_pinned_by_digest() -> None:
+    text = DOCKERFILE.read_text()
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.M))
+    stages: set[str] = set()
+    bases = []
+    for ref, stage in re.findall(r"^FROM (?:--platform=\S+ )?(\S+)(?: AS (\w+))?$", text, re.M):
+        named = re.fullmatch(r"\$\{(\w+)\}", ref)
+        image = args.get(named.group(1), "") if named else ref
+        if image not in stages:  # a stage built above is not pulled
+            bases.append(image)
+        if stage:
+            stages.add(stage)
+    assert bases, "no FROM found"
+    assert [b for b in bases if not _DIGEST.search(b)] == []
+    # Every image named in an ARG is a base too, pinned the same way (pin-bases.sh's lines).
+    images = {k: v for k, v in args.items() if k.endswith("_IMAGE")}
+    assert [v for v in images.values() if not _DIGEST.search(v)] == []
+
+
+def test_the_build_installs_uv_only_with_pinned_hashes() -> None:
+    requirements = (DOCKERFILE.parent / "uv-requirements.txt").read_text()
+    entries = re.findall(
+        r"^(\S+==\S+)((?:\s*\\\n\s*--hash=sha256:[0-9a-f]{64})+)", requirements, re.M
+    )
+    assert [name for name, _ in entries] == ["uv==0.13.9"]
+    assert len(re.findall(r"--hash=sha256:", entries[0][1])) == 2  # x86_64 and aarch64
+    assert "--require-hashes" in DOCKERFILE.read_text()
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "!deploy/docker/uv-requirements.txt" in ignore  # in the build context
