@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.progress import Progress
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,6 +47,7 @@ from bench._kafka_bench import (
     place_group,
     produce,
     rate,
+    relay_raw,
 )
 from bench._progress import bench_progress
 from bench.synthetic import generate
@@ -73,50 +74,16 @@ async def produce_backlog(n: int, progress: Progress) -> set[bytes]:
 async def raw_loop(
     group: str, start: dict[Any, int], keys: set[bytes], progress: Progress
 ) -> tuple[float, float]:
-    """Consume the backlog and produce one message per event; the client's own ceiling.
-
-    Returns its rate and the CPU time it took per message (µs, this thread only).
-    """
+    """The raw aiokafka loop over the backlog: its rate and its CPU µs per message."""
     task = progress.add_task("raw aiokafka loop: events relayed", total=len(keys))
     out_start = await end_offsets(RAW_TOPIC)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=BOOTSTRAP, group_id=group, enable_auto_commit=False
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True, linger_ms=2)
-    await consumer.start()
-    await producer.start()
-    cpu = time.thread_time()
     try:
-        consumer.assign(list(start))
-        for tp, off in start.items():
-            consumer.seek(tp, off)
-        done = 0
-        while done < len(keys):
-            batch = await consumer.getmany(timeout_ms=500, max_records=200)
-            futures = []
-            for msgs in batch.values():
-                for m in msgs:
-                    if m.key in keys:
-                        data = json.loads(m.value)
-                        futures.append(
-                            await producer.send(
-                                RAW_TOPIC,
-                                json.dumps(data).encode(),
-                                key=m.key,
-                                headers=list(m.headers),
-                            )
-                        )
-                        done += 1
-            await asyncio.gather(*futures)
-            progress.update(task, completed=done)
-            if batch:
-                await consumer.commit({tp: msgs[-1].offset + 1 for tp, msgs in batch.items()})
-        cpu = time.thread_time() - cpu
+        cpu = await relay_raw(
+            group, start, keys, RAW_TOPIC, lambda done: progress.update(task, completed=done)
+        )
     finally:
-        await producer.stop()
-        await consumer.stop()
         progress.remove_task(task)
-    return rate(await collect(out_start, keys, timeout=60)), cpu / len(keys) * 1e6
+    return rate(await collect(out_start, keys, timeout=60)), cpu
 
 
 async def grown_by(
@@ -197,8 +164,8 @@ async def main() -> int:
         keys = await produce_backlog(args.leads, progress)
         print(f"backlog: {len(keys)} leads.captured events in {time.monotonic() - t0:.1f} s")
         # Each loop runs `--repeat` times, interleaved, and medians are compared: on two
-        # shared cores a single run of either swings by a third, and with three runs one slow
-        # spell could still move a median (same code: ratios 0.43-0.70 over five runs).
+        # shared cores single runs of either swing widely, and with three runs one slow spell
+        # could still move a median (docs/decisions.md, session 7).
         pg_admin = os.environ.get("LEADFLOW_TEST_POSTGRES_URL")
         names = ["sqlite", *(["postgres"] if pg_admin else [])]
         raws: list[tuple[float, float]] = []

@@ -28,6 +28,13 @@ drop_topics() { $UV run --frozen python -m bench._kafka_bench drop-topics || tru
 drop_topics
 trap drop_topics EXIT
 
+# The machine-speed reference first (routing µs of CPU per decision, a raw aiokafka hop's µs
+# of CPU): every figure below is compared with other days' through it, and each result's
+# JSON carries it (`machine_speed`). docs/benchmarks.md quotes it with each figure.
+echo "=== machine speed ==="
+speed="$out/machine-speed.json"
+$UV run --frozen python bench/machine_speed.py --json "$speed" || rm -f "$speed"
+
 declare -A status
 run() {
   local name="$1"; shift
@@ -38,6 +45,7 @@ run() {
   else
     status[$name]="TARGETS NOT MET (exit $?)"
   fi
+  [ -f "$speed" ] && $UV run --frozen python bench/machine_speed.py --stamp "$speed" "$out/$name.json"
 }
 
 run routing bench/routing_fairness.py
@@ -52,3 +60,4 @@ run end-to-end bench/e2e_bench.py
 echo
 echo "=== summary (JSON in $out/) ==="
 for name in "${!status[@]}"; do printf '  %-20s %s\n' "$name" "${status[$name]}"; done
+if [ -f "$speed" ]; then $UV run --frozen python bench/machine_speed.py --show "$speed"; fi

@@ -56,8 +56,8 @@ class UtcDateTime(TypeDecorator[datetime]):
             return super().bind_processor(dialect)
 
         # SQLite stores the text SQLAlchemy's DATETIME writes ("YYYY-MM-DD HH:MM:SS.ffffff",
-        # UTC); isoformat() writes the same in C, where the dialect's %-formatting of a dict
-        # took a few µs for every timestamp of every row. The rows of a batch share one
+        # UTC); isoformat() writes the same in C, where the dialect %-formats a dict for every
+        # timestamp of every row (docs/decisions.md, session 7). The rows of a batch share one
         # timestamp object, so the last one's text is kept (one cell: swapped whole).
         last: list[tuple[datetime | None, str | None]] = [(None, None)]
 
@@ -285,8 +285,8 @@ def create_engine(
 ) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and its folder created, PostgreSQL
     the `limits` (timeouts, keepalives, TLS mode) when given."""
-    # JSON columns through pydantic-core rather than the json module: several times faster
-    # for the lead documents every service stores.
+    # JSON columns through pydantic-core rather than the json module: less CPU for the lead
+    # documents every service stores (docs/decisions.md, session 4).
     kwargs.setdefault("json_serializer", _json_text)
     # Parameters are people's names, emails and companies: kept out of error messages and
     # the engine's log (the statement stays, with its placeholders).
@@ -312,8 +312,8 @@ def create_engine(
             cur = dbapi_conn.cursor()
             # 16 KiB pages (SQLite's default is 4): a transaction writes each page it changed
             # to the WAL with a system call of its own, and every service's rows hold a lead's
-            # JSON. lead-scoring backlog: a third less CPU in SQLite's thread. A new database
-            # only: the page size is fixed once the first table is written.
+            # JSON (docs/decisions.md, session 7). A new database only: the page size is
+            # fixed once the first table is written.
             cur.execute("PRAGMA page_size=16384")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")

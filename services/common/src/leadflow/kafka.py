@@ -139,7 +139,7 @@ class ProducerHolder:
                     max_request_size=1_048_576,
                     # Record batches of up to 256 KiB rather than 16 KiB: the relay publishes
                     # hundreds of events at once, and each batch costs the client and the
-                    # broker the same whatever its size (~10 µs per event less on each side).
+                    # broker about the same whatever its size (docs/decisions.md).
                     max_batch_size=262_144,
                     partitioner=partition_for,
                     **self._options,

@@ -66,8 +66,9 @@ def _span_exporter(exporter: Exporter) -> SpanExporter:
 class Unexported(Tracer):
     """With no exporter: spans with fresh ids in their parent's trace that record nothing.
 
-    An SDK span costs ~20 µs even with no processor; these cost ~1.5 µs. A new trace is
-    sampled, a continued one keeps its parent's flags, as an exporting service would see it.
+    An SDK span costs an order of magnitude more even with no processor (docs/decisions.md,
+    session 7). A new trace is sampled, a continued one keeps its parent's flags, as an
+    exporting service would see it.
     """
 
     def __init__(self) -> None:

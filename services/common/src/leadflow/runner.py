@@ -59,10 +59,10 @@ def tune_gc() -> None:
     collection; and a batch holds tens of thousands of objects at once (nearly all freed by
     reference counting when it is done), so young collections run every 20,000 net
     allocations instead of every 700, and the middle generation every 50 of them rather
-    than 10 — otherwise they re-scan the batch in hand many times over (a fifth of
-    lead-scoring's CPU time per lead, measured). Not more: what refcounting cannot free
-    (cycles: sessions, tasks, HTTP responses) waits for a young collection, and at 100,000
-    sales-assignment's peak RSS in the end-to-end ramp was 141–152 MB against 134–138.
+    than 10 — otherwise they re-scan the batch in hand many times over. Not more: what
+    refcounting cannot free (cycles: sessions, tasks, HTTP responses) waits for a young
+    collection, and a higher threshold let sales-assignment's peak RSS pass its target under
+    overload (figures: docs/decisions.md, session 10).
     """
     gc.collect()
     gc.freeze()
@@ -77,7 +77,7 @@ def tune_threads() -> None:
     """Hand the interpreter over within 0.5 ms rather than 5 ms.
 
     On SQLite every statement is a few hops to aiosqlite's thread and back; while the event
-    loop is busy, each hop could wait the whole switch interval for the interpreter. Measured
-    on intake under 500 leads/s: p99 119-145 ms before, 48-68 ms after, throughput alike.
+    loop is busy, each hop could wait the whole switch interval for the interpreter (intake's
+    p99 on SQLite under load: docs/decisions.md, session 4).
     """
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)

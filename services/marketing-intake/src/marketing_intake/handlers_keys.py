@@ -41,8 +41,8 @@ async def create_api_key(rt: Runtime, name: str) -> tuple[ApiKey, str]:
 KEY_CACHE_SECONDS = 2.0
 _live_keys: dict[str, tuple[float, ApiKey]] = {}
 # One lookup per key at a time: when a key's entry runs out, the requests that arrive while
-# it is read again wait for that read instead of each making their own (at 200 leads/s on a
-# busy machine, about ten lookups per expiry otherwise).
+# it is read again wait for that read instead of each making their own (counted under load:
+# docs/decisions.md, session 9).
 _lookups: dict[str, asyncio.Task[ApiKey | None]] = {}
 # Bumped by each revocation: a lookup that began before one does not cache what it read.
 _revocations = [0]

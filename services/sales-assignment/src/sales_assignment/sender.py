@@ -1,11 +1,10 @@
 """The webhook HTTP client: one aiohttp session, a pool of keep-alive connections per host.
 
 The rest of leadflow speaks HTTP with httpx; webhooks go out with aiohttp because they are
-sent hundreds a second from the process that also routes leads. Measured here (HTTP/1.1
-keep-alive to a local receiver, 1.5 KB bodies): httpx 0.28 took 1.4–1.7 ms of CPU per POST
-with 8 in flight and 2.8 ms with 50 (httpcore probes every pooled connection with a
-`select()` per request; anyio streams), aiohttp 0.11–0.17 ms (C parser, plain asyncio
-transports). The first sent ~150–230 webhooks/s before the process ran out of CPU.
+sent hundreds a second from the process that also routes leads, and a POST through httpx
+costs an order of magnitude more CPU (httpcore probes every pooled connection with a
+`select()` per request and goes through anyio streams; aiohttp has a C parser and plain
+asyncio transports). The figures: docs/decisions.md, "Earlier sessions".
 """
 
 from __future__ import annotations

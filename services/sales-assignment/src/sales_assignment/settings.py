@@ -40,8 +40,8 @@ class AssignmentSettings(Settings):
     webhook_secret_grace_seconds: float = Field(default=86400.0, ge=0)
     # Deliveries in flight at once (each claimed with a lease; a slow receiver holds only its own).
     # Many more than the connections per host: each pass claims up to the room left, so a
-    # larger room means fewer claim transactions per webhook (bench/assignment_throughput.py,
-    # four runs each: 358–593 webhooks/s with 50, 440–632 with 200).
+    # larger room means fewer claim transactions per webhook (bench/assignment_throughput.py;
+    # figures: docs/decisions.md, session 4).
     webhook_batch_size: int = Field(default=200, ge=1)
     # Keep-alive connections the sender holds open to one endpoint host (requests beyond
     # wait for one): enough to overlap network round trips, few enough to stay cheap.

@@ -90,8 +90,9 @@ def email(text: str | None) -> str | None:
 
 
 def _plain_email(text: str) -> str | None:
-    """An everyday address, lower-cased, without email_validator's full Unicode pass (~40 µs);
-    None for anything else, which email_validator then judges (and explains)."""
+    """An everyday address, lower-cased, without email_validator's full Unicode pass (the
+    costlier part of normalising a lead); None for anything else, which email_validator then
+    judges (and explains)."""
     if len(text) > 254 or _PLAIN_EMAIL.fullmatch(text) is None:
         return None
     local, _, domain = text.lower().rpartition("@")
@@ -128,8 +129,8 @@ def phone(text: str | None, region: str | None) -> str | None:
 
 def _plain_international(text: str) -> str | None:
     """A valid number written as +country code and digits (spaces, dots, dashes and brackets
-    allowed), as E.164, without phonenumbers' full parse (~30 µs); None for anything else,
-    which the full parse then judges."""
+    allowed), as E.164, without phonenumbers' full parse; None for anything else, which the
+    full parse then judges."""
     found = _INTERNATIONAL.fullmatch(text.translate(_SEPARATORS))
     if found is None:
         return None
