@@ -135,6 +135,7 @@ def test_a_matching_rule_with_nobody_free_queues_the_lead_instead_of_falling_thr
             "step": "pool",
             "eligible": False,
             "skipped": "inactive",
+            "weight": 1,
         }
     ]
     assert result.reason["detail"] == "rule 'hot': no eligible rep among 1"

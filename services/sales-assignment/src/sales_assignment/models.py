@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -180,3 +181,26 @@ class AccountOwnerRow(Base):
     names: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FairnessLineRow(Base):
+    """One rep in one routing decision, as the fairness ledger counts it (`leadflow.fairness`).
+
+    Written with the decision's history step; one row per skip kind of a rep that was not
+    eligible (its share 0). Nothing personal: ids, the weight then, the kind of skip.
+    """
+
+    __tablename__ = "fairness_lines"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    decision_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    lead_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    rep_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    weight: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    share: Mapped[float] = mapped_column(Float)
+    chosen: Mapped[bool] = mapped_column(Boolean)
+    skipped: Mapped[str | None] = mapped_column(String(40), nullable=True)

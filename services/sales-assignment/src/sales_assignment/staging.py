@@ -9,6 +9,7 @@ Changes to rows already stored (re-routing, closing) stay ORM updates.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,19 +17,31 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.fairness import decision_lines
 from sales_assignment import outbound, repo, webhook_repo
-from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, HistoryRow, RepRow
+from sales_assignment.models import (
+    AssignmentRow,
+    DeliveryRow,
+    EndpointRow,
+    FairnessLineRow,
+    HistoryRow,
+    RepRow,
+)
 
 _ASSIGNMENT_COLUMNS = tuple(attr.key for attr in inspect(AssignmentRow).column_attrs)
+# The history steps that are routing decisions: a lead given to a rep, or queued.
+DECISIONS = frozenset({"assigned", "reassigned", "queued"})
 
 
 @dataclass
 class Staged:
-    """New rows of one transaction: assignments, history steps and webhook deliveries."""
+    """New rows of one transaction: assignments, history steps, webhook deliveries and the
+    fairness ledger's lines of its routing decisions."""
 
     assignments: list[AssignmentRow] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    fairness: list[dict[str, Any]] = field(default_factory=list)
     _endpoints: list[EndpointRow] | None = None
 
     def new_assignment(self, row: AssignmentRow) -> None:
@@ -47,6 +60,26 @@ class Staged:
                 "at": at,
             }
         )
+        if event in DECISIONS:
+            self._ledger(row, reason, at)
+
+    def _ledger(self, row: AssignmentRow, reason: dict[str, Any], at: datetime) -> None:
+        """The decision's lines in the fairness ledger: who was eligible, with what share."""
+        chosen = str(row.rep_id) if row.rep_id is not None else None
+        lines = decision_lines(reason.get("candidates") or [], chosen)
+        decision = uuid.uuid4()
+        for line in lines or ():
+            base = {
+                "decision_id": decision,
+                "decided_at": at,
+                "lead_id": row.lead_id,
+                "rep_id": uuid.UUID(line.rep_id),
+                "eligible": line.eligible,
+                "weight": line.weight,
+                "share": line.share,
+                "chosen": line.chosen,
+            }
+            self.fairness += [base | {"skipped": kind} for kind in line.skipped or (None,)]
 
     async def notify(
         self,
@@ -74,4 +107,5 @@ class Staged:
         repo.add_rows(session, AssignmentRow, rows)
         repo.add_rows(session, HistoryRow, self.history)
         repo.add_rows(session, DeliveryRow, self.deliveries)
-        self.assignments, self.history, self.deliveries = [], [], []
+        repo.add_rows(session, FairnessLineRow, self.fairness)
+        self.assignments, self.history, self.deliveries, self.fairness = [], [], [], []
