@@ -5,6 +5,7 @@
     leadflow dlq replay --all | --ce-id X put dead-lettered events back on their topic
     leadflow demo --leads 200 --rate 20   synthetic leads and outcomes against a running stack
     leadflow reps import reps.csv         add salespeople from a CSV file
+    leadflow routing fairness --from D --to D   expected vs actual leads per rep
 
 Connection settings come from options or `LEADFLOW_*` environment variables (see
 docs/operations.md); defaults fit `make run` on this machine.
@@ -24,7 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.models import OptionInfo
 
-from leadflow import cli_kafka
+from leadflow import cli_kafka, cli_routing
 from leadflow.cli_demo import DemoPlan, run_demo
 from leadflow.cli_kafka import DlqMessage
 from leadflow.services import BY_NAME, NAMES, SERVICES
@@ -37,8 +38,10 @@ app = typer.Typer(
 )
 dlq_app = typer.Typer(help="Inspect and replay dead-lettered events.", no_args_is_help=True)
 reps_app = typer.Typer(help="Salespeople in sales-assignment.", no_args_is_help=True)
+routing_app = typer.Typer(help="Routing in sales-assignment.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(reps_app, name="reps")
+app.add_typer(routing_app, name="routing")
 
 console = Console()
 err = Console(stderr=True)
@@ -426,6 +429,32 @@ def reps_import(
         err.print(f"[red]{len(lines)} error(s); nothing imported[/]")
         raise typer.Exit(1)
     raise typer.Exit(1 if r.status_code < 500 else 2)
+
+
+# ---------------------------------------------------------------- routing
+
+
+@routing_app.command("fairness")
+def routing_fairness(  # noqa: PLR0917
+    token: Token,
+    from_: Annotated[
+        str, typer.Option("--from", help="decisions made at or after (ISO date or date-time)")
+    ],
+    to: Annotated[str, typer.Option("--to", help="decisions made before (ISO date or date-time)")],
+    assignment_url: AssignmentUrl = DEFAULT_URLS["sales-assignment"],
+    timeout: Annotated[float, typer.Option(help="seconds")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+) -> None:
+    """The fairness ledger: per rep, decisions eligible in, expected and actual leads, skips.
+
+    GET /v1/routing/fairness with an analyst or admin token (--token). Exits 1 when the
+    service refuses (a bad window, a wrong token), 2 when it cannot be reached.
+    """
+    code = cli_routing.fairness(
+        assignment_url, token, from_, to, timeout=timeout, as_json=as_json, out=console, err=err
+    )
+    if code:
+        raise typer.Exit(code)
 
 
 # ---------------------------------------------------------------- demo

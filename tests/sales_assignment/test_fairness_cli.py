@@ -1,0 +1,102 @@
+"""`leadflow routing fairness` against a real sales-assignment served over HTTP (uvicorn).
+
+Two reps (Ann weight 2, Bob weight 1) get three leads through the real routing path, on a
+SQLite file; then the app is served on loopback (no lifespan: nothing talks to Kafka) and
+the CLI asks it, as an operator would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from assignment_kit import handle, qualified
+from typer.testing import CliRunner
+
+from leadflow.cli import app as cli
+from sales_assignment.app import MIGRATIONS, build_app
+from sales_assignment.settings import AssignmentSettings
+from support.apps import ADMIN, build, client, dispose
+from support.infra import closed_port, free_port
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
+TOKEN = ADMIN["Authorization"].removeprefix("Bearer ")
+
+
+async def _seed(url: str) -> None:
+    app = await build(AssignmentSettings, build_app, MIGRATIONS, url)
+    try:
+        async with client(app) as http:
+            for name, weight in (("Ann", 2), ("Bob", 1)):
+                doc = {"name": name, "email": f"{name.lower()}@seller.example", "weight": weight}
+                assert (await http.post("/v1/reps", json=doc, headers=ADMIN)).status_code == 201
+        for _ in range(3):
+            await handle(app.state.assigner, qualified(country="DE"))
+    finally:
+        await dispose(app)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    url = f"sqlite+aiosqlite:///{tmp_path}/assignment.db"
+    asyncio.run(_seed(url))
+    settings = AssignmentSettings(admin_token=TOKEN, database_url=url)
+    port = free_port()
+    config = uvicorn.Config(
+        build_app(settings), host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "sales-assignment did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def invoke(*args: str) -> Any:
+    return runner.invoke(cli, ["routing", "fairness", *args], env=WIDE)
+
+
+def test_the_cli_prints_expected_and_actual_leads_per_rep(served: str) -> None:
+    today = datetime.now(UTC).date()
+    window = ("--from", str(today), "--to", str(today + timedelta(days=1)))
+    r = invoke("--assignment-url", served, "--token", TOKEN, *window)
+    assert r.exit_code == 0, r.output
+    rows = {line.split("│")[1].strip(): line for line in r.output.splitlines() if "│" in line}
+    # 2:1 over three decisions: Ann expects 2 and got 2, Bob expects 1 and got 1.
+    assert [c.strip() for c in rows["Ann"].split("│")[2:6]] == ["3", "2.00", "2", "+0.00"]
+    assert [c.strip() for c in rows["Bob"].split("│")[2:6]] == ["3", "1.00", "1", "+0.00"]
+    assert "3 decision(s)" in r.output
+
+    r = invoke("--assignment-url", served, "--token", TOKEN, "--json", *window)
+    assert r.exit_code == 0, r.output
+    assert '"decisions": 3' in r.output
+
+
+def test_a_bad_window_or_token_exits_1_and_no_service_exits_2(served: str) -> None:
+    r = invoke(
+        "--assignment-url", served, "--token", TOKEN, "--from", "2027-01-02", "--to", "2027-01-01"
+    )
+    assert r.exit_code == 1
+    assert "to: must not be before from" in r.output
+    r = invoke(
+        "--assignment-url", served, "--token", "wrong", "--from", "2027-01-01", "--to", "2027-01-02"
+    )
+    assert (r.exit_code, "HTTP 401" in r.output) == (1, True)
+    closed = f"http://127.0.0.1:{closed_port()}"
+    r = invoke(
+        "--assignment-url", closed, "--token", TOKEN, "--from", "2027-01-01", "--to", "2027-01-02"
+    )
+    assert r.exit_code == 2
