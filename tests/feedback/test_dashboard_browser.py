@@ -15,16 +15,18 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from dataset import seed
+from feedback_events import RITA, SAM, deliver, env
 
 from feedback.app import MIGRATIONS, build_app
 from feedback.settings import FeedbackSettings
-from leadflow.events import TOPICS
+from leadflow.events import TOPICS, AssignmentReason, LeadAssigned, RepRef
 from leadflow.migrations import upgrade
 from support.infra import ROOT, free_port
 from support.kafka_tools import place_group_at_end
@@ -58,6 +60,31 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     driver.quit()
 
 
+TINA = RepRef(rep_id=uuid.UUID(int=3), name="Tina Rep", email="tina@seller.example")
+
+
+def _candidate(rep: RepRef, weight: int, skipped: str | None = None) -> dict[str, Any]:
+    """A candidate line as sales-assignment records it (routing._candidate)."""
+    return {"rep_id": str(rep.rep_id), "name": rep.name, "step": "pool",
+            "eligible": skipped is None, "skipped": skipped, "weight": weight}  # fmt: skip
+
+
+async def _seed_decisions(rt: Any) -> None:
+    """Six assignments in March 2026 with their candidates: Rita (weight 3) and Sam (1)
+    eligible in all six, Tina (2) at capacity in four and eligible in two. Rita got 3 leads,
+    Sam 2, Tina 1: expected 4 × 3/4 + 2 × 3/6 = 4.00, 4 × 1/4 + 2 × 1/6 = 1.33, 2 × 2/6 = 0.67."""
+    for i, winner in enumerate((RITA, SAM, RITA, RITA, TINA, SAM)):
+        full = i < 4
+        candidates = [_candidate(RITA, 3), _candidate(SAM, 1),
+                      _candidate(TINA, 2, "at capacity 5/5" if full else None)]  # fmt: skip
+        event = LeadAssigned(
+            lead_id=uuid.uuid4(), rep=winner, attempt=1,
+            assigned_at=datetime(2026, 3, 3 + i, 10, 0, tzinfo=UTC),
+            reason=AssignmentReason(rule="default", candidates=candidates),
+        )  # fmt: skip
+        assert await deliver(rt, env(event))
+
+
 async def _seeded_database(tmp_path: Path) -> str:
     """A migrated SQLite file holding the dataset, written by the app's own code paths."""
     url = f"sqlite+aiosqlite:///{tmp_path}/feedback.db"
@@ -70,6 +97,7 @@ async def _seeded_database(tmp_path: Path) -> str:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://seed") as client:
             await seed(app.state.runtime, client)
+        await _seed_decisions(app.state.runtime)
     finally:
         await app.state.runtime.engine.dispose()
     return url
@@ -219,3 +247,54 @@ async def test_the_api_docs_render_from_this_origin_under_their_csp(
     assert all(u.startswith(feedback.url) for u in loaded), loaded
     refused = [m for m in driver.get_log("browser") if "Content Security Policy" in m["message"]]
     assert not refused, refused
+
+
+async def test_the_sales_ops_page_shows_the_fairness_ledger_on_a_laptop_and_a_phone(
+    chromium: Any, feedback: Proc, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+
+    driver = chromium
+    page = feedback.url + "/sales-ops?from=2026-03-02&to=2026-03-22"
+    driver.get(page)
+    assert driver.find_elements(By.ID, "login-form"), "no login form"
+    driver.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
+    driver.find_element(By.ID, "login-submit").click()
+    WebDriverWait(driver, 20).until(lambda d: d.current_url == page)
+    assert driver.find_elements(By.ID, "fairness"), feedback.log_tail()
+    rows = [
+        [c.text for c in row.find_elements(By.CSS_SELECTOR, "th, td")]
+        for row in driver.find_elements(By.CSS_SELECTOR, "#fairness tbody tr")
+    ]
+    assert rows == [
+        ["Rita Rep", "6", "4.00", "3", "-1.00", "–"],
+        ["Sam Rep", "6", "1.33", "2", "+0.67", "–"],
+        ["Tina Rep", "2", "0.67", "1", "+0.33", "at capacity 4"],
+    ]
+    note = driver.find_element(By.ID, "fairness-period").text
+    assert "6 routing decision(s)" in note
+    # The dataset's assignments carry no candidates (as before the ledger): counted apart.
+    assert "recorded before weights were, left out" in note
+    assert driver.find_element(By.CSS_SELECTOR, "nav.pages a[href='/']").text == "Marketing"
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    for name, (width, height, mobile) in SIZES.items():
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+        )
+        driver.get(page)
+        table = driver.find_element(By.CSS_SELECTOR, "#fairness table")
+        assert table.size["width"] > 200
+        overflow = driver.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
+        _screenshot(driver, shots / f"sales-ops-{name}.png", full_page=True)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    kept = ROOT / "var" / "screenshots"
+    kept.mkdir(parents=True, exist_ok=True)
+    for shot in shots.iterdir():
+        assert shot.stat().st_size > 10_000, shot
+        shutil.copy(shot, kept / shot.name)

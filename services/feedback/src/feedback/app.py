@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from feedback import api, api_dashboard, api_integrations, api_metrics, auth
+from feedback import api, api_dashboard, api_integrations, api_metrics, api_sales_ops, auth
 from feedback.handlers import BATCH_HANDLERS, HANDLERS
 from feedback.retention import purge_journey
 from feedback.settings import FeedbackSettings
@@ -48,6 +48,7 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
             api_integrations.router,
             api_metrics.router,
             api_dashboard.router,
+            api_sales_ops.router,
         ],
     )
     register_resolver(app.state, auth.integration_principal)  # `lf_it_` → sales_tool

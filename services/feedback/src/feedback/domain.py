@@ -55,6 +55,8 @@ def journey_data(event: Event) -> dict[str, Any]:
             "rep": {"rep_id": str(event.rep.rep_id), "name": event.rep.name},
             "rule": event.reason.rule,
             "attempt": event.attempt,
+            # Who else was considered, with weights and skips: the sales-ops fairness page.
+            "candidates": event.reason.candidates,
         }
     if isinstance(event, LeadOutcome):
         return {
