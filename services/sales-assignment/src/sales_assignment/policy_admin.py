@@ -43,13 +43,9 @@ async def put_rules(a: Assigner, doc: object) -> RuleSetRow:
         await repo.lock_routing(s)
         live = {r.rep_id for r in await repo.live_reps(s)}
         for i, rule in enumerate(rules):
-            if isinstance(rule.pool, str):
-                continue
-            for j, rep_id in enumerate(rule.pool):
+            for field, rep_id in rule.named_reps(i):  # the pool's and the fallback's
                 if rep_id not in live:
-                    raise RulesInvalid(
-                        [{"loc": f"rules[{i}].pool[{j}]", "msg": f"no rep {rep_id}"}]
-                    )
+                    raise RulesInvalid([{"loc": field, "msg": f"no rep {rep_id}"}])
         row = await repo.add_rules(s, rule_docs(rules), a.clock())
         await a.drain_queue(s)
     return row

@@ -8,9 +8,11 @@
    `policy.accounts` (`account_match.match_account`); an ambiguous name match goes on to step 2.
 2. The first rule in `policy.rules` whose conditions all hold picks the pool (its rep ids, or
    every rep whose territories name the lead's country); no rule matches → every rep, as rule
-   `"default"`. A rule that matches wins even when nobody in its pool is free: the lead waits.
+   `"default"`. A rule that matches wins even when nobody in its pool is free: its `fallback`
+   (a rep, or a pool: see `fallback`) takes the lead then, else the lead waits.
 3. Smooth weighted round robin (nginx) over the reps of the pool who are eligible: covering
-   the lead's territory and segment, available (see `availability`) and of weight > 0.
+   the lead's territory and segment, available (see `availability`) and of weight > 0. A
+   fallback rep is given the lead directly (weight 0 allowed: overflow outside the rotation).
 
 Nobody eligible → `NoRepAvailable`; the caller queues the lead and routes it again later.
 The round-robin state is `{pool: {rep_id: current_weight}}`, pool being the rule name; it is
@@ -27,18 +29,12 @@ from typing import Any
 from uuid import UUID
 
 from sales_assignment.account_match import AccountIndex, match_account
-from sales_assignment.availability import (
-    unavailable_reason,
-)
+from sales_assignment.availability import unavailable_reason
+from sales_assignment.eligibility import DECLINED, TRIED, candidate, pick
 from sales_assignment.facts import LeadFacts, Rep
-from sales_assignment.places import (
-    segment_of,
-)
 from sales_assignment.rules import DEFAULT_RULE, OWNER_RULE, RoutingRule
 
 RRState = Mapping[str, Mapping[str, int]]
-TRIED = "already tried for this lead"
-DECLINED = "declined this lead"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +96,7 @@ def route(
             why = DECLINED
         if why is None and owner_id in exclude:
             why, spare_owner = TRIED, owner
-        candidates.append(_candidate(owner_id, owner, OWNER_RULE, why))
+        candidates.append(candidate(owner_id, owner, OWNER_RULE, why))
         if why is None and owner is not None:
             return Assignment(owner_id, OWNER_RULE, reason(OWNER_RULE, owner_of), state)
         notes.append(f"{owner_of} skipped: {why}")
@@ -117,37 +113,34 @@ def route(
     else:
         pool_ids = list(dict.fromkeys(rule.pool))
 
-    # 3. who in the pool is eligible; the reps already tried only if nobody else is
-    verdicts = [
-        (rid, by_id.get(rid), DECLINED if rid in barred else _ineligible(by_id.get(rid), lead, now))
-        for rid in pool_ids
-    ]
-    fresh = [rep for rid, rep, why in verdicts if why is None and rid not in exclude and rep]
-    tried = [rep for rid, rep, why in verdicts if why is None and rid in exclude and rep]
-    chosen = fresh or tried
-    chosen_ids = {rep.rep_id for rep in chosen}
-    for rid, rep, why in verdicts:
-        skipped = TRIED if why is None and rid not in chosen_ids else why
-        candidates.append(_candidate(rid, rep, "pool", skipped))
-
-    if not chosen:
+    # 3. who in the pool is eligible, else in the rule's fallback
+    chose = pick(lead, reps, by_id, rule, pool_ids, now=now, exclude=exclude, barred=barred)
+    candidates += chose.lines
+    where = f"rule {rule_name!r}: "
+    nobody = f"{where}no eligible rep among {len(pool_ids)}"
+    if not chose.chosen:
         if spare_owner is not None:
             candidates[0].update(eligible=True, skipped=None)
             detail = f"{owner_of} again: nobody else in {rule_name!r} is free"
             return Assignment(spare_owner.rep_id, OWNER_RULE, reason(OWNER_RULE, detail), state)
-        detail = f"rule {rule_name!r}: no eligible rep among {len(pool_ids)}"
+        detail = nobody + (f", nor in its fallback ({chose.spare})" if chose.spare >= 0 else "")
         return NoRepAvailable(rule_name, reason(rule_name, detail), state)
+    again = " (every eligible rep was already tried)" if chose.late else ""
+    key = rule_name
+    if chose.fallback is not None:
+        if chose.fallback.rep is not None:  # one rep: no round robin
+            detail = f"{nobody}; fallback rep {chose.chosen[0].name}{again}"
+            return Assignment(chose.chosen[0].rep_id, rule_name, reason(rule_name, detail), state)
+        key, where = chose.fallback.rr_pool(rule_name), f"{nobody}; fallback pool: "
 
-    pool_keys = {str(rid) for rid in pool_ids}
-    current = {k: v for k, v in state.get(rule_name, {}).items() if k in pool_keys}
-    winner = smooth_weighted_pick(chosen, current)
-    state[rule_name] = current
+    pool_keys = {str(rid) for rid, _, _ in chose.group}
+    current = {k: v for k, v in state.get(key, {}).items() if k in pool_keys}
+    winner = smooth_weighted_pick(chose.chosen, current)
+    state[key] = current
     detail = (
-        f"rule {rule_name!r}: weighted round robin chose {winner.name} "
-        f"among {len(chosen)} eligible of {len(pool_ids)}"
+        f"{where}weighted round robin chose {winner.name} "
+        f"among {len(chose.chosen)} eligible of {len(chose.group)}{again}"
     )
-    if chosen is tried:
-        detail += " (every eligible rep was already tried)"
     return Assignment(winner.rep_id, rule_name, reason(rule_name, detail), state)
 
 
@@ -198,32 +191,6 @@ def _owner_of(lead: LeadFacts, policy: RoutingPolicy, notes: list[str]) -> tuple
         owner_of = f"account owner of {hit.account.domain} (company name match {hit.score})"
         return owner_of, hit.account.rep_id
     return f"account owner of {hit.matched}", hit.account.rep_id
-
-
-def _ineligible(rep: Rep | None, lead: LeadFacts, now: datetime) -> str | None:
-    if rep is None:
-        return "unknown rep"
-    if rep.countries and lead.country and lead.country not in rep.countries:
-        return f"territory: {lead.country} not in {', '.join(rep.territories)}"
-    segment = segment_of(lead.company_size)
-    if rep.segments and segment and segment not in rep.segments:
-        return f"segment: {segment} not in {', '.join(rep.segments)}"
-    why = unavailable_reason(rep, now)
-    if why is None and rep.weight == 0:
-        return "weight 0 (not in round robin)"
-    return why
-
-
-def _candidate(rep_id: UUID, rep: Rep | None, step: str, why: str | None) -> dict[str, Any]:
-    return {
-        "rep_id": str(rep_id),
-        "name": rep.name if rep is not None else None,
-        "step": step,
-        "eligible": why is None,
-        "skipped": why,
-        # The weight at decision time: the fairness ledger's share, whatever changes later.
-        "weight": rep.weight if rep is not None else None,
-    }
 
 
 __all__ = [

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from sales_assignment.facts import LeadFacts
+from sales_assignment.fallback import EVERYONE, Fallback
 from sales_assignment.places import Place, expand_places
 
 DEFAULT_RULE = "default"
@@ -32,6 +33,7 @@ class RoutingRule:
 
     Bands are inclusive; an unknown lead fact (no country, no size …) fails a condition set
     on it. The `"territory"` pool is every rep whose territories name the lead's country.
+    `fallback` takes the lead when nobody in the pool is eligible (see `fallback`).
     """
 
     name: str
@@ -42,6 +44,7 @@ class RoutingRule:
     industries: Sequence[str] = ()
     min_score: int | None = None
     max_score: int | None = None
+    fallback: Fallback | None = None
     country_set: frozenset[str] = field(init=False, repr=False, compare=False)
     industry_set: frozenset[str] = field(init=False, repr=False, compare=False)
 
@@ -56,6 +59,17 @@ class RoutingRule:
                 raise ValueError(f"min_{what} {low} > max_{what} {high}")
         object.__setattr__(self, "country_set", expand_places(self.countries))
         object.__setattr__(self, "industry_set", frozenset(i.casefold() for i in self.industries))
+
+    def named_reps(self, index: int) -> list[tuple[str, UUID]]:
+        """Each rep the rule names by id, with the field naming it (`rules[2].pool[0]`)."""
+        named = [] if isinstance(self.pool, str) else list(self.pool)
+        fields = [(f"rules[{index}].pool[{j}]", rep_id) for j, rep_id in enumerate(named)]
+        if self.fallback is not None and self.fallback.rep is not None:
+            fields.append((f"rules[{index}].fallback.rep", self.fallback.rep))
+        elif self.fallback is not None:
+            where = f"rules[{index}].fallback.pool"
+            fields += [(f"{where}[{j}]", r) for j, r in enumerate(self.fallback.rep_ids)]
+        return fields
 
     def matches(self, lead: LeadFacts) -> bool:
         """Whether every condition of the rule holds for the lead."""
@@ -86,6 +100,43 @@ _MAX_POOL = 1000
 _MAX_EMPLOYEES = 10_000_000  # intake's own ceiling on company_size
 
 
+def _pool_value(value: object, names: tuple[str, ...]) -> object:
+    """A pool as written: one of `names`, or a non-empty list of rep ids (one clear message
+    instead of pydantic's one per union branch)."""
+    if isinstance(value, str) and value in names:
+        return value
+    if not isinstance(value, list) or not value:
+        either = ", ".join(repr(n) for n in names)
+        raise ValueError(f"must be {either} or a non-empty list of rep ids")
+    if len(value) > _MAX_POOL:
+        raise ValueError(f"at most {_MAX_POOL} rep ids")
+    try:
+        return [v if isinstance(v, UUID) else UUID(str(v)) for v in value]
+    except ValueError:
+        raise ValueError(f"{value!r} holds something that is not a rep id") from None
+
+
+class _FallbackDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rep: UUID | None = None
+    pool: list[UUID] | Literal["territory", "default"] | None = None
+
+    @field_validator("pool", mode="before")
+    @classmethod
+    def _pool(cls, value: object) -> object:
+        return _pool_value(value, (TERRITORY, EVERYONE))
+
+    @model_validator(mode="after")
+    def _one(self) -> _FallbackDoc:
+        if (self.rep is None) == (self.pool is None):
+            raise ValueError(
+                'name either a rep, {"rep": "<rep_id>"}, or a pool, {"pool": [rep ids] | '
+                '"territory" | "default"}'
+            )
+        return self
+
+
 class _RuleDoc(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -97,26 +148,31 @@ class _RuleDoc(BaseModel):
     industries: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=200)] = []
     min_score: Annotated[int, Field(ge=0, le=100)] | None = None
     max_score: Annotated[int, Field(ge=0, le=100)] | None = None
+    fallback: _FallbackDoc | None = None
 
     @field_validator("pool", mode="before")
     @classmethod
     def _pool(cls, value: object) -> object:
-        # One clear message instead of pydantic's one per union branch.
-        if value == TERRITORY:
-            return value
-        if not isinstance(value, list) or not value:
-            raise ValueError(f"must be {TERRITORY!r} or a non-empty list of rep ids")
-        if len(value) > _MAX_POOL:
-            raise ValueError(f"at most {_MAX_POOL} rep ids")
-        try:
-            return [v if isinstance(v, UUID) else UUID(str(v)) for v in value]
-        except ValueError:
-            raise ValueError(f"{value!r} holds something that is not a rep id") from None
+        return _pool_value(value, (TERRITORY,))
+
+    @field_validator("fallback", mode="before")
+    @classmethod
+    def _fallback(cls, value: object) -> object:
+        if value is not None and not isinstance(value, dict):
+            raise ValueError('must be an object: {"rep": "<rep_id>"} or {"pool": …}')
+        return value
 
     @model_validator(mode="after")
     def _rule(self) -> _RuleDoc:
-        RoutingRule(**self.model_dump())  # the dataclass holds the cross-field checks
+        self.rule()  # the dataclass holds the cross-field checks
         return self
+
+    def rule(self) -> RoutingRule:
+        fallback = self.fallback
+        return RoutingRule(
+            **self.model_dump(exclude={"fallback"}),
+            fallback=Fallback(fallback.rep, fallback.pool) if fallback is not None else None,
+        )
 
 
 _RULES = TypeAdapter(list[_RuleDoc])
@@ -139,7 +195,7 @@ def validate_rules(doc: object) -> list[RoutingRule]:
             msg = f"duplicate name {rule.name!r} (also rules[{seen[rule.name]}])"
             raise RulesInvalid([{"loc": f"rules[{i}].name", "msg": msg}])
         seen[rule.name] = i
-    return [RoutingRule(**rule.model_dump()) for rule in docs]
+    return [rule.rule() for rule in docs]
 
 
 def _loc(parts: tuple[int | str, ...]) -> str:
@@ -162,5 +218,7 @@ def rule_docs(rules: Sequence[RoutingRule]) -> list[dict[str, object]]:
             value = getattr(rule, key)
             if value is not None:
                 doc[key] = value
+        if rule.fallback is not None:
+            doc["fallback"] = rule.fallback.doc()
         docs.append(doc)
     return docs
