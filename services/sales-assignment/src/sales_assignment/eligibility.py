@@ -129,4 +129,6 @@ def candidate(rep_id: UUID, rep: Rep | None, step: str, why: str | None) -> dict
         "step": step,
         "eligible": why is None,
         "skipped": why,
+        # The weight at decision time: the fairness ledger's share, whatever changes later.
+        "weight": rep.weight if rep is not None else None,
     }
