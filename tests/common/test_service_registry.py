@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
+import runpy
 import subprocess
 import sys
 from typing import Any
@@ -73,19 +74,13 @@ def test_compose_and_the_chart_use_the_registered_ports() -> None:
 def test_the_image_entrypoint_serves_the_registered_package(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "entrypoint", ROOT / "deploy" / "docker" / "entrypoint.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    entrypoint = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(entrypoint)
+    service = runpy.run_path(str(ROOT / "deploy" / "docker" / "entrypoint.py"))["_service"]
     for s in SERVICES:
         monkeypatch.setenv("SERVICE", s.name)
-        assert entrypoint._service() == s
+        assert service() == s
     monkeypatch.setenv("SERVICE", "lead_scoring")
     with pytest.raises(SystemExit, match="SERVICE must be one of marketing-intake, lead-scoring"):
-        entrypoint._service()
+        service()
 
 
 def test_the_cli_defaults_to_the_registered_urls() -> None:

@@ -37,7 +37,7 @@ Internal — the kernel's own (the runtime and the tools use them; services do n
     access_api, access_follower, access_store   `/v1/tokens` and the revocation follower
     cli, cli_demo, cli_kafka, cli_routing       the operator CLI (`leadflow`)
     services                                    the registry of the four services (tools)
-    kafka, topics, topic_config                 Kafka clients, topic creation and configs
+    kafka, topics, topic_config, dlq_gauge      Kafka clients, topics and their configs, DLQ gauge
     observability, otel, openapi, docs          logs, metrics, tracer, OpenAPI, `/docs`
     db_limits, prod_guard, oidc                 session time limits, prod checks, OIDC tokens
 
