@@ -71,6 +71,14 @@ def test_compose_and_the_chart_use_the_registered_ports() -> None:
     assert set(values["services"]) == {s.name for s in SERVICES}
 
 
+def test_the_image_exposes_and_installs_every_registered_service() -> None:
+    dockerfile = (ROOT / "deploy" / "docker" / "Dockerfile").read_text()
+    assert f"EXPOSE {' '.join(str(s.port) for s in SERVICES)}\n" in dockerfile
+    for s in SERVICES:
+        pyproject = f"services/{s.name}/pyproject.toml"
+        assert f"COPY {pyproject} {pyproject}" in dockerfile
+
+
 def test_the_image_entrypoint_serves_the_registered_package(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
