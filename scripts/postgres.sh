@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install (Debian's package) and start a throwaway PostgreSQL for the test suite.
+# Install (Debian's packages: PostgreSQL, PgBouncer) and start a throwaway PostgreSQL for the
+# test suite (PgBouncer is started by the tests that use it).
 #   scripts/postgres.sh start   → prints the SQLAlchemy URL on the last line
 #   scripts/postgres.sh stop
 # The cluster lives in var/postgres (git-ignored), listens on 127.0.0.1:$PGPORT only,
@@ -26,14 +27,18 @@ bin_dir() {
 }
 
 install() {
-  if [ -n "$(bin_dir)" ]; then return 0; fi
-  echo "postgres.sh: installing PostgreSQL from Debian's packages..." >&2
+  # PgBouncer too: tests/common/test_pooler_db.py runs the services' pooler mode through it.
+  local wanted=()
+  [ -n "$(bin_dir)" ] || wanted+=(postgresql)
+  command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || wanted+=(pgbouncer)
+  if [ "${#wanted[@]}" = 0 ]; then return 0; fi
+  echo "postgres.sh: installing ${wanted[*]} from Debian's packages..." >&2
   # Not root: through sudo (it asks for a password where it must).
   local sudo=()
   if [ "$(id -u)" != 0 ]; then sudo=(sudo DEBIAN_FRONTEND=noninteractive); fi
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq >&2
-  "${sudo[@]}" apt-get install -y -qq postgresql >&2
+  "${sudo[@]}" apt-get install -y -qq "${wanted[@]}" >&2
 }
 
 as_pg() {

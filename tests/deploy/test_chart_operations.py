@@ -109,6 +109,7 @@ def test_alerts_and_dashboard_use_only_metrics_that_exist(render: Render) -> Non
     assert {
         "LeadflowConsumerLagGrowing",
         "LeadflowEventsDeadLettered",
+        "LeadflowDlqNotEmpty",
         "LeadflowOutboxBacklog",
         "LeadflowNotReady",
     } <= set(alerts)

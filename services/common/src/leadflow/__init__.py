@@ -39,6 +39,7 @@ Internal — the kernel's own (the runtime and the tools use them; services do n
     services                                    the registry of the four services (tools)
     kafka, topics, topic_config, dlq_gauge      Kafka clients, topics and their configs, DLQ gauge
     observability, otel, openapi, docs          logs, metrics, tracer, OpenAPI, `/docs`
+    dlq_gauge                                   dead letters waiting for a replay (a metric)
     db_limits, prod_guard, oidc                 session time limits, prod checks, OIDC tokens
 
 `tests/common/test_kernel_surface.py` keeps this list and the services' imports in step.

@@ -169,8 +169,10 @@ def dlq_topics(topic: str | None = None) -> list[str]:
     return [dlq_topic(t) for t in TOPICS]
 
 
-async def _admin(bootstrap: str) -> Any:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="leadflow-cli")
+async def _admin(bootstrap: str, options: dict[str, Any] | None = None) -> Any:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="leadflow-cli", **(options or {})
+    )
     await admin.start()
     return admin
 
@@ -185,11 +187,14 @@ async def _partitions(consumer: Any, topics: Iterable[str]) -> list[TopicPartiti
 
 
 async def _bounds(
-    bootstrap: str, topics: Iterable[str]
+    bootstrap: str, topics: Iterable[str], options: dict[str, Any] | None = None
 ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
     """Beginning and end offsets of every partition of `topics` (missing topics: none)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="leadflow-cli"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        client_id="leadflow-cli",
+        **(options or {}),
     )
     await consumer.start()
     try:
@@ -201,10 +206,12 @@ async def _bounds(
         await consumer.stop()
 
 
-async def replay_progress(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, Progress]:
+async def replay_progress(
+    bootstrap: str, topics: Iterable[str], options: dict[str, Any] | None = None
+) -> dict[TopicPartition, Progress]:
     """The replay group's progress on the DLQ partitions (empty where it never committed)."""
     wanted = set(topics)
-    admin = await _admin(bootstrap)
+    admin = await _admin(bootstrap, options)
     try:
         offsets = await admin.list_consumer_group_offsets(REPLAY_GROUP)
     finally:
@@ -259,11 +266,19 @@ async def consumer_lag(bootstrap: str, prefixes: Iterable[str] = NAMES) -> list[
     return rows
 
 
-async def dlq_sizes(bootstrap: str, topic: str | None = None) -> list[DlqSize]:
-    """Messages held by each DLQ (end minus beginning) and those not yet replayed."""
-    topics = dlq_topics(topic)
-    begins, ends = await _bounds(bootstrap, topics)
-    progress = await replay_progress(bootstrap, topics)
+async def dlq_sizes(
+    bootstrap: str,
+    topic: str | None = None,
+    *,
+    topics: Iterable[str] | None = None,
+    options: dict[str, Any] | None = None,
+) -> list[DlqSize]:
+    """Messages held by each DLQ (end minus beginning) and those not yet replayed: of `topic`'s
+    DLQ, of the DLQs named in `topics`, or of every contract topic's. `options`: the
+    cluster's security settings (`kafka.client_options`)."""
+    topics = list(topics) if topics is not None else dlq_topics(topic)
+    begins, ends = await _bounds(bootstrap, topics, options)
+    progress = await replay_progress(bootstrap, topics, options)
     out = []
     for t in topics:
         tps = [tp for tp in ends if tp.topic == t]

@@ -12,13 +12,16 @@ to give up retransmitting: about 15 minutes on Linux. Each layer bounds it:
 
 from __future__ import annotations
 
+import dataclasses
 import socket
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from leadflow.db import create_engine
 from leadflow.settings import Settings
 
 
@@ -33,6 +36,8 @@ class DbLimits:
     keepalive_interval: int = 10
     keepalive_count: int = 3
     ssl: str = ""  # asyncpg's ssl mode; empty: the URL's
+    # `pgbouncer-transaction`: through PgBouncer in transaction mode (see `connect_args`).
+    pooler: str = "none"
 
     @classmethod
     def from_settings(cls, s: Settings) -> DbLimits:
@@ -44,6 +49,7 @@ class DbLimits:
             keepalive_interval=s.db_keepalive_interval_seconds,
             keepalive_count=s.db_keepalive_count,
             ssl=s.database_sslmode,
+            pooler=s.database_pooler,
         )
 
     @property
@@ -65,6 +71,8 @@ class DbLimits:
         args: dict[str, Any] = {"command_timeout": self.command_timeout, "server_settings": server}
         if self.ssl:
             args["ssl"] = self.ssl
+        if self.pooler == "pgbouncer-transaction":
+            args.update(through_transaction_pooler())
         return args
 
     def install(self, engine: AsyncEngine) -> None:
@@ -79,6 +87,25 @@ class DbLimits:
             set_keepalive(sock, self)
 
 
+def _statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+def through_transaction_pooler() -> dict[str, Any]:
+    """asyncpg.connect arguments for PgBouncer in transaction mode, where each transaction
+    may run on another server connection: no prepared statement is kept for reuse (asyncpg's
+    cache off, SQLAlchemy's too), those made within a transaction get names no other client
+    uses, and no startup parameter but those PgBouncer tracks is sent (it refuses the
+    connection for `statement_timeout` and the like: set them on the role instead,
+    `ALTER ROLE … SET statement_timeout = …`)."""
+    return {
+        "server_settings": {},
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _statement_name,
+    }
+
+
 def set_keepalive(sock: Any, limits: DbLimits) -> None:
     """Turn on TCP keepalives (and TCP_USER_TIMEOUT where the platform has it) on `sock`."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -91,3 +118,13 @@ def set_keepalive(sock: Any, limits: DbLimits) -> None:
         option = getattr(socket, name, None)
         if option is not None:
             sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def relay_engine(settings: Settings, engine: AsyncEngine) -> AsyncEngine | None:
+    """The outbox relay's own engine on LEADFLOW_RELAY_DATABASE_URL (a session-mode route to
+    the same database, for its session advisory lock), or None: the relay shares `engine`."""
+    if not settings.relay_database_url:
+        return None
+    limits = dataclasses.replace(DbLimits.from_settings(settings), pooler="none")
+    # One connection holds the lock; another marks, reads and cleans up beside it.
+    return create_engine(settings.relay_database_url, limits=limits, pool_size=2, max_overflow=2)

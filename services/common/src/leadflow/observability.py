@@ -130,6 +130,11 @@ EVENT_AGE_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 DLQ_PUBLISHED = Counter("leadflow_dlq_published_total", "Events sent to a DLQ", ["topic"])
+DLQ_PENDING = Gauge(
+    "leadflow_dlq_pending_replay",
+    "Messages in the topic's DLQ not replayed yet, as last read from Kafka (dlq_gauge.py)",
+    ["topic"],
+)
 OUTBOX_PUBLISHED = Counter("leadflow_outbox_published_total", "Outbox events published")
 OUTBOX_PENDING = Gauge("leadflow_outbox_pending", "Outbox rows seen unsent at the last poll")
 OUTBOX_OLDEST_PENDING = Gauge(

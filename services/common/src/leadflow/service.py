@@ -18,7 +18,8 @@ from leadflow.access import access_of
 from leadflow.access_api import install_access
 from leadflow.bus import BatchHandlers, EventConsumer, Handlers
 from leadflow.db import create_engine, ping, session_factory
-from leadflow.db_limits import DbLimits
+from leadflow.db_limits import DbLimits, relay_engine
+from leadflow.dlq_gauge import dlq_gauge
 from leadflow.docs import install_docs
 from leadflow.edge import Edge
 from leadflow.events import Envelope, Event, new_event_id
@@ -55,6 +56,7 @@ class Runtime:
     workers: list[tuple[str, Worker]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _groups: dict[str, GroupCommit[Any, Any]] = field(default_factory=dict)
+    relay_engine: AsyncEngine | None = None  # the relay's own (LEADFLOW_RELAY_DATABASE_URL)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -64,15 +66,18 @@ class Runtime:
             client_id=settings.service_name,
             options=client_options(settings),
         )
+        own = relay_engine(settings, engine)  # behind a transaction pooler
         relay = OutboxRelay(
-            engine,
+            own or engine,
             producer,
             batch_size=settings.relay_batch_size,
             poll_seconds=settings.relay_poll_seconds,
             topic_prefix=settings.kafka_topic_prefix,
         )
         tracing = Tracing.from_settings(settings)
-        return cls(settings, engine, session_factory(engine), producer, relay, tracing)
+        return cls(
+            settings, engine, session_factory(engine), producer, relay, tracing, relay_engine=own
+        )
 
     @property
     def source(self) -> str:
@@ -187,6 +192,10 @@ class Runtime:
                     await closing()
             except TimeoutError:
                 log.warning("closing the %s took over %.0f s; going on", step, STOP_SECONDS)
+        if self.relay_engine is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_SECONDS):
+                    await self.relay_engine.dispose()
         await asyncio.to_thread(self.tracing.shutdown)  # exports what is queued
 
     def stuck(self) -> str | None:
@@ -241,6 +250,8 @@ def create_app(
     app.state.settings = runtime.settings
     app.state.runtime = runtime
     runtime.workers.append(("token-revocations", install_access(app)))  # roles and tokens
+    if runtime.settings.dlq_gauge_seconds:  # dead letters waiting for a replay
+        runtime.workers.append(("dlq-gauge", dlq_gauge(runtime)))
     install_error_handlers(app)
     app.add_middleware(
         Edge, tracer=runtime.tracing.tracer, max_body_bytes=runtime.settings.max_body_bytes

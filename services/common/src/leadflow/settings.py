@@ -150,6 +150,33 @@ class Settings(KafkaSettings):
     # during a rotation (the first seals, all open). prod: required; dev: from the admin token.
     secrets_key: SecretStr | None = None
 
+    # Platform (issue 20): how often each service reads how many dead letters of the topics
+    # it consumes wait for a replay (`leadflow_dlq_pending_replay`, dlq_gauge.py; 0: never).
+    dlq_gauge_seconds: float = Field(default=60.0, ge=0)
+    # Platform (issue 20, db_limits.py): a pooler between the services and PostgreSQL.
+    # `pgbouncer-transaction` (PgBouncer's pool_mode=transaction): no prepared-statement cache,
+    # no startup parameters (set the timeouts on the role), and the outbox relay on its own
+    # session-mode URL, since a transaction pooler cannot keep its session advisory lock.
+    database_pooler: Literal["none", "pgbouncer-transaction"] = "none"
+    relay_database_url: str = ""
+
+    @model_validator(mode="after")
+    def _pooler_needs_a_relay_url(self) -> Self:
+        if self.database_pooler == "pgbouncer-transaction" and not self.relay_database_url:
+            raise ValueError(
+                "LEADFLOW_DATABASE_POOLER=pgbouncer-transaction needs LEADFLOW_RELAY_DATABASE_URL: "
+                "the outbox relay holds a session-level advisory lock (one publisher per "
+                "database), which a transaction pooler drops after every transaction; point it "
+                "at the primary or at a PgBouncer pool in session mode"
+            )
+        if self.relay_database_url and self.relay_database_url.startswith("sqlite"):
+            raise ValueError("LEADFLOW_RELAY_DATABASE_URL is for PostgreSQL; SQLite has no pooler")
+        if self.relay_database_url and self.env == "prod" and not self.allow_plaintext:
+            problem = database_problem(self.relay_database_url, self.database_sslmode)
+            if problem is not None:
+                raise ValueError(f"LEADFLOW_RELAY_DATABASE_URL: {problem}")
+        return self
+
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
