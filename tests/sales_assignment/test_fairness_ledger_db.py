@@ -15,6 +15,7 @@ tie would go to the lower rep_id, which is random here). By hand:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,8 @@ from fastapi import FastAPI
 from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.assigning import Assigner
 from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, bearer, build, dispose
+from support.apps import ADMIN, bearer, build, dispose, runtime
+from support.kafka_tools import eventually
 
 START = datetime.now(UTC).replace(microsecond=0)
 
@@ -179,3 +181,35 @@ async def test_a_bad_window_is_a_422_naming_the_field(
     errors = r.json()["errors"]
     assert [e["field"] for e in errors] == [field]
     assert words in errors[0]["message"].lower()
+
+
+async def test_lines_past_the_retention_vanish_on_schedule(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    await api_rep(http, "Ann")
+    clock(app).now = START - timedelta(days=401)  # LEADFLOW_FAIRNESS_RETENTION_DAYS: 400
+    await routed_to(app, http)
+    clock(app).now = START - timedelta(days=399)
+    await routed_to(app, http)
+    old, kept = START - timedelta(days=402), START - timedelta(days=398)
+
+    async def decisions(start: datetime, end: datetime) -> int:
+        n: int = (await fairness(http, start, end)).json()["decisions"]
+        return n
+
+    assert (
+        await decisions(old, old + timedelta(days=2)),
+        await decisions(kept - timedelta(days=2), kept),
+    ) == (1, 1)
+    [purge] = [w for n, w in runtime(app).workers if n == "fairness-retention"]
+    task = asyncio.create_task(purge())  # the runtime's background task; no request is made
+    try:
+        await eventually(lambda: _none_left(http, old), timeout=10)
+    finally:
+        task.cancel()
+    assert await decisions(kept - timedelta(days=2), kept) == 1
+
+
+async def _none_left(http: httpx.AsyncClient, old: datetime) -> bool:
+    found = await fairness(http, old, old + timedelta(days=2))
+    return bool(found.json()["decisions"] == 0)

@@ -15,7 +15,7 @@ from sales_assignment import api, api_fairness, api_routing, api_webhooks
 from sales_assignment.api_deps import install_errors
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker
-from sales_assignment.retention import purge_deliveries
+from sales_assignment.retention import purge_deliveries, purge_fairness
 from sales_assignment.settings import AssignmentSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -47,6 +47,11 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
     days = settings.webhook_delivery_retention_days
     purge = every(settings.purge_interval_seconds, lambda: purge_deliveries(runtime, days))
     runtime.workers.append(("retention", purge))
+    ledger_days = settings.fairness_retention_days
+    purge_ledger = every(
+        settings.purge_interval_seconds, lambda: purge_fairness(runtime, ledger_days)
+    )
+    runtime.workers.append(("fairness-retention", purge_ledger))
     app = create_app(
         runtime,
         title="leadflow sales-assignment",

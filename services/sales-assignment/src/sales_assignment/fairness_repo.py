@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.fairness import RepFairness
 from sales_assignment.models import FairnessLineRow, RepRow
 
 L = FairnessLineRow
+PURGE_BATCH = 10_000  # lines one retention transaction deletes at most
 
 
 async def rep_totals(
@@ -59,3 +60,11 @@ async def since(session: AsyncSession) -> datetime | None:
 async def reps_named(session: AsyncSession, rep_ids: list[uuid.UUID]) -> list[RepRow]:
     """The reps of these ids, retired and inactive ones too (they keep their history)."""
     return list(await session.scalars(select(RepRow).where(RepRow.rep_id.in_(rep_ids))))
+
+
+async def purge_lines(session: AsyncSession, before: datetime) -> int:
+    """Delete up to `PURGE_BATCH` lines of decisions made before `before`; how many."""
+    oldest = select(L.id).where(L.decided_at < before).order_by(L.decided_at).limit(PURGE_BATCH)
+    stmt = delete(L).where(L.id.in_(oldest)).execution_options(synchronize_session=False)
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,4 +1,5 @@
-"""Retention: webhook deliveries do not pile up for ever (a background task runs this)."""
+"""Retention: webhook deliveries and fairness lines do not pile up for ever (a background
+task runs this)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 
 from leadflow.schedule import purge_older_than
 from leadflow.service import Runtime
-from sales_assignment import webhook_repo
+from sales_assignment import fairness_repo, webhook_repo
 
 log = logging.getLogger(__name__)
 
@@ -16,4 +17,17 @@ async def purge_deliveries(rt: Runtime, retention_days: float) -> int:
     retention; how many."""
     return await purge_older_than(
         rt, retention_days, webhook_repo.purge_deliveries, what="webhook deliveries", logger=log
+    )
+
+
+async def purge_fairness(rt: Runtime, retention_days: float) -> int:
+    """Delete the fairness ledger's lines of decisions older than the retention; how many
+    (in transactions of at most `fairness_repo.PURGE_BATCH` rows)."""
+    return await purge_older_than(
+        rt,
+        retention_days,
+        fairness_repo.purge_lines,
+        what="fairness lines",
+        logger=log,
+        batch=fairness_repo.PURGE_BATCH,
     )

@@ -53,6 +53,10 @@ class AssignmentSettings(Settings):
     # purge_interval_seconds by a background task.
     webhook_delivery_retention_days: float = Field(default=30.0, gt=0)
     purge_interval_seconds: float = Field(default=3600.0, gt=0)
+    # Fairness ledger (issue 22 item 4): its lines (one per candidate rep of each routing
+    # decision) are deleted this many days after the decision, by the same background task;
+    # above the ledger's longest window (366 days).
+    fairness_retention_days: float = Field(default=400.0, gt=0)
     queue_retry_seconds: float = Field(default=5.0, gt=0)
     sla_check_seconds: float = Field(default=5.0, gt=0)
 
