@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -170,10 +170,14 @@ class LeadAssigned(Event):
     attempt: int = Field(ge=1)
 
 
-Stage = Literal["contacted", "sql", "won", "lost"]
+Stage = Literal["contacted", "sql", "won", "lost", "rejected"]
 # The reason codes of the contract. The event carries a reason only as one of these: free
 # text written in a CRM may name the person, and the log keeps it past any erasure.
 REASON_CODES = frozenset({"not_a_fit", "not_ready", "no_contact", "spam", "duplicate", "other"})
+# A rejected lead goes back to marketing by default when it may ripen (not ready yet, not
+# reached); spam and duplicates never come back, whatever the sender asks.
+RECYCLED_BY_DEFAULT = frozenset({"not_ready", "no_contact"})
+NEVER_RECYCLED = frozenset({"spam", "duplicate"})
 
 
 def reason_code(reason: str | None) -> str | None:
@@ -181,8 +185,20 @@ def reason_code(reason: str | None) -> str | None:
     return reason if reason in REASON_CODES else None
 
 
+def default_recycle(reason: str | None) -> bool:
+    """Whether a lead rejected for `reason` goes back to marketing when nobody says."""
+    return reason in RECYCLED_BY_DEFAULT
+
+
 class LeadOutcome(Event):
-    """Sales reported how far a lead got; `reason` is a code of `REASON_CODES` or None."""
+    """Sales reported how far a lead got; `reason` is a code of `REASON_CODES` or None.
+
+    `stage: rejected` (sales judged the lead not sales-ready) carries its reason code, and
+    `recycle` says whether the lead goes back to marketing (its assignment closed, free to
+    qualify again on a later touch); `recycle` is false for every other stage and for spam
+    and duplicates. Both were added to v1: consumers ignore fields they do not know, and an
+    event without `recycle` (an older producer) means false.
+    """
 
     topic: ClassVar[str] = "leads.outcomes"
     ce_type: ClassVar[str] = "io.leadflow.lead.outcome.v1"
@@ -193,6 +209,13 @@ class LeadOutcome(Event):
     currency: str | None = None
     reason: str | None = None
     external_id: str | None = None
+    recycle: bool = False
+
+    @model_validator(mode="after")
+    def _recycle_only_when_it_may(self) -> LeadOutcome:
+        if self.recycle and (self.stage != "rejected" or self.reason in NEVER_RECYCLED):
+            raise ValueError("recycle is only for a rejected lead, never for spam or duplicate")
+        return self
 
 
 class LeadErased(Event):

@@ -121,7 +121,7 @@ def outcome(facts: Facts, event: LeadOutcome) -> None:
     elif event.stage == "won":
         facts.won_at, facts.lost_at = event.occurred_at, None
         facts.amount, facts.currency = event.amount, event.currency
-    else:
+    elif event.stage == "lost":
         facts.won_at, facts.lost_at = None, event.occurred_at
         facts.amount, facts.currency = None, None
 
