@@ -32,7 +32,7 @@ RT = Annotated[Runtime, from_state("runtime", Runtime)]
     status_code=202,
     response_model=OutcomeAccepted,
     tags=["outcomes"],
-    summary="Report how far a lead got (contacted, sql, won, lost)",
+    summary="Report how far a lead got (contacted, sql, won, lost) or reject it",
     description=(
         "A sales tool (`lf_it_…` from POST /v1/integrations, or a `sales_tool` token) or a "
         "rep, for the leads assigned to that rep now (403 for another lead or one this "
@@ -43,11 +43,17 @@ RT = Annotated[Runtime, from_state("runtime", Runtime)]
         "nothing; each sender has its own `external_id`s. Won after lost, or lost after won, "
         "is refused with 409 unless the body says `reopen: true`, which only the admin may. "
         "A lead this service has not seen yet is accepted; its metrics follow its events. "
+        "`rejected` (sales judged the lead not sales-ready) needs a `reason` code: "
+        "not_a_fit, not_ready, no_contact, spam, duplicate or other (422 naming `reason` "
+        "otherwise); `recycle` hands it back to marketing (default true for not_ready and "
+        "no_contact, false otherwise; true for spam or duplicate, or on another stage, is "
+        "422 naming `recycle`); a won lead is rejected only with `reopen`. "
         + roles_text("admin", "sales_tool", "rep")
     ),
     responses={
         403: {"description": "Another role, `reopen` from a non-admin, or not the rep's lead"},
         409: {"description": "Contradicts an earlier close, or external_id reused"},
+        422: {"description": "A bad field, named: a rejection's `reason` or `recycle`, …"},
     },
 )
 async def report_outcome(body: OutcomeIn, rt: RT, caller: SalesActor) -> JSONResponse:

@@ -59,13 +59,16 @@ def journey_data(event: Event) -> dict[str, Any]:
             "candidates": event.reason.candidates,
         }
     if isinstance(event, LeadOutcome):
-        return {
+        entry: dict[str, Any] = {
             "stage": event.stage,
             "amount": str(event.amount) if event.amount is not None else None,
             "currency": event.currency,
             "reason": event.reason,
             "external_id": event.external_id,
         }
+        if event.stage == "rejected":  # the journey shows whether it went back to marketing
+            entry["recycle"] = event.recycle
+        return entry
     if isinstance(event, LeadErased):
         return {}
     raise TypeError(f"no journey shape for {type(event).__name__}")
@@ -92,10 +95,15 @@ def erased_data(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def stage_conflict(history: Sequence[str], stage: str, *, reopen: bool) -> str | None:
-    """Why `stage` contradicts the lead's earlier stages, if it does (won after lost etc.)."""
-    if stage not in CLOSES or reopen:
+    """Why `stage` contradicts the lead's earlier stages, if it does (won after lost, a
+    won lead rejected)."""
+    if reopen:
         return None
     closes = [s for s in history if s in CLOSES]
+    if stage == "rejected" and closes and closes[-1] == "won":
+        return 'The lead is already won; send "reopen": true to record it as rejected.'
+    if stage not in CLOSES:
+        return None
     if closes and closes[-1] != stage:
         return f'The lead is already {closes[-1]}; send "reopen": true to record it as {stage}.'
     return None

@@ -52,6 +52,9 @@ class Facts:
     amount: Decimal | None = None
     currency: str | None = None
     erased_at: datetime | None = None
+    rejected_at: datetime | None = None
+    rejection_reason: str | None = None
+    recycled: bool = False
 
     def values(self) -> tuple[Any, ...]:
         """The columns' values, in `COLUMNS` order (to tell whether a fold changed the row)."""
@@ -113,7 +116,8 @@ def assigned(facts: Facts, event: LeadAssigned) -> None:
 
 
 def outcome(facts: Facts, event: LeadOutcome) -> None:
-    """Stages reached keep their first time; the latest close (won or lost) is the lead's."""
+    """Stages reached keep their first time; the latest close (won or lost) is the lead's,
+    and so is the latest rejection (a recycled lead may be rejected again)."""
     if event.stage == "contacted":
         facts.contacted_at = domain.earliest(facts.contacted_at, event.occurred_at)
     elif event.stage == "sql":
@@ -124,6 +128,12 @@ def outcome(facts: Facts, event: LeadOutcome) -> None:
     elif event.stage == "lost":
         facts.won_at, facts.lost_at = None, event.occurred_at
         facts.amount, facts.currency = None, None
+    elif event.stage == "rejected" and (
+        facts.rejected_at is None or event.occurred_at >= facts.rejected_at
+    ):
+        facts.rejected_at = event.occurred_at
+        facts.rejection_reason = event.reason
+        facts.recycled = event.recycle
 
 
 def erased(facts: Facts, event: LeadErased) -> None:

@@ -76,6 +76,10 @@ class LeadFacts(Base):
     amount: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The latest rejection (issue 24): when, its reason code, and whether it was recycled.
+    rejected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    rejection_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    recycled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Outcome(Base):
@@ -95,6 +99,7 @@ class Outcome(Base):
     # id, `sales_tool:<subject>`, `rep:<rep_id>`, or "" for the admin.
     external_scope: Mapped[str] = mapped_column(String(250), default="")
     reopen: Mapped[bool] = mapped_column(Boolean, default=False)
+    recycle: Mapped[bool] = mapped_column(Boolean, default=False)  # rejected: back to marketing
     ce_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # The sales-tool integration that reported it (null: the admin token).
@@ -161,3 +166,13 @@ class DashboardSession(Base):
     credential_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class Agreement(Base):
+    """What marketing and sales promised each other (issue 24): one row, the latest PUT."""
+
+    __tablename__ = "agreement"
+
+    agreement_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)  # schemas.AgreementIn, as JSON
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

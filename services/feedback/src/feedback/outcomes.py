@@ -70,8 +70,9 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
     async with rt.transaction() as s:
         await repo.lock_lead(s, body.lead_id)
         if await repo.lead_erased(s, body.lead_id):
-            # The person asked to be forgotten: the stage still counts, the words do not.
-            body = body.model_copy(update={"reason": None})
+            # The person asked to be forgotten: the stage still counts, the words do not
+            # (a rejection's reason code is not theirs: it stays, as on the log).
+            body = body.model_copy(update={"reason": reason_code(body.reason)})
         if receipt.integration_id is not None and receipt.webhook_id is not None:
             seen = await repo.webhook_receipt(s, receipt.integration_id, receipt.webhook_id)
             if seen is not None:
@@ -87,6 +88,7 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
                 # Free text stays in this service's table (erased with the lead), off the log.
                 reason=reason_code(body.reason),
                 external_id=body.external_id,
+                recycle=bool(body.recycle),  # OutcomeIn has applied the default
             )
             envelope = await rt.emit(s, event)
             outcome = Outcome(
@@ -100,6 +102,7 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
                 external_id=body.external_id,
                 external_scope=receipt.scope,
                 reopen=body.reopen,
+                recycle=event.recycle,
                 ce_id=envelope.id,
                 created_at=now,
                 integration_id=receipt.integration_id,

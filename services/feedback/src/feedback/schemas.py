@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from leadflow.events import Stage
+from leadflow.events import NEVER_RECYCLED, REASON_CODES, Stage, default_recycle
 
 
 def _upper(value: object) -> object:
@@ -78,7 +78,13 @@ class OutcomeIn(BaseModel):
                     "amount": "12000.00",
                     "currency": "EUR",
                     "external_id": "crm-deal-4711",
-                }
+                },
+                {
+                    "lead_id": "0b6f4a52-2a53-4c1f-9a53-8f1d6f3e2c11",
+                    "stage": "rejected",
+                    "reason": "not_ready",
+                    "recycle": True,
+                },
             ]
         },
     )
@@ -88,7 +94,24 @@ class OutcomeIn(BaseModel):
     occurred_at: AwareDatetime | None = Field(default=None, description="Default: now")
     amount: DealAmount | None = None
     currency: Currency | None = Field(default=None, validate_default=True)
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(
+        default=None,
+        max_length=2000,
+        validate_default=True,
+        description=(
+            "Free text for contacted/sql/won/lost (kept here, never published). Required "
+            "for `rejected`, one of not_a_fit, not_ready, no_contact, spam, duplicate, other"
+        ),
+    )
+    recycle: bool | None = Field(
+        default=None,
+        validate_default=True,
+        description=(
+            "`rejected` only: hand the lead back to marketing (its assignment closes and it "
+            "may qualify again on a later touch). Default: true for not_ready and "
+            "no_contact, false otherwise; never true for spam or duplicate"
+        ),
+    )
     external_id: str | None = Field(
         default=None,
         min_length=1,
@@ -104,6 +127,28 @@ class OutcomeIn(BaseModel):
     def _currency_with_amount(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None and info.data.get("amount") is not None:
             raise ValueError("currency is required with an amount")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_code_of_a_rejection(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("stage") == "rejected" and value not in REASON_CODES:
+            codes = ", ".join(sorted(REASON_CODES))
+            raise ValueError(f"a rejection needs a reason, one of {codes}")
+        return value
+
+    @field_validator("recycle")
+    @classmethod
+    def _recycle_when_it_may(cls, value: bool | None, info: ValidationInfo) -> bool | None:
+        stage, reason = info.data.get("stage"), info.data.get("reason")
+        if stage != "rejected":
+            if value is not None:
+                raise ValueError("recycle is only for stage rejected")
+            return None
+        if value is None:
+            return default_recycle(reason)
+        if value and reason in NEVER_RECYCLED:
+            raise ValueError(f"a lead rejected as {reason} is never recycled")
         return value
 
 

@@ -1,0 +1,194 @@
+"""Rejections with reasons (issue 24): from the admin, a sales tool, the lead's rep and a
+signed webhook, published with `recycle` as the contract defaults it; bad ones named."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from feedback_events import ADMIN, RITA, SAM, assigned, at, deliver
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+from feedback.models import LeadFacts, Outcome
+from leadflow.events import Envelope, LeadOutcome, decode
+from leadflow.outbox import outbox_table
+from leadflow.service import Runtime
+
+pytestmark = pytest.mark.postgres
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def issue(client: httpx.AsyncClient, role: str, subject: str | None = None) -> str:
+    issued = await client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
+    assert issued.status_code == 201, issued.text
+    token: str = issued.json()["token"]
+    return token
+
+
+async def reject(
+    client: httpx.AsyncClient, headers: dict[str, str], lead: uuid.UUID, **body: Any
+) -> httpx.Response:
+    doc = {"lead_id": str(lead), "stage": "rejected", **body}
+    return await client.post("/v1/outcomes", json=doc, headers=headers)
+
+
+async def published(rt: Runtime) -> list[LeadOutcome]:
+    """The outcome events in the outbox."""
+    out = []
+    for env in await outcome_envelopes(rt):
+        assert isinstance(env.data, LeadOutcome)
+        out.append(env.data)
+    return out
+
+
+async def outcome_envelopes(rt: Runtime) -> list[Envelope]:
+    """The outcome events in the outbox (issued tokens travel there too, as records)."""
+    async with rt.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox_table)
+                .where(outbox_table.c.topic == LeadOutcome.topic)
+                .order_by(outbox_table.c.id)
+            )
+        ).all()
+    return [decode(r.value, [(k, v.encode()) for k, v in r.headers]) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("reason", "recycle", "published_recycle"),
+    [
+        ("not_ready", None, True),
+        ("no_contact", None, True),
+        ("not_a_fit", None, False),
+        ("spam", None, False),
+        ("duplicate", False, False),
+        ("other", True, True),
+        ("not_ready", False, False),
+    ],
+)
+async def test_a_rejection_is_published_with_its_reason_code_and_recycle(
+    rt: Runtime,
+    client: httpx.AsyncClient,
+    reason: str,
+    recycle: bool | None,
+    published_recycle: bool,
+) -> None:
+    lead = uuid.uuid4()
+    body: dict[str, Any] = {"reason": reason, "occurred_at": at(hours=2).isoformat()}
+    if recycle is not None:
+        body["recycle"] = recycle
+    answer = await reject(client, ADMIN, lead, **body)
+    assert answer.status_code == 202, answer.text
+    [event] = await published(rt)
+    assert (event.stage, event.reason, event.recycle) == ("rejected", reason, published_recycle)
+    async with rt.sessions() as s:
+        row = await s.scalar(select(Outcome).where(Outcome.lead_id == lead))
+    assert row is not None
+    assert (row.stage, row.reason, row.recycle) == ("rejected", reason, published_recycle)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "reason"),  # a rejection needs a reason
+        ({"reason": "too expensive"}, "reason"),  # free text is not a code
+        ({"reason": "spam", "recycle": True}, "recycle"),
+        ({"reason": "duplicate", "recycle": True}, "recycle"),
+    ],
+)
+async def test_a_bad_rejection_is_422_naming_the_field(
+    rt: Runtime, client: httpx.AsyncClient, body: dict[str, Any], field: str
+) -> None:
+    answer = await reject(client, ADMIN, uuid.uuid4(), **body)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert field in answer.text
+    assert await published(rt) == []
+
+
+async def test_recycle_on_another_stage_is_422_naming_recycle(client: httpx.AsyncClient) -> None:
+    doc = {"lead_id": str(uuid.uuid4()), "stage": "lost", "recycle": True}
+    answer = await client.post("/v1/outcomes", json=doc, headers=ADMIN)
+    assert answer.status_code == 422, answer.text
+    assert "recycle" in answer.text
+
+
+async def test_a_rep_rejects_only_their_own_lead_and_a_sales_tool_any(
+    rt: Runtime, client: httpx.AsyncClient
+) -> None:
+    ritas, sams = uuid.uuid4(), uuid.uuid4()
+    await deliver(rt, assigned(ritas, RITA, at(minutes=5)))
+    await deliver(rt, assigned(sams, SAM, at(minutes=5)))
+    rita = bearer(await issue(client, "rep", str(RITA.rep_id)))
+    refused = await reject(client, rita, sams, reason="not_a_fit")
+    assert refused.status_code == 403, refused.text
+    assert (await reject(client, rita, ritas, reason="not_ready")).status_code == 202
+    tool = bearer(await issue(client, "sales_tool", "HubSpot"))
+    assert (await reject(client, tool, sams, reason="spam")).status_code == 202
+    analyst = bearer(await issue(client, "analyst"))
+    assert (await reject(client, analyst, sams, reason="spam")).status_code == 403
+    events = {e.lead_id: e for e in await published(rt)}
+    assert (events[ritas].reason, events[ritas].recycle) == ("not_ready", True)
+    assert (events[sams].reason, events[sams].recycle) == ("spam", False)
+    for env in await outcome_envelopes(rt):  # what feedback's consumer folds
+        await deliver(rt, env)
+    async with rt.sessions() as s:
+        facts = {f.lead_id: f for f in await s.scalars(select(LeadFacts))}
+    # The fold: the latest rejection, its code and whether it went back to marketing.
+    assert (facts[ritas].rejection_reason, facts[ritas].recycled) == ("not_ready", True)
+    assert facts[ritas].rejected_at is not None
+    assert facts[ritas].lost_at is None
+
+
+async def test_a_won_lead_is_not_rejected_unless_reopened(client: httpx.AsyncClient) -> None:
+    lead = uuid.uuid4()
+    won = {"lead_id": str(lead), "stage": "won"}
+    assert (await client.post("/v1/outcomes", json=won, headers=ADMIN)).status_code == 202
+    assert (await reject(client, ADMIN, lead, reason="not_a_fit")).status_code == 409
+    reopened = await reject(client, ADMIN, lead, reason="not_a_fit", reopen=True)
+    assert reopened.status_code == 202, reopened.text
+
+
+async def test_a_signed_webhook_rejects_a_lead_like_post_outcomes(
+    rt: Runtime, client: httpx.AsyncClient
+) -> None:
+    made = await client.post(
+        "/v1/integrations", json={"name": "CRM", "kind": "webhook"}, headers=ADMIN
+    )
+    hook = made.json()
+    lead = uuid.uuid4()
+
+    def signed(body: dict[str, Any], msg_id: str) -> tuple[bytes, dict[str, str]]:
+        raw = json.dumps(body).encode()
+        now = datetime.fromtimestamp(time.time(), UTC)
+        headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(hook["secret"]).sign(msg_id, now, raw.decode()),
+            "content-type": "application/json",
+        }
+        return raw, headers
+
+    raw, headers = signed({"lead_id": str(lead), "stage": "rejected", "reason": "spam",
+                           "recycle": True}, "msg_bad")  # fmt: skip
+    bad = await client.post(hook["webhook_path"], content=raw, headers=headers)
+    assert bad.status_code == 422, bad.text
+    assert "recycle" in bad.text
+    outcome = {"lead_id": str(lead), "stage": "rejected", "reason": "no_contact"}
+    wrapped = {"type": "outcome", "timestamp": "2026-12-07T09:00:00Z", "data": outcome}
+    raw, headers = signed(wrapped, "msg_1")
+    first = await client.post(hook["webhook_path"], content=raw, headers=headers)
+    assert first.status_code == 202, first.text
+    again = await client.post(hook["webhook_path"], content=raw, headers=headers)
+    assert again.json() == {**first.json(), "duplicate": True}
+    [event] = await published(rt)
+    assert (event.stage, event.reason, event.recycle) == ("rejected", "no_contact", True)
