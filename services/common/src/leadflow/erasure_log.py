@@ -22,13 +22,14 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, Index, String, Table, delete, select, text, tuple_, update
+from sqlalchemy import Column, Index, String, Table, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadflow.db import UtcDateTime, dialect_insert
 from leadflow.events import Envelope, Event, LeadErased, new_event_id
 from leadflow.outbox import add_record, forget_lead, kernel_metadata
 from leadflow.schedule import every
+from leadflow.sql import lock_keys
 from leadflow.topic_config import second_tombstone_after
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,7 @@ def dead_letter_key(key: bytes | None, group: str, partition: int, offset: int) 
 async def _lock_lead(session: AsyncSession, lead: str) -> None:
     """Serialise a dead letter's recording and the lead's erasure (PostgreSQL; SQLite has
     one writer), so that neither misses the other."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": lead})
+    await lock_keys(session, [lead])
 
 
 async def record_dead_letter(

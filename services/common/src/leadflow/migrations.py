@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from leadflow.db import create_engine
+from leadflow.sql import lock_keys
 
 # PostgreSQL advisory lock held while a process migrates ("leadflow" in ASCII).
 MIGRATION_LOCK_KEY = 0x6C656164666C6F77
@@ -57,12 +58,9 @@ def run_env(target_metadata: MetaData | list[MetaData]) -> None:
         engine = create_engine(url)
         try:
             async with engine.connect() as connection:
-                if connection.dialect.name == "postgresql":
-                    # Replicas migrating on start (no migration Job) take turns: the next one
-                    # waits here, then finds the schema at head. Released at commit.
-                    await connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-                    )
+                # Replicas migrating on start (no migration Job) take turns (PostgreSQL): the
+                # next one waits here, then finds the schema at head. Released at commit.
+                await lock_keys(connection, [MIGRATION_LOCK_KEY])
                 await connection.run_sync(do_run)
                 await connection.commit()
         finally:

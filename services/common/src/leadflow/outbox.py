@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from aiokafka.errors import KafkaError
-from pydantic_core import to_json
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -36,8 +35,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    all_,
-    any_,
     bindparam,
     column,
     delete,
@@ -48,7 +45,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -67,6 +63,7 @@ from leadflow.db import (
 from leadflow.events import Envelope, LeadErased
 from leadflow.kafka import ProducerHolder, physical_topic, send_in_batches
 from leadflow.observability import OUTBOX_OLDEST_PENDING, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from leadflow.sql import any_of, id_list, try_lock_session
 
 log = logging.getLogger(__name__)
 
@@ -296,13 +293,14 @@ def _claim_many(dialect: str) -> Any:
     array on SQLite): one statement whose cost does not grow with the number of ids."""
     now = bindparam("now", type_=UtcDateTime())
     consumer = bindparam("consumer", type_=String())
+    event_ids = id_list("ids", String())
     if dialect == "postgresql":
-        ids: Any = select(consumer, func.unnest(bindparam("ids", type_=ARRAY(String))), now)
+        ids: Any = select(consumer, func.unnest(event_ids), now)
         ins: Any = pg_insert(inbox_table)
     else:
         ids = (
             select(consumer, column("value"), now)
-            .select_from(func.json_each(bindparam("ids_json")))
+            .select_from(func.json_each(event_ids))
             .where(true())  # SQLite: an upsert's SELECT needs a WHERE (parsing ambiguity)
         )
         ins = sqlite_insert(inbox_table)
@@ -320,13 +318,8 @@ async def claim_inbox_many(session: AsyncSession, consumer: str, event_ids: list
     """Claim several events in one statement; returns the ids not handled before."""
     if not event_ids:
         return set()
-    dialect = session.get_bind().dialect.name
-    params: dict[str, Any] = {"consumer": consumer, "now": datetime.now(UTC)}
-    if dialect == "postgresql":
-        params["ids"] = event_ids
-    else:
-        params["ids_json"] = to_json(event_ids).decode()
-    result = await session.execute(_CLAIMS[dialect], params)
+    params = {"consumer": consumer, "now": datetime.now(UTC), "ids": event_ids}
+    result = await session.execute(_CLAIMS[session.get_bind().dialect.name], params)
     return set(result.scalars())
 
 
@@ -337,28 +330,14 @@ _SELECT_UNSENT = (
     .order_by(outbox_table.c.id)
     .limit(bindparam("limit"))
 )
-# SQLite: the ids as one JSON array parameter, rather than a list of parameters rendered
-# into the statement afresh for every batch.
 _MARK_SENT = (
-    update(outbox_table)
-    .where(
-        outbox_table.c.id.in_(
-            select(column("value", BigInteger)).select_from(func.json_each(bindparam("ids")))
-        )
-    )
-    .values(sent_at=bindparam("now"))
-)
-# PostgreSQL: the ids as one array parameter rather than a list rendered into the statement.
-_MARK_SENT_PG = (
-    update(outbox_table)
-    .where(outbox_table.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
-    .values(sent_at=bindparam("now"))
+    update(outbox_table).where(any_of(outbox_table.c.id, "ids")).values(sent_at=bindparam("now"))
 )
 # PostgreSQL: mark what the last pass published and read the next batch in one statement.
 # The main query sees the table as it was before the CTE's update, hence the exclusion.
 _MARKED = (
     update(outbox_table)
-    .where(outbox_table.c.id == any_(bindparam("sent", type_=ARRAY(BigInteger))))
+    .where(any_of(outbox_table.c.id, "sent"))
     .values(sent_at=bindparam("now"))
     .cte("marked")
 )
@@ -367,7 +346,7 @@ _MARK_AND_SELECT_UNSENT_PG = (
     .add_cte(_MARKED)
     .where(
         outbox_table.c.sent_at.is_(None),
-        outbox_table.c.id != all_(bindparam("sent", type_=ARRAY(BigInteger))),
+        ~any_of(outbox_table.c.id, "sent"),
     )
     .order_by(outbox_table.c.id)
     .limit(bindparam("limit"))
@@ -379,7 +358,7 @@ _SELECT_ROWS = select(
     outbox_table.c.key,
     outbox_table.c.value,
     outbox_table.c.headers,
-).where(outbox_table.c.id.in_(bindparam("ids", expanding=True)))
+).where(any_of(outbox_table.c.id, "ids"))
 
 
 class _Remembered:
@@ -552,9 +531,7 @@ class OutboxRelay:
             # Each statement its own transaction: a pass reads, then marks what it sent,
             # without BEGIN and COMMIT round trips around either.
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            got = await conn.scalar(
-                text("SELECT pg_try_advisory_lock(:id)"), {"id": _RELAY_LOCK_ID}
-            )
+            got = await try_lock_session(conn, _RELAY_LOCK_ID)
         except BaseException:
             await conn.close()
             raise
@@ -659,14 +636,13 @@ class OutboxRelay:
         return batch
 
     async def _mark_sent(self, ids: list[int], conn: AsyncConnection | None) -> None:
-        stmt = _MARK_SENT if self._sqlite else _MARK_SENT_PG
-        params = {"ids": to_json(ids).decode() if self._sqlite else ids, "now": datetime.now(UTC)}
+        params = {"ids": ids, "now": datetime.now(UTC)}
         if conn is not None:
-            await conn.execute(stmt, params)
+            await conn.execute(_MARK_SENT, params)
             await conn.commit()
             return
         async with self._engine.begin() as c:
-            await c.execute(stmt, params)
+            await c.execute(_MARK_SENT, params)
 
     async def _cleanup(self, now: datetime) -> None:
         async with self._engine.begin() as c:

@@ -10,14 +10,12 @@ executemany per table). Statements are built once, so each is compiled once.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 from pydantic_core import to_json
 from sqlalchemy import Table, Text, bindparam, insert, null, select, text, union_all, update
-from sqlalchemy import column as column_
 from sqlalchemy.dialects.postgresql import asyncpg
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,6 +25,7 @@ from feedback.fold import COLUMNS, Facts
 from feedback.models import JourneyEvent, LeadFacts, Outcome
 from feedback.repo import lock_key
 from leadflow.db import UtcDateTime
+from leadflow.sql import any_of, lock_keys_sync
 
 JOURNEY_COLUMNS = ("lead_id", "ce_id", "ce_type", "occurred_at", "data")
 
@@ -36,22 +35,13 @@ _OUTCOMES = cast(Table, Outcome.__table__)
 _PG = asyncpg.dialect()  # type: ignore[no-untyped-call]
 
 
-def _one_of(column: Any, ids: str, sql_type: str) -> dict[str, Any]:
-    """`column` is one of the values in parameter `ids`, per dialect (names are ours)."""
-    listed = text(f"SELECT value FROM json_each(:{ids})")  # noqa: S608
-    return {
-        "postgresql": column == text(f"ANY(CAST(:{ids} AS {sql_type}[]))"),
-        "sqlite": column.in_(listed.columns(column_("value"))),
-    }
-
-
-def _read(dialect: str) -> Any:
+def _read() -> Any:
     """The leads' facts rows, then the ids of the events the journey holds (last column)."""
     facts = select(*(_FACTS.c[n] for n in COLUMNS), null().label("ce_id"))
     seen = select(*(null() for _ in COLUMNS), _JOURNEY.c.ce_id)
     return union_all(
-        facts.where(_one_of(_FACTS.c.lead_id, "lead_ids", "uuid")[dialect]),
-        seen.where(_one_of(_JOURNEY.c.ce_id, "ce_ids", "text")[dialect]),
+        facts.where(any_of(_FACTS.c.lead_id, "lead_ids")),
+        seen.where(any_of(_JOURNEY.c.ce_id, "ce_ids")),
     )
 
 
@@ -68,11 +58,7 @@ def _unnest(table: Table, names: Sequence[str], prefix: str = "") -> str:
     )
 
 
-_LOCK_LEADS = text(
-    "SELECT count(pg_advisory_xact_lock(h)) FROM "
-    "(SELECT DISTINCT hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS s"
-)
-_READ = {dialect: _read(dialect) for dialect in ("postgresql", "sqlite")}
+_READ = _read()
 _UPDATED = [name for name in COLUMNS if name != "lead_id"]
 _TIMES = ["j_occurred_at"] + [n for n in COLUMNS if isinstance(_FACTS.c[n].type, UtcDateTime)]
 # PostgreSQL: the journey rows (parameters `j_…`) and the facts rows in one statement.
@@ -102,13 +88,6 @@ def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _ids(postgres: bool, ids: Collection[Any]) -> Any:
-    if postgres:
-        return list(ids)
-    # SQLite keeps a UUID as its 32 hex digits (SQLAlchemy's `Uuid` on a non-native backend).
-    return json.dumps([i.hex if isinstance(i, uuid.UUID) else i for i in ids])
-
-
 def _arrays(
     names: Sequence[str], rows: Sequence[Sequence[Any]], prefix: str = ""
 ) -> dict[str, list[Any]]:
@@ -119,19 +98,17 @@ def _arrays(
 
 def lock_leads(session: Session, lead_ids: Collection[uuid.UUID]) -> None:
     """`repo.lock_lead` for many leads in one round trip, in a fixed order (no deadlocks)."""
-    if _postgres(session) and lead_ids:
-        session.execute(_LOCK_LEADS, {"keys": sorted(lock_key(i) for i in lead_ids)})
+    lock_keys_sync(session, [lock_key(i) for i in lead_ids])
 
 
 def read(
     session: Session, lead_ids: Collection[uuid.UUID], ce_ids: Collection[str]
 ) -> tuple[dict[uuid.UUID, Facts], set[str]]:
     """These leads' facts rows (the ones that exist), and which events the journey holds."""
-    postgres = _postgres(session)
-    params = {"lead_ids": _ids(postgres, lead_ids), "ce_ids": _ids(postgres, ce_ids)}
+    params = {"lead_ids": list(lead_ids), "ce_ids": list(ce_ids)}
     facts: dict[uuid.UUID, Facts] = {}
     seen: set[str] = set()
-    for *row, ce_id in session.execute(_READ["postgresql" if postgres else "sqlite"], params):
+    for *row, ce_id in session.execute(_READ, params):
         if ce_id is None:
             facts[row[0]] = Facts(*row)
         else:

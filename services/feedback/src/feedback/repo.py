@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedback.models import (
@@ -18,6 +18,7 @@ from feedback.models import (
     Outcome,
     WebhookReceipt,
 )
+from leadflow.sql import lock_keys
 
 
 def lock_key(lead_id: uuid.UUID) -> str:
@@ -27,10 +28,7 @@ def lock_key(lead_id: uuid.UUID) -> str:
 
 async def lock_lead(session: AsyncSession, lead_id: uuid.UUID) -> None:
     """Serialise work on one lead (PostgreSQL); SQLite already has one writer."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": lock_key(lead_id)}
-        )
+    await lock_keys(session, [lock_key(lead_id)])
 
 
 async def lead_erased(session: AsyncSession, lead_id: uuid.UUID) -> bool:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Uuid, any_, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_scoring.models import LeadScore, ModelState, RuleSetVersion
 from leadflow.events import Lead
 from leadflow.outbox import insert_at_commit
+from leadflow.sql import any_of
 
 MODEL = "default"
 
@@ -65,19 +65,15 @@ _STATE_COLUMNS = select(
     LeadScore.erased_at.is_not(None),
     LeadScore.lead,
 ).with_for_update()
-_STATES = _STATE_COLUMNS.where(LeadScore.lead_id.in_(bindparam("ids", expanding=True)))
-# PostgreSQL: the ids as one array parameter rather than a list rendered into the statement.
-_STATES_PG = _STATE_COLUMNS.where(LeadScore.lead_id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+_STATES = _STATE_COLUMNS.where(any_of(LeadScore.lead_id, "ids"))
 
 
 async def score_states(
     session: AsyncSession, lead_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, ScoreState]:
     """The stored state of these leads' rows (locked for this transaction on PostgreSQL)."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    stmt = _STATES_PG if postgres else _STATES
     # An ORM statement: changes pending in the session are flushed first.
-    rows = await session.execute(stmt, {"ids": list(lead_ids)})
+    rows = await session.execute(_STATES, {"ids": list(lead_ids)})
     return {lead_id: ScoreState(touches, q, e, lead) for lead_id, touches, q, e, lead in rows}
 
 

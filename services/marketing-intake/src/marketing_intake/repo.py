@@ -7,28 +7,17 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.outbox import insert_at_commit
+from leadflow.sql import lock_keys
 from marketing_intake.models import ApiKey, IdempotentResponse, StoredLead, WebForm
 
 
 async def lock_people(session: AsyncSession, dedupe_keys: Iterable[str]) -> None:
-    """Serialise captures of these people (PostgreSQL); SQLite already has one writer.
-
-    One round trip; locks are taken in a fixed order, so two batches naming the same people
-    cannot deadlock.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    await session.execute(_LOCK_PEOPLE, {"keys": sorted(set(dedupe_keys))})
-
-
-_LOCK_PEOPLE = text(
-    "SELECT count(pg_advisory_xact_lock(h)) FROM "
-    "(SELECT DISTINCT hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS s"
-)
+    """Serialise captures of these people (PostgreSQL); SQLite already has one writer."""
+    await lock_keys(session, dedupe_keys)
 
 
 async def recent_leads(
