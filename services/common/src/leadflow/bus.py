@@ -25,7 +25,6 @@ the DLQ at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -61,6 +60,7 @@ from leadflow.observability import (
     EVENTS_CONSUMED,
 )
 from leadflow.outbox import claim_inbox, claim_inbox_many
+from leadflow.schedule import wait_or_timeout
 from leadflow.tracing import consuming
 
 log = logging.getLogger(__name__)
@@ -647,8 +647,4 @@ class EventConsumer:
             CONSUMER_LAG.labels(topic).set(lag)
 
     async def _pause(self, seconds: float) -> None:
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that comes
-        # as the event is set, and the loop would go on (bpo-42130, fixed in 3.12).
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._stopping.wait()
+        await wait_or_timeout(self._stopping, seconds)

@@ -63,6 +63,7 @@ from leadflow.db import (
 from leadflow.events import Envelope, LeadErased
 from leadflow.kafka import ProducerHolder, physical_topic, send_in_batches
 from leadflow.observability import OUTBOX_OLDEST_PENDING, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from leadflow.schedule import wait_or_timeout
 from leadflow.sql import any_of, id_list, try_lock_session
 
 log = logging.getLogger(__name__)
@@ -500,9 +501,7 @@ class OutboxRelay:
             await self._sleep(backoff)
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):  # not wait_for: see EventConsumer._pause
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
+        await wait_or_timeout(self._wake, seconds)
         self._wake.clear()
 
     async def _publish_as_leader(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -59,3 +60,13 @@ async def purge_older_than(
     if purged:
         logger.info("%s purged", what, extra={"count": purged})
     return purged
+
+
+async def wait_or_timeout(event: asyncio.Event, seconds: float) -> bool:
+    """Return once `event` is set or after `seconds`, whichever comes first; whether it is."""
+    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that comes as
+    # the event is set, and a loop would go on after being stopped (bpo-42130, fixed in 3.12).
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.db import on_commit
+from leadflow.schedule import wait_or_timeout
 
 _RINGS = "sales_assignment.doorbell"
 
@@ -33,9 +33,5 @@ class Doorbell:
 
     async def wait(self, seconds: float) -> None:
         """Return when rung or after `seconds`, whichever comes first."""
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that comes
-        # as the bell rings, and the worker would go on after being stopped (bpo-42130).
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._event.wait()
+        await wait_or_timeout(self._event, seconds)
         self._event.clear()
