@@ -1,5 +1,5 @@
-"""POST /v1/leads reads its request by hand; its document says what FastAPI writes for the
-same header, token and kind of body on the typed POST /v1/leads/batch."""
+"""POST /v1/leads is documented as the typed route it is: its body, header, token and errors
+as on POST /v1/leads/batch, the bearer scheme and the lead's schemas in the components."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from marketing_intake.app import build_app
 from marketing_intake.settings import IntakeSettings
 
 
-def test_the_hand_read_lead_route_is_documented_as_the_typed_batch_route(
+def test_the_lead_route_is_documented_with_its_body_header_and_bearer_scheme(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LEADFLOW_ADMIN_TOKEN", "dev-test")
@@ -24,3 +24,6 @@ def test_the_hand_read_lead_route_is_documented_as_the_typed_batch_route(
     assert body["required"] is True
     assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/LeadIn"}
     assert {"LeadIn", "AttributionIn", "ConsentIn"} <= set(doc["components"]["schemas"])
+    assert [p["name"] for p in one["parameters"]] == ["idempotency-key"]
+    [scheme] = one["security"][0]
+    assert doc["components"]["securitySchemes"][scheme] == {"type": "http", "scheme": "bearer"}

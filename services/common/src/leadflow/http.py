@@ -17,7 +17,6 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadflow.db import is_unavailable
-from leadflow.handread import bearer_credentials
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +81,15 @@ def _writable(text: str) -> str:
     return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
+def _named(error: Mapping[str, Any]) -> tuple[str, str]:
+    """(field, message) of one of FastAPI's errors; JSON that does not parse names the body
+    (FastAPI's `loc` holds the character where decoding stopped, which is no field)."""
+    if error.get("type") == "json_invalid":
+        reason = error.get("ctx", {}).get("error", "invalid")
+        return "body", f"is not valid JSON: {reason} at character {error['loc'][-1]}"
+    return field_name(error.get("loc", ())), str(error.get("msg", "invalid"))
+
+
 def from_state(attr: str, cls: type[T]) -> Any:
     """A dependency returning `app.state.<attr>` (built in the app factory), typed as `cls`."""
 
@@ -112,9 +120,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = [
-            (field_name(e.get("loc", ())), str(e.get("msg", "invalid"))) for e in exc.errors()
-        ]
+        errors = [_named(e) for e in exc.errors()]
         return await on_problem(request, invalid(errors))
 
     async def on_error(request: Request, exc: Exception) -> Response:
@@ -194,25 +200,14 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     """The bearer token, or 401 with `WWW-Authenticate`."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        return _required(None)
-    return _required(credentials.credentials)
-
-
-def bearer_of(request: Request) -> str:
-    """As `bearer_token`, read from the request itself (a hand-read route: `handread`)."""
-    return _required(bearer_credentials(request.headers.get("authorization")))
-
-
-def _required(token: str | None) -> str:
-    if not token:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Problem(
             401,
             "Unauthorized",
             "Send Authorization: Bearer <token>.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return token
+    return credentials.credentials
 
 
 def tokens_equal(given: str, expected: str) -> bool:

@@ -13,13 +13,11 @@ with another media type (an HTML page's 401) keep it. `allow_every_method(app)` 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from starlette.routing import Route
 
-from leadflow.handread import BEARER_SCHEME, BODY_MODELS
 from leadflow.http import PROBLEM_JSON, problem_response
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -66,7 +64,6 @@ def document_problems(app: FastAPI, *, api_prefix: str = "/v1/") -> None:
             for operation in item.values():
                 if isinstance(operation, dict):
                     _fix(operation, api=path.startswith(api_prefix) or path in PROBES)
-        _document_hand_read(doc)
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
@@ -75,22 +72,6 @@ def document_problems(app: FastAPI, *, api_prefix: str = "/v1/") -> None:
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _document_hand_read(doc: dict[str, Any]) -> None:
-    """Components for what hand-read routes (`leadflow.handread`) refer to."""
-    components = doc.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
-    paths = json.dumps(doc.get("paths", {}))
-    for name, model in BODY_MODELS.items():
-        if name not in schemas and f'"#/components/schemas/{name}"' in paths:
-            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            for sub, sub_schema in schema.pop("$defs", {}).items():
-                schemas.setdefault(sub, sub_schema)
-            schemas[name] = schema
-    if f'"{BEARER_SCHEME}"' in paths:
-        schemes = components.setdefault("securitySchemes", {})
-        schemes.setdefault(BEARER_SCHEME, {"type": "http", "scheme": "bearer"})
 
 
 def _fix(operation: dict[str, Any], *, api: bool) -> None:

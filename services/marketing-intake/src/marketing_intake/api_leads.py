@@ -12,22 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from leadflow import handread
 from leadflow.access import AdminOnly, roles_text
-from leadflow.http import Problem, bearer_of, field_name
+from leadflow.http import Problem, field_name
 from leadflow.leadbody.normalize import FieldError, LeadInvalid
 from leadflow.leadbody.schema import LeadIn
 from leadflow.service import Runtime
 from marketing_intake import handlers, handlers_erasure
-from marketing_intake.deps import (
-    KEY_CREDENTIAL,
-    RT,
-    KeyAuth,
-    KeyOrAdmin,
-    key_of,
-    lead_invalid,
-    runtime_of,
-)
+from marketing_intake.deps import KEY_CREDENTIAL, RT, KeyAuth, KeyOrAdmin, lead_invalid
 from marketing_intake.schemas import AcceptedOut, BatchIn, BatchOut, LeadExport
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
@@ -40,15 +31,6 @@ _IDEMPOTENCY_DESCRIPTION = (
 IdempotencyKey = Annotated[
     str | None, Header(max_length=_IDEMPOTENCY_KEY_MAX, description=_IDEMPOTENCY_DESCRIPTION)
 ]
-_IDEMPOTENCY_HEADER = {
-    "name": "idempotency-key",
-    "description": _IDEMPOTENCY_DESCRIPTION,
-    "schema": {
-        "anyOf": [{"type": "string", "maxLength": _IDEMPOTENCY_KEY_MAX}, {"type": "null"}],
-        "description": _IDEMPOTENCY_DESCRIPTION,
-        "title": "Idempotency-Key",
-    },
-}
 _IDEMPOTENCY_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "Idempotency-Key reused with another body"},
     429: {
@@ -109,15 +91,10 @@ async def _idempotent(
         "request returns the first answer. " + KEY_CREDENTIAL
     ),
     responses={422: {"description": "Invalid fields, each named"}, **_IDEMPOTENCY_RESPONSES},
-    openapi_extra=handread.documented(body=LeadIn, headers=[_IDEMPOTENCY_HEADER], bearer=True),
 )
-async def submit_lead(request: Request) -> Response:
-    # Read by hand (leadflow.handread): the busiest route, and FastAPI's dependencies and
-    # body handling cost more than everything else intake does with a lead.
-    rt = runtime_of(request)
-    key = await key_of(request, rt, bearer_of(request))
-    errors = handread.header_errors(request, {"idempotency-key": _IDEMPOTENCY_KEY_MAX})
-    body = await handread.json_body(request, LeadIn, errors)
+async def submit_lead(
+    body: LeadIn, request: Request, rt: RT, key: KeyAuth, idempotency_key: IdempotencyKey = None
+) -> Response:
     raw = body.model_dump(exclude_unset=True)
 
     async def run(remember: handlers.Remember | None) -> Response:
@@ -129,7 +106,6 @@ async def submit_lead(request: Request) -> Response:
             raise lead_invalid(exc) from exc
         return Response(handlers.accepted_json(accepted), 202, media_type="application/json")
 
-    idempotency_key = request.headers.get("idempotency-key")
     return await _idempotent(rt, request, str(key.id), idempotency_key, run)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.formparsers import MultiPartException
 
@@ -63,7 +64,7 @@ def _origin_checked(request: Request, form: WebForm) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": sent, "Vary": "Origin"} if sent else {"Vary": "Origin"}
 
 
-async def read_submission(request: Request) -> dict[str, Any]:
+async def _read_fields(request: Request) -> dict[str, Any]:
     """The posted fields as a dict: urlencoded or multipart (flattened), or a JSON object."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
@@ -91,6 +92,33 @@ async def read_submission(request: Request) -> dict[str, Any]:
         "Unsupported Media Type",
         "Post application/x-www-form-urlencoded, multipart/form-data or application/json.",
     )
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A form post let through: its form, the CORS headers to answer with, its fields."""
+
+    form: WebForm
+    cors: dict[str, str]
+    fields: dict[str, Any]
+
+
+async def posted(form_id: uuid.UUID, request: Request, rt: RT) -> Posted:
+    """The form (404), posted from an allowed origin (403), by a client within its rate (429),
+    its fields read (413, 415, 422); every refusal after the origin check carries CORS headers,
+    so the page's script may read why."""
+    form = await _form(rt, form_id)
+    cors = _origin_checked(request, form)
+    try:
+        check_rate(limits(request).form, f"{form.id}|{client_key(request)}", "form", {})
+        fields = await _read_fields(request)
+    except Problem as exc:
+        exc.headers.update(cors)
+        raise
+    return Posted(form, cors, fields)
+
+
+Submission = Annotated[Posted, Depends(posted)]
 
 
 @router.options(
@@ -143,12 +171,10 @@ async def preflight(form_id: uuid.UUID, request: Request, rt: RT) -> Response:
         429: {"description": "Too many posts; see Retry-After", "content": _PROBLEM},
     },
 )
-async def submit(form_id: uuid.UUID, request: Request, rt: RT) -> Response:
-    form = await _form(rt, form_id)
-    cors = _origin_checked(request, form)
+async def submit(post: Submission, request: Request, rt: RT) -> Response:
+    form, cors = post.form, post.cors
     try:
-        check_rate(limits(request).form, f"{form.id}|{client_key(request)}", "form", {})
-        lead_id = await _accept(rt, form, await read_submission(request))
+        lead_id = await _accept(rt, form, post.fields)
     except Problem as exc:
         exc.headers.update(cors)  # so the page's script may read why
         raise

@@ -16,14 +16,10 @@ from marketing_intake.metrics import RATE_LIMITED
 from marketing_intake.models import ApiKey
 
 
-def runtime_of(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
 async def runtime(request: Request) -> Runtime:
     """Async on purpose: FastAPI would run a plain function in a worker thread."""
-    return runtime_of(request)
+    rt: Runtime = request.app.state.runtime
+    return rt
 
 
 RT = Annotated[Runtime, Depends(runtime)]
@@ -57,12 +53,7 @@ def check_rate(buckets: TokenBuckets, key: str, scope: str, headers: dict[str, s
 
 async def require_key(request: Request, rt: RT, credentials: Credentials) -> ApiKey:
     """The caller's live API key (401 otherwise), within its rate limit (429)."""
-    return await key_of(request, rt, bearer_token(credentials))
-
-
-async def key_of(request: Request, rt: Runtime, token: str) -> ApiKey:
-    """The live API key `token` (401 otherwise), within its rate limit (429)."""
-    key = await _live_key(request, rt, token)
+    key = await _live_key(request, rt, bearer_token(credentials))
     check_rate(limits(request).key, str(key.id), "key", {})
     return key
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from leadflow.access import (
     AdminOnly,
@@ -62,6 +63,20 @@ async def create_rep(body: RepIn, a: A, _: AdminOnly) -> RepOut:
     return _rep_out(row, 0)
 
 
+async def csv_text(request: Request) -> str:
+    """The body of a CSV upload as text: 415 unless text/csv (or plain), 422 unless UTF-8."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in CSV_TYPES:
+        raise Problem(415, "Unsupported Media Type", "Send the file as text/csv (UTF-8).")
+    try:
+        return (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _invalid("body", f"not UTF-8: {exc.reason} at byte {exc.start}") from exc
+
+
+CsvText = Annotated[str, Depends(csv_text)]
+
+
 def _rows_invalid(errors: list[RowError]) -> Problem:
     return invalid([(f"row {e.row}.{e.column}", e.message) for e in errors])
 
@@ -87,14 +102,7 @@ def _rows_invalid(errors: list[RowError]) -> Problem:
     responses={415: {"description": "Not a text/csv body"}},
     description=roles_text("admin"),
 )
-async def import_reps(request: Request, a: A, _: AdminOnly) -> RepsImported:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in CSV_TYPES:
-        raise Problem(415, "Unsupported Media Type", "Send the file as text/csv (UTF-8).")
-    try:
-        text = (await request.body()).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _invalid("body", f"not UTF-8: {exc.reason} at byte {exc.start}") from exc
+async def import_reps(a: A, _: AdminOnly, text: CsvText) -> RepsImported:
     parsed = parse_reps_csv(text)
     if not parsed.ok:
         raise _rows_invalid(parsed.errors)
