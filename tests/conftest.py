@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from leadflow.kafka import ensure_topics
-from support.infra import LocalKafka, fresh_pg_database
+from support.databases import drop_templates
+from support.infra import PG_POOL, LocalKafka, fresh_pg_database
 from support.receiver import Receiver
 from support.stack import Stack
 
@@ -23,6 +24,14 @@ def kafka_bootstrap() -> Iterator[str]:
     asyncio.run(ensure_topics(kafka.bootstrap))
     yield kafka.bootstrap
     kafka.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_databases() -> Iterator[None]:
+    """Last: the PostgreSQL databases this run reused between tests, the migrated templates."""
+    yield
+    asyncio.run(PG_POOL.drop_all())
+    drop_templates()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

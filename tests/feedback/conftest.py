@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,8 +10,8 @@ from fastapi import FastAPI
 
 from feedback.app import MIGRATIONS, build_app
 from feedback.settings import FeedbackSettings
-from leadflow.migrations import upgrade
 from leadflow.service import Runtime
+from support.databases import migrated
 
 TOKEN = "dev-feedback-test"
 
@@ -20,7 +19,7 @@ TOKEN = "dev-feedback-test"
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     """The real app; its lifespan (relay, consumers) is not started: tests deliver by hand."""
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await migrated(MIGRATIONS, database_url)
     settings = FeedbackSettings(
         admin_token=TOKEN,
         database_url=database_url,

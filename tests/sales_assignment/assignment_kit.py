@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from dataclasses import dataclass
@@ -14,7 +13,6 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from leadflow.events import Envelope, Lead, LeadOutcome, LeadQualified, decode
-from leadflow.migrations import upgrade
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
 from sales_assignment import admin
@@ -24,6 +22,7 @@ from sales_assignment.models import AssignmentRow, DeliveryRow, HistoryRow
 from sales_assignment.schemas import RepIn
 from sales_assignment.settings import AssignmentSettings
 from support.apps import ADMIN, client
+from support.databases import migrated
 
 
 @dataclass
@@ -40,7 +39,7 @@ class FakeClock:
 
 
 async def make_assigner(database_url: str, **overrides: Any) -> Assigner:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await migrated(MIGRATIONS, database_url)
     fields: dict[str, Any] = {
         "admin_token": "dev-test-admin",
         "database_url": database_url,

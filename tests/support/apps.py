@@ -6,7 +6,6 @@ outbox table, where the tests read them (the relay is tested on the real broker 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,10 +16,10 @@ from sqlalchemy import select
 
 from leadflow.bus import Handler
 from leadflow.events import Envelope, Event, decode
-from leadflow.migrations import upgrade
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
 from leadflow.settings import Settings
+from support.databases import migrated
 
 ADMIN = {"Authorization": "Bearer dev-test-admin"}
 REP_SUBJECT = "5f0c6a7e-2b1d-4c3e-9a8f-0123456789ab"  # a rep's subject is a rep_id (a UUID)
@@ -34,7 +33,7 @@ async def build(
     database_url: str,
     **settings: Any,
 ) -> FastAPI:
-    await asyncio.to_thread(upgrade, migrations, database_url)
+    await migrated(migrations, database_url)
     s = settings_cls(admin_token="dev-test-admin", database_url=database_url, **settings)
     return build_app(s)
 
