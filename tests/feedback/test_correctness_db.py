@@ -17,6 +17,21 @@ from leadflow.service import Runtime
 
 pytestmark = pytest.mark.postgres
 
+
+def quality(verdicts: int, low: float | None = None) -> dict[str, Any]:
+    """Lead quality without rejections: every verdict an acceptance, so the rate is 1 and
+    its Wilson lower bound n/(n + z²) (e.g. 12/15.841459 = .7575), given from 10 verdicts
+    (LEADFLOW_MIN_VERDICTS' default); a verdict is an MQL contacted, at sql or closed."""
+    measured = verdicts >= 10
+    return {
+        "rejected": 0, "verdicts": verdicts,
+        "acceptance_rate": 1.0 if measured else None,
+        "acceptance_wilson_lower": low, "acceptance_wilson_upper": 1.0 if measured else None,
+        "acceptance_status": "measured" if measured else "insufficient_data",
+        "rejection_reasons": {},
+    }  # fmt: skip
+
+
 # --- by source (36 leads in the period; X1, X2 and the never-captured lead are out)
 WEBINAR = {
     "leads": 12, "mqls": 10, "sqls": 6, "won": 4, "lost": 4,  # MQL: W1–W10; SQL: W1–W6
@@ -27,6 +42,7 @@ WEBINAR = {
     "median_assigned_to_contacted_seconds": 450.0,  # 100 … 800 → (400+500)/2
     "cost": 2000.0, "cost_currency": "EUR",  # spring, all of whose leads are webinar
     "cost_per_lead": 166.67, "cac": 500.0, "roi": 4.0,  # 2000/12; 2000/4; (10000-2000)/2000
+    **quality(8),  # W1–W8 contacted; W9, W10 only assigned
 }  # fmt: skip
 ADS = {
     "leads": 15, "mqls": 12, "sqls": 6, "won": 4, "lost": 8,  # MQL: A1–A9, A11–A13
@@ -38,6 +54,7 @@ ADS = {
     "median_assigned_to_contacted_seconds": 120.0,  # 15 45 60 60 [120] 120 180 3600 7200
     "cost": 3500.0, "cost_currency": "EUR",  # search 3000 + social 500, both only ads
     "cost_per_lead": 233.33, "cac": 875.0, "roi": 0.5714,  # 3500/15; 3500/4; 2000/3500
+    **quality(12, 0.7575),  # every MQL closed
 }  # fmt: skip
 ORGANIC = {
     "leads": 9, "mqls": 5, "sqls": 3, "won": 2, "lost": 1,
@@ -47,6 +64,7 @@ ORGANIC = {
     "median_speed_to_lead_seconds": 40.0,  # 10 20 [40] 80 160
     "median_assigned_to_contacted_seconds": 40.0,  # 20 [40] 50
     "cost": None, "cost_currency": None, "cost_per_lead": None, "cac": None, "roi": None,
+    **quality(3),  # O1–O3 closed; O4, O5 only assigned
 }  # fmt: skip
 # --- by campaign: spring is the webinar group; organic leads have no campaign
 SEARCH = {
@@ -58,6 +76,7 @@ SEARCH = {
     "median_assigned_to_contacted_seconds": 120.0,  # 60 60 120 [120] 180 3600 7200
     "cost": 3000.0, "cost_currency": "EUR",
     "cost_per_lead": 300.0, "cac": 1000.0, "roi": 0.5,  # 3000/10; 3000/3; 1500/3000
+    **quality(9),  # A1–A9 closed
 }  # fmt: skip
 SOCIAL = {
     "leads": 5, "mqls": 3, "sqls": 1, "won": 1, "lost": 2,
@@ -68,6 +87,7 @@ SOCIAL = {
     "median_assigned_to_contacted_seconds": 30.0,  # 15 and 45
     "cost": 500.0, "cost_currency": "EUR",
     "cost_per_lead": 100.0, "cac": 500.0, "roi": 1.0,  # 500/5; 500/1; 500/500
+    **quality(3),  # A11–A13 closed
 }  # fmt: skip
 
 
@@ -119,23 +139,40 @@ async def test_the_csv_export_has_the_same_numbers(rt: Runtime, client: httpx.As
     assert response.text.split("\r\n") == [
         "key,label,leads,mqls,sqls,won,lost,mql_rate,win_rate,revenue,currency,avg_deal_size,"
         "median_sales_cycle_days,median_speed_to_lead_seconds,"
-        "median_assigned_to_contacted_seconds,cost,cost_currency,cost_per_lead,cac,roi",
+        "median_assigned_to_contacted_seconds,cost,cost_currency,cost_per_lead,cac,roi,"
+        "rejected,verdicts,acceptance_rate,acceptance_wilson_lower,acceptance_wilson_upper,"
+        "acceptance_status,rejection_reasons",
         "ads,ads,15,12,6,4,8,0.8,0.3333,5500.0,EUR,1375.0,5.5,135.0,120.0,3500.0,EUR,233.33,"
-        "875.0,0.5714",
+        "875.0,0.5714,0,12,1.0,0.7575,1.0,measured,",
         "webinar,webinar,12,10,6,4,4,0.8333,0.5,10000.0,EUR,2500.0,13.0,330.0,450.0,2000.0,EUR,"
-        "166.67,500.0,4.0",
-        "organic,organic,9,5,3,2,1,0.5556,0.6667,4000.0,EUR,2000.0,6.0,40.0,40.0,,,,,",
+        "166.67,500.0,4.0,0,8,,,,insufficient_data,",
+        "organic,organic,9,5,3,2,1,0.5556,0.6667,4000.0,EUR,2000.0,6.0,40.0,40.0,,,,,,"
+        "0,3,,,,insufficient_data,",
         "",
     ]
     unauthenticated = await client.get("/v1/metrics/funnel.csv")
     assert unauthenticated.status_code == 401
 
 
+# Verdicts per segment (MQLs contacted, at sql or closed), counted from the table; 10 of 10,
+# 12 of 12 and 13 of 13 accepted have the lower bounds 10/13.841459, 12/15.841459, 13/16.841459.
+VERDICTS = {"software": (13, 0.7719), "DE": (10, 0.7225), "retail": (10, 0.7225),
+            "ads": (12, 0.7575), "webinar": (8, None), "spring": (8, None), "11-50": (9, None),
+            "search": (9, None), "US": (5, None), "FR": (8, None), "201-1000": (5, None),
+            "51-200": (4, None), "1-10": (3, None), "organic": (3, None), "social": (3, None),
+            "1001+": (2, None)}  # fmt: skip
+
+
 def _seg(dim: str, value: str, leads: int, won: int, lost: int, rate: float | None,
          low: float | None, high: float | None, rank: int | None) -> dict[str, Any]:  # fmt: skip
+    q = quality(*VERDICTS[value])
     return {
         "dimension": dim, "value": value, "leads": leads, "won": won, "lost": lost,
-        "sample_size": won + lost, "win_rate": rate, "wilson_lower": low, "wilson_upper": high,
+        # No rejection here: the sample and the ranking key are the closed leads' win rate.
+        "rejected": 0, "sample_size": won + lost, "win_rate": rate, "wilson_lower": low,
+        "wilson_upper": high,
+        **{k: v for k, v in q.items() if k.startswith("acceptance")},
+        "yield_rate": rate, "yield_lower": low,
         "rank": rank, "status": "ranked" if rank else "insufficient_data",
     }  # fmt: skip
 

@@ -94,6 +94,11 @@ async def test_the_funnel_by_source_matches_the_numbers_computed_by_hand(
         "median_assigned_to_contacted_seconds": 86310.0,  # A only: 1 day - 90 s
         "cost": 1000.0, "cost_currency": "EUR", "cost_per_lead": 500.0,
         "cac": 1000.0, "roi": 4.0,  # cac: 1000 / 1 won
+        # A and B both have a verdict (contacted; lost), none a rejection: 2 verdicts are
+        # fewer than LEADFLOW_MIN_VERDICTS (10), so no rate is given.
+        "rejected": 0, "verdicts": 2, "acceptance_rate": None,
+        "acceptance_wilson_lower": None, "acceptance_wilson_upper": None,
+        "acceptance_status": "insufficient_data", "rejection_reasons": {},
     }  # fmt: skip
     organic = groups["organic"]
     assert (organic["leads"], organic["mqls"], organic["mql_rate"]) == (1, 0, 0.0)

@@ -121,11 +121,16 @@ def test_a_bootstrap_session_is_bound_to_the_admin_token_it_was_opened_with() ->
 
 def test_csv_cells_cannot_start_a_formula() -> None:
     group = FunnelGroup(
-        key="=HYPERLINK(1)", label="-x", leads=1, mqls=0, sqls=0, won=0, lost=0,
-        mql_rate=0.0, win_rate=None, revenue=0.0, currency=None, avg_deal_size=None,
+        key="=HYPERLINK(1)", label="-x", leads=1, mqls=0, rejected=0, verdicts=0,
+        acceptance_rate=None, acceptance_wilson_lower=None, acceptance_wilson_upper=None,
+        acceptance_status="insufficient_data", rejection_reasons={"spam": 2, "other": 1},
+        sqls=0, won=0, lost=0, mql_rate=0.0, win_rate=None, revenue=0.0, currency=None,
+        avg_deal_size=None,
         median_sales_cycle_days=None, median_speed_to_lead_seconds=None,
         median_assigned_to_contacted_seconds=None, cost=None, cost_currency=None,
         cost_per_lead=None, cac=None, roi=-0.5,
     )  # fmt: skip
     row = funnel_csv([group]).split("\r\n")[1]
-    assert row == "'=HYPERLINK(1),'-x,1,0,0,0,0,0.0,,0.0,,,,,,,,,,-0.5"
+    assert row == (
+        "'=HYPERLINK(1),'-x,1,0,0,0,0,0.0,,0.0,,,,,,,,,,-0.5,0,0,,,,insufficient_data,spam=2;other=1"
+    )

@@ -118,6 +118,7 @@ def _safe_next(value: str | None) -> str:
 async def dashboard_page(
     request: Request,
     rt: RT,
+    settings: Config,
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
 ) -> HTMLResponse:
@@ -130,7 +131,7 @@ async def dashboard_page(
         first = last = None
     start = datetime.combine(first, time(), UTC) if first else None
     end = datetime.combine(last + timedelta(days=1), time(), UTC) if last else None
-    view = await handlers.dashboard_view(rt, start, end)
+    view = await handlers.dashboard_view(rt, start, end, settings.min_verdicts)
     params = {k: v.isoformat() for k, v in (("from", start), ("to", end)) if v is not None}
     return render(
         "dashboard.html",
@@ -140,6 +141,7 @@ async def dashboard_page(
         last=last,
         errors=errors,
         csv_query=urlencode(params),
+        min_verdicts=settings.min_verdicts,
     )
 
 

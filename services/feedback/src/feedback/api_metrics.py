@@ -29,6 +29,13 @@ From = Annotated[
 ]
 To = Annotated[datetime | None, Query(description="Leads captured before this time")]
 PERIOD_NOTE = "Leads count in the period their capture falls in: [from, to)."
+ACCEPTANCE_NOTE = (
+    "An MQL has a verdict once sales rejected it or it reached contacted, sql, won or lost; "
+    "it counts as rejected when its latest rejection is at or after every later stage it "
+    "reached. acceptance_rate = (verdicts - rejected) / verdicts with its 95 % Wilson "
+    "interval; with fewer verdicts than LEADFLOW_MIN_VERDICTS it is null and "
+    "acceptance_status says insufficient_data."
+)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -50,11 +57,19 @@ def _money(value: Decimal | None) -> float | None:
 
 
 def funnel_group(g: GroupMetrics) -> FunnelGroup:
+    a = g.acceptance
     return FunnelGroup(
         key=g.key,
         label=g.label,
         leads=g.leads,
         mqls=g.mqls,
+        rejected=a.rejected,
+        verdicts=a.verdicts,
+        acceptance_rate=a.rate,
+        acceptance_wilson_lower=a.wilson_lower,
+        acceptance_wilson_upper=a.wilson_upper,
+        acceptance_status=a.status,
+        rejection_reasons=g.rejection_reasons,
         sqls=g.sqls,
         won=g.won,
         lost=g.lost,
@@ -79,14 +94,19 @@ def funnel_group(g: GroupMetrics) -> FunnelGroup:
     response_model=FunnelOut,
     tags=["metrics"],
     summary="The funnel per group, for leads captured in [from, to)",
-    description=f"{PERIOD_NOTE} The same view as CSV: GET /v1/metrics/funnel.csv. "
-    + roles_text("admin", "analyst"),
+    description=f"{PERIOD_NOTE} {ACCEPTANCE_NOTE} group_by=form groups by the form_id. "
+    "The same view as CSV: GET /v1/metrics/funnel.csv. " + roles_text("admin", "analyst"),
 )
 async def get_funnel(
-    rt: RT, _: Reader, group_by: GroupBy = "source", from_: From = None, to: To = None
+    rt: RT,
+    settings: Config,
+    _: Reader,
+    group_by: GroupBy = "source",
+    from_: From = None,
+    to: To = None,
 ) -> FunnelOut:
     start, end = period(from_, to)
-    groups = await handlers.funnel_metrics(rt, group_by, start, end)
+    groups = await handlers.funnel_metrics(rt, group_by, start, end, settings.min_verdicts)
     return FunnelOut(
         group_by=group_by, from_=start, to=end, groups=[funnel_group(g) for g in groups]
     )
@@ -105,10 +125,15 @@ async def get_funnel(
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def get_funnel_csv(
-    rt: RT, _: ReaderOrSession, group_by: GroupBy = "source", from_: From = None, to: To = None
+    rt: RT,
+    settings: Config,
+    _: ReaderOrSession,
+    group_by: GroupBy = "source",
+    from_: From = None,
+    to: To = None,
 ) -> Response:
     start, end = period(from_, to)
-    groups = await handlers.funnel_metrics(rt, group_by, start, end)
+    groups = await handlers.funnel_metrics(rt, group_by, start, end, settings.min_verdicts)
     return Response(
         funnel_csv([funnel_group(g) for g in groups]),
         media_type="text/csv; charset=utf-8",
@@ -117,19 +142,43 @@ async def get_funnel_csv(
 
 
 def _segment(s: Segment) -> SegmentOut:
-    return SegmentOut.model_validate(s, from_attributes=True)
+    a = s.acceptance
+    return SegmentOut(
+        dimension=s.dimension,
+        value=s.value,
+        leads=s.leads,
+        won=s.won,
+        lost=s.lost,
+        rejected=s.rejected,
+        sample_size=s.sample_size,
+        win_rate=s.win_rate,
+        wilson_lower=s.wilson_lower,
+        wilson_upper=s.wilson_upper,
+        acceptance_rate=a.rate,
+        acceptance_wilson_lower=a.wilson_lower,
+        acceptance_wilson_upper=a.wilson_upper,
+        acceptance_status=a.status,
+        yield_rate=s.yield_rate,
+        yield_lower=s.yield_lower,
+        rank=s.rank,
+        status=s.status,
+    )
 
 
 @router.get(
     "/insights/segments",
     response_model=SegmentsOut,
     tags=["insights"],
-    summary="Segments ranked by the 95 % Wilson lower bound of their win rate",
+    summary="Segments ranked by the 95 % Wilson lower bound of won / (won + lost + rejected)",
     description=(
         f"{PERIOD_NOTE} Segments: each value of source, utm_campaign, country, industry "
-        "and company_size_band. The sample is a segment's closed leads (won + lost); one "
-        "with fewer than `min_sample` is listed after the ranked ones as "
-        "`insufficient_data`, with rank null. " + roles_text("admin", "analyst")
+        "and company_size_band. The sample is a segment's settled leads: won + lost + "
+        "rejected (MQLs rejected and never closed), so a rejection counts against a "
+        "segment as a lost deal does and acceptance weighs as much as wins; the rank key "
+        "is `yield_lower`, the lower bound of won / sample. One with fewer than "
+        "`min_sample` is listed after the ranked ones as `insufficient_data`, with rank "
+        f"null. Each also shows its win rate and acceptance rate. {ACCEPTANCE_NOTE} "
+        + roles_text("admin", "analyst")
     ),
 )
 async def get_segments(
@@ -145,7 +194,7 @@ async def get_segments(
 ) -> SegmentsOut:
     start, end = period(from_, to)
     minimum = min_sample or settings.insights_min_sample
-    found = await handlers.segment_insights(rt, start, end, minimum)
+    found = await handlers.segment_insights(rt, start, end, minimum, settings.min_verdicts)
     return SegmentsOut(
         from_=start,
         to=end,

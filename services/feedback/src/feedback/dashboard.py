@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from feedback import charts
-from feedback.funnel import GroupMetrics, LeadFact, Money, funnel, overall
+from feedback.funnel import DEFAULT_MIN_VERDICTS, GroupMetrics, LeadFact, Money, funnel, overall
 
 TOP_GROUPS = 5
 MAX_WEEKS = 26
@@ -130,9 +130,14 @@ def roi_items(by_campaign: Sequence[GroupMetrics]) -> list[tuple[str, float, str
     return sorted(items, key=lambda i: (-i[1], i[0]))
 
 
-def build(facts: Sequence[LeadFact], costs: Mapping[str, Money]) -> Dashboard:
-    total = overall(facts, costs)
-    by_campaign = funnel(facts, "utm_campaign", costs)
+def build(
+    facts: Sequence[LeadFact],
+    costs: Mapping[str, Money],
+    *,
+    min_verdicts: int = DEFAULT_MIN_VERDICTS,
+) -> Dashboard:
+    total = overall(facts, costs, min_verdicts=min_verdicts)
+    by_campaign = funnel(facts, "utm_campaign", costs, min_verdicts=min_verdicts)
     ws, wc = weekly(facts, "source"), weekly(facts, "utm_campaign")
     speed = speed_histogram(facts)
     steps = ["Leads", "MQLs", "SQLs", "Won", "Lost"]
@@ -186,7 +191,7 @@ def build(facts: Sequence[LeadFact], costs: Mapping[str, Money]) -> Dashboard:
         )
     return Dashboard(
         total=total,
-        by_source=funnel(facts, "source", costs),
+        by_source=funnel(facts, "source", costs, min_verdicts=min_verdicts),
         by_campaign=by_campaign,
         weekly_source=ws,
         weekly_campaign=wc,

@@ -16,6 +16,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _cell(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, dict):  # rejection_reasons: code=count;…
+        return _cell(";".join(f"{k}={v}" for k, v in value.items()))
     if isinstance(value, str):
         return "'" + value if value.startswith(FORMULA_START) else value
     return str(value)

@@ -4,6 +4,10 @@ Definitions (every lead is one whose `captured_at` falls in the asked period):
 leads = the group's leads; mqls = leads that qualified; sqls = leads that reached sql, or
 won (a won deal passed sql); won / lost = leads whose latest close is won / lost;
 mql_rate = mqls / leads; win_rate = won / (won + lost), null without closes;
+rejected = MQLs whose verdict is a rejection, verdicts = MQLs with a verdict, acceptance_rate
+= (verdicts - rejected) / verdicts with its Wilson interval, not given below the minimum of
+verdicts (`feedback.acceptance`, where a verdict is defined); rejection_reasons = rejected
+MQLs per reason code;
 revenue = sum of won amounts (null when they mix currencies); avg_deal_size = revenue / won;
 median_sales_cycle_days = median(won_at - captured_at); median_speed_to_lead_seconds =
 median(first assigned_at - captured_at); median_assigned_to_contacted_seconds =
@@ -22,12 +26,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, get_args
 
+from feedback.acceptance import Acceptance, acceptance, rejection_reasons
+
 GroupBy = Literal[
-    "source", "utm_source", "utm_medium", "utm_campaign", "country", "industry", "rep"
+    "source", "utm_source", "utm_medium", "utm_campaign", "form", "country", "industry", "rep"
 ]
 GROUP_BY: tuple[str, ...] = get_args(GroupBy)
 
 CENTS = Decimal("0.01")
+# Below this many verdicts an acceptance rate is not given (LEADFLOW_MIN_VERDICTS).
+DEFAULT_MIN_VERDICTS = 10
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,10 @@ class LeadFact:
     lost_at: datetime | None = None
     amount: Decimal | None = None
     currency: str | None = None
+    form_id: str | None = None
+    rejected_at: datetime | None = None
+    rejection_reason: str | None = None
+    recycled: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,8 @@ class GroupMetrics:
     label: str | None
     leads: int
     mqls: int
+    acceptance: Acceptance  # rejected, verdicts, acceptance rate and its interval
+    rejection_reasons: dict[str, int]
     sqls: int
     won: int
     lost: int
@@ -90,25 +104,42 @@ def group_key(fact: LeadFact, group_by: GroupBy) -> str | None:
     """The value a lead is grouped under (the rep's id for `rep`)."""
     if group_by == "rep":
         return fact.rep_id
+    if group_by == "form":
+        return fact.form_id
     value: str | None = getattr(fact, group_by)
     return value
 
 
 def funnel(
-    facts: Sequence[LeadFact], group_by: GroupBy, costs: Mapping[str, Money]
+    facts: Sequence[LeadFact],
+    group_by: GroupBy,
+    costs: Mapping[str, Money],
+    *,
+    min_verdicts: int = DEFAULT_MIN_VERDICTS,
 ) -> list[GroupMetrics]:
     """Metrics per group, the biggest groups first (the no-value group last among equals)."""
     groups: dict[str | None, list[LeadFact]] = {}
     for fact in facts:
         groups.setdefault(group_key(fact, group_by), []).append(fact)
     result = [
-        _metrics(key, members, _group_cost(key, members, facts, group_by, costs), group_by)
+        _metrics(
+            key,
+            members,
+            _group_cost(key, members, facts, group_by, costs),
+            group_by,
+            min_verdicts,
+        )
         for key, members in groups.items()
     ]
     return sorted(result, key=lambda g: (-g.leads, g.key is None, g.key or ""))
 
 
-def overall(facts: Sequence[LeadFact], costs: Mapping[str, Money]) -> GroupMetrics | None:
+def overall(
+    facts: Sequence[LeadFact],
+    costs: Mapping[str, Money],
+    *,
+    min_verdicts: int = DEFAULT_MIN_VERDICTS,
+) -> GroupMetrics | None:
     """All the leads as one group; its cost is that of every costed campaign among them."""
     if not facts:
         return None
@@ -116,11 +147,15 @@ def overall(facts: Sequence[LeadFact], costs: Mapping[str, Money]) -> GroupMetri
     total = None
     if spent and len({m.currency for m in spent}) == 1:
         total = Money(sum((m.amount for m in spent), Decimal(0)), spent[0].currency)
-    return _metrics("all", list(facts), total, "source")
+    return _metrics("all", list(facts), total, "source", min_verdicts)
 
 
 def _metrics(
-    key: str | None, members: list[LeadFact], cost: Money | None, group_by: GroupBy
+    key: str | None,
+    members: list[LeadFact],
+    cost: Money | None,
+    group_by: GroupBy,
+    min_verdicts: int,
 ) -> GroupMetrics:
     leads = len(members)
     won = [f for f in members if f.won_at is not None]
@@ -137,6 +172,8 @@ def _metrics(
         label=members[0].rep_name if group_by == "rep" and key is not None else key,
         leads=leads,
         mqls=sum(1 for f in members if f.mql_at is not None),
+        acceptance=acceptance(members, min_verdicts),
+        rejection_reasons=rejection_reasons(members),
         sqls=sum(1 for f in members if f.sql_at is not None or f.won_at is not None),
         won=len(won),
         lost=lost,

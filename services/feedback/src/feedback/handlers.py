@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from feedback import dashboard, domain, fold_sql, insights, repo
 from feedback.fold import FOLDS, Facts
-from feedback.funnel import GroupBy, GroupMetrics, LeadFact, Money, funnel
+from feedback.funnel import DEFAULT_MIN_VERDICTS, GroupBy, GroupMetrics, LeadFact, Money, funnel
 from feedback.models import CampaignCost, JourneyEvent, LeadFacts
 from leadflow.bus import BatchHandlers, Handlers
 from leadflow.events import Envelope, LeadErased
@@ -127,6 +127,10 @@ def to_fact(row: LeadFacts) -> LeadFact:
         lost_at=row.lost_at,
         amount=row.amount,
         currency=row.currency,
+        form_id=row.form_id,
+        rejected_at=row.rejected_at,
+        rejection_reason=row.rejection_reason,
+        recycled=row.recycled,
     )
 
 
@@ -141,27 +145,38 @@ async def facts_and_costs(
 
 
 async def funnel_metrics(
-    rt: Runtime, group_by: GroupBy, start: datetime | None, end: datetime | None
+    rt: Runtime,
+    group_by: GroupBy,
+    start: datetime | None,
+    end: datetime | None,
+    min_verdicts: int = DEFAULT_MIN_VERDICTS,
 ) -> list[GroupMetrics]:
     """The funnel of the leads captured in [start, end), per group."""
     facts, costs = await facts_and_costs(rt, start, end)
-    return funnel(facts, group_by, costs)
+    return funnel(facts, group_by, costs, min_verdicts=min_verdicts)
 
 
 async def segment_insights(
-    rt: Runtime, start: datetime | None, end: datetime | None, min_sample: int
+    rt: Runtime,
+    start: datetime | None,
+    end: datetime | None,
+    min_sample: int,
+    min_verdicts: int = DEFAULT_MIN_VERDICTS,
 ) -> list[insights.Segment]:
     """The segments of the leads captured in [start, end), ranked for targeting."""
     facts, _ = await facts_and_costs(rt, start, end)
-    return insights.segments(facts, min_sample)
+    return insights.segments(facts, min_sample, min_verdicts=min_verdicts)
 
 
 async def dashboard_view(
-    rt: Runtime, start: datetime | None, end: datetime | None
+    rt: Runtime,
+    start: datetime | None,
+    end: datetime | None,
+    min_verdicts: int = DEFAULT_MIN_VERDICTS,
 ) -> dashboard.Dashboard:
     """The dashboard's figures and charts for the leads captured in [start, end)."""
     facts, costs = await facts_and_costs(rt, start, end)
-    return dashboard.build(facts, costs)
+    return dashboard.build(facts, costs, min_verdicts=min_verdicts)
 
 
 async def journey(rt: Runtime, lead_id: uuid.UUID) -> list[JourneyEvent]:

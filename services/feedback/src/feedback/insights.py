@@ -1,22 +1,28 @@
-"""Targeting insights (pure): segments ranked by the Wilson lower bound of their win rate.
+"""Targeting insights (pure): segments ranked by what sales made of their leads.
 
 A segment is one value of one dimension (source, utm_campaign, country, industry, company
-size band). Its sample is its closed leads (won + lost). The ranking key is the lower bound
-of the 95 % Wilson score interval of won / closed: a small segment with a lucky streak does
-not beat a big one that wins steadily. Segments with fewer closed leads than `min_sample`
-are returned flagged `insufficient_data` and not ranked.
+size band). Its sample is its settled leads: won + lost + rejected (MQLs whose verdict is a
+rejection and that never closed, `feedback.acceptance`). The ranking key is the lower bound
+of the 95 % Wilson score interval of won / settled (`yield_rate`): a rejection counts
+against a segment exactly as a lost deal does, so acceptance weighs as much as wins, and a
+small segment with a lucky streak does not beat a big one that wins steadily. Without
+rejections this is the win rate's bound, as before. Segments with fewer settled leads than
+`min_sample` are returned flagged `insufficient_data` and not ranked. Each segment also shows
+its win rate (won / (won + lost)) and its acceptance rate, each with its interval.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from feedback.funnel import LeadFact
+from feedback.acceptance import Acceptance, rate, verdict
+from feedback.funnel import DEFAULT_MIN_VERDICTS, LeadFact
+from feedback.stats import Z_95, wilson_interval
 
-Z_95 = 1.959963984540054  # the two-sided 95 % normal quantile
+__all__ = ["Z_95", "Segment", "segments", "size_band", "wilson_interval"]
+
 DIMENSIONS = ("source", "utm_campaign", "country", "industry", "company_size_band")
 # (upper bound inclusive, label); the last band is open.
 SIZE_BANDS: tuple[tuple[int, str], ...] = (
@@ -28,20 +34,6 @@ SIZE_BANDS: tuple[tuple[int, str], ...] = (
 OPEN_BAND = "1001+"
 
 Status = Literal["ranked", "insufficient_data"]
-
-
-def wilson_interval(won: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
-    """The Wilson score interval of the proportion won / n; None when n is 0."""
-    if n <= 0:
-        return None
-    if not 0 <= won <= n:
-        raise ValueError("won must be between 0 and n")
-    p = won / n
-    z2 = z * z
-    denominator = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denominator
-    margin = z / denominator * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return max(0.0, centre - margin), min(1.0, centre + margin)
 
 
 def size_band(company_size: int | None) -> str | None:
@@ -61,10 +53,14 @@ class Segment:
     leads: int
     won: int
     lost: int
+    rejected: int
     sample_size: int
     win_rate: float | None
     wilson_lower: float | None
     wilson_upper: float | None
+    acceptance: Acceptance
+    yield_rate: float | None
+    yield_lower: float | None
     rank: int | None
     status: Status
 
@@ -76,7 +72,9 @@ def dimension_value(fact: LeadFact, dimension: str) -> str | None:
     return value
 
 
-def segments(facts: Sequence[LeadFact], min_sample: int) -> list[Segment]:
+def segments(
+    facts: Sequence[LeadFact], min_sample: int, *, min_verdicts: int = DEFAULT_MIN_VERDICTS
+) -> list[Segment]:
     """Ranked segments first (best lower bound first), then the under-sampled ones.
 
     Leads without a value for a dimension are in no segment of it. Ties in the lower bound
@@ -88,14 +86,22 @@ def segments(facts: Sequence[LeadFact], min_sample: int) -> list[Segment]:
             value = dimension_value(fact, dimension)
             if value is None:
                 continue
-            c = counts.setdefault((dimension, value), [0, 0, 0])
+            judged = verdict(fact)
+            closed = fact.won_at is not None or fact.lost_at is not None
+            c = counts.setdefault((dimension, value), [0, 0, 0, 0, 0, 0])
             c[0] += 1
             c[1] += fact.won_at is not None
             c[2] += fact.lost_at is not None
-    built = [_segment(d, v, *c, min_sample=min_sample) for (d, v), c in counts.items()]
+            c[3] += judged == "rejected" and not closed  # settled by the rejection alone
+            c[4] += judged is not None
+            c[5] += judged == "rejected"
+    built = [
+        _segment(d, v, c, min_sample=min_sample, min_verdicts=min_verdicts)
+        for (d, v), c in counts.items()
+    ]
     ranked = sorted(
         (s for s in built if s.status == "ranked"),
-        key=lambda s: (-(s.wilson_lower or 0.0), -s.sample_size, s.dimension, s.value),
+        key=lambda s: (-(s.yield_lower or 0.0), -s.sample_size, s.dimension, s.value),
     )
     flagged = sorted(
         (s for s in built if s.status != "ranked"),
@@ -105,20 +111,27 @@ def segments(facts: Sequence[LeadFact], min_sample: int) -> list[Segment]:
 
 
 def _segment(
-    dimension: str, value: str, leads: int, won: int, lost: int, *, min_sample: int
+    dimension: str, value: str, c: list[int], *, min_sample: int, min_verdicts: int
 ) -> Segment:
-    n = won + lost
-    interval = wilson_interval(won, n)
+    leads, won, lost, rejected, verdicts, rejections = c
+    # A lead rejected after it closed (rare) is settled once, as closed.
+    closed, settled = won + lost, won + lost + rejected
+    interval = wilson_interval(won, closed)
+    settled_interval = wilson_interval(won, settled)
     return Segment(
         dimension=dimension,
         value=value,
         leads=leads,
         won=won,
         lost=lost,
-        sample_size=n,
-        win_rate=round(won / n, 4) if n else None,
+        rejected=rejected,
+        sample_size=settled,
+        win_rate=round(won / closed, 4) if closed else None,
         wilson_lower=round(interval[0], 4) if interval else None,
         wilson_upper=round(interval[1], 4) if interval else None,
+        acceptance=rate(verdicts - rejections, verdicts, min_verdicts),
+        yield_rate=round(won / settled, 4) if settled else None,
+        yield_lower=round(settled_interval[0], 4) if settled_interval else None,
         rank=None,
-        status="ranked" if n >= max(min_sample, 1) else "insufficient_data",
+        status="ranked" if settled >= max(min_sample, 1) else "insufficient_data",
     )

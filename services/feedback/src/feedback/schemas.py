@@ -197,6 +197,27 @@ class FunnelGroup(BaseModel):
     cost_per_lead: float | None
     cac: float | None = Field(description="Customer acquisition cost: cost / won")
     roi: float | None
+    # Lead quality (issue 24), last so the CSV's earlier columns keep their places.
+    rejected: int = Field(description="MQLs whose verdict is a rejection (docs/feedback.md)")
+    verdicts: int = Field(
+        description="MQLs with a verdict: rejected, or reached contacted, sql, won or lost"
+    )
+    acceptance_rate: float | None = Field(
+        description="(verdicts - rejected) / verdicts; null when acceptance_status is "
+        "insufficient_data (fewer verdicts than LEADFLOW_MIN_VERDICTS)"
+    )
+    acceptance_wilson_lower: float | None = Field(
+        description="Lower bound of the acceptance rate's 95 % Wilson interval"
+    )
+    acceptance_wilson_upper: float | None = Field(
+        description="Upper bound of the acceptance rate's 95 % Wilson interval"
+    )
+    acceptance_status: Literal["measured", "insufficient_data"] = Field(
+        description="insufficient_data: too few verdicts for a rate (none is given)"
+    )
+    rejection_reasons: dict[str, int] = Field(
+        description="Rejected MQLs per reason code (CSV: code=count;…)"
+    )
 
 
 class FunnelOut(BaseModel):
@@ -258,10 +279,27 @@ class SegmentOut(BaseModel):
     leads: int
     won: int
     lost: int
-    sample_size: int = Field(description="Closed leads: won + lost")
-    win_rate: float | None
-    wilson_lower: float | None = Field(description="Lower bound of the 95 % Wilson interval")
-    wilson_upper: float | None = Field(description="Upper bound of the 95 % Wilson interval")
+    rejected: int = Field(description="MQLs rejected and never closed")
+    sample_size: int = Field(description="Settled leads: won + lost + rejected")
+    win_rate: float | None = Field(description="won / (won + lost)")
+    wilson_lower: float | None = Field(
+        description="Lower bound of the win rate's 95 % Wilson interval"
+    )
+    wilson_upper: float | None = Field(
+        description="Upper bound of the win rate's 95 % Wilson interval"
+    )
+    acceptance_rate: float | None = Field(
+        description="MQLs accepted / MQLs with a verdict; null when insufficient_data"
+    )
+    acceptance_wilson_lower: float | None
+    acceptance_wilson_upper: float | None
+    acceptance_status: Literal["measured", "insufficient_data"]
+    yield_rate: float | None = Field(
+        description="won / (won + lost + rejected): a rejection counts as a lost deal"
+    )
+    yield_lower: float | None = Field(
+        description="Lower bound of yield_rate's 95 % Wilson interval: the ranking key"
+    )
     rank: int | None = Field(description="1 = best; null when not ranked")
     status: Literal["ranked", "insufficient_data"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from feedback.funnel import DEFAULT_MIN_VERDICTS
 from leadflow.settings import Settings
 
 
@@ -17,8 +18,13 @@ class FeedbackSettings(Settings):
     consumer_max_batch: int = Field(default=1000, ge=1)
     consumer_linger_ms: int = Field(default=500, ge=0, le=5000)
 
-    # GET /v1/insights/segments: fewer closed leads (won + lost) than this is not ranked.
+    # GET /v1/insights/segments: fewer settled leads (won + lost + rejected) than this is
+    # not ranked.
     insights_min_sample: int = Field(default=20, ge=1)
+    # Lead quality and the agreement (issue 24): an acceptance rate over fewer verdicts than
+    # this is not given (insufficient_data), and a month's projection needs this many days.
+    min_verdicts: int = Field(default=DEFAULT_MIN_VERDICTS, ge=1)
+    min_projection_days: int = Field(default=7, ge=1, le=28)
     # Retention (issue 19): journey rows are deleted this many days after what they record
     # happened (the funnel's facts stay); checked every purge_interval_seconds.
     journey_retention_days: float = Field(default=365.0, gt=0)
