@@ -7,7 +7,15 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from feedback import api, api_dashboard, api_integrations, api_metrics, api_sales_ops, auth
+from feedback import (
+    api,
+    api_agreement,
+    api_dashboard,
+    api_integrations,
+    api_metrics,
+    api_sales_ops,
+    auth,
+)
 from feedback.handlers import BATCH_HANDLERS, HANDLERS
 from feedback.retention import purge_journey
 from feedback.settings import FeedbackSettings
@@ -42,13 +50,15 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
         description="Folds every lead event into a journey and per-lead facts, takes sales "
         "outcomes (with the admin token, a sales-tool token or a signed webhook; published as "
         "`leads.outcomes` through a transactional outbox), and answers funnel, speed-to-lead, "
-        "campaign ROI and targeting insights, as JSON, CSV and a dashboard at `/`.",
+        "campaign ROI, lead quality, targeting insights and the marketing–sales agreement, as "
+        "JSON, CSV and a dashboard at `/`.",
         routers=[
             api.router,
             api_integrations.router,
             api_metrics.router,
             api_dashboard.router,
             api_sales_ops.router,
+            api_agreement.router,
         ],
     )
     register_resolver(app.state, auth.integration_principal)  # `lf_it_` → sales_tool
