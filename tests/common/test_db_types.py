@@ -1,4 +1,4 @@
-"""UtcDateTime on SQLite writes exactly what SQLAlchemy's DATETIME writes, only faster."""
+"""UtcDateTime on SQLite writes what SQLAlchemy's DATETIME writes for the UTC instant."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from leadflow.db import UtcDateTime
 
 DIALECT = sqlite.dialect()
 THEIRS = DateTime(timezone=True).dialect_impl(DIALECT).bind_processor(DIALECT)
-OURS = UtcDateTime().bind_processor(DIALECT)
+OURS = UtcDateTime().dialect_impl(DIALECT).bind_processor(DIALECT)
 
 zones = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
 instants = st.datetimes(

@@ -51,27 +51,6 @@ class UtcDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime: pass an aware one (UTC)")
         return value.astimezone(UTC)
 
-    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
-        if dialect.name != "sqlite":
-            return super().bind_processor(dialect)
-
-        # SQLite stores the text SQLAlchemy's DATETIME writes ("YYYY-MM-DD HH:MM:SS.ffffff",
-        # UTC); isoformat() writes the same in C, where the dialect %-formats a dict for every
-        # timestamp of every row (docs/decisions.md, session 7). The rows of a batch share one
-        # timestamp object, so the last one's text is kept (one cell: swapped whole).
-        last: list[tuple[datetime | None, str | None]] = [(None, None)]
-
-        def process(value: datetime | None) -> str | None:
-            seen, written = last[0]
-            if value is seen:
-                return written
-            utc = self.process_bind_param(value, dialect)
-            text = None if utc is None else utc.replace(tzinfo=None).isoformat(" ", "microseconds")
-            last[0] = (value, text)
-            return text
-
-        return process
-
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
