@@ -115,8 +115,8 @@ def test_reports_won_lost_and_win_rate_per_attribute_value() -> None:
     model.update(RETAIL, won=False)
     rows = {(r["attribute"], r["value"]): r for r in model.stats()}
     assert rows["industry", "software"] | {"weight": 0} == {
-        "attribute": "industry", "value": "software", "won": 1, "lost": 1, "win_rate": 0.5,
-        "weight": 0,
+        "attribute": "industry", "value": "software", "won": 1, "lost": 1, "rejected": 0,
+        "win_rate": 0.5, "weight": 0,
     }  # fmt: skip
     assert rows["industry", "retail"]["win_rate"] == 0.0
     assert rows["seniority", "vp"]["won"] + rows["seniority", "vp"]["lost"] == 3
@@ -149,3 +149,27 @@ def test_odoo_baseline_starts_every_frequency_at_a_tenth() -> None:
     expected = (0.5 * 1.1 / 1.2) / (0.5 * 1.1 / 1.2 + 0.5 * 0.1 / 1.2)
     assert odoo.probability(SOFTWARE) == pytest.approx(expected)
     assert OdooBaseline().n_outcomes == 0
+
+
+def test_a_rejection_teaches_as_much_as_two_lost_deals() -> None:
+    rejected, lost_twice = LearnedModel(), LearnedModel()
+    rejected.reject(SOFTWARE)
+    lost_twice.update(SOFTWARE, won=False)
+    lost_twice.update(SOFTWARE, won=False)
+    assert rejected.mean == lost_twice.mean
+    assert rejected.variance == lost_twice.variance
+    assert (rejected.n_outcomes, rejected.n_rejected, rejected.n_won) == (1, 1, 0)
+    row = next(r for r in rejected.stats() if r["attribute"] == "industry")
+    assert (row["won"], row["lost"], row["rejected"], row["win_rate"]) == (0, 0, 1, 0.0)
+    again = LearnedModel.from_doc(json.loads(json.dumps(rejected.to_doc())))
+    assert again == rejected
+
+
+def test_reads_a_model_saved_before_rejections_were_learned() -> None:
+    model = LearnedModel()
+    model.update(SOFTWARE, won=True)
+    doc = model.to_doc()
+    del doc["n_rejected"]
+    for feature in doc["features"].values():
+        del feature["rejected"]
+    assert LearnedModel.from_doc(doc) == model

@@ -1,4 +1,4 @@
-"""The learned part of a score: what won/lost outcomes taught us, per attribute value.
+"""The learned part of a score: what won/lost/rejected outcomes taught us, per attribute value.
 
 `LearnedModel` is an online Bayesian probit regression over one-hot lead attributes, updated
 by assumed-density filtering (the AdPredictor update, Graepel et al., ICML 2010): each
@@ -6,6 +6,14 @@ weight is a Gaussian (mean, variance), one outcome costs O(attributes) and needs
 Its prediction integrates over the weights' uncertainty, so a young model predicts close to
 the base rate instead of the extreme odds of naive Bayes; that is where it beats
 `OdooBaseline` (Odoo CRM's predictive lead scoring) in Brier score.
+
+A rejection (sales judged the MQL not sales-ready) is a negative example worth
+`REJECTION_WEIGHT` lost deals: the update is applied that many times. A lost deal was a lead
+sales accepted and worked, lost to price, timing or a competitor, much of it beyond what the
+lead's attributes say; a rejection is sales saying that the MQL definition itself let the
+lead in. Counting it twice moves the weights of its attribute values faster, without letting
+a few rejections outweigh the evidence of many won and lost deals (ADF shrinks each update
+as a weight's variance falls).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ ATTRIBUTES: tuple[str, ...] = (
 )  # fmt: skip
 UNKNOWN = "unknown"
 _BIAS = "bias"
+REJECTION_WEIGHT = 2  # a rejection teaches as much as this many lost deals (see above)
 _MAX_VALUE_LEN = 80  # utm_campaign is free text; bound what one value can cost in storage
 _SIZE_BANDS: tuple[tuple[int, str], ...] = (
     (9, "1-9"), (49, "10-49"), (199, "50-199"), (999, "200-999"), (4999, "1000-4999"),
@@ -77,17 +86,19 @@ def _v_w(t: float) -> tuple[float, float]:
 
 @dataclass
 class LearnedModel:
-    """Online Bayesian probit regression on one-hot attributes, plus won/lost counts."""
+    """Online Bayesian probit regression on one-hot attributes, plus won/lost/rejected counts."""
 
     prior_variance: float = 0.15  # sd ~0.4 probit ~0.6 log-odds: one attribute rarely does more
     bias_prior_variance: float = 1.0  # the base rate may be anywhere from 1% to 50%
     beta: float = 1.0  # probit noise: the spread of outcomes the attributes cannot explain
     n_outcomes: int = 0
     n_won: int = 0
+    n_rejected: int = 0
     mean: dict[str, float] = field(default_factory=dict)
     variance: dict[str, float] = field(default_factory=dict)
     won: dict[str, int] = field(default_factory=dict)
     lost: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -108,6 +119,25 @@ class LearnedModel:
     def update(self, lead: Lead, won: bool) -> None:
         """Learn from one won or lost lead, in O(number of attributes)."""
         feats = self._features(lead)
+        self._learn(feats, won)
+        for f in feats:
+            counts = self.won if won else self.lost
+            counts[f] = counts.get(f, 0) + 1
+        self.n_outcomes += 1
+        self.n_won += int(won)
+
+    def reject(self, lead: Lead) -> None:
+        """Learn from one rejected MQL: a negative example worth REJECTION_WEIGHT lost deals."""
+        feats = self._features(lead)
+        for _ in range(REJECTION_WEIGHT):
+            self._learn(feats, False)
+        for f in feats:
+            self.rejected[f] = self.rejected.get(f, 0) + 1
+        self.n_outcomes += 1
+        self.n_rejected += 1
+
+    def _learn(self, feats: list[str], won: bool) -> None:
+        """One assumed-density-filtering step of the probit weights towards `won`."""
         y = 1.0 if won else -1.0
         mu, var = self._moments(feats)
         s2 = self.beta**2 + var
@@ -118,10 +148,6 @@ class LearnedModel:
             self.mean[f] = self.mean.get(f, 0.0) + y * sigma2 / s * v
             # Floor keeps a heavily seen weight able to move a little if the world drifts.
             self.variance[f] = max(sigma2 * (1.0 - sigma2 / s2 * w), 1e-6)
-            counts = self.won if won else self.lost
-            counts[f] = counts.get(f, 0) + 1
-        self.n_outcomes += 1
-        self.n_won += int(won)
 
     def probability(self, lead: Lead) -> float:
         """P(won) for a lead, averaged over the weights' uncertainty."""
@@ -135,46 +161,58 @@ class LearnedModel:
         p = _cdf(mu / math.sqrt(self.beta**2 + var))
         out: list[Contribution] = []
         for f in feats[1:]:
-            won, lost = self.won.get(f, 0), self.lost.get(f, 0)
-            if won + lost == 0:
+            won, lost, rejected = self._counts(f)
+            if won + lost + rejected == 0:
                 continue
             mu_i, var_i = self.mean.get(f, 0.0), self._variance(f)
             p_without = _cdf((mu - mu_i) / math.sqrt(self.beta**2 + var - var_i))
             attr, value = f.split("=", 1)
-            reason = f"{attr} {value}: {won} won, {lost} lost ({won / (won + lost):.0%} win rate)"
+            seen = f"{won} won, {lost} lost" + (f", {rejected} rejected" if rejected else "")
+            rate = won / (won + lost + rejected)
+            reason = f"{attr} {value}: {seen} ({rate:.0%} win rate)"
             out.append(Contribution(f"learned:{f}", 100.0 * (p - p_without), reason))
         return sorted(out, key=lambda c: -abs(c.points))
 
+    def _counts(self, f: str) -> tuple[int, int, int]:
+        return self.won.get(f, 0), self.lost.get(f, 0), self.rejected.get(f, 0)
+
     def stats(self) -> list[dict[str, Any]]:
-        """Per attribute value: won, lost, win rate and learned weight, most seen first."""
+        """Per attribute value: won, lost, rejected, win rate (won of all three) and learned
+        weight, most seen first."""
         rows = []
-        for f in self.won.keys() | self.lost.keys():
+        for f in self.won.keys() | self.lost.keys() | self.rejected.keys():
             if f == _BIAS:
                 continue
             attr, value = f.split("=", 1)
-            won, lost = self.won.get(f, 0), self.lost.get(f, 0)
+            won, lost, rejected = self._counts(f)
             rows.append(
                 {"attribute": attr, "value": value, "won": won, "lost": lost,
-                 "win_rate": won / (won + lost), "weight": round(self.mean.get(f, 0.0), 4)}
+                 "rejected": rejected, "win_rate": won / (won + lost + rejected),
+                 "weight": round(self.mean.get(f, 0.0), 4)}
             )  # fmt: skip
         order = {a: i for i, a in enumerate(ATTRIBUTES)}
-        return sorted(rows, key=lambda r: (order.get(r["attribute"], 99), -r["won"] - r["lost"]))
+        return sorted(
+            rows,
+            key=lambda r: (order.get(r["attribute"], 99), -r["won"] - r["lost"] - r["rejected"]),
+        )
 
     def to_doc(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot; from_doc restores it exactly."""
-        feats = sorted(self.mean.keys() | self.won.keys() | self.lost.keys())
+        feats = sorted(self.mean.keys() | self.won.keys() | self.lost.keys() | self.rejected.keys())
         return _ModelDoc(
             prior_variance=self.prior_variance,
             bias_prior_variance=self.bias_prior_variance,
             beta=self.beta,
             n_outcomes=self.n_outcomes,
             n_won=self.n_won,
+            n_rejected=self.n_rejected,
             features={
                 f: _FeatureDoc(
                     mean=self.mean.get(f, 0.0),
                     variance=self._variance(f),
                     won=self.won.get(f, 0),
                     lost=self.lost.get(f, 0),
+                    rejected=self.rejected.get(f, 0),
                 )
                 for f in feats
             },
@@ -191,10 +229,12 @@ class LearnedModel:
             beta=d.beta,
             n_outcomes=d.n_outcomes,
             n_won=d.n_won,
+            n_rejected=d.n_rejected,
             mean={f: x.mean for f, x in fs.items()},
             variance={f: x.variance for f, x in fs.items()},
             won={f: x.won for f, x in fs.items() if x.won},
             lost={f: x.lost for f, x in fs.items() if x.lost},
+            rejected={f: x.rejected for f, x in fs.items() if x.rejected},
         )
 
 
@@ -204,6 +244,7 @@ class _FeatureDoc(BaseModel):
     variance: float = Field(gt=0)
     won: int = Field(ge=0)
     lost: int = Field(ge=0)
+    rejected: int = Field(default=0, ge=0)  # absent in documents saved before rejections
 
 
 class _ModelDoc(BaseModel):
@@ -214,6 +255,7 @@ class _ModelDoc(BaseModel):
     beta: float = Field(gt=0)
     n_outcomes: int = Field(ge=0)
     n_won: int = Field(ge=0)
+    n_rejected: int = Field(default=0, ge=0)
     features: dict[str, _FeatureDoc]
 
 
