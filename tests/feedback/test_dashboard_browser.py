@@ -15,14 +15,14 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from dataset import seed
-from feedback_events import RITA, SAM, deliver, env
+from feedback_events import ADMIN, RITA, SAM, assigned, captured, deliver, env, lead, relay, scored
 
 from feedback.app import MIGRATIONS, build_app
 from feedback.settings import FeedbackSettings
@@ -85,6 +85,38 @@ async def _seed_decisions(rt: Any) -> None:
         assert await deliver(rt, env(event))
 
 
+AGREEMENT = {"mqls_per_month": 2, "min_acceptance_rate": 0.9, "contact_within_minutes": 60}
+
+
+async def _seed_this_month(rt: Any, client: httpx.AsyncClient) -> None:
+    """This month (the dashboard's agreement panel is always the current one): three MQLs
+    assigned a minute after capture; one contacted after 5 min, one after 10, one rejected.
+    Against AGREEMENT: 3 MQLs ≥ 2 (on track once a day has passed), 2 of 3 accepted =
+    66.7 % < 90 % (off track), median first contact 7.5 min ≤ 60 (on track)."""
+    now = datetime.now(UTC)
+    base = max(
+        now.replace(day=1, hour=0, minute=0, second=0, microsecond=0), now - timedelta(hours=2)
+    )
+    outcomes = [
+        {"stage": "contacted", "occurred_at": base + timedelta(minutes=6)},
+        {"stage": "contacted", "occurred_at": base + timedelta(minutes=11)},
+        {"stage": "rejected", "reason": "not_a_fit", "occurred_at": base + timedelta(minutes=30)},
+    ]
+    for outcome in outcomes:
+        the_lead = lead(uuid.uuid4(), base, source="webinar")
+        mql = scored(the_lead, 80, base + timedelta(seconds=5))
+        given = assigned(the_lead.lead_id, RITA, base + timedelta(minutes=1))
+        for envelope in (captured(the_lead), mql, given):
+            assert await deliver(rt, envelope)
+        body = {**outcome, "lead_id": str(the_lead.lead_id),
+                "occurred_at": outcome["occurred_at"].isoformat()}  # fmt: skip
+        answer = await client.post("/v1/outcomes", json=body, headers=ADMIN)
+        assert answer.status_code == 202, answer.text
+    await relay(rt)
+    answer = await client.put("/v1/agreement", json=AGREEMENT, headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+
+
 async def _seeded_database(tmp_path: Path) -> str:
     """A migrated SQLite file holding the dataset, written by the app's own code paths."""
     url = f"sqlite+aiosqlite:///{tmp_path}/feedback.db"
@@ -97,6 +129,7 @@ async def _seeded_database(tmp_path: Path) -> str:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://seed") as client:
             await seed(app.state.runtime, client)
+            await _seed_this_month(app.state.runtime, client)
         await _seed_decisions(app.state.runtime)
     finally:
         await app.state.runtime.engine.dispose()
@@ -118,6 +151,9 @@ async def feedback(kafka_bootstrap: str, tmp_path: Path) -> Any:
         "LEADFLOW_DATA_DIR": str(tmp_path),
         "LEADFLOW_DATABASE_URL": url,
         "LEADFLOW_CONSUMER_GROUP": group,
+        # The agreement panel's few leads make measured figures (issue 24).
+        "LEADFLOW_MIN_VERDICTS": "2",
+        "LEADFLOW_MIN_PROJECTION_DAYS": "1",
     }
     proc = Proc("feedback", port, env, tmp_path / "feedback.log")
     proc.start()
@@ -292,6 +328,77 @@ async def test_the_sales_ops_page_shows_the_fairness_ledger_on_a_laptop_and_a_ph
         )
         assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
         _screenshot(driver, shots / f"sales-ops-{name}.png", full_page=True)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    kept = ROOT / "var" / "screenshots"
+    kept.mkdir(parents=True, exist_ok=True)
+    for shot in shots.iterdir():
+        assert shot.stat().st_size > 10_000, shot
+        shutil.copy(shot, kept / shot.name)
+
+
+async def test_the_agreement_comes_first_green_or_red_for_marketing_and_sales(
+    chromium: Any, feedback: Proc, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+
+    driver = chromium
+    driver.get_log("browser")  # drop what earlier pages logged
+    page = feedback.url + "/"
+    driver.get(page)
+    driver.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
+    driver.find_element(By.ID, "login-submit").click()
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "agreement"))
+    # The first screen: the agreement is the first section of the page, above the figures.
+    first = driver.find_element(By.CSS_SELECTOR, "main section")
+    assert first.get_attribute("id") == "agreement", feedback.log_tail()
+    now = datetime.now(UTC)
+    assert f"{now:%Y-%m}" in driver.find_element(By.ID, "agreement-heading").text
+
+    def rows(team: str) -> list[tuple[str | None, list[str]]]:
+        found = driver.find_elements(By.CSS_SELECTOR, f"#agreement-{team} tbody tr")
+        return [
+            (r.get_attribute("class"), [c.text for c in r.find_elements(By.CSS_SELECTOR, "th, td")])
+            for r in found
+        ]
+
+    mqls = "promise on-track" if now.day > 1 else "promise unknown"  # a day must have passed
+    marketing = rows("marketing")
+    assert [cls for cls, _ in marketing] == [mqls, "promise off-track"]
+    assert [marketing[0][1][i] for i in (0, 2, 3)] == ["MQLs in the month", "2", "3"], marketing
+    # 2 of 3: 66.7 %, Wilson .2077–.9385 (the API's four decimals, shown to one); the rate
+    # does not accumulate: projected as is.
+    assert marketing[1][1] == ["MQLs accepted by sales", "Off track", "90.0 %",
+                               "66.7 % (20.8 %–93.8 %)", "66.7 %"]  # fmt: skip
+    assert rows("sales") == [
+        ("promise on-track",
+         ["First contact after assignment (median)", "On track", "60 min", "8 min", "8 min"]),
+    ]  # fmt: skip
+    # Green and red are the stylesheet's, not inline styles (the CSP allows none).
+    green = driver.find_element(By.CSS_SELECTOR, "#agreement-sales tr.on-track td.state")
+    red = driver.find_element(By.CSS_SELECTOR, "#agreement-marketing tr.off-track td.state")
+    assert green.value_of_css_property("background-color") == "rgba(27, 110, 58, 1)"
+    assert red.value_of_css_property("background-color") == "rgba(179, 38, 30, 1)"
+    refused = [m for m in driver.get_log("browser") if "Content Security Policy" in m["message"]]
+    assert not refused, refused
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    for name, (width, height, mobile) in SIZES.items():
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+        )
+        driver.get(page)
+        panel = driver.find_element(By.ID, "agreement")
+        assert panel.location["y"] < height, f"{name}: the agreement is not on the first screen"
+        for state in driver.find_elements(By.CSS_SELECTOR, "#agreement td.state"):
+            box = state.rect  # green or red in view, not scrolled off to the right
+            assert box["x"] + box["width"] <= width, f"{name}: a promise's status is cut off"
+        overflow = driver.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
+        _screenshot(driver, shots / f"agreement-{name}.png", full_page=False)
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     kept = ROOT / "var" / "screenshots"
     kept.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from feedback import agreement, agreement_repo
+from feedback import agreement, agreement_repo, agreement_view
 from feedback.agreement_schemas import AgreementIn, AgreementOut
 from feedback.handlers import to_fact
 from leadflow.service import Runtime
@@ -76,3 +76,36 @@ async def status(
         min_projection_days=min_projection_days,
     )
     return Status(period, now, found)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """The dashboard's agreement panel: this month's promises per team, and its month."""
+
+    month: str
+    days_elapsed: float
+    days: int
+    teams: dict[agreement.Team, list[agreement_view.Row]]
+
+
+async def panel(rt: Runtime, *, min_verdicts: int, min_projection_days: int) -> Panel | None:
+    """This month's panel, or None when no agreement was made."""
+    terms = await load(rt)
+    if terms is None:
+        return None
+    now = datetime.now(UTC)
+    found = await status(
+        rt,
+        terms,
+        now.year,
+        now.month,
+        min_verdicts=min_verdicts,
+        min_projection_days=min_projection_days,
+        now=now,
+    )
+    return Panel(
+        month=f"{now.year:04d}-{now.month:02d}",
+        days_elapsed=found.month.elapsed_days,
+        days=found.month.days,
+        teams=agreement_view.panel(found.promises),
+    )

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from feedback import auth, handlers, sessions
+from feedback import agreements, auth, handlers, sessions
 from feedback.dashboard import duration
 from feedback.sessions import SESSION_COOKIE
 from feedback.settings import FeedbackSettings
@@ -108,8 +108,11 @@ def _safe_next(value: str | None) -> str:
     response_class=HTMLResponse,
     summary="The marketing dashboard (HTML); without a login, the login form",
     description=(
-        "Charts (funnel; leads and win rate by source and campaign per week; speed to lead; "
-        "ROI per campaign) and tables for the leads captured from `from` to `to` (dates, "
+        "First, this month's marketing–sales agreement: each promise with its target, actual, "
+        "projection and whether it is on track (green) or not (red), for marketing and for "
+        "sales (GET /v1/agreement/status). Then charts (funnel; leads and win rate by source "
+        "and campaign per week; speed to lead; ROI per campaign) and tables (lead quality "
+        "and rejection reasons by source) for the leads captured from `from` to `to` (dates, "
         "both included). Log in with an analyst or admin token through the form (POST "
         "/login), which opens a session on the server and sets an HttpOnly, SameSite=Strict "
         "cookie holding only its random id. " + roles_text("admin", "analyst")
@@ -132,6 +135,9 @@ async def dashboard_page(
     start = datetime.combine(first, time(), UTC) if first else None
     end = datetime.combine(last + timedelta(days=1), time(), UTC) if last else None
     view = await handlers.dashboard_view(rt, start, end, settings.min_verdicts)
+    promised = await agreements.panel(
+        rt, min_verdicts=settings.min_verdicts, min_projection_days=settings.min_projection_days
+    )
     params = {k: v.isoformat() for k, v in (("from", start), ("to", end)) if v is not None}
     return render(
         "dashboard.html",
@@ -142,6 +148,7 @@ async def dashboard_page(
         errors=errors,
         csv_query=urlencode(params),
         min_verdicts=settings.min_verdicts,
+        agreement=promised,
     )
 
 
