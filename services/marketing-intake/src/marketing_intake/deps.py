@@ -51,9 +51,11 @@ def check_rate(buckets: TokenBuckets, key: str, scope: str, headers: dict[str, s
         )
 
 
-async def require_key(request: Request, rt: RT, credentials: Credentials) -> ApiKey:
+async def require_key(request: Request, credentials: Credentials) -> ApiKey:
     """The caller's live API key (401 otherwise), within its rate limit (429)."""
-    key = await _live_key(request, rt, bearer_token(credentials))
+    # The runtime from the app, not through `RT`: a nested dependency is solved again on
+    # every request even when cached, and this one guards the busiest route.
+    key = await _live_key(request, await runtime(request), bearer_token(credentials))
     check_rate(limits(request).key, str(key.id), "key", {})
     return key
 
