@@ -111,6 +111,7 @@ def test_alerts_and_dashboard_use_only_metrics_that_exist(render: Render) -> Non
         "LeadflowEventsDeadLettered",
         "LeadflowDlqNotEmpty",
         "LeadflowOutboxBacklog",
+        "LeadflowLeadsQueuedTooLong",
         "LeadflowNotReady",
     } <= set(alerts)
     for alert, expr in alerts.items():
@@ -126,6 +127,27 @@ def test_alerts_and_dashboard_use_only_metrics_that_exist(render: Render) -> Non
         used = metric_names(expr)
         assert used, expr
         assert used <= exported | EXTERNAL_DASHBOARD, (expr, used - exported)
+
+
+def test_leads_queued_too_long_alerts_on_the_oldest_queued_lead_past_its_threshold(
+    render: Render, helm: str
+) -> None:
+    def expr(*args: str) -> str:
+        (rule,) = of_kind(render("--values", str(ALL_FEATURES), *args), "PrometheusRule")
+        [found] = [
+            r
+            for g in rule["spec"]["groups"]
+            for r in g["rules"]
+            if r["alert"] == "LeadflowLeadsQueuedTooLong"
+        ]
+        return str(found["expr"])
+
+    assert expr().startswith("max by (service) (leadflow_assignment_queue_oldest_seconds{")
+    assert expr().endswith(") > 900")
+    assert expr("--set", "metrics.prometheusRule.queuedLeadOldestSeconds=3600").endswith("> 3600")
+    refused = helm_template(helm, "--set", "metrics.prometheusRule.queuedLeadOldestSeconds=-1")
+    assert refused.returncode != 0
+    assert "queuedLeadOldestSeconds" in refused.stderr
 
 
 def test_helm_test_checks_every_services_readiness(render: Render) -> None:

@@ -9,6 +9,14 @@ count after n picks within one of n * w / W (its current weight c = n*w - W*coun
 inside (-W, W)), and the routing lock makes the two replicas one sequence of picks over one
 shared state. With weights 1, 2, 3 and 300 leads that is 50 / 100 / 150; a lost or doubled
 round-robin update would show as a deviation of more than one lead.
+
+Then, on the same two processes, a fallback, the queue and declines: 60 leads from
+Antarctica match a rule whose pool (Four) and fallback rep (Five, weight 0) each take 20;
+the other 20 are queued (`lead.queued` to a real receiver), and once Four's capacity is
+raised in the database both replicas' periodic queue passes race for them. Then Five
+declines 10 of its leads through both replicas at once: nobody else may take them (Four is
+full, Five declined), so they are queued, and go to Four when it has room again. Each
+hand-out happens once: every lead has one owner per attempt, one `leads.assigned` each.
 """
 
 from __future__ import annotations
@@ -26,18 +34,20 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from assignment_kit import qualified
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from leadflow.events import TOPICS, LeadAssigned, decode
-from sales_assignment.models import AssignmentRow, HistoryRow
+from sales_assignment.models import AssignmentRow, HistoryRow, RepRow
 from support.infra import free_port
 from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
+from support.receiver import Receiver
 from support.stack import ADMIN_TOKEN, Proc
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 N_LEADS = 300
+N_OVERFLOW = 60  # leads of the fallback-and-queue phase: 20 pool, 20 fallback, 20 queued
 WEIGHTS = {"One": 1, "Two": 2, "Three": 3}
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 _ASSIGNED = re.compile(r"topic='leads\.qualified', partition=(\d+)")
@@ -210,7 +220,150 @@ async def test_two_replicas_assign_each_lead_once_and_keep_the_weights(
             "shares",
             {weight: mine_shares[rep_id] for rep_id, weight in reps.items()},
         )
+        await _fallback_and_queue(replicas, kafka_bootstrap, pg_url)
     finally:
         for proc in replicas:
             if proc.popen is not None:
                 proc.terminate()
+
+
+async def _fallback_and_queue(replicas: list[Proc], bootstrap: str, database_url: str) -> None:
+    """A rule with a fallback rep and a queue in play: still each lead handed out once."""
+    receiver = Receiver().start()
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            first, second = (p.url for p in replicas)
+
+            async def rep(url: str, name: str, **fields: Any) -> str:
+                doc = {"name": name, "email": f"{name.lower()}@seller.example"} | fields
+                answer = await http.post(f"{url}/v1/reps", json=doc, headers=ADMIN)
+                assert answer.status_code == 201, answer.text
+                return str(answer.json()["rep_id"])
+
+            # Antarctica only, so other stacks' leads on the shared broker never reach them;
+            # Five, of weight 0, is in no round robin: only the fallback gives it leads.
+            four = await rep(first, "Four", territories=["AQ"], max_open_leads=20)
+            five = await rep(second, "Five", territories=["AQ"], max_open_leads=20, weight=0)
+            rule = {"name": "antarctica", "countries": ["AQ"], "pool": [four]}
+            answer = await http.put(
+                f"{second}/v1/routing/rules",
+                json={"rules": [rule | {"fallback": {"rep": five}}]},
+                headers=ADMIN,
+            )
+            assert answer.status_code == 200, answer.text
+            answer = await http.post(
+                f"{first}/v1/webhook-endpoints",
+                json={"url": receiver.url, "event_types": ["lead.queued"]},
+                headers=ADMIN,
+            )
+            assert answer.status_code == 201, answer.text
+
+            start = await end_offsets(bootstrap, ["leads.assigned"])
+            envs = [qualified(country="AQ") for _ in range(N_OVERFLOW)]
+            await _send(bootstrap, envs)
+            ours = {e.data.lead_id for e in envs}
+
+            async def statuses() -> Counter[str]:
+                rows, _ = await _stored(database_url)
+                return Counter(r.status for r in rows if r.lead_id in ours)
+
+            async def twenty_waiting() -> bool:
+                return (await statuses()) == Counter(assigned=40, queued=20)
+
+            await eventually(twenty_waiting, timeout=120)
+            # Room for 20 more, behind the API's back: both replicas' periodic queue passes
+            # notice it within LEADFLOW_QUEUE_RETRY_SECONDS and compete for the queue.
+            engine = create_async_engine(database_url)
+            try:
+                async with engine.begin() as conn:
+                    more = update(RepRow).where(RepRow.rep_id == uuid.UUID(four))
+                    await conn.execute(more.values(max_open_leads=40))
+            finally:
+                await engine.dispose()
+
+            async def all_assigned() -> bool:
+                return (await statuses()) == Counter(assigned=N_OVERFLOW)
+
+            await eventually(all_assigned, timeout=60)
+            rows, handed = await _stored(database_url)
+            mine = [r for r in rows if r.lead_id in ours]
+            assert all(handed[r.lead_id] == 1 for r in mine), "a lead was handed out twice"
+            assert Counter(str(r.rep_id) for r in mine) == {four: 40, five: 20}
+            assert len(await _queued_steps(database_url, ours)) == 20
+
+            # Five declines 10 of its leads, half through each replica, all at once.
+            fives = sorted(r.lead_id for r in mine if str(r.rep_id) == five)[:10]
+
+            async def decline(url: str, lead_id: uuid.UUID) -> None:
+                answer = await http.post(
+                    f"{url}/v1/assignments/{lead_id}/decline",
+                    json={"rep_id": five, "reason": "not mine"},
+                    headers=ADMIN,
+                )
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["outcome"] == "queued"  # Four is full, Five declined
+
+            await asyncio.gather(*(decline((first, second)[i % 2], n) for i, n in enumerate(fives)))
+            engine = create_async_engine(database_url)
+            try:
+                async with engine.begin() as conn:
+                    more = update(RepRow).where(RepRow.rep_id == uuid.UUID(four))
+                    await conn.execute(more.values(max_open_leads=50))
+            finally:
+                await engine.dispose()
+
+            async def declined_ones_reassigned() -> bool:
+                return (await statuses()) == Counter(assigned=N_OVERFLOW - 10, reassigned=10)
+
+            await eventually(declined_ones_reassigned, timeout=60)
+            await asyncio.sleep(2)  # room for a second hand-out to show up, if there were one
+            messages = await read_after(bootstrap, start, lambda m: False, timeout=5)
+            await eventually(lambda: len(receiver.snapshot()) >= 30, timeout=30)
+
+        rows, handed = await _stored(database_url)
+        mine = [r for r in rows if r.lead_id in ours]
+        again = set(fives)
+        assert {(r.status, r.attempt) for r in mine if r.lead_id not in again} == {("assigned", 1)}
+        assert {(r.status, r.attempt, str(r.rep_id)) for r in mine if r.lead_id in again} == {
+            ("reassigned", 2, four)
+        }
+        # One hand-out per attempt: assigned once, and the declined ones reassigned once.
+        assert all(handed[r.lead_id] == r.attempt for r in mine), "a lead was handed out twice"
+        assert Counter(str(r.rep_id) for r in mine) == {four: 50, five: 10}
+        events = [decode(m.value, m.headers).data for m in messages]
+        attempts = Counter(
+            (e.lead_id, e.attempt)
+            for e in events
+            if isinstance(e, LeadAssigned) and e.lead_id in ours
+        )
+        assert attempts == Counter(
+            {(r.lead_id, n): 1 for r in mine for n in range(1, r.attempt + 1)}
+        )
+        queued = await _queued_steps(database_url, ours)
+        assert len(queued) == 30, queued  # 20 at first, then the 10 declined
+        assert set(queued.values()) == {1}, queued
+        told = Counter(uuid.UUID(doc["data"]["lead"]["lead_id"]) for _, doc in receiver.payloads())
+        assert told == queued  # one lead.queued per queued lead, to the receiver
+    finally:
+        receiver.stop()
+
+
+async def _send(bootstrap: str, envs: list[Any]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for e in envs:
+            await producer.send_and_wait(e.topic, e.value(), key=e.key, headers=e.headers())
+    finally:
+        await producer.stop()
+
+
+async def _queued_steps(database_url: str, leads: set[uuid.UUID]) -> Counter[uuid.UUID]:
+    """How often each of these leads went to the queue (its history's `queued` steps)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            stmt = select(HistoryRow.lead_id).where(HistoryRow.event == "queued")
+            return Counter(lead_id for lead_id in await conn.scalars(stmt) if lead_id in leads)
+    finally:
+        await engine.dispose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,14 +28,14 @@ from leadflow.events import (
 )
 from leadflow.service import Runtime
 from leadflow.tracing import following
-from sales_assignment import erasure, repo
+from sales_assignment import erasure, queueing, repo
 from sales_assignment.assignment_metrics import SLA_MISSED
 from sales_assignment.doorbell import Doorbell
 from sales_assignment.facts import LeadFacts
 from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow, RepRow
 from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.payloads import facts_doc, redact, rep_ref, score_doc
-from sales_assignment.routing import Assignment, NoRepAvailable
+from sales_assignment.routing import Assignment
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.sla import sla_due
 from sales_assignment.staging import Staged
@@ -124,9 +124,7 @@ class Assigner:
         if isinstance(result, Assignment):
             await self._give(session, staged, team, row, result, now=now)
         else:
-            row.rule, row.reason = result.rule, result.reason
-            staged.step(row, "queued", result.reason, now)
-            log.info("lead queued", extra={"lead_id": str(row.lead_id), "rule": result.rule})
+            await queueing.enqueue(session, staged, row, result, now)
 
     async def on_outcome(self, session: AsyncSession, env: Envelope) -> None:
         """Won/lost closes the lead (freeing the rep); contact counts as accepting it."""
@@ -206,7 +204,7 @@ class Assigner:
             if isinstance(result, Assignment):
                 await self._give(session, staged, team, row, result, now=now)
                 assigned += 1
-        await self._write(session, staged, team, now)
+        await self._write(session, staged, team, now, waited={row.lead_id for row in rows})
         return assigned
 
     async def retry_queue(self) -> int:
@@ -216,7 +214,9 @@ class Assigner:
         database, not through the API) is noticed within one pass.
         """
         async with self.rt.transaction() as session:
-            return await self.drain_queue(session, fresh=True)
+            assigned = await self.drain_queue(session, fresh=True)
+            await queueing.measure(session, self.clock())  # for /metrics
+        return assigned
 
     async def retire(self, session: AsyncSession, rep: RepRow) -> int:
         """The rep was retired (deleted, flushed): each lead they had not accepted goes on now
@@ -242,7 +242,7 @@ class Assigner:
                 await self._give(session, staged, team, row, result, now=now)
                 moved += 1
                 continue
-            self._queue(staged, row, result, now)
+            await queueing.enqueue(session, staged, row, result, now)
         await self._write(session, staged, team, now)
         return moved
 
@@ -275,6 +275,8 @@ class Assigner:
                 row.sla_due_at = self._due(team, row.rep_id, now)
                 staged.step(row, "sla_missed", result.reason, now)
             await self._write(session, staged, team, now)
+            if moved:  # the reps who missed have room again: the queue may go to them
+                await self.drain_queue(session)
         for rep_id in missed:  # counted once committed
             SLA_MISSED.labels(rep_id=rep_id).inc()
         return moved
@@ -303,8 +305,9 @@ class Assigner:
         else:
             # Nobody else may take it: it waits in the queue, and the decliner's room is free.
             team.release(row.rep_id)
-            self._queue(staged, row, result, now)
+            await queueing.enqueue(session, staged, row, result, now)
         await self._write(session, staged, team, now)
+        await self.drain_queue(session)  # the decliner has room again, for other leads
         return outcome
 
     # ------------------------------------------------------------ internals
@@ -365,24 +368,26 @@ class Assigner:
         )
 
     async def _write(
-        self, session: AsyncSession, staged: Staged, team: Team, now: datetime
+        self,
+        session: AsyncSession,
+        staged: Staged,
+        team: Team,
+        now: datetime,
+        waited: Collection[uuid.UUID] = (),
     ) -> None:
         """Save the round-robin state and the staged rows; the webhook worker takes what it
-        can send at once when the transaction commits, and is woken for the rest."""
+        can send at once when the transaction commits, and is woken for the rest. Leads that
+        `waited` in the queue may have an earlier message (`lead.queued`) still unsent: their
+        deliveries are claimed in order, never sent at once."""
         team.save(session, now)
         left = bool(staged.deliveries)
         if left and self.deliveries is not None:
-            left = self.deliveries.lease_fresh(session, staged.deliveries, staged.endpoints)
+            fresh = [d for d in staged.deliveries if d["lead_id"] not in waited]
+            left = len(fresh) < len(staged.deliveries)
+            left = self.deliveries.lease_fresh(session, fresh, staged.endpoints) or left
         staged.write(session)
         if left:
             self.doorbell.ring_after_commit(session)
-
-    @staticmethod
-    def _queue(staged: Staged, row: AssignmentRow, result: NoRepAvailable, now: datetime) -> None:
-        """Send the lead to the queue, nobody's, with why; a later pass routes it again."""
-        row.rep_id, row.status, row.queued_at, row.sla_due_at = None, "queued", now, None
-        row.rule, row.reason = result.rule, result.reason
-        staged.step(row, "queued", result.reason, now)
 
     @staticmethod
     def _step(

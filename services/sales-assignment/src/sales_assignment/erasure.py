@@ -9,7 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sales_assignment import repo, webhook_repo
 from sales_assignment.models import AssignmentRow, DeliveryRow
 from sales_assignment.outbound import DeliveryWorker, erased_rows
-from sales_assignment.payloads import erased_words, redact, redact_body, redact_facts, scrub
+from sales_assignment.payloads import (
+    erased_words,
+    message_seq,
+    redact,
+    redact_body,
+    redact_facts,
+    scrub,
+)
 
 
 async def strip(
@@ -39,6 +46,6 @@ async def strip(
 async def tell(session: AsyncSession, row: AssignmentRow, now: datetime) -> bool:
     """Stage a `lead.erased` delivery to every endpoint subscribed to it; whether any."""
     endpoints = await webhook_repo.list_endpoints(session)
-    rows = erased_rows(endpoints, row.lead_id, row.attempt + 1, now)
+    rows = erased_rows(endpoints, row.lead_id, message_seq("lead.erased", row.attempt), now)
     repo.add_rows(session, DeliveryRow, rows)
     return bool(rows)

@@ -39,7 +39,13 @@ from leadflow.webhooks import headers_for
 from sales_assignment import webhook_repo
 from sales_assignment.doorbell import Doorbell
 from sales_assignment.models import AssignmentRow, DeliveryRow, EndpointRow, RepRow
-from sales_assignment.payloads import erased_body, message_id, webhook_body, webhook_data
+from sales_assignment.payloads import (
+    erased_body,
+    message_id,
+    message_seq,
+    webhook_body,
+    webhook_data,
+)
 from sales_assignment.sender import WebhookSender, retry_after_seconds
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.targets import GuardedResolver, target_problem
@@ -67,7 +73,7 @@ def delivery_rows(
     endpoints: Sequence[EndpointRow],
     event_type: str,
     row: AssignmentRow,
-    rep: RepRow,
+    rep: RepRow | None,
     now: datetime,
 ) -> list[dict[str, Any]]:
     """The deliveries of `event_type` to every endpoint that wants it, as rows to insert.
@@ -77,7 +83,8 @@ def delivery_rows(
     if not any(event_type in e.event_types for e in endpoints):
         return []
     body = webhook_body(event_type, now, webhook_data(row, rep))
-    return _rows(endpoints, event_type, row.lead_id, row.attempt, body, now=now)
+    seq = message_seq(event_type, row.attempt)
+    return _rows(endpoints, event_type, row.lead_id, seq, body, now=now)
 
 
 def erased_rows(

@@ -29,7 +29,7 @@ PERSONAL_FIELDS = (
 PERSONAL_ATTRIBUTION = ("referrer", "landing_page", "utm_term", "utm_content")
 PERSONAL_FACTS = ("email_domain", "website_domain", "company")
 ERASED = "[erased]"
-EVENT_TYPES = ("lead.assigned", "lead.reassigned", "lead.erased")
+EVENT_TYPES = ("lead.assigned", "lead.reassigned", "lead.queued", "lead.erased")
 
 
 def to_rep(row: RepRow, open_leads: int) -> Rep:
@@ -135,10 +135,11 @@ def assignment_doc(row: AssignmentRow) -> dict[str, Any]:
     }
 
 
-def webhook_data(row: AssignmentRow, rep: RepRow) -> dict[str, Any]:
+def webhook_data(row: AssignmentRow, rep: RepRow | None) -> dict[str, Any]:
+    """A webhook's `data`; `rep` is null while the lead waits in the queue (`lead.queued`)."""
     return {
         "lead": row.lead,
-        "rep": rep_doc(rep),
+        "rep": rep_doc(rep) if rep is not None else None,
         "score": row.score,
         "assignment": assignment_doc(row),
     }
@@ -161,6 +162,16 @@ def redact_body(body: bytes, words: set[str]) -> bytes:
 def erased_body(lead_id: uuid.UUID, timestamp: datetime) -> bytes:
     """A `lead.erased` webhook: it names the lead and nothing else."""
     return webhook_body("lead.erased", timestamp, {"lead": {"lead_id": str(lead_id)}})
+
+
+def message_seq(event_type: str, attempt: int) -> int:
+    """Where a message goes in its lead's order (deliveries are sent in it): attempt n's
+    assignment is 2n - 1, the queue after attempt n 2n (a new lead's: 0), the erasure last."""
+    if event_type == "lead.queued":
+        return 2 * attempt
+    if event_type == "lead.erased":
+        return 2 * attempt + 1
+    return 2 * attempt - 1
 
 
 def message_id() -> str:

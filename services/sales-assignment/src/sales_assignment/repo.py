@@ -204,6 +204,16 @@ async def queued(session: AsyncSession, limit: int) -> list[AssignmentRow]:
     return list(await session.scalars(stmt))
 
 
+async def queue_stats(session: AsyncSession) -> list[tuple[str, int, datetime | None]]:
+    """Per rule that queued them: how many leads wait in the queue, and the oldest's time."""
+    stmt = (
+        select(AssignmentRow.rule, func.count(), func.min(AssignmentRow.queued_at))
+        .where(AssignmentRow.status == "queued", AssignmentRow.erased_at.is_(None))
+        .group_by(AssignmentRow.rule)
+    )
+    return [(rule or "default", n, oldest) for rule, n, oldest in await session.execute(stmt)]
+
+
 async def overdue(session: AsyncSession, now: datetime, limit: int) -> list[AssignmentRow]:
     """Assignments not accepted within their SLA, the most overdue first."""
     stmt = (

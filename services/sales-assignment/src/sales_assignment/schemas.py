@@ -53,7 +53,7 @@ Hours = Annotated[
     Field(max_length=7),
     AfterValidator(_hours),
 ]
-EventType = Literal["lead.assigned", "lead.reassigned", "lead.erased"]
+EventType = Literal["lead.assigned", "lead.reassigned", "lead.queued", "lead.erased"]
 _EVENT_TYPES = len(get_args(EventType))
 
 
@@ -275,6 +275,7 @@ class RulesIn(BaseModel):
                             "countries": ["EMEA"],
                             "min_employees": 1000,
                             "pool": ["6f1c2e4a-0000-4000-8000-000000000001"],
+                            "fallback": {"rep": "6f1c2e4a-0000-4000-8000-000000000002"},
                         },
                         {"name": "hot-saas", "industries": ["SaaS"], "min_score": 80},
                     ]
@@ -286,7 +287,9 @@ class RulesIn(BaseModel):
     rules: list[Annotated[dict[str, Any], Field(max_length=16)]] = Field(
         max_length=200,
         description='name, pool (rep ids or "territory"), countries[], min_employees, '
-        "max_employees, industries[], min_score, max_score",
+        "max_employees, industries[], min_score, max_score, fallback (used when nobody in "
+        'the pool is eligible: {"rep": rep id} or {"pool": rep ids, "territory" or '
+        '"default"}; nobody there either: the lead is queued)',
     )
 
 

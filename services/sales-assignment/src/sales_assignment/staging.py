@@ -86,10 +86,11 @@ class Staged:
         session: AsyncSession,
         event_type: str,
         row: AssignmentRow,
-        rep: RepRow,
+        rep: RepRow | None,
         now: datetime,
     ) -> None:
-        """Webhook deliveries of `event_type` for every endpoint that wants it."""
+        """Webhook deliveries of `event_type` for every endpoint that wants it (`rep` None:
+        the lead is queued)."""
         if self._endpoints is None:  # one read per transaction, however many leads
             self._endpoints = await webhook_repo.list_endpoints(session)
         self.deliveries += outbound.delivery_rows(self._endpoints, event_type, row, rep, now)
