@@ -14,6 +14,7 @@ from sqlalchemy import select
 from leadflow.events import decode
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
+from support.apps import bearer
 
 pytestmark = pytest.mark.postgres
 
@@ -31,21 +32,14 @@ def small_minimums(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADFLOW_MIN_VERDICTS", "2")
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def issue(client: httpx.AsyncClient, role: str, subject: str | None = None) -> str:
-    issued = await client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
-    assert issued.status_code == 201, issued.text
-    token: str = issued.json()["token"]
-    return token
+async def issue(client: httpx.AsyncClient, role: str, subject: str | None = None) -> dict[str, str]:
+    return await bearer(client, role, subject, admin=ADMIN)
 
 
 async def test_the_admin_sets_it_an_analyst_reads_it_and_may_not_set_it(
     client: httpx.AsyncClient,
 ) -> None:
-    analyst = bearer(await issue(client, "analyst"))
+    analyst = await issue(client, "analyst")
     assert (await client.get("/v1/agreement", headers=analyst)).status_code == 404
     assert (await client.get("/v1/agreement/status", headers=analyst)).status_code == 404
     put = await client.put("/v1/agreement", json=TERMS, headers=ADMIN)
@@ -63,7 +57,7 @@ async def test_the_admin_sets_it_an_analyst_reads_it_and_may_not_set_it(
     }
     refused = await client.put("/v1/agreement", json=TERMS, headers=analyst)
     assert refused.status_code == 403
-    rep = bearer(await issue(client, "rep", str(RITA.rep_id)))
+    rep = await issue(client, "rep", str(RITA.rep_id))
     assert (await client.get("/v1/agreement", headers=rep)).status_code == 403
     assert (await client.get("/v1/agreement")).status_code == 401
 

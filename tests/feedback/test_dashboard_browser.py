@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,32 @@ def _screenshot(driver: Any, path: Path, *, full_page: bool) -> None:
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
+def _at_each_size(
+    driver: Any, page: str, shots: Path, prefix: str, check: Callable[[str, int], None]
+) -> None:
+    """Open `page` at laptop and phone sizes: `check(size name, height)`, no sideways
+    overflow, a full-page screenshot each, kept in var/screenshots/ too."""
+    shots.mkdir()
+    for name, (width, height, mobile) in SIZES.items():
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+        )
+        driver.get(page)
+        check(name, height)
+        overflow = driver.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
+        _screenshot(driver, shots / f"{prefix}-{name}.png", full_page=True)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    kept = ROOT / "var" / "screenshots"
+    kept.mkdir(parents=True, exist_ok=True)
+    for shot in shots.iterdir():
+        assert shot.stat().st_size > 10_000, shot  # an image with content, not a blank
+        shutil.copy(shot, kept / shot.name)
+
+
 async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
     chromium: Any, feedback: Proc, tmp_path: Path
 ) -> None:
@@ -238,30 +264,16 @@ async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
     assert all(u.startswith(feedback.url) for u in loaded), loaded
 
     shots = tmp_path / "screenshots"
-    shots.mkdir()
-    for name, (width, height, mobile) in SIZES.items():
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
-        )
-        driver.get(page)
+
+    def figures_shown(name: str, _: int) -> None:
         assert driver.find_element(By.ID, "kpi-leads").text == "36"
-        overflow = driver.execute_script(
-            "return document.documentElement.scrollWidth - window.innerWidth"
-        )
-        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
-        _screenshot(driver, shots / f"dashboard-{name}.png", full_page=False)
-        _screenshot(driver, shots / f"dashboard-{name}-full.png", full_page=True)
-    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        _screenshot(driver, shots / f"dashboard-{name}-top.png", full_page=False)
+
+    _at_each_size(driver, page, shots, "dashboard", figures_shown)
     # Logging out ends the session on the server: the form is back.
     driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
     WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "login-form"))
     assert driver.get_cookie("lf_feedback_session") is None
-    kept = ROOT / "var" / "screenshots"
-    kept.mkdir(parents=True, exist_ok=True)
-    for shot in shots.iterdir():
-        assert shot.stat().st_size > 10_000, shot  # an image with content, not a blank
-        shutil.copy(shot, kept / shot.name)
 
 
 async def test_the_api_docs_render_from_this_origin_under_their_csp(
@@ -297,8 +309,9 @@ async def test_the_sales_ops_page_shows_the_fairness_ledger_on_a_laptop_and_a_ph
     assert driver.find_elements(By.ID, "login-form"), "no login form"
     driver.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
     driver.find_element(By.ID, "login-submit").click()
-    WebDriverWait(driver, 20).until(lambda d: d.current_url == page)
-    assert driver.find_elements(By.ID, "fairness"), feedback.log_tail()
+    # The URL changes before the page has loaded: wait for what it shows.
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "fairness"))
+    assert driver.current_url == page, feedback.log_tail()
     rows = [
         [c.text for c in row.find_elements(By.CSS_SELECTOR, "th, td")]
         for row in driver.find_elements(By.CSS_SELECTOR, "#fairness tbody tr")
@@ -313,27 +326,11 @@ async def test_the_sales_ops_page_shows_the_fairness_ledger_on_a_laptop_and_a_ph
     # The dataset's assignments carry no candidates (as before the ledger): counted apart.
     assert "recorded before weights were, left out" in note
     assert driver.find_element(By.CSS_SELECTOR, "nav.pages a[href='/']").text == "Marketing"
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    for name, (width, height, mobile) in SIZES.items():
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
-        )
-        driver.get(page)
-        table = driver.find_element(By.CSS_SELECTOR, "#fairness table")
-        assert table.size["width"] > 200
-        overflow = driver.execute_script(
-            "return document.documentElement.scrollWidth - window.innerWidth"
-        )
-        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
-        _screenshot(driver, shots / f"sales-ops-{name}.png", full_page=True)
-    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    kept = ROOT / "var" / "screenshots"
-    kept.mkdir(parents=True, exist_ok=True)
-    for shot in shots.iterdir():
-        assert shot.stat().st_size > 10_000, shot
-        shutil.copy(shot, kept / shot.name)
+
+    def table_shown(_: str, __: int) -> None:
+        assert driver.find_element(By.CSS_SELECTOR, "#fairness table").size["width"] > 200
+
+    _at_each_size(driver, page, tmp_path / "screenshots", "sales-ops", table_shown)
 
 
 async def test_the_agreement_comes_first_green_or_red_for_marketing_and_sales(
@@ -381,27 +378,13 @@ async def test_the_agreement_comes_first_green_or_red_for_marketing_and_sales(
     assert red.value_of_css_property("background-color") == "rgba(179, 38, 30, 1)"
     refused = [m for m in driver.get_log("browser") if "Content Security Policy" in m["message"]]
     assert not refused, refused
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    for name, (width, height, mobile) in SIZES.items():
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
-        )
-        driver.get(page)
+
+    def on_the_first_screen(name: str, height: int) -> None:
         panel = driver.find_element(By.ID, "agreement")
         assert panel.location["y"] < height, f"{name}: the agreement is not on the first screen"
+        width = driver.execute_script("return window.innerWidth")
         for state in driver.find_elements(By.CSS_SELECTOR, "#agreement td.state"):
             box = state.rect  # green or red in view, not scrolled off to the right
             assert box["x"] + box["width"] <= width, f"{name}: a promise's status is cut off"
-        overflow = driver.execute_script(
-            "return document.documentElement.scrollWidth - window.innerWidth"
-        )
-        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
-        _screenshot(driver, shots / f"agreement-{name}.png", full_page=False)
-    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    kept = ROOT / "var" / "screenshots"
-    kept.mkdir(parents=True, exist_ok=True)
-    for shot in shots.iterdir():
-        assert shot.stat().st_size > 10_000, shot
-        shutil.copy(shot, kept / shot.name)
+
+    _at_each_size(driver, page, tmp_path / "screenshots", "agreement", on_the_first_screen)

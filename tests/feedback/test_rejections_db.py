@@ -19,19 +19,13 @@ from feedback.models import LeadFacts, Outcome
 from leadflow.events import Envelope, LeadOutcome, decode
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
+from support.apps import bearer
 
 pytestmark = pytest.mark.postgres
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def issue(client: httpx.AsyncClient, role: str, subject: str | None = None) -> str:
-    issued = await client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
-    assert issued.status_code == 201, issued.text
-    token: str = issued.json()["token"]
-    return token
+async def issue(client: httpx.AsyncClient, role: str, subject: str | None = None) -> dict[str, str]:
+    return await bearer(client, role, subject, admin=ADMIN)
 
 
 async def reject(
@@ -128,13 +122,13 @@ async def test_a_rep_rejects_only_their_own_lead_and_a_sales_tool_any(
     ritas, sams = uuid.uuid4(), uuid.uuid4()
     await deliver(rt, assigned(ritas, RITA, at(minutes=5)))
     await deliver(rt, assigned(sams, SAM, at(minutes=5)))
-    rita = bearer(await issue(client, "rep", str(RITA.rep_id)))
+    rita = await issue(client, "rep", str(RITA.rep_id))
     refused = await reject(client, rita, sams, reason="not_a_fit")
     assert refused.status_code == 403, refused.text
     assert (await reject(client, rita, ritas, reason="not_ready")).status_code == 202
-    tool = bearer(await issue(client, "sales_tool", "HubSpot"))
+    tool = await issue(client, "sales_tool", "HubSpot")
     assert (await reject(client, tool, sams, reason="spam")).status_code == 202
-    analyst = bearer(await issue(client, "analyst"))
+    analyst = await issue(client, "analyst")
     assert (await reject(client, analyst, sams, reason="spam")).status_code == 403
     events = {e.lead_id: e for e in await published(rt)}
     assert (events[ritas].reason, events[ritas].recycle) == ("not_ready", True)

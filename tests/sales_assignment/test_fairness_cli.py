@@ -8,15 +8,12 @@ the CLI asks it, as an operator would.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from assignment_kit import handle, qualified
 from typer.testing import CliRunner
 
@@ -24,7 +21,8 @@ from leadflow.cli import app as cli
 from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.settings import AssignmentSettings
 from support.apps import ADMIN, build, client, dispose
-from support.infra import closed_port, free_port
+from support.apps import served as serve
+from support.infra import closed_port
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
@@ -49,20 +47,8 @@ def served(tmp_path: Path) -> Iterator[str]:
     url = f"sqlite+aiosqlite:///{tmp_path}/assignment.db"
     asyncio.run(_seed(url))
     settings = AssignmentSettings(admin_token=TOKEN, database_url=url)
-    port = free_port()
-    config = uvicorn.Config(
-        build_app(settings), host="127.0.0.1", port=port, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "sales-assignment did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(build_app(settings)) as base:
+        yield base
 
 
 def invoke(*args: str) -> Any:

@@ -6,11 +6,16 @@ outbox table, where the tests read them (the relay is tested on the real broker 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -20,6 +25,7 @@ from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
 from leadflow.settings import Settings
 from support.databases import migrated
+from support.infra import free_port
 
 ADMIN = {"Authorization": "Bearer dev-test-admin"}
 REP_SUBJECT = "5f0c6a7e-2b1d-4c3e-9a8f-0123456789ab"  # a rep's subject is a rep_id (a UUID)
@@ -42,10 +48,16 @@ def client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
-async def bearer(http: httpx.AsyncClient, role: str, subject: str | None = None) -> dict[str, str]:
+async def bearer(
+    http: httpx.AsyncClient,
+    role: str,
+    subject: str | None = None,
+    *,
+    admin: dict[str, str] = ADMIN,
+) -> dict[str, str]:
     """Headers carrying a new token of this role (and subject), issued by the app's admin."""
     body = {"role": role} | ({"subject": subject} if subject else {})
-    r = await http.post("/v1/tokens", json=body, headers=ADMIN)
+    r = await http.post("/v1/tokens", json=body, headers=admin)
     assert r.status_code == 201, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
@@ -107,3 +119,24 @@ def without_lifespan(app: FastAPI) -> Any:
                 return
 
     return asgi
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """The app served by uvicorn on loopback in a thread of its own, lifespan off (nothing
+    talks to Kafka): its base URL, for a client that must cross real HTTP (the CLI)."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), lifespan="off", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -35,7 +35,8 @@ Public — a service may import these:
 Internal — the kernel's own (the runtime and the tools use them; services do not):
 
     access_api, access_follower, access_store   `/v1/tokens` and the revocation follower
-    cli, cli_demo, cli_kafka, cli_routing       the operator CLI (`leadflow`)
+    cli, cli_demo, cli_kafka                    the operator CLI (`leadflow`)
+    cli_routing, cli_agreement                  its `routing fairness`, `agreement status`
     services                                    the registry of the four services (tools)
     kafka, topics, topic_config, dlq_gauge      Kafka clients, topics and their configs, DLQ gauge
     observability, otel, openapi, docs          logs, metrics, tracer, OpenAPI, `/docs`

@@ -6,6 +6,7 @@
     leadflow demo --leads 200 --rate 20   synthetic leads and outcomes against a running stack
     leadflow reps import reps.csv         add salespeople from a CSV file
     leadflow routing fairness --from D --to D   expected vs actual leads per rep
+    leadflow agreement status [--month M] the marketing–sales agreement: each promise
 
 Connection settings come from options or `LEADFLOW_*` environment variables (see
 docs/operations.md); defaults fit `make run` on this machine.
@@ -25,7 +26,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.models import OptionInfo
 
-from leadflow import cli_kafka, cli_routing
+from leadflow import cli_agreement, cli_kafka, cli_routing
 from leadflow.cli_demo import DemoPlan, run_demo
 from leadflow.cli_kafka import DlqMessage
 from leadflow.services import BY_NAME, NAMES, SERVICES
@@ -42,6 +43,8 @@ routing_app = typer.Typer(help="Routing in sales-assignment.", no_args_is_help=T
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(reps_app, name="reps")
 app.add_typer(routing_app, name="routing")
+agreement_app = typer.Typer(help="The marketing–sales agreement in feedback.", no_args_is_help=True)
+app.add_typer(agreement_app, name="agreement")
 
 console = Console()
 err = Console(stderr=True)
@@ -452,6 +455,32 @@ def routing_fairness(  # noqa: PLR0917
     """
     code = cli_routing.fairness(
         assignment_url, token, from_, to, timeout=timeout, as_json=as_json, out=console, err=err
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------- agreement
+
+
+@agreement_app.command("status")
+def agreement_status(
+    token: Token,
+    month: Annotated[
+        str | None, typer.Option("--month", help="YYYY-MM (UTC); default: this month")
+    ] = None,
+    feedback_url: FeedbackUrl = DEFAULT_URLS["feedback"],
+    timeout: Annotated[float, typer.Option(help="seconds")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+) -> None:
+    """Each promise of the agreement: target, actual so far, projection, on track or not.
+
+    GET /v1/agreement/status with an analyst or admin token (--token), as the dashboard's
+    first screen shows it. Exits 1 when the service refuses (a bad month, a wrong token, no
+    agreement yet), 2 when it cannot be reached.
+    """
+    code = cli_agreement.status(
+        feedback_url, token, month, timeout=timeout, as_json=as_json, out=console, err=err
     )
     if code:
         raise typer.Exit(code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -45,22 +46,15 @@ def _caption(doc: dict[str, Any]) -> str:
     return f"The ledger holds decisions since {since}; older ones were recorded without weights."
 
 
-def fairness(
-    url: str,
-    token: str,
-    start: str,
-    end: str,
-    *,
-    timeout: float,
-    as_json: bool,
-    out: Console,
-    err: Console,
-) -> int:
-    """Ask `GET /v1/routing/fairness` and print it; the exit code (0, 1 refused, 2 no answer)."""
+def get_json(
+    url: str, path: str, token: str, params: dict[str, str], *, timeout: float, err: Console
+) -> dict[str, Any] | int:
+    """GET a service's JSON with a bearer token: the document, or the exit code after
+    printing why not (1 refused, with each named field; 2 no answer or a server error)."""
     try:
         r = httpx.get(
-            f"{url.rstrip('/')}/v1/routing/fairness",
-            params={"from": start, "to": end},
+            f"{url.rstrip('/')}{path}",
+            params=params,
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout,
         )
@@ -77,8 +71,46 @@ def fairness(
         detail = doc.get("detail") if isinstance(doc, dict) else None
         err.print(f"[red]HTTP {r.status_code}: {escape(str(detail or r.text[:500]))}[/]")
         return 1 if r.status_code < 500 else 2
+    found: dict[str, Any] = doc
+    return found
+
+
+def show(
+    url: str,
+    path: str,
+    token: str,
+    params: dict[str, str],
+    table: Callable[[dict[str, Any]], Table],
+    *,
+    timeout: float,
+    as_json: bool,
+    out: Console,
+    err: Console,
+) -> int:
+    """GET `path` and print it as `table` (or the API's JSON); the exit code (0, 1 refused,
+    2 no answer)."""
+    doc = get_json(url, path, token, params, timeout=timeout, err=err)
+    if isinstance(doc, int):
+        return doc
     if as_json:
         out.print_json(json.dumps(doc))
     else:
-        out.print(fairness_table(doc))
+        out.print(table(doc))
     return 0
+
+
+def fairness(
+    url: str,
+    token: str,
+    start: str,
+    end: str,
+    *,
+    timeout: float,
+    as_json: bool,
+    out: Console,
+    err: Console,
+) -> int:
+    """Ask `GET /v1/routing/fairness` and print it; the exit code (0, 1 refused, 2 no answer)."""
+    params = {"from": start, "to": end}
+    return show(url, "/v1/routing/fairness", token, params, fairness_table,
+                timeout=timeout, as_json=as_json, out=out, err=err)  # fmt: skip

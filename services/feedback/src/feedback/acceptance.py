@@ -16,36 +16,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from feedback.stats import wilson_interval
+
+if TYPE_CHECKING:  # funnel.py imports this module
+    from feedback.funnel import LeadFact
 
 Verdict = Literal["accepted", "rejected"]
 Status = Literal["measured", "insufficient_data"]
 NO_REASON = "unknown"  # a rejection whose reason code was not carried (an older producer)
 
 
-class Judged(Protocol):
-    """What a verdict is read from (a funnel `LeadFact`)."""
-
-    @property
-    def mql_at(self) -> datetime | None: ...
-    @property
-    def contacted_at(self) -> datetime | None: ...
-    @property
-    def sql_at(self) -> datetime | None: ...
-    @property
-    def won_at(self) -> datetime | None: ...
-    @property
-    def lost_at(self) -> datetime | None: ...
-    @property
-    def rejected_at(self) -> datetime | None: ...
-    @property
-    def rejection_reason(self) -> str | None: ...
-
-
-def verdict(lead: Judged) -> Verdict | None:
+def verdict(lead: LeadFact) -> Verdict | None:
     """Sales' verdict on an MQL, or None (not an MQL, or not judged yet)."""
     if lead.mql_at is None:
         return None
@@ -87,13 +70,13 @@ def rate(accepted: int, verdicts: int, min_verdicts: int) -> Acceptance:
     )
 
 
-def acceptance(leads: Iterable[Judged], min_verdicts: int) -> Acceptance:
+def acceptance(leads: Iterable[LeadFact], min_verdicts: int) -> Acceptance:
     """The acceptance of these leads' MQLs."""
     judged = [v for lead in leads if (v := verdict(lead)) is not None]
     return rate(judged.count("accepted"), len(judged), min_verdicts)
 
 
-def rejection_reasons(leads: Iterable[Judged]) -> dict[str, int]:
+def rejection_reasons(leads: Iterable[LeadFact]) -> dict[str, int]:
     """How many MQLs were rejected for each reason code, most frequent first."""
     counts = Counter(
         lead.rejection_reason or NO_REASON for lead in leads if verdict(lead) == "rejected"

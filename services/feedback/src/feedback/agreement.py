@@ -31,11 +31,6 @@ from feedback.funnel import LeadFact
 PromiseName = Literal["mqls_per_month", "min_acceptance_rate", "contact_within_minutes"]
 Team = Literal["marketing", "sales"]
 Status = Literal["measured", "insufficient_data"]
-TEAM: dict[PromiseName, Team] = {
-    "mqls_per_month": "marketing",
-    "min_acceptance_rate": "marketing",
-    "contact_within_minutes": "sales",
-}
 
 
 @dataclass(frozen=True)

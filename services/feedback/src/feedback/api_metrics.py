@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from feedback import handlers
 from feedback.auth import ReaderOrSession
@@ -50,6 +51,26 @@ def period(from_: datetime | None, to: datetime | None) -> tuple[datetime | None
     if start is not None and end is not None and end <= start:
         raise invalid([("to", "must be after from")])
     return start, end
+
+
+@dataclass(frozen=True)
+class FunnelAsk:
+    """The funnel asked for: the grouping, the period, the minimum of verdicts."""
+
+    group_by: GroupBy
+    start: datetime | None
+    end: datetime | None
+    min_verdicts: int
+
+
+def funnel_ask(
+    settings: Config, group_by: GroupBy = "source", from_: From = None, to: To = None
+) -> FunnelAsk:
+    start, end = period(from_, to)
+    return FunnelAsk(group_by, start, end, settings.min_verdicts)
+
+
+Ask = Annotated[FunnelAsk, Depends(funnel_ask)]
 
 
 def _money(value: Decimal | None) -> float | None:
@@ -97,18 +118,10 @@ def funnel_group(g: GroupMetrics) -> FunnelGroup:
     description=f"{PERIOD_NOTE} {ACCEPTANCE_NOTE} group_by=form groups by the form_id. "
     "The same view as CSV: GET /v1/metrics/funnel.csv. " + roles_text("admin", "analyst"),
 )
-async def get_funnel(
-    rt: RT,
-    settings: Config,
-    _: Reader,
-    group_by: GroupBy = "source",
-    from_: From = None,
-    to: To = None,
-) -> FunnelOut:
-    start, end = period(from_, to)
-    groups = await handlers.funnel_metrics(rt, group_by, start, end, settings.min_verdicts)
+async def get_funnel(rt: RT, _: Reader, ask: Ask) -> FunnelOut:
+    groups = await handlers.funnel_metrics(rt, ask.group_by, ask.start, ask.end, ask.min_verdicts)
     return FunnelOut(
-        group_by=group_by, from_=start, to=end, groups=[funnel_group(g) for g in groups]
+        group_by=ask.group_by, from_=ask.start, to=ask.end, groups=[funnel_group(g) for g in groups]
     )
 
 
@@ -124,44 +137,27 @@ async def get_funnel(
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-async def get_funnel_csv(
-    rt: RT,
-    settings: Config,
-    _: ReaderOrSession,
-    group_by: GroupBy = "source",
-    from_: From = None,
-    to: To = None,
-) -> Response:
-    start, end = period(from_, to)
-    groups = await handlers.funnel_metrics(rt, group_by, start, end, settings.min_verdicts)
+async def get_funnel_csv(rt: RT, _: ReaderOrSession, ask: Ask) -> Response:
+    groups = await handlers.funnel_metrics(rt, ask.group_by, ask.start, ask.end, ask.min_verdicts)
     return Response(
         funnel_csv([funnel_group(g) for g in groups]),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="funnel-{group_by}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="funnel-{ask.group_by}.csv"'},
     )
 
 
 def _segment(s: Segment) -> SegmentOut:
+    """The segment with its acceptance spelled out as the funnel's fields are."""
     a = s.acceptance
-    return SegmentOut(
-        dimension=s.dimension,
-        value=s.value,
-        leads=s.leads,
-        won=s.won,
-        lost=s.lost,
-        rejected=s.rejected,
-        sample_size=s.sample_size,
-        win_rate=s.win_rate,
-        wilson_lower=s.wilson_lower,
-        wilson_upper=s.wilson_upper,
-        acceptance_rate=a.rate,
-        acceptance_wilson_lower=a.wilson_lower,
-        acceptance_wilson_upper=a.wilson_upper,
-        acceptance_status=a.status,
-        yield_rate=s.yield_rate,
-        yield_lower=s.yield_lower,
-        rank=s.rank,
-        status=s.status,
+    shown = {f.name: getattr(s, f.name) for f in fields(s) if f.name != "acceptance"}
+    return SegmentOut.model_validate(
+        shown
+        | {
+            "acceptance_rate": a.rate,
+            "acceptance_wilson_lower": a.wilson_lower,
+            "acceptance_wilson_upper": a.wilson_upper,
+            "acceptance_status": a.status,
+        }
     )
 
 

@@ -282,12 +282,8 @@ class SegmentOut(BaseModel):
     rejected: int = Field(description="MQLs rejected and never closed")
     sample_size: int = Field(description="Settled leads: won + lost + rejected")
     win_rate: float | None = Field(description="won / (won + lost)")
-    wilson_lower: float | None = Field(
-        description="Lower bound of the win rate's 95 % Wilson interval"
-    )
-    wilson_upper: float | None = Field(
-        description="Upper bound of the win rate's 95 % Wilson interval"
-    )
+    wilson_lower: float | None = Field(description="The win rate's 95 % Wilson lower bound")
+    wilson_upper: float | None = Field(description="The win rate's 95 % Wilson upper bound")
     acceptance_rate: float | None = Field(
         description="MQLs accepted / MQLs with a verdict; null when insufficient_data"
     )
