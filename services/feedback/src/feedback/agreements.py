@@ -22,11 +22,9 @@ class Status:
 
 
 async def save(rt: Runtime, body: AgreementIn) -> AgreementOut:
-    """Replace the agreement."""
-    async with rt.transaction() as uow:
-        row = await agreement_repo.put_agreement(
-            uow.session, body.model_dump(mode="json"), datetime.now(UTC)
-        )
+    """Replace the agreement (one row; no event, nothing staged: a plain transaction)."""
+    async with rt.sessions() as s, s.begin():
+        row = await agreement_repo.put_agreement(s, body.model_dump(mode="json"), datetime.now(UTC))
         return AgreementOut.model_validate({**row.doc, "updated_at": row.updated_at})
 
 
