@@ -291,8 +291,8 @@ def create_engine(
             cur = dbapi_conn.cursor()
             # 16 KiB pages (SQLite's default is 4): a transaction writes each page it changed
             # to the WAL with a system call of its own, and every service's rows hold a lead's
-            # JSON (docs/decisions.md, session 7). A new database only: the page size is
-            # fixed once the first table is written.
+            # JSON (docs/decisions.md, sessions 7 and 11). A new database only: the page
+            # size is fixed once the first table is written.
             cur.execute("PRAGMA page_size=16384")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")

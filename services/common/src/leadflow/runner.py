@@ -78,6 +78,7 @@ def tune_threads() -> None:
 
     On SQLite every statement is a few hops to aiosqlite's thread and back; while the event
     loop is busy, each hop could wait the whole switch interval for the interpreter (intake's
-    p99 on SQLite under load: docs/decisions.md, session 4).
+    p99 and sales-assignment's rate on SQLite under load: docs/decisions.md, sessions 4
+    and 11).
     """
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
