@@ -186,3 +186,30 @@ async def test_a_signed_webhook_rejects_a_lead_like_post_outcomes(
     assert again.json() == {**first.json(), "duplicate": True}
     [event] = await published(rt)
     assert (event.stage, event.reason, event.recycle) == ("rejected", "no_contact", True)
+
+
+async def test_a_recycled_lead_assigned_again_can_be_rejected_again(
+    rt: Runtime, client: httpx.AsyncClient
+) -> None:
+    lead = uuid.uuid4()
+    await deliver(rt, assigned(lead, RITA, at(minutes=5)))
+    first = await reject(
+        client, ADMIN, lead, reason="not_ready", occurred_at=at(hours=1).isoformat()
+    )
+    assert first.json()["duplicate"] is False
+    # The same rejection sent again (no external_id): the first answer, nothing published.
+    again = await reject(
+        client, ADMIN, lead, reason="not_ready", occurred_at=at(hours=1).isoformat()
+    )
+    assert again.json() == {**first.json(), "duplicate": True}
+    # Recycled, qualified again on a new touch and routed to Sam: a new cycle, a new verdict.
+    await deliver(rt, assigned(lead, SAM, at(days=40)))
+    second = await reject(
+        client, ADMIN, lead, reason="not_a_fit", occurred_at=at(days=41).isoformat()
+    )
+    assert second.status_code == 202, second.text
+    assert second.json()["duplicate"] is False
+    assert [(e.reason, e.recycle) for e in await published(rt)] == [
+        ("not_ready", True),
+        ("not_a_fit", False),
+    ]

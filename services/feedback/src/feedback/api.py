@@ -47,7 +47,9 @@ RT = Annotated[Runtime, from_state("runtime", Runtime)]
         "not_a_fit, not_ready, no_contact, spam, duplicate or other (422 naming `reason` "
         "otherwise); `recycle` hands it back to marketing (default true for not_ready and "
         "no_contact, false otherwise; true for spam or duplicate, or on another stage, is "
-        "422 naming `recycle`); a won lead is rejected only with `reopen`. "
+        "422 naming `recycle`); a won lead is rejected only with `reopen`. Without an "
+        "`external_id`, a rejection repeats the lead's latest one unless the lead was "
+        "assigned again since (a recycled lead's next cycle). "
         + roles_text("admin", "sales_tool", "rep")
     ),
     responses={

@@ -125,6 +125,12 @@ async def _first_answer(s: AsyncSession, body: OutcomeIn, scope: str) -> Recorde
     """The answer already given to this outcome, or None; raises on a contradiction."""
     if body.external_id:
         first = await repo.outcome_by_external_id(s, scope, body.external_id)
+    elif body.stage == "rejected":
+        # A recycled lead may come back, be assigned again and be rejected again: a
+        # rejection repeats the latest one only while no assignment followed it.
+        first = await repo.latest_rejection(s, body.lead_id)
+        if first is not None and await repo.assigned_after(s, body.lead_id, first.occurred_at):
+            first = None
     else:
         first = await repo.first_outcome_at_stage(s, body.lead_id, body.stage)
     if first is not None:

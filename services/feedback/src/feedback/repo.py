@@ -18,6 +18,7 @@ from feedback.models import (
     Outcome,
     WebhookReceipt,
 )
+from leadflow.events import LeadAssigned
 from leadflow.sql import lock_keys
 
 
@@ -92,6 +93,27 @@ async def first_outcome_at_stage(
         .limit(1)
     )
     return (await session.scalars(stmt)).first()
+
+
+async def latest_rejection(session: AsyncSession, lead_id: uuid.UUID) -> Outcome | None:
+    """The lead's latest reported rejection, if any."""
+    stmt = (
+        select(Outcome)
+        .where(Outcome.lead_id == lead_id, Outcome.stage == "rejected")
+        .order_by(Outcome.created_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def assigned_after(session: AsyncSession, lead_id: uuid.UUID, moment: datetime) -> bool:
+    """Whether the journey holds an assignment of the lead after `moment` (a new cycle)."""
+    stmt = select(JourneyEvent.id).where(
+        JourneyEvent.lead_id == lead_id,
+        JourneyEvent.ce_type == LeadAssigned.ce_type,
+        JourneyEvent.occurred_at > moment,
+    )
+    return (await session.scalars(stmt.limit(1))).first() is not None
 
 
 async def stage_history(session: AsyncSession, lead_id: uuid.UUID) -> list[str]:
