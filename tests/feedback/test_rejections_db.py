@@ -141,6 +141,10 @@ async def test_a_rep_rejects_only_their_own_lead_and_a_sales_tool_any(
     assert (facts[ritas].rejection_reason, facts[ritas].recycled) == ("not_ready", True)
     assert facts[ritas].rejected_at is not None
     assert facts[ritas].lost_at is None
+    # The journey shows the rejection and that the lead went back to marketing.
+    journey = await client.get(f"/v1/leads/{ritas}/journey", headers=ADMIN)
+    [entry] = [e["data"] for e in journey.json()["events"] if e["ce_type"].endswith("outcome.v1")]
+    assert (entry["stage"], entry["reason"], entry["recycle"]) == ("rejected", "not_ready", True)
 
 
 async def test_a_won_lead_is_not_rejected_unless_reopened(client: httpx.AsyncClient) -> None:
