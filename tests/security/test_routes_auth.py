@@ -58,6 +58,7 @@ PUBLIC: dict[str, dict[tuple[str, str], str]] = {
     "sales-assignment": {},
     "feedback": {
         ("GET", "/"): "the dashboard: without a valid login cookie, only the login form",
+        ("GET", "/sales-ops"): "the sales-ops page: without a valid login cookie, the login form",
         ("POST", "/login"): "the login form posts an analyst or admin token here",
         ("POST", "/logout"): "ends the session",
         ("POST", "/v1/integrations/{integration_id}/webhook"): "Standard Webhooks signature",
@@ -110,6 +111,7 @@ ROLE_TABLE: dict[str, dict[tuple[str, str], Admits]] = {
         ("GET", "/v1/routing/rules"): READERS,
         ("PUT", "/v1/routing/rules"): ADMIN_ONLY,
         ("GET", "/v1/routing/rules/history"): READERS,
+        ("GET", "/v1/routing/fairness"): READERS,
         ("GET", "/v1/accounts"): READERS,
         ("PUT", "/v1/accounts/{domain}"): ADMIN_ONLY,
         ("DELETE", "/v1/accounts/{domain}"): ADMIN_ONLY,
@@ -130,6 +132,9 @@ ROLE_TABLE: dict[str, dict[tuple[str, str], Admits]] = {
         ("GET", "/v1/metrics/funnel"): READERS,
         ("GET", "/v1/metrics/funnel.csv"): READERS,
         ("GET", "/v1/insights/segments"): READERS,
+        ("GET", "/v1/agreement"): READERS,
+        ("GET", "/v1/agreement/status"): READERS,
+        ("PUT", "/v1/agreement"): ADMIN_ONLY,
     },
 }
 # Served but not in the OpenAPI document.
