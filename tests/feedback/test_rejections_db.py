@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -206,14 +206,31 @@ async def test_a_recycled_lead_assigned_again_can_be_rejected_again(
         client, ADMIN, lead, reason="not_ready", occurred_at=at(hours=1).isoformat()
     )
     assert again.json() == {**first.json(), "duplicate": True}
-    # Recycled, qualified again on a new touch and routed to Sam: a new cycle, a new verdict.
-    await deliver(rt, assigned(lead, SAM, at(days=40)))
-    second = await reject(
-        client, ADMIN, lead, reason="not_a_fit", occurred_at=at(days=41).isoformat()
-    )
+    # Recycled, qualified again on a new touch and routed to Sam: a new cycle, a new verdict
+    # (assigned after the rejection was stored: sales-assignment's clock, not the sender's).
+    await deliver(rt, assigned(lead, SAM, datetime.now(UTC)))
+    second = await reject(client, ADMIN, lead, reason="not_a_fit")
     assert second.status_code == 202, second.text
     assert second.json()["duplicate"] is False
     assert [(e.reason, e.recycle) for e in await published(rt)] == [
         ("not_ready", True),
         ("not_a_fit", False),
     ]
+
+
+async def test_a_backdated_rejection_sent_twice_is_recorded_and_published_once(
+    rt: Runtime, client: httpx.AsyncClient
+) -> None:
+    # Assigned now; the sales tool says the rejection happened 5 minutes ago, before the
+    # assignment it rejects arrived: still the same cycle, so the repeat is a duplicate.
+    lead = uuid.uuid4()
+    await deliver(rt, assigned(lead, RITA, datetime.now(UTC)))
+    when = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    first = await reject(client, ADMIN, lead, reason="not_a_fit", occurred_at=when)
+    again = await reject(client, ADMIN, lead, reason="not_a_fit", occurred_at=when)
+    assert first.json()["duplicate"] is False
+    assert again.json() == {**first.json(), "duplicate": True}
+    assert [e.reason for e in await published(rt)] == ["not_a_fit"]
+    async with rt.sessions() as s:
+        rows = list(await s.scalars(select(Outcome.outcome_id).where(Outcome.lead_id == lead)))
+    assert rows == [uuid.UUID(first.json()["outcome_id"])]

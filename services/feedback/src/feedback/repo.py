@@ -107,7 +107,8 @@ async def latest_rejection(session: AsyncSession, lead_id: uuid.UUID) -> Outcome
 
 
 async def assigned_after(session: AsyncSession, lead_id: uuid.UUID, moment: datetime) -> bool:
-    """Whether the journey holds an assignment of the lead after `moment` (a new cycle)."""
+    """Whether the journey holds an assignment of the lead made after `moment` (a new cycle);
+    `moment` is a server time (a stored outcome's `created_at`), never a sender's."""
     stmt = select(JourneyEvent.id).where(
         JourneyEvent.lead_id == lead_id,
         JourneyEvent.ce_type == LeadAssigned.ce_type,
