@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from feedback import agreements
 from feedback.agreement import PromiseStatus
 from feedback.agreement_schemas import AgreementIn, AgreementOut, AgreementStatusOut, PromiseOut
 from feedback.settings import FeedbackSettings
 from leadflow.access import AdminOnly, Reader, roles_text
+from leadflow.bounds import RANGE, month_in_range
 from leadflow.http import Problem, from_state
 from leadflow.service import Runtime
 
@@ -20,10 +22,10 @@ router = APIRouter(prefix="/v1", tags=["agreement"])
 RT = Annotated[Runtime, from_state("runtime", Runtime)]
 Config = Annotated[FeedbackSettings, from_state("settings", FeedbackSettings)]
 MonthParam = Annotated[
-    str | None,
+    Annotated[str, AfterValidator(month_in_range)] | None,
     Query(
         pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-        description="YYYY-MM (UTC); default: the current month",
+        description=f"YYYY-MM (UTC; {RANGE}); default: the current month",
     ),
 ]
 NO_AGREEMENT = "No agreement has been made yet: PUT /v1/agreement."

@@ -17,6 +17,7 @@ from feedback.dashboard import duration
 from feedback.sessions import SESSION_COOKIE
 from feedback.settings import FeedbackSettings
 from leadflow.access import access_of, client_address_of, roles_text
+from leadflow.bounds import day_in_range
 from leadflow.http import from_state
 from leadflow.ratelimit import retry_after
 from leadflow.service import Runtime
@@ -83,9 +84,14 @@ def _day(text: str | None, name: str, errors: list[str]) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         errors.append(f"{name}: not a date (YYYY-MM-DD)")
+        return None
+    try:
+        return day_in_range(day)  # the day after 9999-12-31 would overflow
+    except ValueError as exc:
+        errors.append(f"{name}: {exc}")
         return None
 
 

@@ -17,6 +17,7 @@ from feedback.insights import Segment
 from feedback.schemas import FunnelGroup, FunnelOut, SegmentOut, SegmentsOut
 from feedback.settings import FeedbackSettings
 from leadflow.access import Reader, roles_text
+from leadflow.bounds import RANGE, BoundedDateTime
 from leadflow.http import from_state, invalid
 from leadflow.service import Runtime
 
@@ -25,10 +26,12 @@ router = APIRouter(prefix="/v1")
 RT = Annotated[Runtime, from_state("runtime", Runtime)]
 Config = Annotated[FeedbackSettings, from_state("settings", FeedbackSettings)]
 From = Annotated[
-    datetime | None,
-    Query(alias="from", description="Leads captured at or after this time (no zone: UTC)"),
+    BoundedDateTime | None,
+    Query(
+        alias="from", description=f"Leads captured at or after this time (no zone: UTC; {RANGE})"
+    ),
 ]
-To = Annotated[datetime | None, Query(description="Leads captured before this time")]
+To = Annotated[BoundedDateTime | None, Query(description="Leads captured before this time")]
 PERIOD_NOTE = "Leads count in the period their capture falls in: [from, to)."
 ACCEPTANCE_NOTE = (
     "An MQL has a verdict once sales rejected it or it reached contacted, sql, won or lost; "

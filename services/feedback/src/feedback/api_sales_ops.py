@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from feedback import auth, sales_ops
 from feedback.api_dashboard import RT, render
 from leadflow.access import roles_text
+from leadflow.bounds import day_in_range
 
 router = APIRouter(tags=["dashboard"])
 DEFAULT_DAYS = 30
@@ -22,9 +23,14 @@ def _day(text: str | None, name: str, errors: list[str]) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         errors.append(f"{name}: not a date (YYYY-MM-DD)")
+        return None
+    try:
+        return day_in_range(day)  # the day after 9999-12-31 would overflow
+    except ValueError as exc:
+        errors.append(f"{name}: {exc}")
         return None
 
 

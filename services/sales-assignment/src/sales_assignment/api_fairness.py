@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from leadflow.access import Reader, roles_text
+from leadflow.bounds import RANGE, BoundedDateTime
 from leadflow.fairness import SKIP_KINDS
 from leadflow.http import invalid
 from sales_assignment import fairness
@@ -18,11 +19,13 @@ router = APIRouter(prefix="/v1")
 KINDS = ", ".join(f"`{kind}`" for _, kind in SKIP_KINDS) + ", `other`"
 
 From = Annotated[
-    datetime,
-    Query(alias="from", description="Decisions made at or after this time (no zone: UTC)"),
+    BoundedDateTime,
+    Query(
+        alias="from", description=f"Decisions made at or after this time (no zone: UTC; {RANGE})"
+    ),
 ]
 To = Annotated[
-    datetime,
+    BoundedDateTime,
     Query(description="Decisions made before this time; at most 366 days after `from`"),
 ]
 
@@ -66,7 +69,8 @@ class FairnessOut(BaseModel):
         "(its weight ÷ the eligible reps' weight at each of them, summed; an account owner "
         "alone gets 1), the leads it got, and how often it was skipped, by reason. A "
         "retired or deactivated rep still appears for the decisions it was in. 422 names "
-        "`from` or `to` when missing, not a date-time, `to` before `from`, or the window "
+        "`from` or `to` when missing, not a date-time, outside " + RANGE + ", `to` before "
+        "`from`, or the window "
         "longer than 366 days. " + roles_text("admin", "analyst")
     ),
 )
