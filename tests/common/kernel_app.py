@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import Handlers
 from leadflow.events import Envelope, LeadErased, LeadOutcome
 from leadflow.outbox import OutboxRelay, kernel_metadata, outbox_table
 from leadflow.service import Runtime
 from leadflow.settings import Settings
+from leadflow.uow import UnitOfWork
 
 test_metadata = MetaData()
 effects = Table(
@@ -57,7 +57,8 @@ def recording_handlers(
     """Handlers that record each effect; leads in `poison` always fail, those in `failures`
     fail that many times first."""
 
-    async def record(session: AsyncSession, env: Envelope) -> None:
+    async def record(uow: UnitOfWork, env: Envelope) -> None:
+        session = uow.session
         if poison and env.data.lead_id in poison:
             raise RuntimeError("this lead always fails")
         if failures and failures.get(env.data.lead_id, 0) > 0:
@@ -88,8 +89,8 @@ async def outbox_unsent(runtime: Runtime) -> int:
 
 async def stage(runtime: Runtime, lead_ids: list[uuid.UUID]) -> None:
     for lead_id in lead_ids:
-        async with runtime.sessions() as s, s.begin():
-            await runtime.emit(s, LeadErased(lead_id=lead_id, erased_at=datetime.now(UTC)))
+        async with runtime.transaction() as uow:
+            uow.emit(LeadErased(lead_id=lead_id, erased_at=datetime.now(UTC)))
 
 
 class _KillBeforeMark(OutboxRelay):

@@ -24,7 +24,6 @@ from kernel_app import (
 )
 from prometheus_client import REGISTRY
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import EventConsumer, _InFlight
 from leadflow.erasure_log import erase_from_log
@@ -32,6 +31,7 @@ from leadflow.events import Envelope, LeadErased, LeadOutcome, dlq_topic
 from leadflow.kafka import partition_for
 from leadflow.outbox import inbox_table
 from leadflow.service import Runtime
+from leadflow.uow import UnitOfWork
 from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
 
 pytestmark = pytest.mark.kafka
@@ -129,8 +129,8 @@ async def test_an_erased_leads_failing_event_is_dropped_not_dead_lettered(
 ) -> None:
     erased = uuid.uuid4()
     group = await _consume(runtime, kafka_bootstrap, poison={erased})
-    async with runtime.sessions() as s, s.begin():  # this service erased the lead before
-        await erase_from_log(s, str(erased), [], second_after=60)
+    async with runtime.transaction() as uow:  # this service erased the lead before
+        await erase_from_log(uow, str(erased), [], second_after=60)
     start = await end_offsets(kafka_bootstrap, [dlq_topic(TOPIC)])
     producer = await runtime.producer.get()
     bad = Envelope(
@@ -279,7 +279,8 @@ async def test_concurrent_polls_overlap_on_disjoint_partitions_in_order_and_once
     active: list[int] = []  # partition numbers of the handlers running now
     overlaps: list[tuple[int, ...]] = []
 
-    async def on_erased(session: AsyncSession, env: Envelope) -> None:
+    async def on_erased(uow: UnitOfWork, env: Envelope) -> None:
+        session = uow.session
         number = partition_for(env.key, range(6), range(6))
         assert number not in active, "two transactions hold one partition number"
         active.append(number)
@@ -355,7 +356,8 @@ async def test_concurrency_waits_for_a_backlog_so_a_light_load_still_gathers(
     running = 0
     most = 0
 
-    async def on_erased(session: AsyncSession, env: Envelope) -> None:
+    async def on_erased(uow: UnitOfWork, env: Envelope) -> None:
+        session = uow.session
         nonlocal running, most
         running += 1
         most = max(most, running)

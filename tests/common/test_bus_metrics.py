@@ -13,11 +13,11 @@ from aiokafka import TopicPartition
 from kernel_app import create_tables, effects, effects_for, make_settings
 from prometheus_client import REGISTRY
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import lag_by_topic, partition_lags
 from leadflow.events import Envelope, LeadErased
 from leadflow.service import Runtime
+from leadflow.uow import UnitOfWork
 from support.kafka_tools import eventually, place_group_at_end
 
 TOPIC = LeadErased.topic
@@ -51,7 +51,8 @@ async def consume(
     """An event per lead, all with one key (one partition, one poll), each handler taking
     SLOW seconds, those of `fails` failing once; returns once all are handled."""
 
-    async def on_erased(session: AsyncSession, env: Envelope) -> None:
+    async def on_erased(uow: UnitOfWork, env: Envelope) -> None:
+        session = uow.session
         await asyncio.sleep(SLOW)
         if env.data.lead_id in fails:
             fails.discard(env.data.lead_id)

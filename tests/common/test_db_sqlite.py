@@ -1,16 +1,16 @@
-"""SQLite: BulkInsert stores exactly what SQLAlchemy's own executemany stores; new databases
-get 16 KiB pages and WAL."""
+"""SQLite: the one bulk insert stores exactly what SQLAlchemy's own executemany stores; new
+databases get 16 KiB pages and WAL."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import MetaData, insert, select
-from sqlalchemy.dialects import sqlite
-from typed_rows import COLUMNS, typed_rows, typed_table
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from typed_rows import typed_rows, typed_table
 
-from leadflow.db import BulkInsert, bulk_insert, create_engine
+from leadflow.bulk import InsertPart, bulk_insert
+from leadflow.db import create_engine
 
 metadata = MetaData()
 THEIRS = typed_table("theirs", metadata)
@@ -24,9 +24,8 @@ async def test_bulk_rows_equal_sqlalchemy_rows_byte_for_byte(tmp_path: Path) -> 
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
             await conn.execute(insert(THEIRS), ROWS)
-            bulk = bulk_insert(OURS, COLUMNS, conn.dialect)
-            assert bulk_insert(OURS, COLUMNS, conn.dialect) is bulk  # compiled once
-            await conn.exec_driver_sql(bulk.sql, bulk.params(ROWS))
+        async with async_sessionmaker(engine)() as session, session.begin():
+            await bulk_insert(session, [InsertPart(OURS, ROWS)])
         async with engine.connect() as conn:
             # The stored values as SQLite holds them (no result processing), and as read back.
             raw = [
@@ -40,11 +39,6 @@ async def test_bulk_rows_equal_sqlalchemy_rows_byte_for_byte(tmp_path: Path) -> 
     assert len(raw[1]) == len(ROWS)
     assert read[0] == read[1]
     assert {row.id for row in read[1]} == {row["id"] for row in ROWS}
-
-
-def test_refuses_a_named_paramstyle() -> None:
-    with pytest.raises(ValueError, match="positional paramstyle"):
-        BulkInsert.of(OURS, COLUMNS, sqlite.dialect(paramstyle="named"))
 
 
 async def test_a_new_sqlite_database_has_16_kib_pages_and_wal(tmp_path: Path) -> None:

@@ -10,11 +10,12 @@ import pytest
 from kernel_app import create_tables, effects, effects_for, make_settings, stage
 from sqlalchemy import insert, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from leadflow.db import is_transient
 from leadflow.events import Envelope, LeadErased, dlq_topic
 from leadflow.service import Runtime
+from leadflow.uow import UnitOfWork
 from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
 
 pytestmark = pytest.mark.postgres
@@ -90,7 +91,8 @@ async def test_a_handler_failing_on_a_read_only_transaction_is_retried_past_max_
     await create_tables(rt)
     failures = 0
 
-    async def on_erased(session: AsyncSession, env: Envelope) -> None:
+    async def on_erased(uow: UnitOfWork, env: Envelope) -> None:
+        session = uow.session
         nonlocal failures
         if failures < 5:  # more than the attempts a failing handler gets
             failures += 1

@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from leadflow.erasure_log import (
 )
 from leadflow.events import Envelope, LeadErased
 from leadflow.outbox import kernel_metadata, outbox_table
+from leadflow.uow import UnitOfWork, unit_of_work
 
 
 @pytest.fixture
@@ -55,16 +57,18 @@ async def test_an_erasure_tombstones_what_the_service_wrote_then_once_more_after
     for key in (*mine, mine[0], theirs):  # recording the same key again changes nothing
         await record_dead_letter(sessions, "leads.captured.dlq", key, key.split(b"/")[0])
 
-    eraser = LogEraser(sessions, produces=["leads.captured"], erasure_delay_seconds=20)
+    eraser = LogEraser(
+        partial(unit_of_work, sessions), produces=["leads.captured"], erasure_delay_seconds=20
+    )
     handled: list[str] = []
 
-    async def own_erasure(session: AsyncSession, env: Envelope) -> None:
+    async def own_erasure(uow: UnitOfWork, env: Envelope) -> None:
         handled.append(str(env.data.lead_id))
 
     on_erased = eraser.handlers({LeadErased: own_erasure})[LeadErased]
     env = Envelope(LeadErased(lead_id=uuid.UUID(lead), erased_at=datetime.now(UTC)), "/t")
-    async with sessions() as s, s.begin():
-        await on_erased(s, env)
+    async with unit_of_work(sessions) as uow:
+        await on_erased(uow, env)
     assert handled == [lead]  # the service's own erasure ran, then the log's
     first = {
         ("leads.captured", lead.encode(), b""),
@@ -72,12 +76,16 @@ async def test_an_erasure_tombstones_what_the_service_wrote_then_once_more_after
     }
     assert set(await _outbox(sessions)) == first  # empty value: a tombstone when published
 
-    assert await second_tombstones(sessions) == 0  # due after the segment time (10 s + 1 s)
+    assert (
+        await second_tombstones(partial(unit_of_work, sessions)) == 0
+    )  # due after the segment time (10 s + 1 s)
     async with sessions() as s, s.begin():  # let the segment time pass
         due = log_keys_table.c.due_at.is_not(None)
         await s.execute(log_keys_table.update().where(due).values(due_at=datetime.now(UTC)))
     await asyncio.sleep(0.01)
-    assert await second_tombstones(sessions) == 3  # not theirs: that lead was never erased
+    assert (
+        await second_tombstones(partial(unit_of_work, sessions)) == 3
+    )  # not theirs: that lead was never erased
     got = await _outbox(sessions)
     assert len(got) == 6
     assert set(got[3:]) == first
@@ -92,16 +100,18 @@ async def test_a_run_of_erasures_handled_together_tombstones_each_lead(
     leads = [uuid.uuid4() for _ in range(3)]
     seen: list[int] = []
 
-    async def own_erasures(session: AsyncSession, envs: list[Envelope]) -> None:
+    async def own_erasures(uow: UnitOfWork, envs: list[Envelope]) -> None:
         seen.append(len(envs))
 
     eraser = LogEraser(
-        sessions, produces=["leads.scored", "leads.qualified"], erasure_delay_seconds=60
+        partial(unit_of_work, sessions),
+        produces=["leads.scored", "leads.qualified"],
+        erasure_delay_seconds=60,
     )
     on_erased = eraser.batch_handlers({LeadErased: own_erasures})[LeadErased]
     envs = [Envelope(LeadErased(lead_id=x, erased_at=datetime.now(UTC)), "/t") for x in leads]
-    async with sessions() as s, s.begin():
-        await on_erased(s, envs)
+    async with unit_of_work(sessions) as uow:
+        await on_erased(uow, envs)
     assert seen == [3]
     got = await _outbox(sessions)
     assert sorted(got) == sorted(
@@ -116,10 +126,10 @@ async def test_no_dead_letter_is_recorded_for_a_lead_erased_already(
     lead = str(uuid.uuid4())
     before = dead_letter_key(lead.encode(), "feedback", 0, 1)
     assert await record_dead_letter(sessions, "leads.outcomes.dlq", before, lead.encode())
-    eraser = LogEraser(sessions, produces=[], erasure_delay_seconds=60)
+    eraser = LogEraser(partial(unit_of_work, sessions), produces=[], erasure_delay_seconds=60)
     env = Envelope(LeadErased(lead_id=uuid.UUID(lead), erased_at=datetime.now(UTC)), "/t")
-    async with sessions() as s, s.begin():
-        await eraser.erase(s, env)
+    async with unit_of_work(sessions) as uow:
+        await eraser.erase(uow, env)
     after = dead_letter_key(lead.encode(), "feedback", 0, 2)  # an outcome failing afterwards
     assert not await record_dead_letter(sessions, "leads.outcomes.dlq", after, lead.encode())
     async with sessions() as s:
@@ -139,7 +149,9 @@ async def test_the_worker_takes_batch_after_batch_while_they_come_full(
     ]
     async with sessions() as s, s.begin():
         await s.execute(log_keys_table.insert(), rows)
-    eraser = LogEraser(sessions, produces=[], erasure_delay_seconds=60, poll_seconds=3600)
+    eraser = LogEraser(
+        partial(unit_of_work, sessions), produces=[], erasure_delay_seconds=60, poll_seconds=3600
+    )
     task = asyncio.create_task(eraser.run(), name="log-eraser")
     try:
         async with asyncio.timeout(20):  # one pass: 2 + 2 + 1, with no poll between them

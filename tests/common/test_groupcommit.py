@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.db import create_engine, session_factory
-from leadflow.groupcommit import GroupCommit, Transaction
+from leadflow.groupcommit import GroupCommit
+from leadflow.uow import Transaction, UnitOfWork, unit_of_work
 
 
 @pytest.fixture
@@ -22,26 +21,20 @@ async def db(tmp_path: Path) -> AsyncIterator[Transaction]:
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
     sessions = session_factory(engine)
-
-    @contextlib.asynccontextmanager
-    async def transaction() -> AsyncIterator[AsyncSession]:
-        async with sessions() as s, s.begin():
-            yield s
-
-    yield transaction
+    yield lambda: unit_of_work(sessions)
     await engine.dispose()
 
 
 async def stored(transaction: Transaction) -> list[int]:
-    async with transaction() as s:
-        return list((await s.execute(text("SELECT x FROM t ORDER BY x"))).scalars())
+    async with transaction() as uow:
+        return list((await uow.session.execute(text("SELECT x FROM t ORDER BY x"))).scalars())
 
 
-async def insert_all(s: AsyncSession, items: Sequence[int]) -> list[int]:
+async def insert_all(uow: UnitOfWork, items: Sequence[int]) -> list[int]:
     for x in items:
         if x < 0:
             raise ValueError(f"bad item {x}")
-        await s.execute(text("INSERT INTO t (x) VALUES (:x)"), {"x": x})
+        await uow.session.execute(text("INSERT INTO t (x) VALUES (:x)"), {"x": x})
     return [x * 10 for x in items]
 
 
@@ -83,7 +76,7 @@ async def test_one_bad_item_fails_only_its_caller(db: Transaction) -> None:
 
 
 async def test_a_database_away_fails_everyone_at_once_without_retries(db: Transaction) -> None:
-    async def away(s: AsyncSession, items: Sequence[int]) -> list[int]:
+    async def away(uow: UnitOfWork, items: Sequence[int]) -> list[int]:
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError("no database"))
 
     group: GroupCommit[int, int] = GroupCommit(db, away)

@@ -13,8 +13,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from leadflow.db import create_engine
-from leadflow.events import Envelope, Lead, LeadCaptured, LeadErased
-from leadflow.outbox import add_event, add_record, forget_lead, kernel_metadata, outbox_table
+from leadflow.events import Lead, LeadCaptured, LeadErased
+from leadflow.outbox import kernel_metadata, outbox_table
+from leadflow.uow import unit_of_work
 
 pytestmark = pytest.mark.postgres
 
@@ -28,13 +29,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def captured(lead_id: uuid.UUID) -> Envelope:
+def captured(lead_id: uuid.UUID) -> LeadCaptured:
     lead = Lead(lead_id=lead_id, email="ada@acme.example", captured_at=datetime.now(UTC))
-    return Envelope(data=LeadCaptured(lead_id=lead_id, lead=lead), source="/test")
+    return LeadCaptured(lead_id=lead_id, lead=lead)
 
 
-def erased(lead_id: uuid.UUID) -> Envelope:
-    return Envelope(data=LeadErased(lead_id=lead_id, erased_at=datetime.now(UTC)), source="/test")
+def erased(lead_id: uuid.UUID) -> LeadErased:
+    return LeadErased(lead_id=lead_id, erased_at=datetime.now(UTC))
 
 
 async def rows(engine: AsyncEngine) -> list[tuple[int, str, bytes, bytes, bool]]:
@@ -50,20 +51,20 @@ async def test_the_leads_rows_are_emptied_and_never_sent_and_the_erasure_stays(
 ) -> None:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     ada, bob = uuid.uuid4(), uuid.uuid4()
-    async with sessions() as s, s.begin():
-        await add_event(s, captured(ada))
-        await add_event(s, captured(bob))
+    async with unit_of_work(sessions) as uow:
+        uow.emit(captured(ada))
+        uow.emit(captured(bob))
     async with engine.begin() as conn:  # these were published already
         await conn.execute(update(outbox_table).values(sent_at=datetime.now(UTC)))
-    async with sessions() as s, s.begin():
-        await add_event(s, captured(bob))  # bob's second touch, not published yet
-        await add_event(s, captured(ada))  # ada's, not published yet
-        await add_event(s, erased(ada))
-        add_record(s, record_id="t-1", topic="leads.captured", key=str(ada).encode(), value=b"",
-                   headers=[])  # fmt: skip
+    async with unit_of_work(sessions) as uow:
+        uow.emit(captured(bob))  # bob's second touch, not published yet
+        uow.emit(captured(ada))  # ada's, not published yet
+        uow.emit(erased(ada))
+        uow.emit_record(record_id="t-1", topic="leads.captured", key=str(ada).encode(), value=b"",
+                        headers=[])  # fmt: skip
 
-    async with sessions() as s, s.begin():
-        assert await forget_lead(s, ada) == 2
+    async with unit_of_work(sessions) as uow:
+        assert await uow.forget_lead(ada) == 2
 
     left = [(topic, k.decode(), bool(v), sent) for _, topic, k, v, sent in await rows(engine)]
     a, b = str(ada), str(bob)
@@ -83,12 +84,12 @@ async def test_a_forgotten_last_row_keeps_its_id_for_itself(engine: AsyncEngine)
     the relay's next mark would record the erasure as sent unpublished."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     ada = uuid.uuid4()
-    async with sessions() as s, s.begin():
-        await add_event(s, captured(ada))
+    async with unit_of_work(sessions) as uow:
+        uow.emit(captured(ada))
     [(published, *_)] = await rows(engine)
-    async with sessions() as s, s.begin():
-        await forget_lead(s, ada)
-        await add_event(s, erased(ada))
+    async with unit_of_work(sessions) as uow:
+        await uow.forget_lead(ada)
+        uow.emit(erased(ada))
 
     ids = [i for i, topic, *_ in await rows(engine) if topic == "leads.erased"]
     assert ids
@@ -101,9 +102,9 @@ async def test_an_event_staged_earlier_in_the_erasing_transaction_is_never_writt
     """A capture and its erasure handled in one poll: the capture's event must not go out."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     ada = uuid.uuid4()
-    async with sessions() as s, s.begin():
-        await add_event(s, captured(ada))
-        await forget_lead(s, ada)
-        await add_event(s, erased(ada))
+    async with unit_of_work(sessions) as uow:
+        uow.emit(captured(ada))
+        await uow.forget_lead(ada)
+        uow.emit(erased(ada))
 
     assert [topic for _, topic, *_ in await rows(engine)] == ["leads.erased"]

@@ -10,7 +10,7 @@ from kernel_app import outbox_unsent, stage
 from sqlalchemy import insert, select, update
 
 from leadflow.events import Envelope, LeadErased
-from leadflow.outbox import add_event, outbox_table
+from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
 from support.kafka_tools import end_offsets, read_after
 
@@ -66,13 +66,11 @@ async def test_rows_another_relay_sent_are_forgotten(runtime: Runtime) -> None:
 
 
 async def test_events_staged_together_are_stored_in_staging_order(runtime: Runtime) -> None:
-    staged = [
-        Envelope(data=LeadErased(lead_id=uuid.uuid4(), erased_at=datetime.now(UTC)), source="/x")
-        for _ in range(50)
-    ]
-    async with runtime.sessions() as s, s.begin():
-        for envelope in staged:
-            await add_event(s, envelope)
+    async with runtime.transaction() as uow:
+        staged = [
+            uow.emit(LeadErased(lead_id=uuid.uuid4(), erased_at=datetime.now(UTC)))
+            for _ in range(50)
+        ]
     async with runtime.sessions() as s:
         rows = (await s.execute(select(outbox_table).order_by(outbox_table.c.id))).all()
     assert [r.event_id for r in rows] == [e.id for e in staged]

@@ -56,9 +56,8 @@ async def test_events_and_dead_letters_stay_on_the_prefixed_topics(
     await rt.start()
     try:
         for lead in (good, poison):
-            async with rt.transaction() as session:
-                outcome = LeadOutcome(lead_id=lead, stage="won", occurred_at=datetime.now(UTC))
-                await rt.emit(session, outcome)
+            async with rt.transaction() as uow:
+                uow.emit(LeadOutcome(lead_id=lead, stage="won", occurred_at=datetime.now(UTC)))
         await eventually(lambda: _handled(rt, str(good)))
         keys = {str(good).encode(), str(poison).encode()}
 

@@ -16,7 +16,6 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.events import Envelope, LeadErased
 from leadflow.otel import Tracing, Unexported, exporter_for
@@ -30,6 +29,7 @@ from leadflow.tracing import (
     responded,
     traceparent,
 )
+from leadflow.uow import UnitOfWork
 from support.kafka_tools import eventually, place_group_at_end
 from support.receiver import Receiver
 
@@ -237,7 +237,7 @@ async def traced(
     rt.tracing = exported.tracing
     await create_tables(rt)
 
-    async def on_erased(session: AsyncSession, env: Envelope) -> None:
+    async def on_erased(uow: UnitOfWork, env: Envelope) -> None:
         # What sales-assignment's delivery worker does: a client span, its traceparent sent.
         stored = traceparent()
         with client_span(rt.tracing.tracer, "POST", receiver.url, parent=stored) as span:
@@ -266,8 +266,8 @@ async def test_one_trace_runs_from_the_request_through_kafka_to_the_webhook(
 
     @router.post("/v1/erase/{lead_id}", status_code=202)
     async def erase(lead_id: uuid.UUID) -> dict[str, str]:
-        async with rt.transaction() as s:
-            await rt.emit(s, _erased(lead_id))
+        async with rt.transaction() as uow:
+            uow.emit(_erased(lead_id))
         return {"status": "accepted"}
 
     app = create_app(rt, title="t", description="t", routers=[router])

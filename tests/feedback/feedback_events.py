@@ -79,10 +79,10 @@ def erased(lead_id: uuid.UUID, when: datetime) -> Envelope:
 
 async def deliver(rt: Runtime, envelope: Envelope) -> bool:
     """What the consumer loop does: inbox claim and handler in one transaction."""
-    async with rt.sessions() as session, session.begin():
-        if not await claim_inbox(session, rt.settings.consumer_group, envelope.id):
+    async with rt.transaction() as uow:
+        if not await claim_inbox(uow.session, rt.settings.consumer_group, envelope.id):
             return False
-        await registered(rt, type(envelope.data))(session, envelope)
+        await registered(rt, type(envelope.data))(uow, envelope)
     return True
 
 

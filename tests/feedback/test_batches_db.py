@@ -41,10 +41,10 @@ def history(lead_id: uuid.UUID) -> list[list[Envelope]]:
 async def deliver_batch(rt: Runtime, envs: list[Envelope], group: str | None = None) -> None:
     """What the consumer loop does with a partition batch: one claim, one batch handler."""
     group = group or rt.settings.consumer_group
-    async with rt.sessions() as session, session.begin():
-        fresh = await claim_inbox_many(session, group, [e.id for e in envs])
+    async with rt.transaction() as uow:
+        fresh = await claim_inbox_many(uow.session, group, [e.id for e in envs])
         todo = [e for e in envs if e.id in fresh]
-        await BATCH_HANDLERS[type(todo[0].data)](session, todo)
+        await BATCH_HANDLERS[type(todo[0].data)](uow, todo)
 
 
 async def read_model(rt: Runtime, lead_id: uuid.UUID) -> tuple[dict[str, Any], list[Any]]:
@@ -100,9 +100,9 @@ async def test_a_poll_across_partitions_folds_together_as_its_runs_one_by_one(
         await deliver_batch(rt, batch)
     # What the consumer does with a poll over several partitions: one transaction, one
     # batch handler call per run of same-type events, folded together at the commit.
-    async with rt.sessions() as session, session.begin():
+    async with rt.transaction() as uow:
         for run in history(BATCHED):
-            await BATCH_HANDLERS[type(run[0].data)](session, run)
+            await BATCH_HANDLERS[type(run[0].data)](uow, run)
 
     assert await read_model(rt, BATCHED) == await read_model(rt, ONE_BY_ONE)
 
@@ -120,18 +120,15 @@ async def test_an_event_that_changes_no_facts_is_still_in_the_journey(rt: Runtim
 
 
 async def test_events_staged_in_a_transaction_that_rolls_back_leave_nothing(rt: Runtime) -> None:
-    session = rt.sessions()
-
     async def fail_after_staging() -> None:
-        async with session.begin():
-            await BATCH_HANDLERS[LeadCaptured](session, [captured(lead(BATCHED, T0))])
+        async with rt.transaction() as uow:
+            await BATCH_HANDLERS[LeadCaptured](uow, [captured(lead(BATCHED, T0))])
             raise RuntimeError("the handler after it failed")
 
     with pytest.raises(RuntimeError):
         await fail_after_staging()
-    async with session.begin():
-        pass  # the same session commits again: nothing staged is left over
-    await session.close()
+    async with rt.transaction():
+        pass  # the next transaction commits: nothing staged is left over
 
     async with rt.sessions() as s:
         assert await s.get(LeadFacts, BATCHED) is None

@@ -136,8 +136,8 @@ async def test_a_redelivered_event_changes_nothing(rt: Runtime) -> None:
     envelope = captured(lead(A, T0, source="webinar"), touch=3)
     assert await deliver(rt, envelope)
     assert not await deliver(rt, envelope)  # the inbox saw this ce_id
-    async with rt.sessions() as s, s.begin():
-        await record_event(s, envelope)  # and even without the inbox the journey holds it once
+    async with rt.transaction() as uow:
+        await record_event(uow, envelope)  # and even without the inbox the journey holds it once
     async with rt.sessions() as s:
         rows = await s.scalar(select(func.count()).select_from(JourneyEvent))
         facts = await s.get(LeadFacts, A)

@@ -73,8 +73,8 @@ async def _routed_elsewhere(tmp_path: Path) -> tuple[list[Envelope], dict[str, A
                 ).status_code == 201
             for _ in range(6):
                 handler = apps.registered(app.state.runtime, LeadQualified)  # the consumer's
-                async with app.state.runtime.transaction() as s:
-                    await handler(s, _qualified())
+                async with app.state.runtime.transaction() as uow:
+                    await handler(uow, _qualified())
             now = datetime.now(UTC)
             params = {
                 "from": (now - timedelta(hours=1)).isoformat(),

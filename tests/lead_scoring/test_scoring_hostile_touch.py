@@ -65,8 +65,8 @@ async def test_a_strangers_touch_keeps_the_scored_leads_name_and_phone(
     assert [e.data.touch for e in captured] == [1, 2]
     scorer: Scorer = scoring.state.scorer
     for env in captured:  # what scoring's consumer does with each, one transaction each
-        async with runtime(scoring).transaction() as s:
-            await scorer.handlers[LeadCaptured](s, Envelope(data=env.data, source="/intake"))
+        async with runtime(scoring).transaction() as uow:
+            await scorer.handlers[LeadCaptured](uow, Envelope(data=env.data, source="/intake"))
     row = await scorer.get(captured[0].data.lead_id)
     assert str(row.lead_id) == lead_id
     assert row.touches == 2
@@ -98,11 +98,13 @@ async def test_a_touch_carrying_other_fields_only_fills_the_empty_ones(scoring: 
         LeadCaptured(lead_id=lead.lead_id, lead=lead),
         LeadCaptured(lead_id=lead.lead_id, lead=hostile, duplicate=True, touch=2),
     ]
-    async with runtime(scoring).transaction() as s:  # the same lead twice in one batch
-        await scorer.batch_handlers[LeadCaptured](s, [Envelope(data=e, source="/t") for e in batch])
-    async with runtime(scoring).transaction() as s:  # and in a later one
+    async with runtime(scoring).transaction() as uow:  # the same lead twice in one batch
+        await scorer.batch_handlers[LeadCaptured](
+            uow, [Envelope(data=e, source="/t") for e in batch]
+        )
+    async with runtime(scoring).transaction() as uow:  # and in a later one
         await scorer.handlers[LeadCaptured](
-            s, Envelope(data=batch[1].model_copy(update={"touch": 3}), source="/t")
+            uow, Envelope(data=batch[1].model_copy(update={"touch": 3}), source="/t")
         )
     row = await scorer.get(lead.lead_id)
     assert row.touches == 3

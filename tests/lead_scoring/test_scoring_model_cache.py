@@ -35,17 +35,17 @@ def won(lead_id: uuid.UUID) -> Envelope:
 async def scored_lead(app: FastAPI) -> uuid.UUID:
     scorer: Scorer = app.state.scorer
     lead = Lead(lead_id=uuid.uuid4(), email="cto@bigco.example.com", captured_at=datetime.now(UTC))
-    async with runtime(app).transaction() as s:
+    async with runtime(app).transaction() as uow:
         await scorer.on_lead_captured(
-            s, Envelope(data=LeadCaptured(lead_id=lead.lead_id, lead=lead), source="/t")
+            uow, Envelope(data=LeadCaptured(lead_id=lead.lead_id, lead=lead), source="/t")
         )
     return lead.lead_id
 
 
 async def outcome_then_failure(app: FastAPI, lead_id: uuid.UUID) -> None:
     """The outcome handled, then something else in its transaction fails."""
-    async with runtime(app).transaction() as s:
-        await app.state.scorer.on_lead_outcome(s, won(lead_id))
+    async with runtime(app).transaction() as uow:
+        await app.state.scorer.on_lead_outcome(uow, won(lead_id))
         raise RolledBack
 
 
@@ -65,8 +65,9 @@ async def test_a_committed_outcome_is_in_the_cached_model_at_once(app: FastAPI) 
     lead_id = await scored_lead(app)
     async with runtime(app).sessions() as s:
         assert await scorer.model(s) is None
-    async with runtime(app).transaction() as s:
-        await scorer.on_lead_outcome(s, won(lead_id))
+    async with runtime(app).transaction() as uow:
+        s = uow.session
+        await scorer.on_lead_outcome(uow, won(lead_id))
     async with runtime(app).sessions() as s:
         model = await scorer.model(s)
     assert model is not None

@@ -66,8 +66,8 @@ def poor_lead() -> Lead:
 async def deliver(app: FastAPI, event: LeadCaptured | LeadOutcome | LeadErased) -> None:
     """What the consumer loop does for one event: one transaction around the handler."""
     env = Envelope(data=event, source="/test")
-    async with runtime(app).transaction() as s:
-        await registered(runtime(app), type(event))(s, env)
+    async with runtime(app).transaction() as uow:
+        await registered(runtime(app), type(event))(uow, env)
 
 
 async def test_a_good_lead_is_scored_and_qualified_once(
@@ -212,8 +212,10 @@ async def test_a_batch_is_scored_as_its_events_one_by_one_would_be(app: FastAPI)
         LeadCaptured(lead_id=known.lead_id, lead=known, duplicate=True),
     ]
     scorer: Scorer = app.state.scorer
-    async with runtime(app).transaction() as s:
-        await scorer.batch_handlers[LeadCaptured](s, [Envelope(data=e, source="/t") for e in batch])
+    async with runtime(app).transaction() as uow:
+        await scorer.batch_handlers[LeadCaptured](
+            uow, [Envelope(data=e, source="/t") for e in batch]
+        )
     events = [e.data for e in (await outbox(app))[before:]]
     assert [(type(e), e.lead_id) for e in events] == [
         (LeadScored, fresh.lead_id),

@@ -137,7 +137,8 @@ async def test_an_idempotency_key_is_remembered_for_its_ttl_only(
     key = await new_key(http)
     headers = {**key, "Idempotency-Key": "order-43"}
     assert (await http.post("/v1/leads", json=LEAD, headers=headers)).status_code == 202
-    async with runtime(app).transaction() as s:  # remembered 25 hours ago (the TTL is 24)
+    async with runtime(app).transaction() as uow:  # remembered 25 hours ago (the TTL is 24)
+        s = uow.session
         await s.execute(
             update(IdempotentResponse).values(created_at=datetime.now(UTC) - timedelta(hours=25))
         )
@@ -158,7 +159,8 @@ async def test_a_stale_replay_forgets_its_own_key_only(
     headers = {**key, "Idempotency-Key": "order-44"}
     assert (await http.post("/v1/leads", json=LEAD, headers=headers)).status_code == 202
     stale = datetime.now(UTC) - timedelta(hours=25)  # the TTL is 24
-    async with runtime(app).transaction() as s:
+    async with runtime(app).transaction() as uow:
+        s = uow.session
         await s.execute(update(IdempotentResponse).values(created_at=stale))
         await s.execute(
             insert(IdempotentResponse).values(

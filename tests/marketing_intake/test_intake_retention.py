@@ -40,7 +40,8 @@ async def test_idempotency_keys_older_than_the_ttl_vanish_without_any_request(
     rt = runtime(app)
     old = [_row(f"old-{i}", timedelta(hours=25, minutes=i)) for i in range(20)]  # 3 batches
     fresh = [_row(f"new-{i}", timedelta(hours=23)) for i in range(3)]
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         await s.execute(insert(IdempotentResponse), old + fresh)
     (purge,) = [worker for name, worker in rt.workers if name == "idempotency-purge"]
     task = asyncio.create_task(purge())
@@ -62,7 +63,8 @@ async def test_one_pass_purges_every_batch_each_in_its_own_transaction(
     app = await make_app(idempotency_ttl_hours=24, idempotency_purge_batch=7)
     rt = runtime(app)
     old = [_row(f"old-{i}", timedelta(hours=25, minutes=i)) for i in range(21)]  # 3 full batches
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         await s.execute(insert(IdempotentResponse), [*old, _row("new", timedelta(hours=23))])
     commits = 0
 
@@ -96,7 +98,8 @@ async def test_a_failed_pass_is_retried_at_the_next_interval(
         await asyncio.sleep(0.3)  # several passes fail
         assert not task.done()
         rt.sessions.configure(bind=rt.engine)
-        async with rt.transaction() as s:
+        async with rt.transaction() as uow:
+            s = uow.session
             await s.execute(insert(IdempotentResponse), [_row("old", timedelta(days=2))])
         await eventually(purged, timeout=10)
     finally:

@@ -89,8 +89,8 @@ def outcome(lead_id: uuid.UUID, stage: str) -> Envelope:
 
 async def handle(a: Assigner, env: Envelope) -> None:
     """What the consumer loop does with one event: the handler in its own transaction."""
-    async with a.rt.transaction() as s:
-        await a.handlers()[type(env.data)](s, env)
+    async with a.rt.transaction() as uow:
+        await a.handlers()[type(env.data)](uow, env)
 
 
 async def routed(app: FastAPI, env: Envelope) -> dict[str, Any]:

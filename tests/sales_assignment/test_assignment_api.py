@@ -75,8 +75,8 @@ async def test_an_assignment_is_shown_and_accepted_once(
     env = qualified(country="DE")
     lead_id = env.data.lead_id
     assigner = app.state.assigner
-    async with assigner.rt.transaction() as s:
-        await assigner.on_qualified(s, env)
+    async with assigner.rt.transaction() as uow:
+        await assigner.on_qualified(uow, env)
 
     shown = (await http.get(f"/v1/assignments/{lead_id}", headers=ADMIN)).json()
     assert (shown["rep"]["rep_id"], shown["status"], shown["attempt"]) == (rep_id, "assigned", 1)

@@ -142,7 +142,8 @@ async def test_the_periodic_queue_pass_assigns_when_capacity_returns(a: Assigner
     lead_id = uuid.uuid4()
     await handle(a, qualified(lead_id))
     assert (await assignment(a, lead_id)).status == "queued"  # type: ignore[union-attr]
-    async with a.rt.transaction() as s:  # raised behind the API's back: only the worker notices
+    async with a.rt.transaction() as uow:  # raised behind the API's back: only the worker notices
+        s = uow.session
         rep = await repo.get_rep(s, ann)
         assert rep is not None
         rep.max_open_leads = 5

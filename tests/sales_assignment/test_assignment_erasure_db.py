@@ -98,7 +98,8 @@ async def test_erasure_leaves_nothing_personal_in_the_lead_facts_reasons_or_webh
     a: Assigner, receiver: Receiver
 ) -> None:
     ann = await add_rep(a, "Ann")
-    async with a.rt.transaction() as s:  # the lead's company is an account: its reason names it
+    async with a.rt.transaction() as uow:  # the lead's company is an account: its reason names it
+        s = uow.session
         now = clock(a).now
         s.add(AccountOwnerRow(domain="acme.example", rep_id=ann, created_at=now, updated_at=now))
     await admin.create_endpoint(a, receiver.url, ["lead.assigned"])
@@ -226,8 +227,8 @@ async def test_erasure_drops_the_leads_events_from_the_outbox(a: Assigner) -> No
     assert {e.data.lead_id for e in await events(a)} == {other.data.lead_id, env.data.lead_id}
 
     # As the app's consumer runs it: the handler inside the kernel's erasure of the log.
-    eraser = LogEraser(a.rt.sessions, produces=[], erasure_delay_seconds=60)
-    async with a.rt.transaction() as s:
-        await eraser.handlers(a.handlers())[LeadErased](s, erased(a, env.data.lead_id))
+    eraser = LogEraser(a.rt.transaction, produces=[], erasure_delay_seconds=60)
+    async with a.rt.transaction() as uow:
+        await eraser.handlers(a.handlers())[LeadErased](uow, erased(a, env.data.lead_id))
 
     assert [e.data.lead_id for e in await events(a)] == [other.data.lead_id]

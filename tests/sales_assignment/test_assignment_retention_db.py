@@ -49,7 +49,8 @@ async def add(rt: Runtime, status: str, age_days: float) -> str:
         next_attempt_at=made,
         created_at=made,
     )
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         s.add(row)
     return row.id
 

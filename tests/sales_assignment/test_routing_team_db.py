@@ -64,8 +64,8 @@ async def test_a_batch_is_routed_as_its_leads_one_by_one_would_be(a: Assigner) -
     batch = [qualified_lead() for _ in range(6)]
     again = qualified_lead(batch[0].data.lead_id)  # the same lead qualified twice
 
-    async with a.rt.transaction() as s:
-        await a.on_qualified_many(s, [earlier, *batch, again])
+    async with a.rt.transaction() as uow:
+        await a.on_qualified_many(uow, [earlier, *batch, again])
 
     owners = [(await assignment(a, e.data.lead_id)).rep_id for e in [earlier, *batch]]  # type: ignore[union-attr]
     assert (owners.count(ann), owners.count(bob)) == (5, 2)  # 7 leads at weights 2:1, fair
@@ -138,8 +138,8 @@ async def test_a_rolled_back_batch_leaves_no_trace_in_the_team(a: Assigner) -> N
     await handle(a, qualified_lead(first))  # the tie goes to the lowest rep id
 
     async def failing_batch() -> None:
-        async with a.rt.transaction() as s:
-            await a.on_qualified_many(s, [qualified_lead(lost)])  # the other rep, then undone
+        async with a.rt.transaction() as uow:
+            await a.on_qualified_many(uow, [qualified_lead(lost)])  # the other rep, then undone
             raise RuntimeError("the batch fails after routing")
 
     with pytest.raises(RuntimeError):

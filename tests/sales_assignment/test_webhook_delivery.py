@@ -396,8 +396,8 @@ async def test_a_routing_transaction_that_rolls_back_sends_nothing(
     env = qualified()
 
     async def route_then_fail() -> None:
-        async with a.rt.transaction() as s:
-            await a.on_qualified_many(s, [env])
+        async with a.rt.transaction() as uow:
+            await a.on_qualified_many(uow, [env])
             raise RuntimeError("the transaction fails after routing")
 
     with pytest.raises(RuntimeError):

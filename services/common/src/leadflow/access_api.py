@@ -23,12 +23,10 @@ from leadflow.access_tokens import Claims, mint_token, new_token_id
 from leadflow.events import new_event_id
 from leadflow.http import Problem, invalid
 from leadflow.kafka import TOKENS_TOPIC
-from leadflow.outbox import add_record
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from leadflow.service import Runtime
+    from leadflow.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +132,8 @@ async def issue_token(body: TokenRequest, request: Request, p: AdminOnly) -> Iss
     claims = Claims(new_token_id(), body.role, subject, int(expires.timestamp()))
     issued = store.Issued(claims.token_id, body.role, subject, issuer_of(p), expires, now)
     runtime: Runtime = request.app.state.runtime
-    async with runtime.transaction() as session:
-        await _keep(session, issued, store.issued_record(issued))
+    async with runtime.transaction() as uow:
+        await _keep(uow, issued, store.issued_record(issued))
     log.info("token issued", extra={"token_id": claims.token_id, "role": body.role})
     return IssuedToken(
         token_id=claims.token_id,
@@ -147,12 +145,11 @@ async def issue_token(body: TokenRequest, request: Request, p: AdminOnly) -> Iss
 
 
 async def _keep(
-    session: AsyncSession, record: store.Issued | store.Revoked, kv: tuple[bytes, bytes]
+    uow: UnitOfWork, record: store.Issued | store.Revoked, kv: tuple[bytes, bytes]
 ) -> None:
     """Keep a record in this service's table and stage it for `leadflow.tokens`."""
-    await store.save(session, [record])
-    add_record(
-        session,
+    await store.save(uow.session, [record])
+    uow.emit_record(
         record_id=new_event_id(),
         topic=TOKENS_TOPIC,
         key=kv[0],
@@ -193,10 +190,10 @@ async def _revoke(request: Request, token_ids: list[str]) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     until = now + timedelta(seconds=REVOKED_FOR_SECONDS)
     runtime: Runtime = request.app.state.runtime
-    async with runtime.transaction() as session:
+    async with runtime.transaction() as uow:
         for token_id in token_ids:
             revocation = store.Revoked(token_id, now, until)
-            await _keep(session, revocation, store.revoked_record(revocation))
+            await _keep(uow, revocation, store.revoked_record(revocation))
     access = access_of(request.app.state)
     for token_id in token_ids:
         access.revoked.add(token_id, until.timestamp())

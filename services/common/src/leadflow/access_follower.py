@@ -107,8 +107,8 @@ async def follow_tokens(access: Access, runtime: Runtime) -> None:
                 ]
                 apply_records(access, records)
                 if records:
-                    async with runtime.transaction() as session:
-                        await store.save(session, records)
+                    async with runtime.transaction() as uow:
+                        await store.save(uow.session, records)
                 if not catchup.caught_up and await _reached(consumer, ends):
                     catchup.caught_up = True
                     log.info("token revocations read up to the end (%d)", len(access.revoked))

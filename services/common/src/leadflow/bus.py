@@ -25,6 +25,7 @@ the DLQ at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -62,14 +63,17 @@ from leadflow.observability import (
 from leadflow.outbox import claim_inbox, claim_inbox_many
 from leadflow.schedule import wait_or_timeout
 from leadflow.tracing import consuming
+from leadflow.uow import Transaction, UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+# A handler gets its transaction's unit of work (`leadflow.uow`): it reads and writes through
+# it, and what it emits or stages commits with the event's inbox row.
+Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 Handlers = Mapping[type[Event], Handler]
 # Optional: handles a run of same-type events in one call (e.g. one query for all their rows);
 # must have the same effect as calling the single handler on each, in order.
-BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
+BatchHandler = Callable[[UnitOfWork, list[Envelope]], Awaitable[None]]
 BatchHandlers = Mapping[type[Event], BatchHandler]
 
 MAX_VALUE_BYTES = 1_048_576
@@ -167,6 +171,7 @@ class EventConsumer:
         handlers: Handlers,
         batch_handlers: BatchHandlers | None = None,
         sessions: async_sessionmaker[AsyncSession],
+        transaction: Transaction | None = None,
         producer: ProducerHolder,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
@@ -183,6 +188,8 @@ class EventConsumer:
         self._handlers = handlers
         self._batch_handlers = batch_handlers or {}
         self._sessions = sessions
+        # The runtime's (`Runtime.transaction`); alone (tools, tests) a plain one on `sessions`.
+        self._transaction = transaction or functools.partial(unit_of_work, sessions)
         self._producer = producer
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
@@ -398,10 +405,10 @@ class EventConsumer:
             return False  # a duplicate inside the batch: the one-by-one path sees it
         started = time.perf_counter()
         try:
-            async with self._sessions() as session, session.begin():
-                fresh = await claim_inbox_many(session, self.group, ids)
+            async with self._transaction() as uow:
+                fresh = await claim_inbox_many(uow.session, self.group, ids)
                 todo = [(env, handler) for _, env, handler in pending if env.id in fresh]
-                await self._run_handlers(session, todo)
+                await self._run_handlers(uow, todo)
         except asyncio.CancelledError:
             raise
         except Exception:  # retried one by one, where failures are counted and dead-lettered
@@ -414,31 +421,29 @@ class EventConsumer:
         )
         return True
 
-    async def _run_handlers(
-        self, session: AsyncSession, todo: list[tuple[Envelope, Handler]]
-    ) -> None:
+    async def _run_handlers(self, uow: UnitOfWork, todo: list[tuple[Envelope, Handler]]) -> None:
         """Handle in order; consecutive events of a type with a batch handler go together."""
         i = 0
         while i < len(todo):
             kind = type(todo[i][0].data)
             batch = self._batch_handlers.get(kind)
             if batch is None:
-                await self._traced(todo[i][1], session, todo[i][0])
+                await self._traced(todo[i][1], uow, todo[i][0])
                 i += 1
                 continue
             j = i
             while j < len(todo) and type(todo[j][0].data) is kind:
                 j += 1
             run = [env for env, _ in todo[i:j]]
-            # Batch handlers pass `cause=` to `Runtime.emit` (or use `tracing.following`).
+            # Batch handlers pass `cause=` to `UnitOfWork.emit` (or use `tracing.following`).
             with consuming(self._tracer, run, self.group):
-                await batch(session, run)
+                await batch(uow, run)
             i = j
 
-    async def _traced(self, handler: Handler, session: AsyncSession, envelope: Envelope) -> None:
+    async def _traced(self, handler: Handler, uow: UnitOfWork, envelope: Envelope) -> None:
         """Run a handler in a consumer span of the event's trace, so what it emits continues it."""
         with consuming(self._tracer, [envelope], self.group):
-            await handler(session, envelope)
+            await handler(uow, envelope)
 
     def _observe(self, handled: list[tuple[Any, Envelope, str]], seconds_each: float) -> None:
         """Metrics (and an INFO line each) for events handled in one transaction, which took
@@ -564,10 +569,10 @@ class EventConsumer:
             await self._pause(min(self._backoff * 2 ** (attempts - 1), 5.0))
 
     async def _handle_once(self, handler: Handler, envelope: Envelope) -> str:
-        async with self._sessions() as session, session.begin():
-            if not await claim_inbox(session, self.group, envelope.id):
+        async with self._transaction() as uow:
+            if not await claim_inbox(uow.session, self.group, envelope.id):
                 return "duplicate"
-            await self._traced(handler, session, envelope)
+            await self._traced(handler, uow, envelope)
         return "ok"
 
     async def _dead_letter(self, msg: Any, failure: Failure) -> None:

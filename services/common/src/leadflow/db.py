@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import from_json, to_json
-from sqlalchemy import DateTime, Table, bindparam, event, insert, text
+from sqlalchemy import DateTime, Table, event, text
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Dialect, make_url
@@ -55,179 +53,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class BulkInsert:
-    """An INSERT of many rows run as the driver's own `executemany`, each value put through
-    its column's bind processor: the same values SQLAlchemy's executemany binds, without its
-    per-row parameter machinery, which on SQLite cost the event loop more than the inserts
-    themselves cost the database thread. Made by `bulk_insert`; run it with
-    `exec_driver_sql(bulk.sql, bulk.params(rows))`.
-    """
-
-    sql: str
-    columns: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
-
-    @classmethod
-    def of(
-        cls, table: Table, columns: Sequence[str], dialect: Dialect, *, replace: bool = False
-    ) -> BulkInsert:
-        """For a dialect with a positional paramstyle (SQLite's `qmark`). With `replace`, a
-        row whose primary key is stored already overwrites the stored row's columns it sets."""
-        _check_defaults(table, columns)
-        stmt = insert(table).values({name: bindparam(name) for name in columns})
-        compiled = stmt.compile(dialect=dialect)
-        if not compiled.positional or compiled.positiontup is None:
-            raise ValueError(f"BulkInsert needs a positional paramstyle, not {dialect.paramstyle}")
-        order = tuple(compiled.positiontup)
-        return cls(
-            sql=str(compiled) + (_on_conflict_replace(table, order, dialect) if replace else ""),
-            columns=order,
-            processors=_bind_processors(table, order, dialect),
-        )
-
-    def params(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        pairs = list(zip(self.columns, self.processors, strict=True))
-        return [
-            tuple([row[name] if process is None else process(row[name]) for name, process in pairs])
-            for row in rows
-        ]
-
-
-@functools.lru_cache(maxsize=64)
-def bulk_insert(
-    table: Table, columns: tuple[str, ...], dialect: Dialect, *, replace: bool = False
-) -> BulkInsert:
-    """The BulkInsert of these columns of `table` for `dialect`, compiled once."""
-    return BulkInsert.of(table, columns, dialect, replace=replace)
-
-
-def _check_defaults(table: Table, columns: Sequence[str]) -> None:
-    """The driver runs no Python-side column default: the rows must hold those values."""
-    missing = [c.name for c in table.columns if c.name not in columns and c.default is not None]
-    if missing:
-        raise ValueError(f"{table.name}: no value for {', '.join(missing)}")
-
-
-def _bind_processors(
-    table: Table, columns: Sequence[str], dialect: Dialect
-) -> tuple[Callable[[Any], Any] | None, ...]:
-    """Each column's bind processor for `dialect`: what SQLAlchemy does to a value it binds."""
-    return tuple(
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
-    )
-
-
-def _on_conflict_replace(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
-    """The upsert clause PostgreSQL and SQLite share: the primary key's row takes the new
-    values of the other columns given."""
-    quote = dialect.identifier_preparer.quote
-    key = [c.name for c in table.primary_key.columns]
-    changed = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in key)
-    if not changed:
-        raise ValueError(f"{table.name}: nothing to replace but the primary key")
-    return f" ON CONFLICT ({', '.join(quote(c) for c in key)}) DO UPDATE SET {changed}"
-
-
-@dataclass(frozen=True, slots=True)
-class ArrayInsert:
-    """An INSERT of many rows on PostgreSQL as one statement: each column's values bound as
-    one array and unnested, in the order given. Each value goes through its column's bind
-    processor first, so the rows hold what SQLAlchemy's own INSERT would store. Made by
-    `array_insert`; `insert_together` runs several as one statement.
-
-    Bind names are `<tag>_<n>`, so that inserts into several tables can share a statement.
-    """
-
-    sql: str
-    columns: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
-
-    @classmethod
-    def of(
-        cls,
-        table: Table,
-        columns: Sequence[str],
-        dialect: Dialect,
-        tag: str,
-        *,
-        replace: bool = False,
-    ) -> ArrayInsert:
-        """With `replace`, as `BulkInsert.of`."""
-        if dialect.name != "postgresql":
-            raise ValueError(f"ArrayInsert is for PostgreSQL, not {dialect.name}")
-        _check_defaults(table, columns)
-        quote = dialect.identifier_preparer.quote
-        names = ", ".join(quote(name) for name in columns)
-        arrays = ", ".join(
-            f"CAST(:{tag}_{i} AS {table.c[name].type.compile(dialect=dialect)}[])"
-            for i, name in enumerate(columns)
-        )
-        unnested = ", ".join(f"c{i}" for i in range(len(columns)))
-        # Names from the table itself, quoted by the dialect; the values are all bound.
-        sql = (
-            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names})"  # noqa: S608
-            f" SELECT {unnested} FROM unnest({arrays})"
-            f" WITH ORDINALITY AS {tag} ({unnested}, n) ORDER BY n"
-        )
-        if replace:
-            sql += _on_conflict_replace(table, columns, dialect)
-        return cls(
-            sql=sql,
-            columns=tuple(columns),
-            processors=_bind_processors(table, columns, dialect),
-        )
-
-    def params(self, rows: Sequence[Mapping[str, Any]], tag: str) -> dict[str, list[Any]]:
-        params: dict[str, list[Any]] = {}
-        for i, (name, process) in enumerate(zip(self.columns, self.processors, strict=True)):
-            values = [row[name] for row in rows]
-            params[f"{tag}_{i}"] = values if process is None else [process(v) for v in values]
-        return params
-
-
-@functools.lru_cache(maxsize=64)
-def array_insert(
-    table: Table, columns: tuple[str, ...], dialect: Dialect, tag: str, *, replace: bool = False
-) -> ArrayInsert:
-    """The ArrayInsert of these columns of `table` for `dialect`, compiled once."""
-    return ArrayInsert.of(table, columns, dialect, tag, replace=replace)
-
-
-@functools.lru_cache(maxsize=64)
-def _together(sqls: tuple[str, ...]) -> Any:
-    if len(sqls) == 1:
-        return text(sqls[0])
-    ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(sqls[:-1]))
-    return text(f"WITH {ctes} {sqls[-1]}")
-
-
-class InsertPart(NamedTuple):
-    """Rows for one table, all with the same keys (its columns); with `replace`, a row whose
-    primary key is stored already overwrites the stored row's columns it sets."""
-
-    table: Table
-    rows: Sequence[Mapping[str, Any]]
-    replace: bool = False
-
-
-def insert_together(
-    dialect: Dialect, parts: Sequence[InsertPart]
-) -> tuple[Any, dict[str, list[Any]]]:
-    """One PostgreSQL statement (and its parameters) inserting the rows of every part: the
-    first ones as data-modifying WITH queries, which PostgreSQL runs exactly once each.
-    A part's rows go in in their order; the parts, in no particular order between them
-    (so no part may need another's rows, as a foreign key would)."""
-    inserts = []
-    params: dict[str, list[Any]] = {}
-    for i, (table, rows, replace) in enumerate(parts):
-        tag = f"t{i}"
-        insert_ = array_insert(table, tuple(rows[0]), dialect, tag, replace=replace)
-        inserts.append(insert_.sql)
-        params.update(insert_.params(rows, tag))
-    return _together(tuple(inserts)), params
 
 
 def is_sqlite(url: str) -> bool:
@@ -342,33 +167,6 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-_ON_COMMIT = "leadflow.on_commit"
-
-
-def on_commit(session: AsyncSession, fn: Callable[[], None]) -> None:
-    """Run `fn` once the session's transaction commits; a rollback first drops it."""
-    sync = session.sync_session
-    pending: list[Callable[[], None]] | None = sync.info.get(_ON_COMMIT)
-    if pending is None:
-        # One pair of listeners per session, for all its transactions: SQLAlchemy keeps a
-        # listener until it is removed, which cannot be done while its event runs.
-        pending = sync.info[_ON_COMMIT] = []
-        event.listen(sync, "after_commit", functools.partial(_run_pending, pending))
-        event.listen(sync, "after_rollback", functools.partial(_drop_pending, pending))
-    pending.append(fn)
-
-
-def _run_pending(pending: list[Callable[[], None]], _session: Session) -> None:
-    fns = pending[:]
-    pending.clear()  # before running them: one may register work for the next commit
-    for fn in fns:
-        fn()
-
-
-def _drop_pending(pending: list[Callable[[], None]], _session: Session) -> None:
-    pending.clear()  # a rolled-back transaction never happened
 
 
 async def ping(engine: AsyncEngine) -> None:

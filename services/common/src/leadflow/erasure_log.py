@@ -27,15 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leadflow.db import UtcDateTime, dialect_insert
 from leadflow.events import Envelope, Event, LeadErased, new_event_id
-from leadflow.outbox import add_record, forget_lead, kernel_metadata
+from leadflow.outbox import kernel_metadata
 from leadflow.schedule import every
 from leadflow.sql import lock_keys
 from leadflow.topic_config import second_tombstone_after
+from leadflow.uow import Transaction, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-_Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
-_BatchHandler = Callable[[AsyncSession, list[Envelope]], Awaitable[None]]
+_Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+_BatchHandler = Callable[[UnitOfWork, list[Envelope]], Awaitable[None]]
 
 # One row per key to tombstone: a dead letter's (due_at NULL until its lead is erased), or
 # a key tombstoned once, whose second tombstone is due at `due_at`.
@@ -102,17 +103,18 @@ async def record_dead_letter(
     return True
 
 
-def _tombstone(session: AsyncSession, topic: str, key: bytes) -> None:
+def _tombstone(uow: UnitOfWork, topic: str, key: bytes) -> None:
     # An empty outbox value is published as a null value (no event is empty).
-    add_record(session, record_id=new_event_id(), topic=topic, key=key, value=b"", headers=[])
+    uow.emit_record(record_id=new_event_id(), topic=topic, key=key, value=b"", headers=[])
 
 
 async def erase_from_log(
-    session: AsyncSession, lead: str, produces: Sequence[str], second_after: float
+    uow: UnitOfWork, lead: str, produces: Sequence[str], second_after: float
 ) -> int:
     """Tombstone the lead's key on each topic in `produces` and each dead letter recorded
     for it, in the caller's transaction; the second tombstones fall due `second_after`
     seconds later. Returns how many tombstones were staged."""
+    session = uow.session
     now = datetime.now(UTC)
     due = now + timedelta(seconds=second_after)
     ins = dialect_insert(session)
@@ -129,7 +131,7 @@ async def erase_from_log(
     ).all()
     keys = [(topic, lead) for topic in produces] + [(t, k) for t, k in recorded]
     for topic, key in keys:
-        _tombstone(session, topic, key.encode())
+        _tombstone(uow, topic, key.encode())
     if recorded:
         await session.execute(
             update(log_keys_table)
@@ -148,13 +150,12 @@ async def erase_from_log(
     return len(keys)
 
 
-async def second_tombstones(
-    sessions: async_sessionmaker[AsyncSession], limit: int = _SECOND_BATCH
-) -> int:
+async def second_tombstones(transaction: Transaction, limit: int = _SECOND_BATCH) -> int:
     """Stage the second tombstones that fell due (they roll the segments holding the
     first); how many."""
     now = datetime.now(UTC)
-    async with sessions() as session, session.begin():
+    async with transaction() as uow:
+        session = uow.session
         rows = (
             await session.execute(
                 select(log_keys_table.c.topic, log_keys_table.c.key)
@@ -163,7 +164,7 @@ async def second_tombstones(
             )
         ).all()
         for topic, key in rows:
-            _tombstone(session, topic, key.encode())
+            _tombstone(uow, topic, key.encode())
         if rows:  # row values: SQLite has them since 3.15
             pair = tuple_(log_keys_table.c.topic, log_keys_table.c.key)
             await session.execute(delete(log_keys_table).where(pair.in_(rows)))
@@ -176,13 +177,13 @@ class LogEraser:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        transaction: Transaction,
         *,
         produces: Sequence[str],
         erasure_delay_seconds: int,
         poll_seconds: float = 1.0,
     ) -> None:
-        self._sessions = sessions
+        self._transaction = transaction
         self._produces = tuple(produces)
         self._second_after = second_tombstone_after(erasure_delay_seconds)
         self._poll = poll_seconds
@@ -192,10 +193,10 @@ class LogEraser:
         (and a handler that does only that, if the service has none)."""
         inner = handlers.get(LeadErased)
 
-        async def on_erased(session: AsyncSession, env: Envelope) -> None:
+        async def on_erased(uow: UnitOfWork, env: Envelope) -> None:
             if inner is not None:
-                await inner(session, env)
-            await self.erase(session, env)
+                await inner(uow, env)
+            await self.erase(uow, env)
 
         return {**handlers, LeadErased: on_erased}
 
@@ -208,20 +209,21 @@ class LogEraser:
         if inner is None:
             return found
 
-        async def on_erased_many(session: AsyncSession, envs: list[Envelope]) -> None:
-            await inner(session, envs)
+        async def on_erased_many(uow: UnitOfWork, envs: list[Envelope]) -> None:
+            await inner(uow, envs)
             for env in envs:
-                await self.erase(session, env)
+                await self.erase(uow, env)
 
         found[LeadErased] = on_erased_many
         return found
 
-    async def erase(self, session: AsyncSession, env: Envelope) -> None:
+    async def erase(self, uow: UnitOfWork, env: Envelope) -> None:
         """The log's part of an erasure, after the service's own: the lead's outbox rows
-        emptied (every service's, published or not) and its keys tombstoned."""
-        await forget_lead(session, env.data.lead_id)
+        emptied (every service's, published or not, and the events staged so far) and its
+        keys tombstoned."""
+        await uow.forget_lead(env.data.lead_id)
         lead = str(env.data.lead_id)
-        n = await erase_from_log(session, lead, self._produces, self._second_after)
+        n = await erase_from_log(uow, lead, self._produces, self._second_after)
         log.info("log erasure staged", extra={"lead_id": lead, "tombstones": n})
 
     async def run(self) -> None:
@@ -231,5 +233,5 @@ class LogEraser:
 
     async def _drain(self) -> None:
         # A full batch may have left more due: take the next at once, not a poll later.
-        while await second_tombstones(self._sessions, _SECOND_BATCH) == _SECOND_BATCH:
+        while await second_tombstones(self._transaction, _SECOND_BATCH) == _SECOND_BATCH:
             pass

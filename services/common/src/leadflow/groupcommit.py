@@ -3,31 +3,29 @@
 A request that must be durable before it is answered pays for a transaction: BEGIN, its
 statements, COMMIT, and on SQLite a thread hop for each. Under load, callers that arrive
 while a transaction is running wait for the next one, which takes all of them together
-(`flush(session, items)` gets every pending item and returns one result per item), so the
+(`flush(uow, items)` gets every pending item and returns one result per item), so the
 cost of a transaction is shared. A lone caller is flushed at once: no timer, no added delay.
 
 If the shared transaction fails, nothing of it was committed, and each item is retried in a
 transaction of its own, so one caller's error (say a unique key taken by a twin) reaches that
 caller only — unless the database is away, which every caller hears at once. `flush` must
-therefore have no effects outside the session until it returns.
+therefore have no effects outside its unit of work until it returns (what must follow the
+commit goes to `uow.on_commit`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from leadflow.db import is_unavailable
+from leadflow.uow import Transaction, UnitOfWork
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-Transaction = Callable[[], contextlib.AbstractAsyncContextManager[AsyncSession]]
-Flush = Callable[[AsyncSession, Sequence[T]], Awaitable[Sequence[R]]]
+Flush = Callable[[UnitOfWork, Sequence[T]], Awaitable[Sequence[R]]]
 
 
 class GroupCommit(Generic[T, R]):
@@ -83,8 +81,8 @@ class GroupCommit(Generic[T, R]):
 
     async def _run(self, items: Sequence[T]) -> Sequence[R]:
         self.flushes += 1
-        async with self._transaction() as session:
-            return await self._flush(session, items)
+        async with self._transaction() as uow:
+            return await self._flush(uow, items)
 
 
 def _settle(

@@ -1,7 +1,7 @@
 """Outbox and inbox: state change and events commit together; consumers apply each event once.
 
-`add_event` writes an event into the service's `outbox` table inside the caller's
-transaction. `OutboxRelay` publishes committed rows in id order with the idempotent producer
+A unit of work (`leadflow.uow`) writes a transaction's events into the service's `outbox`
+table as it commits. `OutboxRelay` publishes committed rows in id order with the idempotent producer
 and marks them sent — in the statement that reads the next batch (PostgreSQL), so a pass
 costs one round trip to the database; a crash between publish and mark re-publishes the
 same `ce_id`, which the consumers' `inbox` table (one row per consumer group and `ce_id`)
@@ -17,10 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
-import weakref
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -38,7 +35,6 @@ from sqlalchemy import (
     bindparam,
     column,
     delete,
-    event,
     func,
     select,
     text,
@@ -47,20 +43,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session
 
-from leadflow.db import (
-    NAMING,
-    InsertPart,
-    UtcDateTime,
-    bulk_insert,
-    dialect_insert,
-    insert_together,
-    is_sqlite,
-)
-from leadflow.events import Envelope, LeadErased
+from leadflow.db import NAMING, UtcDateTime, dialect_insert, is_sqlite
+from leadflow.events import LeadErased
 from leadflow.kafka import ProducerHolder, physical_topic, send_in_batches
 from leadflow.observability import OUTBOX_OLDEST_PENDING, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from leadflow.schedule import wait_or_timeout
@@ -104,12 +90,7 @@ inbox_table = Table(
 _RELAY_LOCK_ID = 0x1EADF10
 
 
-_STAGED = "leadflow.outbox.staged"
-_WRITTEN = "leadflow.outbox.written"
-_ROWS = "leadflow.outbox.rows"
-
-
-class _Message(NamedTuple):
+class OutboxMessage(NamedTuple):
     """An outbox row as the producer sends it."""
 
     event_id: str
@@ -123,148 +104,16 @@ class _Message(NamedTuple):
 _REMEMBER_BYTES = 16 * 1_048_576
 
 
-async def add_event(
-    session: AsyncSession, envelope: Envelope, *, value: bytes | None = None
-) -> None:
-    """Stage an event for publishing; it commits (or rolls back) with the caller's work.
-
-    Staged rows are written together just before the transaction commits, with the rows
-    staged by `insert_at_commit` (PostgreSQL: one INSERT over arrays for all of them; SQLite:
-    one driver executemany per table), so a handler that emits several events pays no round
-    trip of its own, and ids follow commit order.
-    After the commit they are handed to this process's relay, which then need not read
-    them back. `value` is `envelope.value()`, when the caller has it already.
-    """
-    add_record(
-        session,
-        record_id=envelope.id,
-        topic=envelope.topic,
-        key=envelope.key,
-        value=envelope.value() if value is None else value,
-        headers=envelope.headers(),
-    )
-
-
-def add_record(
-    session: AsyncSession,
-    *,
-    record_id: str,
-    topic: str,
-    key: bytes,
-    value: bytes,
-    headers: list[tuple[str, bytes]],
-) -> None:
-    """Stage a record that is not a lead event (an internal topic's, such as token
-    revocations) for publishing, as `add_event` does; `record_id` is unique like a `ce_id`."""
-    session.info.setdefault(_STAGED, []).append(_Message(record_id, topic, key, value, headers))
-
-
-def insert_at_commit(
-    session: AsyncSession | Session,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    replace: bool = False,
-) -> None:
-    """Stage new rows of `table`, inserted just before the transaction commits in the same
-    statement as its outbox rows (PostgreSQL), or by the driver's executemany (SQLite).
-
-    A statement the session runs before then inserts them first, so the transaction still
-    reads what it wrote; a handler that stages its rows last pays no round trip for them.
-    Every row has a value for each column it sets, the same columns in every row of one
-    call, and one for each column with a Python-side default. The rows of one table keep
-    their order; tables are written in no particular order, so none may need another's rows
-    (no foreign keys between them). With `replace`, a row whose primary key is stored
-    already overwrites the stored row's columns it sets (an upsert)."""
-    if rows:
-        session.info.setdefault(_ROWS, []).append(InsertPart(table, rows, replace))
-
-
-@event.listens_for(Session, "before_commit")
-def _write_staged(session: Session) -> None:
-    staged: list[_Message] | None = session.info.pop(_STAGED, None)
-    parts: list[InsertPart] = session.info.pop(_ROWS, [])
-    if staged:
-        created_at = datetime.now(UTC)  # when the rows were written: one value for them all
-        outbox_rows = [
-            {
-                "event_id": m.event_id,
-                "topic": m.topic,
-                "key": m.key,
-                "value": m.value,
-                "headers": m.headers,  # [[name, value], ...]: pydantic-core writes bytes as text
-                "created_at": created_at,
-            }
-            for m in staged
-        ]
-        parts = [*parts, InsertPart(outbox_table, outbox_rows)]
-    if parts:
-        _insert(session, parts)
-    if staged:
-        session.info[_WRITTEN] = staged
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _rows_before_statement(state: ORMExecuteState) -> None:
-    """Rows staged by `insert_at_commit` go in before any statement the session runs."""
-    parts = state.session.info.pop(_ROWS, None)
-    if parts:
-        _insert(state.session, parts)
-
-
-def _insert(session: Session, parts: list[InsertPart]) -> None:
-    dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        session.execute(*insert_together(dialect, parts))
-        return
-    conn = session.connection()
-    for table, rows, replace in parts:
-        bulk = bulk_insert(table, tuple(rows[0]), dialect, replace=replace)
-        conn.exec_driver_sql(bulk.sql, bulk.params(rows))
-
-
-@event.listens_for(Session, "after_commit")
-def _hand_over(session: Session) -> None:
-    written: list[_Message] | None = session.info.pop(_WRITTEN, None)
-    if written:
-        ref = _relays.get(session.get_bind())  # type: ignore[arg-type]
-        relay = ref() if ref is not None else None
-        if relay is not None:
-            relay.remember(written)
-            relay.wake()
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_staged(session: Session) -> None:
-    session.info.pop(_STAGED, None)
-    session.info.pop(_ROWS, None)
-    session.info.pop(_WRITTEN, None)
-
-
-async def forget_lead(session: AsyncSession, lead_id: uuid.UUID) -> int:
-    """Erasure: empty the values of the lead's outbox rows (they hold the person's data),
-    published or not, in the caller's transaction; how many.
+def forget_statement(key: bytes) -> Any:
+    """Erasure (`UnitOfWork.forget_lead`): empty the values of the outbox rows of the lead
+    whose key is `key` (they hold the person's data), published or not.
 
     A row not published yet is marked sent: it never goes out. Rows are emptied, not
     deleted: the relay marks what it published by row id, and SQLite hands a deleted last
     id to the next row (which would then be marked sent unpublished); the relay's cleanup
     deletes them with the other sent rows. Kept: `leads.erased` records (every service
-    must still hear of the erasure) and tombstones (empty values already). Of the events
-    staged earlier in this transaction (another of the lead's events handled in the same
-    poll) the same are dropped; what is staged after this call, such as the erasure's own
-    records, is kept.
+    must still hear of the erasure) and tombstones (empty values already).
     """
-    result = await session.execute(_forget(session.info, lead_id))
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _forget(info: dict[Any, Any], lead_id: uuid.UUID) -> Any:
-    key = str(lead_id).encode()
-    staged: list[_Message] | None = info.get(_STAGED)
-    if staged:
-        info[_STAGED] = [
-            m for m in staged if m.key != key or m.topic == LeadErased.topic or not m.value
-        ]
     return (
         update(outbox_table)
         .where(
@@ -368,7 +217,7 @@ class _Remembered:
     the oldest are forgotten and read back from the table when their turn comes)."""
 
     def __init__(self, max_bytes: int) -> None:
-        self._messages: OrderedDict[str, tuple[int, _Message]] = OrderedDict()
+        self._messages: OrderedDict[str, tuple[int, OutboxMessage]] = OrderedDict()
         self._bytes = 0
         self._max_bytes = max_bytes
         self.handed_over = 0  # how many hand-overs so far: orders them
@@ -376,7 +225,7 @@ class _Remembered:
     def __len__(self) -> int:
         return len(self._messages)
 
-    def add(self, messages: list[_Message]) -> None:
+    def add(self, messages: list[OutboxMessage]) -> None:
         self.handed_over += 1
         for m in messages:
             self._messages[m.event_id] = (self.handed_over, m)
@@ -384,7 +233,7 @@ class _Remembered:
         while self._bytes > self._max_bytes:
             self._bytes -= len(self._messages.popitem(last=False)[1][1].value)
 
-    def get(self, event_id: str) -> _Message | None:
+    def get(self, event_id: str) -> OutboxMessage | None:
         found = self._messages.get(event_id)
         return found[1] if found is not None else None
 
@@ -401,10 +250,6 @@ class _Remembered:
                 break
             if event_id not in unsent:
                 self.discard(event_id)
-
-
-# Each engine's relay, told about the rows committed through it.
-_relays: weakref.WeakKeyDictionary[Engine, weakref.ref[OutboxRelay]] = weakref.WeakKeyDictionary()
 
 
 class OutboxRelay:
@@ -437,10 +282,9 @@ class OutboxRelay:
         self._known = _Remembered(max_bytes=_REMEMBER_BYTES)
         self._leader: AsyncConnection | None = None  # holds the relay lock (PostgreSQL)
         self._unmarked: list[int] = []  # published by the last pass, marked by the next
-        _relays[engine.sync_engine] = weakref.ref(self)
 
-    def remember(self, messages: list[_Message]) -> None:
-        """Rows just committed through this relay's engine (called after the commit)."""
+    def remember(self, messages: list[OutboxMessage]) -> None:
+        """Rows just committed through this relay's engine (`UnitOfWork.commit`)."""
         self._known.add(messages)
 
     def wake(self) -> None:
@@ -583,7 +427,7 @@ class OutboxRelay:
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
 
-    async def _read_batch(self, conn: AsyncConnection | None) -> list[tuple[int, _Message]]:
+    async def _read_batch(self, conn: AsyncConnection | None) -> list[tuple[int, OutboxMessage]]:
         """The first unsent rows in id order: their ids from the table, their contents from
         what this process handed over, or else from the table too. What the last pass
         published is marked sent first (PostgreSQL: in the same statement)."""
@@ -604,13 +448,13 @@ class OutboxRelay:
 
     async def _read_unsent(
         self, conn: AsyncConnection, handed_over: int, marks: list[int]
-    ) -> list[tuple[int, _Message]]:
+    ) -> list[tuple[int, OutboxMessage]]:
         if marks:
             params = {"limit": self._batch_size, "sent": marks, "now": datetime.now(UTC)}
             unsent = (await conn.execute(_MARK_AND_SELECT_UNSENT_PG, params)).all()
         else:
             unsent = (await conn.execute(_SELECT_UNSENT, {"limit": self._batch_size})).all()
-        found: dict[int, _Message] = {}
+        found: dict[int, OutboxMessage] = {}
         missing: list[int] = []
         for row_id, event_id, _ in unsent:
             m = self._known.get(event_id)
@@ -621,10 +465,10 @@ class OutboxRelay:
         if missing:
             for row in await conn.execute(_SELECT_ROWS, {"ids": missing}):
                 headers = [(k, v.encode()) for k, v in row.headers]
-                found[row.id] = _Message(row.event_id, row.topic, row.key, row.value, headers)
+                found[row.id] = OutboxMessage(row.event_id, row.topic, row.key, row.value, headers)
         if len(unsent) < self._batch_size:
             self._known.forget_sent({event_id for _, event_id, _ in unsent}, handed_over)
-        batch: list[tuple[int, _Message]] = []
+        batch: list[tuple[int, OutboxMessage]] = []
         for row_id, _, _ in unsent:
             if row_id not in found:
                 break  # gone meanwhile (sent by another relay): stop here, keep the order

@@ -52,8 +52,8 @@ async def purge_older_than(
     before = datetime.now(UTC) - timedelta(days=retention_days)
     purged = 0
     while True:
-        async with rt.transaction() as session:
-            n = await purge(session, before)
+        async with rt.transaction() as uow:
+            n = await purge(uow.session, before)
         purged += n
         if batch is None or n < batch:
             break

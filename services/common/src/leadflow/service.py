@@ -28,9 +28,10 @@ from leadflow.http import health_router, install_error_handlers
 from leadflow.kafka import ProducerHolder, client_options, physical_topic
 from leadflow.openapi import allow_every_method, document_problems
 from leadflow.otel import Tracing
-from leadflow.outbox import OutboxRelay, add_event
+from leadflow.outbox import OutboxRelay
 from leadflow.settings import Settings
 from leadflow.tracing import created, parent_of
+from leadflow.uow import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class Runtime:
                 handlers=handlers,
                 batch_handlers=batch_handlers,
                 sessions=self.sessions,
+                transaction=self.transaction,
                 producer=self.producer,
                 max_attempts=s.consumer_max_attempts,
                 backoff_seconds=s.consumer_retry_backoff_seconds,
@@ -115,31 +117,18 @@ class Runtime:
             )
         )
 
-    def envelope(self, event: Event, *, cause: Envelope | None = None) -> Envelope:
+    def envelope(self, event: Event, cause: Envelope | None = None) -> Envelope:
         """Wrap an event as a CloudEvent from this service, in the trace of what caused it."""
         ce_id = new_event_id()
         parent = parent_of(cause) if cause is not None else None  # None: the current span
         trace = created(self.tracing.tracer, event, ce_id, parent)
         return Envelope(data=event, source=self.source, id=ce_id, traceparent=trace)
 
-    async def emit(
-        self, session: AsyncSession, event: Event, *, cause: Envelope | None = None
-    ) -> Envelope:
-        """Stage an event in the outbox within the caller's transaction.
-
-        `cause` is the consumed event this one follows from (its trace continues); without
-        it, the current request's or event's span is the parent.
-        """
-        envelope = self.envelope(event, cause=cause)
-        await add_event(session, envelope)
-        return envelope
-
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commit on success, roll back on error. A commit that staged events
-        hands them to the relay and wakes it (`outbox`); others leave it asleep."""
-        async with self.sessions() as session, session.begin():
-            yield session
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
+        """One unit of work (`leadflow.uow`): committed when the block ends, rolled back when
+        it raises. Its events are this service's (`envelope`); a commit that wrote events
+        hands them to the relay and wakes it, others leave it asleep."""
+        return unit_of_work(self.sessions, envelope=self.envelope, relay=self.relay)
 
     def group_commit(self, name: str, flush: Flush[T, R]) -> GroupCommit[T, R]:
         """This process's group commit called `name`, made with `flush` on first use."""

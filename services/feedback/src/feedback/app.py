@@ -33,7 +33,7 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
     # Its `leads.outcomes` carry no email, phone or names: tombstones only for the dead
     # letters it wrote.
     eraser = LogEraser(
-        runtime.sessions, produces=[], erasure_delay_seconds=settings.erasure_delay_seconds
+        runtime.transaction, produces=[], erasure_delay_seconds=settings.erasure_delay_seconds
     )
     runtime.consume(
         sorted(set(TOPICS)),

@@ -8,10 +8,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event as sa_event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from feedback import dashboard, domain, fold_sql, insights, repo
@@ -21,53 +20,62 @@ from feedback.models import CampaignCost, JourneyEvent, LeadFacts
 from leadflow.bus import BatchHandlers, Handlers
 from leadflow.events import Envelope, LeadErased
 from leadflow.service import Runtime
+from leadflow.uow import UnitOfWork
 
 # ---------------------------------------------------------------- the read model
 
-_STAGED = "feedback.staged"
+_JOURNEY = cast(Table, JourneyEvent.__table__)
+_FACTS = cast(Table, LeadFacts.__table__)
 
 
-async def record_events(session: AsyncSession, envs: list[Envelope]) -> None:
+async def record_events(uow: UnitOfWork, envs: list[Envelope]) -> None:
     """Fold events into the journey and the facts as the transaction commits.
 
     The consumer hands over a poll's events type by type (a run per partition); they are
-    staged here and folded together just before the commit (`_fold_staged`), so a
-    transaction costs the same handful of statements whether it holds one event or
-    hundreds, from one partition or twenty.
+    given to the unit of work's before-commit step `fold_events`, which folds all of them
+    together just before the commit's writes, so a transaction costs the same handful of
+    statements whether it holds one event or hundreds, from one partition or twenty.
     """
-    session.info.setdefault(_STAGED, []).extend(envs)
+    uow.before_commit(fold_events, envs)
 
 
-async def record_event(session: AsyncSession, env: Envelope) -> None:
+async def record_event(uow: UnitOfWork, env: Envelope) -> None:
     """`record_events` of one event."""
-    session.info.setdefault(_STAGED, []).append(env)
+    uow.before_commit(fold_events, [env])
 
 
-@sa_event.listens_for(Session, "before_commit")
-def _fold_staged(session: Session) -> None:
-    staged: list[Envelope] | None = session.info.pop(_STAGED, None)
-    if staged:
-        fold_events(session, staged)
+async def fold_events(uow: UnitOfWork, envs: list[Envelope]) -> None:
+    """Fold events, in order, into the journey and the facts (a before-commit step): lock
+    their leads and read their facts and which events the journey holds (one round trip
+    each), then `apply_fold`; an erasure among them strips the lead's rows after that."""
+    lead_ids = {env.data.lead_id for env in envs}
+    facts, seen = await uow.session.run_sync(_lock_and_read, lead_ids, {env.id for env in envs})
+    erased = apply_fold(uow, envs, facts, seen)
+    if erased:
+        await uow.flush()  # the erasure strips the journey rows just folded too
+        for lead_id in erased:
+            await uow.session.run_sync(fold_sql.erase, lead_id)
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _drop_staged(session: Session) -> None:
-    session.info.pop(_STAGED, None)
+def _lock_and_read(
+    session: Session, lead_ids: set[uuid.UUID], ce_ids: set[str]
+) -> tuple[dict[uuid.UUID, Facts], set[str]]:
+    fold_sql.lock_leads(session, lead_ids)
+    return fold_sql.read(session, lead_ids, ce_ids)
 
 
-def fold_events(session: Session, envs: list[Envelope]) -> None:
-    """Fold events, in order, into the journey and the facts: lock their leads, read their
-    facts and which events the journey holds, add the journey rows and write the facts rows
-    that changed — a few statements, whatever the number of events.
+def apply_fold(
+    uow: UnitOfWork, envs: list[Envelope], facts: dict[uuid.UUID, Facts], seen: set[str]
+) -> list[uuid.UUID]:
+    """Fold events, in order, given the leads' stored `facts` and the event ids the journey
+    holds (`seen`; both updated): stage the journey rows and the facts rows that changed;
+    returns the leads erased by these events.
 
     An event already in the journey (replayed under another consumer group) changes nothing;
     once a lead is erased its entries keep no snapshot, and erasure strips the older ones.
     """
-    lead_ids = {env.data.lead_id for env in envs}
-    fold_sql.lock_leads(session, lead_ids)
-    facts, seen = fold_sql.read(session, lead_ids, {env.id for env in envs})
     before = {lead_id: f.values() for lead_id, f in facts.items()}
-    journey: list[tuple[Any, ...]] = []  # fold_sql.JOURNEY_COLUMNS
+    journey: list[dict[str, Any]] = []
     erased: dict[uuid.UUID, None] = {}
     for env in envs:
         if env.id in seen:
@@ -80,14 +88,22 @@ def fold_events(session: Session, envs: list[Envelope]) -> None:
         data = domain.journey_data(event)
         if lead.erased_at:  # a replay after erasure must not bring the snapshot back
             data = domain.erased_data(data)
-        journey.append((event.lead_id, env.id, env.type, domain.occurred_at(event, env.time), data))
+        journey.append(
+            {
+                "lead_id": event.lead_id,
+                "ce_id": env.id,
+                "ce_type": env.type,
+                "occurred_at": domain.occurred_at(event, env.time),
+                "data": data,
+            }
+        )
         FOLDS[type(event)](lead, event)
         if isinstance(event, LeadErased):
             erased[event.lead_id] = None
-    changed = [f for lead_id, f in facts.items() if before.get(lead_id) != f.values()]
-    fold_sql.write(session, journey, changed)
-    for lead_id in erased:
-        fold_sql.erase(session, lead_id)
+    uow.stage(_JOURNEY, journey)
+    changed = [f.row() for lead_id, f in facts.items() if before.get(lead_id) != f.values()]
+    uow.stage(_FACTS, changed, replace=True)
+    return list(erased)
 
 
 # ---------------------------------------------------------------- HTTP use cases
@@ -97,7 +113,8 @@ async def set_campaign_cost(
     rt: Runtime, utm_campaign: str, amount: Decimal, currency: str
 ) -> CampaignCost:
     """Record what a campaign cost in total (replaces the previous figure)."""
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         cost = await repo.get_campaign_cost(s, utm_campaign)
         if cost is None:
             cost = CampaignCost(utm_campaign=utm_campaign)

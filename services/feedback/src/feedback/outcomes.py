@@ -67,7 +67,8 @@ async def record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt | None =
 
 async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Recorded:
     now = datetime.now(UTC)
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         await repo.lock_lead(s, body.lead_id)
         if await repo.lead_erased(s, body.lead_id):
             # The person asked to be forgotten: the stage still counts, the words do not
@@ -90,7 +91,7 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
                 external_id=body.external_id,
                 recycle=bool(body.recycle),  # OutcomeIn has applied the default
             )
-            envelope = await rt.emit(s, event)
+            envelope = uow.emit(event)
             outcome = Outcome(
                 outcome_id=uuid.uuid4(),
                 lead_id=body.lead_id,
@@ -178,7 +179,8 @@ async def create_integration(rt: Runtime, name: str, kind: Kind) -> Created:
         secret=secret_box(rt.settings).seal(secret) if secret else None,  # stored sealed
         created_at=datetime.now(UTC),
     )
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         s.add(integration)
     return Created(integration, token=token, secret=secret)
 
@@ -196,7 +198,8 @@ async def list_integrations(rt: Runtime) -> list[Integration]:
 
 async def revoke_integration(rt: Runtime, integration_id: uuid.UUID) -> bool:
     """Revoke (idempotent); False when there is no such integration."""
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         integration = await repo.get_integration(s, integration_id)
         if integration is None:
             return False

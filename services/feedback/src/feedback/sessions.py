@@ -65,7 +65,8 @@ async def open_session(
     value = secrets.token_urlsafe(32)
     key = session_hash(value)
     assert key is not None
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         await repo.delete_expired_dashboard_sessions(s, now)  # the table stays small
         s.add(
             DashboardSession(
@@ -99,5 +100,6 @@ async def close_session(rt: Runtime, value: str | None) -> None:
     key = session_hash(value)
     if key is None:
         return
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         await repo.delete_dashboard_session(s, key)

@@ -22,7 +22,7 @@ def build_app(settings: ScoringSettings) -> FastAPI:
     # Scoring skips the events of an erased lead, so its tombstones come after its last
     # score of the lead.
     eraser = LogEraser(
-        runtime.sessions,
+        runtime.transaction,
         produces=[LeadScored.topic, LeadQualified.topic],
         erasure_delay_seconds=settings.erasure_delay_seconds,
     )

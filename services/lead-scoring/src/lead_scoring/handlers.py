@@ -16,7 +16,6 @@ from lead_scoring.model import LearnedModel
 from lead_scoring.models import ERASED_UNSCORED, LeadScore, RuleSetVersion
 from lead_scoring.rules import DEFAULT_RULES, RuleSet, parse_rules, rules_to_doc
 from leadflow.bus import BatchHandlers, Handlers
-from leadflow.db import on_commit
 from leadflow.events import (
     Envelope,
     Lead,
@@ -27,8 +26,8 @@ from leadflow.events import (
     LeadScored,
 )
 from leadflow.leadbody.touch import filled, touch_lead
-from leadflow.outbox import add_event
 from leadflow.service import Runtime
+from leadflow.uow import UnitOfWork
 
 TERMINAL = {"won", "lost"}
 # How stale another replica's rule or model change may be here; this process's own
@@ -64,6 +63,50 @@ def _touched(state: repo.ScoreState | None, ev: LeadCaptured) -> Lead:
     if isinstance(stored, Lead):
         stored = stored.model_dump(mode="json")
     return touch_lead(filled(stored, ev.lead), ev.lead)
+
+
+def score_captured(
+    uow: UnitOfWork,
+    envs: list[Envelope],
+    states: dict[uuid.UUID, repo.ScoreState],
+    rules: RuleSet,
+    model: LearnedModel | None,
+    *,
+    now: datetime,
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Score captured leads given what is stored of them (`states`, updated here): emit
+    `leads.scored` (and `leads.qualified` on a first MQL) and stage the new score rows;
+    returns the changes to rows stored already. One scoring time (`now`) per transaction."""
+    new: dict[uuid.UUID, dict[str, Any]] = {}
+    rescored: dict[uuid.UUID, dict[str, Any]] = {}
+    for env in envs:
+        ev = env.data
+        assert isinstance(ev, LeadCaptured)
+        state = states.get(ev.lead_id)
+        if state is not None and state.erased:
+            continue
+        touches = max(ev.touch, state.touches + 1 if state is not None and ev.duplicate else 1)
+        lead = _touched(state, ev)
+        result = score(lead, rules, model, touches=touches, now=now)
+        first_mql = result.qualified and (state is None or not state.qualified)
+        values = _row(lead, touches, result)
+        if first_mql:
+            values["qualified_at"] = result.scored_at
+        if ev.lead_id in new:  # captured twice in this batch
+            new[ev.lead_id] |= values
+        elif state is None:
+            new[ev.lead_id] = {"lead_id": ev.lead_id, "qualified_at": None, **values}
+        else:
+            rescored[ev.lead_id] = rescored.get(ev.lead_id, {}) | values
+        was_mql = state is not None and state.qualified
+        states[ev.lead_id] = repo.ScoreState(touches, was_mql or result.qualified, False, lead)
+        fields = {"lead_id": ev.lead_id, "lead": lead, **_scored(result)}
+        scored = uow.emit(LeadScored(**fields), cause=env)
+        if first_mql:
+            # The same data as leads.scored, so the same JSON: encoded once.
+            uow.emit(LeadQualified(**fields), cause=env, value=scored.value())
+    repo.insert_scores(uow, list(new.values()))  # at commit, with the outbox rows
+    return rescored
 
 
 @dataclass
@@ -110,55 +153,25 @@ class Scorer:
         model = await self.model(session)
         return score(lead, rules, model, touches=touches, now=datetime.now(UTC))
 
-    async def on_lead_captured(self, session: AsyncSession, env: Envelope) -> None:
+    async def on_lead_captured(self, uow: UnitOfWork, env: Envelope) -> None:
         """Score (or rescore, for a new touch) and publish; MQL once, when it first qualifies."""
-        await self.on_leads_captured(session, [env])
+        await self.on_leads_captured(uow, [env])
 
-    async def on_leads_captured(self, session: AsyncSession, envs: list[Envelope]) -> None:
+    async def on_leads_captured(self, uow: UnitOfWork, envs: list[Envelope]) -> None:
         """The same for a run of events: one query reads their rows, one statement inserts
         the new ones and one (per set of columns) updates the others."""
-        captured = [env.data for env in envs]
-        assert all(isinstance(ev, LeadCaptured) for ev in captured)
-        states = await repo.score_states(session, {ev.lead_id for ev in captured})
+        await uow.flush()  # an earlier run of this transaction staged scores: read them too
+        session = uow.session
+        states = await repo.score_states(session, {env.data.lead_id for env in envs})
         _, rules = await self.rules(session)
         model = await self.model(session)
-        new: dict[uuid.UUID, dict[str, Any]] = {}
-        rescored: dict[uuid.UUID, dict[str, Any]] = {}
-        now = datetime.now(UTC)  # one transaction: one scoring time for its leads
-        for env in envs:
-            ev = env.data
-            assert isinstance(ev, LeadCaptured)
-            state = states.get(ev.lead_id)
-            if state is not None and state.erased:
-                continue
-            touches = max(ev.touch, state.touches + 1 if state is not None and ev.duplicate else 1)
-            lead = _touched(state, ev)
-            result = score(lead, rules, model, touches=touches, now=now)
-            first_mql = result.qualified and (state is None or not state.qualified)
-            values = _row(lead, touches, result)
-            if first_mql:
-                values["qualified_at"] = result.scored_at
-            if ev.lead_id in new:  # captured twice in this batch
-                new[ev.lead_id] |= values
-            elif state is None:
-                new[ev.lead_id] = {"lead_id": ev.lead_id, "qualified_at": None, **values}
-            else:
-                rescored[ev.lead_id] = rescored.get(ev.lead_id, {}) | values
-            was_mql = state is not None and state.qualified
-            states[ev.lead_id] = repo.ScoreState(touches, was_mql or result.qualified, False, lead)
-            fields = {"lead_id": ev.lead_id, "lead": lead, **_scored(result)}
-            scored = self.rt.envelope(LeadScored(**fields), cause=env)
-            value = scored.value()
-            await add_event(session, scored, value=value)
-            if first_mql:
-                # The same data as leads.scored, so the same JSON: encoded once.
-                qualified = self.rt.envelope(LeadQualified(**fields), cause=env)
-                await add_event(session, qualified, value=value)
+        rescored = score_captured(uow, envs, states, rules, model, now=datetime.now(UTC))
         await repo.rescore(session, rescored)
-        repo.insert_scores(session, list(new.values()))  # last: it then goes in at commit
 
-    async def on_lead_outcome(self, session: AsyncSession, env: Envelope) -> None:
+    async def on_lead_outcome(self, uow: UnitOfWork, env: Envelope) -> None:
         """The first won/lost of a lead teaches the model once."""
+        await uow.flush()  # the lead's score may be staged by this transaction
+        session = uow.session
         ev = env.data
         assert isinstance(ev, LeadOutcome)
         if ev.stage not in TERMINAL:
@@ -171,11 +184,9 @@ class Scorer:
         model.update(Lead.model_validate(row.lead), won=ev.stage == "won")
         revision = await repo.save_model(session, state, model.to_doc())
         row.outcome = ev.stage
-        self._keep_when_committed(session, revision, model)
+        self._keep_when_committed(uow, revision, model)
 
-    def _keep_when_committed(
-        self, session: AsyncSession, revision: int, model: LearnedModel
-    ) -> None:
+    def _keep_when_committed(self, uow: UnitOfWork, revision: int, model: LearnedModel) -> None:
         """Cache the updated model once its transaction commits: a rolled-back outcome
         never happened, and this replica must not score with it meanwhile."""
 
@@ -184,10 +195,12 @@ class Scorer:
             if revision > self._model[0]:
                 self._model = (revision, model)
 
-        on_commit(session, committed)
+        uow.on_commit(committed)
 
-    async def on_lead_erased(self, session: AsyncSession, env: Envelope) -> None:
+    async def on_lead_erased(self, uow: UnitOfWork, env: Envelope) -> None:
         """Drop the lead's personal data; the anonymous score stays for the model's history."""
+        await uow.flush()  # the lead's score may be staged by this transaction
+        session = uow.session
         row = await repo.get_score(session, env.data.lead_id, for_update=True)
         now = datetime.now(UTC)
         if row is not None:
@@ -229,7 +242,8 @@ class Scorer:
 
     async def replace_rules(self, doc: dict[str, Any]) -> RuleSetVersion:
         """Validate (raises RuleSetInvalid) and store as the next version, which becomes active."""
-        async with self.rt.transaction() as s:
+        async with self.rt.transaction() as uow:
+            s = uow.session
             version = await repo.next_rules_version(s)
             rules = parse_rules(doc, version=str(version))
             row = RuleSetVersion(

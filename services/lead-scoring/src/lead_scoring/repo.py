@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_scoring.models import LeadScore, ModelState, RuleSetVersion
 from leadflow.events import Lead
-from leadflow.outbox import insert_at_commit
 from leadflow.sql import any_of
+from leadflow.uow import UnitOfWork
 
 MODEL = "default"
 
@@ -82,12 +82,12 @@ _scores = cast(Table, LeadScore.__table__)
 _rescore = update(_scores).where(_scores.c.lead_id == bindparam("b_lead_id"))
 
 
-def insert_scores(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """New score rows, inserted at commit with the batch's outbox rows (PostgreSQL: one
-    statement for both; SQLite: the driver's executemany), or before a later statement.
-    Every row has a value for each of: lead_id, lead, touches, score, qualified, threshold,
-    factors, model_version, scored_at, qualified_at."""
-    insert_at_commit(session, _scores, rows)
+def insert_scores(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    """Stage new score rows: inserted at commit with the batch's outbox rows (PostgreSQL:
+    one statement for both), or at `uow.flush()`. Every row has a value for each of:
+    lead_id, lead, touches, score, qualified, threshold, factors, model_version, scored_at,
+    qualified_at."""
+    uow.stage(_scores, rows)
 
 
 async def rescore(session: AsyncSession, rows: dict[uuid.UUID, dict[str, Any]]) -> None:

@@ -26,7 +26,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
     # The lead's own key on every DLQ too: dead letters written before each had a key of
     # its own were keyed by the lead (compaction keeps the last of them).
     eraser = LogEraser(
-        runtime.sessions,
+        runtime.transaction,
         produces=[LeadCaptured.topic, *(dlq_topic(t) for t in TOPICS)],
         erasure_delay_seconds=settings.erasure_delay_seconds,
     )

@@ -23,8 +23,8 @@ from leadflow.leadbody.normalize import (
     normalize_lead,
 )
 from leadflow.leadbody.touch import touch_lead
-from leadflow.outbox import add_event
 from leadflow.service import Runtime
+from leadflow.uow import UnitOfWork
 from marketing_intake import repo
 from marketing_intake.models import IdempotentResponse
 from marketing_intake.settings import IntakeSettings
@@ -115,8 +115,8 @@ async def accept_lead(
 def capture_group(rt: Runtime) -> GroupCommit[Capture, Accepted]:
     """The group commit that stores this process's single leads."""
 
-    async def store(s: AsyncSession, captures: Sequence[Capture]) -> list[Accepted]:
-        return await _store_captures(rt, s, captures)
+    async def store(uow: UnitOfWork, captures: Sequence[Capture]) -> list[Accepted]:
+        return await _store_captures(rt, uow, captures)
 
     return rt.group_commit("capture", store)
 
@@ -141,18 +141,18 @@ async def accept_batch(
             captures.append((index, Capture(lead, source, key_id=key_id)))
         except LeadInvalid as exc:
             results.append(BatchItem(index, errors=tuple(exc.errors)))
-    async with rt.transaction() as s:
-        stored = await _store_captures(rt, s, [c for _, c in captures])
+    async with rt.transaction() as uow:
+        stored = await _store_captures(rt, uow, [c for _, c in captures])
         results += [BatchItem(i, accepted=a) for (i, _), a in zip(captures, stored, strict=True)]
         results.sort(key=lambda r: r.index)
-        _remember(s, remember, batch_body(results))
+        _remember(uow.session, remember, batch_body(results))
     for accepted in stored:
         _log_accepted(accepted, source)
     return results
 
 
 async def _store_captures(
-    rt: Runtime, s: AsyncSession, captures: Sequence[Capture]
+    rt: Runtime, uow: UnitOfWork, captures: Sequence[Capture]
 ) -> list[Accepted]:
     """Store new leads or new touches of recent ones, and stage their events.
 
@@ -163,6 +163,7 @@ async def _store_captures(
     """
     if not captures:
         return []
+    s = uow.session
     window = timedelta(days=_settings(rt).duplicate_window_days)
     keys = [dedupe_key(c.lead.email) for c in captures]
     await repo.lock_people(s, keys)
@@ -172,8 +173,22 @@ async def _store_captures(
         for stored in await repo.recent_leads(s, set(keys), since):
             known.setdefault(stored.dedupe_key or "", Seen.of(stored))  # newest first
     theirs = await _submissions(s, known.values(), captures)
+    return stage_captures(uow, captures, known, theirs, window)
+
+
+def stage_captures(
+    uow: UnitOfWork,
+    captures: Sequence[Capture],
+    known: dict[str, Seen],
+    theirs: dict[tuple[uuid.UUID, uuid.UUID], Seen],
+    window: timedelta,
+) -> list[Accepted]:
+    """Given each person's recent lead (`known`, by dedupe key) and the rows other keys keep
+    of those leads (`theirs`), both updated: emit each capture's `leads.captured`, stage the
+    new rows (the changed ones are the session's); the answers, in order."""
     seen: list[Seen] = list(known.values())
     accepted: list[Accepted] = []
+    keys = [dedupe_key(c.lead.email) for c in captures]
     for capture, key in zip(captures, keys, strict=True):
         lead = capture.lead
         target = known.get(key)
@@ -190,16 +205,17 @@ async def _store_captures(
             touch = touch_lead(target.data, lead)
             event = LeadCaptured(lead_id=target.lead_id, lead=touch, duplicate=True, touch=touches)
             accepted.append(_answer(target, capture, own, theirs))
-        envelope = (
-            capture.context.run(rt.envelope, event) if capture.context else rt.envelope(event)
-        )
-        await add_event(s, envelope)
+        # Each lead's event continues the trace of the request that sent it.
+        if capture.context:
+            capture.context.run(uow.emit, event)
+        else:
+            uow.emit(event)
         if capture.remember is not None:
-            _remember(s, capture.remember, accepted_body(accepted[-1]))
+            _remember(uow.session, capture.remember, accepted_body(accepted[-1]))
     rows = [*seen, *theirs.values()]
     for row in rows:
         row.save()
-    repo.insert_leads(s, [row.row() for row in rows if row.stored is None])
+    repo.insert_leads(uow, [row.row() for row in rows if row.stored is None])
     return accepted
 
 
@@ -302,6 +318,7 @@ async def replay(rt: Runtime, owner: str, key: str) -> IdempotentResponse | None
     cutoff = datetime.now(UTC) - timedelta(hours=_settings(rt).idempotency_ttl_hours)
     if stored.created_at >= cutoff:
         return stored
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         await repo.forget_stale(s, owner, key, cutoff)
     return None

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus import Handlers
 from leadflow.events import Envelope, Lead, LeadErased
-from leadflow.outbox import forget_lead
 from leadflow.service import Runtime
+from leadflow.uow import UnitOfWork
 from marketing_intake import repo
 from marketing_intake.models import StoredLead
 
@@ -32,7 +32,8 @@ async def erase_lead(rt: Runtime, lead_id: uuid.UUID) -> bool:
     Another key's row of a lead (`touch_of`) names the same person: erasing it erases the
     lead, and erasing the lead erases every such row.
     """
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         stored = await repo.get_lead(s, lead_id)
         if stored is None:
             return False
@@ -42,8 +43,8 @@ async def erase_lead(rt: Runtime, lead_id: uuid.UUID) -> bool:
             now = datetime.now(UTC)
             _erase(stored, now)
             await _erase_submissions(s, stored.lead_id, now)
-            await forget_lead(s, stored.lead_id)  # its leads.captured, published or not
-            await rt.emit(s, LeadErased(lead_id=stored.lead_id, erased_at=now))
+            await uow.forget_lead(stored.lead_id)  # its leads.captured, published or not
+            uow.emit(LeadErased(lead_id=stored.lead_id, erased_at=now))
     return True
 
 
@@ -63,9 +64,10 @@ def stored_lead(stored: StoredLead) -> Lead | None:
     return None if stored.erased_at else Lead.model_validate(stored.data)
 
 
-async def on_lead_erased(session: AsyncSession, env: Envelope) -> None:
+async def on_lead_erased(uow: UnitOfWork, env: Envelope) -> None:
     """Another replica (or a replay) erased the lead: make sure nothing personal is left."""
     assert isinstance(env.data, LeadErased)
+    session = uow.session
     stored = await repo.get_lead(session, env.data.lead_id)
     if stored is None:
         return

@@ -65,7 +65,8 @@ async def create_form(rt: Runtime, values: Mapping[str, Any]) -> WebForm:
         updated_at=now,
     )
     _apply(form, values)
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         s.add(form)
     return form
 
@@ -82,7 +83,8 @@ async def get_form(rt: Runtime, form_id: uuid.UUID) -> WebForm | None:
 
 async def update_form(rt: Runtime, form_id: uuid.UUID, values: Mapping[str, Any]) -> WebForm | None:
     """Change the fields given (raises FormInvalid); None if no such form."""
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         form = await repo.get_form(s, form_id)
         if form is not None:
             _apply(form, values)
@@ -91,7 +93,8 @@ async def update_form(rt: Runtime, form_id: uuid.UUID, values: Mapping[str, Any]
 
 async def delete_form(rt: Runtime, form_id: uuid.UUID) -> bool:
     """Delete a form: later posts to it get 404. Leads it captured stay."""
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         return await repo.delete_form(s, form_id)
 
 

@@ -31,7 +31,8 @@ async def create_api_key(rt: Runtime, name: str) -> tuple[ApiKey, str]:
         key_hash=hash_key(plaintext),
         created_at=datetime.now(UTC),
     )
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         s.add(key)
     return key, plaintext
 
@@ -99,7 +100,8 @@ async def list_api_keys(rt: Runtime) -> list[ApiKey]:
 
 async def revoke_api_key(rt: Runtime, key_id: uuid.UUID) -> ApiKey | None:
     """Revoke a key (at once, for every later request); None if unknown."""
-    async with rt.transaction() as s:
+    async with rt.transaction() as uow:
+        s = uow.session
         key = await repo.get_key(s, key_id)
         if key is not None and key.revoked_at is None:
             key.revoked_at = datetime.now(UTC)

@@ -10,8 +10,8 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.outbox import insert_at_commit
 from leadflow.sql import lock_keys
+from leadflow.uow import UnitOfWork
 from marketing_intake.models import ApiKey, IdempotentResponse, StoredLead, WebForm
 
 
@@ -53,10 +53,10 @@ async def submissions_to(session: AsyncSession, lead_id: uuid.UUID) -> list[Stor
     return list(await session.scalars(select(StoredLead).where(StoredLead.touch_of == lead_id)))
 
 
-def insert_leads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """New lead rows (`Seen.row()`; no ORM unit of work per lead), inserted at commit with
-    the group's outbox rows (PostgreSQL: one statement for both), or before a later one."""
-    insert_at_commit(session, cast(Table, StoredLead.__table__), rows)
+def insert_leads(uow: UnitOfWork, rows: Sequence[dict[str, Any]]) -> None:
+    """Stage new lead rows (`Seen.row()`; no ORM unit of work per lead): inserted at commit
+    with the group's outbox rows (PostgreSQL: one statement for both)."""
+    uow.stage(cast(Table, StoredLead.__table__), rows)
 
 
 async def get_lead(session: AsyncSession, lead_id: uuid.UUID) -> StoredLead | None:

@@ -76,11 +76,12 @@ async def create_rep(a: Assigner, doc: dict[str, Any]) -> RepRow:
     now = a.clock()
     row = RepRow(rep_id=uuid.uuid4(), created_at=now, updated_at=now, **doc)
     check_rep(row)
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         await repo.lock_routing(s)
         s.add(row)
         await s.flush()
-        await a.drain_queue(s)
+        await a.drain_queue(uow)
     return row
 
 
@@ -100,7 +101,8 @@ async def import_reps(a: Assigner, docs: list[tuple[int, dict[str, Any]]]) -> li
             errors.append(RowError(number, "row", str(exc)))
     if errors:
         raise ImportRejected(errors)
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         await repo.lock_routing(s)
         taken = await repo.reps_by_email(s, [row.email for _, row in rows])
         errors = [
@@ -112,12 +114,13 @@ async def import_reps(a: Assigner, docs: list[tuple[int, dict[str, Any]]]) -> li
             raise ImportRejected(errors)
         s.add_all([row for _, row in rows])
         await s.flush()
-        await a.drain_queue(s)
+        await a.drain_queue(uow)
     return [row for _, row in rows]
 
 
 async def update_rep(a: Assigner, rep_id: uuid.UUID, changes: dict[str, Any]) -> RepRow:
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         await repo.lock_routing(s)
         row = await repo.get_rep(s, rep_id)
         if row is None:
@@ -127,21 +130,22 @@ async def update_rep(a: Assigner, rep_id: uuid.UUID, changes: dict[str, Any]) ->
         row.updated_at = a.clock()
         check_rep(row)  # a ValueError rolls the change back
         await s.flush()
-        await a.drain_queue(s)
+        await a.drain_queue(uow)
     return row
 
 
 async def delete_rep(a: Assigner, rep_id: uuid.UUID) -> None:
     """Retire a rep (kept for history): their unaccepted leads go on to other reps at once
     (queued when nobody can take them), and their token no longer reads or accepts leads."""
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         await repo.lock_routing(s)
         row = await repo.get_rep(s, rep_id)
         if row is None:
             raise NotFound("rep")
         row.deleted_at = row.updated_at = a.clock()
         await s.flush()  # the team `retire` loads must not hold the rep any more
-        await a.retire(s, row)
+        await a.retire(uow, row)
 
 
 async def list_reps(a: Assigner) -> list[tuple[RepRow, int]]:
@@ -172,7 +176,8 @@ async def accept(
 ) -> AssignmentView:
     """The rep took the lead: no SLA re-routing from now on. With `only_rep` (a rep's own
     token), only if the lead is assigned to that rep, checked under the routing lock."""
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         await repo.lock_routing(s)
         row = await repo.get_assignment(s, lead_id)
         if row is None:
@@ -212,7 +217,8 @@ async def create_endpoint(a: Assigner, url: str, event_types: list[str]) -> tupl
         consecutive_failures=0,
         created_at=a.clock(),
     )
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         s.add(row)
     return row, secret
 
@@ -231,7 +237,8 @@ async def update_endpoint(
     endpoint (pending, failed or dead) due now with a fresh attempt budget, sent in each
     lead's order: what waited while the endpoint was off is not lost.
     """
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         row = await webhook_repo.get_endpoint(s, endpoint_id, lock=True)
         if row is None:
             raise NotFound("webhook endpoint")
@@ -240,7 +247,7 @@ async def update_endpoint(
         if changes.get("enabled") is True and not row.enabled:
             row.enabled, row.consecutive_failures, row.disabled_reason = True, 0, None
             if await webhook_repo.revive_undelivered(s, endpoint_id, a.clock()):
-                a.doorbell.ring_after_commit(s)
+                uow.on_commit(a.doorbell.ring)
         elif changes.get("enabled") is False and row.enabled:
             row.enabled, row.disabled_reason = False, "disabled by an operator"
     return row
@@ -257,7 +264,8 @@ async def deliveries(
 
 async def retry_delivery(a: Assigner, endpoint_id: uuid.UUID, delivery_id: str) -> DeliveryRow:
     """Send a delivery again now, with a fresh schedule (same id and bytes: receivers dedupe)."""
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         row = await webhook_repo.get_delivery(s, delivery_id)
         if row is None or row.endpoint_id != endpoint_id:
             raise NotFound("delivery")
@@ -265,7 +273,7 @@ async def retry_delivery(a: Assigner, endpoint_id: uuid.UUID, delivery_id: str) 
         if row.event_type != "lead.erased" and lead is not None and lead.erased_at is not None:
             raise Conflict("the lead was erased: only its lead.erased message may be sent")
         row.status, row.attempts, row.next_attempt_at = "pending", 0, a.clock()
-        a.doorbell.ring_after_commit(s)
+        uow.on_commit(a.doorbell.ring)
     return row
 
 
@@ -276,7 +284,8 @@ async def rotate_secret(a: Assigner, endpoint_id: uuid.UUID) -> tuple[str, datet
     Rotating again during a grace period drops the oldest secret at once.
     """
     secret = new_secret()
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         row = await webhook_repo.get_endpoint(s, endpoint_id, lock=True)
         if row is None:
             raise NotFound("webhook endpoint")

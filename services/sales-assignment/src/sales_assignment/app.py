@@ -29,7 +29,7 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
     assigner.deliveries = delivery  # routing hands it new deliveries at commit
     # Produces no personal data on the log: tombstones only for the dead letters it wrote.
     eraser = LogEraser(
-        runtime.sessions, produces=[], erasure_delay_seconds=settings.erasure_delay_seconds
+        runtime.transaction, produces=[], erasure_delay_seconds=settings.erasure_delay_seconds
     )
     runtime.consume(
         [LeadQualified.topic, LeadOutcome.topic, LeadErased.topic],

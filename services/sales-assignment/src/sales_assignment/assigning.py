@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from leadflow.bus import BatchHandlers, Handlers
 from leadflow.events import (
     AssignmentReason,
@@ -28,6 +26,7 @@ from leadflow.events import (
 )
 from leadflow.service import Runtime
 from leadflow.tracing import following
+from leadflow.uow import UnitOfWork
 from sales_assignment import erasure, queueing, repo
 from sales_assignment.assignment_metrics import SLA_MISSED
 from sales_assignment.doorbell import Doorbell
@@ -77,12 +76,14 @@ class Assigner:
 
     # ------------------------------------------------------------ consumers
 
-    async def on_qualified(self, session: AsyncSession, env: Envelope) -> None:
+    async def on_qualified(self, uow: UnitOfWork, env: Envelope) -> None:
         """Assign a new MQL (or queue it); a lead that already has a row keeps its owner."""
-        await self.on_qualified_many(session, [env])
+        await self.on_qualified_many(uow, [env])
 
-    async def on_qualified_many(self, session: AsyncSession, envs: list[Envelope]) -> None:
+    async def on_qualified_many(self, uow: UnitOfWork, envs: list[Envelope]) -> None:
         """The same for a run of MQLs: one lock, one team, one write per table."""
+        await uow.flush()  # rows an earlier handler of this transaction staged: read them too
+        session = uow.session
         generation = await repo.lock_routing(session)
         seen = await repo.assigned_lead_ids(session, {env.data.lead_id for env in envs})
         todo: list[tuple[Envelope, LeadQualified]] = []
@@ -94,17 +95,27 @@ class Assigner:
                 todo.append((env, event))
         if not todo:
             return
-        team = await self.teams.take(session, generation)
-        staged = Staged()
+        team = await self.teams.take(uow, generation)
+        await self.assign_new(uow, team, todo, Staged())
+
+    async def assign_new(
+        self,
+        uow: UnitOfWork,
+        team: Team,
+        todo: list[tuple[Envelope, LeadQualified]],
+        staged: Staged,
+    ) -> None:
+        """Route MQLs that have no row yet with `team` (taken under the routing lock): their
+        rows, history, `leads.assigned` events and webhooks staged in `uow`."""
         now = self.clock()
         for env, event in todo:
             # What this lead causes (event, webhooks) continues its own trace.
             with following(env):
-                await self._qualify(session, staged, team, event, now)
-        await self._write(session, staged, team, now)
+                await self._qualify(uow, staged, team, event, now)
+        self._write(uow, staged, team, now)
 
     async def _qualify(
-        self, session: AsyncSession, staged: Staged, team: Team, event: LeadQualified, now: datetime
+        self, uow: UnitOfWork, staged: Staged, team: Team, event: LeadQualified, now: datetime
     ) -> None:
         row = AssignmentRow(
             lead_id=event.lead_id,
@@ -122,12 +133,14 @@ class Assigner:
         staged.new_assignment(row)
         result = team.route(row, now)
         if isinstance(result, Assignment):
-            await self._give(session, staged, team, row, result, now=now)
+            await self._give(uow, staged, team, row, result, now=now)
         else:
-            await queueing.enqueue(session, staged, row, result, now)
+            await queueing.enqueue(uow, staged, row, result, now)
 
-    async def on_outcome(self, session: AsyncSession, env: Envelope) -> None:
+    async def on_outcome(self, uow: UnitOfWork, env: Envelope) -> None:
         """Won/lost closes the lead (freeing the rep); contact counts as accepting it."""
+        await uow.flush()  # the lead's row may be staged by this transaction
+        session = uow.session
         event = env.data
         assert isinstance(event, LeadOutcome)
         await repo.lock_routing(session)
@@ -138,19 +151,21 @@ class Assigner:
         why = {"stage": event.stage, "occurred_at": event.occurred_at.isoformat()}
         if event.stage in ("won", "lost"):
             row.status, row.closed_at, row.sla_due_at = "closed", now, None
-            self._step(session, row, "closed", why, now)
-            await self.drain_queue(session)
+            self._step(uow, row, "closed", why, now)
+            await self.drain_queue(uow)
         elif row.status in AWAITING_ACCEPT:
             # The rep is already working the lead: the SLA must not take it away.
             row.status, row.accepted_at, row.sla_due_at = "accepted", now, None
-            self._step(session, row, "accepted", why, now)
+            self._step(uow, row, "accepted", why, now)
 
-    async def on_erased(self, session: AsyncSession, env: Envelope) -> None:
+    async def on_erased(self, uow: UnitOfWork, env: Envelope) -> None:
         """Drop the person's data everywhere here, close the lead for good (never routed
         again), and tell the endpoints subscribed to `lead.erased`; a replay does nothing.
         An unknown lead gets a closed row so a late MQL is ignored."""
         event = env.data
         assert isinstance(event, LeadErased)
+        await uow.flush()  # the lead's rows may be staged by this transaction
+        session = uow.session
         await repo.lock_routing(session)
         row = await repo.get_assignment(session, event.lead_id)
         if row is None:
@@ -173,38 +188,38 @@ class Assigner:
                 # Nobody can contact a person whose data is gone: no rep, no SLA, no queue.
                 was_open = row.status in OPEN_STATUSES
                 row.status, row.closed_at, row.sla_due_at = "closed", event.erased_at, None
-                self._step(session, row, "closed", {"detail": "erased"}, event.erased_at)
+                self._step(uow, row, "closed", {"detail": "erased"}, event.erased_at)
                 if was_open:
-                    await self.drain_queue(session)  # the rep has room again
+                    await self.drain_queue(uow)  # the rep has room again
         else:
             return  # erased before: told already
-        if await erasure.tell(session, row, self.clock()):
-            self.doorbell.ring_after_commit(session)
+        if await erasure.tell(uow, row, self.clock()):
+            uow.on_commit(self.doorbell.ring)
 
     # ------------------------------------------------------------ background work
 
-    async def drain_queue(
-        self, session: AsyncSession, limit: int = BATCH, *, fresh: bool = False
-    ) -> int:
+    async def drain_queue(self, uow: UnitOfWork, limit: int = BATCH, *, fresh: bool = False) -> int:
         """Assign queued leads, oldest first, to whoever can take them now; returns how many.
 
         `fresh` reloads the team from the database rather than trusting the cached one.
         """
+        await uow.flush()  # the history this transaction staged counts (who declined)
+        session = uow.session
         generation = await repo.lock_routing(session)
         rows = await repo.queued(session, limit)
         if not rows:
             return 0
         now = self.clock()
-        team = await self.teams.take(session, generation, fresh=fresh)
+        team = await self.teams.take(uow, generation, fresh=fresh)
         _, declined = await repo.reps_by_history(session, [row.lead_id for row in rows])
         staged = Staged()
         assigned = 0
         for row in rows:
             result = team.route(row, now, barred=declined[row.lead_id])
             if isinstance(result, Assignment):
-                await self._give(session, staged, team, row, result, now=now)
+                await self._give(uow, staged, team, row, result, now=now)
                 assigned += 1
-        await self._write(session, staged, team, now, waited={row.lead_id for row in rows})
+        self._write(uow, staged, team, now, waited={row.lead_id for row in rows})
         return assigned
 
     async def retry_queue(self) -> int:
@@ -213,23 +228,24 @@ class Assigner:
         It reads the team afresh, so a change made behind the service's back (in the
         database, not through the API) is noticed within one pass.
         """
-        async with self.rt.transaction() as session:
-            assigned = await self.drain_queue(session, fresh=True)
-            await queueing.measure(session, self.clock())  # for /metrics
+        async with self.rt.transaction() as uow:
+            assigned = await self.drain_queue(uow, fresh=True)
+            await queueing.measure(uow, self.clock())  # for /metrics
         return assigned
 
-    async def retire(self, session: AsyncSession, rep: RepRow) -> int:
+    async def retire(self, uow: UnitOfWork, rep: RepRow) -> int:
         """The rep was retired (deleted, flushed): each lead they had not accepted goes on now
         to the next eligible rep, as after an SLA miss (never to one who declined it), else to the
         queue; returns how many went on. The history says why (`rep_retired`); no SLA miss is
         counted against the rep. Waiting for the SLA pass left the leads with the rep,
         whose token could still accept them meanwhile."""
+        session = uow.session
         generation = await repo.lock_routing(session)
         rows = await repo.awaiting_of(session, rep.rep_id)
         if not rows:
             return 0
         now = self.clock()
-        team = await self.teams.take(session, generation, fresh=True)
+        team = await self.teams.take(uow, generation, fresh=True)
         lead_ids = [row.lead_id for row in rows]
         tried, declined = await repo.reps_by_history(session, lead_ids)
         why = {"detail": f"{rep.name} was retired before accepting the lead"}
@@ -239,11 +255,11 @@ class Assigner:
             staged.step(row, "rep_retired", why, now)
             result = team.route(row, now, tried[row.lead_id], declined[row.lead_id])
             if isinstance(result, Assignment):
-                await self._give(session, staged, team, row, result, now=now)
+                await self._give(uow, staged, team, row, result, now=now)
                 moved += 1
                 continue
-            await queueing.enqueue(session, staged, row, result, now)
-        await self._write(session, staged, team, now)
+            await queueing.enqueue(uow, staged, row, result, now)
+        self._write(uow, staged, team, now)
         return moved
 
     async def check_sla(self, limit: int = BATCH) -> int:
@@ -251,13 +267,14 @@ class Assigner:
         declined the lead); returns how many moved. Each miss is in the history and counted
         per rep in `leadflow_assignment_sla_missed_total`."""
         missed: list[str] = []
-        async with self.rt.transaction() as session:
+        async with self.rt.transaction() as uow:
+            session = uow.session
             generation = await repo.lock_routing(session)
             now = self.clock()
             rows = await repo.overdue(session, now, limit)
             if not rows:
                 return 0
-            team = await self.teams.take(session, generation, fresh=True)
+            team = await self.teams.take(uow, generation, fresh=True)
             lead_ids = [row.lead_id for row in rows]
             tried, declined = await repo.reps_by_history(session, lead_ids)
             staged = Staged()
@@ -268,22 +285,22 @@ class Assigner:
                 result = team.route(row, now, avoid, declined[row.lead_id])
                 if isinstance(result, Assignment) and result.rep_id != row.rep_id:
                     staged.step(row, "sla_missed", self._missed(team, row, "re-routed"), now)
-                    await self._give(session, staged, team, row, result, now=now)
+                    await self._give(uow, staged, team, row, result, now=now)
                     moved += 1
                     continue
                 # Nobody else can take it: it stays with its rep, who gets another SLA period.
                 row.sla_due_at = self._due(team, row.rep_id, now)
                 staged.step(row, "sla_missed", result.reason, now)
-            await self._write(session, staged, team, now)
+            self._write(uow, staged, team, now)
             if moved:  # the reps who missed have room again: the queue may go to them
-                await self.drain_queue(session)
+                await self.drain_queue(uow)
         for rep_id in missed:  # counted once committed
             SLA_MISSED.labels(rep_id=rep_id).inc()
         return moved
 
     async def decline(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         row: AssignmentRow,
         generation: int,
         why: dict[str, Any],
@@ -293,21 +310,21 @@ class Assigner:
         who declined it, else queue it; returns which (`reassigned` or `queued`). The caller
         holds the routing lock (`generation`)."""
         assert row.rep_id is not None
-        team = await self.teams.take(session, generation)
-        tried, declined = await repo.reps_by_history(session, [row.lead_id])
+        team = await self.teams.take(uow, generation)
+        tried, declined = await repo.reps_by_history(uow.session, [row.lead_id])
         barred = declined[row.lead_id] | {row.rep_id}
         result = team.route(row, now, tried[row.lead_id], barred)
         outcome = "reassigned" if isinstance(result, Assignment) else "queued"
         staged = Staged()
         staged.step(row, "declined", why | {"outcome": outcome}, now)
         if isinstance(result, Assignment):
-            await self._give(session, staged, team, row, result, now=now)
+            await self._give(uow, staged, team, row, result, now=now)
         else:
             # Nobody else may take it: it waits in the queue, and the decliner's room is free.
             team.release(row.rep_id)
-            await queueing.enqueue(session, staged, row, result, now)
-        await self._write(session, staged, team, now)
-        await self.drain_queue(session)  # the decliner has room again, for other leads
+            await queueing.enqueue(uow, staged, row, result, now)
+        self._write(uow, staged, team, now)
+        await self.drain_queue(uow)  # the decliner has room again, for other leads
         return outcome
 
     # ------------------------------------------------------------ internals
@@ -332,7 +349,7 @@ class Assigner:
 
     async def _give(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         staged: Staged,
         team: Team,
         row: AssignmentRow,
@@ -351,8 +368,7 @@ class Assigner:
         row.sla_due_at = self._due(team, rep.rep_id, now)
         team.took(result, previous)
         staged.step(row, row.status, result.reason, now)
-        await self.rt.emit(
-            session,
+        uow.emit(
             LeadAssigned(
                 lead_id=row.lead_id,
                 rep=rep_ref(rep),
@@ -362,14 +378,14 @@ class Assigner:
             ),
         )
         event_type = "lead.assigned" if first else "lead.reassigned"
-        await staged.notify(session, event_type, row, rep, now)
+        await staged.notify(uow, event_type, row, rep, now)
         log.info(
             "lead %s", row.status, extra={"lead_id": str(row.lead_id), "rep_id": str(rep.rep_id)}
         )
 
-    async def _write(
+    def _write(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         staged: Staged,
         team: Team,
         now: datetime,
@@ -379,21 +395,21 @@ class Assigner:
         can send at once when the transaction commits, and is woken for the rest. Leads that
         `waited` in the queue may have an earlier message (`lead.queued`) still unsent: their
         deliveries are claimed in order, never sent at once."""
-        team.save(session, now)
+        team.save(uow, now)
         left = bool(staged.deliveries)
         if left and self.deliveries is not None:
             fresh = [d for d in staged.deliveries if d["lead_id"] not in waited]
             left = len(fresh) < len(staged.deliveries)
-            left = self.deliveries.lease_fresh(session, fresh, staged.endpoints) or left
-        staged.write(session)
+            left = self.deliveries.lease_fresh(uow, fresh, staged.endpoints) or left
+        staged.write(uow)
         if left:
-            self.doorbell.ring_after_commit(session)
+            uow.on_commit(self.doorbell.ring)
 
     @staticmethod
     def _step(
-        session: AsyncSession, row: AssignmentRow, event: str, reason: dict[str, Any], at: datetime
+        uow: UnitOfWork, row: AssignmentRow, event: str, reason: dict[str, Any], at: datetime
     ) -> None:
         """One step of a lead's history, written at commit (the one-lead paths)."""
         staged = Staged()
         staged.step(row, event, reason, at)
-        staged.write(session)
+        staged.write(uow)

@@ -45,7 +45,8 @@ async def decline(
     if only_rep is not None and rep_id not in (None, only_rep):
         raise NotYours("a rep declines only for itself")
     who = only_rep or rep_id
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         generation = await repo.lock_routing(s)
         row = await repo.get_assignment(s, lead_id)
         if row is None:
@@ -72,5 +73,5 @@ async def decline(
         # The note is the rep's own words: kept apart from the detail so erasure can drop it.
         why: dict[str, Any] = {"detail": f"declined by {name}", "note": note}
         now = a.clock()
-        outcome = await a.decline(s, row, generation, why, now)
+        outcome = await a.decline(uow, row, generation, why, now)
         return Declined(lead_id, decliner, note, now, outcome)

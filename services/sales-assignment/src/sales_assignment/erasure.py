@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.uow import UnitOfWork
 from sales_assignment import repo, webhook_repo
 from sales_assignment.models import AssignmentRow, DeliveryRow
 from sales_assignment.outbound import DeliveryWorker, erased_rows
@@ -43,9 +44,9 @@ async def strip(
         delivery.body = redact_body(delivery.body, words)
 
 
-async def tell(session: AsyncSession, row: AssignmentRow, now: datetime) -> bool:
+async def tell(uow: UnitOfWork, row: AssignmentRow, now: datetime) -> bool:
     """Stage a `lead.erased` delivery to every endpoint subscribed to it; whether any."""
-    endpoints = await webhook_repo.list_endpoints(session)
+    endpoints = await webhook_repo.list_endpoints(uow.session)
     rows = erased_rows(endpoints, row.lead_id, message_seq("lead.erased", row.attempt), now)
-    repo.add_rows(session, DeliveryRow, rows)
+    repo.add_rows(uow, DeliveryRow, rows)
     return bool(rows)

@@ -31,10 +31,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.db import on_commit
 from leadflow.secretbox import SecretUnreadable, secret_box
 from leadflow.service import Runtime
 from leadflow.tracing import client_span, responded, traceparent
+from leadflow.uow import UnitOfWork
 from leadflow.webhooks import headers_for
 from sales_assignment import webhook_repo
 from sales_assignment.doorbell import Doorbell
@@ -194,10 +194,10 @@ class DeliveryWorker:
         if room <= 0 and not done:
             return  # a finished send rings again
         try:
-            async with self.rt.transaction() as session:
+            async with self.rt.transaction() as uow:
                 if done:
-                    await self._record_in(session, done)
-                jobs = await self._claim(session, room) if room > 0 else []
+                    await self._record_in(uow, done)
+                jobs = await self._claim(uow.session, room) if room > 0 else []
         except BaseException:
             self._done[:0] = done  # recorded by the next pass instead
             raise
@@ -220,14 +220,14 @@ class DeliveryWorker:
 
     def lease_fresh(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         deliveries: list[dict[str, Any]],
         endpoints: Sequence[EndpointRow],
     ) -> bool:
         """Take what this worker can send at once of a transaction's new deliveries (rows to
         insert): a lead's first message, to an enabled endpoint, while there is room. Their
-        rows are leased to it and they are sent as soon as `session` commits (nothing if it
-        rolls back: the session is not used again). Returns whether any is left for a
+        rows are leased to it and they are sent as soon as `uow` commits (nothing if it
+        rolls back). Returns whether any is left for a
         claim. (Routing transactions run one at a time under the routing lock, so the room
         is not promised twice.)"""
         now = self.clock()
@@ -243,7 +243,7 @@ class DeliveryWorker:
             row["next_attempt_at"] = lease
             jobs.append(_job(row["id"], row["body"], row["traceparent"], endpoint, now))
         if jobs:
-            on_commit(session, lambda: self._start(jobs))
+            uow.on_commit(lambda: self._start(jobs))
         return len(jobs) < len(deliveries)
 
     async def _send_and_keep(self, job: _Job) -> None:
@@ -266,8 +266,8 @@ class DeliveryWorker:
         await asyncio.gather(*self._sending, return_exceptions=True)
         if self._done:
             with contextlib.suppress(Exception):
-                async with asyncio.timeout(5), self.rt.transaction() as session:
-                    await self._record_in(session, self._done)
+                async with asyncio.timeout(5), self.rt.transaction() as uow:
+                    await self._record_in(uow, self._done)
             self._done = []
 
     async def close(self) -> None:
@@ -277,12 +277,12 @@ class DeliveryWorker:
 
     async def deliver_due(self) -> int:
         """Claim, send and record one batch of due deliveries; returns how many were tried."""
-        async with self.rt.transaction() as session:
-            jobs = await self._claim(session, self.settings.webhook_batch_size)
+        async with self.rt.transaction() as uow:
+            jobs = await self._claim(uow.session, self.settings.webhook_batch_size)
         results = await asyncio.gather(*(self._send(job) for job in jobs))
         if jobs:
-            async with self.rt.transaction() as session:
-                await self._record_in(session, list(zip(jobs, results, strict=True)))
+            async with self.rt.transaction() as uow:
+                await self._record_in(uow, list(zip(jobs, results, strict=True)))
         return len(jobs)
 
     async def _claim(self, session: AsyncSession, limit: int) -> list[_Job]:
@@ -331,15 +331,16 @@ class DeliveryWorker:
         wait = retry_after_seconds(answer.retry_after, self.clock())
         return _Result(status, f"HTTP {status}", wait)
 
-    async def _record_in(self, session: AsyncSession, done: Sequence[tuple[_Job, _Result]]) -> None:
+    async def _record_in(self, uow: UnitOfWork, done: Sequence[tuple[_Job, _Result]]) -> None:
         """Record sends' outcomes in the caller's transaction.
 
         The deliveries that succeeded, to endpoints with no failure among these outcomes
         (nearly all of them), are recorded by a bulk update; the rest row by row, in order.
         """
+        session = uow.session
         now = self.clock()
         counted: list[tuple[str, str | None]] = []  # (result, why disabled), once committed
-        _count_on_commit(session, counted)
+        _count_on_commit(uow, counted)
         failing = {j.endpoint_id for j, r in done if not r.ok}
         fast = [(j, r) for j, r in done if j.endpoint_id not in failing]  # all succeeded
         if fast:
@@ -405,7 +406,7 @@ class DeliveryWorker:
         return "retrying"
 
 
-def _count_on_commit(session: AsyncSession, counted: list[tuple[str, str | None]]) -> None:
+def _count_on_commit(uow: UnitOfWork, counted: list[tuple[str, str | None]]) -> None:
     """Count the recorded outcomes once their transaction commits (a rolled-back pass
     records them again in the next)."""
 
@@ -417,4 +418,4 @@ def _count_on_commit(session: AsyncSession, counted: list[tuple[str, str | None]
                     "failing" if disabled == "dead" else disabled
                 ).inc()
 
-    on_commit(session, committed)
+    uow.on_commit(committed)

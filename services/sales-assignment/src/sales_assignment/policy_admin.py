@@ -39,7 +39,8 @@ async def rules_history(a: Assigner, limit: int) -> list[RuleSetRow]:
 async def put_rules(a: Assigner, doc: object) -> RuleSetRow:
     """Validate and store the rules as the next version (RulesInvalid/UnknownRep if not)."""
     rules = validate_rules(doc)
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         await repo.lock_routing(s)
         live = {r.rep_id for r in await repo.live_reps(s)}
         for i, rule in enumerate(rules):
@@ -47,7 +48,7 @@ async def put_rules(a: Assigner, doc: object) -> RuleSetRow:
                 if rep_id not in live:
                     raise RulesInvalid([{"loc": field, "msg": f"no rep {rep_id}"}])
         row = await repo.add_rules(s, rule_docs(rules), a.clock())
-        await a.drain_queue(s)
+        await a.drain_queue(uow)
     return row
 
 
@@ -122,7 +123,8 @@ async def put_account(
 ) -> tuple[AccountOwnerRow, bool]:
     """Give the account (domain, aliases, names) to a rep; returns the row and whether new."""
     aliases, kept = account_aliases(domain, alias_domains, names)
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         await repo.lock_routing(s)
         if await repo.get_rep(s, rep_id) is None:
             raise UnknownRep("rep_id", rep_id)
@@ -137,12 +139,13 @@ async def put_account(
             row.rep_id, row.updated_at = rep_id, now
         row.alias_domains, row.names = aliases, kept
         await s.flush()
-        await a.drain_queue(s)
+        await a.drain_queue(uow)
     return row, created
 
 
 async def delete_account(a: Assigner, domain: str) -> None:
-    async with a.rt.transaction() as s:
+    async with a.rt.transaction() as uow:
+        s = uow.session
         await repo.lock_routing(s)
         if not await repo.delete_account(s, domain):
             raise NotFound("owner for this domain")

@@ -19,9 +19,8 @@ from datetime import datetime
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.db import on_commit
+from leadflow.uow import UnitOfWork
 from sales_assignment import repo
 from sales_assignment.models import AssignmentRow
 from sales_assignment.routing import NoRepAvailable
@@ -33,25 +32,22 @@ QUEUED = "lead.queued"
 
 
 async def enqueue(
-    session: AsyncSession,
-    staged: Staged,
-    row: AssignmentRow,
-    result: NoRepAvailable,
-    now: datetime,
+    uow: UnitOfWork, staged: Staged, row: AssignmentRow, result: NoRepAvailable, now: datetime
 ) -> None:
     """Send the lead to the queue, nobody's, with why; tell the sales tools (`lead.queued`)."""
     row.rep_id, row.status, row.queued_at, row.sla_due_at = None, "queued", now, None
     row.rule, row.reason = result.rule, result.reason
     staged.step(row, "queued", result.reason, now)
-    await staged.notify(session, QUEUED, row, None, now)
+    await staged.notify(uow, QUEUED, row, None, now)
     log.info("lead queued", extra={"lead_id": str(row.lead_id), "rule": result.rule})
 
 
-async def measure(session: AsyncSession, now: datetime) -> None:
+async def measure(uow: UnitOfWork, now: datetime) -> None:
     """Read the queue's size per rule and its oldest lead; `/metrics` shows them once the
     transaction commits."""
-    stats = await repo.queue_stats(session)
-    on_commit(session, lambda: QUEUE.update(stats, now))
+    await uow.flush()  # leads this transaction queued or took out count
+    stats = await repo.queue_stats(uow.session)
+    uow.on_commit(lambda: QUEUE.update(stats, now))
 
 
 class QueueMetrics(Collector):

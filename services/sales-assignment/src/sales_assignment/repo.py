@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.outbox import insert_at_commit
+from leadflow.uow import UnitOfWork
 from sales_assignment.models import (
     AWAITING_ACCEPT,
     OPEN_STATUSES,
@@ -44,15 +44,15 @@ async def lock_routing(session: AsyncSession) -> int:
 
 
 def add_rows(
-    session: AsyncSession,
+    uow: UnitOfWork,
     model: type[Base],
     rows: Sequence[dict[str, Any]],
     *,
     replace: bool = False,
 ) -> None:
-    """New rows, no unit of work: inserted at commit with the transaction's other new rows
-    and its outbox rows (`leadflow.outbox.insert_at_commit`; `replace`: an upsert)."""
-    insert_at_commit(session, cast(Table, model.__table__), rows, replace=replace)
+    """Stage new rows, no ORM unit of work: inserted at commit with the transaction's other
+    new rows and its outbox rows (`UnitOfWork.stage`; `replace`: an upsert)."""
+    uow.stage(cast(Table, model.__table__), rows, replace=replace)
 
 
 # ---------------------------------------------------------------- reps
@@ -238,7 +238,7 @@ async def rr_state(session: AsyncSession) -> dict[str, dict[str, int]]:
 
 
 def save_rr_state(
-    session: AsyncSession,
+    uow: UnitOfWork,
     state: Mapping[str, Mapping[str, int]],
     stored: Mapping[str, Mapping[str, int]],
     now: datetime,
@@ -251,4 +251,4 @@ def save_rr_state(
         for pool, weights in state.items()
         if stored.get(pool) != weights
     ]
-    add_rows(session, RRStateRow, changed, replace=True)
+    add_rows(uow, RRStateRow, changed, replace=True)

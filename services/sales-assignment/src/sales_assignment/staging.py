@@ -3,7 +3,7 @@
 Routing a batch of leads adds an assignment row, a history step and webhook deliveries per
 lead. Going through the ORM's unit of work that is a flush (and round trips) per lead; here
 the rows are collected as plain values and inserted at commit, on PostgreSQL in one
-statement with the transaction's outbox rows (`leadflow.outbox.insert_at_commit`).
+statement with the transaction's outbox rows (`UnitOfWork.stage`).
 Changes to rows already stored (re-routing, closing) stay ORM updates.
 """
 
@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.fairness import decision_lines
+from leadflow.uow import UnitOfWork
 from sales_assignment import outbound, repo, webhook_repo
 from sales_assignment.models import (
     AssignmentRow,
@@ -83,7 +83,7 @@ class Staged:
 
     async def notify(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         event_type: str,
         row: AssignmentRow,
         rep: RepRow | None,
@@ -92,7 +92,7 @@ class Staged:
         """Webhook deliveries of `event_type` for every endpoint that wants it (`rep` None:
         the lead is queued)."""
         if self._endpoints is None:  # one read per transaction, however many leads
-            self._endpoints = await webhook_repo.list_endpoints(session)
+            self._endpoints = await webhook_repo.list_endpoints(uow.session)
         self.deliveries += outbound.delivery_rows(self._endpoints, event_type, row, rep, now)
 
     @property
@@ -100,13 +100,12 @@ class Staged:
         """The endpoints the deliveries were made for (read once per transaction)."""
         return self._endpoints or []
 
-    def write(self, session: AsyncSession) -> None:
-        """Hand what was gathered to the kernel, which inserts it at commit, in the statement
-        that writes the outbox (PostgreSQL), or before a later statement of the transaction;
-        and start over."""
+    def write(self, uow: UnitOfWork) -> None:
+        """Stage what was gathered in the unit of work, which inserts it at commit, in the
+        statement that writes the outbox (PostgreSQL), or at `uow.flush()`; and start over."""
         rows = [{key: getattr(r, key) for key in _ASSIGNMENT_COLUMNS} for r in self.assignments]
-        repo.add_rows(session, AssignmentRow, rows)
-        repo.add_rows(session, HistoryRow, self.history)
-        repo.add_rows(session, DeliveryRow, self.deliveries)
-        repo.add_rows(session, FairnessLineRow, self.fairness)
+        repo.add_rows(uow, AssignmentRow, rows)
+        repo.add_rows(uow, HistoryRow, self.history)
+        repo.add_rows(uow, DeliveryRow, self.deliveries)
+        repo.add_rows(uow, FairnessLineRow, self.fairness)
         self.assignments, self.history, self.deliveries, self.fairness = [], [], [], []

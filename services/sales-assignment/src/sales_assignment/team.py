@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.db import on_commit
+from leadflow.uow import UnitOfWork
 from sales_assignment import repo
 from sales_assignment.account_match import Account, AccountIndex
 from sales_assignment.facts import Rep
@@ -98,10 +98,10 @@ class Team:
         if rep is not None:
             self.reps[rep_id] = rep.with_open_leads(n)
 
-    def save(self, session: AsyncSession, now: datetime) -> None:
+    def save(self, uow: UnitOfWork, now: datetime) -> None:
         """Write the round-robin pools that changed since the team was loaded or saved (at
         commit)."""
-        repo.save_rr_state(session, self.state, self.stored, now)
+        repo.save_rr_state(uow, self.state, self.stored, now)
         self.stored = {pool: dict(weights) for pool, weights in self.state.items()}
 
 
@@ -123,18 +123,18 @@ class TeamCache:
         self._team: Team | None = None
         self._generation = -1
 
-    async def take(self, session: AsyncSession, generation: int, *, fresh: bool = False) -> Team:
+    async def take(self, uow: UnitOfWork, generation: int, *, fresh: bool = False) -> Team:
         """The team for the transaction whose `repo.lock_routing` returned `generation`."""
         team, self._team = self._team, None
         if fresh or team is None or self._generation != generation - 1:
-            team = await Team.load(session)
-        self._keep_when_committed(session, team, generation)
+            team = await Team.load(uow.session)
+        self._keep_when_committed(uow, team, generation)
         return team
 
-    def _keep_when_committed(self, session: AsyncSession, team: Team, generation: int) -> None:
+    def _keep_when_committed(self, uow: UnitOfWork, team: Team, generation: int) -> None:
         def committed() -> None:
             # Another transaction of this process may have committed a later generation.
             if generation > self._generation:
                 self._team, self._generation = team, generation
 
-        on_commit(session, committed)
+        uow.on_commit(committed)

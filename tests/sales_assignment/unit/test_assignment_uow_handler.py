@@ -1,0 +1,60 @@
+"""Routing new MQLs, without a database: what the assigner emits and stages in its unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import cast
+
+from leadflow.events import Envelope, Lead, LeadAssigned, LeadQualified
+from leadflow.service import Runtime
+from leadflow.uow import MemoryUnitOfWork
+from sales_assignment.assigning import Assigner
+from sales_assignment.models import AssignmentRow, HistoryRow, RepRow, RRStateRow
+from sales_assignment.settings import AssignmentSettings
+from sales_assignment.staging import Staged
+from sales_assignment.team import Team
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
+
+
+def rep(name: str) -> RepRow:
+    return RepRow(rep_id=uuid.uuid4(), name=name, email=f"{name.lower()}@seller.example",
+                  active=True, weight=1, max_open_leads=None, territories=[], segments=[],
+                  timezone="UTC", working_hours=None, out_of_office=[], created_at=NOW,
+                  updated_at=NOW, deleted_at=None)  # fmt: skip
+
+
+def qualified() -> tuple[Envelope, LeadQualified]:
+    lead_id = uuid.uuid4()
+    lead = Lead(lead_id=lead_id, email="ada@acme.example", captured_at=NOW, country="DE")
+    event = LeadQualified(lead_id=lead_id, lead=lead, score=80, qualified=True, threshold=60,
+                          factors=[], model_version="rules-1", scored_at=NOW)  # fmt: skip
+    return Envelope(data=event, source="/scoring"), event
+
+
+async def test_each_new_mql_gets_a_rep_an_event_and_its_rows_staged_for_the_commit() -> None:
+    settings = AssignmentSettings(admin_token="dev-test-admin", database_url="sqlite://")
+    assigner = Assigner(cast(Runtime, None), settings, clock=lambda: NOW)  # no runtime needed
+    ann, bob = rep("Ann"), rep("Bob")
+    team = Team({ann.rep_id: ann, bob.rep_id: bob}, {}, {})
+    uow = MemoryUnitOfWork()
+    todo = [qualified(), qualified()]
+
+    await assigner.assign_new(uow, team, todo, Staged(_endpoints=[]))  # no webhook endpoints
+
+    assigned = [e.data for e in uow.emitted]
+    assert all(isinstance(e, LeadAssigned) for e in assigned)
+    assert [e.lead_id for e in assigned] == [event.lead_id for _, event in todo]
+    assert {e.rep.rep_id for e in assigned if isinstance(e, LeadAssigned)} == {
+        ann.rep_id,
+        bob.rep_id,
+    }
+    assert [m.topic for m in uow.staged.messages] == ["leads.assigned"] * 2
+    rows = {part.table.name: part for part in uow.staged.rows}
+    assert [r["lead_id"] for r in rows[AssignmentRow.__tablename__].rows] == [
+        event.lead_id for _, event in todo
+    ]
+    assert {r["event"] for r in rows[HistoryRow.__tablename__].rows} == {"assigned"}
+    assert rows[RRStateRow.__tablename__].replace  # the round-robin state: an upsert
+    assert len(uow.callbacks) == 0  # no webhook deliveries: nothing to wake
