@@ -13,6 +13,7 @@ to give up retransmitting: about 15 minutes on Linux. Each layer bounds it:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import socket
 import uuid
 from dataclasses import dataclass
@@ -23,6 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadflow.db import create_engine
 from leadflow.settings import Settings
+
+log = logging.getLogger(__name__)
+# What a transaction pooler leaves unapplied: the startup parameters these set.
+_UNSENT_THROUGH_POOLER = {
+    "db_statement_timeout_ms": "LEADFLOW_DB_STATEMENT_TIMEOUT_MS",
+    "db_idle_in_transaction_timeout_ms": "LEADFLOW_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,14 @@ class DbLimits:
     pooler: str = "none"
 
     @classmethod
-    def from_settings(cls, s: Settings) -> DbLimits:
+    def from_settings(cls, s: Settings, *, warn: bool = True) -> DbLimits:
+        """The limits the settings ask for; warns of those a transaction pooler drops."""
+        if warn and (ignored := ignored_through_pooler(s)):
+            log.warning(
+                "LEADFLOW_DATABASE_POOLER=pgbouncer-transaction sends no startup parameters: "
+                "%s ignored (set them on the database role: ALTER ROLE … SET …)",
+                ", ".join(ignored),
+            )
         return cls(
             command_timeout=s.db_command_timeout_seconds,
             statement_timeout_ms=s.db_statement_timeout_ms,
@@ -106,6 +121,13 @@ def through_transaction_pooler() -> dict[str, Any]:
     }
 
 
+def ignored_through_pooler(s: Settings) -> list[str]:
+    """The settings given explicitly that a transaction pooler leaves unapplied (pure)."""
+    if s.database_pooler != "pgbouncer-transaction":
+        return []
+    return [env for field, env in _UNSENT_THROUGH_POOLER.items() if field in s.model_fields_set]
+
+
 def set_keepalive(sock: Any, limits: DbLimits) -> None:
     """Turn on TCP keepalives (and TCP_USER_TIMEOUT where the platform has it) on `sock`."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -125,6 +147,6 @@ def relay_engine(settings: Settings, engine: AsyncEngine) -> AsyncEngine | None:
     the same database, for its session advisory lock), or None: the relay shares `engine`."""
     if not settings.relay_database_url:
         return None
-    limits = dataclasses.replace(DbLimits.from_settings(settings), pooler="none")
+    limits = dataclasses.replace(DbLimits.from_settings(settings, warn=False), pooler="none")
     # One connection holds the lock; another marks, reads and cleans up beside it.
     return create_engine(settings.relay_database_url, limits=limits, pool_size=2, max_overflow=2)
