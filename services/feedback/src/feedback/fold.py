@@ -132,13 +132,16 @@ def outcome(facts: Facts, event: LeadOutcome) -> None:
         facts.rejected_at is None or event.occurred_at >= facts.rejected_at
     ):
         facts.rejected_at = event.occurred_at
-        facts.rejection_reason = event.reason
+        # An outcome's reason goes with the erasure (contract: Erasure), even a late one's.
+        facts.rejection_reason = None if facts.erased_at else event.reason
         facts.recycled = event.recycle
 
 
 def erased(facts: Facts, event: LeadErased) -> None:
-    """The first erasure is the one that counts; the non-personal facts stay for the metrics."""
+    """The first erasure is the one that counts; the non-personal facts stay for the metrics
+    (a rejection's time and recycle flag: the funnel counts it), the rejection's reason not."""
     facts.erased_at = facts.erased_at or event.erased_at
+    facts.rejection_reason = None
 
 
 FOLDS: dict[type[Event], Callable[[Facts, Any], None]] = {

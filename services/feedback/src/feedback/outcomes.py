@@ -71,9 +71,9 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
         s = uow.session
         await repo.lock_lead(s, body.lead_id)
         if await repo.lead_erased(s, body.lead_id):
-            # The person asked to be forgotten: the stage still counts, the words do not
-            # (a rejection's reason code is not theirs: it stays, as on the log).
-            body = body.model_copy(update={"reason": reason_code(body.reason)})
+            # The person asked to be forgotten: the stage (and recycle) still count, the
+            # reason does not, not even a code (contract: Erasure lists outcome reasons).
+            body = body.model_copy(update={"reason": None})
         if receipt.integration_id is not None and receipt.webhook_id is not None:
             seen = await repo.webhook_receipt(s, receipt.integration_id, receipt.webhook_id)
             if seen is not None:
@@ -128,9 +128,10 @@ async def _first_answer(s: AsyncSession, body: OutcomeIn, scope: str) -> Recorde
         first = await repo.outcome_by_external_id(s, scope, body.external_id)
     elif body.stage == "rejected":
         # A recycled lead may come back, be assigned again and be rejected again: a
-        # rejection repeats the latest one only while no assignment followed it.
+        # rejection repeats the latest one only while no assignment followed it. Followed
+        # it on our clock: when it was stored, not the `occurred_at` its sender backdates.
         first = await repo.latest_rejection(s, body.lead_id)
-        if first is not None and await repo.assigned_after(s, body.lead_id, first.occurred_at):
+        if first is not None and await repo.assigned_after(s, body.lead_id, first.created_at):
             first = None
     else:
         first = await repo.first_outcome_at_stage(s, body.lead_id, body.stage)
