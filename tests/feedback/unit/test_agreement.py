@@ -3,6 +3,7 @@ sets: every figure below is worked out by hand from the leads built here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -97,3 +98,27 @@ def test_the_projection_follows_the_months_length(days: int, projection: float) 
     [mqls] = status(Targets(mqls_per_month=1), [], the_month(), month_of(2026, 12, days, NOW),
                     NOW, min_verdicts=10, min_projection_days=7)  # fmt: skip
     assert mqls.projection == projection  # 45 / 9 × days
+
+
+class Counted(list[LeadFact]):
+    """The month's facts, counting how often they are walked through."""
+
+    walks = 0
+
+    def __iter__(self) -> Iterator[LeadFact]:
+        self.walks += 1
+        return super().__iter__()
+
+
+def test_the_month_is_walked_the_same_number_of_times_however_many_sources() -> None:
+    month = month_of(2026, 12, 31, NOW)
+    walks, webinar = [], []
+    for sources in (1, 100):
+        per_source = [(f"other-{k}", WEBINAR) for k in range(sources - 1)]
+        leads = Counted(the_month())
+        found = status(TERMS, [*per_source, ("webinar", WEBINAR)], leads, month, NOW,
+                       min_verdicts=10, min_projection_days=7)  # fmt: skip
+        walks.append(leads.walks)
+        webinar.append([figures(p) for p in found if p.source == "webinar"])
+    assert walks[0] == walks[1]
+    assert webinar[0] == webinar[1] != []

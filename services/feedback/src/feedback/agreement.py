@@ -256,11 +256,13 @@ def status(
         min_verdicts=min_verdicts,
         min_projection_days=min_projection_days,
     )
+    by_source: dict[str | None, list[LeadFact]] = {}
+    for f in leads:  # one pass, however many sources have promises
+        by_source.setdefault(f.source, []).append(f)
     for source, targets in per_source:
-        theirs = [f for f in leads if f.source == source]
         found += promises(
             targets,
-            theirs,
+            by_source.get(source, []),
             month,
             now,
             source,
