@@ -16,6 +16,7 @@ tie would go to the lower rep_id, which is random here). By hand:
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,9 +25,11 @@ import httpx
 import pytest
 from assignment_kit import FakeClock, api_rep, handle, qualified
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.assigning import Assigner
+from sales_assignment.models import FairnessLineRow
 from sales_assignment.settings import AssignmentSettings
 from support.apps import ADMIN, bearer, build, dispose, runtime
 from support.kafka_tools import eventually
@@ -142,6 +145,47 @@ async def test_a_declined_lead_and_a_queued_one_are_decisions_with_their_skips(
     assert r.status_code == 200, r.text
     assert r.json()["decisions"] == 2
     assert by_name(r.json()) == {"Ann": (1, 1.0, 1, {"declined": 1}, True)}
+    # `actual` counts the declined lead; `declined` says so.
+    assert [rep["declined"] for rep in r.json()["reps"]] == [1]
+
+
+async def test_a_decision_committed_while_the_ledger_is_read_is_counted_or_not_never_a_500(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    ann = await api_rep(http, "Ann")
+    await routed_to(app, http)
+    bob = uuid.uuid4()  # a rep skipped in a decision committed after the ledger's first read
+    engine = runtime(app).engine.sync_engine
+    reads: list[str] = []
+
+    def commit_a_decision_between(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "fairness_lines" not in statement or "GROUP BY" not in statement:
+            return
+        reads.append(statement)
+        if len(reads) == 1:  # right after the first read, as another replica's commit would
+            return
+        with engine.begin() as other:
+            other.execute(
+                FairnessLineRow.__table__.insert().values(
+                    decision_id=uuid.uuid4(),
+                    decided_at=START,
+                    lead_id=uuid.uuid4(),
+                    rep_id=bob,
+                    eligible=False,
+                    weight=1,
+                    share=0.0,
+                    chosen=False,
+                    skipped="territory",
+                )
+            )
+
+    event.listen(engine, "before_cursor_execute", commit_a_decision_between)
+    try:
+        r = await fairness(http, START - timedelta(minutes=1), START + timedelta(minutes=1))
+    finally:
+        event.remove(engine, "before_cursor_execute", commit_a_decision_between)
+    assert r.status_code == 200, r.text
+    assert [rep["rep_id"] for rep in r.json()["reps"]][:1] == [ann]
 
 
 async def test_reps_and_sales_tools_may_not_read_it_analysts_may(

@@ -108,6 +108,7 @@ class RepFairness:
     expected: float = 0.0
     actual: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    declined: int = 0  # of `actual`, the leads the rep declined (sales-assignment counts them)
 
     def add(self, line: Line) -> None:
         """Count one decision's line of this rep."""

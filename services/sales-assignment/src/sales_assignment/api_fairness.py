@@ -39,7 +39,10 @@ class RepFairnessOut(BaseModel):
         description="Sum over those decisions of the rep's weight ÷ the eligible weight, "
         "both as recorded at the decision (2 places)"
     )
-    actual: int = Field(description="Leads the rep got in the window's decisions")
+    actual: int = Field(
+        description="Leads the rep got in the window's decisions, the ones it declined too"
+    )
+    declined: int = Field(description="Of `actual`, the leads the rep declined afterwards")
     skipped: dict[str, int] = Field(
         description=f"Decisions the rep was a candidate in but skipped, per reason: {KINDS}"
     )
@@ -94,6 +97,7 @@ async def routing_fairness(from_: From, to: To, a: A, _: Reader) -> FairnessOut:
                     eligible=r.eligible,
                     expected=r.expected,
                     actual=r.actual,
+                    declined=r.declined,
                     skipped=r.skipped,
                 )
                 for r in found.reps

@@ -5,42 +5,58 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import and_, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.fairness import RepFairness
-from sales_assignment.models import FairnessLineRow, RepRow
+from sales_assignment.models import FairnessLineRow, HistoryRow, RepRow
 
 L = FairnessLineRow
+H = HistoryRow
 PURGE_BATCH = 10_000  # lines one retention transaction deletes at most
 
 
 async def rep_totals(
     session: AsyncSession, start: datetime, end: datetime
 ) -> dict[uuid.UUID, RepFairness]:
-    """Per rep of the decisions made in [start, end): eligible, expected, actual, skips."""
-    window = (L.decided_at >= start, L.decided_at < end)
-    sums = (
+    """Per rep of the decisions made in [start, end): eligible, expected, actual, declined
+    (of the leads it got, those it declined later), skips.
+
+    One statement, so every figure reads the same lines: a decision committed between two
+    statements would otherwise give a rep skips but no totals.
+    """
+    declined_later = (
+        select(H.id)
+        .where(
+            H.lead_id == L.lead_id,
+            H.rep_id == L.rep_id,
+            H.event == "declined",
+            H.at >= L.decided_at,
+        )
+        .exists()
+    )
+    stmt = (
         select(
             L.rep_id,
+            L.skipped,
+            func.count(),
             func.sum(case((L.eligible, 1), else_=0)),
             func.sum(L.share),
             func.sum(case((L.chosen, 1), else_=0)),
+            func.sum(case((and_(L.chosen, declined_later), 1), else_=0)),
         )
-        .where(*window)
-        .group_by(L.rep_id)
-    )
-    reps = {
-        rep_id: RepFairness(str(rep_id), None, int(eligible), float(expected), int(actual))
-        for rep_id, eligible, expected, actual in (await session.execute(sums)).all()
-    }
-    skips = (
-        select(L.rep_id, L.skipped, func.count())
-        .where(*window, L.skipped.is_not(None))
+        .where(L.decided_at >= start, L.decided_at < end)
         .group_by(L.rep_id, L.skipped)
     )
-    for rep_id, kind, n in (await session.execute(skips)).all():
-        reps[rep_id].skipped[str(kind)] = int(n)
+    reps: dict[uuid.UUID, RepFairness] = {}
+    for rep_id, kind, n, eligible, expected, actual, declined in await session.execute(stmt):
+        rep = reps.setdefault(rep_id, RepFairness(str(rep_id)))
+        rep.eligible += int(eligible or 0)
+        rep.expected += float(expected or 0)
+        rep.actual += int(actual or 0)
+        rep.declined += int(declined or 0)
+        if kind is not None:
+            rep.skipped[str(kind)] = int(n)
     return reps
 
 
