@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from feedback_events import ADMIN, deliver
 
+from feedback import fairness_repo, sales_ops
 from feedback.sales_ops import fairness_of
 from leadflow.events import Envelope, Lead, LeadAssigned, LeadQualified
 from leadflow.service import Runtime
@@ -152,3 +153,20 @@ def test_assignments_recorded_without_weights_are_counted_apart() -> None:
         ("Ann", 0.75, 1),
         ("Bob", 0.25, 0),
     ]
+
+
+async def test_the_ledger_streams_the_window_a_chunk_at_a_time(rt: Runtime, tmp_path: Path) -> None:
+    sent, _ = await _routed_elsewhere(tmp_path)
+    for env in sent:
+        assert await deliver(rt, env)
+    now = datetime.now(UTC)
+    start, end = now - timedelta(hours=1), now + timedelta(hours=1)
+    async with rt.sessions() as s:
+        parts = [
+            list(part) async for part in fairness_repo.assignments_between(s, start, end, chunk=4)
+        ]
+    # Never more than a chunk of journey entries in memory, and the same figures as a whole.
+    assert [len(p) for p in parts] == [4, 2]
+    streamed = await sales_ops.fairness_view(rt, start, end)
+    assert streamed == fairness_of([data for part in parts for data in part])
+    assert (streamed.decisions, streamed.unweighted) == (6, 0)

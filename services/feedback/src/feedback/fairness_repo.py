@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from feedback.models import JourneyEvent
 from leadflow.events import LeadAssigned
 
+CHUNK = 500  # journey entries held at once: a year of assignments never is
+
 
 async def assignments_between(
-    session: AsyncSession, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
-    """The journey data of every assignment made in [start, end), oldest first."""
+    session: AsyncSession, start: datetime, end: datetime, *, chunk: int = CHUNK
+) -> AsyncIterator[Sequence[dict[str, Any]]]:
+    """The journey data of every assignment made in [start, end), oldest first, streamed
+    from a server-side cursor `chunk` entries at a time (the window may hold a year)."""
     stmt = (
         select(JourneyEvent.data)
         .where(
@@ -24,5 +28,8 @@ async def assignments_between(
             JourneyEvent.occurred_at < end,
         )
         .order_by(JourneyEvent.occurred_at)
+        .execution_options(yield_per=chunk)
     )
-    return list(await session.scalars(stmt))
+    result = await session.stream_scalars(stmt)
+    async for part in result.partitions(chunk):
+        yield part
