@@ -70,7 +70,8 @@ def test_a_fallback_pool_is_a_weighted_round_robin_of_its_own() -> None:
         picks.append(result.rep_id)
         policy = RoutingPolicy(rules=policy.rules, rr_state=result.new_rr_state)
     assert (picks.count(BOB), picks.count(CAT)) == (4, 2)
-    assert set(policy.rr_state) == {"emea/fallback"}  # the rule's own pool state untouched
+    # The fallback's own state; the rule's own pool state (key "emea") untouched.
+    assert set(policy.rr_state) == {Fallback(pool=[BOB, CAT]).rr_pool("emea")}
     assert "fallback pool: weighted round robin chose" in result.reason["detail"]
 
 

@@ -7,6 +7,7 @@ A fallback is one rep (`{"rep": "<rep_id>"}`) or a pool written as a rule's pool
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -14,8 +15,9 @@ from uuid import UUID
 
 TERRITORY: Literal["territory"] = "territory"
 EVERYONE: Literal["default"] = "default"  # the default rule's pool: every rep
-_RR_KEY_MAX = 100  # rr_state.pool's length
-_SUFFIX = "/fallback"
+# A fallback's round-robin key: a leading space no rule name can have (names are stripped),
+# then a hash of the whole name, so no rule's own key and no other rule's fallback shares it.
+_RR_PREFIX = " fallback "
 
 FallbackPool = Sequence[UUID] | Literal["territory", "default"]
 
@@ -54,7 +56,7 @@ class Fallback:
         """The round-robin state's key: the default pool's own, else one per rule."""
         if self.pool == EVERYONE:
             return EVERYONE
-        return rule[: _RR_KEY_MAX - len(_SUFFIX)] + _SUFFIX
+        return _RR_PREFIX + hashlib.sha256(rule.encode()).hexdigest()  # 74 of rr_state's 100
 
     def doc(self) -> dict[str, object]:
         """The fallback as the rules document writes it."""
