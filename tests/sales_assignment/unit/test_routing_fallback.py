@@ -180,5 +180,5 @@ def test_a_bad_fallback_is_refused_naming_the_field(
 
 
 def test_a_long_rule_name_still_fits_the_round_robin_key() -> None:
-    assert len(Fallback(pool=[ANN]).rr_pool("x" * 100)) == 100
+    assert len(Fallback(pool=[ANN]).rr_pool("x" * 100)) <= 100  # rr_state.pool
     assert Fallback(pool="default").rr_pool("x") == "default"  # shares the default pool's state
