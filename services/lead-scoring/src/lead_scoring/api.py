@@ -42,6 +42,9 @@ async def get_score(lead_id: uuid.UUID, s: ScorerDep, _: Reader) -> StoredScoreO
         model_version=row.model_version,
         scored_at=row.scored_at,
         qualified_at=row.qualified_at,
+        rejected_at=row.rejected_at,
+        rejection_reason=row.rejection_reason,
+        recycled_at=row.recycled_at,
     )
 
 
@@ -105,8 +108,10 @@ async def put_rules(
     "/scoring/model",
     response_model=ModelOut,
     tags=["model"],
-    summary="What won and lost outcomes taught the model, per attribute value",
-    description=roles_text("admin", "analyst"),
+    summary="What won, lost and rejected outcomes taught the model, per attribute value",
+    description=roles_text("admin", "analyst")
+    + " Per attribute value: won, lost and rejected MQLs, win_rate (won of all three) and "
+    "the learned weight. A rejection teaches as much as two lost deals.",
 )
 async def get_model(s: ScorerDep, _: Reader) -> ModelOut:
     return ModelOut.model_validate(await s.learned())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,7 +19,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def build_app(settings: ScoringSettings) -> FastAPI:
     runtime = Runtime.build(settings)
-    scorer = Scorer(runtime)
+    scorer = Scorer(runtime, timedelta(days=settings.recycle_cooldown_days))
     # Scoring skips the events of an erased lead, so its tombstones come after its last
     # score of the lead.
     eraser = LogEraser(

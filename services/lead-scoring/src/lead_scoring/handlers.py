@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_scoring import repo
+from lead_scoring import recycling, repo
 from lead_scoring.domain import Score, learned_weight, score
 from lead_scoring.model import LearnedModel
 from lead_scoring.models import ERASED_UNSCORED, LeadScore, RuleSetVersion
@@ -30,6 +30,9 @@ from leadflow.service import Runtime
 from leadflow.uow import UnitOfWork
 
 TERMINAL = {"won", "lost"}
+# Sales's verdicts on an MQL: the first of each qualification cycle teaches the model once.
+VERDICTS = TERMINAL | {"rejected"}
+DEFAULT_COOLDOWN = timedelta(days=30)  # LEADFLOW_RECYCLE_COOLDOWN_DAYS
 # How stale another replica's rule or model change may be here; this process's own
 # changes are seen at once.
 RECHECK_SECONDS = 1.0
@@ -73,6 +76,7 @@ def score_captured(
     model: LearnedModel | None,
     *,
     now: datetime,
+    cooldown: timedelta = DEFAULT_COOLDOWN,
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """Score captured leads given what is stored of them (`states`, updated here): emit
     `leads.scored` (and `leads.qualified` on a first MQL) and stage the new score rows;
@@ -88,10 +92,14 @@ def score_captured(
         touches = max(ev.touch, state.touches + 1 if state is not None and ev.duplicate else 1)
         lead = _touched(state, ev)
         result = score(lead, rules, model, touches=touches, now=now)
+        # A rejected lead qualifies again only if recycled, on a touch after the cool-down.
+        result = recycling.gate(result, state, env.time, cooldown)
         first_mql = result.qualified and (state is None or not state.qualified)
         values = _row(lead, touches, result)
         if first_mql:
             values["qualified_at"] = result.scored_at
+            if state is not None and state.rejected_at is not None:
+                values["outcome"] = None  # a new cycle: its verdict teaches the model again
         if ev.lead_id in new:  # captured twice in this batch
             new[ev.lead_id] |= values
         elif state is None:
@@ -99,7 +107,14 @@ def score_captured(
         else:
             rescored[ev.lead_id] = rescored.get(ev.lead_id, {}) | values
         was_mql = state is not None and state.qualified
-        states[ev.lead_id] = repo.ScoreState(touches, was_mql or result.qualified, False, lead)
+        states[ev.lead_id] = repo.ScoreState(
+            touches,
+            was_mql or result.qualified,
+            False,
+            lead,
+            state.rejected_at if state is not None else None,
+            state.recycled_at if state is not None else None,
+        )
         fields = {"lead_id": ev.lead_id, "lead": lead, **_scored(result)}
         scored = uow.emit(LeadScored(**fields), cause=env)
         if first_mql:
@@ -114,6 +129,7 @@ class Scorer:
     """Scores with the active rules and the learned model, cached until either changes."""
 
     rt: Runtime
+    recycle_cooldown: timedelta = DEFAULT_COOLDOWN
     _rules: tuple[int, RuleSet] = (0, DEFAULT_RULES)
     _model: tuple[int, LearnedModel | None] = (0, None)
     _rules_checked: float = -1e9
@@ -165,23 +181,34 @@ class Scorer:
         states = await repo.score_states(session, {env.data.lead_id for env in envs})
         _, rules = await self.rules(session)
         model = await self.model(session)
-        rescored = score_captured(uow, envs, states, rules, model, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        cooldown = self.recycle_cooldown
+        rescored = score_captured(uow, envs, states, rules, model, now=now, cooldown=cooldown)
         await repo.rescore(session, rescored)
 
     async def on_lead_outcome(self, uow: UnitOfWork, env: Envelope) -> None:
-        """The first won/lost of a lead teaches the model once."""
+        """The first won/lost/rejected of a lead's qualification cycle teaches the model once;
+        a rejection also ends the MQL (`recycling`)."""
         await uow.flush()  # the lead's score may be staged by this transaction
         session = uow.session
         ev = env.data
         assert isinstance(ev, LeadOutcome)
-        if ev.stage not in TERMINAL:
+        if ev.stage not in VERDICTS:
             return
         row = await repo.get_score(session, ev.lead_id, for_update=True)
-        if row is None or row.lead is None or row.outcome in TERMINAL:
+        if row is None or row.lead is None:
+            return
+        if ev.stage == "rejected":
+            recycling.reject(row, ev, datetime.now(UTC))
+        if row.outcome in VERDICTS:
             return
         state = await repo.load_model(session, for_update=True)
         model = LearnedModel.from_doc(state.doc) if state is not None else LearnedModel()
-        model.update(Lead.model_validate(row.lead), won=ev.stage == "won")
+        lead = Lead.model_validate(row.lead)
+        if ev.stage == "rejected":
+            model.reject(lead)
+        else:
+            model.update(lead, won=ev.stage == "won")
         revision = await repo.save_model(session, state, model.to_doc())
         row.outcome = ev.stage
         self._keep_when_committed(uow, revision, model)
@@ -205,6 +232,7 @@ class Scorer:
         now = datetime.now(UTC)
         if row is not None:
             row.lead = None
+            row.rejection_reason = None  # outcome reasons go, codes included (the contract)
             row.erased_at = now
             return
         # Not captured here yet: a marker row, so that the capture is not stored when it comes.
@@ -261,6 +289,7 @@ class Scorer:
             "version": model.version if model else "learned-0",
             "n_outcomes": n,
             "n_won": model.n_won if model else 0,
+            "n_rejected": model.n_rejected if model else 0,
             "weight": learned_weight(n),
             "attributes": model.stats() if model else [],
         }

@@ -62,6 +62,11 @@ class LeadScore(Base):
     qualified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The latest rejection by sales (`lead_scoring.recycling`): its reason code and, when
+    # the lead went back to marketing, since when (it is not an MQL until it qualifies again).
+    rejected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    rejection_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    recycled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class ModelState(Base):

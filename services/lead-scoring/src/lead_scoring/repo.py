@@ -53,17 +53,21 @@ class ScoreState:
     """What scoring a lead again needs to know of its stored row."""
 
     touches: int
-    qualified: bool  # became an MQL before (qualified_at is set)
+    qualified: bool  # an MQL: qualified_at is set, after its latest rejection if any
     erased: bool
     lead: Lead | dict[str, Any] | None = None  # the lead as stored (a touch never rewrites it)
+    rejected_at: datetime | None = None  # the latest rejection (`recycling`)
+    recycled_at: datetime | None = None  # ... when it sent the lead back to marketing
 
 
 _STATE_COLUMNS = select(
     LeadScore.lead_id,
     LeadScore.touches,
-    LeadScore.qualified_at.is_not(None),
+    LeadScore.qualified_at,
     LeadScore.erased_at.is_not(None),
     LeadScore.lead,
+    LeadScore.rejected_at,
+    LeadScore.recycled_at,
 ).with_for_update()
 _STATES = _STATE_COLUMNS.where(any_of(LeadScore.lead_id, "ids"))
 
@@ -74,7 +78,15 @@ async def score_states(
     """The stored state of these leads' rows (locked for this transaction on PostgreSQL)."""
     # An ORM statement: changes pending in the session are flushed first.
     rows = await session.execute(_STATES, {"ids": list(lead_ids)})
-    return {lead_id: ScoreState(touches, q, e, lead) for lead_id, touches, q, e, lead in rows}
+    return {
+        lead_id: ScoreState(touches, _mql(qualified, rejected), erased, lead, rejected, recycled)
+        for lead_id, touches, qualified, erased, lead, rejected, recycled in rows
+    }
+
+
+def _mql(qualified_at: datetime | None, rejected_at: datetime | None) -> bool:
+    """Whether the lead is an MQL now: qualified, and not rejected since."""
+    return qualified_at is not None and (rejected_at is None or qualified_at > rejected_at)
 
 
 _scores = cast(Table, LeadScore.__table__)

@@ -24,7 +24,16 @@ class ScoreOut(BaseModel):
 class StoredScoreOut(ScoreOut):
     lead_id: uuid.UUID
     scored_at: datetime
-    qualified_at: datetime | None = None
+    qualified_at: datetime | None = Field(
+        default=None, description="When it last became an MQL (again, after recycling)"
+    )
+    rejected_at: datetime | None = Field(default=None, description="Its latest rejection")
+    rejection_reason: str | None = None
+    recycled_at: datetime | None = Field(
+        default=None,
+        description="When that rejection sent it back to marketing: not an MQL until a touch "
+        "after the cool-down qualifies it again (qualified_at later than this)",
+    )
 
 
 def preview_lead(body: LeadIn) -> Lead:
@@ -44,5 +53,8 @@ class ModelOut(BaseModel):
     version: str
     n_outcomes: int
     n_won: int
+    n_rejected: int = Field(
+        default=0, description="Rejected MQLs learned from, each worth two lost deals"
+    )
     weight: float = Field(description="Share of the score the learned model has now (0-0.5)")
     attributes: list[dict[str, Any]]

@@ -18,3 +18,7 @@ class ScoringSettings(Settings):
     # next poll (other partitions) is scored. Scores of different leads never wait for each
     # other. (On SQLite the kernel handles one poll at a time whatever this says.)
     consumer_concurrency: int = Field(default=2, ge=1, le=16)
+
+    # Recycling (issue 24): a lead rejected with `recycle` qualifies again only on a touch
+    # captured at least this many days after the rejection (0: any later touch).
+    recycle_cooldown_days: float = Field(default=30.0, ge=0, le=3650)
