@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from assignment_kit import make_assigner
 from fastapi import FastAPI
 
 from sales_assignment.app import MIGRATIONS, build_app
+from sales_assignment.assigning import Assigner
 from sales_assignment.settings import AssignmentSettings
 from support.apps import build, client, dispose
 from support.receiver import Receiver
@@ -20,6 +22,15 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
     app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
     yield app
     await dispose(app)
+
+
+@pytest.fixture
+async def assigner(database_url: str) -> AsyncIterator[Assigner]:
+    """The event side alone (`Assigner`) on a migrated database (both DBs), for tests that
+    call its handlers as the consumer loop would."""
+    a = await make_assigner(database_url)
+    yield a
+    await a.rt.engine.dispose()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from leadflow.events import (
 from leadflow.service import Runtime
 from leadflow.tracing import following
 from leadflow.uow import UnitOfWork
-from sales_assignment import erasure, queueing, repo
+from sales_assignment import erasure, queueing, recycling, repo
 from sales_assignment.assignment_metrics import SLA_MISSED
 from sales_assignment.doorbell import Doorbell
 from sales_assignment.facts import LeadFacts
@@ -77,7 +77,8 @@ class Assigner:
     # ------------------------------------------------------------ consumers
 
     async def on_qualified(self, uow: UnitOfWork, env: Envelope) -> None:
-        """Assign a new MQL (or queue it); a lead that already has a row keeps its owner."""
+        """Assign a new MQL (or queue it); a lead that already has a row keeps its owner,
+        unless it was rejected and recycled: then its qualification starts a new cycle."""
         await self.on_qualified_many(uow, [env])
 
     async def on_qualified_many(self, uow: UnitOfWork, envs: list[Envelope]) -> None:
@@ -85,18 +86,22 @@ class Assigner:
         await uow.flush()  # rows an earlier handler of this transaction staged: read them too
         session = uow.session
         generation = await repo.lock_routing(session)
-        seen = await repo.assigned_lead_ids(session, {env.data.lead_id for env in envs})
+        ids = {env.data.lead_id for env in envs}
+        seen = await repo.assigned_lead_ids(session, ids)
+        again = await repo.recycled(session, ids & seen)
+        reopen = set(again)  # each recycled lead's first qualification in the run
         todo: list[tuple[Envelope, LeadQualified]] = []
         for env in envs:
             event = env.data
             assert isinstance(event, LeadQualified)
-            if event.lead_id not in seen:
+            if event.lead_id not in seen or event.lead_id in reopen:
                 seen.add(event.lead_id)
+                reopen.discard(event.lead_id)
                 todo.append((env, event))
         if not todo:
             return
         team = await self.teams.take(uow, generation)
-        await self.assign_new(uow, team, todo, Staged())
+        await self.assign_new(uow, team, todo, Staged(), again)
 
     async def assign_new(
         self,
@@ -104,19 +109,44 @@ class Assigner:
         team: Team,
         todo: list[tuple[Envelope, LeadQualified]],
         staged: Staged,
+        again: dict[uuid.UUID, AssignmentRow] | None = None,
     ) -> None:
         """Route MQLs that have no row yet with `team` (taken under the routing lock): their
-        rows, history, `leads.assigned` events and webhooks staged in `uow`."""
+        rows, history, `leads.assigned` events and webhooks staged in `uow`. The closed rows
+        of recycled leads qualified again (`again`, each taken once) start a new cycle."""
         now = self.clock()
+        again = again or {}
         for env, event in todo:
             # What this lead causes (event, webhooks) continues its own trace.
             with following(env):
-                await self._qualify(uow, staged, team, event, now)
+                cycle = again.pop(event.lead_id, None)
+                await self._qualify(uow, staged, team, event, now, recycled=cycle)
         self._write(uow, staged, team, now)
 
     async def _qualify(
-        self, uow: UnitOfWork, staged: Staged, team: Team, event: LeadQualified, now: datetime
+        self,
+        uow: UnitOfWork,
+        staged: Staged,
+        team: Team,
+        event: LeadQualified,
+        now: datetime,
+        *,
+        recycled: AssignmentRow | None,
     ) -> None:
+        if recycled is not None:
+            row = recycled
+            recycling.new_cycle(staged, row, event, now)
+        else:
+            row = self._new_row(staged, event, now)
+        result = team.route(row, now)
+        if isinstance(result, Assignment):
+            await self._give(uow, staged, team, row, result, now=now)
+        else:
+            await queueing.enqueue(uow, staged, row, result, now)
+
+    @staticmethod
+    def _new_row(staged: Staged, event: LeadQualified, now: datetime) -> AssignmentRow:
+        """A new MQL's row: nobody's, queued until routed (inserted at commit)."""
         row = AssignmentRow(
             lead_id=event.lead_id,
             rep_id=None,
@@ -131,20 +161,24 @@ class Assigner:
             created_at=now,
         )
         staged.new_assignment(row)
-        result = team.route(row, now)
-        if isinstance(result, Assignment):
-            await self._give(uow, staged, team, row, result, now=now)
-        else:
-            await queueing.enqueue(uow, staged, row, result, now)
+        return row
 
     async def on_outcome(self, uow: UnitOfWork, env: Envelope) -> None:
-        """Won/lost closes the lead (freeing the rep); contact counts as accepting it."""
+        """Won/lost closes the lead (freeing the rep); contact counts as accepting it; a
+        rejection closes it too, even when queued, and says whether it was recycled."""
         await uow.flush()  # the lead's row may be staged by this transaction
         session = uow.session
         event = env.data
         assert isinstance(event, LeadOutcome)
         await repo.lock_routing(session)
         row = await repo.get_assignment(session, event.lead_id)
+        if row is not None and row.erased_at is None and event.stage == "rejected":
+            now = self.clock()
+            freed, why_rejected = recycling.reject(row, event, now)
+            self._step(uow, row, "rejected", why_rejected, now)
+            if freed:
+                await self.drain_queue(uow)  # the rep (or the queue's place) is free
+            return
         if row is None or row.status == "closed":
             return
         now = self.clock()

@@ -37,6 +37,8 @@ async def strip(
         step.reason = scrub(step.reason, words)
         if step.reason.get("note"):  # a rep's own words about the lead (a decline)
             step.reason = step.reason | {"note": "[erased]"}
+        if step.event == "rejected":  # outcome reasons go, codes included (the contract)
+            step.reason = step.reason | {"reason": None}
     dropped = await webhook_repo.drop_undelivered(session, row.lead_id)
     if dropped and worker is not None:
         worker.drop(dropped)

@@ -80,6 +80,8 @@ class AssignmentRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Closed by a rejection with recycle: the lead's next qualification starts a new cycle.
+    recycled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class HistoryRow(Base):

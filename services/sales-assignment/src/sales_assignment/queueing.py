@@ -3,7 +3,7 @@
 A lead goes to the queue nobody's, with the reason, and the endpoints subscribed to
 `lead.queued` are told. `Assigner.drain_queue` routes queued leads again, oldest first,
 whenever someone may have become eligible: a rep added or changed (back from leave,
-activated), capacity freed (a lead won, lost, erased or declined, or moved on after an SLA
+activated), capacity freed (a lead won, lost, rejected, erased or declined, or moved on after an SLA
 miss), rules or owners changed, and every `LEADFLOW_QUEUE_RETRY_SECONDS` for what time
 alone changes (working hours begin, an absence ends). Each pass also measures the queue
 for `/metrics`: its size per rule and the age of its oldest lead.

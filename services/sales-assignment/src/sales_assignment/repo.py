@@ -154,6 +154,20 @@ async def assigned_lead_ids(session: AsyncSession, lead_ids: set[uuid.UUID]) -> 
     return set(await session.scalars(stmt))
 
 
+async def recycled(
+    session: AsyncSession, lead_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, AssignmentRow]:
+    """Which of these leads were closed by a rejection with recycle (and not erased since):
+    their next qualification starts a new assignment cycle."""
+    stmt = select(AssignmentRow).where(
+        AssignmentRow.lead_id.in_(lead_ids),
+        AssignmentRow.status == "closed",
+        AssignmentRow.recycled_at.is_not(None),
+        AssignmentRow.erased_at.is_(None),
+    )
+    return {row.lead_id: row for row in await session.scalars(stmt)}
+
+
 async def history(session: AsyncSession, lead_id: uuid.UUID) -> list[HistoryRow]:
     stmt = select(HistoryRow).where(HistoryRow.lead_id == lead_id).order_by(HistoryRow.id)
     return list(await session.scalars(stmt))
