@@ -62,7 +62,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Stack]:
     base: Path = tmp_path_factory.mktemp("stack")
     s = Stack(
         base,
@@ -71,6 +73,8 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "LEADFLOW_WEBHOOK_RETRY_SCHEDULE": "[0, 1, 2, 3, 5]",
             "LEADFLOW_ASSIGNMENT_SLA_SECONDS": "3600",
             "LEADFLOW_WEBHOOK_POLL_SECONDS": "0.2",
+            # A module's own settings for its stack (STACK_ENV = {...} in the test module).
+            **getattr(request.module, "STACK_ENV", {}),
         },
     ).start()
     yield s
