@@ -110,6 +110,13 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- toYaml (merge (deepCopy (default dict $cfg.settings)) (deepCopy (default dict $root.Values.settings))) -}}
 {{- end -}}
 
+{{/* LEADFLOW_DATABASE_POOLER of one service: (list $ $svc); its own value, else the chart's. */}}
+{{- define "leadflow.databasePooler" -}}
+{{- $root := index . 0 -}}
+{{- $cfg := index $root.Values.services (index . 1) -}}
+{{- default (default "none" $root.Values.databasePooler) $cfg.databasePooler -}}
+{{- end -}}
+
 {{/* Every required value that is missing, named in one message (called by each template
      that could fail first). */}}
 {{- define "leadflow.checkRequired" -}}
@@ -122,6 +129,9 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- range $svc, $cfg := .Values.services }}
 {{- if and $cfg.enabled (not (get $.Values.databaseUrls $svc)) }}
 {{- $missing = append $missing (printf "databaseUrls.%s" $svc) }}
+{{- end }}
+{{- if and $cfg.enabled (ne (include "leadflow.databasePooler" (list $ $svc)) "none") (not (get $.Values.relayDatabaseUrls $svc)) }}
+{{- $missing = append $missing (printf "relayDatabaseUrls.%s" $svc) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -225,11 +235,23 @@ app.kubernetes.io/component: {{ index . 1 }}
     secretKeyRef:
       name: {{ include "leadflow.secretName" $root }}
       key: {{ printf "%s%s" $root.Values.secrets.databaseUrlKeyPrefix $svc }}
+{{- $pooler := include "leadflow.databasePooler" (list $root $svc) }}
+{{- if ne $pooler "none" }}
+- name: LEADFLOW_DATABASE_POOLER
+  value: {{ $pooler | quote }}
+{{- end }}
+{{- if or (ne $pooler "none") (get $root.Values.relayDatabaseUrls $svc) }}
+- name: LEADFLOW_RELAY_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "leadflow.secretName" $root }}
+      key: {{ printf "%s%s" $root.Values.secrets.relayDatabaseUrlKeyPrefix $svc }}
+{{- end }}
 {{- $settings := include "leadflow.settings" (list $root $svc) | fromYaml }}
 {{- range $key := keys $settings | sortAlpha }}
 {{- $name := printf "LEADFLOW_%s" (upper $key) }}
-{{- if or (has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_TOKEN_SECRET" "LEADFLOW_SECRETS_KEY" "LEADFLOW_DATABASE_URL" "LEADFLOW_ALLOW_PLAINTEXT")) (hasPrefix "LEADFLOW_KAFKA_" $name) }}
-{{- fail (printf "settings.%s is set by the chart itself (kafka.*, secrets.*, allowPlaintext…), or not supported by it (kafka_topic_prefix: the KafkaTopics and ACLs name the contract's topics)" $key) }}
+{{- if or (has $name (list "LEADFLOW_ENV" "LEADFLOW_LOG_LEVEL" "LEADFLOW_HTTP_HOST" "LEADFLOW_HTTP_PORT" "LEADFLOW_DATA_DIR" "LEADFLOW_MIGRATE_ON_START" "LEADFLOW_ADMIN_TOKEN" "LEADFLOW_TOKEN_SECRET" "LEADFLOW_SECRETS_KEY" "LEADFLOW_DATABASE_URL" "LEADFLOW_DATABASE_POOLER" "LEADFLOW_RELAY_DATABASE_URL" "LEADFLOW_ALLOW_PLAINTEXT")) (hasPrefix "LEADFLOW_KAFKA_" $name) }}
+{{- fail (printf "settings.%s is set by the chart itself (kafka.*, secrets.*, allowPlaintext, databasePooler, relayDatabaseUrls…), or not supported by it (kafka_topic_prefix: the KafkaTopics and ACLs name the contract's topics)" $key) }}
 {{- end }}
 {{- $value := get $settings $key }}
 {{- if and (kindIs "float64" $value) (eq $value (floor $value)) }}
@@ -427,13 +449,15 @@ volumeMounts:
 {{- $root := index . 0 -}}
 {{- $svc := index . 1 -}}
 {{- $url := index . 2 -}}
+{{- $label := printf "databaseUrls.%s" $svc -}}
+{{- if gt (len .) 3 }}{{- $label = index . 3 -}}{{- end }}
 {{- if eq $root.Values.env "prod" }}
 {{- if hasPrefix "sqlite" $url }}
-{{- fail (printf "databaseUrls.%s: prod refuses SQLite; use PostgreSQL" $svc) }}
+{{- fail (printf "%s: prod refuses SQLite; use PostgreSQL" $label) }}
 {{- end }}
 {{- $u := urlParse $url }}
 {{- if not (contains ":" (default "" $u.userinfo)) }}
-{{- fail (printf "databaseUrls.%s has no password (postgresql+asyncpg://USER:PASSWORD@HOST/DB)" $svc) }}
+{{- fail (printf "%s has no password (postgresql+asyncpg://USER:PASSWORD@HOST/DB)" $label) }}
 {{- end }}
 {{- if not $root.Values.allowPlaintext }}
 {{- $settings := include "leadflow.settings" (list $root $svc) | fromYaml }}
@@ -444,7 +468,7 @@ volumeMounts:
 {{- end }}
 {{- $mode = default $mode (get $settings "database_sslmode") }}
 {{- if not (has $mode (list "require" "verify-ca" "verify-full")) }}
-{{- fail (printf "databaseUrls.%s: prod refuses PostgreSQL without TLS; add ?ssl=verify-full (or require, verify-ca), set settings.database_sslmode, or allowPlaintext=true behind a service mesh" $svc) }}
+{{- fail (printf "%s: prod refuses PostgreSQL without TLS; add ?ssl=verify-full (or require, verify-ca), set settings.database_sslmode, or allowPlaintext=true behind a service mesh" $label) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -458,6 +482,17 @@ volumeMounts:
 {{- $url := get $.Values.databaseUrls $svc }}
 {{- include "leadflow.checkDatabaseUrl" (list $ $svc $url) }}
 {{ printf "%s%s" $.Values.secrets.databaseUrlKeyPrefix $svc }}: {{ $url | b64enc | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The chart's Secret's relay URLs (LEADFLOW_RELAY_DATABASE_URL), checked like databaseUrls. */}}
+{{- define "leadflow.relayDatabaseUrlData" -}}
+{{- range $svc, $cfg := .Values.services }}
+{{- $url := get $.Values.relayDatabaseUrls $svc }}
+{{- if and $cfg.enabled $url }}
+{{- include "leadflow.checkDatabaseUrl" (list $ $svc $url (printf "relayDatabaseUrls.%s" $svc)) }}
+{{ printf "%s%s" $.Values.secrets.relayDatabaseUrlKeyPrefix $svc }}: {{ $url | b64enc | quote }}
 {{- end }}
 {{- end }}
 {{- end -}}
