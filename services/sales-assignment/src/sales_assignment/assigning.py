@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 BATCH = 100
+PASS_BUDGET = 1_000  # queued leads one queue pass looks at, BATCH at a time
 
 
 def utcnow() -> datetime:
@@ -245,15 +246,22 @@ class Assigner:
             return 0
         now = self.clock()
         team = await self.teams.take(uow, generation, fresh=fresh)
-        _, declined = await repo.reps_by_history(session, [row.lead_id for row in rows])
         staged = Staged()
-        assigned = 0
-        for row in rows:
-            result = team.route(row, now, barred=declined[row.lead_id])
-            if isinstance(result, Assignment):
-                await self._give(uow, staged, team, row, result, now=now)
-                assigned += 1
-        self._write(uow, staged, team, now, waited={row.lead_id for row in rows})
+        assigned, waited = 0, set[uuid.UUID]()
+        # Page on past leads nobody can take (a country without a rep): a newer lead someone
+        # can take must not wait behind them; PASS_BUDGET bounds one pass's work.
+        while rows:
+            _, declined = await repo.reps_by_history(session, [row.lead_id for row in rows])
+            for row in rows:
+                result = team.route(row, now, barred=declined[row.lead_id])
+                if isinstance(result, Assignment):
+                    await self._give(uow, staged, team, row, result, now=now)
+                    assigned += 1
+            waited |= {row.lead_id for row in rows}
+            if len(rows) < limit or len(waited) >= PASS_BUDGET:
+                break
+            rows = await repo.queued(session, min(limit, PASS_BUDGET - len(waited)), rows[-1])
+        self._write(uow, staged, team, now, waited=waited)
         return assigned
 
     async def retry_queue(self) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.uow import UnitOfWork
@@ -207,14 +207,16 @@ async def decline_of(
     return await session.scalar(stmt)
 
 
-async def queued(session: AsyncSession, limit: int) -> list[AssignmentRow]:
-    """Queued leads, oldest first: they were waiting longest."""
-    stmt = (
-        select(AssignmentRow)
-        .where(AssignmentRow.status == "queued", AssignmentRow.erased_at.is_(None))
-        .order_by(AssignmentRow.queued_at)
-        .limit(limit)
-    )
+async def queued(
+    session: AsyncSession, limit: int, after: AssignmentRow | None = None
+) -> list[AssignmentRow]:
+    """Queued leads, oldest first (they were waiting longest); `after`: the page after it."""
+    A = AssignmentRow
+    stmt = select(A).where(A.status == "queued", A.erased_at.is_(None))
+    if after is not None:  # keyset: (queued_at, lead_id) past the previous page's last
+        t = after.queued_at
+        stmt = stmt.where(or_(A.queued_at > t, and_(A.queued_at == t, A.lead_id > after.lead_id)))
+    stmt = stmt.order_by(A.queued_at, A.lead_id).limit(limit)
     return list(await session.scalars(stmt))
 
 

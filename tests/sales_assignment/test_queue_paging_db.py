@@ -1,0 +1,43 @@
+"""A queue pass pages past leads nobody can take: a newer lead someone can take is routed,
+not left behind the oldest page (before, a pass only ever tried the oldest 100)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from assignment_kit import add_rep, assignment, clock, handle, make_assigner, qualified
+
+from sales_assignment import policy_admin
+from sales_assignment.assigning import BATCH, Assigner
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def a(database_url: str) -> AsyncIterator[Assigner]:
+    assigner = await make_assigner(database_url)
+    yield assigner
+    if assigner.deliveries is not None:
+        await assigner.deliveries.close()
+    await assigner.rt.engine.dispose()
+
+
+async def test_a_lead_someone_can_take_is_not_stuck_behind_a_page_nobody_can(
+    a: Assigner,
+) -> None:
+    await policy_admin.put_rules(a, [{"name": "by-territory", "pool": "territory"}])
+    for _ in range(BATCH + 1):  # nobody covers FR: they stay queued
+        await handle(a, qualified(country="FR"))
+        clock(a).advance(1)
+    de = qualified(country="DE")
+    await handle(a, de)
+    row = await assignment(a, de.data.lead_id)
+    assert row is not None
+    assert row.status == "queued"
+
+    ann = await add_rep(a, "Ann", territories=["DE"])  # routes the queue, oldest first
+
+    row = await assignment(a, de.data.lead_id)
+    assert row is not None
+    assert (row.status, row.rep_id) == ("assigned", ann)
