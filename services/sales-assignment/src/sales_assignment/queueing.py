@@ -54,8 +54,9 @@ class QueueMetrics(Collector):
     """`leadflow_assignment_queued{rule}` and `leadflow_assignment_queue_oldest_seconds`.
 
     Every replica reports what the database held at its last pass (the same for all); the
-    oldest lead's age goes on growing between passes. A rule once seen stays, at 0, so a
-    drained queue shows as 0 rather than as a series that vanished.
+    oldest lead's age goes on growing between passes. The labels are each pass's own: a rule
+    whose leads all left shows 0 for one pass (its series ends at 0 rather than at its last
+    count), then goes, so renamed and removed rules do not stay forever.
     """
 
     def __init__(self) -> None:
@@ -65,7 +66,9 @@ class QueueMetrics(Collector):
 
     def update(self, stats: Sequence[tuple[str, int, datetime | None]], now: datetime) -> None:
         """Take one pass's reading: (rule, queued leads, oldest queued_at) per rule."""
-        self._sizes = dict.fromkeys(self._sizes, 0) | {rule: n for rule, n, _ in stats}
+        now_sizes = {rule: n for rule, n, _ in stats}
+        drained = {rule: 0 for rule, n in self._sizes.items() if n and rule not in now_sizes}
+        self._sizes = drained | now_sizes
         self._oldest = min((oldest for _, _, oldest in stats if oldest), default=None)
         self._measured_at = (now, time.monotonic())
 
