@@ -64,6 +64,7 @@ def test_the_cli_prints_expected_and_actual_leads_per_rep(served: str) -> None:
     # 2:1 over three decisions: Ann expects 2 and got 2, Bob expects 1 and got 1.
     assert [c.strip() for c in rows["Ann"].split("│")[2:6]] == ["3", "2.00", "2", "+0.00"]
     assert [c.strip() for c in rows["Bob"].split("│")[2:6]] == ["3", "1.00", "1", "+0.00"]
+    assert [c.strip() for c in rows["Ann"].split("│")[6:7]] == ["0"]  # declined
     assert "3 decision(s)" in r.output
 
     r = invoke("--assignment-url", served, "--token", TOKEN, "--json", *window)

@@ -13,13 +13,14 @@ from rich.table import Table
 
 
 def fairness_table(doc: dict[str, Any]) -> Table:
-    """One row per rep: eligible decisions, expected and actual leads, the gap, skips."""
+    """One row per rep: eligible decisions, expected and actual leads, the gap, declines,
+    skips."""
     t = Table(
         title=f"Fairness {doc['from']} → {doc['to']}: {doc['decisions']} decision(s)",
         caption=_caption(doc),
     )
     t.add_column("rep")
-    for col in ("eligible", "expected", "actual", "actual − expected"):
+    for col in ("eligible", "expected", "actual", "actual − expected", "declined"):
         t.add_column(col, justify="right")
     t.add_column("skipped")
     for rep in doc["reps"]:
@@ -34,6 +35,7 @@ def fairness_table(doc: dict[str, Any]) -> Table:
             f"{rep['expected']:.2f}",
             str(rep["actual"]),
             f"{gap:+.2f}",
+            str(rep.get("declined", 0)),  # of actual; a server before the count sends none
             escape(skipped) or "–",
         )
     return t
