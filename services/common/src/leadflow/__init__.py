@@ -25,6 +25,7 @@ Public — a service may import these:
     access        roles, the principal behind a token, `allow(...)` on routes
     access_tokens signing keys of the kernel's access tokens (feedback's sessions)
     limits        size limits on client input, as pydantic types
+    bounds        dates and date-times in queries, bounded to years the database can store
     ratelimit     in-process token buckets, Retry-After
     edge          the client's address as the edge middleware saw it
     secretbox     secrets at rest, sealed with a key from settings
@@ -38,7 +39,7 @@ Internal — the kernel's own (the runtime and the tools use them; services do n
     cli, cli_demo, cli_kafka                    the operator CLI (`leadflow`)
     cli_routing, cli_agreement                  its `routing fairness`, `agreement status`
     services                                    the registry of the four services (tools)
-    kafka, topics, topic_config, dlq_gauge      Kafka clients, topics and their configs, DLQ gauge
+    kafka, topics, topic_config                 Kafka clients, topics and their configs
     observability, otel, openapi, docs          logs, metrics, tracer, OpenAPI, `/docs`
     dlq_gauge                                   dead letters waiting for a replay (a metric)
     db_limits, prod_guard, oidc                 session time limits, prod checks, OIDC tokens
@@ -49,6 +50,7 @@ Internal — the kernel's own (the runtime and the tools use them; services do n
 __all__ = [
     "access",
     "access_tokens",
+    "bounds",
     "bulk",
     "bus",
     "db",
