@@ -80,7 +80,8 @@ def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
-def _day(text: str | None, name: str, errors: list[str]) -> date | None:
+def parse_day(text: str | None, name: str, errors: list[str]) -> date | None:
+    """A `YYYY-MM-DD` query value, or None (with what was wrong added to `errors`)."""
     if not text:
         return None
     try:
@@ -134,7 +135,7 @@ async def dashboard_page(
     if await auth.session_principal(request) is None:
         return render("login.html", next=str(request.url.path) + _query(from_, to))
     errors: list[str] = []
-    first, last = _day(from_, "from", errors), _day(to, "to", errors)
+    first, last = parse_day(from_, "from", errors), parse_day(to, "to", errors)
     if first and last and last < first:
         errors.append("to: must not be before from")
         first = last = None

@@ -10,34 +10,18 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from feedback import auth, sales_ops
-from feedback.api_dashboard import RT, render
+from feedback.api_dashboard import RT, parse_day, render
 from leadflow.access import roles_text
-from leadflow.bounds import day_in_range
 
 router = APIRouter(tags=["dashboard"])
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 
 
-def _day(text: str | None, name: str, errors: list[str]) -> date | None:
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        errors.append(f"{name}: not a date (YYYY-MM-DD)")
-        return None
-    try:
-        return day_in_range(day)  # the day after 9999-12-31 would overflow
-    except ValueError as exc:
-        errors.append(f"{name}: {exc}")
-        return None
-
-
 def period(from_: str | None, to: str | None, today: date) -> tuple[date, date, list[str]]:
     """The days asked for (both included; the last 30 by default) and what was wrong."""
     errors: list[str] = []
-    first, last = _day(from_, "from", errors), _day(to, "to", errors)
+    first, last = parse_day(from_, "from", errors), parse_day(to, "to", errors)
     last = last or today
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
     if last < first:
