@@ -30,6 +30,8 @@ async def assigner(database_url: str) -> AsyncIterator[Assigner]:
     call its handlers as the consumer loop would."""
     a = await make_assigner(database_url)
     yield a
+    if a.deliveries is not None:
+        await a.deliveries.close()
     await a.rt.engine.dispose()
 
 

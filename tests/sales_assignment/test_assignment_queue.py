@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -17,7 +16,6 @@ from assignment_kit import (
     deliveries,
     handle,
     history,
-    make_assigner,
     qualified,
 )
 from prometheus_client import REGISTRY, generate_latest
@@ -32,12 +30,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def a(database_url: str) -> AsyncIterator[Assigner]:
-    assigner = await make_assigner(database_url)
-    yield assigner
-    if assigner.deliveries is not None:
-        await assigner.deliveries.close()
-    await assigner.rt.engine.dispose()
+def a(assigner: Assigner) -> Assigner:
+    """conftest's assigner, under the short name these tests use."""
+    return assigner
 
 
 async def owner(a: Assigner, lead_id: uuid.UUID) -> tuple[str, uuid.UUID | None]:

@@ -3,10 +3,8 @@ not left behind the oldest page (before, a pass only ever tried the oldest 100).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from assignment_kit import add_rep, assignment, clock, handle, make_assigner, qualified
+from assignment_kit import add_rep, assignment, clock, handle, qualified
 
 from sales_assignment import policy_admin
 from sales_assignment.assigning import BATCH, Assigner
@@ -15,12 +13,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def a(database_url: str) -> AsyncIterator[Assigner]:
-    assigner = await make_assigner(database_url)
-    yield assigner
-    if assigner.deliveries is not None:
-        await assigner.deliveries.close()
-    await assigner.rt.engine.dispose()
+def a(assigner: Assigner) -> Assigner:
+    """conftest's assigner, under the short name these tests use."""
+    return assigner
 
 
 async def test_a_lead_someone_can_take_is_not_stuck_behind_a_page_nobody_can(
