@@ -120,6 +120,17 @@ async def _stored(database_url: str) -> tuple[list[Any], Counter[uuid.UUID]]:
         await engine.dispose()
 
 
+async def _set_cap_behind_api(database_url: str, rep_id: str, cap: int) -> None:
+    """Give a rep room for more leads in the database, not through the API (no drain)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            more = update(RepRow).where(RepRow.rep_id == uuid.UUID(rep_id))
+            await conn.execute(more.values(max_open_leads=cap))
+    finally:
+        await engine.dispose()
+
+
 async def test_two_replicas_assign_each_lead_once_and_keep_the_weights(
     kafka_bootstrap: str, pg_url: str, tmp_path: Path
 ) -> None:
@@ -277,13 +288,7 @@ async def _fallback_and_queue(replicas: list[Proc], bootstrap: str, database_url
             await eventually(twenty_waiting, timeout=120)
             # Room for 20 more, behind the API's back: both replicas' periodic queue passes
             # notice it within LEADFLOW_QUEUE_RETRY_SECONDS and compete for the queue.
-            engine = create_async_engine(database_url)
-            try:
-                async with engine.begin() as conn:
-                    more = update(RepRow).where(RepRow.rep_id == uuid.UUID(four))
-                    await conn.execute(more.values(max_open_leads=40))
-            finally:
-                await engine.dispose()
+            await _set_cap_behind_api(database_url, four, 40)
 
             async def all_assigned() -> bool:
                 return (await statuses()) == Counter(assigned=N_OVERFLOW)
@@ -308,13 +313,7 @@ async def _fallback_and_queue(replicas: list[Proc], bootstrap: str, database_url
                 assert answer.json()["outcome"] == "queued"  # Four is full, Five declined
 
             await asyncio.gather(*(decline((first, second)[i % 2], n) for i, n in enumerate(fives)))
-            engine = create_async_engine(database_url)
-            try:
-                async with engine.begin() as conn:
-                    more = update(RepRow).where(RepRow.rep_id == uuid.UUID(four))
-                    await conn.execute(more.values(max_open_leads=50))
-            finally:
-                await engine.dispose()
+            await _set_cap_behind_api(database_url, four, 50)
 
             async def declined_ones_reassigned() -> bool:
                 return (await statuses()) == Counter(assigned=N_OVERFLOW - 10, reassigned=10)
