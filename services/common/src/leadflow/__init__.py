@@ -32,6 +32,7 @@ Public — a service may import these:
     tracing       W3C trace context: spans around outgoing calls, links to incoming ones
     erasure_log   `LogEraser`: erasure on the event log, wrapped around a service's handlers
     fairness      the fairness ledger over recorded routing decisions (pure)
+    stats         small statistics (pure): the Wilson interval of a proportion
 
 Internal — the kernel's own (the runtime and the tools use them; services do not):
 
@@ -71,6 +72,7 @@ __all__ = [
     "service",
     "settings",
     "sql",
+    "stats",
     "tracing",
     "uow",
     "webhooks",

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from feedback.stats import wilson_interval
+from leadflow.stats import wilson_interval
 
 if TYPE_CHECKING:  # funnel.py imports this module
     from feedback.funnel import LeadFact

@@ -19,7 +19,7 @@ from typing import Literal
 
 from feedback.acceptance import Acceptance, rate, verdict
 from feedback.funnel import DEFAULT_MIN_VERDICTS, LeadFact
-from feedback.stats import Z_95, wilson_interval
+from leadflow.stats import Z_95, wilson_interval
 
 __all__ = ["Z_95", "Segment", "segments", "size_band", "wilson_interval"]
 

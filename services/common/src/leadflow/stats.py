@@ -1,4 +1,5 @@
-"""Small statistics (pure): the Wilson score interval of a proportion."""
+"""Small statistics (pure): the Wilson score interval of a proportion (feedback's rates,
+lead-scoring's simulations)."""
 
 from __future__ import annotations
 
