@@ -188,13 +188,23 @@ class ProducerHolder:
 # Token revocations (access_api.py): keyed by token id, compacted so the topic keeps one
 # record per revoked token for as long as needed; every replica reads it from the start.
 TOKENS_TOPIC = "leadflow.tokens"
-INTERNAL_TOPICS: dict[str, dict[str, str]] = {TOKENS_TOPIC: {"cleanup.policy": "compact"}}
+# The what-if lab's requests and reports (leadflow/lab.py): keyed by simulation id, deleted
+# after a week (a report is kept in feedback's table; the topic only carries it there).
+LAB_TOPIC = "leadflow.lab"
+LAB_RETENTION_MS = 7 * 86_400_000
+INTERNAL_TOPICS: dict[str, dict[str, str]] = {
+    TOKENS_TOPIC: {"cleanup.policy": "compact"},
+    LAB_TOPIC: {"cleanup.policy": "delete", "retention.ms": str(LAB_RETENTION_MS)},
+}
+# Internal topics every prefix shares: a token is the cluster's. The lab's topic is a
+# deployment's own (prefixed), so two stacks on one broker never answer each other's requests.
+SHARED_TOPICS = frozenset({TOKENS_TOPIC})
 
 
 def physical_topic(topic: str, prefix: str) -> str:
-    """The topic as named on the broker: `prefix` + the contract's name (once); the internal
-    topics (role tokens) are shared by every prefix."""
-    if not prefix or topic.startswith(prefix) or topic in INTERNAL_TOPICS:
+    """The topic as named on the broker: `prefix` + the contract's name (once); the shared
+    internal topics (role tokens) are the same for every prefix."""
+    if not prefix or topic.startswith(prefix) or topic in SHARED_TOPICS:
         return topic
     return prefix + topic
 
@@ -211,13 +221,14 @@ async def ensure_topics(
     pii_topics: Collection[str] = PII_TOPICS,
     prefix: str = "",
 ) -> list[str]:
-    """Create the contract's topics (and their DLQs) and the internal compacted topics (one
+    """Create the contract's topics (and their DLQs) and the internal topics (one
     partition each) if missing; return those created. `prefix`: see `physical_topic`."""
     wanted = [physical_topic(t, prefix) for t in topics]
     pii_topics = [physical_topic(t, prefix) for t in pii_topics]
     if with_dlq:
         wanted += [dlq_topic(t) for t in wanted]
-    wanted += [t for t in INTERNAL_TOPICS if t not in wanted]
+    internal_topics = {physical_topic(t, prefix): c for t, c in INTERNAL_TOPICS.items()}
+    wanted += [t for t in internal_topics if t not in wanted]
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap, client_id="leadflow-topics", **(options or {})
     )
@@ -229,7 +240,7 @@ async def ensure_topics(
         created: list[str] = []
         for name in missing:
             try:
-                internal = INTERNAL_TOPICS.get(name)
+                internal = internal_topics.get(name)
                 count = 1 if internal is not None else partitions
                 configs = internal or wanted_configs(name, erasure_delay_seconds, pii_topics)
                 await admin.create_topics(

@@ -1,0 +1,242 @@
+"""The what-if lab's channel: simulation requests and reports on the internal `leadflow.lab`
+topic, as binary-mode CloudEvents keyed by simulation id.
+
+The dashboard (feedback) calls no other service over HTTP: it publishes a `requested`
+message; the service that runs that kind of simulation (sales-assignment: routing,
+lead-scoring: scoring) follows the topic as its own consumer group, so one replica acts on
+each request, and publishes a `reported` message that feedback keeps. Messages are bounded
+(`MAX_MESSAGE_BYTES`): a report too large to carry loses its moved leads first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Collection
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from leadflow.events import CONTENT_TYPE, SPEC_VERSION, header_map, new_event_id
+from leadflow.kafka import LAB_TOPIC, client_options, physical_topic
+from leadflow.settings import Settings
+from leadflow.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+REQUESTED = "io.leadflow.lab.simulation.requested.v1"
+REPORTED = "io.leadflow.lab.simulation.reported.v1"
+# Under the producer's max_request_size (1 MiB) with room for the headers.
+MAX_MESSAGE_BYTES = 900_000
+RETRY_SECONDS = 2.0
+CONNECT_SECONDS = 10.0
+HANDLE_ATTEMPTS = 3
+
+Kind = Literal["routing", "scoring"]
+Status = Literal["running", "done", "failed"]
+
+
+class _Lab(BaseModel):
+    # Fields a newer producer adds are ignored (FIELD-NOTES: consumers of evolving events).
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    ce_type: ClassVar[str]
+
+    simulation_id: uuid.UUID
+    kind: Kind
+
+
+class SimulationRequested(_Lab):
+    """Someone asked for a simulation; `request` is the API's request body."""
+
+    ce_type: ClassVar[str] = REQUESTED
+
+    request: dict[str, Any]
+    requested_by: str = Field(max_length=200)  # a role and token id, nothing personal
+    requested_at: AwareDatetime
+
+
+class SimulationReported(_Lab):
+    """A simulation ended (or could not start); `report` is the API's answer."""
+
+    ce_type: ClassVar[str] = REPORTED
+
+    status: Status
+    report: dict[str, Any]
+    finished_at: AwareDatetime
+
+
+LabMessage = SimulationRequested | SimulationReported
+BY_TYPE: dict[str, type[LabMessage]] = {
+    REQUESTED: SimulationRequested,
+    REPORTED: SimulationReported,
+}
+
+
+class MalformedLabMessage(ValueError):
+    """A record on the lab topic that is not a lab message we can read."""
+
+
+def bounded_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The report, made to fit one message: without its moved leads if it must (`moved_total`
+    still counts them), else only why it could not be carried."""
+    if _size(report) <= MAX_MESSAGE_BYTES // 2:
+        return report
+    trimmed = {**report, "moved": [], "moved_truncated": True}
+    if _size(trimmed) <= MAX_MESSAGE_BYTES // 2:
+        return trimmed
+    return {
+        "simulation_id": report.get("simulation_id"),
+        "status": "failed",
+        "error": f"the report is too large to carry ({_size(report)} bytes)",
+    }
+
+
+def _size(document: dict[str, Any]) -> int:
+    return len(json.dumps(document, default=str).encode())
+
+
+def reported(
+    simulation_id: uuid.UUID, kind: Kind, report: dict[str, Any], *, now: datetime | None = None
+) -> SimulationReported:
+    """The `reported` message of a report (its status read from it; bounded)."""
+    status = report.get("status")
+    return SimulationReported(
+        simulation_id=simulation_id,
+        kind=kind,
+        status=status if status in ("running", "done", "failed") else "done",
+        report=bounded_report(report),
+        finished_at=now or datetime.now(UTC),
+    )
+
+
+def encode(message: LabMessage, *, source: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Key, value and CloudEvents headers of a message; `source` is the sending service."""
+    value = message.model_dump_json().encode()
+    if len(value) > MAX_MESSAGE_BYTES:
+        raise ValueError(f"a lab message of {len(value)} bytes (at most {MAX_MESSAGE_BYTES})")
+    headers = [
+        ("ce_specversion", SPEC_VERSION.encode()),
+        ("ce_id", new_event_id().encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", message.ce_type.encode()),
+        ("ce_time", datetime.now(UTC).isoformat().encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+    ]
+    return str(message.simulation_id).encode(), value, headers
+
+
+def decode(value: bytes | None, headers: Any) -> LabMessage | None:
+    """The message in a record; None for a type this release does not know (a newer one's);
+    MalformedLabMessage when it cannot be read."""
+    h = header_map(headers)
+    cls = BY_TYPE.get(h.get("ce_type", ""))
+    if cls is None:
+        if not h.get("ce_type"):
+            raise MalformedLabMessage("missing header ce_type")
+        return None
+    if h.get("ce_specversion") != SPEC_VERSION:
+        raise MalformedLabMessage(f"unsupported ce_specversion {h.get('ce_specversion')!r}")
+    if value is None or len(value) > MAX_MESSAGE_BYTES:
+        raise MalformedLabMessage("no value, or one over the size limit")
+    try:
+        return cls.model_validate_json(value)
+    except ValidationError as exc:
+        raise MalformedLabMessage(f"invalid {cls.__name__}: {exc.error_count()} error(s)") from exc
+
+
+def stage(uow: UnitOfWork, message: LabMessage, *, source: str) -> None:
+    """Publish `message` through the outbox, with the unit of work's other writes."""
+    key, value, headers = encode(message, source=source)
+    ce_id = dict(headers)["ce_id"].decode()
+    uow.emit_record(record_id=ce_id, topic=LAB_TOPIC, key=key, value=value, headers=headers)
+
+
+async def publish(
+    producer: AIOKafkaProducer, message: LabMessage, *, source: str, prefix: str = ""
+) -> None:
+    """Publish `message` at once (tests, tools); services stage it in their outbox."""
+    key, value, headers = encode(message, source=source)
+    topic = physical_topic(LAB_TOPIC, prefix)
+    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
+
+Handle = Callable[[LabMessage], Awaitable[None]]
+
+
+async def _handle_one(
+    record: ConsumerRecord[Any, Any], types: Collection[str], handle: Handle
+) -> None:
+    """Hand one record to `handle` (retried a few times); skip what cannot be read."""
+    try:
+        message = decode(record.value, record.headers)
+    except MalformedLabMessage as exc:
+        log.warning("lab message at offset %d skipped: %s", record.offset, exc)
+        return
+    if message is None or message.ce_type not in types:
+        return  # another service's, or a newer release's
+    for attempt in range(1, HANDLE_ATTEMPTS + 1):
+        try:
+            await handle(message)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("lab message %s failed (attempt %d)", message.simulation_id, attempt)
+            if attempt < HANDLE_ATTEMPTS:
+                await asyncio.sleep(RETRY_SECONDS)
+    # A simulation is something a person asked for and can ask again; it is not a lead's
+    # event, so it goes to no DLQ: the log says which one was dropped.
+    log.error("lab message %s dropped after %d attempts", message.simulation_id, HANDLE_ATTEMPTS)
+
+
+async def follow(settings: Settings, *, group: str, types: Collection[str], handle: Handle) -> None:
+    """Follow the lab topic as consumer group `group` for ever, handing each message of one
+    of `types` to `handle` and committing after each batch; while Kafka (or the topic) is
+    away it retries. A message that cannot be read is logged and skipped."""
+    topic = physical_topic(LAB_TOPIC, settings.kafka_topic_prefix)
+    while True:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            client_id=f"{settings.service_name}-lab",
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **client_options(settings),
+        )
+        try:
+            async with asyncio.timeout(CONNECT_SECONDS):
+                await consumer.start()
+                present = topic in await consumer.topics()
+            if not present:  # never auto-create it: `python -m leadflow.topics` does
+                log.warning("topic %s is missing; retrying", topic)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            consumer.subscribe([topic])
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=100)
+                for records in batches.values():
+                    for record in records:
+                        await _handle_one(record, types, handle)
+                if batches:
+                    await consumer.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Kafka away or refusing: try again, never stop following
+            log.warning("following %s failed (%s); retrying", topic, type(exc).__name__)
+            await asyncio.sleep(RETRY_SECONDS)
+        finally:
+            try:
+                async with asyncio.timeout(5):
+                    await consumer.stop()
+            except Exception:  # a consumer that never started
+                log.debug("lab follower stop failed", exc_info=True)
+
+
+def lab_group(settings: Settings) -> str:
+    """The consumer group a service follows the lab with: its own group's, suffixed."""
+    return f"{settings.consumer_group}.lab"
