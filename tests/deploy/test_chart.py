@@ -370,7 +370,8 @@ def test_kafka_users_get_exactly_the_topics_each_service_uses(render: Render) ->
             expected_group = settings.consumer_group
             if service == "sales-assignment":  # all-features renames its consumer group
                 expected_group = "sales-assignment-blue"
-            assert [g["resource"]["name"] for g in groups] == [expected_group]
+            lab = [f"{expected_group}.lab"] if service != "marketing-intake" else []
+            assert [g["resource"]["name"] for g in groups] == [expected_group, *lab]
 
 
 def test_the_copy_of_the_crd_schemas_is_the_shared_one(
