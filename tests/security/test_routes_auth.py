@@ -111,6 +111,7 @@ ROLE_TABLE: dict[str, dict[tuple[str, str], Admits]] = {
         ("GET", "/v1/routing/rules"): READERS,
         ("PUT", "/v1/routing/rules"): ADMIN_ONLY,
         ("GET", "/v1/routing/rules/history"): READERS,
+        ("POST", "/v1/routing/rules/test"): READERS,
         ("GET", "/v1/routing/fairness"): READERS,
         ("GET", "/v1/accounts"): READERS,
         ("PUT", "/v1/accounts/{domain}"): ADMIN_ONLY,

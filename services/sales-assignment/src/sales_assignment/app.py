@@ -11,7 +11,7 @@ from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadErased, LeadOutcome, LeadQualified
 from leadflow.schedule import every
 from leadflow.service import Runtime, create_app
-from sales_assignment import api, api_fairness, api_routing, api_webhooks
+from sales_assignment import api, api_fairness, api_routing, api_rule_tests, api_webhooks
 from sales_assignment.api_deps import install_errors
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker
@@ -59,7 +59,13 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
         "(account owner, rules, weighted round robin over available reps), re-routes leads "
         "not accepted within the SLA, publishes `leads.assigned` through the outbox and "
         "notifies sales tools with Standard Webhooks.",
-        routers=[api.router, api_routing.router, api_fairness.router, api_webhooks.router],
+        routers=[
+            api.router,
+            api_routing.router,
+            api_rule_tests.router,
+            api_fairness.router,
+            api_webhooks.router,
+        ],
     )
     app.state.assigner = assigner
     install_errors(app)

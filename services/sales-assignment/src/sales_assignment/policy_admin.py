@@ -7,7 +7,7 @@ routing lock and drain the queue, since a new rule or owner can make a waiting l
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sales_assignment import repo
 from sales_assignment.admin import NotFound
@@ -15,7 +15,7 @@ from sales_assignment.assigning import Assigner
 from sales_assignment.company_names import normalise
 from sales_assignment.models import AccountOwnerRow, RuleSetRow
 from sales_assignment.places import is_free_mail
-from sales_assignment.rules import RulesInvalid, rule_docs, validate_rules
+from sales_assignment.rules import RoutingRule, RulesInvalid, rule_docs, validate_rules
 
 
 class UnknownRep(ValueError):
@@ -36,17 +36,21 @@ async def rules_history(a: Assigner, limit: int) -> list[RuleSetRow]:
         return await repo.rules_history(s, limit)
 
 
+def check_named_reps(rules: Sequence[RoutingRule], live: Collection[uuid.UUID]) -> None:
+    """RulesInvalid naming the first pool or fallback rep that is not a live rep."""
+    for i, rule in enumerate(rules):
+        for field, rep_id in rule.named_reps(i):  # the pool's and the fallback's
+            if rep_id not in live:
+                raise RulesInvalid([{"loc": field, "msg": f"no rep {rep_id}"}])
+
+
 async def put_rules(a: Assigner, doc: object) -> RuleSetRow:
     """Validate and store the rules as the next version (RulesInvalid/UnknownRep if not)."""
     rules = validate_rules(doc)
     async with a.rt.transaction() as uow:
         s = uow.session
         await repo.lock_routing(s)
-        live = {r.rep_id for r in await repo.live_reps(s)}
-        for i, rule in enumerate(rules):
-            for field, rep_id in rule.named_reps(i):  # the pool's and the fallback's
-                if rep_id not in live:
-                    raise RulesInvalid([{"loc": field, "msg": f"no rep {rep_id}"}])
+        check_named_reps(rules, {r.rep_id for r in await repo.live_reps(s)})
         row = await repo.add_rules(s, rule_docs(rules), a.clock())
         await a.drain_queue(uow)
     return row
