@@ -59,6 +59,9 @@ PUBLIC: dict[str, dict[tuple[str, str], str]] = {
     "feedback": {
         ("GET", "/"): "the dashboard: without a valid login cookie, only the login form",
         ("GET", "/sales-ops"): "the sales-ops page: without a valid login cookie, the login form",
+        ("GET", "/lab"): "the what-if lab page: without a valid login cookie, the login form",
+        ("GET", "/lab/simulations/{simulation_id}"): "a lab report: without a login, the form",
+        ("POST", "/lab/simulations/{kind}"): "the lab's forms: without a login, back to /lab",
         ("POST", "/login"): "the login form posts an analyst or admin token here",
         ("POST", "/logout"): "ends the session",
         ("POST", "/v1/integrations/{integration_id}/webhook"): "Standard Webhooks signature",
@@ -97,6 +100,7 @@ ROLE_TABLE: dict[str, dict[tuple[str, str], Admits]] = {
         ("GET", "/v1/scoring/rules"): READERS,
         ("PUT", "/v1/scoring/rules"): ADMIN_ONLY,
         ("GET", "/v1/scoring/model"): READERS,
+        ("POST", "/v1/scoring/simulations"): READERS,
     },
     "sales-assignment": {
         ("GET", "/v1/reps"): READERS,

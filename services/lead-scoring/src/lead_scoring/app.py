@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from lead_scoring import api
+from lead_scoring import api, api_simulations
 from lead_scoring.handlers import Scorer
 from lead_scoring.settings import ScoringSettings
 from leadflow.erasure_log import LogEraser
@@ -38,7 +38,7 @@ def build_app(settings: ScoringSettings) -> FastAPI:
         title="leadflow lead-scoring",
         description="Scores each captured lead with explainable rules plus what won and lost "
         "outcomes taught it; publishes `leads.scored` and, once per lead, `leads.qualified`.",
-        routers=[api.router],
+        routers=[api.router, api_simulations.router],
     )
     app.state.scorer = scorer
     return app

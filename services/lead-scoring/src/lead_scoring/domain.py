@@ -66,6 +66,11 @@ def learned_weight(n_outcomes: int) -> float:
     return min(MAX_WEIGHT, m / (m + RAMP))
 
 
+def blended(rule_points: int, w: float, p_won: float) -> int:
+    """The score of a rules score and the learned P(won) at weight w (module docstring)."""
+    return max(0, min(100, round((1.0 - w) * rule_points + w * 100.0 * p_won)))
+
+
 def model_version(rules: RuleSet, model: LearnedModel | None) -> str:
     """Which rules and model made a score: "rules-<v>" or "rules-<v>+learned-<n>"."""
     base = f"rules-{rules.version}"
@@ -95,16 +100,16 @@ def score(
             Factor(name=f.name, points=round(f.points * (1.0 - w), 1), reason=f.reason)
             for f in outcome.factors
         ]
-    blended = float(outcome.points)
+    p_won = 0.0
     if model is not None and model.n_outcomes >= MIN_OUTCOMES:
-        blended = (1.0 - w) * outcome.points + w * 100.0 * model.probability(lead)
+        p_won = model.probability(lead)
         factors += [
             Factor(name=c.name, points=round(c.points * w, 1), reason=c.reason)
             for c in model.contributions(lead)
             if abs(c.points * w) >= _MIN_LEARNED_POINTS
         ]
     factors.sort(key=lambda f: -abs(f.points))  # stable: equal weights keep rule order
-    value = max(0, min(100, round(blended)))
+    value = blended(outcome.points, w, p_won)
     return Score(
         score=value,
         qualified=value >= rules.threshold,

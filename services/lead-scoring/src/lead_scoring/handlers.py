@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lead_scoring import recycling, repo
 from lead_scoring.domain import Score, learned_weight, score
+from lead_scoring.kept import kept_facts
 from lead_scoring.model import LearnedModel
 from lead_scoring.models import ERASED_UNSCORED, LeadScore, RuleSetVersion
 from lead_scoring.rules import DEFAULT_RULES, RuleSet, parse_rules, rules_to_doc
@@ -100,6 +101,7 @@ def score_captured(
             values["qualified_at"] = result.scored_at
             if state is not None and state.rejected_at is not None:
                 values["outcome"] = None  # a new cycle: its verdict teaches the model again
+                values["won_amount"] = values["won_currency"] = None
         if ev.lead_id in new:  # captured twice in this batch
             new[ev.lead_id] |= values
         elif state is None:
@@ -211,6 +213,9 @@ class Scorer:
             model.update(lead, won=ev.stage == "won")
         revision = await repo.save_model(session, state, model.to_doc())
         row.outcome = ev.stage
+        if ev.stage == "won":  # the MQL's revenue, for scoring simulations (ISO 4217 codes)
+            code = ev.currency if ev.currency is not None and len(ev.currency) == 3 else None
+            row.won_amount, row.won_currency = ev.amount, code
         self._keep_when_committed(uow, revision, model)
 
     def _keep_when_committed(self, uow: UnitOfWork, revision: int, model: LearnedModel) -> None:
@@ -231,6 +236,8 @@ class Scorer:
         row = await repo.get_score(session, env.data.lead_id, for_update=True)
         now = datetime.now(UTC)
         if row is not None:
+            if row.lead is not None:  # what a simulation scores it from (`kept`)
+                row.facts = kept_facts(Lead.model_validate(row.lead))
             row.lead = None
             row.rejection_reason = None  # outcome reasons go, codes included (the contract)
             row.erased_at = now

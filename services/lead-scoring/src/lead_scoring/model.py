@@ -19,12 +19,13 @@ as a weight's variance falls).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lead_scoring.rules import lead_facts
+from lead_scoring.rules import LeadFacts, lead_facts
 from leadflow.events import Lead
 
 #: The categorical attributes both models learn from, in display order.
@@ -50,7 +51,11 @@ def size_band(employees: int | None) -> str:
 
 def attributes(lead: Lead) -> dict[str, str]:
     """The lead's value of every attribute in ATTRIBUTES ("unknown" when missing)."""
-    f = lead_facts(lead)
+    return facts_attributes(lead_facts(lead))
+
+
+def facts_attributes(f: LeadFacts) -> dict[str, str]:
+    """The same from a lead's facts (an erased lead keeps only those, `kept`)."""
     values = {
         "size_band": size_band(f.company_size),
         "industry": f.industry,
@@ -151,7 +156,11 @@ class LearnedModel:
 
     def probability(self, lead: Lead) -> float:
         """P(won) for a lead, averaged over the weights' uncertainty."""
-        mu, var = self._moments(self._features(lead))
+        return self.probability_of(attributes(lead))
+
+    def probability_of(self, values: Mapping[str, str]) -> float:
+        """P(won) for a lead's attribute values (`attributes`, `facts_attributes`)."""
+        mu, var = self._moments([_BIAS, *(f"{k}={v}" for k, v in values.items())])
         return _cdf(mu / math.sqrt(self.beta**2 + var))
 
     def contributions(self, lead: Lead) -> list[Contribution]:

@@ -5,10 +5,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_json
-from sqlalchemy import JSON, Boolean, Integer, MetaData, String, TypeDecorator, Uuid
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    TypeDecorator,
+    Uuid,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,7 +68,7 @@ class LeadScore(Base):
     threshold: Mapped[int] = mapped_column(Integer)
     factors: Mapped[list[dict[str, Any]]] = mapped_column(FastJSON)
     model_version: Mapped[str] = mapped_column(String(100))
-    scored_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    scored_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     qualified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -67,6 +77,11 @@ class LeadScore(Base):
     rejected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     rejection_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
     recycled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Scoring simulations (`lead_scoring.simulations`): a won verdict's amount (not personal),
+    # and, once the lead is erased, the facts its scores came from (`lead_scoring.kept`).
+    won_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), nullable=True)
+    won_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ModelState(Base):

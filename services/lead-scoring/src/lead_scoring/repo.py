@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_scoring.models import LeadScore, ModelState, RuleSetVersion
+from lead_scoring.models import ERASED_UNSCORED, LeadScore, ModelState, RuleSetVersion
 from leadflow.events import Lead
 from leadflow.sql import any_of
 from leadflow.uow import UnitOfWork
@@ -132,3 +133,32 @@ async def save_model(session: AsyncSession, state: ModelState | None, doc: dict[
     state.doc = doc
     state.updated_at = now
     return state.revision
+
+
+SIMULATION_CHUNK = 1000  # rows a scoring simulation holds at once, whatever its window
+_PAST_LEADS = (
+    select(
+        LeadScore.lead_id,
+        LeadScore.lead,
+        LeadScore.facts,
+        LeadScore.touches,
+        LeadScore.erased_at.is_not(None),
+        LeadScore.outcome,
+        LeadScore.rejected_at,
+        LeadScore.won_amount,
+        LeadScore.won_currency,
+    )
+    .where(LeadScore.model_version != ERASED_UNSCORED)
+    .order_by(LeadScore.scored_at, LeadScore.lead_id)
+)
+
+
+async def past_leads(
+    session: AsyncSession, start: datetime, end: datetime, *, chunk: int = SIMULATION_CHUNK
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """What a scoring simulation reads of the leads last scored in [start, end), oldest
+    first, streamed from a server-side cursor `chunk` rows at a time (only reads)."""
+    stmt = _PAST_LEADS.where(LeadScore.scored_at >= start, LeadScore.scored_at < end)
+    result = await session.stream(stmt.execution_options(yield_per=chunk))
+    async for part in result.partitions(chunk):
+        yield part

@@ -22,3 +22,7 @@ class ScoringSettings(Settings):
     # Recycling (issue 24): a lead rejected with `recycle` qualifies again only on a touch
     # captured at least this many days after the rejection (0: any later touch).
     recycle_cooldown_days: float = Field(default=30.0, ge=0, le=3650)
+
+    # Scoring simulations (issue 23): a way's win rate over fewer verdicts than this is not
+    # given (insufficient_data); the same variable and default as feedback's.
+    min_verdicts: int = Field(default=10, ge=1)
