@@ -12,13 +12,16 @@ from feedback import (
     api_agreement,
     api_dashboard,
     api_integrations,
+    api_lab,
     api_metrics,
     api_sales_ops,
     auth,
+    lab_store,
 )
 from feedback.handlers import BATCH_HANDLERS, HANDLERS
 from feedback.retention import purge_journey
 from feedback.settings import FeedbackSettings
+from leadflow import lab
 from leadflow.access import register_resolver
 from leadflow.erasure_log import LogEraser
 from leadflow.events import TOPICS
@@ -44,6 +47,17 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
     days = settings.journey_retention_days
     purge = every(settings.purge_interval_seconds, lambda: purge_journey(runtime, days))
     runtime.workers.append(("retention", purge))
+
+    # The what-if lab's reports (leadflow/lab.py), kept for the lab page.
+    async def follow_lab() -> None:
+        await lab.follow(
+            settings,
+            group=lab.lab_group(settings),
+            types={lab.REPORTED},
+            handle=lambda message: lab_store.handle(runtime, message),
+        )
+
+    runtime.workers.append(("lab", follow_lab))
     app = create_app(
         runtime,
         title="leadflow feedback",
@@ -58,6 +72,7 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
             api_metrics.router,
             api_dashboard.router,
             api_sales_ops.router,
+            api_lab.router,
             api_agreement.router,
         ],
     )

@@ -176,3 +176,20 @@ class Agreement(Base):
     agreement_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
     doc: Mapped[dict[str, Any]] = mapped_column(JSON)  # schemas.AgreementIn, as JSON
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LabSimulation(Base):
+    """A what-if simulation asked for on the dashboard's lab page, or reported by the
+    service that ran it (leadflow.lab): its request, status and report (the API's answer)."""
+
+    __tablename__ = "lab_simulations"
+
+    simulation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # routing | scoring
+    status: Mapped[str] = mapped_column(String(10))  # requested | running | done | failed
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    requested_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # When it was asked for (or, for one started elsewhere, when its report said it was).
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -1,0 +1,223 @@
+"""The what-if lab page at `/lab`: run routing and scoring simulations, read their reports,
+see the routing experiments' arms. Server-rendered; a simulation travels over Kafka
+(`leadflow.lab`), never by HTTP to another service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, cast, get_args
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from feedback import auth, handlers, lab_store, lab_view
+from feedback.api_dashboard import RT, Config, render
+from feedback.api_sales_ops import period
+from feedback.funnel import GROUP_BY, GroupBy, GroupMetrics
+from leadflow import lab
+from leadflow.access import Principal, roles_text
+from leadflow.stats import wilson_interval
+
+router = APIRouter(tags=["dashboard"])
+MAX_FORM_BYTES = 262_144  # a draft rule set of a few hundred rules fits
+MAX_FORM_FIELDS = 20
+VARIANT: str = "routing_variant"  # feedback's funnel grouping by experiment arm
+_FORM_ERRORS = {400: "The form was not understood; please try again.", 413: "The form is "
+                "too large (at most 256 KiB)."}  # fmt: skip
+
+
+def _login(request: Request) -> HTMLResponse:
+    query = f"?{request.url.query}" if request.url.query else ""
+    return render("login.html", next=str(request.url.path) + query)
+
+
+async def _experiments(
+    rt: RT, first: date, last: date, min_verdicts: int
+) -> list[dict[str, Any]] | None:
+    """The funnel per routing experiment arm (None until feedback groups by it)."""
+    if VARIANT not in GROUP_BY:
+        return None
+    start = datetime.combine(first, time(), UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), UTC)
+    groups = await handlers.funnel_metrics(rt, cast(GroupBy, VARIANT), start, end, min_verdicts)
+    return [_arm(g) for g in groups if g.key is not None]
+
+
+def _arm(g: GroupMetrics) -> dict[str, Any]:
+    closed = g.won + g.lost
+    return {"key": g.key, "label": g.label or g.key, "leads": g.leads, "mqls": g.mqls,
+            "won": g.won, "lost": g.lost, "win_rate": g.win_rate,
+            "interval": wilson_interval(g.won, closed), "revenue": g.revenue,
+            "currency": g.currency}  # fmt: skip
+
+
+async def _page(
+    rt: RT,
+    settings: Config,
+    *,
+    drafts: dict[str, lab_view.Draft] | None = None,
+    from_: str | None = None,
+    to: str | None = None,
+    status: int = 200,
+    errors: list[str] | None = None,
+) -> HTMLResponse:
+    today = datetime.now(UTC).date()
+    first, last, period_errors = period(from_, to, today)
+    forms = {kind: lab_view.blank(kind, today) for kind in get_args(lab.Kind)}
+    forms |= drafts or {}
+    rows = await lab_store.recent(rt)
+    listed = [(row, lab_view.summary(row.kind, row.status, row.report)) for row in rows]
+    arms = await _experiments(rt, first, last, settings.min_verdicts)
+    return render(
+        "lab.html",
+        status,
+        forms=forms,
+        simulations=listed,
+        arms=arms,
+        first=first,
+        last=last,
+        errors=[*(errors or []), *period_errors],
+    )
+
+
+@router.get(
+    "/lab",
+    response_class=HTMLResponse,
+    summary="The what-if lab page (HTML): simulations and experiments. Without a login, the "
+    "login form",
+    description=(
+        "Forms to run a routing simulation (window, draft rule set, rep changes) and a "
+        "scoring simulation (window, draft rules, threshold); the newest 50 simulations "
+        "(asked for here or through the services' APIs) with their status and headline "
+        "figures; the routing experiments' arms (the funnel grouped by routing variant) for "
+        "the leads captured from `from` to `to` (the last 30 days by default); a link to the "
+        "fairness ledger. Same session as the dashboard. " + roles_text("admin", "analyst")
+    ),
+)
+async def lab_page(
+    request: Request,
+    rt: RT,
+    settings: Config,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+) -> HTMLResponse:
+    if await auth.session_principal(request) is None:
+        return _login(request)
+    return await _page(rt, settings, from_=from_, to=to)
+
+
+async def _form(request: Request) -> dict[str, str] | int:
+    """The form's first value of each field, or the status to refuse it with."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return 413
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                          max_num_fields=MAX_FORM_FIELDS, errors="strict")  # fmt: skip
+    except ValueError:  # too many fields, or not UTF-8
+        return 400
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        form.setdefault(name, value)
+    return form
+
+
+def requested_by(principal: Principal) -> str:
+    """Who asked, without anything personal: the role and the token's id."""
+    return f"{principal.role}:{principal.token_id or principal.source}"[:200]
+
+
+@router.post(
+    "/lab/simulations/{kind}",
+    response_class=HTMLResponse,
+    summary="Run a routing or scoring simulation from the lab page (form post)",
+    description=(
+        "`kind` is `routing` (fields `from`, `to`, `rules`: a JSON array, `reps`: a JSON "
+        "array of rep changes) or `scoring` (`from`, `to`, `rules`: a JSON object, "
+        "`threshold`: 0–100). Stored as `requested` and published on `leadflow.lab` in one "
+        "transaction; the service that runs it reports back the same way. Then 303 to the "
+        "simulation's page. A cross-site post is refused (the session cookie is "
+        "SameSite=Strict; `Sec-Fetch-Site` other than same-origin gets 403). "
+        + roles_text("admin", "analyst")
+    ),
+    responses={
+        303: {"description": "Requested: to its page"},
+        **{
+            code: {"description": text, "content": {"text/html": {}}}
+            for code, text in (
+                (400, "Not a form of at most 20 fields in UTF-8"),
+                (403, "A post from another site"),
+                (404, "Not a kind of simulation"),
+                (413, "A form over 256 KiB"),
+                (422, "A wrong field: the page again, with what was wrong"),
+            )
+        },
+    },
+)
+async def run_simulation(request: Request, kind: str, rt: RT, settings: Config) -> Response:
+    principal = await auth.session_principal(request)
+    if principal is None:
+        return RedirectResponse("/lab", status_code=303, headers={"Cache-Control": "no-store"})
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return render("lab_error.html", 403, message="A post from another site is refused.")
+    if kind not in get_args(lab.Kind):
+        return render("lab_error.html", 404, message="No such kind of simulation.")
+    form = await _form(request)
+    if isinstance(form, int):
+        return await _page(rt, settings, status=form, errors=[_FORM_ERRORS[form]])
+    draft = lab_view.read_form(cast(lab.Kind, kind), form)
+    if draft.request is None:
+        return await _page(rt, settings, drafts={kind: draft}, status=422)
+    simulation_id = await lab_store.request_simulation(
+        rt,
+        cast(lab.Kind, kind),
+        draft.request,
+        requested_by=requested_by(principal),
+        now=datetime.now(UTC),
+    )
+    return RedirectResponse(
+        f"/lab/simulations/{simulation_id}", status_code=303, headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get(
+    "/lab/simulations/{simulation_id}",
+    response_class=HTMLResponse,
+    summary="One simulation's report (HTML)",
+    description=(
+        "Routing: the headline figures, actual vs simulated leads per rep, the leads that "
+        "would move (at most 500 shown) and the decisions the active rules do not "
+        "reproduce, each with its reason. Scoring: MQLs now and with the draft, the leads "
+        "whose qualification changes, win rate and revenue each way with 95 % intervals. "
+        "While it waits or runs the page reloads itself every 3 s. "
+        + roles_text("admin", "analyst")
+    ),
+    responses={404: {"description": "No such simulation", "content": {"text/html": {}}}},
+)
+async def simulation_page(request: Request, simulation_id: str, rt: RT) -> HTMLResponse:
+    if await auth.session_principal(request) is None:
+        return _login(request)
+    try:
+        sid = uuid.UUID(simulation_id)
+    except ValueError:
+        sid = None
+    found = await lab_store.find(rt, sid) if sid is not None else None
+    if found is None:
+        return render("lab_error.html", 404, message="No such simulation.")
+    report = found.report or {}
+    reps = {str(r.get("rep_id")): r.get("name") for r in report.get("per_rep") or []
+            if isinstance(r, dict)}  # fmt: skip
+    return render(
+        "lab_simulation.html",
+        sim=found,
+        report=report,
+        reps=reps,
+        summary=lab_view.summary(found.kind, found.status, found.report),
+        errors=lab_view.error_lines(found.report),
+        waiting=found.status in ("requested", "running"),
+        figures=lab_view.figures(report) if found.kind == "scoring" else [],
+    )

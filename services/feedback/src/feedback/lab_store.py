@@ -1,0 +1,112 @@
+"""The lab page's simulations: asked for here (stored and published in one transaction) and
+reported by the service that ran them over `leadflow.lab`."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from feedback.models import LabSimulation
+from leadflow import lab
+from leadflow.service import Runtime
+
+log = logging.getLogger(__name__)
+
+LISTED = 50  # the page lists the newest simulations; older ones stay reachable by link
+FINAL = frozenset({"done", "failed"})
+
+
+async def request_simulation(
+    rt: Runtime,
+    kind: lab.Kind,
+    request: dict[str, Any],
+    *,
+    requested_by: str,
+    now: datetime,
+) -> uuid.UUID:
+    """Keep a simulation as `requested` and publish its request, in one transaction."""
+    simulation_id = uuid.uuid4()
+    message = lab.SimulationRequested(
+        simulation_id=simulation_id,
+        kind=kind,
+        request=request,
+        requested_by=requested_by,
+        requested_at=now,
+    )
+    async with rt.transaction() as uow:
+        uow.session.add(
+            LabSimulation(
+                simulation_id=simulation_id,
+                kind=kind,
+                status="requested",
+                request=request,
+                requested_by=requested_by,
+                requested_at=now,
+            )
+        )
+        lab.stage(uow, message, source=rt.source)
+    return simulation_id
+
+
+def _created_at(report: dict[str, Any], default: datetime) -> datetime:
+    """When a simulation started elsewhere was created, as its report says (else `default`)."""
+    try:
+        created = datetime.fromisoformat(str(report["created_at"]))
+    except (KeyError, ValueError):
+        return default
+    return created if created.utcoffset() is not None else default
+
+
+async def store_report(rt: Runtime, message: lab.SimulationReported) -> None:
+    """Keep a report: the simulation asked for here, or one started through an API."""
+    report = message.report
+    async with rt.transaction() as uow:
+        s = uow.session
+        row = await s.get(LabSimulation, message.simulation_id)
+        if row is None:
+            request = report.get("request")
+            s.add(
+                LabSimulation(
+                    simulation_id=message.simulation_id,
+                    kind=message.kind,
+                    status=message.status,
+                    request=request if isinstance(request, dict) else {},
+                    report=report,
+                    requested_by=None,
+                    requested_at=_created_at(report, message.finished_at),
+                    finished_at=message.finished_at,
+                )
+            )
+            return
+        if row.kind != message.kind:
+            log.warning("lab report %s of another kind ignored", message.simulation_id)
+            return
+        if row.status in FINAL and message.status not in FINAL:
+            return  # a late `running` after the end
+        row.status = message.status
+        row.report = report
+        row.finished_at = message.finished_at
+
+
+async def handle(rt: Runtime, message: lab.LabMessage) -> None:
+    """The follower's handler: keep reports (requests are the other services' business)."""
+    if isinstance(message, lab.SimulationReported):
+        await store_report(rt, message)
+
+
+async def recent(rt: Runtime, limit: int = LISTED) -> list[LabSimulation]:
+    """The newest simulations first."""
+    async with rt.sessions() as s:
+        rows = await s.scalars(
+            select(LabSimulation).order_by(LabSimulation.requested_at.desc()).limit(limit)
+        )
+        return list(rows)
+
+
+async def find(rt: Runtime, simulation_id: uuid.UUID) -> LabSimulation | None:
+    async with rt.sessions() as s:
+        return await s.get(LabSimulation, simulation_id)

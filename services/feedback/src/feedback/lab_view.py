@@ -1,0 +1,184 @@
+"""The lab page's pure parts: its forms read into simulation requests (with what was wrong),
+and the summary a simulation shows in the list."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from feedback.api_dashboard import parse_day
+from leadflow import lab
+
+MAX_DAYS = 366
+DEFAULT_DAYS = 30
+MAX_JSON_DEPTH = 20  # a draft nests a few levels; deeper is not a rule set
+
+
+@dataclass
+class Draft:
+    """One form as read: the request it makes (when it is right), what was wrong, and the
+    values to show again."""
+
+    kind: lab.Kind
+    values: dict[str, str]
+    request: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def blank(kind: lab.Kind, today: date) -> Draft:
+    """An empty form: the last 30 days, the active rules."""
+    first = today - timedelta(days=DEFAULT_DAYS - 1)
+    values = {"from": first.isoformat(), "to": today.isoformat(), "rules": ""}
+    values |= {"reps": ""} if kind == "routing" else {"threshold": ""}
+    return Draft(kind, values)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def _json(text: str, name: str, wanted: type, errors: list[str]) -> Any:
+    """A JSON field's value, or None when it is empty or wrong (what was wrong added)."""
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        errors.append(f"{name}: not JSON ({str(exc)[:120]})")
+        return None
+    kind = "an array" if wanted is list else "an object"
+    if not isinstance(value, wanted):
+        errors.append(f"{name}: must be {kind}")
+        return None
+    if _depth(value) > MAX_JSON_DEPTH:
+        errors.append(f"{name}: nested deeper than {MAX_JSON_DEPTH} levels")
+        return None
+    return value
+
+
+def _window(values: Mapping[str, str], errors: list[str]) -> tuple[date | None, date | None]:
+    first = parse_day(values.get("from"), "from", errors)
+    last = parse_day(values.get("to"), "to", errors)
+    for name, day in (("from", first), ("to", last)):
+        if day is None and not values.get(name):
+            errors.append(f"{name}: required (YYYY-MM-DD)")
+    if first and last:
+        if last < first:
+            errors.append("to: must not be before from")
+        elif (last - first).days + 1 > MAX_DAYS:
+            errors.append(f"to: at most {MAX_DAYS} days after from")
+    return first, last
+
+
+def read_form(kind: lab.Kind, form: Mapping[str, str]) -> Draft:
+    """The simulation request a form asks for (`from`, `to` both included), or its errors.
+
+    Routing: `rules` a JSON array (the draft rule set, as PUT /v1/routing/rules takes it),
+    `reps` a JSON array of rep changes. Scoring: `rules` a JSON object (a draft rule set as
+    PUT /v1/scoring/rules takes it), `threshold` a whole number from 0 to 100. Empty fields
+    leave the live rules, roster and threshold as they are."""
+    names = ("from", "to", "rules", "reps") if kind == "routing" else ("from", "to", "rules",
+                                                                        "threshold")  # fmt: skip
+    values = {name: form.get(name, "") for name in names}
+    draft = Draft(kind, values)
+    first, last = _window(values, draft.errors)
+    request: dict[str, Any] = {
+        "from": first.isoformat() if first else None,
+        "to": last.isoformat() if last else None,
+    }
+    if kind == "routing":
+        rules = _json(values["rules"], "rules", list, draft.errors)
+        reps = _json(values["reps"], "reps", list, draft.errors)
+        request |= {k: v for k, v in (("rules", rules), ("reps", reps)) if v is not None}
+    else:
+        rules = _json(values["rules"], "rules", dict, draft.errors)
+        if rules is not None:
+            request["rules"] = rules
+        threshold = values["threshold"].strip()
+        if threshold:
+            if not threshold.isdigit() or int(threshold) > 100:
+                draft.errors.append("threshold: a whole number from 0 to 100")
+            else:
+                request["threshold"] = int(threshold)
+    if not draft.errors:
+        draft.request = request
+    return draft
+
+
+def _percent(value: Any) -> str:
+    return f"{float(value) * 100:.1f} %" if isinstance(value, int | float) else "–"
+
+
+def summary(kind: str, status: str, report: Mapping[str, Any] | None) -> str:
+    """One line for the list: the headline figures, why it failed, or what it waits for."""
+    runner = "sales-assignment" if kind == "routing" else "lead-scoring"
+    if status == "requested":
+        return f"waiting for {runner}"
+    report = report or {}
+    if status == "failed":
+        return f"failed: {str(report.get('error') or 'no reason given')[:200]}"
+    if status == "running":
+        return f"running in {runner}"
+    if kind == "routing":
+        return (
+            f"{report.get('leads', '–')} leads, {report.get('changed', '–')} would change rep, "
+            f"{report.get('newly_queued', '–')} newly queued; "
+            f"active rules reproduce {_percent(report.get('reproduced'))}"
+        )
+    mqls = report.get("mqls") if isinstance(report.get("mqls"), Mapping) else {}
+    assert isinstance(mqls, Mapping)
+    return (
+        f"MQLs {mqls.get('now', '–')} now, {mqls.get('draft', '–')} with the draft; "
+        f"{report.get('changed', '–')} leads change qualification"
+    )
+
+
+def error_lines(report: Mapping[str, Any] | None) -> list[str]:
+    """A failed report's errors as lines (a 422's `errors`: where and what)."""
+    found = (report or {}).get("errors")
+    lines = []
+    for item in found if isinstance(found, list) else []:
+        if isinstance(item, Mapping):
+            where = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+            lines.append(f"{where}: {item.get('msg', '')}" if where else str(item.get("msg")))
+        else:
+            lines.append(str(item))
+    return lines[:50]
+
+
+HIDDEN = frozenset({"simulation_id", "status", "request", "created_at", "finished_at"})
+
+
+def figures(report: Mapping[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:
+    """A report's figures as (name, shown value) rows, nested objects as `a · b` (two levels);
+    lists are counted."""
+    rows: list[tuple[str, str]] = []
+    for key, value in report.items():
+        if not prefix and key in HIDDEN:
+            continue
+        name = f"{prefix}{key}".replace("_", " ")
+        if isinstance(value, Mapping) and depth < 2:
+            rows += figures(value, f"{prefix}{key} · ", depth + 1)
+        elif isinstance(value, list):
+            if all(isinstance(v, int | float) for v in value) and 0 < len(value) <= 4:
+                rows.append((name, " – ".join(_shown(v) for v in value)))
+            else:
+                rows.append((name, f"{len(value)} item(s)"))
+        elif not isinstance(value, Mapping):
+            rows.append((name, _shown(value)))
+    return rows[:200]
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)[:200]

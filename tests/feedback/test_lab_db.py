@@ -1,0 +1,214 @@
+"""The what-if lab page (`/lab`) over HTTP: who may use it, its forms (a request stored and
+staged for `leadflow.lab` in one transaction, bad input said on the page), and the reports
+that arrive over `leadflow.lab` as the page shows them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from feedback_events import ADMIN
+from sqlalchemy import select
+
+from feedback import lab_store
+from feedback.models import LabSimulation
+from leadflow import lab
+from leadflow.kafka import LAB_TOPIC
+from leadflow.outbox import outbox_table
+from leadflow.service import Runtime
+
+ROUTING = {"from": "2026-03-01", "to": "2026-03-31", "rules": "", "reps": ""}
+ANN, BOB = str(uuid.UUID(int=1)), str(uuid.UUID(int=2))
+
+
+async def _login(client: httpx.AsyncClient, role: str) -> httpx.Response:
+    body = {"role": role} | ({"subject": ANN} if role == "rep" else {})
+    issued = await client.post("/v1/tokens", json=body, headers=ADMIN)
+    assert issued.status_code == 201, issued.text
+    return await client.post("/login", data={"token": issued.json()["token"], "next": "/lab"})
+
+
+def _login_form(page: httpx.Response) -> bool:
+    return 'id="login-form"' in page.text
+
+
+async def _rows(rt: Runtime) -> list[LabSimulation]:
+    async with rt.sessions() as s:
+        return list(await s.scalars(select(LabSimulation)))
+
+
+def _report(sid: str, **extra: Any) -> dict[str, Any]:
+    """A routing report as sales-assignment's GET /v1/routing/simulations/{id} gives it."""
+    return {
+        "simulation_id": sid, "status": "done", "request": {"from": "2026-03-01"},
+        "created_at": "2026-03-31T10:00:00+00:00", "leads": 40, "changed": 7,
+        "per_rep": [{"rep_id": ANN, "name": "Ann <b>Rep</b>", "actual": 25, "simulated": 18},
+                    {"rep_id": BOB, "name": "Bob", "actual": 15, "simulated": 22}],
+        "newly_queued": 0, "cap_hits": 2, "rules_never_matched": ["emea"], "reproduced": 0.975,
+        "misses": [{"reason": "rules changed unrecorded", "count": 1,
+                    "example_lead_ids": [str(uuid.UUID(int=9))]}],
+        "moved": [{"lead_id": str(uuid.UUID(int=7)), "actual_rep_id": ANN,
+                   "simulated_rep_id": BOB, "simulated_rule": "default"}],
+        "moved_total": 7, **extra,
+    }  # fmt: skip
+
+
+async def test_the_lab_needs_a_dashboard_session(client: httpx.AsyncClient, rt: Runtime) -> None:
+    assert _login_form(await client.get("/lab"))
+    assert _login_form(await client.get(f"/lab/simulations/{uuid.uuid4()}"))
+    posted = await client.post("/lab/simulations/routing", data=ROUTING)
+    assert posted.status_code == 303
+    assert posted.headers["location"] == "/lab"
+    assert await _rows(rt) == []
+    refused = await _login(client, "rep")
+    assert refused.status_code == 403
+    assert _login_form(await client.get("/lab"))
+
+
+@pytest.mark.parametrize("role", ["analyst", "admin"])
+async def test_a_routing_simulation_is_stored_and_published_in_one_transaction(
+    client: httpx.AsyncClient, rt: Runtime, role: str
+) -> None:
+    assert (await _login(client, role)).status_code == 303
+    page = await client.get("/lab")
+    assert page.status_code == 200
+    assert '<a href="/lab" aria-current="page">' in page.text
+    assert 'href="/sales-ops" id="fairness-link"' in page.text
+    draft = {**ROUTING, "rules": '[{"name": "default", "pool": "all"}]',
+             "reps": f'[{{"rep_id": "{ANN}", "action": "deactivate"}}]'}  # fmt: skip
+    posted = await client.post("/lab/simulations/routing", data=draft)
+    assert posted.status_code == 303
+    sid = posted.headers["location"].removeprefix("/lab/simulations/")
+    [row] = await _rows(rt)
+    assert str(row.simulation_id) == sid
+    assert row.status == "requested"
+    assert row.requested_by is not None
+    assert row.requested_by.startswith(f"{role}:")
+    assert row.request == {"from": "2026-03-01", "to": "2026-03-31",
+                           "rules": [{"name": "default", "pool": "all"}],
+                           "reps": [{"rep_id": ANN, "action": "deactivate"}]}  # fmt: skip
+    async with rt.sessions() as s:
+        query = select(outbox_table).where(outbox_table.c.topic == LAB_TOPIC)
+        [staged] = (await s.execute(query)).all()
+    assert staged.topic == LAB_TOPIC
+    assert staged.key == sid.encode()
+    message = lab.decode(staged.value, [(k, v.encode()) for k, v in staged.headers])
+    assert isinstance(message, lab.SimulationRequested)
+    assert message.kind == "routing"
+    assert message.request == row.request
+    shown = await client.get(posted.headers["location"])
+    assert "waiting for sales-assignment" in shown.text
+    assert '<meta http-equiv="refresh" content="3">' in shown.text
+
+
+async def test_a_report_shows_the_per_rep_table_moved_leads_and_misses(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    await _login(client, "analyst")
+    posted = await client.post("/lab/simulations/routing", data=ROUTING)
+    sid = posted.headers["location"].removeprefix("/lab/simulations/")
+    report = lab.reported(uuid.UUID(sid), "routing", _report(sid))
+    await lab_store.handle(rt, report)
+    await lab_store.handle(rt, lab.reported(uuid.UUID(sid), "routing", {"status": "running"}))
+    page = (await client.get(posted.headers["location"])).text
+    assert 'data-status="done"' in page
+    assert "refresh" not in page
+    assert "Ann &lt;b&gt;Rep&lt;/b&gt;" in page  # escaped
+    assert "<b>Rep</b>" not in page
+    assert f'<tr data-rep-id="{ANN}"><th scope="row">Ann &lt;b&gt;Rep&lt;/b&gt;</th>' in page
+    assert "<td>25</td><td>18</td>" in page
+    assert "<td>-7</td>" in page
+    assert str(uuid.UUID(int=7)) in page
+    assert "rules changed unrecorded" in page
+    assert "97.5 %" in page
+    assert "Only the first 1 are listed." in page
+    listed = (await client.get("/lab")).text
+    assert "40 leads, 7 would change rep, 0 newly queued" in listed
+
+
+async def test_a_simulation_started_through_the_api_is_listed_too(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    await _login(client, "analyst")
+    sid = str(uuid.uuid4())
+    await lab_store.handle(rt, lab.reported(uuid.UUID(sid), "routing", _report(sid)))
+    [row] = await _rows(rt)
+    assert row.requested_by is None
+    assert row.requested_at == datetime(2026, 3, 31, 10, tzinfo=UTC)
+    listed = (await client.get("/lab")).text
+    assert f'data-simulation-id="{sid}"' in listed
+    assert ">API<" in listed
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("rules", "[{not json", "rules: not JSON"),
+        ("rules", '{"name": "x"}', "rules: must be an array"),
+        ("reps", "[" * 30 + "]" * 30, "reps: nested deeper than 20 levels"),
+        ("from", "2026-13-01", "from: not a date"),
+        ("to", "2026-02-01", "to: must not be before from"),
+        ("to", "2027-06-01", "to: at most 366 days"),
+    ],
+)
+async def test_a_wrong_field_is_said_on_the_page_and_nothing_is_requested(
+    client: httpx.AsyncClient, rt: Runtime, field: str, value: str, said: str
+) -> None:
+    await _login(client, "analyst")
+    page = await client.post("/lab/simulations/routing", data={**ROUTING, field: value})
+    assert page.status_code == 422
+    assert said in page.text
+    assert await _rows(rt) == []
+    if field == "rules":
+        assert value.replace('"', "&#34;") in page.text  # kept, escaped
+
+
+async def test_oversized_cross_site_and_unknown_posts_are_refused(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    await _login(client, "analyst")
+    big = await client.post("/lab/simulations/routing", data={**ROUTING, "rules": "x" * 300_000})
+    assert big.status_code == 413
+    cross = await client.post(
+        "/lab/simulations/routing", data=ROUTING, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert cross.status_code == 403
+    assert (await client.post("/lab/simulations/pricing", data=ROUTING)).status_code == 404
+    assert (await client.get("/lab/simulations/not-an-id")).status_code == 404
+    assert (await client.get(f"/lab/simulations/{uuid.uuid4()}")).status_code == 404
+    assert await _rows(rt) == []
+
+
+async def test_a_scoring_simulation_and_a_failed_one_with_its_errors(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    await _login(client, "admin")
+    bad = await client.post(
+        "/lab/simulations/scoring", data={"from": "2026-03-01", "to": "2026-03-31",
+                                          "threshold": "101"}
+    )  # fmt: skip
+    assert bad.status_code == 422
+    assert "threshold: a whole number from 0 to 100" in bad.text
+    form = {"from": "2026-03-01", "to": "2026-03-31", "rules": '{"threshold": 70}',
+            "threshold": "70"}  # fmt: skip
+    posted = await client.post("/lab/simulations/scoring", data=form)
+    sid = uuid.UUID(posted.headers["location"].removeprefix("/lab/simulations/"))
+    [row] = await _rows(rt)
+    assert row.request == {"from": "2026-03-01", "to": "2026-03-31",
+                           "rules": {"threshold": 70}, "threshold": 70}  # fmt: skip
+    answer = {"mqls": {"now": 12, "draft": 9}, "changed": 3, "win_rate": {"now": 0.5}}
+    await lab_store.handle(rt, lab.reported(sid, "scoring", answer))
+    page = (await client.get(posted.headers["location"])).text
+    assert "MQLs 12 now, 9 with the draft; 3 leads change qualification" in page
+    assert "mqls · now" in page
+    second = await client.post("/lab/simulations/routing", data=ROUTING)
+    other = uuid.UUID(second.headers["location"].removeprefix("/lab/simulations/"))
+    missing = {"loc": ["body", "rules", 0, "pool"], "msg": "Field required"}
+    failed = {"status": "failed", "error": "invalid request", "errors": [missing]}
+    await lab_store.handle(rt, lab.reported(other, "routing", failed))
+    page = (await client.get(second.headers["location"])).text
+    assert "failed: invalid request" in page
+    assert "rules.0.pool: Field required" in page
