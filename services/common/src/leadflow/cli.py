@@ -6,6 +6,8 @@
     leadflow demo --leads 200 --rate 20   synthetic leads and outcomes against a running stack
     leadflow reps import reps.csv         add salespeople from a CSV file
     leadflow routing fairness --from D --to D   expected vs actual leads per rep
+    leadflow routing test CASES.yaml      golden routing cases (exit 1 on a miss)
+    leadflow routing simulate --from D --to D   replay a window through draft rules
     leadflow agreement status [--month M] the marketing–sales agreement: each promise
 
 Connection settings come from options or `LEADFLOW_*` environment variables (see
@@ -26,7 +28,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.models import OptionInfo
 
-from leadflow import cli_agreement, cli_kafka, cli_routing
+from leadflow import cli_agreement, cli_kafka, cli_routing, cli_simulate
 from leadflow.cli_demo import DemoPlan, run_demo
 from leadflow.cli_kafka import DlqMessage
 from leadflow.services import BY_NAME, NAMES, SERVICES
@@ -455,6 +457,76 @@ def routing_fairness(  # noqa: PLR0917
     """
     code = cli_routing.fairness(
         assignment_url, token, from_, to, timeout=timeout, as_json=as_json, out=console, err=err
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+@routing_app.command("test")
+def routing_test(  # noqa: PLR0917
+    cases: Annotated[Path, typer.Argument(help="CASES.yaml: golden cases (see docs)")],
+    token: Token,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="a draft rule set (JSON) to test instead of the active one"),
+    ] = None,
+    assignment_url: AssignmentUrl = DEFAULT_URLS["sales-assignment"],
+    timeout: Annotated[float, typer.Option(help="seconds")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's results")] = False,
+) -> None:
+    """Check golden routing cases (lead facts → expected rule, rep or pool).
+
+    POST /v1/routing/rules/test with an analyst or admin token (--token): each case is routed
+    against today's team and the active rules (or --rules draft.json), on a fresh round
+    robin, and nothing is changed. Exits 0 when every case passes, 1 on any miss, 2 on a bad
+    file (each error names its line, case and field) or when the service refuses or cannot
+    be reached.
+    """
+    code = cli_routing.test_cases(
+        assignment_url, token, cases, rules, timeout=timeout, as_json=as_json, out=console, err=err
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+@routing_app.command("simulate")
+def routing_simulate(  # noqa: PLR0917
+    token: Token,
+    from_: Annotated[
+        str, typer.Option("--from", help="leads qualified at or after (ISO date or date-time)")
+    ],
+    to: Annotated[str, typer.Option("--to", help="leads qualified before (ISO date or date-time)")],
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="a draft rule set (JSON) to replay instead of the active"),
+    ] = None,
+    reps: Annotated[
+        Path | None,
+        typer.Option("--reps", help="roster changes (JSON: add, deactivate, reweight, leave, cap)"),
+    ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="seconds to wait for the report")
+    ] = 300.0,
+    fail_if_changed_over: Annotated[
+        int | None,
+        typer.Option("--fail-if-changed-over", min=0, help="exit 1 when more leads change rep"),
+    ] = None,
+    assignment_url: AssignmentUrl = DEFAULT_URLS["sales-assignment"],
+    timeout: Annotated[float, typer.Option(help="seconds per HTTP request")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's report")] = False,
+) -> None:
+    """Replay a window's leads through draft rules and/or roster changes; print the report.
+
+    POST /v1/routing/simulations with an analyst or admin token (--token), then polls GET
+    /v1/routing/simulations/{id} until it is done. Nothing in a simulation changes a lead.
+    Exits 0 when done, 1 when it failed or (--fail-if-changed-over N) more than N leads would
+    change rep, 2 on a bad file, a refusal, no answer, or no report within --wait seconds.
+    """
+    sim = cli_simulate.Simulation(
+        from_, to, rules=rules, reps=reps, wait=wait, fail_if_changed_over=fail_if_changed_over
+    )
+    code = cli_simulate.simulate(
+        assignment_url, token, sim, timeout=timeout, as_json=as_json, out=console, err=err
     )
     if code:
         raise typer.Exit(code)
