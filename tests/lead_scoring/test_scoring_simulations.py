@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from lead_scoring import repo
 from lead_scoring.app import MIGRATIONS, build_app
 from lead_scoring.models import LeadScore, ModelState
 from lead_scoring.settings import ScoringSettings
@@ -222,3 +223,15 @@ async def test_a_bad_request_gets_a_422_naming_the_field(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert field in [e["field"] for e in r.json()["errors"]], r.text
+
+
+async def test_past_leads_are_read_in_bounded_chunks_oldest_first(app: FastAPI) -> None:
+    leads = await history(app)
+    now = datetime.now(UTC)
+    async with runtime(app).sessions() as s:
+        chunks = [
+            list(chunk)
+            async for chunk in repo.past_leads(s, now - timedelta(hours=1), now, chunk=2)
+        ]
+    assert [len(c) for c in chunks] == [2, 2, 1]
+    assert {row[0] for c in chunks for row in c} == {x.lead_id for x in leads.values()}
