@@ -511,6 +511,9 @@ def routing_simulate(  # noqa: PLR0917
         int | None,
         typer.Option("--fail-if-changed-over", min=0, help="exit 1 when more leads change rep"),
     ] = None,
+    poll: Annotated[
+        float, typer.Option("--poll", min=0.05, help="seconds between two looks at the report")
+    ] = 1.0,
     assignment_url: AssignmentUrl = DEFAULT_URLS["sales-assignment"],
     timeout: Annotated[float, typer.Option(help="seconds per HTTP request")] = 30.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the API's report")] = False,
@@ -523,7 +526,7 @@ def routing_simulate(  # noqa: PLR0917
     change rep, 2 on a bad file, a refusal, no answer, or no report within --wait seconds.
     """
     sim = cli_simulate.Simulation(
-        from_, to, rules=rules, reps=reps, wait=wait, fail_if_changed_over=fail_if_changed_over
+        from_, to, rules, reps, wait=wait, poll=poll, fail_if_changed_over=fail_if_changed_over
     )
     code = cli_simulate.simulate(
         assignment_url, token, sim, timeout=timeout, as_json=as_json, out=console, err=err
