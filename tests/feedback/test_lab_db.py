@@ -56,6 +56,26 @@ def _report(sid: str, **extra: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+SCORING = {
+    "from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z", "leads": 20, "erased": 1,
+    "unscorable": 0, "now": {"rules_version": "3", "threshold": 60},
+    "draft": {"rules_version": "draft", "threshold": 70},
+    "learned": {"version": "learned-4", "weight": 0.0, "note": "The learned model is today's."},
+    "mqls_now": 12, "mqls_draft": 9,
+    "became_mql": {"count": 1, "lead_ids": [str(uuid.UUID(int=5))]},
+    "stopped_being_mql": {"count": 4, "lead_ids": [str(uuid.UUID(int=6))]},
+    "outcomes": {
+        "now": {"verdicts": 6, "won": 3, "lost": 2, "rejected": 1, "win_rate": 0.5,
+                "wilson_lower": 0.1876, "wilson_upper": 0.8124, "insufficient_data": False,
+                "revenue": [{"currency": "EUR", "amount": "1500.50"}], "won_without_amount": 0},
+        "draft": {"verdicts": 2, "won": 1, "lost": 1, "rejected": 0, "win_rate": None,
+                  "wilson_lower": None, "wilson_upper": None, "insufficient_data": True,
+                  "revenue": [], "won_without_amount": 0},
+    },
+    "min_verdicts": 5,
+}  # fmt: skip
+
+
 async def test_the_lab_needs_a_dashboard_session(client: httpx.AsyncClient, rt: Runtime) -> None:
     assert _login_form(await client.get("/lab"))
     assert _login_form(await client.get(f"/lab/simulations/{uuid.uuid4()}"))
@@ -87,7 +107,7 @@ async def test_a_routing_simulation_is_stored_and_published_in_one_transaction(
     assert row.status == "requested"
     assert row.requested_by is not None
     assert row.requested_by.startswith(f"{role}:")
-    assert row.request == {"from": "2026-03-01", "to": "2026-03-31",
+    assert row.request == {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z",
                            "rules": [{"name": "default", "pool": "all"}],
                            "reps": [{"rep_id": ANN, "action": "deactivate"}]}  # fmt: skip
     async with rt.sessions() as s:
@@ -197,16 +217,24 @@ async def test_a_scoring_simulation_and_a_failed_one_with_its_errors(
     posted = await client.post("/lab/simulations/scoring", data=form)
     sid = uuid.UUID(posted.headers["location"].removeprefix("/lab/simulations/"))
     [row] = await _rows(rt)
-    assert row.request == {"from": "2026-03-01", "to": "2026-03-31",
+    assert row.request == {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z",
                            "rules": {"threshold": 70}, "threshold": 70}  # fmt: skip
-    answer = {"mqls": {"now": 12, "draft": 9}, "changed": 3, "win_rate": {"now": 0.5}}
-    await lab_store.handle(rt, lab.reported(sid, "scoring", answer))
+    await lab_store.handle(rt, lab.reported(sid, "scoring", SCORING))
     page = (await client.get(posted.headers["location"])).text
-    assert "MQLs 12 now, 9 with the draft; 3 leads change qualification" in page
-    assert "mqls · now" in page
+    summary = "20 leads: MQLs 12 now, 9 with the draft; 1 would become MQLs, 4 would stop"
+    assert summary in page
+    assert '<span class="value" id="mqls-draft">9</span>' in page
+    assert "MQLs with the draft (threshold 70)" in page
+    now = '<tr data-way="now"><th scope="row">Now</th><td>6</td><td>3</td>'
+    assert now in page
+    assert "50.0 %</td>" in page
+    assert "18.8 % – 81.2 %" in page
+    assert "1500.50 EUR" in page
+    assert "too few" in page  # the draft's 2 verdicts
+    assert str(uuid.UUID(int=5)) in page
     second = await client.post("/lab/simulations/routing", data=ROUTING)
     other = uuid.UUID(second.headers["location"].removeprefix("/lab/simulations/"))
-    missing = {"loc": ["body", "rules", 0, "pool"], "msg": "Field required"}
+    missing = {"field": "rules.0.pool", "message": "Field required"}
     failed = {"status": "failed", "error": "invalid request", "errors": [missing]}
     await lab_store.handle(rt, lab.reported(other, "routing", failed))
     page = (await client.get(second.headers["location"])).text

@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -23,6 +23,7 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from leadflow.events import CONTENT_TYPE, SPEC_VERSION, header_map, new_event_id
+from leadflow.http import field_name
 from leadflow.kafka import LAB_TOPIC, client_options, physical_topic
 from leadflow.settings import Settings
 from leadflow.uow import UnitOfWork
@@ -36,6 +37,11 @@ MAX_MESSAGE_BYTES = 900_000
 RETRY_SECONDS = 2.0
 CONNECT_SECONDS = 10.0
 HANDLE_ATTEMPTS = 3
+# A request nobody answered within this long is answered `failed` rather than run: a new
+# consumer group starts at the topic's beginning, a week of requests back.
+REQUEST_TTL = timedelta(hours=1)
+# A handler may run a simulation inline: the group must not drop it meanwhile.
+MAX_POLL_INTERVAL_MS = 1_800_000
 
 Kind = Literal["routing", "scoring"]
 Status = Literal["running", "done", "failed"]
@@ -112,6 +118,27 @@ def reported(
         report=bounded_report(report),
         finished_at=now or datetime.now(UTC),
     )
+
+
+def failed(
+    simulation_id: uuid.UUID, kind: Kind, error: str, errors: list[Any] | None = None
+) -> SimulationReported:
+    """A `failed` report: why, and for a request that does not validate, each field's
+    error as the API's 422 gives them (`{"field", "message"}`)."""
+    report: dict[str, Any] = {"error": error}
+    if errors is not None:
+        report["errors"] = errors[:100]
+    return reported(simulation_id, kind, {"status": "failed", **report})
+
+
+def invalid_fields(exc: ValidationError) -> list[dict[str, str]]:
+    """A request's validation errors as the API's 422 names them (`{"field", "message"}`)."""
+    return [{"field": field_name(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+
+
+def expired(message: SimulationRequested, now: datetime | None = None) -> bool:
+    """Whether a request is too old to run (`REQUEST_TTL`)."""
+    return (now or datetime.now(UTC)) - message.requested_at > REQUEST_TTL
 
 
 def encode(message: LabMessage, *, source: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
@@ -206,6 +233,7 @@ async def follow(settings: Settings, *, group: str, types: Collection[str], hand
             group_id=group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
             **client_options(settings),
         )
         try:

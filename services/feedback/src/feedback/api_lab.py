@@ -219,5 +219,4 @@ async def simulation_page(request: Request, simulation_id: str, rt: RT) -> HTMLR
         summary=lab_view.summary(found.kind, found.status, found.report),
         errors=lab_view.error_lines(found.report),
         waiting=found.status in ("requested", "running"),
-        figures=lab_view.figures(report) if found.kind == "scoring" else [],
     )

@@ -89,9 +89,10 @@ def read_form(kind: lab.Kind, form: Mapping[str, str]) -> Draft:
     values = {name: form.get(name, "") for name in names}
     draft = Draft(kind, values)
     first, last = _window(values, draft.errors)
+    # The services take a window [from, to) of times: the form's last day is included.
     request: dict[str, Any] = {
-        "from": first.isoformat() if first else None,
-        "to": last.isoformat() if last else None,
+        "from": f"{first.isoformat()}T00:00:00Z" if first else None,
+        "to": f"{(last + timedelta(days=1)).isoformat()}T00:00:00Z" if last else None,
     }
     if kind == "routing":
         rules = _json(values["rules"], "rules", list, draft.errors)
@@ -132,12 +133,16 @@ def summary(kind: str, status: str, report: Mapping[str, Any] | None) -> str:
             f"{report.get('newly_queued', '–')} newly queued; "
             f"active rules reproduce {_percent(report.get('reproduced'))}"
         )
-    mqls = report.get("mqls") if isinstance(report.get("mqls"), Mapping) else {}
-    assert isinstance(mqls, Mapping)
     return (
-        f"MQLs {mqls.get('now', '–')} now, {mqls.get('draft', '–')} with the draft; "
-        f"{report.get('changed', '–')} leads change qualification"
+        f"{report.get('leads', '–')} leads: MQLs {report.get('mqls_now', '–')} now, "
+        f"{report.get('mqls_draft', '–')} with the draft; {_count(report, 'became_mql')} "
+        f"would become MQLs, {_count(report, 'stopped_being_mql')} would stop being MQLs"
     )
+
+
+def _count(report: Mapping[str, Any], name: str) -> Any:
+    found = report.get(name)
+    return found.get("count", "–") if isinstance(found, Mapping) else "–"
 
 
 def error_lines(report: Mapping[str, Any] | None) -> list[str]:
@@ -145,40 +150,9 @@ def error_lines(report: Mapping[str, Any] | None) -> list[str]:
     found = (report or {}).get("errors")
     lines = []
     for item in found if isinstance(found, list) else []:
-        if isinstance(item, Mapping):
-            where = ".".join(str(p) for p in item.get("loc", []) if p != "body")
-            lines.append(f"{where}: {item.get('msg', '')}" if where else str(item.get("msg")))
+        if isinstance(item, Mapping):  # the API's 422: {"field", "message"}
+            where, what = item.get("field"), item.get("message", "")
+            lines.append(f"{where}: {what}" if where else str(what))
         else:
             lines.append(str(item))
     return lines[:50]
-
-
-HIDDEN = frozenset({"simulation_id", "status", "request", "created_at", "finished_at"})
-
-
-def figures(report: Mapping[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:
-    """A report's figures as (name, shown value) rows, nested objects as `a · b` (two levels);
-    lists are counted."""
-    rows: list[tuple[str, str]] = []
-    for key, value in report.items():
-        if not prefix and key in HIDDEN:
-            continue
-        name = f"{prefix}{key}".replace("_", " ")
-        if isinstance(value, Mapping) and depth < 2:
-            rows += figures(value, f"{prefix}{key} · ", depth + 1)
-        elif isinstance(value, list):
-            if all(isinstance(v, int | float) for v in value) and 0 < len(value) <= 4:
-                rows.append((name, " – ".join(_shown(v) for v in value)))
-            else:
-                rows.append((name, f"{len(value)} item(s)"))
-        elif not isinstance(value, Mapping):
-            rows.append((name, _shown(value)))
-    return rows[:200]
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)[:200]

@@ -8,8 +8,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from lead_scoring import api, api_simulations
+from lead_scoring import lab as scoring_lab
 from lead_scoring.handlers import Scorer
 from lead_scoring.settings import ScoringSettings
+from leadflow import lab
 from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadCaptured, LeadErased, LeadOutcome, LeadQualified, LeadScored
 from leadflow.service import Runtime, create_app
@@ -33,6 +35,13 @@ def build_app(settings: ScoringSettings) -> FastAPI:
         batch_handlers=eraser.batch_handlers(scorer.batch_handlers),
     )
     runtime.workers.append(("log-eraser", eraser.run))
+    handle = scoring_lab.follower(runtime)
+
+    async def follow_lab() -> None:  # scoring simulations asked for on leadflow.lab
+        await lab.follow(settings, group=lab.lab_group(settings), types={lab.REQUESTED},
+                         handle=handle)  # fmt: skip
+
+    runtime.workers.append(("lab", follow_lab))
     app = create_app(
         runtime,
         title="leadflow lead-scoring",
