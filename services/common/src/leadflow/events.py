@@ -25,7 +25,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -151,11 +159,22 @@ class RepRef(_Frozen):
 
 
 class AssignmentReason(_Frozen):
-    """Why this rep: the rule that matched and every candidate considered."""
+    """Why this rep: the rule that matched and every candidate considered; while a routing
+    experiment runs, `variant` says its arm: `{"experiment": name, "arm": "control" |
+    "variant"}` (added in v1: absent from the JSON when None, ignored by older consumers)."""
 
     rule: str
     candidates: list[dict[str, Any]] = Field(default_factory=list)
     detail: str | None = None
+    variant: dict[str, str] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_no_variant(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Without an experiment the event is byte for byte what it was before the field.
+        doc: dict[str, Any] = handler(self)
+        if doc.get("variant") is None:
+            doc.pop("variant", None)
+        return doc
 
 
 class LeadAssigned(Event):

@@ -11,7 +11,14 @@ from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadErased, LeadOutcome, LeadQualified
 from leadflow.schedule import every
 from leadflow.service import Runtime, create_app
-from sales_assignment import api, api_fairness, api_routing, api_rule_tests, api_webhooks
+from sales_assignment import (
+    api,
+    api_experiments,
+    api_fairness,
+    api_routing,
+    api_rule_tests,
+    api_webhooks,
+)
 from sales_assignment.api_deps import install_errors
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker
@@ -63,6 +70,7 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
             api.router,
             api_routing.router,
             api_rule_tests.router,
+            api_experiments.router,
             api_fairness.router,
             api_webhooks.router,
         ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 
+from leadflow.uow import UnitOfWork
 from sales_assignment import repo
 from sales_assignment.admin import NotFound
 from sales_assignment.assigning import Assigner
@@ -48,11 +49,18 @@ async def put_rules(a: Assigner, doc: object) -> RuleSetRow:
     """Validate and store the rules as the next version (RulesInvalid/UnknownRep if not)."""
     rules = validate_rules(doc)
     async with a.rt.transaction() as uow:
-        s = uow.session
-        await repo.lock_routing(s)
-        check_named_reps(rules, {r.rep_id for r in await repo.live_reps(s)})
-        row = await repo.add_rules(s, rule_docs(rules), a.clock())
-        await a.drain_queue(uow)
+        await repo.lock_routing(uow.session)
+        return await store_rules(a, uow, rules)
+
+
+async def store_rules(a: Assigner, uow: UnitOfWork, rules: Sequence[RoutingRule]) -> RuleSetRow:
+    """Store validated rules as the next version and drain the queue into them, in `uow`,
+    whose caller holds the routing lock (RulesInvalid if they name a rep that is gone).
+    PUT /v1/routing/rules and a promoted experiment both come this way."""
+    s = uow.session
+    check_named_reps(rules, {r.rep_id for r in await repo.live_reps(s)})
+    row = await repo.add_rules(s, rule_docs(rules), a.clock())
+    await a.drain_queue(uow)
     return row
 
 

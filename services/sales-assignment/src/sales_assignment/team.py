@@ -9,14 +9,17 @@ not reload reps, rules, owners, counts and weights for every batch.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.uow import UnitOfWork
-from sales_assignment import repo
+from sales_assignment import experiment_repo, repo
 from sales_assignment.account_match import Account, AccountIndex
+from sales_assignment.experiment_trial import Trial
 from sales_assignment.facts import Rep
 from sales_assignment.models import AssignmentRow, RepRow
 from sales_assignment.payloads import facts_of, to_rep
@@ -36,6 +39,8 @@ class Team:
     rules_version: int = 0
     # The round-robin state as the table holds it: `save` writes only what differs.
     stored: dict[str, dict[str, int]] = field(default_factory=dict)
+    # The running routing experiment, if any (`experiment_trial`).
+    trial: Trial | None = None
     # The routing view of each rep, parsed once; `took` keeps its open-lead count current.
     reps: dict[uuid.UUID, Rep] = field(init=False)
 
@@ -59,6 +64,7 @@ class Team:
             rules=validate_rules(ruleset.rules) if ruleset is not None else [],
             rules_version=ruleset.version if ruleset is not None else 0,
             stored={pool: dict(weights) for pool, weights in state.items()},
+            trial=Trial.of(await experiment_repo.running(session)),
         )
 
     def route(
@@ -71,15 +77,24 @@ class Team:
         """Route the lead of `row`; `tried` (SLA re-routing) names reps to avoid if possible,
         `barred` reps who declined the lead (never given it again)."""
         reps = list(self.reps.values())
-        policy = RoutingPolicy(rules=self.rules, rr_state=self.state, accounts=self.accounts)
         facts = facts_of(row)
-        if tried is None:
-            result = route(facts, reps, policy, now=now, barred=barred or ())
-        else:
-            result = reroute(facts, reps, policy, now=now, tried=tried, barred=barred or ())
-        if self.rules_version:
-            result.reason["detail"] = f"rules v{self.rules_version}: {result.reason['detail']}"
-        return result
+
+        def active() -> Assignment | NoRepAvailable:
+            policy = RoutingPolicy(rules=self.rules, rr_state=self.state, accounts=self.accounts)
+            if tried is None:
+                result = route(facts, reps, policy, now=now, barred=barred or ())
+            else:
+                result = reroute(facts, reps, policy, now=now, tried=tried, barred=barred or ())
+            if self.rules_version:
+                result.reason["detail"] = f"rules v{self.rules_version}: {result.reason['detail']}"
+            return result
+
+        if self.trial is None:
+            return active()
+        b = barred or ()
+        return self.trial.route(
+            facts, reps, self.state, self.accounts, active, now=now, tried=tried, barred=b
+        )
 
     def took(self, result: Assignment, previous: uuid.UUID | None) -> None:
         self.state = result.new_rr_state
@@ -98,10 +113,13 @@ class Team:
         if rep is not None:
             self.reps[rep_id] = rep.with_open_leads(n)
 
-    def save(self, uow: UnitOfWork, now: datetime) -> None:
-        """Write the round-robin pools that changed since the team was loaded or saved (at
+    def save(self, uow: UnitOfWork, now: datetime, steps: Sequence[dict[str, Any]] = ()) -> None:
+        """Write the round-robin pools that changed since the team was loaded or saved, and
+        the running experiment's record of the decisions among the staged `steps` (at
         commit)."""
         repo.save_rr_state(uow, self.state, self.stored, now)
+        if self.trial is not None:
+            self.trial.record(uow, steps)
         self.stored = {pool: dict(weights) for pool, weights in self.state.items()}
 
 
