@@ -1,0 +1,135 @@
+"""The replay record's SQL: a window's decisions in order, in chunks, and their teams."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Collection
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sales_assignment.models import HistoryRow, RepRow
+from sales_assignment.replay_inputs import Checkpoint, Decision, Snapshot
+from sales_assignment.replay_models import CheckpointRow, DecisionRow, SnapshotRow
+from sales_assignment.staging import DECISIONS
+
+D = DecisionRow
+Key = tuple[int, int]  # (generation, step): the decisions' order
+
+
+async def span(session: AsyncSession, start: datetime, end: datetime) -> tuple[Key, Key] | None:
+    """The first and last decision to read for [start, end): from the first decision of the
+    team that made the window's first one (its counts and weights start there)."""
+    in_window = and_(D.decided_at >= start, D.decided_at < end)
+    first = (
+        await session.execute(
+            select(D.generation, D.step, D.checkpoint_id)
+            .where(in_window)
+            .order_by(D.generation, D.step)
+            .limit(1)
+        )
+    ).first()
+    if first is None:
+        return None
+    last = (
+        await session.execute(
+            select(D.generation, D.step)
+            .where(in_window)
+            .order_by(D.generation.desc(), D.step.desc())
+            .limit(1)
+        )
+    ).one()
+    team_start = (
+        await session.execute(
+            select(D.generation, D.step)
+            .where(D.checkpoint_id == first.checkpoint_id)
+            .order_by(D.generation, D.step)
+            .limit(1)
+        )
+    ).one()
+    return (team_start.generation, team_start.step), (last.generation, last.step)
+
+
+async def chunk(
+    session: AsyncSession, after: Key | None, last: Key, limit: int
+) -> list[DecisionRow]:
+    """Up to `limit` decisions past `after` (inclusive from the start when None), to `last`."""
+    stmt = select(D).where(
+        or_(D.generation < last[0], and_(D.generation == last[0], D.step <= last[1]))
+    )
+    if after is not None:
+        stmt = stmt.where(
+            or_(D.generation > after[0], and_(D.generation == after[0], D.step > after[1]))
+        )
+    return list(await session.scalars(stmt.order_by(D.generation, D.step).limit(limit)))
+
+
+async def chunks(
+    session: AsyncSession, first: Key, last: Key, size: int
+) -> AsyncIterator[list[DecisionRow]]:
+    """The decisions from `first` to `last`, `size` at a time."""
+    after: Key | None = (first[0], first[1] - 1)
+    while True:
+        rows = await chunk(session, after, last, size)
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        after = (rows[-1].generation, rows[-1].step)
+
+
+def decision(row: DecisionRow) -> Decision:
+    """A stored decision as the replay reads it."""
+    return Decision(
+        checkpoint_id=row.checkpoint_id,
+        decided_at=row.decided_at,
+        lead_id=row.lead_id,
+        kind=row.kind,
+        facts=row.facts,
+        owner_id=row.owner_id,
+        prev_id=row.prev_id,
+        exclude=frozenset(uuid.UUID(r) for r in row.exclude) if row.exclude is not None else None,
+        barred=frozenset(uuid.UUID(r) for r in row.barred or ()),
+        rep_id=row.rep_id,
+        rule=row.rule,
+    )
+
+
+async def checkpoints(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Checkpoint]:
+    rows = await session.scalars(select(CheckpointRow).where(CheckpointRow.id.in_(list(ids))))
+    return {r.id: Checkpoint(r.id, r.snapshot_id, tuple(r.counts), dict(r.rr)) for r in rows}
+
+
+async def snapshots(session: AsyncSession, ids: Collection[str]) -> dict[str, Snapshot]:
+    rows = await session.scalars(select(SnapshotRow).where(SnapshotRow.id.in_(list(ids))))
+    return {
+        r.id: Snapshot.of(
+            r.id, {"reps": r.reps, "rules": r.rules, "rules_version": r.rules_version}
+        )
+        for r in rows
+    }
+
+
+async def unrecorded(
+    session: AsyncSession, start: datetime, end: datetime
+) -> tuple[int, list[str]]:
+    """Routing decisions of [start, end) made before the record began (from the history):
+    how many, and a few of their leads."""
+    began = await session.scalar(select(func.min(D.decided_at)))
+    until = min(end, began) if began is not None else end
+    where = and_(HistoryRow.event.in_(DECISIONS), HistoryRow.at >= start, HistoryRow.at < until)
+    n = int(await session.scalar(select(func.count()).where(where)) or 0)
+    if not n:
+        return 0, []
+    examples = await session.scalars(select(HistoryRow.lead_id).where(where).limit(5))
+    return n, [str(lead_id) for lead_id in examples]
+
+
+async def rep_names(session: AsyncSession, rep_ids: Collection[str]) -> dict[str, str]:
+    """Names of these reps, retired ones too."""
+    ids = [uuid.UUID(r) for r in rep_ids]
+    rows = await session.execute(select(RepRow.rep_id, RepRow.name).where(RepRow.rep_id.in_(ids)))
+    return {str(rep_id): name for rep_id, name in rows}
