@@ -139,7 +139,7 @@ class Assigner:
             recycling.new_cycle(staged, row, event, now)
         else:
             row = self._new_row(staged, event, now)
-        result = team.route(row, now)
+        result = team.decide(row, now, kind="new" if recycled is None else "recycled")
         if isinstance(result, Assignment):
             await self._give(uow, staged, team, row, result, now=now)
         else:
@@ -253,7 +253,7 @@ class Assigner:
         while rows:
             _, declined = await repo.reps_by_history(session, [row.lead_id for row in rows])
             for row in rows:
-                result = team.route(row, now, barred=declined[row.lead_id])
+                result = team.decide(row, now, barred=declined[row.lead_id], kind="queue")
                 if isinstance(result, Assignment):
                     await self._give(uow, staged, team, row, result, now=now)
                     assigned += 1
@@ -295,7 +295,8 @@ class Assigner:
         moved = 0
         for row in rows:
             staged.step(row, "rep_retired", why, now)
-            result = team.route(row, now, tried[row.lead_id], declined[row.lead_id])
+            avoid, barred = tried[row.lead_id], declined[row.lead_id]
+            result = team.decide(row, now, avoid, barred, kind="retired")
             if isinstance(result, Assignment):
                 await self._give(uow, staged, team, row, result, now=now)
                 moved += 1
@@ -324,7 +325,7 @@ class Assigner:
             for row in rows:
                 missed.append(str(row.rep_id))
                 avoid = tried[row.lead_id] | ({row.rep_id} if row.rep_id else set())
-                result = team.route(row, now, avoid, declined[row.lead_id])
+                result = team.decide(row, now, avoid, declined[row.lead_id], kind="sla")
                 if isinstance(result, Assignment) and result.rep_id != row.rep_id:
                     staged.step(row, "sla_missed", self._missed(team, row, "re-routed"), now)
                     await self._give(uow, staged, team, row, result, now=now)
@@ -355,7 +356,7 @@ class Assigner:
         team = await self.teams.take(uow, generation)
         tried, declined = await repo.reps_by_history(uow.session, [row.lead_id])
         barred = declined[row.lead_id] | {row.rep_id}
-        result = team.route(row, now, tried[row.lead_id], barred)
+        result = team.decide(row, now, tried[row.lead_id], barred, kind="declined")
         outcome = "reassigned" if isinstance(result, Assignment) else "queued"
         staged = Staged()
         staged.step(row, "declined", why | {"outcome": outcome}, now)
