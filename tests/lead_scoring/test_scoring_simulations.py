@@ -5,31 +5,21 @@ inbox, on SQLite and PostgreSQL); nothing is written by the test or by the simul
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from scoring_kit import history
 from sqlalchemy import select
 
 from lead_scoring import repo
 from lead_scoring.app import MIGRATIONS, build_app
 from lead_scoring.models import LeadScore, ModelState
 from lead_scoring.settings import ScoringSettings
-from leadflow.events import (
-    Attribution,
-    Envelope,
-    Event,
-    Lead,
-    LeadCaptured,
-    LeadErased,
-    LeadOutcome,
-)
-from leadflow.outbox import claim_inbox, outbox_table
-from support.apps import ADMIN, REP_SUBJECT, bearer, build, client, dispose, registered, runtime
+from leadflow.outbox import outbox_table
+from support.apps import ADMIN, REP_SUBJECT, bearer, build, client, dispose, runtime
 
 PATH = "/v1/scoring/simulations"
 
@@ -39,62 +29,6 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
     a = await build(ScoringSettings, build_app, MIGRATIONS, database_url, min_verdicts=2)
     yield a
     await dispose(a)
-
-
-async def deliver(app: FastAPI, event: Event) -> None:
-    """What the consumer loop does: the inbox claim and the registered handler, one transaction."""
-    rt = runtime(app)
-    envelope = Envelope(data=event, source="/test", time=datetime.now(UTC))
-    async with rt.transaction() as uow:
-        if await claim_inbox(uow.session, "lead-scoring", envelope.id):
-            await registered(rt, type(event))(uow, envelope)
-
-
-def lead(**fields: Any) -> Lead:
-    return Lead(lead_id=uuid.uuid4(), captured_at=datetime.now(UTC), **fields)
-
-
-def cto() -> Lead:
-    """80 with the default rules: an MQL at their threshold (60)."""
-    return lead(
-        email="ada@bigco.example.com", first_name="Ada", last_name="Lovelace", job_title="CTO",
-        company_size=400, industry="software", country="DE",
-        attribution=Attribution(source="webinar", utm_term="lovelace-secret"),
-    )  # fmt: skip
-
-
-def manager() -> Lead:
-    """48 with the default rules: an MQL only at a threshold of 48 or less."""
-    return lead(
-        email="bob@small.example.com", first_name="Bob", job_title="Marketing Manager",
-        company_size=30, industry="software", country="FR",
-    )  # fmt: skip
-
-
-def student() -> Lead:
-    """0 with the default rules."""
-    return lead(email="carl@gmail.com", first_name="Carl", job_title="Student", country="US")
-
-
-def outcome(lead_id: uuid.UUID, stage: str, **kw: Any) -> LeadOutcome:
-    return LeadOutcome(lead_id=lead_id, stage=stage, occurred_at=datetime.now(UTC), **kw)
-
-
-async def history(app: FastAPI) -> dict[str, Lead]:
-    """Five leads and their verdicts, through the handlers: two won (1,000 and 500 EUR), one
-    lost, one rejected and then erased, one without a verdict."""
-    leads = {"won": cto(), "cheap": manager(), "lost": cto(), "erased": cto(), "none": student()}
-    for x in leads.values():
-        await deliver(app, LeadCaptured(lead_id=x.lead_id, lead=x))
-    won = leads["won"].lead_id
-    await deliver(app, outcome(won, "won", amount=Decimal("1000"), currency="EUR"))
-    await deliver(
-        app, outcome(leads["cheap"].lead_id, "won", amount=Decimal("500.50"), currency="EUR")
-    )
-    await deliver(app, outcome(leads["lost"].lead_id, "lost"))
-    await deliver(app, outcome(leads["erased"].lead_id, "rejected", reason="not_a_fit"))
-    await deliver(app, LeadErased(lead_id=leads["erased"].lead_id, erased_at=datetime.now(UTC)))
-    return leads
 
 
 def window(**draft: Any) -> dict[str, Any]:

@@ -39,6 +39,7 @@ Internal — the kernel's own (the runtime and the tools use them; services do n
     access_api, access_follower, access_store   `/v1/tokens` and the revocation follower
     cli, cli_demo, cli_kafka                    the operator CLI (`leadflow`)
     cli_routing, cli_agreement                  its `routing fairness`, `agreement status`
+    cli_scoring                                 its `scoring simulate`
     services                                    the registry of the four services (tools)
     kafka, topics, topic_config                 Kafka clients, topics and their configs
     observability, otel, openapi, docs          logs, metrics, tracer, OpenAPI, `/docs`

@@ -9,6 +9,7 @@
     leadflow routing test CASES.yaml      golden routing cases (exit 1 on a miss)
     leadflow routing simulate --from D --to D   replay a window through draft rules
     leadflow agreement status [--month M] the marketing–sales agreement: each promise
+    leadflow scoring simulate --from D --to D   a draft scoring rule set or threshold on past leads
 
 Connection settings come from options or `LEADFLOW_*` environment variables (see
 docs/operations.md); defaults fit `make run` on this machine.
@@ -28,7 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.models import OptionInfo
 
-from leadflow import cli_agreement, cli_kafka, cli_routing, cli_simulate
+from leadflow import cli_agreement, cli_kafka, cli_routing, cli_scoring, cli_simulate
 from leadflow.cli_demo import DemoPlan, run_demo
 from leadflow.cli_kafka import DlqMessage
 from leadflow.services import BY_NAME, NAMES, SERVICES
@@ -47,6 +48,8 @@ app.add_typer(reps_app, name="reps")
 app.add_typer(routing_app, name="routing")
 agreement_app = typer.Typer(help="The marketing–sales agreement in feedback.", no_args_is_help=True)
 app.add_typer(agreement_app, name="agreement")
+scoring_app = typer.Typer(help="Lead scoring in lead-scoring.", no_args_is_help=True)
+app.add_typer(scoring_app, name="scoring")
 
 console = Console()
 err = Console(stderr=True)
@@ -556,6 +559,48 @@ def agreement_status(
     """
     code = cli_agreement.status(
         feedback_url, token, month, timeout=timeout, as_json=as_json, out=console, err=err
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------- scoring
+
+
+@scoring_app.command("simulate")
+def scoring_simulate(  # noqa: PLR0917
+    token: Token,
+    from_: Annotated[
+        str, typer.Option("--from", help="leads last scored at or after (ISO date or date-time)")
+    ],
+    to: Annotated[
+        str, typer.Option("--to", help="leads last scored before (ISO date or date-time)")
+    ],
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="a draft rule set (JSON, as PUT /v1/scoring/rules takes)"),
+    ] = None,
+    threshold: Annotated[
+        int | None, typer.Option("--threshold", help="a draft threshold (0-100)")
+    ] = None,
+    scoring_url: ScoringUrl = DEFAULT_URLS["lead-scoring"],
+    timeout: Annotated[float, typer.Option(help="seconds")] = 120.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+) -> None:
+    """MQLs, verdicts, win rate and revenue of past leads, now and with a draft.
+
+    POST /v1/scoring/simulations with an analyst or admin token (--token): the leads last
+    scored in the window, scored with the active rules and with --rules and/or --threshold.
+    Nothing changes. Exits 1 when the service refuses (a bad window or rule, a wrong token),
+    2 on an unreadable rules file or when the service cannot be reached.
+    """
+    try:
+        body = cli_scoring.request_body(from_, to, rules, threshold)
+    except ValueError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from exc
+    code = cli_scoring.simulate(
+        scoring_url, token, body, timeout=timeout, as_json=as_json, out=console, err=err
     )
     if code:
         raise typer.Exit(code)
