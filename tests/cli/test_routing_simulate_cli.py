@@ -74,6 +74,7 @@ class Lab:
         self.tokens: list[str | None] = []
         self.looks: dict[str, int] = {}
         self.requests: dict[str, dict[str, Any]] = {}
+        self.busy = 0
         self.app = FastAPI()
         self.app.post("/v1/routing/simulations")(self.start)
         self.app.get("/v1/routing/simulations/{sid}")(self.get)
@@ -86,6 +87,10 @@ class Lab:
         if body.get("from") == "bad":
             errors = [{"field": "from", "message": "Input should be a valid datetime"}]
             return JSONResponse({"status": 422, "errors": errors}, status_code=422)
+        if body.get("from") == "2027-04-01" and self.busy < 2:  # two runs ahead of this one
+            self.busy += 1
+            busy = {"status": 429, "detail": "2 simulations are running"}
+            return JSONResponse(busy, status_code=429, headers={"Retry-After": "0"})
         self.posted.append(body)
         sid = str(uuid.uuid4())
         self.looks[sid], self.requests[sid] = 0, body
@@ -135,7 +140,7 @@ def test_it_posts_the_files_polls_until_done_and_prints_the_report(
     assert set(found.tokens) == {"Bearer t0k"}
     out = r.output
     assert f"Simulation {sid}: 120 lead(s), 25 would change rep (20.8%), 2 newly queued" in out
-    assert "reproduce 99.17% of the recorded decisions" in out
+    assert "Replayed as they were made, 99.17% of the decisions come out the same" in out
     assert "Rules never matched: retail" in out
     per_rep = {c[0]: c[1:] for line in out.splitlines()
                if len(c := [x.strip() for x in line.split("│")[1:-1]]) == 4}  # fmt: skip
@@ -151,15 +156,18 @@ def test_it_posts_the_files_polls_until_done_and_prints_the_report(
     assert (doc["status"], len(doc["moved"])) == ("done", 25)
 
 
-def test_ci_gating_failure_and_errors_have_their_exit_codes(
+def test_ci_gating_busy_failure_and_errors_have_their_exit_codes(
     lab: tuple[Lab, str], tmp_path: Path
 ) -> None:
-    _, base = lab
+    found, base = lab
     window = ("--from", "2027-01-04", "--to", "2027-01-11")
     r = invoke(base, *window, "--fail-if-changed-over", "24")
     assert r.exit_code == 1
     assert "25 lead(s) would change rep: more than 24" in r.output
     assert invoke(base, *window, "--fail-if-changed-over", "25").exit_code == 0
+
+    r = invoke(base, "--from", "2027-04-01", "--to", "2027-04-08")
+    assert (r.exit_code, found.busy) == (0, 2), r.output  # waited its turn, then ran
 
     r = invoke(base, "--from", "2027-02-01", "--to", "2027-02-08")
     assert r.exit_code == 1

@@ -75,7 +75,9 @@ def headline(doc: dict[str, Any]) -> str:
     ]
     reproduced = doc.get("reproduced")
     if isinstance(reproduced, float):
-        lines.append(f"The active rules reproduce {reproduced:.2%} of the recorded decisions")
+        lines.append(
+            f"Replayed as they were made, {reproduced:.2%} of the decisions come out the same"
+        )
     elif reproduced is not None:
         lines.append(f"Reproduced: {reproduced}")
     never = doc.get("rules_never_matched") or []
@@ -159,24 +161,36 @@ def _answer(r: httpx.Response, expected: tuple[int, ...], err: Console) -> dict[
     raise Refused
 
 
+def _retry_after(r: httpx.Response, default: float) -> float:
+    try:
+        return max(0.0, float(r.headers.get("Retry-After", default)))
+    except ValueError:  # an HTTP date: not worth parsing for a turn of a few seconds
+        return default
+
+
 def run(
     http: httpx.Client,
     sim: Simulation,
     err: Console,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Start the simulation and poll it until done or failed; its report (Refused if the
-    service refuses, cannot be reached or is still running after `sim.wait` seconds)."""
+    """Start the simulation (waiting a turn while the service runs as many as it may) and
+    poll it until done or failed; its report (Refused if the service refuses, cannot be
+    reached or has no report after `sim.wait` seconds)."""
     try:
         body = request_body(sim)
     except CasesInvalid as exc:
         for line in exc.lines:
             err.print(escape(line))
         raise Refused from exc
+    deadline = time.monotonic() + sim.wait
     try:
-        doc = _answer(http.post("/v1/routing/simulations", json=body), (200, 201, 202), err)
+        r = http.post("/v1/routing/simulations", json=body)
+        while r.status_code == 429 and time.monotonic() < deadline:  # others run: wait a turn
+            sleep(min(_retry_after(r, sim.poll), max(0.0, deadline - time.monotonic())))
+            r = http.post("/v1/routing/simulations", json=body)
+        doc = _answer(r, (200, 201, 202), err)
         sid = doc.get("simulation_id")
-        deadline = time.monotonic() + sim.wait
         while doc.get("status") not in ("done", "failed"):
             if time.monotonic() >= deadline:
                 err.print(f"[red]simulation {sid} still running after {sim.wait:g} s[/]")
