@@ -117,6 +117,8 @@ ROLE_TABLE: dict[str, dict[tuple[str, str], Admits]] = {
         ("GET", "/v1/routing/rules/history"): READERS,
         ("POST", "/v1/routing/rules/test"): READERS,
         ("GET", "/v1/routing/fairness"): READERS,
+        ("POST", "/v1/routing/simulations"): READERS,
+        ("GET", "/v1/routing/simulations/{simulation_id}"): READERS,
         ("POST", "/v1/routing/experiments"): ADMIN_ONLY,
         ("GET", "/v1/routing/experiments"): READERS,
         ("GET", "/v1/routing/experiments/{experiment_id}"): READERS,

@@ -17,6 +17,7 @@ from sales_assignment import (
     api_fairness,
     api_routing,
     api_rule_tests,
+    api_simulations,
     api_webhooks,
 )
 from sales_assignment.api_deps import install_errors
@@ -72,6 +73,7 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
             api_rule_tests.router,
             api_experiments.router,
             api_fairness.router,
+            api_simulations.router,
             api_webhooks.router,
         ],
     )

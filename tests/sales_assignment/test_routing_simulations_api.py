@@ -1,0 +1,158 @@
+"""`POST/GET /v1/routing/simulations` (SQLite and PostgreSQL): an analyst runs one, it
+changes nothing, bad input is a 422 naming the field, too many at once a 429, a simulation
+whose process died is failed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from assignment_kit import FakeClock, api_rep, handle, qualified
+from fastapi import FastAPI
+from sqlalchemy import inspect, select, text
+
+from sales_assignment.app import MIGRATIONS, build_app
+from sales_assignment.assigning import Assigner
+from sales_assignment.replay_models import SimulationRow
+from sales_assignment.settings import AssignmentSettings
+from sales_assignment.simulation_runs import INTERRUPTED, MAX_RUNNING
+from support.apps import ADMIN, bearer, build, dispose
+
+pytestmark = pytest.mark.postgres
+START = datetime.now(UTC).replace(microsecond=0)
+WINDOW = {
+    "from": (START - timedelta(hours=1)).isoformat(),
+    "to": (START + timedelta(days=1)).isoformat(),
+}
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
+    app.state.assigner.clock = FakeClock(START)
+    yield app
+    await dispose(app)
+
+
+async def tables(a: Assigner) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table of the service's database but the simulations', row by row."""
+    async with a.rt.engine.connect() as conn:
+        names = await conn.run_sync(lambda c: inspect(c).get_table_names())
+        out = {}
+        for name in sorted(set(names) - {"routing_simulations"}):
+            rows = (await conn.execute(text(f'SELECT * FROM "{name}"'))).all()
+            out[name] = sorted(tuple(map(repr, r)) for r in rows)
+    return out
+
+
+async def run(
+    http: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    r = await http.post("/v1/routing/simulations", json=body, headers=headers)
+    assert r.status_code == 202, r.text
+    simulation_id = r.json()["simulation_id"]
+    for _ in range(200):
+        r = await http.get(f"/v1/routing/simulations/{simulation_id}", headers=headers)
+        assert r.status_code == 200, r.text
+        if r.json()["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    found: dict[str, Any] = r.json()
+    return found
+
+
+async def test_an_analyst_runs_one_and_nothing_is_routed_stored_or_sent(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    a: Assigner = app.state.assigner
+    ann = await api_rep(http, "Ann", weight=1)
+    bob = await api_rep(http, "Bob", weight=3, max_open_leads=4)
+    hook = {"url": "https://crm.example/hook", "event_types": ["lead.assigned", "lead.queued"]}
+    assert (await http.post("/v1/webhook-endpoints", json=hook, headers=ADMIN)).status_code == 201
+    for _ in range(8):
+        await handle(a, qualified())
+        a.clock.advance(60)  # type: ignore[attr-defined]
+    analyst = await bearer(http, "analyst")
+    before = await tables(a)
+
+    same = await run(http, WINDOW, analyst)
+    draft = WINDOW | {"reps": [{"action": "deactivate", "rep_id": bob}]}
+    changed = await run(http, draft, analyst)
+
+    assert await tables(a) == before  # no lead, assignment, counter, weight, outbox row, webhook
+    assert same["status"] == "done", same
+    assert same["reproduced"] == 1.0
+    assert same["misses"] == []
+    assert same["changed"] == 0
+    assert same["request"]["from"].startswith(str((START - timedelta(hours=1)).date()))
+    assert changed["status"] == "done"
+    per_rep = {r["name"]: (r["actual"], r["simulated"]) for r in changed["per_rep"]}
+    assert per_rep == {"Ann": (4, 8), "Bob": (4, 0)}  # Bob's cap queued the rest actually
+    assert changed["reproduced"] == 1.0
+    assert len(changed["moved"]) == changed["moved_total"] == 4
+    assert {m["simulated_rep_id"] for m in changed["moved"]} == {ann}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"from": "2027-01-02T00:00:00Z", "to": "2027-01-01T00:00:00Z"}, "to"),
+        ({"to": "2027-01-01T00:00:00Z"}, "from"),
+        (WINDOW | {"rules": [{"name": "x", "countries": ["Narnia"]}]}, "rules[0].countries[0]"),
+        (WINDOW | {"rules": [{"name": "x", "pool": [str(uuid.uuid4())]}]}, "rules[0].pool[0]"),
+        (
+            WINDOW | {"reps": [{"action": "deactivate", "rep_id": str(uuid.uuid4())}]},
+            "reps[0].rep_id",
+        ),
+        (WINDOW | {"reps": [{"action": "reweight", "rep_id": str(uuid.uuid4())}]}, "reps.0"),
+        (WINDOW | {"reps": [{"action": "fire"}]}, "reps.0.action"),
+    ],
+)
+async def test_a_bad_request_is_a_422_naming_the_field(
+    http: httpx.AsyncClient, body: dict[str, Any], field: str
+) -> None:
+    r = await http.post("/v1/routing/simulations", json=body, headers=ADMIN)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert field in [e["field"] for e in r.json()["errors"]], r.json()
+
+
+async def test_too_many_at_once_is_a_429_and_a_dead_one_is_failed(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    a: Assigner = app.state.assigner
+    now = START
+    dead = uuid.uuid4()
+    async with a.rt.transaction() as uow:
+        for i in range(MAX_RUNNING):
+            uow.session.add(
+                SimulationRow(
+                    id=dead if i == 0 else uuid.uuid4(),
+                    status="running",
+                    request=WINDOW,
+                    requested_by="admin:test",
+                    created_at=now,
+                    heartbeat_at=now,
+                )
+            )
+    r = await http.post("/v1/routing/simulations", json=WINDOW, headers=ADMIN)
+    assert r.status_code == 429, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+    a.clock.advance(600)  # type: ignore[attr-defined]  # nobody touched their heartbeats
+    r = await http.get(f"/v1/routing/simulations/{dead}", headers=ADMIN)
+    assert (r.json()["status"], r.json()["error"]) == ("failed", INTERRUPTED)
+    async with a.rt.sessions() as s:
+        assert (
+            await s.scalar(select(SimulationRow.status).where(SimulationRow.id == dead))
+        ) == "failed"
+    r = await http.post("/v1/routing/simulations", json=WINDOW, headers=ADMIN)
+    assert r.status_code == 202, r.text  # the dead ones no longer count
+    assert (
+        await http.get(f"/v1/routing/simulations/{uuid.uuid4()}", headers=ADMIN)
+    ).status_code == 404
