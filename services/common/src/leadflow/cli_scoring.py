@@ -46,6 +46,11 @@ def _ids(changed: dict[str, Any]) -> str:
     return f"{changed['count']}" + (f": {shown}" if shown else "") + (f" … +{more}" if more else "")
 
 
+def _version(way: dict[str, Any]) -> str:
+    found = str(way["rules_version"])
+    return found if found == "draft" else f"version {found}"
+
+
 def simulation_table(doc: dict[str, Any]) -> Table:
     """Now vs the draft: thresholds, MQLs, verdicts, win rate with its interval, revenue."""
     now, draft = doc["outcomes"]["now"], doc["outcomes"]["draft"]
@@ -63,7 +68,7 @@ def simulation_table(doc: dict[str, Any]) -> Table:
     t.add_column("now", justify="right")
     t.add_column("draft", justify="right")
     rows = [
-        ("rules", f"version {doc['now']['rules_version']}", doc["draft"]["rules_version"]),
+        ("rules", _version(doc["now"]), _version(doc["draft"])),
         ("threshold", str(doc["now"]["threshold"]), str(doc["draft"]["threshold"])),
         ("MQLs", str(doc["mqls_now"]), str(doc["mqls_draft"])),
         *((k, str(now[k]), str(draft[k])) for k in ("won", "lost", "rejected")),
