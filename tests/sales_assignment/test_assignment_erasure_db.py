@@ -20,6 +20,7 @@ from assignment_kit import (
     make_assigner,
     qualified,
 )
+from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from leadflow.erasure_log import LogEraser
@@ -28,6 +29,7 @@ from sales_assignment import admin
 from sales_assignment.assigning import Assigner
 from sales_assignment.models import AccountOwnerRow
 from sales_assignment.outbound import DeliveryWorker
+from sales_assignment.replay_models import DecisionRow
 from support.receiver import Receiver
 
 pytestmark = pytest.mark.postgres
@@ -91,6 +93,11 @@ async def stored_text(a: Assigner, lead_id: uuid.UUID) -> str:
     text = json.dumps([row.lead, row.reason, row.facts, row.score, row.rule], default=str)
     text += json.dumps([h.reason for h in await history(a, lead_id)])
     text += "".join(d.body.decode() for d in await deliveries(a, lead_id))
+    async with a.rt.sessions() as s:  # the replay record of its routing decisions
+        stmt = select(DecisionRow).where(DecisionRow.lead_id == lead_id)
+        decided = [(d.facts, d.rule, d.kind, d.owner_id) for d in await s.scalars(stmt)]
+    assert decided, "the lead's routing decision is recorded"
+    text += json.dumps(decided, default=str)
     return text
 
 
