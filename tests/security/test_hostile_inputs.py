@@ -179,6 +179,12 @@ async def _scoring(http: httpx.AsyncClient, t: Target) -> None:
     assert r.status_code == 200, r.text
     t.bodies[("PUT", "/v1/scoring/rules")] = r.json()["rules"]
     t.bodies[("POST", "/v1/scores/preview")] = {**LEAD, "company_size": 120}
+    t.bodies[("POST", "/v1/scoring/simulations")] = {
+        "from": "2026-01-01",
+        "to": "2026-02-01",
+        "rules": r.json()["rules"],
+        "threshold": 50,
+    }
 
 
 async def _assignment(http: httpx.AsyncClient, t: Target) -> None:
