@@ -43,6 +43,7 @@ WEBINAR = {
     "cost": 2000.0, "cost_currency": "EUR",  # spring, all of whose leads are webinar
     "cost_per_lead": 166.67, "cac": 500.0, "roi": 4.0,  # 2000/12; 2000/4; (10000-2000)/2000
     **quality(8),  # W1–W8 contacted; W9, W10 only assigned
+    "win_rate_wilson_lower": 0.2152, "win_rate_wilson_upper": 0.7848,  # Wilson 95 % of 4/8
 }  # fmt: skip
 ADS = {
     "leads": 15, "mqls": 12, "sqls": 6, "won": 4, "lost": 8,  # MQL: A1–A9, A11–A13
@@ -55,6 +56,7 @@ ADS = {
     "cost": 3500.0, "cost_currency": "EUR",  # search 3000 + social 500, both only ads
     "cost_per_lead": 233.33, "cac": 875.0, "roi": 0.5714,  # 3500/15; 3500/4; 2000/3500
     **quality(12, 0.7575),  # every MQL closed
+    "win_rate_wilson_lower": 0.1381, "win_rate_wilson_upper": 0.6094,  # Wilson 95 % of 4/12
 }  # fmt: skip
 ORGANIC = {
     "leads": 9, "mqls": 5, "sqls": 3, "won": 2, "lost": 1,
@@ -65,6 +67,7 @@ ORGANIC = {
     "median_assigned_to_contacted_seconds": 40.0,  # 20 [40] 50
     "cost": None, "cost_currency": None, "cost_per_lead": None, "cac": None, "roi": None,
     **quality(3),  # O1–O3 closed; O4, O5 only assigned
+    "win_rate_wilson_lower": 0.2077, "win_rate_wilson_upper": 0.9385,  # Wilson 95 % of 2/3
 }  # fmt: skip
 # --- by campaign: spring is the webinar group; organic leads have no campaign
 SEARCH = {
@@ -77,6 +80,7 @@ SEARCH = {
     "cost": 3000.0, "cost_currency": "EUR",
     "cost_per_lead": 300.0, "cac": 1000.0, "roi": 0.5,  # 3000/10; 3000/3; 1500/3000
     **quality(9),  # A1–A9 closed
+    "win_rate_wilson_lower": 0.1206, "win_rate_wilson_upper": 0.6458,  # Wilson 95 % of 3/9
 }  # fmt: skip
 SOCIAL = {
     "leads": 5, "mqls": 3, "sqls": 1, "won": 1, "lost": 2,
@@ -88,6 +92,7 @@ SOCIAL = {
     "cost": 500.0, "cost_currency": "EUR",
     "cost_per_lead": 100.0, "cac": 500.0, "roi": 1.0,  # 500/5; 500/1; 500/500
     **quality(3),  # A11–A13 closed
+    "win_rate_wilson_lower": 0.0615, "win_rate_wilson_upper": 0.7923,  # Wilson 95 % of 1/3
 }  # fmt: skip
 
 
@@ -141,13 +146,13 @@ async def test_the_csv_export_has_the_same_numbers(rt: Runtime, client: httpx.As
         "median_sales_cycle_days,median_speed_to_lead_seconds,"
         "median_assigned_to_contacted_seconds,cost,cost_currency,cost_per_lead,cac,roi,"
         "rejected,verdicts,acceptance_rate,acceptance_wilson_lower,acceptance_wilson_upper,"
-        "acceptance_status,rejection_reasons",
+        "acceptance_status,rejection_reasons,win_rate_wilson_lower,win_rate_wilson_upper",
         "ads,ads,15,12,6,4,8,0.8,0.3333,5500.0,EUR,1375.0,5.5,135.0,120.0,3500.0,EUR,233.33,"
-        "875.0,0.5714,0,12,1.0,0.7575,1.0,measured,",
+        "875.0,0.5714,0,12,1.0,0.7575,1.0,measured,,0.1381,0.6094",
         "webinar,webinar,12,10,6,4,4,0.8333,0.5,10000.0,EUR,2500.0,13.0,330.0,450.0,2000.0,EUR,"
-        "166.67,500.0,4.0,0,8,,,,insufficient_data,",
+        "166.67,500.0,4.0,0,8,,,,insufficient_data,,0.2152,0.7848",
         "organic,organic,9,5,3,2,1,0.5556,0.6667,4000.0,EUR,2000.0,6.0,40.0,40.0,,,,,,"
-        "0,3,,,,insufficient_data,",
+        "0,3,,,,insufficient_data,,0.2077,0.9385",
         "",
     ]
     unauthenticated = await client.get("/v1/metrics/funnel.csv")

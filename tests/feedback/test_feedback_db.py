@@ -99,6 +99,7 @@ async def test_the_funnel_by_source_matches_the_numbers_computed_by_hand(
         "rejected": 0, "verdicts": 2, "acceptance_rate": None,
         "acceptance_wilson_lower": None, "acceptance_wilson_upper": None,
         "acceptance_status": "insufficient_data", "rejection_reasons": {},
+        "win_rate_wilson_lower": 0.0945, "win_rate_wilson_upper": 0.9055,  # Wilson 95 % of 1/2
     }  # fmt: skip
     organic = groups["organic"]
     assert (organic["leads"], organic["mqls"], organic["mql_rate"]) == (1, 0, 0.0)

@@ -132,5 +132,6 @@ def test_csv_cells_cannot_start_a_formula() -> None:
     )  # fmt: skip
     row = funnel_csv([group]).split("\r\n")[1]
     assert row == (
-        "'=HYPERLINK(1),'-x,1,0,0,0,0,0.0,,0.0,,,,,,,,,,-0.5,0,0,,,,insufficient_data,spam=2;other=1"
+        "'=HYPERLINK(1),'-x,1,0,0,0,0,0.0,,0.0,,,,,,,,,,-0.5,0,0,,,,insufficient_data,"
+        "spam=2;other=1,,"
     )

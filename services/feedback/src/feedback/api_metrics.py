@@ -41,6 +41,13 @@ ACCEPTANCE_NOTE = (
     "acceptance_status says insufficient_data."
 )
 
+VARIANT_NOTE = (
+    'group_by=routing_variant groups by "<experiment>/<arm>" (arm control or variant) of the '
+    "routing experiment that made the lead's latest assignment (leads.assigned "
+    'reason.variant); leads assigned outside any experiment, or never, are "none". The win '
+    "rate's 95 % Wilson interval is win_rate_wilson_lower/upper."
+)
+
 
 def _utc(value: datetime | None) -> datetime | None:
     """A bound without a zone is read as UTC."""
@@ -99,6 +106,8 @@ def funnel_group(g: GroupMetrics) -> FunnelGroup:
         lost=g.lost,
         mql_rate=g.mql_rate,
         win_rate=g.win_rate,
+        win_rate_wilson_lower=g.win_interval[0] if g.win_interval else None,
+        win_rate_wilson_upper=g.win_interval[1] if g.win_interval else None,
         revenue=_money(g.revenue),
         currency=g.currency,
         avg_deal_size=_money(g.avg_deal_size),
@@ -119,6 +128,7 @@ def funnel_group(g: GroupMetrics) -> FunnelGroup:
     tags=["metrics"],
     summary="The funnel per group, for leads captured in [from, to)",
     description=f"{PERIOD_NOTE} {ACCEPTANCE_NOTE} group_by=form groups by the form_id. "
+    f"{VARIANT_NOTE} "
     "The same view as CSV: GET /v1/metrics/funnel.csv. " + roles_text("admin", "analyst"),
 )
 async def get_funnel(rt: RT, _: Reader, ask: Ask) -> FunnelOut:

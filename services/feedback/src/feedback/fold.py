@@ -55,6 +55,7 @@ class Facts:
     rejected_at: datetime | None = None
     rejection_reason: str | None = None
     recycled: bool = False
+    routing_variant: str | None = None
 
     def values(self) -> tuple[Any, ...]:
         """The columns' values, in `COLUMNS` order (to tell whether a fold changed the row)."""
@@ -66,6 +67,7 @@ class Facts:
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Facts))
+VARIANT_SIZE = 120  # an experiment's name (at most 100) and its arm
 _values = attrgetter(*COLUMNS)
 
 
@@ -107,12 +109,21 @@ def scored(facts: Facts, event: LeadScored) -> None:
 
 
 def assigned(facts: Facts, event: LeadAssigned) -> None:
-    """Speed to lead counts from the first assignment; the rep is the latest one."""
+    """Speed to lead counts from the first assignment; the rep is the latest one, and so is
+    the routing experiment's arm ("<experiment>/<arm>", None outside experiments)."""
     facts.assigned_at = domain.earliest(facts.assigned_at, event.assigned_at)
     if event.attempt >= facts.assignment_attempt:
         facts.assignment_attempt = event.attempt
         facts.rep_id = event.rep.rep_id
         facts.rep_name = _cut(event.rep.name)
+        facts.routing_variant = _variant(event.reason.variant)
+
+
+def _variant(tag: dict[str, str] | None) -> str | None:
+    """An arm as the funnel groups it: "<experiment>/<arm>"."""
+    if not tag or "experiment" not in tag or "arm" not in tag:
+        return None
+    return _cut(f"{tag['experiment']}/{tag['arm']}", VARIANT_SIZE)
 
 
 def outcome(facts: Facts, event: LeadOutcome) -> None:

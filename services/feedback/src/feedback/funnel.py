@@ -3,7 +3,8 @@
 Definitions (every lead is one whose `captured_at` falls in the asked period):
 leads = the group's leads; mqls = leads that qualified; sqls = leads that reached sql, or
 won (a won deal passed sql); won / lost = leads whose latest close is won / lost;
-mql_rate = mqls / leads; win_rate = won / (won + lost), null without closes;
+mql_rate = mqls / leads; win_rate = won / (won + lost), null without closes, with its 95 %
+Wilson interval (win_rate_wilson_lower, _upper);
 rejected = MQLs whose verdict is a rejection, verdicts = MQLs with a verdict, acceptance_rate
 = (verdicts - rejected) / verdicts with its Wilson interval, not given below the minimum of
 verdicts (`feedback.acceptance`, where a verdict is defined); rejection_reasons = rejected
@@ -27,13 +28,24 @@ from decimal import Decimal
 from typing import Literal, get_args
 
 from feedback.acceptance import Acceptance, acceptance, rejection_reasons
+from leadflow.stats import wilson_interval
 
 GroupBy = Literal[
-    "source", "utm_source", "utm_medium", "utm_campaign", "form", "country", "industry", "rep"
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "form",
+    "country",
+    "industry",
+    "rep",
+    "routing_variant",
 ]
 GROUP_BY: tuple[str, ...] = get_args(GroupBy)
 
 CENTS = Decimal("0.01")
+# The routing_variant group of leads whose latest assignment was in no experiment.
+NO_VARIANT = "none"
 # Below this many verdicts an acceptance rate is not given (LEADFLOW_MIN_VERDICTS).
 DEFAULT_MIN_VERDICTS = 10
 
@@ -70,6 +82,7 @@ class LeadFact:
     rejected_at: datetime | None = None
     rejection_reason: str | None = None
     recycled: bool = False
+    routing_variant: str | None = None  # "<experiment>/<arm>" of the latest assignment
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,7 @@ class GroupMetrics:
     lost: int
     mql_rate: float | None
     win_rate: float | None
+    win_interval: tuple[float, float] | None  # the win rate's 95 % Wilson interval
     revenue: Decimal | None
     currency: str | None
     avg_deal_size: Decimal | None
@@ -106,6 +120,8 @@ def group_key(fact: LeadFact, group_by: GroupBy) -> str | None:
         return fact.rep_id
     if group_by == "form":
         return fact.form_id
+    if group_by == "routing_variant":
+        return fact.routing_variant or NO_VARIANT
     value: str | None = getattr(fact, group_by)
     return value
 
@@ -179,6 +195,7 @@ def _metrics(
         lost=lost,
         mql_rate=_ratio(sum(1 for f in members if f.mql_at is not None), leads),
         win_rate=_ratio(len(won), closes),
+        win_interval=_interval(len(won), closes),
         revenue=revenue,
         currency=currency,
         avg_deal_size=(revenue / len(won)).quantize(CENTS) if won and revenue is not None else None,
@@ -197,6 +214,11 @@ def _metrics(
 
 def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def _interval(part: int, whole: int) -> tuple[float, float] | None:
+    interval = wilson_interval(part, whole)
+    return (round(interval[0], 4), round(interval[1], 4)) if interval is not None else None
 
 
 def _revenue(won: list[LeadFact]) -> tuple[Decimal | None, str | None]:

@@ -148,6 +148,7 @@ def to_fact(row: LeadFacts) -> LeadFact:
         rejected_at=row.rejected_at,
         rejection_reason=row.rejection_reason,
         recycled=row.recycled,
+        routing_variant=row.routing_variant,
     )
 
 

@@ -80,6 +80,8 @@ class LeadFacts(Base):
     rejected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     rejection_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
     recycled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The routing experiment's arm of the latest assignment, "<experiment>/<arm>" (issue 23).
+    routing_variant: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
 
 class Outcome(Base):

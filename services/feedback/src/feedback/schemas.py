@@ -218,6 +218,13 @@ class FunnelGroup(BaseModel):
     rejection_reasons: dict[str, int] = Field(
         description="Rejected MQLs per reason code (CSV: code=count;…)"
     )
+    # Routing experiments (issue 23), last for the same reason.
+    win_rate_wilson_lower: float | None = Field(
+        default=None, description="Lower bound of the win rate's 95 % Wilson interval"
+    )
+    win_rate_wilson_upper: float | None = Field(
+        default=None, description="Upper bound of the win rate's 95 % Wilson interval"
+    )
 
 
 class FunnelOut(BaseModel):
