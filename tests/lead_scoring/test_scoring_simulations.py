@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -169,3 +170,21 @@ async def test_past_leads_are_read_in_bounded_chunks_oldest_first(app: FastAPI) 
         ]
     assert [len(c) for c in chunks] == [2, 2, 1]
     assert {row[0] for c in chunks for row in c} == {x.lead_id for x in leads.values()}
+
+
+async def test_an_erased_lead_keeps_its_scoring_facts_and_a_won_one_its_amount(
+    app: FastAPI,
+) -> None:
+    leads = await history(app)
+    async with runtime(app).sessions() as s:
+        erased = await s.get(LeadScore, leads["erased"].lead_id)
+        won = await s.get(LeadScore, leads["won"].lead_id)
+    assert erased is not None
+    assert won is not None
+    assert (erased.lead, erased.rejection_reason, erased.outcome) == (None, None, "rejected")
+    assert erased.facts is not None
+    assert (erased.facts["seniority"], erased.facts["company_size"]) == ("c_level", 400)
+    row = str([getattr(erased, c.name) for c in LeadScore.__table__.columns]).lower()
+    for word in ("lovelace", "bigco", "ada@", "secret"):
+        assert word not in row.replace(str(erased.lead_id), ""), word
+    assert (won.won_amount, won.won_currency, won.facts) == (Decimal("1000.00"), "EUR", None)
