@@ -4,18 +4,20 @@ that arrive over `leadflow.lab` as the page shows them."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from feedback_events import ADMIN
+from feedback_events import ADMIN, RITA, at, captured, deliver, env, lead, relay, scored
 from sqlalchemy import select
 
 from feedback import lab_store
 from feedback.models import LabSimulation
 from leadflow import lab
+from leadflow.events import AssignmentReason, LeadAssigned
 from leadflow.kafka import LAB_TOPIC
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
@@ -240,3 +242,41 @@ async def test_a_scoring_simulation_and_a_failed_one_with_its_errors(
     page = (await client.get(second.headers["location"])).text
     assert "failed: invalid request" in page
     assert "rules.0.pool: Field required" in page
+
+
+async def test_the_experiments_section_shows_each_arm_with_its_interval(
+    client: httpx.AsyncClient, rt: Runtime
+) -> None:
+    """Three leads in March: split-emea control (won, lost) and variant (one, open); one lead
+    routed by no experiment is left out. Control: 1 of 2 won, Wilson .0945–.9055 (the
+    funnel's four decimals; .0945 shows as 9.4 %)."""
+    arms = [("control", "won"), ("control", "lost"), ("variant", None), (None, None)]
+    for i, (arm, stage) in enumerate(arms):
+        the_lead = lead(uuid.uuid4(), at(days=i))
+        variant = {"experiment": "split-emea", "arm": arm} if arm else None
+        reason = AssignmentReason(rule="default", variant=variant)
+        given = LeadAssigned(lead_id=the_lead.lead_id, rep=RITA, assigned_at=at(days=i, hours=1),
+                             attempt=1, reason=reason)  # fmt: skip
+        for envelope in (captured(the_lead), scored(the_lead, 80, at(days=i)), env(given)):
+            assert await deliver(rt, envelope)
+        if stage:
+            body = {"lead_id": str(the_lead.lead_id), "stage": stage,
+                    "occurred_at": at(days=i, hours=5).isoformat()}  # fmt: skip
+            if stage == "won":
+                body |= {"amount": 1000, "currency": "EUR"}
+            assert (await client.post("/v1/outcomes", json=body, headers=ADMIN)).status_code == 202
+    await relay(rt)
+    await _login(client, "analyst")
+    page = (await client.get("/lab?from=2026-03-01&to=2026-03-31")).text
+    rows = ROW.findall(page)
+    assert rows == [
+        ("split-emea/control", "split-emea", "control", "2", "1", "1", "50.0 %", "9.4 % – 90.5 %"),
+        ("split-emea/variant", "split-emea", "variant", "1", "0", "0", "–", "–"),
+    ]
+    assert "1,000.00 EUR" in page
+
+
+ROW = re.compile(
+    r'<tr data-arm="([^"]+)">\s*<th scope="row">([^<]+)</th><td class="text">([^<]+)</td>'
+    r"<td>(\d+)</td><td>\d+</td><td>(\d+)</td><td>(\d+)</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>"
+)

@@ -15,15 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from feedback import auth, handlers, lab_store, lab_view
 from feedback.api_dashboard import RT, Config, render
 from feedback.api_sales_ops import period
-from feedback.funnel import GROUP_BY, GroupBy, GroupMetrics
+from feedback.funnel import NO_VARIANT, GroupMetrics
 from leadflow import lab
 from leadflow.access import Principal, roles_text
-from leadflow.stats import wilson_interval
 
 router = APIRouter(tags=["dashboard"])
 MAX_FORM_BYTES = 262_144  # a draft rule set of a few hundred rules fits
 MAX_FORM_FIELDS = 20
-VARIANT: str = "routing_variant"  # feedback's funnel grouping by experiment arm
 _FORM_ERRORS = {400: "The form was not understood; please try again.", 413: "The form is "
                 "too large (at most 256 KiB)."}  # fmt: skip
 
@@ -33,24 +31,21 @@ def _login(request: Request) -> HTMLResponse:
     return render("login.html", next=str(request.url.path) + query)
 
 
-async def _experiments(
-    rt: RT, first: date, last: date, min_verdicts: int
-) -> list[dict[str, Any]] | None:
-    """The funnel per routing experiment arm (None until feedback groups by it)."""
-    if VARIANT not in GROUP_BY:
-        return None
+async def _experiments(rt: RT, first: date, last: date, min_verdicts: int) -> list[dict[str, Any]]:
+    """The funnel of each routing experiment's arms (`group_by=routing_variant`), by
+    experiment then arm; leads routed by no experiment are left out."""
     start = datetime.combine(first, time(), UTC)
     end = datetime.combine(last + timedelta(days=1), time(), UTC)
-    groups = await handlers.funnel_metrics(rt, cast(GroupBy, VARIANT), start, end, min_verdicts)
-    return [_arm(g) for g in groups if g.key is not None]
+    groups = await handlers.funnel_metrics(rt, "routing_variant", start, end, min_verdicts)
+    arms = [_arm(g) for g in groups if g.key is not None and g.key != NO_VARIANT]
+    return sorted(arms, key=lambda a: (a["experiment"], a["arm"]))
 
 
 def _arm(g: GroupMetrics) -> dict[str, Any]:
-    closed = g.won + g.lost
-    return {"key": g.key, "label": g.label or g.key, "leads": g.leads, "mqls": g.mqls,
-            "won": g.won, "lost": g.lost, "win_rate": g.win_rate,
-            "interval": wilson_interval(g.won, closed), "revenue": g.revenue,
-            "currency": g.currency}  # fmt: skip
+    experiment, _, arm = (g.key or "").rpartition("/")
+    return {"experiment": experiment, "arm": arm, "leads": g.leads, "mqls": g.mqls,
+            "won": g.won, "lost": g.lost, "win_rate": g.win_rate, "interval": g.win_interval,
+            "revenue": g.revenue, "currency": g.currency}  # fmt: skip
 
 
 async def _page(
