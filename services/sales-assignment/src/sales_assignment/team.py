@@ -21,8 +21,9 @@ from sales_assignment import experiment_repo, repo
 from sales_assignment.account_match import Account, AccountIndex
 from sales_assignment.experiment_trial import Trial
 from sales_assignment.facts import Rep
-from sales_assignment.models import AssignmentRow, RepRow
+from sales_assignment.models import OPEN_STATUSES, AssignmentRow, RepRow
 from sales_assignment.payloads import facts_of, to_rep
+from sales_assignment.recording import DecisionLog
 from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, reroute, route
 from sales_assignment.rules import RoutingRule, validate_rules
 
@@ -41,6 +42,8 @@ class Team:
     stored: dict[str, dict[str, int]] = field(default_factory=dict)
     # The running routing experiment, if any (`experiment_trial`).
     trial: Trial | None = None
+    # What its decisions needed, for the replay (`recording`), staged by `save`.
+    log: DecisionLog = field(default_factory=DecisionLog)
     # The routing view of each rep, parsed once; `took` keeps its open-lead count current.
     reps: dict[uuid.UUID, Rep] = field(init=False)
 
@@ -96,6 +99,26 @@ class Team:
             facts, reps, self.state, self.accounts, active, now=now, tried=tried, barred=b
         )
 
+    def decide(
+        self,
+        row: AssignmentRow,
+        now: datetime,
+        tried: set[uuid.UUID] | None = None,
+        barred: set[uuid.UUID] | None = None,
+        *,
+        kind: str,
+    ) -> Assignment | NoRepAvailable:
+        """`route`, recorded for the replay (`recording`; a queue pass records only the
+        leads it hands out: the others wait as they were)."""
+        reps = list(self.reps.values())
+        self.log.start(reps, self.rules, self.rules_version, self.counts, self.state, now=now)
+        prev = row.rep_id if row.status in OPEN_STATUSES else None
+        result = self.route(row, now, tried, barred)
+        if kind != "queue" or isinstance(result, Assignment):
+            facts = facts_of(row)
+            self.log.decided(facts, kind, result, now, prev=prev, exclude=tried, barred=barred)
+        return result
+
     def took(self, result: Assignment, previous: uuid.UUID | None) -> None:
         self.state = result.new_rr_state
         self._count(result.rep_id, +1)
@@ -120,6 +143,7 @@ class Team:
         repo.save_rr_state(uow, self.state, self.stored, now)
         if self.trial is not None:
             self.trial.record(uow, steps)
+        self.log.write(uow)
         self.stored = {pool: dict(weights) for pool, weights in self.state.items()}
 
 
@@ -140,12 +164,14 @@ class TeamCache:
     def __init__(self) -> None:
         self._team: Team | None = None
         self._generation = -1
+        self._snapshots: set[str] = set()  # the replay's team snapshots stored already
 
     async def take(self, uow: UnitOfWork, generation: int, *, fresh: bool = False) -> Team:
         """The team for the transaction whose `repo.lock_routing` returned `generation`."""
         team, self._team = self._team, None
         if fresh or team is None or self._generation != generation - 1:
             team = await Team.load(uow.session)
+        team.log.known, team.log.generation = self._snapshots, generation
         self._keep_when_committed(uow, team, generation)
         return team
 
