@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import api_rep, qualified
+from assignment_kit import api_rep, body, deliveries, qualified
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -88,6 +88,8 @@ async def test_a_split_routes_its_share_by_the_variant_rules_and_stamps_the_arm(
         "control": {"decisions": 0, "leads": 0},
         "variant": {"decisions": 0, "leads": 0},
     }
+    hook = {"url": "http://127.0.0.1:9/hook", "event_types": ["lead.assigned"]}
+    assert (await http.post("/v1/webhook-endpoints", json=hook, headers=ADMIN)).status_code == 201
     leads = ids(40, "split")
     arm = {i: "variant" if hash_fraction(i) < 0.3 else "control" for i in leads}
     assert 0 < Counter(arm.values())["variant"] < 40
@@ -108,6 +110,10 @@ async def test_a_split_routes_its_share_by_the_variant_rules_and_stamps_the_arm(
     assert {e.lead_id: e.reason.variant for e in events} == {
         i: {"experiment": "pair", "arm": arm[i]} for i in leads
     }
+    for lead_id in leads:  # the webhook carries the reason as it always has
+        [sent] = await deliveries(app.state.assigner, lead_id)
+        reason = body(sent)["data"]["assignment"]["reason"]
+        assert reason["variant"] == {"experiment": "pair", "arm": arm[lead_id]}
     n_variant = sum(1 for a in arm.values() if a == "variant")
     counts = (await experiment(http, exp["experiment_id"]))["arms"]
     assert counts == {
