@@ -260,3 +260,30 @@ async def test_who_may_run_experiments_and_what_is_refused(http: httpx.AsyncClie
     assert "exists" in again.json()["detail"]
     rules = (await http.get("/v1/routing/rules", headers=ADMIN)).json()
     assert rules["version"] == 0  # nothing was promoted
+
+
+async def test_a_shadow_records_queued_decisions_only_and_cannot_promote_a_retired_rep(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    ann, bob = [await api_rep(http, n) for n in ("Ann", "Bob")]
+    await put_rules(http, [{"name": "ann-only", "pool": [ann]}])
+    r = await http.patch(f"/v1/reps/{ann}", json={"active": False}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    exp = await start(http, name="bob", mode="shadow", rules=[{"name": "b", "pool": [bob]}])
+    waiting = uuid.uuid4()
+    await route_all(app, [waiting])
+    assert (await shown(http, waiting))["status"] == "queued"
+    assert await app.state.assigner.retry_queue() == 0  # a pass that leaves it waiting
+    shadow = (await experiment(http, exp["experiment_id"]))["shadow"]
+    assert (shadow["decisions"], shadow["would_differ"]) == (1, 1)
+    assert (shadow["queued_actual"], shadow["queued_shadow"]) == (1, 0)
+    assert shadow["per_rep"] == [{"rep_id": bob, "name": "Bob", "actual": 0, "shadow": 1}]
+
+    assert (await http.delete(f"/v1/reps/{bob}", headers=ADMIN)).status_code == 204
+    end_url = f"/v1/routing/experiments/{exp['experiment_id']}/end"
+    refused = await http.post(end_url, json={"promote": True}, headers=ADMIN)
+    assert refused.status_code == 409
+    assert f"no rep {bob}" in refused.json()["detail"]
+    assert (await experiment(http, exp["experiment_id"]))["status"] == "running"
+    assert (await http.get("/v1/routing/rules", headers=ADMIN)).json()["version"] == 1
+    assert (await end(http, exp["experiment_id"], promote=False))["outcome"] == "ended"
