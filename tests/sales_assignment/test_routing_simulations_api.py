@@ -40,12 +40,14 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
 
 
 async def tables(a: Assigner) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table of the service's database but the simulations', row by row."""
+    """Every table of the service's database but the simulations', row by row (the
+    outbox without the simulations' reports to the lab page, on leadflow.lab)."""
     async with a.rt.engine.connect() as conn:
         names = await conn.run_sync(lambda c: inspect(c).get_table_names())
         out = {}
         for name in sorted(set(names) - {"routing_simulations"}):
-            rows = (await conn.execute(text(f'SELECT * FROM "{name}"'))).all()
+            where = " WHERE topic <> 'leadflow.lab'" if name == "outbox" else ""
+            rows = (await conn.execute(text(f'SELECT * FROM "{name}"{where}'))).all()
             out[name] = sorted(tuple(map(repr, r)) for r in rows)
     return out
 

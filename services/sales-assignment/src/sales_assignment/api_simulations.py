@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from leadflow.access import Reader, roles_text
 from leadflow.http import Problem, invalid
+from sales_assignment import lab as routing_lab
 from sales_assignment import simulation_runs
 from sales_assignment.admin import NotFound
 from sales_assignment.api_deps import NOT_FOUND, A
@@ -41,7 +42,10 @@ class SimulationStarted(BaseModel):
 async def start_simulation(body: RoutingSimulationRequest, a: A, who: Reader) -> SimulationStarted:
     by = f"{who.role}:{who.token_id or who.subject or who.source}"
     try:
-        simulation_id = await simulation_runs.start(a, body, requested_by=by)
+        # Its report goes on leadflow.lab too: the dashboard's lab page lists every one.
+        simulation_id = await simulation_runs.start(
+            a, body, requested_by=by, on_done=routing_lab.reporter(a)
+        )
     except simulation_runs.SimulationInvalid as exc:
         raise invalid(exc.errors) from exc
     except simulation_runs.TooManyRunning as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from leadflow import lab
 from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadErased, LeadOutcome, LeadQualified
 from leadflow.schedule import every
@@ -20,6 +21,7 @@ from sales_assignment import (
     api_simulations,
     api_webhooks,
 )
+from sales_assignment import lab as routing_lab
 from sales_assignment.api_deps import install_errors
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker
@@ -60,6 +62,13 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
         settings.purge_interval_seconds, lambda: purge_fairness(runtime, ledger_days)
     )
     runtime.workers.append(("fairness-retention", purge_ledger))
+    handle = routing_lab.follower(assigner)
+
+    async def follow_lab() -> None:  # routing simulations asked for on leadflow.lab
+        await lab.follow(settings, group=lab.lab_group(settings), types={lab.REQUESTED},
+                         handle=handle)  # fmt: skip
+
+    runtime.workers.append(("lab", follow_lab))
     app = create_app(
         runtime,
         title="leadflow sales-assignment",

@@ -1,0 +1,75 @@
+"""sales-assignment's side of the what-if lab: it runs the routing simulations requested on
+`leadflow.lab` (by the dashboard's lab page) and publishes every routing simulation's report
+there, those started through `POST /v1/routing/simulations` too, for the page to list.
+
+A simulation asked for on the lab gets its id here (`simulation_runs.start` picks one); its
+`reported` messages keep the requester's id as key and carry this service's in the report
+(`simulation_id`, for `GET /v1/routing/simulations/{id}`).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+
+from leadflow import lab
+from sales_assignment import simulation_runs
+from sales_assignment.assigning import Assigner
+from sales_assignment.schemas_lab import RoutingSimulationRequest
+
+log = logging.getLogger(__name__)
+
+
+async def publish(a: Assigner, message: lab.SimulationReported) -> None:
+    """Publish a report through the outbox."""
+    async with a.rt.transaction() as uow:
+        lab.stage(uow, message, source=a.rt.source)
+
+
+def reporter(a: Assigner, lab_id: uuid.UUID | None = None) -> simulation_runs.OnDone:
+    """`on_done` for `simulation_runs.start`: publish the finished simulation's body under
+    `lab_id` (the requester's id), or under its own id (one started through the API)."""
+
+    async def on_done(body: dict[str, Any]) -> None:
+        key = lab_id or uuid.UUID(str(body["simulation_id"]))
+        await publish(a, lab.reported(key, "routing", body))
+
+    return on_done
+
+
+async def run(a: Assigner, message: lab.SimulationRequested) -> lab.SimulationReported:
+    """Start a requested routing simulation: a `running` report, or why it cannot run (a
+    request that does not validate: each field, as the API's 422 names it)."""
+    sid = message.simulation_id
+    if lab.expired(message):
+        return lab.failed(sid, "routing", "expired: nobody ran it within an hour of the request")
+    try:
+        request = RoutingSimulationRequest.model_validate(message.request)
+        started = await simulation_runs.start(
+            a, request, requested_by=message.requested_by, on_done=reporter(a, sid)
+        )
+    except ValidationError as exc:
+        return lab.failed(sid, "routing", "invalid request", lab.invalid_fields(exc))
+    except simulation_runs.SimulationInvalid as exc:
+        errors = [{"field": field, "message": text} for field, text in exc.errors]
+        return lab.failed(sid, "routing", "invalid request", errors)
+    except simulation_runs.TooManyRunning as exc:
+        return lab.failed(sid, "routing", str(exc))
+    body = {"simulation_id": str(started), "status": "running", "request": request.doc()}
+    return lab.reported(sid, "routing", body)
+
+
+def follower(a: Assigner) -> lab.Handle:
+    """The lab follower's handler: run each routing request, publish what became of it."""
+
+    async def handle(message: lab.LabMessage) -> None:
+        if not isinstance(message, lab.SimulationRequested) or message.kind != "routing":
+            return
+        report = await run(a, message)
+        log.info("routing simulation %s requested: %s", message.simulation_id, report.status)
+        await publish(a, report)
+
+    return handle
