@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sales_assignment.models import HistoryRow, RepRow
-from sales_assignment.replay_inputs import Checkpoint, Decision, Snapshot
+from sales_assignment.replay_inputs import Checkpoint, Decision, RepId, Snapshot, rep_id
 from sales_assignment.replay_models import CheckpointRow, DecisionRow, SnapshotRow
 from sales_assignment.staging import DECISIONS
 
@@ -51,23 +52,21 @@ async def span(session: AsyncSession, start: datetime, end: datetime) -> tuple[K
     return (team_start.generation, team_start.step), (last.generation, last.step)
 
 
-async def chunk(
-    session: AsyncSession, after: Key | None, last: Key, limit: int
-) -> list[DecisionRow]:
+async def chunk(session: AsyncSession, after: Key | None, last: Key, limit: int) -> list[Row[Any]]:
     """Up to `limit` decisions past `after` (inclusive from the start when None), to `last`."""
-    stmt = select(D).where(
+    stmt = select(*D.__table__.columns).where(
         or_(D.generation < last[0], and_(D.generation == last[0], D.step <= last[1]))
     )
     if after is not None:
         stmt = stmt.where(
             or_(D.generation > after[0], and_(D.generation == after[0], D.step > after[1]))
         )
-    return list(await session.scalars(stmt.order_by(D.generation, D.step).limit(limit)))
+    return list(await session.execute(stmt.order_by(D.generation, D.step).limit(limit)))
 
 
 async def chunks(
     session: AsyncSession, first: Key, last: Key, size: int
-) -> AsyncIterator[list[DecisionRow]]:
+) -> AsyncIterator[list[Row[Any]]]:
     """The decisions from `first` to `last`, `size` at a time."""
     after: Key | None = (first[0], first[1] - 1)
     while True:
@@ -79,19 +78,23 @@ async def chunks(
         after = (rows[-1].generation, rows[-1].step)
 
 
-def decision(row: DecisionRow) -> Decision:
-    """A stored decision as the replay reads it."""
+def decision(row: Row[Any]) -> Decision:
+    """A stored decision (a `routing_decisions` row) as the replay reads it."""
+
+    def rep(value: object) -> RepId | None:
+        return rep_id(str(value)) if value is not None else None
+
     return Decision(
         checkpoint_id=row.checkpoint_id,
         decided_at=row.decided_at,
         lead_id=row.lead_id,
         kind=row.kind,
         facts=row.facts,
-        owner_id=row.owner_id,
-        prev_id=row.prev_id,
-        exclude=frozenset(uuid.UUID(r) for r in row.exclude) if row.exclude is not None else None,
-        barred=frozenset(uuid.UUID(r) for r in row.barred or ()),
-        rep_id=row.rep_id,
+        owner_id=rep(row.owner_id),
+        prev_id=rep(row.prev_id),
+        exclude=frozenset(rep_id(r) for r in row.exclude) if row.exclude is not None else None,
+        barred=frozenset(rep_id(r) for r in row.barred or ()),
+        rep_id=rep(row.rep_id),
         rule=row.rule,
     )
 

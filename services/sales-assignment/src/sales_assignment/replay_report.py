@@ -34,8 +34,8 @@ class Tally:
     cap_hits: int = 0
     misses: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
     matched: set[str] = field(default_factory=set)
-    expected: dict[uuid.UUID, float] = field(default_factory=dict)
-    given: dict[uuid.UUID, int] = field(default_factory=dict)
+    expected: dict[str, float] = field(default_factory=dict)  # by rep id (text)
+    given: dict[str, int] = field(default_factory=dict)
     # lead → (recorded rep, simulated rep, simulated rule), as each last stood
     final: dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None, str | None]] = field(
         default_factory=dict
@@ -59,18 +59,19 @@ class Tally:
         capped = False
         for c in result.reason.get("candidates", ()):
             if c["eligible"]:
-                eligible[c["rep_id"]] = c.get("weight") or 0
-            elif not capped and (c["skipped"] or "").startswith("at capacity"):
+                eligible[c["rep_id"]] = c["weight"] or 0
+            elif not capped and c["skipped"].startswith("at capacity"):
                 capped = True
         self.cap_hits += capped
         if not isinstance(result, Assignment) or not eligible:
             return
         total = sum(eligible.values())
-        for rep_id, weight in eligible.items():
-            key = uuid.UUID(rep_id)
+        expected = self.expected
+        for key, weight in eligible.items():
             share = weight / total if total else 1 / len(eligible)
-            self.expected[key] = self.expected.get(key, 0.0) + share
-        self.given[result.rep_id] = self.given.get(result.rep_id, 0) + 1
+            expected[key] = expected.get(key, 0.0) + share
+        chosen = str(result.rep_id)
+        self.given[chosen] = self.given.get(chosen, 0) + 1
 
     def lead(
         self, lead_id: uuid.UUID, real: uuid.UUID | None, sim: uuid.UUID | None, rule: str | None
@@ -82,22 +83,22 @@ class Tally:
 
     def rep_ids(self) -> set[str]:
         """Every rep the report names."""
-        ids = {str(r) for r in (*self.expected, *self.given)}
+        ids = {*self.expected, *self.given}
         for real, sim, _ in self.final.values():
             ids |= {str(r) for r in (real, sim) if r is not None}
         return ids
 
     def report(self, names: Mapping[str, str], rule_names: Sequence[str]) -> dict[str, Any]:
         """The report's figures (the GET body's, without the simulation's own fields)."""
-        actual: dict[uuid.UUID, int] = {}
-        simulated: dict[uuid.UUID, int] = {}
+        actual: dict[str, int] = {}  # by rep id (text)
+        simulated: dict[str, int] = {}
         moved: list[dict[str, Any]] = []
         changed = newly_queued = 0
         for lead_id, (real, sim, rule) in self.final.items():
             if real is not None:
-                actual[real] = actual.get(real, 0) + 1
+                actual[str(real)] = actual.get(str(real), 0) + 1
             if sim is not None:
-                simulated[sim] = simulated.get(sim, 0) + 1
+                simulated[str(sim)] = simulated.get(str(sim), 0) + 1
             if real == sim:
                 continue
             changed += 1
@@ -113,7 +114,7 @@ class Tally:
                 )
         reps = sorted(
             {*actual, *simulated, *self.expected},
-            key=lambda r: (names.get(str(r), "").casefold(), str(r)),
+            key=lambda r: (names.get(r, "").casefold(), r),
         )
         return {
             "leads": len(self.final),
@@ -121,8 +122,8 @@ class Tally:
             "changed": changed,
             "per_rep": [
                 {
-                    "rep_id": str(r),
-                    "name": names.get(str(r)),
+                    "rep_id": r,
+                    "name": names.get(r),
                     "actual": actual.get(r, 0),
                     "simulated": simulated.get(r, 0),
                 }
@@ -146,8 +147,8 @@ class Tally:
             "moved_total": changed,
             "fairness": [
                 {
-                    "rep_id": str(r),
-                    "name": names.get(str(r)),
+                    "rep_id": r,
+                    "name": names.get(r),
                     "expected": round(self.expected.get(r, 0.0), 2),
                     "simulated": self.given.get(r, 0),
                 }
