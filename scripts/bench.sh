@@ -49,6 +49,7 @@ run() {
 }
 
 run routing bench/routing_fairness.py
+run routing-replay bench/routing_replay_bench.py
 run account-matching bench/account_matching.py
 run scoring-quality bench/scoring_quality.py
 run scoring-throughput bench/scoring_throughput.py
