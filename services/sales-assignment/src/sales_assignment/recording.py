@@ -30,7 +30,7 @@ from typing import Any
 
 from leadflow.uow import UnitOfWork
 from sales_assignment import repo
-from sales_assignment.facts import LeadFacts, Rep
+from sales_assignment.facts import Rep
 from sales_assignment.replay_models import CheckpointRow, DecisionRow, SnapshotRow
 from sales_assignment.routing import Assignment, NoRepAvailable
 from sales_assignment.rules import OWNER_RULE, RoutingRule, rule_docs
@@ -113,7 +113,8 @@ class DecisionLog:
 
     def decided(
         self,
-        facts: LeadFacts,
+        lead_id: uuid.UUID,
+        facts: Mapping[str, Any],
         kind: str,
         result: Assignment | NoRepAvailable,
         now: datetime,
@@ -122,12 +123,12 @@ class DecisionLog:
         exclude: Collection[uuid.UUID] | None,
         barred: Collection[uuid.UUID] | None,
     ) -> None:
-        """Record one decision (after `start`)."""
+        """Record one decision (after `start`); `facts` as the assignment row holds them."""
         assert self.checkpoint_id is not None, "start() first"
         lines = result.reason.get("candidates") or [{}]
         # The account owner, when one matched, is the reason's first candidate.
         owner = lines[0].get("rep_id") if lines[0].get("step") == OWNER_RULE else None
-        doc: dict[str, Any] = {name: getattr(facts, name) for name in FACTS}
+        doc: dict[str, Any] = {name: facts.get(name) for name in FACTS}
         variant = result.reason.get("variant")
         if isinstance(variant, dict) and variant.get("arm") == "variant":
             doc["variant"] = str(variant.get("experiment"))  # routed by other rules
@@ -138,7 +139,7 @@ class DecisionLog:
                 "step": self.step,
                 "checkpoint_id": self.checkpoint_id,
                 "decided_at": now,
-                "lead_id": facts.lead_id,
+                "lead_id": lead_id,
                 "kind": kind,
                 "facts": doc,
                 "owner_id": uuid.UUID(owner) if owner else None,

@@ -110,13 +110,15 @@ class Team:
     ) -> Assignment | NoRepAvailable:
         """`route`, recorded for the replay (`recording`; a queue pass records only the
         leads it hands out: the others wait as they were)."""
-        reps = list(self.reps.values())
-        self.log.start(reps, self.rules, self.rules_version, self.counts, self.state, now=now)
+        if self.log.checkpoint_id is None:  # the team's first decision
+            reps = list(self.reps.values())
+            self.log.start(reps, self.rules, self.rules_version, self.counts, self.state, now=now)
         prev = row.rep_id if row.status in OPEN_STATUSES else None
         result = self.route(row, now, tried, barred)
         if kind != "queue" or isinstance(result, Assignment):
-            facts = facts_of(row)
-            self.log.decided(facts, kind, result, now, prev=prev, exclude=tried, barred=barred)
+            self.log.decided(
+                row.lead_id, row.facts, kind, result, now, prev=prev, exclude=tried, barred=barred
+            )
         return result
 
     def took(self, result: Assignment, previous: uuid.UUID | None) -> None:
