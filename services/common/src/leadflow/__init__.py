@@ -33,6 +33,7 @@ Public — a service may import these:
     erasure_log   `LogEraser`: erasure on the event log, wrapped around a service's handlers
     fairness      the fairness ledger over recorded routing decisions (pure)
     stats         small statistics (pure): the Wilson interval of a proportion
+    lab           the what-if lab's channel: simulation requests and reports on `leadflow.lab`
 
 Internal — the kernel's own (the runtime and the tools use them; services do not):
 
@@ -62,6 +63,7 @@ __all__ = [
     "fairness",
     "groupcommit",
     "http",
+    "lab",
     "leadbody",
     "limits",
     "migrations",
