@@ -74,7 +74,7 @@ def headline(doc: dict[str, Any]) -> str:
         f"{doc.get('cap_hits', 0)} cap hit(s)"
     ]
     reproduced = doc.get("reproduced")
-    if isinstance(reproduced, float):
+    if isinstance(reproduced, (int, float)) and not isinstance(reproduced, bool):
         lines.append(
             f"Replayed as they were made, {reproduced:.2%} of the decisions come out the same"
         )
@@ -87,15 +87,26 @@ def headline(doc: dict[str, Any]) -> str:
 
 
 def per_rep_table(doc: dict[str, Any]) -> Table:
-    """Actual vs simulated leads per rep, with the difference."""
+    """Actual vs simulated leads per rep, the difference, and (when the report has its
+    fairness) the leads the rep's weight let it expect in the simulation."""
+    fairness = doc.get("fairness")
+    expected = (
+        {f.get("rep_id"): f.get("expected") for f in fairness if isinstance(f, dict)}
+        if isinstance(fairness, list)
+        else None
+    )
     t = Table(title="Per rep: actual vs simulated")
     t.add_column("rep")
-    for col in ("actual", "simulated", "Δ"):
+    for col in ("actual", "simulated", "Δ", *(("expected (simulated)",) if expected else ())):
         t.add_column(col, justify="right")
     for rep in doc.get("per_rep") or []:
         actual, simulated = rep.get("actual", 0), rep.get("simulated", 0)
         name = rep.get("name") or rep.get("rep_id")
-        t.add_row(escape(str(name)), str(actual), str(simulated), f"{simulated - actual:+d}")
+        cells = [escape(str(name)), str(actual), str(simulated), f"{simulated - actual:+d}"]
+        if expected:
+            share = expected.get(rep.get("rep_id"))
+            cells.append("–" if share is None else f"{share:.2f}")
+        t.add_row(*cells)
     return t
 
 
@@ -107,7 +118,8 @@ def misses_table(doc: dict[str, Any]) -> Table:
     t.add_column("example leads")
     for miss in doc.get("misses") or []:
         examples = ", ".join(map(str, (miss.get("example_lead_ids") or [])[:3]))
-        t.add_row(escape(str(miss.get("reason"))), str(miss.get("count")), examples)
+        reason = miss.get("explanation") or miss.get("reason")
+        t.add_row(escape(str(reason)), str(miss.get("count")), examples)
     return t
 
 

@@ -4,7 +4,9 @@ The app (FastAPI, served by uvicorn on loopback) answers `POST /v1/routing/simul
 `GET /v1/routing/simulations/{id}` with the bodies agreed for sales-assignment (HELPERS.md,
 "Agreed interfaces"): `running` for the first looks, then `done` (or `failed` for a window
 starting 2027-02-01). It keeps what it was sent, so the test sees the CLI's requests. This
-checks the CLI's side of the interface: the route's own tests live with sales-assignment.
+checks the paths a real service rarely takes on demand (still running after --wait, a turn
+to wait on 429, failed); tests/sales_assignment/test_routing_simulate_cli.py runs the CLI
+against the real route.
 """
 
 from __future__ import annotations
