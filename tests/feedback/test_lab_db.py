@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -280,3 +280,14 @@ ROW = re.compile(
     r'<tr data-arm="([^"]+)">\s*<th scope="row">([^<]+)</th><td class="text">([^<]+)</td>'
     r"<td>(\d+)</td><td>\d+</td><td>(\d+)</td><td>(\d+)</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>"
 )
+
+
+async def test_simulations_older_than_the_retention_are_purged(rt: Runtime) -> None:
+    old, new = uuid.uuid4(), uuid.uuid4()
+    for sid, days in ((old, 400), (new, 10)):
+        report = _report(
+            str(sid), created_at=(datetime.now(UTC) - timedelta(days=days)).isoformat()
+        )
+        await lab_store.handle(rt, lab.reported(sid, "routing", report))
+    assert await lab_store.purge(rt, 365) == 1
+    assert [row.simulation_id for row in await _rows(rt)] == [new]

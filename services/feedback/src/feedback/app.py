@@ -58,6 +58,8 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
         )
 
     runtime.workers.append(("lab", follow_lab))
+    purge_lab = every(settings.purge_interval_seconds, lambda: lab_store.purge(runtime, days))
+    runtime.workers.append(("lab-retention", purge_lab))
     app = create_app(
         runtime,
         title="leadflow feedback",

@@ -8,10 +8,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedback.models import LabSimulation
 from leadflow import lab
+from leadflow.schedule import purge_older_than
 from leadflow.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -110,3 +112,15 @@ async def recent(rt: Runtime, limit: int = LISTED) -> list[LabSimulation]:
 async def find(rt: Runtime, simulation_id: uuid.UUID) -> LabSimulation | None:
     async with rt.sessions() as s:
         return await s.get(LabSimulation, simulation_id)
+
+
+async def _purge(session: AsyncSession, before: datetime) -> int:
+    stmt = delete(LabSimulation).where(LabSimulation.requested_at < before)
+    result = await session.execute(stmt.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge(rt: Runtime, retention_days: float) -> int:
+    """Delete the simulations asked for longer ago than the retention (the journey's); how
+    many."""
+    return await purge_older_than(rt, retention_days, _purge, what="lab simulations", logger=log)
