@@ -15,9 +15,10 @@ from assignment_kit import add_rep, clock, handle, outcome, qualified
 from sqlalchemy import select
 
 from leadflow.events import Envelope, LeadErased, LeadOutcome
-from sales_assignment import admin, declining, policy_admin
+from sales_assignment import admin, declining, policy_admin, retention
 from sales_assignment.assigning import Assigner
 from sales_assignment.replay_models import DecisionRow, SnapshotRow
+from sales_assignment.replay_report import MISS_REASONS
 from sales_assignment.schemas_lab import RoutingSimulationRequest
 from sales_assignment.simulation import simulate
 
@@ -130,3 +131,28 @@ async def test_a_draft_can_add_a_rep_change_rules_and_cap(assigner: Assigner) ->
     assert report["newly_queued"] == 2  # Ann full, nobody else for DE
     assert report["cap_hits"] == 2
     assert report["rules_never_matched"] == ["never"]
+
+
+async def test_teams_past_the_retention_go_whole_and_their_leads_count_as_not_recorded(
+    assigner: Assigner,
+) -> None:
+    a = assigner
+    ann = await add_rep(a, "Ann")
+    clock(a).now -= timedelta(days=3)
+    old = await _leads(a, 3)
+    clock(a).now += timedelta(days=3)
+    await admin.update_rep(a, ann, {"weight": 2})  # a new team from here
+    new = await _leads(a, 2)
+
+    teams = await retention.purge_replay_record(a.rt, retention_days=1)
+
+    async with a.rt.sessions() as s:
+        kept = set(await s.scalars(select(DecisionRow.lead_id)))
+    assert teams == 1
+    assert kept == set(new)
+    report = await simulate(a, _window(a, **{"from": clock(a).now - timedelta(days=5)}))
+    [miss] = report["misses"]
+    assert (miss["reason"], miss["count"]) == ("not_recorded", 3)
+    assert miss["explanation"] == MISS_REASONS["not_recorded"]
+    assert set(miss["example_lead_ids"]) == {str(i) for i in old}
+    assert report["reproduced"] == 0.4

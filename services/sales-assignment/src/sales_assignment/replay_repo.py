@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy import Row, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sales_assignment.models import HistoryRow, RepRow
@@ -136,3 +136,21 @@ async def rep_names(session: AsyncSession, rep_ids: Collection[str]) -> dict[str
     ids = [uuid.UUID(r) for r in rep_ids]
     rows = await session.execute(select(RepRow.rep_id, RepRow.name).where(RepRow.rep_id.in_(ids)))
     return {str(rep_id): name for rep_id, name in rows}
+
+
+PURGE_TEAMS = 50  # teams (checkpoints and their decisions) one retention transaction deletes
+
+
+async def purge_teams(session: AsyncSession, before: datetime) -> int:
+    """Delete up to `PURGE_TEAMS` teams whose every decision was made before `before`, with
+    their decisions; how many teams. Whole teams only: a team's later decisions replay from
+    its checkpoint through its earlier ones."""
+    C = CheckpointRow
+    later = select(D.id).where(D.checkpoint_id == C.id, D.decided_at >= before).exists()
+    stmt = select(C.id).where(C.created_at < before, ~later).limit(PURGE_TEAMS)
+    teams = list(await session.scalars(stmt))
+    if teams:
+        gone = {"synchronize_session": False}
+        await session.execute(delete(D).where(D.checkpoint_id.in_(teams)).execution_options(**gone))
+        await session.execute(delete(C).where(C.id.in_(teams)).execution_options(**gone))
+    return len(teams)

@@ -1,5 +1,5 @@
-"""Retention: webhook deliveries and fairness lines do not pile up for ever (a background
-task runs this)."""
+"""Retention: webhook deliveries, fairness lines and the replay record do not pile up for
+ever (a background task runs this)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 from leadflow.schedule import purge_older_than
 from leadflow.service import Runtime
-from sales_assignment import fairness_repo, webhook_repo
+from sales_assignment import fairness_repo, replay_repo, webhook_repo
 
 log = logging.getLogger(__name__)
 
@@ -30,4 +30,17 @@ async def purge_fairness(rt: Runtime, retention_days: float) -> int:
         what="fairness lines",
         logger=log,
         batch=fairness_repo.PURGE_BATCH,
+    )
+
+
+async def purge_replay_record(rt: Runtime, retention_days: float) -> int:
+    """Delete the replay record's teams (checkpoint and decisions) whose decisions are all
+    older than the retention; how many teams."""
+    return await purge_older_than(
+        rt,
+        retention_days,
+        replay_repo.purge_teams,
+        what="replay record teams",
+        logger=log,
+        batch=replay_repo.PURGE_TEAMS,
     )
