@@ -1,11 +1,12 @@
-"""The what-if lab page in headless Chromium: feedback and sales-assignment as real processes
-on the real broker (topics of this module's own), the simulation travelling over
-`leadflow.lab` and nothing else between them.
+"""The what-if lab page in headless Chromium: lead-scoring, sales-assignment and feedback as
+real processes on the real broker (topics of this module's own), the simulations travelling
+over `leadflow.lab` and nothing else between them.
 
-sales-assignment routes four MQLs (published as lead-scoring would) between two reps, which
-records its decisions. Chromium logs in on /lab, a wrong draft is said on the page, a routing
-simulation deactivating one rep is run from the form and its report read once it arrives (the
-page reloads itself while it waits); screenshots at laptop and phone sizes, as the
+Four leads captured (published as intake would) are scored by lead-scoring and routed by
+sales-assignment between two reps, which records its decisions. Chromium logs in on /lab, a
+wrong draft is said on the page, a routing simulation deactivating one rep is run from the
+form and its report read once it arrives (the page reloads itself while it waits), then a
+scoring simulation with a higher threshold; screenshots at laptop and phone sizes, as the
 dashboard's browser test takes them.
 """
 
@@ -22,10 +23,10 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from feedback_events import lead, scored
+from feedback_events import captured
 from test_dashboard_browser import _at_each_size, chromium  # noqa: F401  (a fixture)
 
-from leadflow.events import TOPICS
+from leadflow.events import TOPICS, Lead
 from leadflow.kafka import ensure_topics, physical_topic
 from support.infra import free_port
 from support.kafka_tools import eventually, place_group_at_end
@@ -59,12 +60,13 @@ def _proc(name: str, bootstrap: str, prefix: str, base: Path) -> Proc:
 
 @pytest.fixture
 async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
-    """sales-assignment and feedback on topics of their own; two reps and four routed MQLs."""
+    """lead-scoring, sales-assignment and feedback on topics of their own; two reps, and
+    four leads captured, scored (MQLs at 80), routed and their decisions recorded."""
     prefix = f"lab-browser-{uuid.uuid4().hex[:8]}."
     await ensure_topics(kafka_bootstrap, prefix=prefix, partitions=1)
     topics = [physical_topic(t, prefix) for t in TOPICS]
     procs = {name: _proc(name, kafka_bootstrap, prefix, tmp_path)
-             for name in ("sales-assignment", "feedback")}  # fmt: skip
+             for name in ("lead-scoring", "sales-assignment", "feedback")}  # fmt: skip
     for proc in procs.values():
         await place_group_at_end(kafka_bootstrap, proc.env["LEADFLOW_CONSUMER_GROUP"], topics)
         proc.start()
@@ -79,7 +81,7 @@ async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[dict[s
                 made = await http.post("/v1/reps", json=doc)
                 assert made.status_code == 201, made.text
                 reps[name] = made.json()["rep_id"]
-            leads = await _publish_mqls(kafka_bootstrap, prefix)
+            leads = await _capture(kafka_bootstrap, prefix)
 
             async def all_routed() -> bool:
                 for lead_id in leads:
@@ -95,15 +97,18 @@ async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[dict[s
             proc.terminate()
 
 
-async def _publish_mqls(bootstrap: str, prefix: str) -> list[uuid.UUID]:
-    """Four `leads.qualified` events, as lead-scoring publishes them."""
+async def _capture(bootstrap: str, prefix: str) -> list[uuid.UUID]:
+    """Four `leads.captured` events, as intake publishes them: CTOs of a large software
+    company, 80 with lead-scoring's default rules (an MQL at 60)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
         ids = []
         for _ in range(LEADS):
-            now = datetime.now(UTC)
-            envelope = scored(lead(uuid.uuid4(), now), 80, now)
+            person = Lead(lead_id=uuid.uuid4(), email="ada@bigco.example.com", job_title="CTO",
+                          company_size=400, industry="software", country="DE",
+                          captured_at=datetime.now(UTC))  # fmt: skip
+            envelope = captured(person)
             topic = physical_topic(envelope.topic, prefix)
             await producer.send_and_wait(
                 topic, value=envelope.value(), key=envelope.key, headers=envelope.headers()
@@ -197,3 +202,24 @@ async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
         assert listed[0].get_attribute("data-simulation-id") == simulation_id
 
     _at_each_size(driver, lab_page, shots / "lab", "lab", list_shown)
+
+    # A scoring simulation from the page: a threshold of 90 leaves none of the four (80).
+    driver.get(lab_page)
+    form = driver.find_element(By.CSS_SELECTOR, "#scoring-form form")
+    form.find_element(By.NAME, "threshold").send_keys("90")
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    WebDriverWait(driver, 20).until(lambda d: "/lab/simulations/" in d.current_url)
+    try:
+        WebDriverWait(driver, 90).until(lambda d: d.find_elements(*done))
+    except TimeoutException as exc:
+        logs = "\n".join(p.log_tail() for p in services["logs"].values())
+        raise AssertionError(f"no report: {driver.page_source[-2000:]}\n{logs}") from exc
+    assert driver.find_element(By.ID, "mqls-now").text == str(LEADS)
+    assert driver.find_element(By.ID, "mqls-draft").text == "0"
+    stopped = driver.find_element(By.CSS_SELECTOR, "#stopped-being-mql h2").text
+    assert stopped == f"Leads that would stop being MQLs ({LEADS})"
+
+    def scoring_shown(_: str, __: int) -> None:
+        assert driver.find_element(By.CSS_SELECTOR, "#outcomes table").size["width"] > 200
+
+    _at_each_size(driver, driver.current_url, shots / "scoring", "lab-scoring", scoring_shown)
