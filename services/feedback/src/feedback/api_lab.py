@@ -22,8 +22,10 @@ from leadflow.access import Principal, roles_text
 router = APIRouter(tags=["dashboard"])
 MAX_FORM_BYTES = 262_144  # a draft rule set of a few hundred rules fits
 MAX_FORM_FIELDS = 20
-_FORM_ERRORS = {400: "The form was not understood; please try again.", 413: "The form is "
-                "too large (at most 256 KiB)."}  # fmt: skip
+_FORM_ERRORS = {
+    400: "The form was not understood; please try again.",
+    413: "The form is too large (at most 256 KiB).",
+}
 
 
 def _login(request: Request) -> HTMLResponse:

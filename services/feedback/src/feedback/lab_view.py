@@ -84,9 +84,8 @@ def read_form(kind: lab.Kind, form: Mapping[str, str]) -> Draft:
     `reps` a JSON array of rep changes. Scoring: `rules` a JSON object (a draft rule set as
     PUT /v1/scoring/rules takes it), `threshold` a whole number from 0 to 100. Empty fields
     leave the live rules, roster and threshold as they are."""
-    names = ("from", "to", "rules", "reps") if kind == "routing" else ("from", "to", "rules",
-                                                                        "threshold")  # fmt: skip
-    values = {name: form.get(name, "") for name in names}
+    extra = "reps" if kind == "routing" else "threshold"
+    values = {name: form.get(name, "") for name in ("from", "to", "rules", extra)}
     draft = Draft(kind, values)
     first, last = _window(values, draft.errors)
     # The services take a window [from, to) of times: the form's last day is included.
