@@ -91,7 +91,8 @@ async def test_a_split_routes_its_share_by_the_variant_rules_and_stamps_the_arm(
     hook = {"url": "http://127.0.0.1:9/hook", "event_types": ["lead.assigned"]}
     assert (await http.post("/v1/webhook-endpoints", json=hook, headers=ADMIN)).status_code == 201
     leads = ids(40, "split")
-    arm = {i: "variant" if hash_fraction(i) < 0.3 else "control" for i in leads}
+    salt = uuid.UUID(exp["experiment_id"])  # the hash is salted by the experiment
+    arm = {i: "variant" if hash_fraction(salt, i) < 0.3 else "control" for i in leads}
     assert 0 < Counter(arm.values())["variant"] < 40
     await route_all(app, leads)
 

@@ -30,10 +30,21 @@ def ids(n: int) -> list[UUID]:
     return [uuid.uuid5(uuid.NAMESPACE_URL, f"lead-{i}") for i in range(n)]
 
 
-def test_the_hash_is_the_first_8_bytes_of_sha256_of_the_uuid_over_2_to_the_64() -> None:
+def test_the_hash_is_sha256_of_the_experiment_and_lead_ids_first_8_bytes_over_2_to_64() -> None:
     # Pinned: a lead keeps its arm across processes, replicas and releases.
-    assert hash_fraction(UUID(int=0)) == 0x374708FFF7719DD5 / 2**64 == 0.21592766045745868
-    assert hash_fraction(UUID(int=0)) == hash_fraction(UUID(int=0))
+    lead = UUID(int=0)
+    assert hash_fraction(EXP, lead) == 0x7ECA4780A35DE515 / 2**64 == 0.49527403727130764
+    assert hash_fraction(EXP, lead) == hash_fraction(EXP, lead)
+    assert hash_fraction(UUID(int=0xE2), lead) != hash_fraction(EXP, lead)  # salted
+
+
+def test_two_experiments_of_the_same_share_pick_independent_variant_arms() -> None:
+    # Unsalted, every 0.2 split would take the same leads (overlap 0.2): effects carry over.
+    first = Experiment(UUID(int=0xA1), "a", "split", [], 0.2)
+    second = Experiment(UUID(int=0xB2), "b", "split", [], 0.2)
+    both = sum(1 for i in ids(10_000) if first.arm(i) == second.arm(i) == VARIANT)
+    sigma = (10_000 * 0.04 * 0.96) ** 0.5
+    assert abs(both - 10_000 * 0.04) < 4 * sigma  # about 0.2 × 0.2, not 0.2
 
 
 @pytest.mark.parametrize("share", [0.05, 0.2, 0.5, 0.9])
@@ -47,7 +58,7 @@ def test_the_split_is_close_to_the_share_over_10000_leads(share: float) -> None:
 
 def test_a_lead_keeps_its_arm_and_a_bigger_share_only_adds_leads() -> None:
     small = Experiment(EXP, "x", "split", [], 0.1)
-    big = Experiment(UUID(int=7), "y", "split", [], 0.3)
+    big = Experiment(EXP, "x", "split", [], 0.3)  # the same experiment, a bigger share
     for lead in ids(2_000):
         assert small.arm(lead) == small.arm(lead)
         if small.arm(lead) == VARIANT:

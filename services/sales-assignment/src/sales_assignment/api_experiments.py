@@ -30,7 +30,8 @@ SUMMARY = (
     tags=["routing"],
     responses=CONFLICT,
     summary="Start a shadow or split experiment of a variant rule set (one runs at a time)",
-    description="split: a lead whose lead_id hashes (sha256) below `share` is routed by the "
+    description="split: a lead whose lead_id, salted by the experiment_id, hashes (sha256) "
+    "below `share` is routed by the "
     "variant rules, with their own round robin, for as long as the experiment runs; shadow: "
     "every lead is routed by the active rules and the variant's decision is recorded, "
     'nothing else. leads.assigned carries the arm in reason.variant {"experiment", "arm"}. '

@@ -1,11 +1,14 @@
 """Routing experiments (pure): a variant rule set beside the active one, in shadow or split.
 
-*Split*: a stable hash of the lead id (the first 8 bytes of sha256 of its 16 bytes, over
-2**64) below `share` puts the lead in the variant arm, routed by the variant rules; every
-other lead is in the control arm, routed by the active rules. The hash needs no state, so a
-lead keeps its arm across re-routes (SLA misses, declines, queue passes) while the
-experiment runs. *Shadow*: every lead is routed by the active rules (arm `control`) and the
-variant's decision is computed beside it, routed nowhere, to be recorded and compared.
+*Split*: a stable hash of the experiment and lead ids (the first 8 bytes of sha256 of their
+16 + 16 bytes, over 2**64) below `share` puts the lead in the variant arm, routed by the
+variant rules; every other lead is in the control arm, routed by the active rules. The hash
+needs no state, so a lead keeps its arm across re-routes (SLA misses, declines, queue passes)
+while the experiment runs; salted by the experiment, two experiments pick their variant arms
+independently (a 0.2 and a 0.2 share overlap on about 0.04 of leads, not 0.2), so one's
+effect does not carry into the next. *Shadow*: every lead is routed by the active rules (arm
+`control`) and the variant's decision is computed beside it, routed nowhere, to be recorded
+and compared.
 
 The variant keeps its own round-robin pools: each of its keys (a rule name, `default`, a
 fallback's key) is stored as `" exp " + sha256("<experiment id>:<key>")`, a leading space
@@ -37,9 +40,10 @@ _SCALE = float(2**64)
 Result = Assignment | NoRepAvailable
 
 
-def hash_fraction(lead_id: UUID) -> float:
-    """Where the lead falls in [0, 1): stable across processes, versions and replicas."""
-    digest = hashlib.sha256(lead_id.bytes).digest()
+def hash_fraction(experiment_id: UUID, lead_id: UUID) -> float:
+    """Where the lead falls in [0, 1) for this experiment: stable across processes, versions
+    and replicas."""
+    digest = hashlib.sha256(experiment_id.bytes + lead_id.bytes).digest()
     return int.from_bytes(digest[:8], "big") / _SCALE
 
 
@@ -74,7 +78,7 @@ class Experiment:
     def arm(self, lead_id: UUID) -> Arm:
         """The lead's arm: split by the hash; every shadow lead is routed by the control."""
         if self.mode == "split" and self.share is not None:
-            return VARIANT if hash_fraction(lead_id) < self.share else CONTROL
+            return VARIANT if hash_fraction(self.experiment_id, lead_id) < self.share else CONTROL
         return CONTROL
 
     def tag(self, arm: Arm) -> dict[str, str]:

@@ -35,7 +35,8 @@ class ExperimentIn(BaseModel):
     )
     mode: Literal["shadow", "split"] = Field(
         description="shadow: every lead is routed by the active rules and the variant's "
-        "decision is only recorded; split: the leads whose lead_id hashes below `share` are "
+        "decision is only recorded; split: the leads whose lead_id (salted by the experiment's "
+        "id) hashes below `share` are "
         "routed by the variant rules"
     )
     share: float | None = Field(
