@@ -71,7 +71,8 @@ async def test_bench_leads_go_to_its_own_topics_which_are_deleted_after(
     assert lead.encode() not in {m.key for m in seen}  # not on the contract's
 
     said = bench_python(["-m", "bench._kafka_bench", "drop-topics"], prefix, kafka_bootstrap)
-    assert said == f"bench topics deleted: 2 ({prefix}*)"  # the topic and its DLQ
+    # The topic, its DLQ, and the bench's own what-if lab topic (internal, but prefixed).
+    assert said == f"bench topics deleted: 3 ({prefix}*)"
     left = await topics_now(kafka_bootstrap)
     assert not {t for t in left if t.startswith(prefix)}
     assert set(TOPICS) <= left  # the contract's topics are kept
