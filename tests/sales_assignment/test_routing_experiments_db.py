@@ -202,8 +202,16 @@ async def test_ending_without_promote_leaves_the_rules_and_with_promote_stores_a
     await route_all(app, [waiting])
     assert (await shown(http, waiting))["status"] == "queued"
     promoted_exp = await start(http, name="promote-me", mode="shadow", rules=variant)
+    end_url = f"/v1/routing/experiments/{promoted_exp['experiment_id']}/end"
+    wrong = await http.post(end_url, json={"promote": True, "over_version": 5}, headers=ADMIN)
+    assert (wrong.status_code, wrong.json()["detail"]) == (
+        409,
+        "The active rules are v1, not v5: read them again.",
+    )
     promoted = await end(http, promoted_exp["experiment_id"], promote=True)
     assert (promoted["outcome"], promoted["promoted_version"]) == ("promoted", 2)
+    assert (promoted["base_version"], promoted["active_version"]) == (1, 2)
+    assert promoted["control_changed"] is False  # v2 is the variant's own promotion
     rules = (await http.get("/v1/routing/rules", headers=ADMIN)).json()
     assert (rules["version"], rules["rules"]) == (2, variant)
     doc = await shown(http, waiting)
@@ -288,3 +296,41 @@ async def test_a_shadow_records_queued_decisions_only_and_cannot_promote_a_retir
     assert (await experiment(http, exp["experiment_id"]))["status"] == "running"
     assert (await http.get("/v1/routing/rules", headers=ADMIN)).json()["version"] == 1
     assert (await end(http, exp["experiment_id"], promote=False))["outcome"] == "ended"
+
+
+async def test_promoting_over_rules_changed_since_the_start_is_409_until_the_admin_confirms(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    ann, bob = [await api_rep(http, n) for n in ("Ann", "Bob")]
+    assert await put_rules(http, [{"name": "ann-only", "pool": [ann]}]) == 1
+    variant = [{"name": "bob-only", "pool": [bob]}]
+    exp = await start(http, name="late", mode="split", share=0.5, rules=variant)
+    assert (exp["base_version"], exp["active_version"], exp["control_changed"]) == (1, 1, False)
+    v2 = [{"name": "vip", "countries": ["DE"], "pool": [ann]}, {"name": "ann-only", "pool": [ann]}]
+    assert await put_rules(http, v2) == 2  # the control arm changes mid-experiment
+    seen = await experiment(http, exp["experiment_id"])
+    assert (seen["base_version"], seen["active_version"], seen["control_changed"]) == (1, 2, True)
+
+    end_url = f"/v1/routing/experiments/{exp['experiment_id']}/end"
+    refused = await http.post(end_url, json={"promote": True}, headers=ADMIN)
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "rules changed since the experiment started (v1 → v2)" in refused.json()["detail"]
+    assert '"over_version": 2' in refused.json()["detail"]
+    stale = await http.post(end_url, json={"promote": True, "over_version": 1}, headers=ADMIN)
+    assert stale.status_code == 409  # the admin saw v1, but v2 is active
+    assert "(v1 → v2)" in stale.json()["detail"]
+    odd = await http.post(end_url, json={"promote": False, "over_version": 2}, headers=ADMIN)
+    assert odd.status_code == 422
+    assert [e["field"] for e in odd.json()["errors"]] == ["over_version"]
+    rules = (await http.get("/v1/routing/rules", headers=ADMIN)).json()
+    assert (rules["version"], rules["rules"]) == (2, v2)  # nothing overwritten
+    assert (await experiment(http, exp["experiment_id"]))["status"] == "running"
+
+    confirmed = await http.post(end_url, json={"promote": True, "over_version": 2}, headers=ADMIN)
+    assert confirmed.status_code == 200, confirmed.text
+    ended = confirmed.json()
+    assert (ended["outcome"], ended["promoted_version"]) == ("promoted", 3)
+    assert (ended["active_version"], ended["control_changed"]) == (3, True)
+    rules = (await http.get("/v1/routing/rules", headers=ADMIN)).json()
+    assert (rules["version"], rules["rules"]) == (3, variant)

@@ -81,10 +81,15 @@ async def get_experiment(experiment_id: uuid.UUID, a: A, _: Reader) -> Experimen
     description='{"promote": true}: the variant rules become the next active rules version, '
     'stored as PUT /v1/routing/rules stores them (queued leads routed again); {"promote": '
     "false}: the active rules are left as they are. Either way every lead is routed by the "
-    "active rules from then on. 409 if it ended already. " + roles_text("admin"),
+    "active rules from then on. The variant replaces the active rules whole: if they changed "
+    "since the start (active_version != base_version), promoting is 409 naming both "
+    'versions unless the body confirms the active one: {"promote": true, "over_version": '
+    "<active_version>}. 409 if it ended already. " + roles_text("admin"),
 )
 async def end_experiment(
     experiment_id: uuid.UUID, body: EndIn, a: A, _: AdminOnly
 ) -> ExperimentOut:
-    row = await experiment_admin.end(a, experiment_id, body.promote)
+    if body.over_version is not None and not body.promote:
+        raise bad("over_version", 'over_version confirms a promotion: send it with "promote": true')
+    row = await experiment_admin.end(a, experiment_id, body.promote, body.over_version)
     return ExperimentOut.model_validate(await experiment_admin.view(a, row.experiment_id))

@@ -3,7 +3,9 @@
 Starting and ending run under the routing lock, so every replica's next routing transaction
 sees the change (the lock's generation reloads its team), and at most one experiment runs.
 Promoting stores the variant as the next rules version exactly as PUT /v1/routing/rules
-does (`policy_admin.store_rules`: the reps it names checked, the queue drained).
+does (`policy_admin.store_rules`: the reps it names checked, the queue drained). The variant
+was written against the rules active at the start: if they changed since, promoting would
+silently drop those changes, so it waits for the admin to name the active version seen.
 """
 
 from __future__ import annotations
@@ -66,9 +68,12 @@ async def start(
     return row
 
 
-async def end(a: Assigner, experiment_id: uuid.UUID, promote: bool) -> ExperimentRow:
+async def end(
+    a: Assigner, experiment_id: uuid.UUID, promote: bool, over_version: int | None = None
+) -> ExperimentRow:
     """End the experiment; with `promote` its rules become the next active version
-    (NotFound; Conflict if it ended already or names a rep retired since)."""
+    (NotFound; Conflict if it ended already, names a rep retired since, or the active rules
+    changed since the start and `over_version` does not confirm the active version)."""
     async with a.rt.transaction() as uow:
         s = uow.session
         await repo.lock_routing(s)
@@ -77,6 +82,8 @@ async def end(a: Assigner, experiment_id: uuid.UUID, promote: bool) -> Experimen
             raise NotFound("experiment")
         if row.ended_at is not None:
             raise Conflict(f"Experiment {row.name!r} ended at {row.ended_at.isoformat()}.")
+        if promote:
+            _check_promotable(row.base_version, await _active_version(s), over_version)
         row.ended_at, row.outcome = a.clock(), "promoted" if promote else "ended"
         await experiment_repo.forget_pools(s)
         await s.flush()
@@ -89,6 +96,24 @@ async def end(a: Assigner, experiment_id: uuid.UUID, promote: bool) -> Experimen
             raise Conflict(f"The variant cannot become the active rules: {exc}.") from exc
         row.promoted_version = stored.version
     return row
+
+
+def _check_promotable(base: int, active: int, over_version: int | None) -> None:
+    """Conflict unless the active rules are the start's, or `over_version` names them."""
+    if over_version == active or (over_version is None and active == base):
+        return
+    if active != base:
+        raise Conflict(
+            f"The rules changed since the experiment started (v{base} → v{active}): promoting "
+            f"replaces v{active} with the variant alone. Read v{active}, then end with "
+            f'{{"promote": true, "over_version": {active}}} to promote anyway.'
+        )
+    raise Conflict(f"The active rules are v{active}, not v{over_version}: read them again.")
+
+
+async def _active_version(s: AsyncSession) -> int:
+    active = await repo.active_rules(s)
+    return active.version if active is not None else 0
 
 
 async def view(a: Assigner, experiment_id: uuid.UUID) -> dict[str, Any]:
@@ -108,6 +133,7 @@ async def views(a: Assigner, limit: int) -> list[dict[str, Any]]:
 
 async def _views(s: AsyncSession, rows: Sequence[ExperimentRow]) -> list[dict[str, Any]]:
     arms = await experiment_repo.arms(s, [row.experiment_id for row in rows])
+    active = await _active_version(s)
     shown = []
     for row in rows:
         counts = arms.get(row.experiment_id, {})
@@ -118,6 +144,8 @@ async def _views(s: AsyncSession, rows: Sequence[ExperimentRow]) -> list[dict[st
             "share": row.share,
             "rules": row.rules,
             "base_version": row.base_version,
+            "active_version": active,
+            "control_changed": await experiment_repo.control_changes(s, row) > 0,
             "status": "running" if row.ended_at is None else "ended",
             "started_at": row.started_at,
             "ended_at": row.ended_at,

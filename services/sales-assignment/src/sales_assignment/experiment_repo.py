@@ -13,7 +13,7 @@ from leadflow.uow import UnitOfWork
 from sales_assignment import repo
 from sales_assignment.experiment_models import ExperimentDecisionRow, ExperimentRow
 from sales_assignment.experiments import RR_PREFIX
-from sales_assignment.models import RepRow, RRStateRow
+from sales_assignment.models import RepRow, RRStateRow, RuleSetRow
 
 D = ExperimentDecisionRow
 
@@ -47,6 +47,17 @@ async def forget_pools(session: AsyncSession) -> None:
     """Drop every experiment's round-robin pools (none runs any more; caller holds the
     routing lock)."""
     await session.execute(delete(RRStateRow).where(RRStateRow.pool.startswith(RR_PREFIX)))
+
+
+async def control_changes(session: AsyncSession, row: ExperimentRow) -> int:
+    """Rules versions stored while the experiment ran, the one it was promoted to aside:
+    the control arm's rules changed under it."""
+    stmt = select(func.count()).where(RuleSetRow.version > row.base_version)
+    if row.promoted_version is not None:
+        stmt = stmt.where(RuleSetRow.version < row.promoted_version)
+    if row.ended_at is not None:
+        stmt = stmt.where(RuleSetRow.created_at <= row.ended_at)
+    return int(await session.scalar(stmt) or 0)
 
 
 async def arms(

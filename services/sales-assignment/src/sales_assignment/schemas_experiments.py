@@ -58,6 +58,14 @@ class EndIn(BaseModel):
         description="true: the variant rules become the next active rules version (as PUT "
         "/v1/routing/rules stores it); false: the active rules stay as they are"
     )
+    over_version: int | None = Field(
+        default=None,
+        ge=0,
+        description="With promote: true, the active rules version the admin has seen. Needed "
+        "when the rules changed since the experiment started (active_version != "
+        "base_version): promoting replaces them with the variant alone; without it, or with "
+        "another version than the active one, 409",
+    )
 
 
 class ArmOut(BaseModel):
@@ -90,6 +98,11 @@ class ExperimentOut(BaseModel):
     share: float | None
     rules: list[dict[str, Any]]
     base_version: int = Field(description="The active rules version when it started")
+    active_version: int = Field(description="The active rules version now (0: none stored)")
+    control_changed: bool = Field(
+        description="The active rules (the control arm) changed while it ran: a version "
+        "stored after base_version, before it ended, other than the one it was promoted to"
+    )
     status: Literal["running", "ended"]
     started_at: datetime
     ended_at: datetime | None
