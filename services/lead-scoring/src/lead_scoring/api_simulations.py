@@ -11,7 +11,7 @@ from lead_scoring.rules import RuleSetInvalid
 from lead_scoring.simulation_schemas import ScoringSimulationOut, ScoringSimulationRequest
 from leadflow.access import Reader, roles_text
 from leadflow.bounds import RANGE
-from leadflow.http import from_state, invalid
+from leadflow.http import Problem, from_state, invalid
 from leadflow.service import Runtime
 
 router = APIRouter(prefix="/v1")
@@ -38,16 +38,23 @@ RuntimeDep = Annotated[Runtime, from_state("runtime", Runtime)]
         "by id only. Nothing is stored or published. 422 names `from` or `to` (missing, not a "
         f"date-time, outside {RANGE}, `to` before `from`, a window over 366 days), each bad "
         "field of the draft rules as `PUT /v1/scoring/rules` does, under `rules` "
-        "(`rules.rules[2].points`), or a `threshold` outside 0-100. "
-        + roles_text("admin", "analyst")
+        "(`rules.rules[2].points`), or a `threshold` outside 0-100. 429 (with Retry-After) "
+        "while LEADFLOW_SIMULATIONS_MAX_RUNNING simulations (default 2) run in this process: "
+        "live scoring goes first. " + roles_text("admin", "analyst")
     ),
-    responses={422: {"description": "Invalid fields, each named"}},
+    responses={
+        422: {"description": "Invalid fields, each named"},
+        429: {"description": "As many simulations as allowed run already; retry later"},
+    },
 )
 async def simulate(
     body: ScoringSimulationRequest, rt: RuntimeDep, _: Reader
 ) -> ScoringSimulationOut:
     try:
-        answer = await simulations.simulate(rt, body)
+        answer = await simulations.simulate(rt, body, wait=False)
     except RuleSetInvalid as exc:
         raise invalid(exc.errors) from exc
+    except simulations.Busy as exc:
+        retry = {"Retry-After": str(simulations.RETRY_AFTER)}
+        raise Problem(429, "Too Many Requests", str(exc), headers=retry) from exc
     return ScoringSimulationOut.model_validate(answer)

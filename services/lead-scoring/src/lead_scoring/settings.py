@@ -26,3 +26,7 @@ class ScoringSettings(Settings):
     # Scoring simulations (issue 23): a way's win rate over fewer verdicts than this is not
     # given (insufficient_data); the same variable and default as feedback's.
     min_verdicts: int = Field(default=10, ge=1)
+    # ... and at most this many run at once in this process, each holding a database cursor
+    # and a worker thread while it scores (the live scoring shares both): beyond, POST
+    # /v1/scoring/simulations answers 429 and the lab channel waits for a slot.
+    simulations_max_running: int = Field(default=2, ge=1, le=16)

@@ -5,17 +5,24 @@ or its latest touch), each scored from what lead-scoring holds of it today: the 
 and its touches, or for an erased lead the facts kept without its personal data (`kept`).
 Both ways use today's learned model (`simulation_tally`); only reads happen, in one session
 that is never committed. The answer names leads by id only.
+
+A simulation shares the process with live scoring: at most LEADFLOW_SIMULATIONS_MAX_RUNNING
+run at once (`slot`: the API is refused with Busy, the lab channel waits), and each chunk is
+scored in a worker thread, so the event loop keeps consuming meanwhile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from lead_scoring import kept, repo
 from lead_scoring.domain import learned_weight
 from lead_scoring.model import LearnedModel
-from lead_scoring.rules import DEFAULT_RULES, lead_facts, parse_rules
+from lead_scoring.rules import DEFAULT_RULES, RuleSet, lead_facts, parse_rules
 from lead_scoring.settings import ScoringSettings
 from lead_scoring.simulation_schemas import ScoringSimulationRequest
 from lead_scoring.simulation_tally import PastLead, Tally, Way
@@ -23,10 +30,43 @@ from leadflow.events import Lead
 from leadflow.service import Runtime
 
 DEFAULT_MIN_VERDICTS = ScoringSettings.model_fields["min_verdicts"].default
+DEFAULT_MAX_RUNNING = ScoringSettings.model_fields["simulations_max_running"].default
+RETRY_AFTER = 5  # seconds: about what a simulation of 100,000 leads takes
 LEARNED_NOTE = (
     "Both ways blend in what the model learned from outcomes, as today's scoring does; the "
     "learned part is not a draft parameter."
 )
+
+
+class Busy(RuntimeError):
+    """As many simulations as LEADFLOW_SIMULATIONS_MAX_RUNNING run in this process already."""
+
+
+# The slots of this process, per event loop (a semaphore belongs to one) and per limit.
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def slot(rt: Runtime, *, wait: bool) -> AsyncIterator[None]:
+    """Hold one of the process's simulation slots while the block runs: wait for one to be
+    free, or (`wait=False`) raise Busy when none is."""
+    settings = rt.settings
+    limit = (
+        settings.simulations_max_running
+        if isinstance(settings, ScoringSettings)
+        else DEFAULT_MAX_RUNNING
+    )
+    by_limit = _slots.setdefault(asyncio.get_running_loop(), {})
+    semaphore = by_limit.setdefault(limit, asyncio.Semaphore(limit))
+    if not wait and semaphore.locked():  # also when others wait for a slot already
+        raise Busy(
+            f"{limit} scoring simulations are running (LEADFLOW_SIMULATIONS_MAX_RUNNING); "
+            f"try again in {RETRY_AFTER} s"
+        )
+    async with semaphore:
+        yield
 
 
 def past_lead(row: Sequence[Any]) -> PastLead | None:
@@ -45,10 +85,30 @@ def past_lead(row: Sequence[Any]) -> PastLead | None:
     return PastLead(lead_id, found, erased, verdict, amount, currency)
 
 
-async def simulate(rt: Runtime, request: ScoringSimulationRequest) -> dict[str, Any]:
+def _add(tally: Tally, chunk: Sequence[Any]) -> None:
+    """Score a chunk of stored rows into the tally (run in a worker thread: CPU only)."""
+    for stored in chunk:
+        past = past_lead(stored)
+        if past is None:
+            tally.skip()
+        else:
+            tally.add(past)
+
+
+async def simulate(
+    rt: Runtime, request: ScoringSimulationRequest, *, wait: bool = True
+) -> dict[str, Any]:
     """The answer of `POST /v1/scoring/simulations`; raises RuleSetInvalid (fields named
-    under `rules`) for an invalid draft, before anything is read."""
+    under `rules`) for an invalid draft, before anything is read. Runs in one of the
+    process's slots: waits for one, or (`wait=False`) raises Busy when none is free."""
     draft_rules = request.draft_rules()
+    async with slot(rt, wait=wait):
+        return await _simulate(rt, request, draft_rules)
+
+
+async def _simulate(
+    rt: Runtime, request: ScoringSimulationRequest, draft_rules: RuleSet | None
+) -> dict[str, Any]:
     settings = rt.settings
     min_verdicts = (
         settings.min_verdicts if isinstance(settings, ScoringSettings) else DEFAULT_MIN_VERDICTS
@@ -63,12 +123,7 @@ async def simulate(rt: Runtime, request: ScoringSimulationRequest) -> dict[str, 
         threshold = request.threshold if request.threshold is not None else rules.threshold
         tally = Tally(Way(active, active.threshold), Way(rules, threshold), model)
         async for chunk in repo.past_leads(s, request.from_, request.to):
-            for stored in chunk:
-                past = past_lead(stored)
-                if past is None:
-                    tally.skip()
-                else:
-                    tally.add(past)
+            await asyncio.to_thread(_add, tally, chunk)
         await s.rollback()  # a read, never a write
     n = model.n_outcomes if model is not None else 0
     return {
