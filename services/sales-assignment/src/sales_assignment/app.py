@@ -25,7 +25,12 @@ from sales_assignment import lab as routing_lab
 from sales_assignment.api_deps import install_errors
 from sales_assignment.assigning import Assigner
 from sales_assignment.outbound import DeliveryWorker
-from sales_assignment.retention import purge_deliveries, purge_fairness, purge_replay_record
+from sales_assignment.retention import (
+    purge_deliveries,
+    purge_experiment_decisions,
+    purge_fairness,
+    purge_replay_record,
+)
 from sales_assignment.settings import AssignmentSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -66,6 +71,12 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
         settings.purge_interval_seconds, lambda: purge_replay_record(runtime, ledger_days)
     )
     runtime.workers.append(("replay-record-retention", purge_replay))
+    experiment_days = settings.experiment_retention_days
+    purge_experiments = every(
+        settings.purge_interval_seconds,
+        lambda: purge_experiment_decisions(runtime, experiment_days),
+    )
+    runtime.workers.append(("experiment-retention", purge_experiments))
     handle = routing_lab.follower(assigner)
 
     async def follow_lab() -> None:  # routing simulations asked for on leadflow.lab

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -16,6 +17,7 @@ from sales_assignment.experiments import RR_PREFIX
 from sales_assignment.models import RepRow, RRStateRow, RuleSetRow
 
 D = ExperimentDecisionRow
+PURGE_BATCH = 10_000  # decisions one retention transaction deletes at most
 
 
 async def running(session: AsyncSession) -> ExperimentRow | None:
@@ -58,6 +60,16 @@ async def control_changes(session: AsyncSession, row: ExperimentRow) -> int:
     if row.ended_at is not None:
         stmt = stmt.where(RuleSetRow.created_at <= row.ended_at)
     return int(await session.scalar(stmt) or 0)
+
+
+async def purge_decisions(session: AsyncSession, before: datetime) -> int:
+    """Delete up to `PURGE_BATCH` decisions of experiments that ended before `before`; how
+    many. A running experiment (no end) keeps its decisions however old they are."""
+    ended = select(ExperimentRow.experiment_id).where(ExperimentRow.ended_at < before)
+    oldest = select(D.id).where(D.experiment_id.in_(ended)).limit(PURGE_BATCH)
+    stmt = delete(D).where(D.id.in_(oldest)).execution_options(synchronize_session=False)
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def arms(

@@ -1,5 +1,5 @@
-"""Retention: webhook deliveries, fairness lines and the replay record do not pile up for
-ever (a background task runs this)."""
+"""Retention: webhook deliveries, fairness lines, the replay record and the decisions of
+ended routing experiments do not pile up for ever (a background task runs this)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 from leadflow.schedule import purge_older_than
 from leadflow.service import Runtime
-from sales_assignment import fairness_repo, replay_repo, webhook_repo
+from sales_assignment import experiment_repo, fairness_repo, replay_repo, webhook_repo
 
 log = logging.getLogger(__name__)
 
@@ -43,4 +43,18 @@ async def purge_replay_record(rt: Runtime, retention_days: float) -> int:
         what="replay record teams",
         logger=log,
         batch=replay_repo.PURGE_TEAMS,
+    )
+
+
+async def purge_experiment_decisions(rt: Runtime, retention_days: float) -> int:
+    """Delete the decisions of routing experiments that ended longer ago than the retention
+    (a running one's never); how many (in transactions of at most
+    `experiment_repo.PURGE_BATCH` rows)."""
+    return await purge_older_than(
+        rt,
+        retention_days,
+        experiment_repo.purge_decisions,
+        what="routing experiment decisions",
+        logger=log,
+        batch=experiment_repo.PURGE_BATCH,
     )

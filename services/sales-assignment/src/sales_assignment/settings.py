@@ -57,6 +57,10 @@ class AssignmentSettings(Settings):
     # decision) are deleted this many days after the decision, by the same background task;
     # above the ledger's longest window (366 days).
     fairness_retention_days: float = Field(default=400.0, gt=0)
+    # Routing experiments (issue 23 item 3): the decisions of an experiment that ended this
+    # many days ago are deleted by the same background task (its row stays listed); a
+    # running experiment's decisions are kept however old.
+    experiment_retention_days: float = Field(default=400.0, gt=0)
     queue_retry_seconds: float = Field(default=5.0, gt=0)
     sla_check_seconds: float = Field(default=5.0, gt=0)
 
