@@ -132,3 +132,110 @@ async def test_a_staged_report_goes_out_through_the_outbox_to_the_prefixed_topic
         follower.cancel()
         await asyncio.gather(follower, return_exceptions=True)
         await rt.stop()
+
+
+async def _committed(kafka_bootstrap: str, group: str) -> int | None:
+    """The offset `group` committed on the lab topic's one partition (None: none yet)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    found = [o.offset for tp, o in offsets.items() if tp.topic.endswith(LAB_TOPIC)]
+    return found[0] if found and found[0] >= 0 else None
+
+
+async def test_a_request_delivered_twice_is_handled_once_and_each_record_is_committed(
+    kafka_bootstrap: str, prefix: str
+) -> None:
+    """The outbox may publish a request twice, a rebalance may deliver it again: the follower
+    hands it over once; it commits each record it handled, not a whole batch at the end (a
+    slow handler must not make a rebalance repeat the records it already did)."""
+    settings = make_settings("sqlite+aiosqlite://", kafka_bootstrap, kafka_topic_prefix=prefix)
+    group = f"{prefix}twice"
+    got: list[lab.LabMessage] = []
+    release = asyncio.Event()
+
+    async def handle(message: lab.LabMessage) -> None:
+        got.append(message)
+        if len(got) == 2:
+            await release.wait()  # a slow one: the records before it are committed already
+
+    topic = prefix + LAB_TOPIC
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    first, second = _request(), _request("scoring")
+    key, value, headers = lab.encode(first, source="/test")
+    for _ in range(2):  # the same record twice, as a relay that crashed before marking it
+        await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    await lab.publish(producer, first, source="/test", prefix=prefix)  # again, a new ce_id
+    await lab.publish(producer, second, source="/test", prefix=prefix)
+    follower = asyncio.create_task(
+        lab.follow(settings, group=group, types={lab.REQUESTED}, handle=handle)
+    )
+    try:
+        await eventually(lambda: len(got) == 2, timeout=30)
+        assert got == [first, second]
+        await eventually(lambda: _committed(kafka_bootstrap, group), timeout=10)
+        assert await _committed(kafka_bootstrap, group) == 3  # the first three records
+        release.set()
+        await eventually(lambda: _is(kafka_bootstrap, group, 4), timeout=10)
+        await asyncio.sleep(0.5)
+        assert got == [first, second]
+    finally:
+        release.set()
+        await producer.stop()
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+
+
+async def _is(kafka_bootstrap: str, group: str, offset: int) -> bool:
+    return await _committed(kafka_bootstrap, group) == offset
+
+
+async def test_a_request_given_up_on_is_reported_failed_with_why(
+    kafka_bootstrap: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request whose handler fails every attempt is not dropped silently: the requester
+    gets a `failed` report saying which service gave up and why."""
+    monkeypatch.setattr(lab, "RETRY_SECONDS", 0.01)
+    settings = make_settings("sqlite+aiosqlite://", kafka_bootstrap, kafka_topic_prefix=prefix)
+    attempts: list[uuid.UUID] = []
+    reports: list[lab.LabMessage] = []
+
+    async def broken(message: lab.LabMessage) -> None:
+        attempts.append(message.simulation_id)
+        raise RuntimeError("database away")
+
+    async def keep(message: lab.LabMessage) -> None:
+        reports.append(message)
+
+    followers = [
+        asyncio.create_task(
+            lab.follow(settings, group=f"{prefix}runner", types={lab.REQUESTED}, handle=broken)
+        ),
+        asyncio.create_task(
+            lab.follow(settings, group=f"{prefix}page", types={lab.REPORTED}, handle=keep)
+        ),
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        request = _request("scoring")
+        await lab.publish(producer, request, source="/test", prefix=prefix)
+        await eventually(lambda: len(reports) == 1, timeout=30)
+        [report] = reports
+        assert isinstance(report, lab.SimulationReported)
+        assert report.simulation_id == request.simulation_id
+        assert report.kind == "scoring"
+        assert report.status == "failed"
+        error = report.report["error"]
+        assert error.startswith(f"{settings.service_name} gave up after 3 attempts")
+        assert "RuntimeError" in error
+        assert attempts == [request.simulation_id] * lab.HANDLE_ATTEMPTS
+    finally:
+        await producer.stop()
+        for follower in followers:
+            follower.cancel()
+        await asyncio.gather(*followers, return_exceptions=True)
