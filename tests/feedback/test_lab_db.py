@@ -11,13 +11,24 @@ from typing import Any
 
 import httpx
 import pytest
-from feedback_events import ADMIN, RITA, at, captured, deliver, env, lead, relay, scored
+from feedback_events import (
+    ADMIN,
+    RITA,
+    assigned,
+    at,
+    captured,
+    deliver,
+    env,
+    lead,
+    relay,
+    scored,
+)
 from sqlalchemy import select
 
 from feedback import lab_store
 from feedback.models import LabSimulation
 from leadflow import lab
-from leadflow.events import AssignmentReason, LeadAssigned
+from leadflow.events import AssignmentReason, LeadAssigned, RepRef
 from leadflow.kafka import LAB_TOPIC
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
@@ -129,6 +140,9 @@ async def test_a_routing_simulation_is_stored_and_published_in_one_transaction(
 async def test_a_report_shows_the_per_rep_table_moved_leads_and_misses(
     client: httpx.AsyncClient, rt: Runtime
 ) -> None:
+    # Reps are named as feedback knows them (the report is kept without names).
+    ann = RepRef(rep_id=uuid.UUID(ANN), name="Ann <b>Rep</b>", email="ann@seller.example")
+    assert await deliver(rt, assigned(uuid.uuid4(), ann, at(hours=1)))
     await _login(client, "analyst")
     posted = await client.post("/lab/simulations/routing", data=ROUTING)
     sid = posted.headers["location"].removeprefix("/lab/simulations/")

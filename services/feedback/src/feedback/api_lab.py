@@ -16,8 +16,10 @@ from feedback import auth, handlers, lab_store, lab_view
 from feedback.api_dashboard import RT, Config, render
 from feedback.api_sales_ops import period
 from feedback.funnel import NO_VARIANT, GroupMetrics
+from feedback.models import LabSimulation
 from leadflow import lab
 from leadflow.access import Principal, roles_text
+from leadflow.ratelimit import TokenBuckets, retry_after
 
 router = APIRouter(tags=["dashboard"])
 MAX_FORM_BYTES = 262_144  # a draft rule set of a few hundred rules fits
@@ -50,6 +52,14 @@ def _arm(g: GroupMetrics) -> dict[str, Any]:
             "revenue": g.revenue, "currency": g.currency}  # fmt: skip
 
 
+def _shown(row: LabSimulation, now: datetime) -> tuple[str, str]:
+    """The status and summary line shown: one waiting past its answer's deadline failed."""
+    status = lab_view.shown_status(row.status, row.requested_at, now)
+    if status != row.status:
+        return status, lab_view.no_answer(row.kind)
+    return status, lab_view.summary(row.kind, row.status, row.report)
+
+
 async def _page(
     rt: RT,
     settings: Config,
@@ -59,15 +69,17 @@ async def _page(
     to: str | None = None,
     status: int = 200,
     errors: list[str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     today = datetime.now(UTC).date()
     first, last, period_errors = period(from_, to, today)
     forms = {kind: lab_view.blank(kind, today) for kind in get_args(lab.Kind)}
     forms |= drafts or {}
     rows = await lab_store.recent(rt)
-    listed = [(row, lab_view.summary(row.kind, row.status, row.report)) for row in rows]
+    now = datetime.now(UTC)
+    listed = [(row, *_shown(row, now)) for row in rows]
     arms = await _experiments(rt, first, last, settings.min_verdicts)
-    return render(
+    page = render(
         "lab.html",
         status,
         forms=forms,
@@ -77,6 +89,8 @@ async def _page(
         last=last,
         errors=[*(errors or []), *period_errors],
     )
+    page.headers.update(headers or {})
+    return page
 
 
 @router.get(
@@ -128,6 +142,13 @@ def requested_by(principal: Principal) -> str:
     return f"{principal.role}:{principal.token_id or principal.source}"[:200]
 
 
+def _wait(request: Request, principal: Principal) -> float:
+    """Seconds until this login's token may ask for another simulation (0: now)."""
+    limits: TokenBuckets = request.app.state.lab_limits
+    key = f"{principal.role}:{principal.token_id or principal.subject or principal.source}"
+    return limits.take(key)
+
+
 @router.post(
     "/lab/simulations/{kind}",
     response_class=HTMLResponse,
@@ -138,8 +159,9 @@ def requested_by(principal: Principal) -> str:
         "`threshold`: 0–100). Stored as `requested` and published on `leadflow.lab` in one "
         "transaction; the service that runs it reports back the same way. Then 303 to the "
         "simulation's page. A cross-site post is refused (the session cookie is "
-        "SameSite=Strict; `Sec-Fetch-Site` other than same-origin gets 403). "
-        + roles_text("admin", "analyst")
+        "SameSite=Strict; `Sec-Fetch-Site` other than same-origin gets 403). Each login's "
+        "token may ask for 10 a minute (LEADFLOW_LAB_SIMULATIONS_PER_MINUTE, _BURST); past "
+        "that 429 with Retry-After. " + roles_text("admin", "analyst")
     ),
     responses={
         303: {"description": "Requested: to its page"},
@@ -151,6 +173,7 @@ def requested_by(principal: Principal) -> str:
                 (404, "Not a kind of simulation"),
                 (413, "A form over 256 KiB"),
                 (422, "A wrong field: the page again, with what was wrong"),
+                (429, "Too many simulations asked for by this login's token (Retry-After)"),
             )
         },
     },
@@ -163,6 +186,10 @@ async def run_simulation(request: Request, kind: str, rt: RT, settings: Config) 
         return render("lab_error.html", 403, message="A post from another site is refused.")
     if kind not in get_args(lab.Kind):
         return render("lab_error.html", 404, message="No such kind of simulation.")
+    if (wait := _wait(request, principal)) > 0:
+        after = retry_after(wait)
+        said = f"Too many simulations asked for; try again in {after} s."
+        return await _page(rt, settings, status=429, errors=[said], headers={"Retry-After": after})
     form = await _form(request)
     if isinstance(form, int):
         return await _page(rt, settings, status=form, errors=[_FORM_ERRORS[form]])
@@ -190,7 +217,9 @@ async def run_simulation(request: Request, kind: str, rt: RT, settings: Config) 
         "would move (at most 500 shown) and the decisions the active rules do not "
         "reproduce, each with its reason. Scoring: MQLs now and with the draft, the leads "
         "whose qualification changes, win rate and revenue each way with 95 % intervals. "
-        "While it waits or runs the page reloads itself every 3 s. "
+        "While it waits or runs the page reloads itself every 3 s; one still unanswered "
+        "90 minutes after it was asked for (the services run a request within the hour, "
+        "and may hold it 30 minutes) is shown failed, with no answer from the service. "
         + roles_text("admin", "analyst")
     ),
     responses={404: {"description": "No such simulation", "content": {"text/html": {}}}},
@@ -206,14 +235,18 @@ async def simulation_page(request: Request, simulation_id: str, rt: RT) -> HTMLR
     if found is None:
         return render("lab_error.html", 404, message="No such simulation.")
     report = found.report or {}
-    reps = {str(r.get("rep_id")): r.get("name") for r in report.get("per_rep") or []
-            if isinstance(r, dict)}  # fmt: skip
+    reps: dict[str, str] = {}
+    if found.kind == "routing" and found.status == "done":  # names are not kept: ours
+        reps = lab_view.added_names(found.request)
+        reps |= await lab_store.rep_names(rt, lab_view.rep_ids(report))
+    status, summary = _shown(found, datetime.now(UTC))
     return render(
         "lab_simulation.html",
         sim=found,
+        shown=status,
         report=report,
         reps=reps,
-        summary=lab_view.summary(found.kind, found.status, found.report),
+        summary=summary,
         errors=lab_view.error_lines(found.report),
-        waiting=found.status in ("requested", "running"),
+        waiting=status in ("requested", "running"),
     )

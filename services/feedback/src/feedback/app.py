@@ -25,6 +25,7 @@ from leadflow import lab
 from leadflow.access import register_resolver
 from leadflow.erasure_log import LogEraser
 from leadflow.events import TOPICS
+from leadflow.ratelimit import TokenBuckets
 from leadflow.schedule import every
 from leadflow.service import Runtime, create_app
 
@@ -79,6 +80,9 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
         ],
     )
     register_resolver(app.state, auth.integration_principal)  # `lf_it_` → sales_tool
+    app.state.lab_limits = TokenBuckets(
+        settings.lab_simulations_per_minute / 60, settings.lab_simulations_burst
+    )
     # The dashboard's stylesheet, served from the package: the page needs no internet.
     app.mount("/static", StaticFiles(directory=api_dashboard.STATIC), name="static")
     return app

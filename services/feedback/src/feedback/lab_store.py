@@ -8,10 +8,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedback.models import LabSimulation
+from feedback import lab_view
+from feedback.models import LabSimulation, LeadFacts
 from leadflow import lab
 from leadflow.schedule import purge_older_than
 from leadflow.service import Runtime
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 LISTED = 50  # the page lists the newest simulations; older ones stay reachable by link
 FINAL = frozenset({"done", "failed"})
+MAX_NAMED = 2_000  # rep ids looked up for one report (per rep, moved, fairness)
 
 
 async def request_simulation(
@@ -64,8 +66,10 @@ def _created_at(report: dict[str, Any], default: datetime) -> datetime:
 
 
 async def store_report(rt: Runtime, message: lab.SimulationReported) -> None:
-    """Keep a report: the simulation asked for here, or one started through an API."""
-    report = message.report
+    """Keep a report (without rep names): the simulation asked for here, or one started
+    through an API. Once a simulation is done or failed, later reports are ignored: a
+    request delivered twice is answered twice (the second maybe `failed: expired`)."""
+    report = lab_view.without_rep_names(message.report)
     async with rt.transaction() as uow:
         s = uow.session
         row = await s.get(LabSimulation, message.simulation_id)
@@ -87,8 +91,10 @@ async def store_report(rt: Runtime, message: lab.SimulationReported) -> None:
         if row.kind != message.kind:
             log.warning("lab report %s of another kind ignored", message.simulation_id)
             return
-        if row.status in FINAL and message.status not in FINAL:
-            return  # a late `running` after the end
+        if row.status in FINAL:
+            if message.status in FINAL:
+                log.info("lab report %s after its end ignored", message.simulation_id)
+            return  # the first final report stands; a late `running` changes nothing
         row.status = message.status
         row.report = report
         row.finished_at = message.finished_at
@@ -112,6 +118,30 @@ async def recent(rt: Runtime, limit: int = LISTED) -> list[LabSimulation]:
 async def find(rt: Runtime, simulation_id: uuid.UUID) -> LabSimulation | None:
     async with rt.sessions() as s:
         return await s.get(LabSimulation, simulation_id)
+
+
+async def rep_names(rt: Runtime, rep_ids: set[str]) -> dict[str, str]:
+    """The names of these reps as their latest assignment feedback folded gave them."""
+    ids = set()
+    for text in sorted(rep_ids)[:MAX_NAMED]:
+        try:
+            ids.add(uuid.UUID(text))
+        except ValueError:
+            continue
+    if not ids:
+        return {}
+    latest = (
+        select(LeadFacts.rep_id, func.max(LeadFacts.assigned_at).label("at"))
+        .where(LeadFacts.rep_id.in_(ids), LeadFacts.rep_name.is_not(None))
+        .group_by(LeadFacts.rep_id)
+        .subquery()
+    )
+    stmt = select(LeadFacts.rep_id, LeadFacts.rep_name).join(
+        latest, and_(LeadFacts.rep_id == latest.c.rep_id, LeadFacts.assigned_at == latest.c.at)
+    )
+    async with rt.sessions() as s:
+        rows = (await s.execute(stmt)).all()
+    return {str(rep_id): name for rep_id, name in rows if name}
 
 
 async def _purge(session: AsyncSession, before: datetime) -> int:

@@ -1,12 +1,12 @@
 """The lab page's pure parts: its forms read into simulation requests (with what was wrong),
-and the summary a simulation shows in the list."""
+the summary a simulation shows in the list, and what of a report is kept."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from feedback.api_dashboard import parse_day
@@ -15,6 +15,8 @@ from leadflow import lab
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 MAX_JSON_DEPTH = 20  # a draft nests a few levels; deeper is not a rule set
+# A routing report's lists of reps: their names are not kept (employees' personal data).
+REP_LISTS = ("per_rep", "moved", "fairness")
 
 
 @dataclass
@@ -116,16 +118,39 @@ def _percent(value: Any) -> str:
     return f"{float(value) * 100:.1f} %" if isinstance(value, int | float) else "–"
 
 
+def runner(kind: str) -> str:
+    """The service that runs a kind of simulation."""
+    return "sales-assignment" if kind == "routing" else "lead-scoring"
+
+
+def overdue(status: str, requested_at: datetime, now: datetime) -> bool:
+    """Whether a simulation still waiting will never be answered: past the hour a request may
+    be taken up in and the longest a service may hold it (a service that crashed, a request
+    dropped)."""
+    return status in ("requested", "running") and now - requested_at > lab.ANSWER_DEADLINE
+
+
+def shown_status(status: str, requested_at: datetime, now: datetime) -> str:
+    """The status the page shows: an overdue one as `failed` (the row is left as it is, so
+    a report that still comes is kept and shown)."""
+    return "failed" if overdue(status, requested_at, now) else status
+
+
+def no_answer(kind: str) -> str:
+    hours = lab.ANSWER_DEADLINE.total_seconds() / 3600
+    return f"failed: no answer from {runner(kind)} within {hours:g} hours of the request"
+
+
 def summary(kind: str, status: str, report: Mapping[str, Any] | None) -> str:
     """One line for the list: the headline figures, why it failed, or what it waits for."""
-    runner = "sales-assignment" if kind == "routing" else "lead-scoring"
+    who = runner(kind)
     if status == "requested":
-        return f"waiting for {runner}"
+        return f"waiting for {who}"
     report = report or {}
     if status == "failed":
         return f"failed: {str(report.get('error') or 'no reason given')[:200]}"
     if status == "running":
-        return f"running in {runner}"
+        return f"running in {who}"
     if kind == "routing":
         return (
             f"{report.get('leads', '–')} leads, {report.get('changed', '–')} would change rep, "
@@ -155,3 +180,39 @@ def error_lines(report: Mapping[str, Any] | None) -> list[str]:
         else:
             lines.append(str(item))
     return lines[:50]
+
+
+def without_rep_names(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A report as kept: the entries of its rep lists without names (the page names reps
+    from what feedback knows of them when it shows the report)."""
+    kept = dict(report)
+    for key in REP_LISTS:
+        entries = report.get(key)
+        if isinstance(entries, list):
+            kept[key] = [_unnamed(e) if isinstance(e, Mapping) else e for e in entries]
+    return kept
+
+
+def _unnamed(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k != "name" and not k.endswith("_name")}
+
+
+def rep_ids(report: Mapping[str, Any]) -> set[str]:
+    """The rep ids a routing report names (per rep, moved leads, fairness)."""
+    found: set[str] = set()
+    for key in REP_LISTS:
+        entries = report.get(key)
+        for e in entries if isinstance(entries, list) else []:
+            if isinstance(e, Mapping):
+                found |= {str(e[k]) for k in ("rep_id", "actual_rep_id", "simulated_rep_id")
+                          if e.get(k)}  # fmt: skip
+    return found
+
+
+def added_names(request: Mapping[str, Any]) -> dict[str, str]:
+    """The names a request gives the reps it adds with an id (the analyst's draft)."""
+    reps = request.get("reps")
+    return {str(r["rep_id"]): str(r["name"])
+            for r in (reps if isinstance(reps, list) else [])
+            if isinstance(r, Mapping) and r.get("action") == "add" and r.get("rep_id")
+            and r.get("name")}  # fmt: skip

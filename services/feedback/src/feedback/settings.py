@@ -31,3 +31,7 @@ class FeedbackSettings(Settings):
     purge_interval_seconds: float = Field(default=3600.0, gt=0)
     # How long a dashboard login (its HttpOnly cookie) lasts.
     dashboard_session_hours: float = Field(default=12.0, gt=0)
+    # The what-if lab's forms (issue 23): the simulations one login's token may ask for, a
+    # minute and at once; past them 429 with Retry-After (per replica). 0 turns it off.
+    lab_simulations_per_minute: float = Field(default=10.0, ge=0)
+    lab_simulations_burst: int = Field(default=10, ge=1)
