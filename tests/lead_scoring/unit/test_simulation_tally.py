@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from lead_scoring.domain import score
-from lead_scoring.kept import facts_of, kept_facts
+from lead_scoring.kept import facts_of, kept_facts, vocabulary
 from lead_scoring.model import LearnedModel
 from lead_scoring.rules import DEFAULT_RULES, LeadFacts, RuleSetInvalid, lead_facts, parse_rules
 from lead_scoring.simulation_schemas import ScoringSimulationRequest
@@ -86,14 +87,15 @@ def test_an_erased_lead_keeps_the_facts_it_is_scored_from_and_nothing_personal()
                                 referrer="https://ada.example/me"),
         custom={"note": "call Ada"},
     )  # fmt: skip
-    doc = kept_facts(x)
+    doc = kept_facts(x, vocabulary())
     assert doc == {
-        "format": "leadflow.scoring.facts.v1", "company_size": 120, "industry": "software",
+        "format": "leadflow.scoring.facts.v2", "size_band": [50, 199], "industry": "software",
         "country": "GB", "seniority": "c_level", "email_type": "free", "filled": 9,
         "attribution": {"source": "webinar", "utm_source": None, "utm_medium": None,
                         "utm_campaign": "demo"},
     }  # fmt: skip
-    assert facts_of(doc, touches=3) == lead_facts(x, touches=3)
+    # The band's lowest size stands for 120: the same rules fire, the same model band.
+    assert facts_of(doc, touches=3) == replace(lead_facts(x, touches=3), company_size=50)
 
 
 def test_a_tally_counts_each_way_and_the_leads_that_change() -> None:

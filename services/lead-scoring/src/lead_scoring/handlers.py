@@ -10,9 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_scoring import recycling, repo
+from lead_scoring import kept, recycling, repo
 from lead_scoring.domain import Score, learned_weight, score
-from lead_scoring.kept import kept_facts
 from lead_scoring.model import LearnedModel
 from lead_scoring.models import ERASED_UNSCORED, LeadScore, RuleSetVersion
 from lead_scoring.rules import DEFAULT_RULES, RuleSet, parse_rules, rules_to_doc
@@ -230,17 +229,15 @@ class Scorer:
         uow.on_commit(committed)
 
     async def on_lead_erased(self, uow: UnitOfWork, env: Envelope) -> None:
-        """Drop the lead's personal data; the anonymous score stays for the model's history."""
+        """Drop the lead's personal data; the anonymous score stays for the model's history,
+        with the coarse facts a simulation scores it from (`kept`)."""
         await uow.flush()  # the lead's score may be staged by this transaction
         session = uow.session
         row = await repo.get_score(session, env.data.lead_id, for_update=True)
         now = datetime.now(UTC)
         if row is not None:
-            if row.lead is not None:  # what a simulation scores it from (`kept`)
-                row.facts = kept_facts(Lead.model_validate(row.lead))
-            row.lead = None
-            row.rejection_reason = None  # outcome reasons go, codes included (the contract)
-            row.erased_at = now
+            _, rules = await self.rules(session)  # the values and sizes it may keep
+            kept.erase(row, kept.vocabulary(rules), now)
             return
         # Not captured here yet: a marker row, so that the capture is not stored when it comes.
         session.add(
@@ -253,8 +250,8 @@ class Scorer:
                 threshold=0,
                 factors=[],
                 model_version=ERASED_UNSCORED,
-                scored_at=now,
-                erased_at=now,
+                scored_at=kept.day(now),
+                erased_at=kept.day(now),
             )
         )
 

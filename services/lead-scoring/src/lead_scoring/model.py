@@ -40,6 +40,8 @@ _MAX_VALUE_LEN = 80  # utm_campaign is free text; bound what one value can cost 
 _SIZE_BANDS: tuple[tuple[int, str], ...] = (
     (9, "1-9"), (49, "10-49"), (199, "50-199"), (999, "200-999"), (4999, "1000-4999"),
 )  # fmt: skip
+#: Where each band above the first starts (an erased lead's size keeps its band, `kept`).
+SIZE_BAND_STARTS: tuple[int, ...] = tuple(top + 1 for top, _ in _SIZE_BANDS)
 
 
 def size_band(employees: int | None) -> str:
