@@ -41,6 +41,7 @@ Internal — the kernel's own (the runtime and the tools use them; services do n
     cli, cli_demo, cli_kafka                    the operator CLI (`leadflow`)
     cli_routing, cli_agreement                  its `routing fairness`, `agreement status`
     cli_scoring                                 its `scoring simulate`
+    cli_cases, cli_simulate                     its `routing test` cases file, `routing simulate`
     services                                    the registry of the four services (tools)
     kafka, topics, topic_config                 Kafka clients, topics and their configs
     observability, otel, openapi, docs          logs, metrics, tracer, OpenAPI, `/docs`
