@@ -57,4 +57,8 @@ async def test_each_new_mql_gets_a_rep_an_event_and_its_rows_staged_for_the_comm
     ]
     assert {r["event"] for r in rows[HistoryRow.__tablename__].rows} == {"assigned"}
     assert rows[RRStateRow.__tablename__].replace  # the round-robin state: an upsert
-    assert len(uow.callbacks) == 0  # no webhook deliveries: nothing to wake
+    assert assigner.doorbell.ring not in uow.callbacks  # no webhook deliveries: nothing to wake
+    # The replay record: the two decisions, the team's checkpoint, its snapshot at commit.
+    assert [r["lead_id"] for r in rows["routing_decisions"].rows] == [e.lead_id for _, e in todo]
+    assert len(rows["routing_checkpoints"].rows) == 1
+    assert len(uow.steps) == 1

@@ -125,9 +125,11 @@ def unavailable_reason(rep: RepState, now: datetime) -> str | None:
         raise ValueError("now must be timezone-aware")
     if not rep.active:
         return "inactive"
-    ooo_until = max((end for start, end in rep.out_of_office if start <= now < end), default=None)
-    if ooo_until is not None:
-        return f"out_of_office until {ooo_until.isoformat()}"
+    if rep.out_of_office:  # most reps have none: no generator to build per decision
+        ooo = rep.out_of_office
+        ooo_until = max((end for start, end in ooo if start <= now < end), default=None)
+        if ooo_until is not None:
+            return f"out_of_office until {ooo_until.isoformat()}"
     hours = rep.hours
     if hours is not None:
         local = now.astimezone(rep.zone)

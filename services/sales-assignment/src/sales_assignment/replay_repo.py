@@ -54,12 +54,15 @@ async def span(session: AsyncSession, start: datetime, end: datetime) -> tuple[K
 
 async def chunk(session: AsyncSession, after: Key | None, last: Key, limit: int) -> list[Row[Any]]:
     """Up to `limit` decisions past `after` (inclusive from the start when None), to `last`."""
+    # The plain range on generation lets the index bound the scan; the OR pins the steps.
     stmt = select(*D.__table__.columns).where(
-        or_(D.generation < last[0], and_(D.generation == last[0], D.step <= last[1]))
+        D.generation <= last[0],
+        or_(D.generation < last[0], and_(D.generation == last[0], D.step <= last[1])),
     )
     if after is not None:
         stmt = stmt.where(
-            or_(D.generation > after[0], and_(D.generation == after[0], D.step > after[1]))
+            D.generation >= after[0],
+            or_(D.generation > after[0], and_(D.generation == after[0], D.step > after[1])),
         )
     return list(await session.execute(stmt.order_by(D.generation, D.step).limit(limit)))
 

@@ -163,8 +163,9 @@ def smooth_weighted_pick(reps: Sequence[Rep], current: dict[str, int]) -> Rep:
     best: Rep | None = None
     best_weight = 0
     total = 0
-    # Sorted so that equal current weights always go to the lowest rep_id.
-    for rep in sorted(reps, key=lambda r: r.rep_id):
+    # Sorted so that equal current weights always go to the lowest rep_id (by its integer:
+    # the order UUIDs compare in, without a Python-level comparison per pair).
+    for rep in sorted(reps, key=lambda r: r.rep_id.int):
         if rep.weight <= 0:
             continue
         key = str(rep.rep_id)
