@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from kernel_app import create_tables, effects, effects_for, make_settings
 from prometheus_client import REGISTRY
 from sqlalchemy import insert
 
 from leadflow.bus import lag_by_topic, partition_lags
 from leadflow.events import Envelope, LeadErased
+from leadflow.kafka import ensure_topics, physical_topic
 from leadflow.service import Runtime
 from leadflow.uow import UnitOfWork
 from support.kafka_tools import eventually, place_group_at_end
@@ -25,9 +27,9 @@ BACKOFF = 1.5  # well above the 1 s bucket the handling times are read against
 SLOW = 0.05
 
 
-def handle_seconds() -> tuple[float, float, float]:
+def handle_seconds(topic: str) -> tuple[float, float, float]:
     """(count, sum, count at or under 1 s) of the topic's handling-time histogram."""
-    labels = {"topic": TOPIC}
+    labels = {"topic": topic}
     get = REGISTRY.get_sample_value
     return (
         get("leadflow_event_handle_seconds_count", labels) or 0.0,
@@ -38,11 +40,25 @@ def handle_seconds() -> tuple[float, float, float]:
 
 @pytest.fixture
 async def rt(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Runtime]:
-    settings = make_settings(database_url, kafka_bootstrap)
+    """A runtime on a topic of this test's own (a prefix): the histogram counts every event
+    its consumer handles, and other tests (other workers) publish on the shared topic."""
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    created = await ensure_topics(kafka_bootstrap, [TOPIC], partitions=1, prefix=prefix)
+    settings = make_settings(database_url, kafka_bootstrap, kafka_topic_prefix=prefix)
     r = Runtime.build(settings.model_copy(update={"consumer_retry_backoff_seconds": BACKOFF}))
     await create_tables(r)
     yield r
     await r.stop()
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([t for t in created if t.startswith(prefix)])
+    finally:
+        await admin.close()
+
+
+def topic_of(rt: Runtime) -> str:
+    return physical_topic(TOPIC, rt.settings.kafka_topic_prefix)
 
 
 async def consume(
@@ -60,13 +76,13 @@ async def consume(
         await session.execute(insert(effects).values(lead_id=str(env.data.lead_id), ce_id=env.id))
 
     group = f"kernel-test-{uuid.uuid4().hex[:8]}"
-    await place_group_at_end(bootstrap, group, [TOPIC])
+    await place_group_at_end(bootstrap, group, [topic_of(rt)])
     rt.consume([TOPIC], {LeadErased: on_erased}, group=group)
     key = str(uuid.uuid4()).encode()
     producer = await rt.producer.get()
     for lead in leads:
         env = Envelope(data=LeadErased(lead_id=lead, erased_at=datetime.now(UTC)), source="/t")
-        await producer.send_and_wait(TOPIC, env.value(), key=key, headers=env.headers())
+        await producer.send_and_wait(topic_of(rt), env.value(), key=key, headers=env.headers())
     await rt.start()
     ids = {str(x) for x in leads}
 
@@ -80,9 +96,9 @@ async def consume(
 async def test_events_handled_together_each_record_their_share_not_the_whole_poll(
     rt: Runtime, kafka_bootstrap: str
 ) -> None:
-    count, total, _ = handle_seconds()
+    count, total, _ = handle_seconds(topic_of(rt))
     await consume(rt, kafka_bootstrap, [uuid.uuid4() for _ in range(5)], set())
-    count2, total2, _ = handle_seconds()
+    count2, total2, _ = handle_seconds(topic_of(rt))
     assert count2 - count == 5
     # One transaction of five SLOW handlers: five shares add up to it (the whole poll
     # recorded once per event would be five times that; the margin is for a loaded machine).
@@ -93,12 +109,12 @@ async def test_events_handled_together_each_record_their_share_not_the_whole_pol
 async def test_an_event_retried_records_its_handling_time_without_the_back_off(
     rt: Runtime, kafka_bootstrap: str
 ) -> None:
-    count, _, fast = handle_seconds()
+    count, _, fast = handle_seconds(topic_of(rt))
     leads = [uuid.uuid4() for _ in range(5)]
     # The third fails once: the transaction of all five rolls back, each is then handled
     # alone, the third again after a back-off of BACKOFF seconds.
     await consume(rt, kafka_bootstrap, leads, {leads[2]})
-    count2, _, fast2 = handle_seconds()
+    count2, _, fast2 = handle_seconds(topic_of(rt))
     assert count2 - count == 5
     assert fast2 - fast == 5  # each under 1 s: none counts the BACKOFF s back-off or the poll
 
