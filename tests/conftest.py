@@ -1,8 +1,14 @@
-"""Shared fixtures: one real Kafka broker per run; SQLite and PostgreSQL databases."""
+"""Shared fixtures: one real Kafka broker per run; SQLite and PostgreSQL databases.
+
+`make test` (scripts/test.sh) runs the suite on pytest-xdist workers, then tests/chaos alone;
+see `pytest_ignore_collect` for the two phases. Each worker is a test process of its own: its
+databases, templates, consumer groups and topic prefixes are its own (uuid and worker names),
+only the broker is shared."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,10 +21,79 @@ from support.infra import PG_POOL, LocalKafka, fresh_pg_database
 from support.receiver import Receiver
 from support.stack import Stack
 
+TESTS = Path(__file__).resolve().parent
+# Run after the parallel phase, alone: the chaos burst loads both cores and restarts brokers
+# and services on a schedule, which other tests running beside it would disturb (and slow).
+SERIAL = (TESTS / "chaos",)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """LEADFLOW_TEST_PHASE=parallel leaves out the serial tests, =serial collects only them;
+    unset (a plain `pytest` run), everything is collected."""
+    phase = os.environ.get("LEADFLOW_TEST_PHASE")
+    path = collection_path.resolve()
+    serial = any(path.is_relative_to(d) for d in SERIAL)
+    if phase == "parallel" and serial:
+        return True
+    if phase == "serial" and not serial and not any(d.is_relative_to(path) for d in SERIAL):
+        return True
+    return None  # not ours to decide (--ignore and the like still apply)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Unset COLUMNS and LINES where only readline set them (in the C environment, not in
+    os.environ, as it does when imported): every child inherits them, xdist's workers too,
+    and a CLI's rich console made at import in a worker would keep 80 columns."""
+    for name in ("COLUMNS", "LINES"):
+        if name not in os.environ:
+            os.unsetenv(name)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the modules with the longest waits first: end to end, then those
+    on the broker, then the rest, so the workers finish together rather than on a stack
+    started last. `--dist loadscope` hands out whole modules (a module-scoped stack is set
+    up once), and `--no-loadscope-reorder` keeps this order (scripts/test.sh)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    first: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        first[module] = min(first.get(module, 2), _order(item))
+    items.sort(key=lambda item: first[item.nodeid.split("::")[0]])  # stable
+
+
+def _order(item: pytest.Item) -> int:
+    """0 end to end, 1 on the broker, 2 the rest."""
+    if item.get_closest_marker("e2e"):
+        return 0
+    return 1 if item.get_closest_marker("kafka") else 2
+
+
+_KAFKA = pytest.StashKey[LocalKafka]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist the controller starts the broker (if none answers) before any worker, so
+    the workers never race to start one, nor stop it while another still uses it."""
+    controller = getattr(session.config.option, "dist", "no") != "no"  # xdist's -n N
+    if controller and "PYTEST_XDIST_WORKER" not in os.environ:
+        kafka = LocalKafka()
+        kafka.start()
+        session.config.stash[_KAFKA] = kafka
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller stops the broker after every worker is done, if it started it."""
+    kafka = session.config.stash.get(_KAFKA, None)
+    if kafka is not None:
+        kafka.stop()
+
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    """The broker every Kafka test uses, started once and topics created once."""
+    """The broker every Kafka test uses, started once and topics created once (per worker:
+    `ensure_topics` only creates what is missing)."""
     kafka = LocalKafka()
     kafka.start()
     asyncio.run(ensure_topics(kafka.bootstrap))

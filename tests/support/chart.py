@@ -10,6 +10,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from support.infra import file_lock
+
 ROOT = Path(__file__).resolve().parents[2]
 # LEADFLOW_TEST_CHART: run the chart tests against another copy (say, the previous release's,
 # to see a new test fail there).
@@ -39,14 +41,16 @@ def load_validate() -> ModuleType:
 
 
 def helm_path() -> str:
-    """The helm binary of deploy/tools.sh (built by `go install` on first use, then cached)."""
-    out = subprocess.run(
-        [str(ROOT / "deploy" / "tools.sh"), "helm"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
+    """The helm binary of deploy/tools.sh (built by `go install` on first use, then cached;
+    test workers side by side wait for the one that builds it)."""
+    with file_lock("helm"):
+        out = subprocess.run(
+            [str(ROOT / "deploy" / "tools.sh"), "helm"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
     return out.stdout.strip().splitlines()[-1]
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import socket
 import subprocess
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from sqlalchemy import text
@@ -55,9 +57,12 @@ class LocalKafka:
     def start(self) -> None:
         if "LEADFLOW_KAFKA_BOOTSTRAP" in os.environ:
             return
-        if not port_open("127.0.0.1", 9092):
-            subprocess.run([str(KAFKA_SH), "start"], check=True)
-            self.started_here = True
+        # One starter at a time: two test processes (xdist workers, two runs) that both found
+        # the port closed would otherwise both launch a broker on it.
+        with file_lock("kafka-start"):
+            if not port_open("127.0.0.1", 9092):
+                subprocess.run([str(KAFKA_SH), "start"], check=True)
+                self.started_here = True
 
     def restart(self) -> None:
         """Stop and start the local broker (chaos tests); only for the project's own broker."""
@@ -67,6 +72,26 @@ class LocalKafka:
     def stop(self) -> None:
         if self.started_here:
             subprocess.run([str(KAFKA_SH), "stop"], check=False)
+
+
+@contextlib.contextmanager
+def file_lock(name: str) -> Iterator[None]:
+    """Hold an exclusive lock shared by every process of this user on the machine."""
+    path = Path(tempfile.gettempdir()) / f"leadflow-{os.getuid()}-{name}.lock"
+    with path.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def worker_tag() -> str:
+    """`gw0_`… in an xdist worker, else empty: names of what this process makes say whose."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return f"{worker}_" if worker else ""
+
+
+def pg_database_name() -> str:
+    """A new database name of this test process (the worker's id in it under xdist)."""
+    return f"t_{worker_tag()}{uuid.uuid4().hex[:12]}"
 
 
 def postgres_admin_url() -> str:
@@ -81,7 +106,7 @@ def postgres_admin_url() -> str:
 
 async def create_pg_database(admin_url: str) -> str:
     """A fresh, empty database on the test server; returns its URL."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
+    name = pg_database_name()
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
@@ -104,6 +129,7 @@ async def drop_pg_database(admin_url: str, url: str) -> None:
 class _PgPool:
     """Databases of this run, emptied after each use: CREATE DATABASE copies a whole
     template (half a second on a loaded machine), emptying one takes a few statements.
+    Each test process (each xdist worker) has a pool of its own, never shared.
 
     Given back, a database is emptied (its `public` schema dropped and made anew) and
     renamed, so a URL is never handed out twice: a process left connected, or reconnecting,
@@ -125,6 +151,8 @@ class _PgPool:
         self.free.append(emptied)
 
     async def drop_all(self) -> None:
+        if not self.free:  # a run without PostgreSQL needs no server to be named
+            return
         admin = postgres_admin_url()
         while self.free:
             await drop_pg_database(admin, self.free.pop())
@@ -136,7 +164,7 @@ PG_POOL = _PgPool()
 async def _empty_pg_database(admin_url: str, url: str) -> str:
     """End the database's sessions, rename it, drop everything in it; its new URL."""
     old = make_url(url)
-    new = f"t_{uuid.uuid4().hex[:12]}"
+    new = pg_database_name()
     admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         async with admin.connect() as conn:
