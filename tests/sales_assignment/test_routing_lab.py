@@ -1,7 +1,7 @@
 """sales-assignment on the what-if lab's channel (SQLite and PostgreSQL): a routing request
-from `leadflow.lab` runs as `POST /v1/routing/simulations` would, and its `running` then
-`done` reports go out under the requester's id; a wrong request is reported failed with
-each field named; a simulation started through the API is reported under its own id."""
+from `leadflow.lab` runs as `POST /v1/routing/simulations` would, under the requester's id,
+and its `running` then `done` reports go out under that id; a wrong request is reported
+failed with each field named; a simulation started through the API is reported under its own id."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ async def test_a_requested_simulation_runs_and_reports_under_the_requesters_id(
     running, done = await settled(a, 2)
     assert (running.simulation_id, running.status) == (message.simulation_id, "running")
     own = running.report["simulation_id"]
-    assert own != str(message.simulation_id)  # this service's id, for its GET
+    assert own == str(message.simulation_id)  # the requester's id, for this service's GET too
     assert (done.simulation_id, done.status) == (message.simulation_id, "done")
     assert done.report["simulation_id"] == own
     assert done.report["requested_by"] == "analyst:tok_1"

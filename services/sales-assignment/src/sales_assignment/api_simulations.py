@@ -37,7 +37,10 @@ class SimulationStarted(BaseModel):
     "(`add`, `deactivate`, `reweight`, `leave`, `cap`). Runs in the background: poll "
     "GET /v1/routing/simulations/{id}. Nothing is routed, stored on a lead or sent. 422 "
     "names the bad field (`from`/`to`, `rules[2].countries[0]`, `reps[0].rep_id`); 429 "
-    "while " + str(simulation_runs.MAX_RUNNING) + " run already. " + roles_text("admin", "analyst"),
+    "with Retry-After while LEADFLOW_SIMULATIONS_MAX_RUNNING (default "
+    + str(simulation_runs.MAX_RUNNING)
+    + ") run already, in this process or in the database (all replicas). "
+    + roles_text("admin", "analyst"),
 )
 async def start_simulation(body: RoutingSimulationRequest, a: A, who: Reader) -> SimulationStarted:
     by = f"{who.role}:{who.token_id or who.subject or who.source}"
@@ -49,7 +52,12 @@ async def start_simulation(body: RoutingSimulationRequest, a: A, who: Reader) ->
     except simulation_runs.SimulationInvalid as exc:
         raise invalid(exc.errors) from exc
     except simulation_runs.TooManyRunning as exc:
-        raise Problem(429, "Too Many Requests", str(exc), headers={"Retry-After": "10"}) from exc
+        raise Problem(
+            429,
+            "Too Many Requests",
+            str(exc),
+            headers={"Retry-After": str(simulation_runs.RETRY_AFTER)},
+        ) from exc
     return SimulationStarted(simulation_id=simulation_id)
 
 

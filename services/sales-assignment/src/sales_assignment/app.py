@@ -20,6 +20,7 @@ from sales_assignment import (
     api_rule_tests,
     api_simulations,
     api_webhooks,
+    simulation_runs,
 )
 from sales_assignment import lab as routing_lab
 from sales_assignment.api_deps import install_errors
@@ -84,6 +85,9 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
                          handle=handle)  # fmt: skip
 
     runtime.workers.append(("lab", follow_lab))
+    # A simulation whose process died is failed and reported, asked for on the lab or not.
+    sweep = every(simulation_runs.SWEEP_SECONDS, lambda: simulation_runs.sweep(assigner))
+    runtime.workers.append(("routing-simulation-sweep", sweep))
     app = create_app(
         runtime,
         title="leadflow sales-assignment",

@@ -2,9 +2,9 @@
 `leadflow.lab` (by the dashboard's lab page) and publishes every routing simulation's report
 there, those started through `POST /v1/routing/simulations` too, for the page to list.
 
-A simulation asked for on the lab gets its id here (`simulation_runs.start` picks one); its
-`reported` messages keep the requester's id as key and carry this service's in the report
-(`simulation_id`, for `GET /v1/routing/simulations/{id}`).
+A simulation asked for on the lab is stored under the requester's id (the page's), so its
+reports and `GET /v1/routing/simulations/{id}` use that one id, and a request delivered
+again (a restart, another replica) is not run twice: its stored report is told again.
 """
 
 from __future__ import annotations
@@ -29,27 +29,27 @@ async def publish(a: Assigner, message: lab.SimulationReported) -> None:
         lab.stage(uow, message, source=a.rt.source)
 
 
-def reporter(a: Assigner, lab_id: uuid.UUID | None = None) -> simulation_runs.OnDone:
+def reporter(a: Assigner) -> simulation_runs.OnDone:
     """`on_done` for `simulation_runs.start`: publish the finished simulation's body under
-    `lab_id` (the requester's id), or under its own id (one started through the API)."""
+    its id (the lab requester's, or the API's own)."""
 
     async def on_done(body: dict[str, Any]) -> None:
-        key = lab_id or uuid.UUID(str(body["simulation_id"]))
-        await publish(a, lab.reported(key, "routing", body))
+        await publish(a, lab.reported(uuid.UUID(str(body["simulation_id"])), "routing", body))
 
     return on_done
 
 
-async def run(a: Assigner, message: lab.SimulationRequested) -> lab.SimulationReported:
+async def run(a: Assigner, message: lab.SimulationRequested) -> lab.SimulationReported | None:
     """Start a requested routing simulation: a `running` report, or why it cannot run (a
-    request that does not validate: each field, as the API's 422 names it)."""
+    request that does not validate: each field, as the API's 422 names it); None for one
+    already finished (`start` told its report again)."""
     sid = message.simulation_id
     if lab.expired(message):
         return lab.failed(sid, "routing", "expired: nobody ran it within an hour of the request")
     try:
         request = RoutingSimulationRequest.model_validate(message.request)
-        started = await simulation_runs.start(
-            a, request, requested_by=message.requested_by, on_done=reporter(a, sid)
+        await simulation_runs.start(
+            a, request, requested_by=message.requested_by, on_done=reporter(a), simulation_id=sid
         )
     except ValidationError as exc:
         return lab.failed(sid, "routing", "invalid request", lab.invalid_fields(exc))
@@ -58,7 +58,9 @@ async def run(a: Assigner, message: lab.SimulationRequested) -> lab.SimulationRe
         return lab.failed(sid, "routing", "invalid request", errors)
     except simulation_runs.TooManyRunning as exc:
         return lab.failed(sid, "routing", str(exc))
-    body = {"simulation_id": str(started), "status": "running", "request": request.doc()}
+    body = await simulation_runs.get(a, sid)
+    if body is None or body["status"] != "running":
+        return None
     return lab.reported(sid, "routing", body)
 
 
@@ -69,7 +71,9 @@ def follower(a: Assigner) -> lab.Handle:
         if not isinstance(message, lab.SimulationRequested) or message.kind != "routing":
             return
         report = await run(a, message)
-        log.info("routing simulation %s requested: %s", message.simulation_id, report.status)
-        await publish(a, report)
+        status = report.status if report is not None else "told again"
+        log.info("routing simulation %s requested: %s", message.simulation_id, status)
+        if report is not None:
+            await publish(a, report)
 
     return handle

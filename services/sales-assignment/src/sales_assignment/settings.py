@@ -61,6 +61,14 @@ class AssignmentSettings(Settings):
     # many days ago are deleted by the same background task (its row stays listed); a
     # running experiment's decisions are kept however old.
     experiment_retention_days: float = Field(default=400.0, gt=0)
+    # What-if lab (issue 23): routing simulations replaying at once, in this process and in
+    # the database (all replicas together; each holds a database connection and a worker
+    # thread while it runs); the replay record (decisions, checkpoints, snapshots) is
+    # deleted a whole routing team at a time once all its decisions are this many days old,
+    # and the simulations run this many days ago with their reports.
+    simulations_max_running: int = Field(default=2, ge=1, le=16)
+    replay_retention_days: float = Field(default=400.0, gt=0)
+    simulation_retention_days: float = Field(default=90.0, gt=0)
     queue_retry_seconds: float = Field(default=5.0, gt=0)
     sla_check_seconds: float = Field(default=5.0, gt=0)
 

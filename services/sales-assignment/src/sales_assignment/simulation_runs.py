@@ -4,7 +4,8 @@ Callers: `POST/GET /v1/routing/simulations` (`api_simulations`), the lab channel
 and, through the API, the `leadflow routing simulate` command. A simulation is a row in
 `routing_simulations`: `running` while this process replays it (its heartbeat touched every
 few seconds), then `done` with the report or `failed` with why. A `running` row whose
-heartbeat stopped (the process died) is answered, and stored, as `failed`.
+heartbeat stopped (the process died) is stored `failed` by `sweep` (a background pass) or
+the first GET, whichever comes first, and its failed report goes on `leadflow.lab`.
 """
 
 from __future__ import annotations
@@ -12,26 +13,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sales_assignment import fairness, replay_repo, simulation
+from leadflow import lab
+from leadflow.sql import lock_keys
+from sales_assignment import fairness, replay_repo, simulation, simulation_names
 from sales_assignment.assigning import Assigner
 from sales_assignment.replay_models import SimulationRow
 from sales_assignment.rules import RulesInvalid
 from sales_assignment.schemas_lab import RoutingSimulationRequest
+from sales_assignment.settings import AssignmentSettings
 
 log = logging.getLogger(__name__)
 
-MAX_RUNNING = 2  # simulations replaying at once (each holds a core while it runs)
+DEFAULT_MAX_RUNNING: int = AssignmentSettings.model_fields["simulations_max_running"].default
+MAX_RUNNING = DEFAULT_MAX_RUNNING  # the default limit, for the route's description
+RETRY_AFTER = 10  # seconds, the 429's Retry-After
+LOCK = "routing-simulations"  # taken to count the running ones and insert one
 BEAT = timedelta(seconds=5)
 STALE = timedelta(seconds=120)  # a heartbeat this old: its process is gone
+SWEEP_SECONDS = 60.0  # how often `sweep` looks for those
 INTERRUPTED = "interrupted: the process running it stopped"
 OnDone = Callable[[dict[str, Any]], Awaitable[None]]
 _tasks: set[asyncio.Task[None]] = set()  # running ones, kept from the garbage collector
+# This process's slots, per database engine (one per process; a test builds several apps,
+# replicas of one another) and limit.
+_slots: weakref.WeakKeyDictionary[AsyncEngine, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class SimulationInvalid(ValueError):
@@ -81,20 +96,67 @@ async def start(
     *,
     requested_by: str,
     on_done: OnDone | None = None,
+    simulation_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """Store a `running` simulation and replay it in the background; `on_done(body)` gets
-    the GET body when it is done or failed. SimulationInvalid, TooManyRunning."""
+    the GET body when it is done or failed. With `simulation_id` (a lab requester's), a
+    simulation of that id already stored is not run again: when final, `on_done` gets its
+    body again. SimulationInvalid, TooManyRunning."""
+    if simulation_id is not None:
+        known = await get(a, simulation_id)
+        if known is not None:
+            return await _again(known, on_done)
     await check(a, request)
+    request = simulation_names.with_added_ids(request)
+    limit = max_running(a)
+    slots = _slots.setdefault(a.rt.engine, {}).setdefault(limit, asyncio.Semaphore(limit))
+    if slots.locked():  # this process runs as many as it may (each holds a connection)
+        raise TooManyRunning(_too_many(limit))
+    await slots.acquire()  # free: returns at once
+    try:
+        new_id = await _insert(a, request, requested_by, simulation_id or uuid.uuid4(), limit)
+    except BaseException:
+        slots.release()
+        raise
+    if new_id is None:  # another replica stored that id in between: not run twice
+        slots.release()
+        assert simulation_id is not None  # a new uuid4 is never stored already
+        known = await get(a, simulation_id)
+        return await _again(known, on_done) if known is not None else simulation_id
+    task = asyncio.create_task(_run(a, new_id, request, on_done, slots))
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return new_id
+
+
+async def _again(body: dict[str, Any], on_done: OnDone | None) -> uuid.UUID:
+    """A simulation asked for again: its report told again when final."""
+    if on_done is not None and body.get("status") != "running":
+        await on_done(body)
+    return uuid.UUID(str(body["simulation_id"]))
+
+
+async def _insert(
+    a: Assigner,
+    request: RoutingSimulationRequest,
+    requested_by: str,
+    simulation_id: uuid.UUID,
+    limit: int,
+) -> uuid.UUID | None:
+    """Store the `running` row, counted and inserted under one lock so that replicas
+    starting at once never pass the limit together; None when that id is stored already."""
     now = a.clock()
-    simulation_id = uuid.uuid4()
     async with a.rt.transaction() as uow:
+        await lock_keys(uow.session, [LOCK])
+        if await uow.session.get(SimulationRow, simulation_id) is not None:
+            return None
         running = await uow.session.scalar(
             select(func.count()).where(
                 SimulationRow.status == "running", SimulationRow.heartbeat_at >= now - STALE
             )
         )
-        if (running or 0) >= MAX_RUNNING:
-            raise TooManyRunning(f"{MAX_RUNNING} simulations are running; try again later")
+        if (running or 0) >= limit:
+            raise TooManyRunning(_too_many(limit))
         uow.session.add(
             SimulationRow(
                 id=simulation_id,
@@ -105,14 +167,27 @@ async def start(
                 heartbeat_at=now,
             )
         )
-    task = asyncio.create_task(_run(a, simulation_id, request, on_done))
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
     return simulation_id
 
 
+def max_running(a: Assigner) -> int:
+    """LEADFLOW_SIMULATIONS_MAX_RUNNING of this service."""
+    return int(getattr(a.settings, "simulations_max_running", DEFAULT_MAX_RUNNING))
+
+
+def _too_many(limit: int) -> str:
+    return (
+        f"{limit} routing simulations are running (LEADFLOW_SIMULATIONS_MAX_RUNNING); "
+        f"try again in {RETRY_AFTER} s"
+    )
+
+
 async def _run(
-    a: Assigner, simulation_id: uuid.UUID, request: RoutingSimulationRequest, on_done: OnDone | None
+    a: Assigner,
+    simulation_id: uuid.UUID,
+    request: RoutingSimulationRequest,
+    on_done: OnDone | None,
+    slots: asyncio.Semaphore,
 ) -> None:
     last = a.clock()
 
@@ -123,11 +198,13 @@ async def _run(
             await _set(a, simulation_id, heartbeat_at=last)
 
     try:
-        report = await simulation.simulate(a, request, beat=beat)
+        report = simulation_names.unnamed(await simulation.simulate(a, request, beat=beat))
         await _set(a, simulation_id, status="done", report=report, finished_at=a.clock())
     except Exception as exc:  # reported in the simulation: nobody else awaits this task
         log.exception("routing simulation %s failed", simulation_id)
         await _set(a, simulation_id, status="failed", error=str(exc)[:2000], finished_at=a.clock())
+    finally:
+        slots.release()
     if on_done is not None:
         body = await get(a, simulation_id)
         try:
@@ -148,18 +225,72 @@ async def get(a: Assigner, simulation_id: uuid.UUID) -> dict[str, Any] | None:
         row = await s.get(SimulationRow, simulation_id)
     if row is None:
         return None
+    if row.status == "running" and row.heartbeat_at < a.clock() - STALE:
+        await _interrupt(a, row.id)
+        async with a.rt.sessions() as s:
+            row = await s.get(SimulationRow, simulation_id)
+        assert row is not None  # simulations are deleted by retention only, days later
+    return await _body(a, row)
+
+
+async def sweep(a: Assigner) -> int:
+    """Store as failed the `running` simulations whose process stopped (their heartbeat),
+    each with its failed report on `leadflow.lab`; how many."""
+    async with a.rt.sessions() as s:
+        stale = list(
+            await s.scalars(
+                select(SimulationRow.id).where(
+                    SimulationRow.status == "running",
+                    SimulationRow.heartbeat_at < a.clock() - STALE,
+                )
+            )
+        )
+    done = [sid for sid in stale if await _interrupt(a, sid)]
+    if done:
+        log.warning("routing simulations interrupted", extra={"count": len(done)})
+    return len(done)
+
+
+async def _interrupt(a: Assigner, simulation_id: uuid.UUID) -> bool:
+    """Fail a stale `running` simulation and stage its report, in one transaction: of two
+    replicas (or a GET and the sweep) only the one that changes the row reports it."""
     now = a.clock()
-    if row.status == "running" and row.heartbeat_at < now - STALE:
-        await _set(a, simulation_id, status="failed", error=INTERRUPTED, finished_at=now)
-        row.status, row.error, row.finished_at = "failed", INTERRUPTED, now
+    async with a.rt.transaction() as uow:
+        stmt = (
+            update(SimulationRow)
+            .where(
+                SimulationRow.id == simulation_id,
+                SimulationRow.status == "running",
+                SimulationRow.heartbeat_at < now - STALE,
+            )
+            .values(status="failed", error=INTERRUPTED, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if (await uow.session.execute(stmt)).rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        row = await uow.session.get(SimulationRow, simulation_id, populate_existing=True)
+        assert row is not None
+        body = await _body(a, row)
+        # The id it was asked for under: the lab page's own id, or the API's (see lab.py).
+        lab.stage(uow, lab.reported(simulation_id, "routing", body), source=a.rt.source)
+    return True
+
+
+async def _body(a: Assigner, row: SimulationRow) -> dict[str, Any]:
     body: dict[str, Any] = {
         "simulation_id": str(row.id),
         "status": row.status,
         "request": row.request,
         "requested_by": row.requested_by,
-        "created_at": row.created_at.isoformat(),
-        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "created_at": _iso(row.created_at),
+        "finished_at": _iso(row.finished_at),
     }
     if row.error is not None:
         body["error"] = row.error
-    return body | (row.report or {})
+    if row.report is None:
+        return body
+    return body | await simulation_names.named(a, row.report, row.request)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
