@@ -111,10 +111,15 @@ async def test_an_analyst_runs_one_and_nothing_is_routed_stored_or_sent(
             WINDOW | {"reps": [{"action": "deactivate", "rep_id": str(uuid.uuid4())}]},
             "reps[0].rep_id",
         ),
-        (WINDOW | {"reps": [{"action": "reweight", "rep_id": str(uuid.uuid4())}]}, "reps.0"),
-        (WINDOW | {"reps": [{"action": "fire"}]}, "reps.0.action"),
+        (WINDOW | {"reps": [{"action": "reweight", "rep_id": str(uuid.uuid4())}]}, "reps[0]"),
+        (WINDOW | {"reps": [{"action": "fire"}]}, "reps[0].action"),
+        (WINDOW | {"reps": [{"action": "cap", "rep_id": str(uuid.uuid4()), "max_open_leads": -1}]},
+         "reps[0].max_open_leads"),
+        (WINDOW | {"reps": [{"action": "leave", "rep_id": str(uuid.uuid4()),
+                             "start": "0001-01-01T00:00+14:00", "end": "2027-01-01T00:00Z"}]},
+         "reps[0].start"),
     ],
-)
+)  # fmt: skip
 async def test_a_bad_request_is_a_422_naming_the_field(
     http: httpx.AsyncClient, body: dict[str, Any], field: str
 ) -> None:

@@ -203,6 +203,35 @@ async def _assignment(http: httpx.AsyncClient, t: Target) -> None:
     t.bodies[("PUT", "/v1/routing/rules")] = {
         "rules": [{"name": "emea", "countries": ["EMEA"], "pool": [t.params["rep_id"]]}]
     }
+    rules = [{"name": "emea", "countries": ["EMEA"], "pool": [t.params["rep_id"]]}]
+    t.bodies[("POST", "/v1/routing/simulations")] = {
+        "from": "2026-01-01",
+        "to": "2026-02-01",
+        "rules": rules,
+        "reps": [
+            {"action": "reweight", "rep_id": t.params["rep_id"], "weight": 2},
+            {"action": "leave", "rep_id": t.params["rep_id"], "start": "2026-01-05",
+             "end": "2026-01-09T17:00:00+01:00"},
+            {"action": "add", "name": "Bo", "territories": ["EMEA"], "weight": 1},
+        ],
+    }  # fmt: skip
+    t.bodies[("POST", "/v1/routing/rules/test")] = {
+        "rules": rules,
+        "cases": [
+            {
+                "name": "a UK lead goes to EMEA",
+                "lead": {"country": "GB", "company_size": 120, "email_domain": "acme.example"},
+                "expect": {"rule": "emea", "rep": t.params["rep_id"]},
+            }
+        ],
+    }
+    # The starting bodies themselves pass: the hostile variants reach the rule and rep checks.
+    for (method, path), status in {
+        ("POST", "/v1/routing/simulations"): 202,
+        ("POST", "/v1/routing/rules/test"): 200,
+    }.items():
+        r = await http.request(method, path, json=t.bodies[(method, path)], headers=ADMIN)
+        assert r.status_code == status, r.text
 
 
 async def _feedback(http: httpx.AsyncClient, t: Target) -> None:

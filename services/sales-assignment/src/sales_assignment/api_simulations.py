@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from leadflow.access import Reader, roles_text
@@ -14,9 +17,31 @@ from sales_assignment import lab as routing_lab
 from sales_assignment import simulation_runs
 from sales_assignment.admin import NotFound
 from sales_assignment.api_deps import NOT_FOUND, A
-from sales_assignment.schemas_lab import RoutingSimulationRequest
+from sales_assignment.schemas_lab import RoutingSimulationRequest, field_of
 
-router = APIRouter(prefix="/v1")
+
+class _FieldsBracketed(APIRoute):
+    """A 422 of these routes names fields as `reps[0].weight`, like the rule and rep checks
+    (`rules[2].countries[0]`, `reps[0].rep_id`), not as the kernel's `reps.0.weight`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def bracketed(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except RequestValidationError as exc:
+                raise invalid(
+                    ("body", str(e["msg"]))
+                    if e.get("type") == "json_invalid"
+                    else (field_of(e.get("loc", ())), str(e.get("msg", "invalid")))
+                    for e in exc.errors()
+                ) from exc
+
+        return bracketed
+
+
+router = APIRouter(prefix="/v1", route_class=_FieldsBracketed)
 TOO_MANY: dict[int | str, dict[str, Any]] = {429: {"description": "Too many simulations run"}}
 
 

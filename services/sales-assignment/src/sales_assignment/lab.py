@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from leadflow import lab
 from sales_assignment import simulation_runs
 from sales_assignment.assigning import Assigner
-from sales_assignment.schemas_lab import RoutingSimulationRequest
+from sales_assignment.schemas_lab import RoutingSimulationRequest, field_of
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ async def run(a: Assigner, message: lab.SimulationRequested) -> lab.SimulationRe
             a, request, requested_by=message.requested_by, on_done=reporter(a), simulation_id=sid
         )
     except ValidationError as exc:
-        return lab.failed(sid, "routing", "invalid request", lab.invalid_fields(exc))
+        errors = [{"field": field_of(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        return lab.failed(sid, "routing", "invalid request", errors)
     except simulation_runs.SimulationInvalid as exc:
         errors = [{"field": field, "message": text} for field, text in exc.errors]
         return lab.failed(sid, "routing", "invalid request", errors)

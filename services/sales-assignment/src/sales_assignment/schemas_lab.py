@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadflow.bounds import RANGE, BoundedDateTime
 from sales_assignment.places import Place
@@ -45,8 +46,8 @@ class RepChangeIn(BaseModel):
     segments: Annotated[list[Segment], Field(max_length=3)] = []
     timezone: Timezone = "UTC"
     working_hours: Hours = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: BoundedDateTime | None = Field(default=None, description=f"No zone: UTC; {RANGE}")
+    end: BoundedDateTime | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> RepChangeIn:
@@ -72,7 +73,9 @@ class RoutingSimulationRequest(BaseModel):
                     "from": "2026-11-01T00:00:00Z",
                     "to": "2026-12-01T00:00:00Z",
                     "rules": [{"name": "emea", "countries": ["EMEA"], "pool": "territory"}],
-                    "reps": [{"action": "deactivate", "rep_id": "0b7e…"}],
+                    "reps": [
+                        {"action": "deactivate", "rep_id": "0b7e4c52-9a1d-4f3e-8c6b-2d5a7e9f1b30"}
+                    ],
                 }
             ]
         },
@@ -96,3 +99,15 @@ class RoutingSimulationRequest(BaseModel):
     @property
     def window(self) -> tuple[datetime, datetime]:
         return self.from_, self.to
+
+
+def field_of(loc: Sequence[int | str]) -> str:
+    """`("body", "reps", 0, "weight")` → `reps[0].weight`: a field named as the draft rules'
+    errors name theirs (`rules[2].countries[0]`)."""
+    parts = list(loc)
+    if len(parts) > 1 and parts[0] in {"body", "query", "path"}:
+        parts = parts[1:]
+    named = ""
+    for part in parts:
+        named += f"[{part}]" if isinstance(part, int) else f".{part}" if named else str(part)
+    return named
