@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 from assignment_kit import add_rep, assignment, clock, handle, qualified
+from sqlalchemy import select
 
 from sales_assignment import policy_admin
 from sales_assignment.assigning import BATCH, Assigner
+from sales_assignment.models import AssignmentRow
 
 pytestmark = pytest.mark.postgres
 
@@ -36,3 +38,17 @@ async def test_a_lead_someone_can_take_is_not_stuck_behind_a_page_nobody_can(
     row = await assignment(a, de.data.lead_id)
     assert row is not None
     assert (row.status, row.rep_id) == ("assigned", ann)
+
+
+async def test_a_full_page_whose_last_lead_is_handed_out_goes_on_to_the_next_page(
+    a: Assigner,
+) -> None:
+    for _ in range(BATCH + 2):  # nobody yet: every lead waits
+        await handle(a, qualified())
+        clock(a).advance(1)
+
+    await add_rep(a, "Ann")  # takes the whole first page, its last lead included
+
+    async with a.rt.sessions() as s:
+        statuses = list(await s.scalars(select(AssignmentRow.status)))
+    assert statuses.count("assigned") == BATCH + 2

@@ -252,6 +252,10 @@ class Assigner:
         # can take must not wait behind them; PASS_BUDGET bounds one pass's work.
         while rows:
             _, declined = await repo.reps_by_history(session, [row.lead_id for row in rows])
+            last = rows[-1]
+            # The next page starts past this one's last lead as it was queued: handing it out
+            # below clears its queued_at.
+            cursor = (last.queued_at, last.lead_id)
             for row in rows:
                 result = team.decide(row, now, barred=declined[row.lead_id], kind="queue")
                 if isinstance(result, Assignment):
@@ -260,7 +264,7 @@ class Assigner:
             waited |= {row.lead_id for row in rows}
             if len(rows) < limit or len(waited) >= PASS_BUDGET:
                 break
-            rows = await repo.queued(session, min(limit, PASS_BUDGET - len(waited)), rows[-1])
+            rows = await repo.queued(session, min(limit, PASS_BUDGET - len(waited)), cursor)
         self._write(uow, staged, team, now, waited=waited)
         return assigned
 

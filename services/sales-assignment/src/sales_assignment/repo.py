@@ -208,14 +208,17 @@ async def decline_of(
 
 
 async def queued(
-    session: AsyncSession, limit: int, after: AssignmentRow | None = None
+    session: AsyncSession,
+    limit: int,
+    after: tuple[datetime | None, uuid.UUID] | None = None,
 ) -> list[AssignmentRow]:
-    """Queued leads, oldest first (they were waiting longest); `after`: the page after it."""
+    """Queued leads, oldest first (they were waiting longest); `after`: the page after the
+    lead of that (queued_at, lead_id)."""
     A = AssignmentRow
     stmt = select(A).where(A.status == "queued", A.erased_at.is_(None))
     if after is not None:  # keyset: (queued_at, lead_id) past the previous page's last
-        t = after.queued_at
-        stmt = stmt.where(or_(A.queued_at > t, and_(A.queued_at == t, A.lead_id > after.lead_id)))
+        t, lead_id = after
+        stmt = stmt.where(or_(A.queued_at > t, and_(A.queued_at == t, A.lead_id > lead_id)))
     stmt = stmt.order_by(A.queued_at, A.lead_id).limit(limit)
     return list(await session.scalars(stmt))
 
