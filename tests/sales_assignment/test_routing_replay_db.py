@@ -17,7 +17,7 @@ from sqlalchemy import select
 from leadflow.events import Envelope, LeadErased, LeadOutcome
 from sales_assignment import admin, declining, policy_admin, retention
 from sales_assignment.assigning import Assigner
-from sales_assignment.replay_models import DecisionRow, SnapshotRow
+from sales_assignment.replay_models import CheckpointRow, DecisionRow, SimulationRow, SnapshotRow
 from sales_assignment.replay_report import MISS_REASONS
 from sales_assignment.schemas_lab import RoutingSimulationRequest
 from sales_assignment.simulation import simulate
@@ -156,3 +156,50 @@ async def test_teams_past_the_retention_go_whole_and_their_leads_count_as_not_re
     assert miss["explanation"] == MISS_REASONS["not_recorded"]
     assert set(miss["example_lead_ids"]) == {str(i) for i in old}
     assert report["reproduced"] == 0.4
+
+
+async def test_past_its_retention_the_record_goes_with_its_snapshots_and_what_stays_replays(
+    assigner: Assigner,
+) -> None:
+    a = assigner
+    ann = await add_rep(a, "Ann")
+    await add_rep(a, "Bob", weight=2)
+    clock(a).now -= timedelta(days=30)
+    await _leads(a, 4)
+    clock(a).now += timedelta(days=30)
+    await admin.update_rep(a, ann, {"weight": 3})  # a new team, with a new snapshot
+    new = await _leads(a, 9)
+    await admin.update_rep(a, ann, {"weight": 5})  # and another one
+    new += await _leads(a, 5)
+    async with a.rt.sessions() as s:
+        assert len(set(await s.scalars(select(SnapshotRow.id)))) == 3
+    old_run, new_run = uuid.uuid4(), uuid.uuid4()
+    async with a.rt.transaction() as uow:
+        for sid, days in ((old_run, 100), (new_run, 10)):
+            at = clock(a).now - timedelta(days=days)
+            uow.session.add(
+                SimulationRow(
+                    id=sid,
+                    status="done",
+                    request={},
+                    report={},
+                    requested_by="analyst:t",
+                    created_at=at,
+                    heartbeat_at=at,
+                )
+            )
+
+    assert await retention.purge_replay_record(a.rt, retention_days=20) == 1
+    assert await retention.purge_simulations(a.rt, retention_days=90) == 1
+
+    async with a.rt.sessions() as s:
+        kept = list(await s.scalars(select(DecisionRow.lead_id)))
+        snapshots = set(await s.scalars(select(SnapshotRow.id)))
+        named = set(await s.scalars(select(CheckpointRow.snapshot_id)))
+        runs = list(await s.scalars(select(SimulationRow.id)))
+    assert sorted(map(str, kept)) == sorted(map(str, new))
+    assert snapshots == named  # the purged team's snapshot went too
+    assert len(named) == 2
+    assert runs == [new_run]
+    report = await simulate(a, _window(a))
+    assert (report["decisions"], report["reproduced"], report["misses"]) == (14, 1.0, [])

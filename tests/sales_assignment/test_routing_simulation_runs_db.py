@@ -14,6 +14,7 @@ import httpx
 import pytest
 from assignment_kit import FakeClock, api_rep, handle, qualified
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from leadflow import lab
@@ -183,3 +184,24 @@ async def test_a_report_is_stored_without_rep_names_and_read_with_them(
     assert [(r["rep_id"], r["name"]) for r in lines] == [
         (r["rep_id"], names[r["rep_id"]]) for r in lines
     ]
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "default", "bad"),
+    [
+        ("LEADFLOW_SIMULATIONS_MAX_RUNNING", "simulations_max_running", 2, ("0", "17", "many")),
+        ("LEADFLOW_REPLAY_RETENTION_DAYS", "replay_retention_days", 400, ("0", "-1", "soon")),
+        ("LEADFLOW_SIMULATION_RETENTION_DAYS", "simulation_retention_days", 90, ("0", "x")),
+    ],
+)
+def test_the_lab_settings_have_their_defaults_and_refuse_nonsense(
+    monkeypatch: pytest.MonkeyPatch, env: str, name: str, default: float, bad: tuple[str, ...]
+) -> None:
+    base: dict[str, Any] = {"admin_token": "dev-test-admin", "database_url": "sqlite://"}
+    assert getattr(AssignmentSettings(**base), name) == default
+    monkeypatch.setenv(env, "3")
+    assert getattr(AssignmentSettings(**base), name) == 3
+    for value in bad:
+        monkeypatch.setenv(env, value)
+        with pytest.raises(ValidationError, match=name):
+            AssignmentSettings(**base)

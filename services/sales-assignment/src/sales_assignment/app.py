@@ -31,6 +31,7 @@ from sales_assignment.retention import (
     purge_experiment_decisions,
     purge_fairness,
     purge_replay_record,
+    purge_simulations,
 )
 from sales_assignment.settings import AssignmentSettings
 
@@ -68,10 +69,16 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
         settings.purge_interval_seconds, lambda: purge_fairness(runtime, ledger_days)
     )
     runtime.workers.append(("fairness-retention", purge_ledger))
+    replay_days = settings.replay_retention_days
     purge_replay = every(
-        settings.purge_interval_seconds, lambda: purge_replay_record(runtime, ledger_days)
+        settings.purge_interval_seconds, lambda: purge_replay_record(runtime, replay_days)
     )
     runtime.workers.append(("replay-record-retention", purge_replay))
+    simulation_days = settings.simulation_retention_days
+    purge_runs = every(
+        settings.purge_interval_seconds, lambda: purge_simulations(runtime, simulation_days)
+    )
+    runtime.workers.append(("simulation-retention", purge_runs))
     experiment_days = settings.experiment_retention_days
     purge_experiments = every(
         settings.purge_interval_seconds,

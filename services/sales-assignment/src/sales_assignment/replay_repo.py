@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, or_, select
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sales_assignment.models import HistoryRow, RepRow
 from sales_assignment.replay_inputs import Checkpoint, Decision, RepId, Snapshot, rep_id
-from sales_assignment.replay_models import CheckpointRow, DecisionRow, SnapshotRow
+from sales_assignment.replay_models import CheckpointRow, DecisionRow, SimulationRow, SnapshotRow
 from sales_assignment.staging import DECISIONS
 
 D = DecisionRow
@@ -157,3 +157,28 @@ async def purge_teams(session: AsyncSession, before: datetime) -> int:
         await session.execute(delete(D).where(D.checkpoint_id.in_(teams)).execution_options(**gone))
         await session.execute(delete(C).where(C.id.in_(teams)).execution_options(**gone))
     return len(teams)
+
+
+# A process trusts for a day that a snapshot it stored is still there (`team.TeamCache`) and
+# stores it again, renewing its created_at, at its next use after that: a snapshot no
+# checkpoint names is deleted only when stored longer ago than the retention and this.
+SNAPSHOT_MARGIN = timedelta(days=2)
+
+
+async def purge_snapshots(session: AsyncSession, before: datetime) -> int:
+    """Delete the team snapshots no checkpoint names any more (their teams purged), stored
+    before `before` (less the margin); how many."""
+    S = SnapshotRow
+    named = select(CheckpointRow.id).where(CheckpointRow.snapshot_id == S.id).exists()
+    stmt = delete(S).where(S.created_at < before - SNAPSHOT_MARGIN, ~named)
+    result = await session.execute(stmt.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def purge_simulations(session: AsyncSession, before: datetime) -> int:
+    """Delete the routing simulations (request and report) started before `before`, but a
+    running one; how many."""
+    S = SimulationRow
+    stmt = delete(S).where(S.created_at < before, S.status != "running")
+    result = await session.execute(stmt.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
-"""Retention: webhook deliveries, fairness lines, the replay record and the decisions of
-ended routing experiments do not pile up for ever (a background task runs this)."""
+"""Retention: webhook deliveries, fairness lines, the replay record, routing simulations
+and the decisions of ended routing experiments do not pile up for ever (a background task
+runs this)."""
 
 from __future__ import annotations
 
@@ -35,14 +36,27 @@ async def purge_fairness(rt: Runtime, retention_days: float) -> int:
 
 async def purge_replay_record(rt: Runtime, retention_days: float) -> int:
     """Delete the replay record's teams (checkpoint and decisions) whose decisions are all
-    older than the retention; how many teams."""
-    return await purge_older_than(
+    older than the retention, then the snapshots no team names; how many teams. Whole teams
+    only: what is kept replays exactly (a team's decisions start from its checkpoint)."""
+    teams = await purge_older_than(
         rt,
         retention_days,
         replay_repo.purge_teams,
         what="replay record teams",
         logger=log,
         batch=replay_repo.PURGE_TEAMS,
+    )
+    await purge_older_than(
+        rt, retention_days, replay_repo.purge_snapshots, what="team snapshots", logger=log
+    )
+    return teams
+
+
+async def purge_simulations(rt: Runtime, retention_days: float) -> int:
+    """Delete the routing simulations started longer ago than the retention, with their
+    reports (a running one's never); how many."""
+    return await purge_older_than(
+        rt, retention_days, replay_repo.purge_simulations, what="routing simulations", logger=log
     )
 
 

@@ -8,6 +8,7 @@ not reload reps, rules, owners, counts and weights for every batch.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,10 @@ from sales_assignment.payloads import facts_of, to_rep
 from sales_assignment.recording import DecisionLog
 from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, reroute, route
 from sales_assignment.rules import RoutingRule, validate_rules
+
+# How long this process trusts that a team snapshot it stored is still stored (retention
+# keeps snapshots stored this recently: `replay_repo.SNAPSHOT_MARGIN`).
+SNAPSHOTS_KNOWN_SECONDS = 86400.0
 
 
 @dataclass
@@ -167,12 +172,17 @@ class TeamCache:
         self._team: Team | None = None
         self._generation = -1
         self._snapshots: set[str] = set()  # the replay's team snapshots stored already
+        self._snapshots_since = time.monotonic()
 
     async def take(self, uow: UnitOfWork, generation: int, *, fresh: bool = False) -> Team:
         """The team for the transaction whose `repo.lock_routing` returned `generation`."""
         team, self._team = self._team, None
         if fresh or team is None or self._generation != generation - 1:
             team = await Team.load(uow.session)
+        if time.monotonic() - self._snapshots_since > SNAPSHOTS_KNOWN_SECONDS:
+            # Stored again (its created_at renewed) at its next use: a snapshot in use is
+            # never old enough for the replay record's retention to delete it.
+            self._snapshots, self._snapshots_since = set(), time.monotonic()
         team.log.known, team.log.generation = self._snapshots, generation
         self._keep_when_committed(uow, team, generation)
         return team
