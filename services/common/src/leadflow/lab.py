@@ -4,7 +4,9 @@ topic, as binary-mode CloudEvents keyed by simulation id.
 The dashboard (feedback) calls no other service over HTTP: it publishes a `requested`
 message; the service that runs that kind of simulation (sales-assignment: routing,
 lead-scoring: scoring) follows the topic as its own consumer group, so one replica acts on
-each request, and publishes a `reported` message that feedback keeps. Messages are bounded
+each request, and publishes a `reported` message that feedback keeps. sales-assignment also
+publishes each routing experiment as it stands (`ExperimentReported`, keyed by its id) for
+the page's experiments section. Messages are bounded
 (`MAX_MESSAGE_BYTES`): a report too large to carry loses its moved leads first.
 """
 
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 REQUESTED = "io.leadflow.lab.simulation.requested.v1"
 REPORTED = "io.leadflow.lab.simulation.reported.v1"
+EXPERIMENT_REPORTED = "io.leadflow.lab.experiment.reported.v1"
 # Under the producer's max_request_size (1 MiB) with room for the headers.
 MAX_MESSAGE_BYTES = 900_000
 RETRY_SECONDS = 2.0
@@ -83,10 +86,60 @@ class SimulationReported(_Lab):
     finished_at: AwareDatetime
 
 
-LabMessage = SimulationRequested | SimulationReported
+class ShadowRep(BaseModel):
+    """One rep in a shadow experiment: decisions that gave them the lead, actually and in
+    the shadow (by id only: the page names reps from its own data)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    rep_id: uuid.UUID
+    actual: int = Field(ge=0)
+    shadow: int = Field(ge=0)
+
+
+class ShadowSummary(BaseModel):
+    """A shadow experiment's decisions, those the variant would have decided otherwise,
+    the leads each side queued, and per rep actual vs shadow."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    decisions: int = Field(ge=0)
+    would_differ: int = Field(ge=0)
+    queued_actual: int = Field(ge=0, default=0)
+    queued_shadow: int = Field(ge=0, default=0)
+    per_rep: list[ShadowRep] = Field(default_factory=list, max_length=5_000)
+
+
+class ExperimentReported(BaseModel):
+    """A routing experiment as it stands (sales-assignment's, at its start, its end and
+    each minute while it runs); the latest by `reported_at` is the one to keep."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    ce_type: ClassVar[str] = EXPERIMENT_REPORTED
+
+    experiment_id: uuid.UUID
+    name: str = Field(max_length=200)
+    mode: Literal["shadow", "split"]
+    share: float | None = None
+    status: Literal["running", "ended", "promoted"]
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
+    reported_at: AwareDatetime
+    # Per arm (control, variant): {"decisions", "leads"}, as GET /v1/routing/experiments/{id}.
+    arms: dict[str, dict[str, int]]
+    shadow: ShadowSummary | None = None
+
+    @property
+    def simulation_id(self) -> uuid.UUID:
+        """The message's key on the topic (the experiment's id), as a simulation's id is."""
+        return self.experiment_id
+
+
+LabMessage = SimulationRequested | SimulationReported | ExperimentReported
 BY_TYPE: dict[str, type[LabMessage]] = {
     REQUESTED: SimulationRequested,
     REPORTED: SimulationReported,
+    EXPERIMENT_REPORTED: ExperimentReported,
 }
 
 
