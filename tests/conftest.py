@@ -12,8 +12,10 @@ import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 from leadflow.kafka import ensure_topics
 from support.databases import drop_templates
@@ -49,6 +51,40 @@ def pytest_configure(config: pytest.Config) -> None:
             os.unsetenv(name)
 
 
+# Modules run one after the other on one worker (one xdist work unit), never side by side:
+# they share what a test process cannot make its own.
+SHARED = {
+    # The real replay group (leadflow-dlq-replay): `dlq replay` commits in a transaction,
+    # and the gauge test's marks and reads on that group wait on, or miss, another's.
+    "replay-group": ("tests/cli/test_cli.py", "tests/common/test_dlq_gauge.py"),
+    # Headless Chromium (installed on first use) and a stack each: one browser at a time.
+    "browser": (
+        "tests/feedback/test_dashboard_browser.py",
+        "tests/feedback/test_lab_browser.py",
+        "tests/marketing_intake/test_intake_browser.py",
+    ),
+    # Stacks on the contract's own topics whose proof waits on the broker's log cleaner
+    # (erasure from every topic within the erasure delay): not two at once.
+    "erasure": ("tests/e2e/test_erasure_log.py", "tests/e2e/test_erasure_services.py"),
+}
+_UNIT = {module: group for group, modules in SHARED.items() for module in modules}
+
+
+class _Scheduling(LoadScopeScheduling):  # type: ignore[misc]
+    """xdist's loadscope (a module is a work unit), but a SHARED group is one unit."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", maxsplit=1)[0]
+        return _UNIT.get(module) or str(super()._split_scope(nodeid))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` (scripts/test.sh) with the SHARED groups."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    return _Scheduling(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On an xdist worker, the modules with the longest waits first: end to end, then those
     on the broker, then the rest, so the workers finish together rather than on a stack
@@ -58,9 +94,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     first: dict[str, int] = {}
     for item in items:
-        module = item.nodeid.split("::")[0]
+        module = item.nodeid.split("::", maxsplit=1)[0]
         first[module] = min(first.get(module, 2), _order(item))
-    items.sort(key=lambda item: first[item.nodeid.split("::")[0]])  # stable
+    items.sort(key=lambda item: first[item.nodeid.split("::", maxsplit=1)[0]])  # stable
 
 
 def _order(item: pytest.Item) -> int:
