@@ -20,6 +20,7 @@ from sales_assignment import (
     api_rule_tests,
     api_simulations,
     api_webhooks,
+    experiment_reports,
     simulation_runs,
 )
 from sales_assignment import lab as routing_lab
@@ -95,6 +96,12 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
     # A simulation whose process died is failed and reported, asked for on the lab or not.
     sweep = every(simulation_runs.SWEEP_SECONDS, lambda: simulation_runs.sweep(assigner))
     runtime.workers.append(("routing-simulation-sweep", sweep))
+    # The running experiment on leadflow.lab each minute, for the lab page (its start and
+    # end are published with them).
+    report = every(
+        experiment_reports.REPORT_SECONDS, lambda: experiment_reports.report_running(assigner)
+    )
+    runtime.workers.append(("experiment-report", report))
     app = create_app(
         runtime,
         title="leadflow sales-assignment",

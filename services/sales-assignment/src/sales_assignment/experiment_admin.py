@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sales_assignment import experiment_repo, policy_admin, repo
+from sales_assignment import experiment_repo, experiment_reports, policy_admin, repo
 from sales_assignment.admin import Conflict, NotFound
 from sales_assignment.assigning import Assigner
 from sales_assignment.experiment_models import ExperimentRow
@@ -65,6 +65,7 @@ async def start(
         await s.flush()
         if mode == "split":
             await a.drain_queue(uow)  # the variant's rules may take a waiting lead
+        await experiment_reports.stage(a, uow, row)  # the lab page's, with the start
     return row
 
 
@@ -89,12 +90,14 @@ async def end(
         await s.flush()
         if not promote:
             await a.drain_queue(uow)  # leads the variant queued go by the active rules now
+            await experiment_reports.stage(a, uow, row)  # the lab page's, with the end
             return row
         try:  # stored and the queue drained as PUT /v1/routing/rules does
             stored = await policy_admin.store_rules(a, uow, validate_rules(row.rules))
         except RulesInvalid as exc:
             raise Conflict(f"The variant cannot become the active rules: {exc}.") from exc
         row.promoted_version = stored.version
+        await experiment_reports.stage(a, uow, row)
     return row
 
 
