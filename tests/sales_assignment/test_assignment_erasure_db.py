@@ -43,6 +43,8 @@ PERSON: dict[str, Any] = {
     "phone": "+4930123456",
     "company": "Acme Analytics",
     "job_title": "Chief Widget Officer",
+    "company_size": 137,
+    "industry": "hand-carved quill workshop",
     "website": "https://acme-analytics.example/about",
     "attribution": {
         "source": "web",
@@ -55,6 +57,7 @@ PERSON: dict[str, Any] = {
     "consent": {"marketing": True, "text": "I, the person, agree to widgets"},
     "custom": {"favourite": "ada-custom-value"},
 }
+INDUSTRY = str(PERSON["industry"])
 TRACES = [
     "ada@acme.example",
     "Ada",
@@ -84,6 +87,13 @@ def erased(a: Assigner, lead_id: uuid.UUID) -> Envelope:
     return Envelope(
         data=LeadErased(lead_id=lead_id, erased_at=clock(a).now), source="/marketing-intake"
     )
+
+
+async def recorded(a: Assigner, lead_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The lead's routing decisions as the replay record holds them."""
+    async with a.rt.sessions() as s:
+        stmt = select(DecisionRow).where(DecisionRow.lead_id == lead_id)
+        return [{"facts": d.facts, "owner_id": d.owner_id} for d in await s.scalars(stmt)]
 
 
 async def stored_text(a: Assigner, lead_id: uuid.UUID) -> str:
@@ -118,12 +128,23 @@ async def test_erasure_leaves_nothing_personal_in_the_lead_facts_reasons_or_webh
     await _deliver_to(worker, receiver)
     before = await stored_text(a, lead_id)
     assert all(trace in before for trace in TRACES[:6])  # the test sees what it looks for
+    assert [d["facts"] for d in await recorded(a, lead_id)] == [
+        {"country": "DE", "company_size": 137, "industry": INDUSTRY, "score": 82}
+    ]
 
     await handle(a, erased(a, lead_id))
 
     after = await stored_text(a, lead_id)
     for trace in TRACES:
         assert trace not in after, trace
+    # The replay record keeps the size's band (the segments': 100-999, as no rule cuts it)
+    # and no industry no rule names; the country, score and owner (a rep id) stay.
+    kept = await recorded(a, lead_id)
+    assert [d["facts"] for d in kept] == [
+        {"country": "DE", "company_size": 100, "size_band": [100, 999], "industry": None}
+        | {"score": 82}
+    ]
+    assert [d["owner_id"] for d in kept] == [ann]
     left = await deliveries(a, lead_id)
     # The delivered message stays in the log, stripped; the one never sent is dropped.
     assert [(d.event_type, d.status) for d in left] == [("lead.assigned", "delivered")]

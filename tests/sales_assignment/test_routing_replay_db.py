@@ -17,6 +17,7 @@ from sqlalchemy import select
 from leadflow.events import Envelope, LeadErased, LeadOutcome
 from sales_assignment import admin, declining, policy_admin, retention
 from sales_assignment.assigning import Assigner
+from sales_assignment.recording import FACTS
 from sales_assignment.replay_models import CheckpointRow, DecisionRow, SimulationRow, SnapshotRow
 from sales_assignment.replay_report import MISS_REASONS
 from sales_assignment.schemas_lab import RoutingSimulationRequest
@@ -41,6 +42,15 @@ async def _leads(a: Assigner, n: int, **lead: object) -> list[uuid.UUID]:
     return ids
 
 
+def RULES(ann: uuid.UUID, bob: uuid.UUID, cy: uuid.UUID) -> list[dict[str, object]]:
+    """Rules reading industry and size: an erased lead must still match them as it did."""
+    return [
+        {"name": "widgets", "industries": ["widgets"], "pool": [str(ann)]},
+        {"name": "fr-big", "countries": ["FR"], "min_employees": 120, "pool": [str(bob)]},
+        {"name": "fr", "countries": ["FR"], "pool": [str(cy)]},
+    ]
+
+
 async def test_a_replay_without_draft_gives_every_recorded_decision_again(
     assigner: Assigner,
 ) -> None:
@@ -53,16 +63,21 @@ async def test_a_replay_without_draft_gives_every_recorded_decision_again(
     await _leads(a, 2, email="x@owned.example")
     await _leads(a, 2, email="x@gmail.com", company="Owned Industries")  # by name
     await admin.update_rep(a, bob, {"weight": 4})
-    await policy_admin.put_rules(a, [{"name": "fr", "countries": ["FR"], "pool": [str(cy)]}])
+    await policy_admin.put_rules(a, RULES(ann, bob, cy))
     fr = await _leads(a, 4, country="FR")
+    # Erased below: a size of its own and an industry no rule names (the record keeps the
+    # band the rules cut, 120-999, and no industry), and an industry a rule names (kept).
+    odd = await _leads(a, 1, country="FR", company_size=137, industry="quill carving")
+    named = await _leads(a, 1, company_size=7, industry="WIDGETS")
     de = await _leads(a, 8)
     await declining.decline(a, de[0], note="not mine")
     await handle(a, outcome(de[1], "won"))  # frees capacity: the queue may move
     clock(a).advance(3600)  # every unaccepted lead misses its SLA
     await a.check_sla()
     await admin.delete_rep(a, cy)  # its leads go on to the others
-    erased = Envelope(data=LeadErased(lead_id=fr[0], erased_at=clock(a).now), source="/t")
-    await handle(a, erased)
+    for lead_id in (fr[0], odd[0], named[0]):
+        erased = Envelope(data=LeadErased(lead_id=lead_id, erased_at=clock(a).now), source="/t")
+        await handle(a, erased)
     rejected = LeadOutcome(
         lead_id=de[2], stage="rejected", reason="not_ready", recycle=True, occurred_at=clock(a).now
     )
@@ -77,7 +92,16 @@ async def test_a_replay_without_draft_gives_every_recorded_decision_again(
         stored = list(await s.scalars(select(DecisionRow)))
     assert {"new", "declined", "sla", "retired", "recycled"} <= kinds
     assert snapshots <= 6  # one per change of team or rules, not per decision
-    assert all(set(d.facts) <= {"country", "company_size", "industry", "score"} for d in stored)
+    assert all(set(d.facts) <= {*FACTS, "size_band"} for d in stored)
+    kept = {(d.lead_id, d.kind): d.facts for d in stored if d.lead_id in (odd[0], named[0])}
+    assert kept[odd[0], "new"] == {"country": "FR", "company_size": 120, "industry": None} | {
+        "size_band": [120, 999],
+        "score": 82,
+    }
+    assert kept[named[0], "new"] == {"country": "DE", "company_size": 0, "industry": "WIDGETS"} | {
+        "size_band": [0, 99],
+        "score": 82,
+    }
     assert any(d.owner_id == ann for d in stored)
     assert report["reproduced"] == 1.0, report["misses"]
     assert report["misses"] == []

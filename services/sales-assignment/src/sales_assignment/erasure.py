@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.uow import UnitOfWork
-from sales_assignment import repo, webhook_repo
+from sales_assignment import kept_decisions, replay_repo, repo, webhook_repo
 from sales_assignment.models import AssignmentRow, DeliveryRow
 from sales_assignment.outbound import DeliveryWorker, erased_rows
 from sales_assignment.payloads import (
@@ -23,7 +24,7 @@ from sales_assignment.payloads import (
 async def strip(
     session: AsyncSession, row: AssignmentRow, at: datetime, worker: DeliveryWorker | None
 ) -> None:
-    """Drop the person's data from the lead, its facts, reasons, history and webhooks.
+    """Drop the person's data: lead, facts, reasons, history, webhooks, replay record.
 
     A message never delivered is deleted, not sent stripped: the CRM gets `lead.erased`
     instead, and a lead nobody can contact is no use to it. A delivered one keeps its log
@@ -44,6 +45,18 @@ async def strip(
         worker.drop(dropped)
     for delivery in await webhook_repo.lead_deliveries(session, row.lead_id):
         delivery.body = redact_body(delivery.body, words)
+    await coarsen_decisions(session, row.lead_id)
+
+
+async def coarsen_decisions(session: AsyncSession, lead_id: uuid.UUID) -> None:
+    """Keep only coarse facts in the lead's recorded routing decisions (`kept_decisions`),
+    cut by every rule set the record and routing know, so each still replays as it was."""
+    decisions = await replay_repo.lead_decisions(session, lead_id)
+    if not decisions:
+        return
+    vocab = kept_decisions.vocabulary(await replay_repo.rule_sets(session))
+    for decision in decisions:
+        decision.facts = kept_decisions.coarse_facts(decision.facts, vocab)
 
 
 async def tell(uow: UnitOfWork, row: AssignmentRow, now: datetime) -> bool:

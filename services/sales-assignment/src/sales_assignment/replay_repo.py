@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Row, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sales_assignment.models import HistoryRow, RepRow
+from sales_assignment.experiment_models import ExperimentRow
+from sales_assignment.models import HistoryRow, RepRow, RuleSetRow
 from sales_assignment.replay_inputs import Checkpoint, Decision, RepId, Snapshot, rep_id
 from sales_assignment.replay_models import CheckpointRow, DecisionRow, SimulationRow, SnapshotRow
 from sales_assignment.staging import DECISIONS
@@ -132,6 +133,22 @@ async def unrecorded(
         return 0, []
     examples = await session.scalars(select(HistoryRow.lead_id).where(where).limit(5))
     return n, [str(lead_id) for lead_id in examples]
+
+
+async def rule_sets(session: AsyncSession) -> list[list[dict[str, Any]]]:
+    """Every rule set the record and routing know (`rules.rule_docs` documents): one per
+    rules version the snapshots hold, every stored version, and every experiment's."""
+    S = SnapshotRow
+    one_each = select(func.min(S.id)).group_by(S.rules_version)
+    sets = list(await session.scalars(select(S.rules).where(S.id.in_(one_each))))
+    sets += list(await session.scalars(select(RuleSetRow.rules)))
+    sets += list(await session.scalars(select(ExperimentRow.rules)))
+    return sets
+
+
+async def lead_decisions(session: AsyncSession, lead_id: uuid.UUID) -> list[DecisionRow]:
+    """The recorded routing decisions of one lead, to change (erasure)."""
+    return list(await session.scalars(select(D).where(D.lead_id == lead_id)))
 
 
 async def rep_names(session: AsyncSession, rep_ids: Collection[str]) -> dict[str, str]:
