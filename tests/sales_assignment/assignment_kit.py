@@ -1,27 +1,33 @@
-"""Shared helpers for sales-assignment's database and webhook tests."""
+"""Shared helpers for sales-assignment's database, webhook and simulation tests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from leadflow import lab
 from leadflow.events import Envelope, Lead, LeadOutcome, LeadQualified, decode
+from leadflow.kafka import LAB_TOPIC
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
 from sales_assignment import admin
-from sales_assignment.app import MIGRATIONS
+from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.assigning import Assigner
 from sales_assignment.models import AssignmentRow, DeliveryRow, HistoryRow
 from sales_assignment.schemas import RepIn
 from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, client
+from support.apps import ADMIN, build, client, dispose, served
 from support.databases import migrated
 
 
@@ -151,3 +157,64 @@ async def count(a: Assigner, model: type[Any]) -> int:
 def body(delivery: DeliveryRow) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(delivery.body)
     return doc
+
+
+# Routing simulations (the what-if lab): what their API, job and lab tests share.
+
+
+def window(start: datetime) -> dict[str, str]:
+    """A simulation window around a test's leads: from an hour before `start` to a day after."""
+    return {
+        "from": (start - timedelta(hours=1)).isoformat(),
+        "to": (start + timedelta(days=1)).isoformat(),
+    }
+
+
+def app_at(start: datetime) -> Any:
+    """A module's `app` fixture (`app = app_at(START)`): the real app (both DBs) whose
+    assigner's clock is a FakeClock at `start`."""
+
+    @pytest.fixture(name="app")
+    async def app(database_url: str) -> AsyncIterator[FastAPI]:
+        made = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
+        made.state.assigner.clock = FakeClock(start)
+        yield made
+        await dispose(made)
+
+    return app
+
+
+async def lab_reports(a: Assigner) -> list[lab.SimulationReported]:
+    """The lab reports staged in the outbox, in order."""
+    async with a.rt.sessions() as s:
+        query = outbox_table.select().where(outbox_table.c.topic == LAB_TOPIC)
+        rows = (await s.execute(query.order_by(outbox_table.c.id))).all()
+    found = [lab.decode(r.value, [(k, v.encode()) for k, v in r.headers]) for r in rows]
+    return [m for m in found if isinstance(m, lab.SimulationReported)]
+
+
+async def lab_settled(a: Assigner, n: int) -> list[lab.SimulationReported]:
+    """At least `n` lab reports, waiting up to 10 s for the background simulations."""
+    for _ in range(200):
+        found = await lab_reports(a)
+        if len(found) >= n:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{n} lab reports expected, got {await lab_reports(a)}")
+
+
+Seed = Callable[[str], Awaitable[tuple[dict[str, str], str]]]
+
+
+@contextmanager
+def serving(
+    factory: pytest.TempPathFactory, name: str, seed: Seed
+) -> Iterator[tuple[str, dict[str, str], str]]:
+    """sales-assignment served by uvicorn on a SQLite file `seed` filled (no lifespan:
+    nothing talks to Kafka): its base URL, and the rep ids and analyst token `seed` gave."""
+    url = f"sqlite+aiosqlite:///{factory.mktemp(name)}/assignment.db"
+    ids, analyst = asyncio.run(seed(url))
+    token = ADMIN["Authorization"].removeprefix("Bearer ")
+    settings = AssignmentSettings(admin_token=token, database_url=url)
+    with served(build_app(settings)) as base:
+        yield base, ids, analyst

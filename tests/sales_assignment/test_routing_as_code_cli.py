@@ -9,21 +9,19 @@ file exits 2 naming the line and field, before anything is posted.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from assignment_kit import api_rep
+from assignment_kit import api_rep, serving
 from typer.testing import CliRunner
 
 from leadflow.cli import app as cli
 from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.settings import AssignmentSettings
 from support.apps import ADMIN, bearer, build, client, dispose
-from support.apps import served as serve
 from support.infra import closed_port
 
 runner = CliRunner()
@@ -64,11 +62,8 @@ async def _seed(url: str) -> tuple[dict[str, str], str]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], str]]:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('rules')}/assignment.db"
-    ids, analyst = asyncio.run(_seed(url))
-    settings = AssignmentSettings(admin_token=TOKEN, database_url=url)
-    with serve(build_app(settings)) as base:
-        yield base, ids, analyst
+    with serving(tmp_path_factory, "rules", _seed) as found:
+        yield found
 
 
 def invoke(base: str, token: str, *args: str) -> Any:

@@ -5,40 +5,24 @@ failed with each field named; a simulation started through the API is reported u
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import FakeClock, api_rep, handle, qualified
+from assignment_kit import api_rep, app_at, handle, lab_reports, lab_settled, qualified, window
 from fastapi import FastAPI
 
 from leadflow import lab
-from leadflow.kafka import LAB_TOPIC
-from leadflow.outbox import outbox_table
 from sales_assignment import lab as routing_lab
-from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.assigning import Assigner
-from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, build, dispose
+from support.apps import ADMIN
 
 pytestmark = pytest.mark.postgres
 START = datetime.now(UTC).replace(microsecond=0)
-WINDOW = {
-    "from": (START - timedelta(hours=1)).isoformat(),
-    "to": (START + timedelta(days=1)).isoformat(),
-}
-
-
-@pytest.fixture
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
-    app.state.assigner.clock = FakeClock(START)
-    yield app
-    await dispose(app)
+WINDOW = window(START)
+app = app_at(START)  # the app fixture, its assigner's clock at START
 
 
 def requested(body: dict[str, Any]) -> lab.SimulationRequested:
@@ -49,24 +33,6 @@ def requested(body: dict[str, Any]) -> lab.SimulationRequested:
         requested_by="analyst:tok_1",
         requested_at=datetime.now(UTC),
     )
-
-
-async def reports(a: Assigner) -> list[lab.SimulationReported]:
-    """The lab reports staged in the outbox, in order."""
-    async with a.rt.sessions() as s:
-        query = outbox_table.select().where(outbox_table.c.topic == LAB_TOPIC)
-        rows = (await s.execute(query.order_by(outbox_table.c.id))).all()
-    found = [lab.decode(r.value, [(k, v.encode()) for k, v in r.headers]) for r in rows]
-    return [m for m in found if isinstance(m, lab.SimulationReported)]
-
-
-async def settled(a: Assigner, n: int) -> list[lab.SimulationReported]:
-    for _ in range(200):
-        found = await reports(a)
-        if len(found) >= n:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{n} lab reports expected, got {await reports(a)}")
 
 
 async def test_a_requested_simulation_runs_and_reports_under_the_requesters_id(
@@ -80,7 +46,7 @@ async def test_a_requested_simulation_runs_and_reports_under_the_requesters_id(
         a.clock.advance(60)  # type: ignore[attr-defined]
     message = requested(WINDOW | {"reps": [{"action": "deactivate", "rep_id": bob}]})
     await routing_lab.follower(a)(message)
-    running, done = await settled(a, 2)
+    running, done = await lab_settled(a, 2)
     assert (running.simulation_id, running.status) == (message.simulation_id, "running")
     own = running.report["simulation_id"]
     assert own == str(message.simulation_id)  # the requester's id, for this service's GET too
@@ -109,7 +75,7 @@ async def test_a_wrong_request_is_reported_failed_naming_the_field(
     a: Assigner = app.state.assigner
     message = requested(body)
     await routing_lab.follower(a)(message)
-    [failed] = await reports(a)
+    [failed] = await lab_reports(a)
     assert (failed.simulation_id, failed.status) == (message.simulation_id, "failed")
     assert failed.report["error"] == "invalid request"
     assert field in [e["field"] for e in failed.report["errors"]]
@@ -121,7 +87,7 @@ async def test_an_old_request_or_another_kind_is_not_run(app: FastAPI) -> None:
     await routing_lab.follower(a)(old)
     scoring = requested(WINDOW).model_copy(update={"kind": "scoring"})
     await routing_lab.follower(a)(scoring)
-    [expired] = await reports(a)
+    [expired] = await lab_reports(a)
     assert expired.simulation_id == old.simulation_id
     assert expired.report["error"].startswith("expired")
 
@@ -135,7 +101,7 @@ async def test_a_simulation_started_through_the_api_is_reported_under_its_own_id
     started = await http.post("/v1/routing/simulations", json=WINDOW, headers=ADMIN)
     assert started.status_code == 202, started.text
     own = started.json()["simulation_id"]
-    [done] = await settled(a, 1)
+    [done] = await lab_settled(a, 1)
     assert str(done.simulation_id) == own
     assert done.status == "done"
     assert done.report["leads"] == 1

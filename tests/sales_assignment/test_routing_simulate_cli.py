@@ -8,7 +8,6 @@ the server's loop) and the CLI runs simulations as an operator's CI job would.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from assignment_kit import api_rep, handle, qualified
+from assignment_kit import api_rep, handle, qualified, serving
 from typer.testing import CliRunner
 
 from leadflow.cli import app as cli
 from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.settings import AssignmentSettings
 from support.apps import ADMIN, bearer, build, client, dispose
-from support.apps import served as serve
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
@@ -50,11 +48,8 @@ async def _seed(url: str) -> tuple[dict[str, str], str]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], str]]:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('simulate')}/assignment.db"
-    ids, analyst = asyncio.run(_seed(url))
-    settings = AssignmentSettings(admin_token=TOKEN, database_url=url)
-    with serve(build_app(settings)) as base:
-        yield base, ids, analyst
+    with serving(tmp_path_factory, "simulate", _seed) as found:
+        yield found
 
 
 def invoke(base: str, token: str, *args: str) -> Any:

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import FakeClock, api_rep, handle, qualified
+from assignment_kit import api_rep, app_at, handle, lab_reports, lab_settled, qualified, window
 from fastapi import FastAPI
 from pydantic import ValidationError
 from sqlalchemy import select
 
 from leadflow import lab
-from leadflow.kafka import LAB_TOPIC
-from leadflow.outbox import outbox_table
 from sales_assignment import lab as routing_lab
 from sales_assignment import simulation, simulation_runs
 from sales_assignment.app import MIGRATIONS, build_app
@@ -30,36 +27,8 @@ from support.apps import ADMIN, build, client, dispose
 
 pytestmark = pytest.mark.postgres
 START = datetime.now(UTC).replace(microsecond=0)
-WINDOW = {
-    "from": (START - timedelta(hours=1)).isoformat(),
-    "to": (START + timedelta(days=1)).isoformat(),
-}
-
-
-@pytest.fixture
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
-    app.state.assigner.clock = FakeClock(START)
-    yield app
-    await dispose(app)
-
-
-async def reports(a: Assigner) -> list[lab.SimulationReported]:
-    """The lab reports staged in the outbox, in order."""
-    async with a.rt.sessions() as s:
-        query = outbox_table.select().where(outbox_table.c.topic == LAB_TOPIC)
-        rows = (await s.execute(query.order_by(outbox_table.c.id))).all()
-    found = [lab.decode(r.value, [(k, v.encode()) for k, v in r.headers]) for r in rows]
-    return [m for m in found if isinstance(m, lab.SimulationReported)]
-
-
-async def settled(a: Assigner, n: int) -> list[lab.SimulationReported]:
-    for _ in range(200):
-        found = await reports(a)
-        if len(found) >= n:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{n} lab reports expected, got {await reports(a)}")
+WINDOW = window(START)
+app = app_at(START)  # the app fixture, its assigner's clock at START
 
 
 async def test_replicas_started_at_once_run_no_more_than_the_limit(
@@ -122,7 +91,7 @@ async def test_a_simulation_whose_process_died_is_failed_and_reported_by_the_swe
 
     assert await simulation_runs.sweep(a) == 1
     assert await simulation_runs.sweep(a) == 0  # reported once, by whoever came first
-    [failed] = await reports(a)
+    [failed] = await lab_reports(a)
     assert (failed.simulation_id, failed.status) == (dead, "failed")
     assert failed.report["error"] == simulation_runs.INTERRUPTED
     async with a.rt.sessions() as s:
@@ -145,9 +114,9 @@ async def test_a_lab_request_delivered_again_runs_once_and_is_told_again(
     )
     follower = routing_lab.follower(a)
     await follower(message)
-    running, done = await settled(a, 2)
+    running, done = await lab_settled(a, 2)
     await follower(message)  # redelivered: after a restart, or to another replica
-    *_, again = await settled(a, 3)
+    *_, again = await lab_settled(a, 3)
 
     async with a.rt.sessions() as s:
         assert list(await s.scalars(select(SimulationRow.id))) == [message.simulation_id]
@@ -156,7 +125,7 @@ async def test_a_lab_request_delivered_again_runs_once_and_is_told_again(
     assert done.report["simulation_id"] == str(message.simulation_id)  # one id, page and API
     assert again.report == done.report
     await asyncio.sleep(0.2)
-    assert len(await reports(a)) == 3  # and nothing ran a second time
+    assert len(await lab_reports(a)) == 3  # and nothing ran a second time
 
 
 async def test_a_report_is_stored_without_rep_names_and_read_with_them(
@@ -169,7 +138,7 @@ async def test_a_report_is_stored_without_rep_names_and_read_with_them(
     started = await http.post("/v1/routing/simulations", json=draft, headers=ADMIN)
     assert started.status_code == 202, started.text
     sid = uuid.UUID(started.json()["simulation_id"])
-    await settled(a, 1)
+    await lab_settled(a, 1)
 
     async with a.rt.sessions() as s:
         stored = await s.scalar(select(SimulationRow.report).where(SimulationRow.id == sid))

@@ -6,37 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import FakeClock, api_rep, handle, qualified
+from assignment_kit import api_rep, app_at, handle, qualified, window
 from fastapi import FastAPI
 from sqlalchemy import inspect, select, text
 
-from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.assigning import Assigner
 from sales_assignment.replay_models import SimulationRow
-from sales_assignment.settings import AssignmentSettings
 from sales_assignment.simulation_runs import INTERRUPTED, MAX_RUNNING
-from support.apps import ADMIN, bearer, build, dispose
+from support.apps import ADMIN, bearer
 
 pytestmark = pytest.mark.postgres
 START = datetime.now(UTC).replace(microsecond=0)
-WINDOW = {
-    "from": (START - timedelta(hours=1)).isoformat(),
-    "to": (START + timedelta(days=1)).isoformat(),
-}
-
-
-@pytest.fixture
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, database_url)
-    app.state.assigner.clock = FakeClock(START)
-    yield app
-    await dispose(app)
+WINDOW = window(START)
+app = app_at(START)  # the app fixture, its assigner's clock at START
 
 
 async def tables(a: Assigner) -> dict[str, list[tuple[Any, ...]]]:

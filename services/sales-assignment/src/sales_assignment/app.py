@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -37,6 +39,7 @@ from sales_assignment.retention import (
 from sales_assignment.settings import AssignmentSettings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+Purge = Callable[[Runtime, float], Awaitable[int]]  # a retention: runtime, days → rows deleted
 log = logging.getLogger(__name__)
 
 
@@ -62,30 +65,18 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
     runtime.workers.append(
         ("assignment-sla", every(settings.sla_check_seconds, assigner.check_sla))
     )
-    days = settings.webhook_delivery_retention_days
-    purge = every(settings.purge_interval_seconds, lambda: purge_deliveries(runtime, days))
-    runtime.workers.append(("retention", purge))
-    ledger_days = settings.fairness_retention_days
-    purge_ledger = every(
-        settings.purge_interval_seconds, lambda: purge_fairness(runtime, ledger_days)
-    )
-    runtime.workers.append(("fairness-retention", purge_ledger))
-    replay_days = settings.replay_retention_days
-    purge_replay = every(
-        settings.purge_interval_seconds, lambda: purge_replay_record(runtime, replay_days)
-    )
-    runtime.workers.append(("replay-record-retention", purge_replay))
-    simulation_days = settings.simulation_retention_days
-    purge_runs = every(
-        settings.purge_interval_seconds, lambda: purge_simulations(runtime, simulation_days)
-    )
-    runtime.workers.append(("simulation-retention", purge_runs))
-    experiment_days = settings.experiment_retention_days
-    purge_experiments = every(
-        settings.purge_interval_seconds,
-        lambda: purge_experiment_decisions(runtime, experiment_days),
-    )
-    runtime.workers.append(("experiment-retention", purge_experiments))
+    # Each retention is a worker deleting what is older than its setting's days, every
+    # purge_interval_seconds (every replica runs them; deleting twice is harmless).
+    retentions: list[tuple[str, Purge, float]] = [
+        ("retention", purge_deliveries, settings.webhook_delivery_retention_days),
+        ("fairness-retention", purge_fairness, settings.fairness_retention_days),
+        ("replay-record-retention", purge_replay_record, settings.replay_retention_days),
+        ("simulation-retention", purge_simulations, settings.simulation_retention_days),
+        ("experiment-retention", purge_experiment_decisions, settings.experiment_retention_days),
+    ]
+    for name, purge, days in retentions:
+        step = partial(purge, runtime, days)
+        runtime.workers.append((name, every(settings.purge_interval_seconds, step)))
     handle = routing_lab.follower(assigner)
 
     async def follow_lab() -> None:  # routing simulations asked for on leadflow.lab
