@@ -7,20 +7,24 @@ simulation then reads it back: with no draft it must give every recorded decisio
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from assignment_kit import add_rep, clock, handle, outcome, qualified
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from leadflow.events import Envelope, LeadErased, LeadOutcome
-from sales_assignment import admin, declining, policy_admin, retention
+from sales_assignment import admin, declining, policy_admin, retention, simulation_runs
 from sales_assignment.assigning import Assigner
 from sales_assignment.recording import FACTS
 from sales_assignment.replay_models import CheckpointRow, DecisionRow, SimulationRow, SnapshotRow
 from sales_assignment.replay_report import MISS_REASONS
 from sales_assignment.schemas_lab import RoutingSimulationRequest
+from sales_assignment.settings import AssignmentSettings
 from sales_assignment.simulation import simulate
 
 pytestmark = pytest.mark.postgres
@@ -227,3 +231,45 @@ async def test_past_its_retention_the_record_goes_with_its_snapshots_and_what_st
     assert runs == [new_run]
     report = await simulate(a, _window(a))
     assert (report["decisions"], report["reproduced"], report["misses"]) == (14, 1.0, [])
+
+
+async def test_a_window_of_more_decisions_than_the_limit_is_refused_naming_from_and_to(
+    assigner: Assigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = assigner
+    await add_rep(a, "Ann")
+    await _leads(a, 4)
+    monkeypatch.setattr(a.settings, "simulation_max_decisions", 3)
+
+    with pytest.raises(simulation_runs.SimulationInvalid) as refused:
+        await simulation_runs.start(a, _window(a), requested_by="admin:test")
+
+    msg = (
+        "the window holds 4 recorded routing decisions, more than "
+        "LEADFLOW_SIMULATION_MAX_DECISIONS (3): narrow from/to"
+    )
+    assert refused.value.errors == [("from", msg), ("to", msg)]
+    async with a.rt.sessions() as s:  # refused before anything is stored or run
+        assert list(await s.scalars(select(SimulationRow.id))) == []
+    monkeypatch.setattr(a.settings, "simulation_max_decisions", 4)  # as many: it runs
+    simulation_id = await simulation_runs.start(a, _window(a), requested_by="admin:test")
+    for _ in range(200):
+        body = await simulation_runs.get(a, simulation_id)
+        if body is not None and body["status"] != "running":
+            break
+        await asyncio.sleep(0.02)
+    assert body is not None
+    assert (body["status"], body["leads"]) == ("done", 4)
+
+
+def test_the_decision_limit_defaults_to_500000_and_refuses_nonsense(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base: dict[str, Any] = {"admin_token": "dev-test-admin", "database_url": "sqlite://"}
+    assert AssignmentSettings(**base).simulation_max_decisions == 500_000
+    monkeypatch.setenv("LEADFLOW_SIMULATION_MAX_DECISIONS", "7")
+    assert AssignmentSettings(**base).simulation_max_decisions == 7
+    for bad in ("0", "-1", "lots"):
+        monkeypatch.setenv("LEADFLOW_SIMULATION_MAX_DECISIONS", bad)
+        with pytest.raises(ValidationError, match="simulation_max_decisions"):
+            AssignmentSettings(**base)

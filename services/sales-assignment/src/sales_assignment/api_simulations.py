@@ -61,7 +61,11 @@ class SimulationStarted(BaseModel):
     "and the draft: `rules` (a rule set as PUT /v1/routing/rules takes it) and `reps` "
     "(`add`, `deactivate`, `reweight`, `leave`, `cap`). Runs in the background: poll "
     "GET /v1/routing/simulations/{id}. Nothing is routed, stored on a lead or sent. 422 "
-    "names the bad field (`from`/`to`, `rules[2].countries[0]`, `reps[0].rep_id`); 429 "
+    "names the bad field (`from`/`to`, `rules[2].countries[0]`, `reps[0].rep_id`), and "
+    "`from` and `to` with the count for a window of more recorded decisions than "
+    "LEADFLOW_SIMULATION_MAX_DECISIONS (default "
+    + f"{simulation_runs.DEFAULT_MAX_DECISIONS:,}"
+    + "); 429 "
     "with Retry-After while LEADFLOW_SIMULATIONS_MAX_RUNNING (default "
     + str(simulation_runs.MAX_RUNNING)
     + ") run already, in this process or in the database (all replicas). "

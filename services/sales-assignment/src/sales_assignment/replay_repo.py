@@ -120,6 +120,12 @@ async def snapshots(session: AsyncSession, ids: Collection[str]) -> dict[str, Sn
     }
 
 
+async def count_in(session: AsyncSession, start: datetime, end: datetime) -> int:
+    """How many decisions were recorded in [start, end) (the index on decided_at)."""
+    where = and_(D.decided_at >= start, D.decided_at < end)
+    return int(await session.scalar(select(func.count()).select_from(D).where(where)) or 0)
+
+
 async def unrecorded(
     session: AsyncSession, start: datetime, end: datetime
 ) -> tuple[int, list[str]]:

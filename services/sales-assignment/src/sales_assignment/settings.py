@@ -69,6 +69,10 @@ class AssignmentSettings(Settings):
     simulations_max_running: int = Field(default=2, ge=1, le=16)
     replay_retention_days: float = Field(default=400.0, gt=0)
     simulation_retention_days: float = Field(default=90.0, gt=0)
+    # What-if lab: a replay holds a few hundred bytes per lead of its window (who holds it,
+    # recorded and simulated: +25-42 MiB per 100k, docs/benchmarks.md); a window of more
+    # recorded decisions than this is refused (422) before it starts.
+    simulation_max_decisions: int = Field(default=500_000, gt=0)
     queue_retry_seconds: float = Field(default=5.0, gt=0)
     sla_check_seconds: float = Field(default=5.0, gt=0)
 

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_RUNNING: int = AssignmentSettings.model_fields["simulations_max_running"].default
 MAX_RUNNING = DEFAULT_MAX_RUNNING  # the default limit, for the route's description
+DEFAULT_MAX_DECISIONS: int = AssignmentSettings.model_fields["simulation_max_decisions"].default
 RETRY_AFTER = 10  # seconds, the 429's Retry-After
 LOCK = "routing-simulations"  # taken to count the running ones and insert one
 BEAT = timedelta(seconds=5)
@@ -77,6 +78,8 @@ async def check(a: Assigner, request: RoutingSimulationRequest) -> None:
         wanted |= {str(r) for _, r in named if r is not None}
     async with a.rt.sessions() as s:
         known = set(await replay_repo.rep_names(s, wanted))
+        if not errors:
+            errors += _too_large(await replay_repo.count_in(s, start, end), max_decisions(a))
     added = {str(c.rep_id) for c in request.reps if c.action == "add" and c.rep_id}
     for i, change in enumerate(request.reps):
         if change.action == "add" and change.rep_id is not None and str(change.rep_id) in known:
@@ -168,6 +171,22 @@ async def _insert(
             )
         )
     return simulation_id
+
+
+def max_decisions(a: Assigner) -> int:
+    """LEADFLOW_SIMULATION_MAX_DECISIONS of this service."""
+    return int(getattr(a.settings, "simulation_max_decisions", DEFAULT_MAX_DECISIONS))
+
+
+def _too_large(n: int, limit: int) -> list[tuple[str, str]]:
+    """The window's fields, when it holds more decisions than a replay may keep leads of."""
+    if n <= limit:
+        return []
+    msg = (
+        f"the window holds {n:,} recorded routing decisions, more than "
+        f"LEADFLOW_SIMULATION_MAX_DECISIONS ({limit:,}): narrow from/to"
+    )
+    return [("from", msg), ("to", msg)]
 
 
 def max_running(a: Assigner) -> int:
