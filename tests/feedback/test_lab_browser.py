@@ -3,7 +3,8 @@ real processes on the real broker (topics of this module's own), the simulations
 over `leadflow.lab` and nothing else between them.
 
 Four leads captured (published as intake would) are scored by lead-scoring and routed by
-sales-assignment between two reps, which records its decisions. Chromium logs in on /lab, a
+sales-assignment between two reps, which records its decisions. Chromium logs in on /lab
+with an analyst token (minted with POST /v1/tokens: the page is an analyst's tool), a
 wrong draft is said on the page, a routing simulation deactivating one rep is run from the
 form and its report read once it arrives (the page reloads itself while it waits), then a
 scoring simulation with a higher threshold; screenshots at laptop and phone sizes, as the
@@ -91,7 +92,8 @@ async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[dict[s
                 return True
 
             await eventually(all_routed, timeout=60)
-        yield {"feedback": procs["feedback"], "reps": reps, "logs": procs}
+        yield {"feedback": procs["feedback"], "assignment": assignment, "reps": reps,
+               "logs": procs}  # fmt: skip
     finally:
         for proc in procs.values():
             proc.terminate()
@@ -133,9 +135,13 @@ async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
     feedback: Proc = services["feedback"]
     rita, sam = services["reps"]["Rita"], services["reps"]["Sam"]
     lab_page = feedback.url + "/lab"
+    async with httpx.AsyncClient(base_url=feedback.url, headers=ADMIN, timeout=30) as http:
+        issued = await http.post("/v1/tokens", json={"role": "analyst"})
+    assert issued.status_code == 201, issued.text
+    analyst = issued.json()
     driver.get(lab_page)
     assert driver.find_elements(By.ID, "login-form"), "no login form"
-    driver.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
+    driver.find_element(By.ID, "token").send_keys(analyst["token"])
     driver.find_element(By.ID, "login-submit").click()
     WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "routing-form"))
     current = driver.find_element(By.CSS_SELECTOR, "nav.pages a[aria-current='page']")
@@ -167,8 +173,14 @@ async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
         logs = "\n".join(p.log_tail() for p in services["logs"].values())
         raise AssertionError(f"no report: {driver.page_source[-2000:]}\n{logs}") from exc
     simulation_id = driver.current_url.rsplit("/", 1)[1]
-    # The id sales-assignment gave it, for its own API.
-    assert "GET /v1/routing/simulations/" in driver.find_element(By.ID, "service-id").text
+    # sales-assignment ran it under the page's id: its own API reads it, for the analyst too.
+    async with httpx.AsyncClient(base_url=services["assignment"], timeout=30) as http:
+        there = await http.get(
+            f"/v1/routing/simulations/{simulation_id}",
+            headers={"Authorization": f"Bearer {analyst['token']}"},
+        )
+    assert there.status_code == 200, there.text
+    assert there.json()["status"] == "done"
     rows = {
         row.get_attribute("data-rep-id"): [
             c.text for c in row.find_elements(By.CSS_SELECTOR, "th, td")
@@ -223,3 +235,12 @@ async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
         assert driver.find_element(By.CSS_SELECTOR, "#outcomes table").size["width"] > 200
 
     _at_each_size(driver, driver.current_url, shots / "scoring", "lab-scoring", scoring_shown)
+    # Both were asked for by the analyst's token (role and token id, nothing personal).
+    scoring_id = driver.current_url.rsplit("/", 1)[1]
+    driver.get(lab_page)
+    by = {
+        row.get_attribute("data-simulation-id"): row.find_elements(By.CSS_SELECTOR, "td")[2].text
+        for row in driver.find_elements(By.CSS_SELECTOR, "#simulations tbody tr")
+    }
+    asked_by = f"analyst:{analyst['token_id']}"
+    assert by == {simulation_id: asked_by, scoring_id: asked_by}, by

@@ -221,7 +221,7 @@ async def test_oversized_cross_site_and_unknown_posts_are_refused(
 async def test_a_scoring_simulation_and_a_failed_one_with_its_errors(
     client: httpx.AsyncClient, rt: Runtime
 ) -> None:
-    await _login(client, "admin")
+    assert (await _login(client, "analyst")).status_code == 303  # an analyst, as sales ops
     bad = await client.post(
         "/lab/simulations/scoring", data={"from": "2026-03-01", "to": "2026-03-31",
                                           "threshold": "101"}
@@ -232,7 +232,10 @@ async def test_a_scoring_simulation_and_a_failed_one_with_its_errors(
             "threshold": "70"}  # fmt: skip
     posted = await client.post("/lab/simulations/scoring", data=form)
     sid = uuid.UUID(posted.headers["location"].removeprefix("/lab/simulations/"))
+    assert posted.status_code == 303
     [row] = await _rows(rt)
+    assert row.requested_by is not None
+    assert row.requested_by.startswith("analyst:")
     assert row.request == {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z",
                            "rules": {"threshold": 70}, "threshold": 70}  # fmt: skip
     await lab_store.handle(rt, lab.reported(sid, "scoring", SCORING))
