@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from feedback import auth, handlers, lab_store, lab_view
+from feedback import auth, handlers, lab_experiments, lab_store, lab_view
 from feedback.api_dashboard import RT, Config, render
 from feedback.api_sales_ops import period
 from feedback.funnel import NO_VARIANT, GroupMetrics
@@ -79,11 +79,14 @@ async def _page(
     now = datetime.now(UTC)
     listed = [(row, *_shown(row, now)) for row in rows]
     arms = await _experiments(rt, first, last, settings.min_verdicts)
+    reported = await lab_experiments.recent(rt)
+    names = await lab_store.rep_names(rt, lab_experiments.rep_ids(reported))
     page = render(
         "lab.html",
         status,
         forms=forms,
         simulations=listed,
+        experiments=[lab_experiments.shown(row, names) for row in reported],
         arms=arms,
         first=first,
         last=last,
@@ -102,7 +105,10 @@ async def _page(
         "Forms to run a routing simulation (window, draft rule set, rep changes) and a "
         "scoring simulation (window, draft rules, threshold); the newest 50 simulations "
         "(asked for here or through the services' APIs) with their status and headline "
-        "figures; the routing experiments' arms (the funnel grouped by routing variant) for "
+        "figures; the routing experiments as sales-assignment last reported them (mode, status, "
+        "since when; in shadow, the share of decisions the variant would have made otherwise "
+        "and per rep actual vs shadow); the experiments' arms (the funnel grouped by routing "
+        "variant) for "
         "the leads captured from `from` to `to` (the last 30 days by default); a link to the "
         "fairness ledger. Same session as the dashboard. " + roles_text("admin", "analyst")
     ),

@@ -49,12 +49,13 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
     purge = every(settings.purge_interval_seconds, lambda: purge_journey(runtime, days))
     runtime.workers.append(("retention", purge))
 
-    # The what-if lab's reports (leadflow/lab.py), kept for the lab page.
+    # The what-if lab's reports (leadflow/lab.py), simulations and experiments, kept for
+    # the lab page.
     async def follow_lab() -> None:
         await lab.follow(
             settings,
             group=lab.lab_group(settings),
-            types={lab.REPORTED},
+            types={lab.REPORTED, lab.EXPERIMENT_REPORTED},
             handle=lambda message: lab_store.handle(runtime, message),
         )
 

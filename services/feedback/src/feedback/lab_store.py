@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedback import lab_view
+from feedback import lab_experiments, lab_view
 from feedback.models import LabSimulation, LeadFacts
 from leadflow import lab
 from leadflow.schedule import purge_older_than
@@ -101,9 +101,12 @@ async def store_report(rt: Runtime, message: lab.SimulationReported) -> None:
 
 
 async def handle(rt: Runtime, message: lab.LabMessage) -> None:
-    """The follower's handler: keep reports (requests are the other services' business)."""
+    """The follower's handler: keep reports, the experiments' too (requests are the other
+    services' business)."""
     if isinstance(message, lab.SimulationReported):
         await store_report(rt, message)
+    elif isinstance(message, lab.ExperimentReported):
+        await lab_experiments.store(rt, message)
 
 
 async def recent(rt: Runtime, limit: int = LISTED) -> list[LabSimulation]:
@@ -151,6 +154,7 @@ async def _purge(session: AsyncSession, before: datetime) -> int:
 
 
 async def purge(rt: Runtime, retention_days: float) -> int:
-    """Delete the simulations asked for longer ago than the retention (the journey's); how
-    many."""
-    return await purge_older_than(rt, retention_days, _purge, what="lab simulations", logger=log)
+    """Delete the simulations asked for longer ago than the retention (the journey's), and
+    the experiments last reported that long ago; how many."""
+    purged = await purge_older_than(rt, retention_days, _purge, what="lab simulations", logger=log)
+    return purged + await lab_experiments.purge(rt, retention_days)

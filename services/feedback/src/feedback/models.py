@@ -195,3 +195,19 @@ class LabSimulation(Base):
     # When it was asked for (or, for one started elsewhere, when its report said it was).
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class LabExperiment(Base):
+    """A routing experiment as sales-assignment last reported it on leadflow.lab (the latest
+    by `reported_at`), for the lab page: its state and, in shadow, actual vs shadow."""
+
+    __tablename__ = "lab_experiments"
+
+    experiment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(10))  # shadow | split
+    status: Mapped[str] = mapped_column(String(10))  # running | ended | promoted
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)  # lab.ExperimentReported, as JSON
