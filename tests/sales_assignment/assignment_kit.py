@@ -6,7 +6,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from sales_assignment.assigning import Assigner
 from sales_assignment.models import AssignmentRow, DeliveryRow, HistoryRow
 from sales_assignment.schemas import RepIn
 from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, build, client, dispose, served
+from support.apps import ADMIN, bearer, build, client, dispose, served
 from support.databases import migrated
 
 
@@ -203,18 +202,36 @@ async def lab_settled(a: Assigner, n: int) -> list[lab.SimulationReported]:
     raise AssertionError(f"{n} lab reports expected, got {await lab_reports(a)}")
 
 
-Seed = Callable[[str], Awaitable[tuple[dict[str, str], str]]]
+Seed = Callable[[FastAPI, httpx.AsyncClient], Awaitable[dict[str, str]]]
 
 
-@contextmanager
-def serving(
-    factory: pytest.TempPathFactory, name: str, seed: Seed
-) -> Iterator[tuple[str, dict[str, str], str]]:
-    """sales-assignment served by uvicorn on a SQLite file `seed` filled (no lifespan:
-    nothing talks to Kafka): its base URL, and the rep ids and analyst token `seed` gave."""
-    url = f"sqlite+aiosqlite:///{factory.mktemp(name)}/assignment.db"
-    ids, analyst = asyncio.run(seed(url))
-    token = ADMIN["Authorization"].removeprefix("Bearer ")
-    settings = AssignmentSettings(admin_token=token, database_url=url)
-    with served(build_app(settings)) as base:
-        yield base, ids, analyst
+async def _seeded(url: str, seed: Seed) -> tuple[dict[str, str], str]:
+    """The app on `url`, filled by `seed` (through the API, or its handlers): the rep ids
+    `seed` gave and an analyst token."""
+    app = await build(AssignmentSettings, build_app, MIGRATIONS, url)
+    try:
+        async with client(app) as http:
+            ids = await seed(app, http)
+            analyst = (await bearer(http, "analyst"))["Authorization"].removeprefix("Bearer ")
+    finally:
+        await dispose(app)
+    return ids, analyst
+
+
+def served_by(name: str, seed: Seed) -> Any:
+    """A module's `served` fixture (`served = served_by("rules", _seed)`): sales-assignment
+    served by uvicorn for the module on a SQLite file `seed` filled (no lifespan: nothing
+    talks to Kafka); it gives the base URL, the rep ids `seed` gave and an analyst token."""
+
+    @pytest.fixture(scope="module", name="served")
+    def fixture(
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> Iterator[tuple[str, dict[str, str], str]]:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name)}/assignment.db"
+        ids, analyst = asyncio.run(_seeded(url, seed))
+        token = ADMIN["Authorization"].removeprefix("Bearer ")
+        settings = AssignmentSettings(admin_token=token, database_url=url)
+        with served(build_app(settings)) as base:
+            yield base, ids, analyst
+
+    return fixture

@@ -10,18 +10,17 @@ file exits 2 naming the line and field, before anything is posted.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from assignment_kit import api_rep, serving
+from assignment_kit import api_rep, served_by
+from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from leadflow.cli import app as cli
-from sales_assignment.app import MIGRATIONS, build_app
-from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, bearer, build, client, dispose
+from support.apps import ADMIN
 from support.infra import closed_port
 
 runner = CliRunner()
@@ -31,39 +30,28 @@ FRESH = "a fresh rotation starts with the heavier rep"
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "examples" / "routing-cases.yaml"
 
 
-async def _seed(url: str) -> tuple[dict[str, str], str]:
-    """The example's team and rules; its rep ids and an analyst token."""
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, url)
-    try:
-        async with client(app) as http:
-            ids = {
-                "Ann": await api_rep(http, "Ann Keller", email="ann@seller.example", weight=2),
-                "Ben": await api_rep(http, "Ben Ott", email="ben@seller.example"),
-                "Cara": await api_rep(
-                    http, "Cara Diaz", email="cara@seller.example", territories=["US"]
-                ),
-                "Dev": await api_rep(http, "Dev Patel", email="dev@seller.example"),
-            }
-            rules = [
-                {"name": "dach-enterprise", "countries": ["DE", "AT", "CH"],
-                 "min_employees": 1000, "pool": [ids["Ann"], ids["Ben"]]},
-                {"name": "us", "countries": ["US"], "pool": "territory"},
-                {"name": "retail", "industries": ["Retail"], "pool": [ids["Dev"]]},
-            ]  # fmt: skip
-            r = await http.put("/v1/routing/rules", json={"rules": rules}, headers=ADMIN)
-            assert r.status_code == 200, r.text
-            r = await http.put("/v1/accounts/acme.com", json={"rep_id": ids["Cara"]}, headers=ADMIN)
-            assert r.status_code == 201, r.text
-            analyst = (await bearer(http, "analyst"))["Authorization"].removeprefix("Bearer ")
-    finally:
-        await dispose(app)
-    return ids, analyst
+async def _seed(_: FastAPI, http: httpx.AsyncClient) -> dict[str, str]:
+    """The example's team and rules, made through the API; its rep ids."""
+    ids = {
+        "Ann": await api_rep(http, "Ann Keller", email="ann@seller.example", weight=2),
+        "Ben": await api_rep(http, "Ben Ott", email="ben@seller.example"),
+        "Cara": await api_rep(http, "Cara Diaz", email="cara@seller.example", territories=["US"]),
+        "Dev": await api_rep(http, "Dev Patel", email="dev@seller.example"),
+    }
+    rules = [
+        {"name": "dach-enterprise", "countries": ["DE", "AT", "CH"],
+         "min_employees": 1000, "pool": [ids["Ann"], ids["Ben"]]},
+        {"name": "us", "countries": ["US"], "pool": "territory"},
+        {"name": "retail", "industries": ["Retail"], "pool": [ids["Dev"]]},
+    ]  # fmt: skip
+    r = await http.put("/v1/routing/rules", json={"rules": rules}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    r = await http.put("/v1/accounts/acme.com", json={"rep_id": ids["Cara"]}, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    return ids
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], str]]:
-    with serving(tmp_path_factory, "rules", _seed) as found:
-        yield found
+served = served_by("rules", _seed)  # the module's served fixture
 
 
 def invoke(base: str, token: str, *args: str) -> Any:

@@ -9,19 +9,17 @@ the server's loop) and the CLI runs simulations as an operator's CI job would.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from assignment_kit import api_rep, handle, qualified, serving
+import httpx
+from assignment_kit import api_rep, handle, qualified, served_by
+from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from leadflow.cli import app as cli
-from sales_assignment.app import MIGRATIONS, build_app
-from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, bearer, build, client, dispose
+from support.apps import ADMIN
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
@@ -30,26 +28,15 @@ NOW = datetime.now(UTC)
 WINDOW = ("--from", (NOW - timedelta(hours=1)).isoformat(), "--to", str(NOW.date() + timedelta(2)))
 
 
-async def _seed(url: str) -> tuple[dict[str, str], str]:
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, url)
-    try:
-        async with client(app) as http:
-            ids = {
-                "Ann": await api_rep(http, "Ann", weight=1),
-                "Bob": await api_rep(http, "Bob", weight=3),
-            }
-            analyst = (await bearer(http, "analyst"))["Authorization"].removeprefix("Bearer ")
-        for _ in range(8):
-            await handle(app.state.assigner, qualified(country="DE"))
-    finally:
-        await dispose(app)
-    return ids, analyst
+async def _seed(app: FastAPI, http: httpx.AsyncClient) -> dict[str, str]:
+    """Ann and Bob, and eight leads routed by the handler (recording each decision)."""
+    ids = {"Ann": await api_rep(http, "Ann", weight=1), "Bob": await api_rep(http, "Bob", weight=3)}
+    for _ in range(8):
+        await handle(app.state.assigner, qualified(country="DE"))
+    return ids
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], str]]:
-    with serving(tmp_path_factory, "simulate", _seed) as found:
-        yield found
+served = served_by("simulate", _seed)  # the module's served fixture
 
 
 def invoke(base: str, token: str, *args: str) -> Any:
