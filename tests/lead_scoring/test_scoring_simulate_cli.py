@@ -1,8 +1,9 @@
 """`leadflow scoring simulate` against a real lead-scoring served over HTTP (uvicorn).
 
 Five past leads and their verdicts come through the real handlers on a SQLite file
-(`scoring_kit.history`); then the app is served on loopback (no lifespan: nothing talks to
-Kafka) and the CLI asks it, as an operator would.
+(`scoring_kit.history`), and the admin issues an analyst token (POST /v1/tokens); then the
+app is served on loopback (no lifespan: nothing talks to Kafka) and the CLI asks it, as an
+analyst would (one case as the admin).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from scoring_kit import history
@@ -21,7 +22,7 @@ from typer.testing import CliRunner
 from lead_scoring.app import MIGRATIONS, build_app
 from lead_scoring.settings import ScoringSettings
 from leadflow.cli import app as cli
-from support.apps import ADMIN, build, dispose
+from support.apps import ADMIN, bearer, build, client, dispose
 from support.apps import served as serve
 from support.infra import closed_port
 
@@ -30,31 +31,48 @@ WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
 TOKEN = ADMIN["Authorization"].removeprefix("Bearer ")
 
 
-async def _seed(url: str) -> None:
+async def _seed(url: str) -> str:
+    """The history, and an analyst's token issued by the admin."""
     app = await build(ScoringSettings, build_app, MIGRATIONS, url)
     try:
         await history(app)
+        async with client(app) as http:
+            issued = await bearer(http, "analyst")
     finally:
         await dispose(app)
+    return issued["Authorization"].removeprefix("Bearer ")
+
+
+class Served(NamedTuple):
+    base: str
+    analyst: str  # its token
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
+def served(tmp_path: Path) -> Iterator[Served]:
     url = f"sqlite+aiosqlite:///{tmp_path}/scoring.db"
-    asyncio.run(_seed(url))
+    analyst = asyncio.run(_seed(url))
     settings = ScoringSettings(admin_token=TOKEN, database_url=url, min_verdicts=2)
     with serve(build_app(settings)) as base:
-        yield base
+        yield Served(base, analyst)
 
 
-def invoke(base: str, *args: str) -> Any:
+def invoke(served: Served, *args: str, token: str | None = None) -> Any:
+    """The CLI with the analyst's token (or `token`)."""
     today = datetime.now(UTC).date()
     window = ["--from", str(today), "--to", str(today + timedelta(days=1))]
-    command = ["scoring", "simulate", "--scoring-url", base, "--token", TOKEN, *window, *args]
-    return runner.invoke(cli, command, env=WIDE)
+    command = [
+        "scoring",
+        "simulate",
+        "--scoring-url",
+        served.base,
+        "--token",
+        token or served.analyst,
+    ]
+    return runner.invoke(cli, [*command, *window, *args], env=WIDE)
 
 
-def test_the_cli_prints_now_and_the_draft_side_by_side(served: str) -> None:
+def test_the_cli_prints_now_and_the_draft_side_by_side(served: Served) -> None:
     r = invoke(served, "--threshold", "45")
     assert r.exit_code == 0, r.output
     out = r.output
@@ -71,7 +89,7 @@ def test_the_cli_prints_now_and_the_draft_side_by_side(served: str) -> None:
     assert "not a draft" in " ".join(out.split())
 
 
-def test_a_rules_file_and_json_output(served: str, tmp_path: Path) -> None:
+def test_a_rules_file_and_json_output(served: Served, tmp_path: Path) -> None:
     draft = tmp_path / "draft.json"
     draft.write_text(json.dumps({"threshold": 90, "rules": []}))
     r = invoke(served, "--rules", str(draft), "--json")
@@ -79,10 +97,13 @@ def test_a_rules_file_and_json_output(served: str, tmp_path: Path) -> None:
     doc = json.loads(r.output)
     assert (doc["mqls_now"], doc["mqls_draft"]) == (3, 0)
     assert doc["draft"] == {"rules_version": "draft", "threshold": 90}
+    as_admin = invoke(served, "--rules", str(draft), "--json", token=TOKEN)
+    assert as_admin.exit_code == 0, as_admin.output
+    assert json.loads(as_admin.output) == doc
 
 
 def test_refusals_bad_files_and_no_service_have_their_exit_codes(
-    served: str, tmp_path: Path
+    served: Served, tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"threshold": 60, "rules": [{"name": "x"}]}))
@@ -99,10 +120,10 @@ def test_refusals_bad_files_and_no_service_have_their_exit_codes(
     assert r.exit_code == 2
     wrong = runner.invoke(
         cli,
-        ["scoring", "simulate", "--scoring-url", served, "--token", "nope",
+        ["scoring", "simulate", "--scoring-url", served.base, "--token", "nope",
          "--from", "2026-01-01", "--to", "2026-01-02"],
         env=WIDE,
     )  # fmt: skip
     assert (wrong.exit_code, "HTTP 401" in wrong.output) == (1, True)
-    r = invoke(f"http://127.0.0.1:{closed_port()}")
+    r = invoke(Served(f"http://127.0.0.1:{closed_port()}", served.analyst))
     assert r.exit_code == 2

@@ -39,9 +39,10 @@ Internal — the kernel's own (the runtime and the tools use them; services do n
 
     access_api, access_follower, access_store   `/v1/tokens` and the revocation follower
     cli, cli_demo, cli_kafka                    the operator CLI (`leadflow`)
-    cli_routing, cli_agreement                  its `routing fairness`, `agreement status`
+    cli_routing, cli_agreement                  its `routing` commands, `agreement status`
     cli_scoring                                 its `scoring simulate`
     cli_cases, cli_simulate                     its `routing test` cases file, `routing simulate`
+    cli_http                                    its options and calls to a service (JSON, 429)
     services                                    the registry of the four services (tools)
     kafka, topics, topic_config                 Kafka clients, topics and their configs
     observability, otel, openapi, docs          logs, metrics, tracer, OpenAPI, `/docs`

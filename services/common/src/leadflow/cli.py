@@ -24,15 +24,23 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from typer.models import OptionInfo
 
-from leadflow import cli_agreement, cli_kafka, cli_routing, cli_scoring, cli_simulate
+from leadflow import cli_agreement, cli_kafka, cli_routing, cli_scoring
 from leadflow.cli_demo import DemoPlan, run_demo
+from leadflow.cli_http import (
+    DEFAULT_URLS,
+    AssignmentUrl,
+    FeedbackUrl,
+    IntakeUrl,
+    ScoringUrl,
+    Token,
+    console,
+    err,
+)
 from leadflow.cli_kafka import DlqMessage
-from leadflow.services import BY_NAME, NAMES, SERVICES
+from leadflow.services import NAMES
 
 app = typer.Typer(
     name="leadflow",
@@ -42,41 +50,18 @@ app = typer.Typer(
 )
 dlq_app = typer.Typer(help="Inspect and replay dead-lettered events.", no_args_is_help=True)
 reps_app = typer.Typer(help="Salespeople in sales-assignment.", no_args_is_help=True)
-routing_app = typer.Typer(help="Routing in sales-assignment.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(reps_app, name="reps")
-app.add_typer(routing_app, name="routing")
+app.add_typer(cli_routing.routing_app, name="routing")
 agreement_app = typer.Typer(help="The marketing–sales agreement in feedback.", no_args_is_help=True)
 app.add_typer(agreement_app, name="agreement")
-scoring_app = typer.Typer(help="Lead scoring in lead-scoring.", no_args_is_help=True)
-app.add_typer(scoring_app, name="scoring")
-
-console = Console()
-err = Console(stderr=True)
+app.add_typer(cli_scoring.scoring_app, name="scoring")
 
 Bootstrap = Annotated[
     str,
     typer.Option("--bootstrap", envvar="LEADFLOW_KAFKA_BOOTSTRAP", help="Kafka bootstrap servers"),
 ]
-Token = Annotated[
-    str,
-    typer.Option("--token", envvar="LEADFLOW_ADMIN_TOKEN", help="admin bearer token"),
-]
-
-
-def _url_option(name: str) -> OptionInfo:
-    """`--<word>-url`, read from `LEADFLOW_<WORD>_URL`, for one service of the registry."""
-    service = BY_NAME[name]
-    option: OptionInfo = typer.Option(f"--{service.cli}-url", envvar=service.url_env, help=name)
-    return option
-
-
-IntakeUrl = Annotated[str, _url_option("marketing-intake")]
-ScoringUrl = Annotated[str, _url_option("lead-scoring")]
-AssignmentUrl = Annotated[str, _url_option("sales-assignment")]
-FeedbackUrl = Annotated[str, _url_option("feedback")]
 DEFAULT_BOOTSTRAP = "localhost:9092"
-DEFAULT_URLS = {s.name: s.local_url for s in SERVICES}
 
 
 def main() -> None:
@@ -439,105 +424,6 @@ def reps_import(
     raise typer.Exit(1 if r.status_code < 500 else 2)
 
 
-# ---------------------------------------------------------------- routing
-
-
-@routing_app.command("fairness")
-def routing_fairness(  # noqa: PLR0917
-    token: Token,
-    from_: Annotated[
-        str, typer.Option("--from", help="decisions made at or after (ISO date or date-time)")
-    ],
-    to: Annotated[str, typer.Option("--to", help="decisions made before (ISO date or date-time)")],
-    assignment_url: AssignmentUrl = DEFAULT_URLS["sales-assignment"],
-    timeout: Annotated[float, typer.Option(help="seconds")] = 30.0,
-    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
-) -> None:
-    """The fairness ledger: per rep, decisions eligible in, expected and actual leads, skips.
-
-    GET /v1/routing/fairness with an analyst or admin token (--token). Exits 1 when the
-    service refuses (a bad window, a wrong token), 2 when it cannot be reached.
-    """
-    code = cli_routing.fairness(
-        assignment_url, token, from_, to, timeout=timeout, as_json=as_json, out=console, err=err
-    )
-    if code:
-        raise typer.Exit(code)
-
-
-@routing_app.command("test")
-def routing_test(  # noqa: PLR0917
-    cases: Annotated[Path, typer.Argument(help="CASES.yaml: golden cases (see docs)")],
-    token: Token,
-    rules: Annotated[
-        Path | None,
-        typer.Option("--rules", help="a draft rule set (JSON) to test instead of the active one"),
-    ] = None,
-    assignment_url: AssignmentUrl = DEFAULT_URLS["sales-assignment"],
-    timeout: Annotated[float, typer.Option(help="seconds")] = 60.0,
-    as_json: Annotated[bool, typer.Option("--json", help="print the API's results")] = False,
-) -> None:
-    """Check golden routing cases (lead facts → expected rule, rep or pool).
-
-    POST /v1/routing/rules/test with an analyst or admin token (--token): each case is routed
-    against today's team and the active rules (or --rules draft.json), on a fresh round
-    robin, and nothing is changed. Exits 0 when every case passes, 1 on any miss, 2 on a bad
-    file (each error names its line, case and field) or when the service refuses or cannot
-    be reached.
-    """
-    code = cli_routing.test_cases(
-        assignment_url, token, cases, rules, timeout=timeout, as_json=as_json, out=console, err=err
-    )
-    if code:
-        raise typer.Exit(code)
-
-
-@routing_app.command("simulate")
-def routing_simulate(  # noqa: PLR0917
-    token: Token,
-    from_: Annotated[
-        str, typer.Option("--from", help="leads qualified at or after (ISO date or date-time)")
-    ],
-    to: Annotated[str, typer.Option("--to", help="leads qualified before (ISO date or date-time)")],
-    rules: Annotated[
-        Path | None,
-        typer.Option("--rules", help="a draft rule set (JSON) to replay instead of the active"),
-    ] = None,
-    reps: Annotated[
-        Path | None,
-        typer.Option("--reps", help="roster changes (JSON: add, deactivate, reweight, leave, cap)"),
-    ] = None,
-    wait: Annotated[
-        float, typer.Option("--wait", min=0, help="seconds to wait for the report")
-    ] = 300.0,
-    fail_if_changed_over: Annotated[
-        int | None,
-        typer.Option("--fail-if-changed-over", min=0, help="exit 1 when more leads change rep"),
-    ] = None,
-    poll: Annotated[
-        float, typer.Option("--poll", min=0.05, help="seconds between two looks at the report")
-    ] = 1.0,
-    assignment_url: AssignmentUrl = DEFAULT_URLS["sales-assignment"],
-    timeout: Annotated[float, typer.Option(help="seconds per HTTP request")] = 30.0,
-    as_json: Annotated[bool, typer.Option("--json", help="print the API's report")] = False,
-) -> None:
-    """Replay a window's leads through draft rules and/or roster changes; print the report.
-
-    POST /v1/routing/simulations with an analyst or admin token (--token), then polls GET
-    /v1/routing/simulations/{id} until it is done. Nothing in a simulation changes a lead.
-    Exits 0 when done, 1 when it failed or (--fail-if-changed-over N) more than N leads would
-    change rep, 2 on a bad file, a refusal, no answer, or no report within --wait seconds.
-    """
-    sim = cli_simulate.Simulation(
-        from_, to, rules, reps, wait=wait, poll=poll, fail_if_changed_over=fail_if_changed_over
-    )
-    code = cli_simulate.simulate(
-        assignment_url, token, sim, timeout=timeout, as_json=as_json, out=console, err=err
-    )
-    if code:
-        raise typer.Exit(code)
-
-
 # ---------------------------------------------------------------- agreement
 
 
@@ -559,48 +445,6 @@ def agreement_status(
     """
     code = cli_agreement.status(
         feedback_url, token, month, timeout=timeout, as_json=as_json, out=console, err=err
-    )
-    if code:
-        raise typer.Exit(code)
-
-
-# ---------------------------------------------------------------- scoring
-
-
-@scoring_app.command("simulate")
-def scoring_simulate(  # noqa: PLR0917
-    token: Token,
-    from_: Annotated[
-        str, typer.Option("--from", help="leads last scored at or after (ISO date or date-time)")
-    ],
-    to: Annotated[
-        str, typer.Option("--to", help="leads last scored before (ISO date or date-time)")
-    ],
-    rules: Annotated[
-        Path | None,
-        typer.Option("--rules", help="a draft rule set (JSON, as PUT /v1/scoring/rules takes)"),
-    ] = None,
-    threshold: Annotated[
-        int | None, typer.Option("--threshold", help="a draft threshold (0-100)")
-    ] = None,
-    scoring_url: ScoringUrl = DEFAULT_URLS["lead-scoring"],
-    timeout: Annotated[float, typer.Option(help="seconds")] = 120.0,
-    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
-) -> None:
-    """MQLs, verdicts, win rate and revenue of past leads, now and with a draft.
-
-    POST /v1/scoring/simulations with an analyst or admin token (--token): the leads last
-    scored in the window, scored with the active rules and with --rules and/or --threshold.
-    Nothing changes. Exits 1 when the service refuses (a bad window or rule, a wrong token),
-    2 on an unreadable rules file or when the service cannot be reached.
-    """
-    try:
-        body = cli_scoring.request_body(from_, to, rules, threshold)
-    except ValueError as exc:
-        err.print(f"[red]{escape(str(exc))}[/]")
-        raise typer.Exit(2) from exc
-    code = cli_scoring.simulate(
-        scoring_url, token, body, timeout=timeout, as_json=as_json, out=console, err=err
     )
     if code:
         raise typer.Exit(code)

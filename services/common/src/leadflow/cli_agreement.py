@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from leadflow.cli_routing import show
+from leadflow.cli_http import show
 
 STATE = {True: "[green]on track[/]", False: "[red]off track[/]", None: "not enough data"}
 

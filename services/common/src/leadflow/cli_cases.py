@@ -195,19 +195,20 @@ def _expect_errors(expect: dict[Any, Any], where: Path_) -> list[tuple[Path_, st
     return errors
 
 
-def read_rules(path: Path) -> list[Any]:
-    """A draft rule set: a JSON list of rules, or `{"rules": [...]}` as GET /v1/routing/rules
-    gives it (so a saved answer can be edited and tested)."""
+def read_list(path: Path, key: str) -> list[Any]:
+    """A JSON list from a file, bare or as `{key: [...]}` as the API gives it (so a saved
+    answer can be edited and sent back): draft rules, roster changes. CasesInvalid names the
+    file, and the line and column of bad JSON."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise CasesInvalid([f"{path}: cannot read: {exc}"]) from exc
     except json.JSONDecodeError as exc:
         raise CasesInvalid([f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"]) from exc
-    rules = doc.get("rules") if isinstance(doc, dict) else doc
-    if not isinstance(rules, list):
-        raise CasesInvalid([f'{path}: expected a list of rules or {{"rules": [...]}}'])
-    return rules
+    found = doc.get(key) if isinstance(doc, dict) else doc
+    if not isinstance(found, list):
+        raise CasesInvalid([f'{path}: expected a list of {key} or {{"{key}": [...]}}'])
+    return found
 
 
 def api_field(field: str) -> Path_:

@@ -1,19 +1,40 @@
-"""`leadflow routing fairness` (the fairness ledger as a table or JSON) and `leadflow routing
-test` (golden cases checked by sales-assignment; the file is read by `cli_cases`)."""
+"""`leadflow routing`: `fairness` (the fairness ledger as a table or JSON), `test` (golden
+cases checked by sales-assignment; the file is read by `cli_cases`) and `simulate` (run by
+`cli_simulate`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from leadflow.cli_cases import CasesFile, CasesInvalid, api_field, read_cases, read_rules
+from leadflow import cli_http, cli_simulate
+from leadflow.cli_cases import CasesFile, CasesInvalid, api_field, read_cases, read_list
+from leadflow.cli_http import (
+    DEFAULT_URLS,
+    AssignmentUrl,
+    Token,
+    client,
+    finish,
+    request_json,
+    show,
+)
+
+routing_app = typer.Typer(help="Routing in sales-assignment.", no_args_is_help=True)
+
+DecisionsFrom = Annotated[
+    str, typer.Option("--from", help="decisions made at or after (ISO date or date-time)")
+]
+DecisionsTo = Annotated[
+    str, typer.Option("--to", help="decisions made before (ISO date or date-time)")
+]
 
 
 def fairness_table(doc: dict[str, Any]) -> Table:
@@ -50,59 +71,6 @@ def _caption(doc: dict[str, Any]) -> str:
     if since is None:
         return "The ledger holds no decision yet."
     return f"The ledger holds decisions since {since}; older ones were recorded without weights."
-
-
-def get_json(
-    url: str, path: str, token: str, params: dict[str, str], *, timeout: float, err: Console
-) -> dict[str, Any] | int:
-    """GET a service's JSON with a bearer token: the document, or the exit code after
-    printing why not (1 refused, with each named field; 2 no answer or a server error)."""
-    try:
-        r = httpx.get(
-            f"{url.rstrip('/')}{path}",
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
-        )
-    except httpx.HTTPError as exc:
-        err.print(f"[red]{escape(url)}: {type(exc).__name__}: {escape(str(exc))}[/]")
-        return 2
-    try:
-        doc = r.json()
-    except ValueError:
-        doc = {}
-    if r.status_code != 200:
-        for e in (doc.get("errors") if isinstance(doc, dict) else None) or []:
-            err.print(f"{escape(str(e.get('field')))}: {escape(str(e.get('message')))}")
-        detail = doc.get("detail") if isinstance(doc, dict) else None
-        err.print(f"[red]HTTP {r.status_code}: {escape(str(detail or r.text[:500]))}[/]")
-        return 1 if r.status_code < 500 else 2
-    found: dict[str, Any] = doc
-    return found
-
-
-def show(
-    url: str,
-    path: str,
-    token: str,
-    params: dict[str, str],
-    table: Callable[[dict[str, Any]], Table],
-    *,
-    timeout: float,
-    as_json: bool,
-    out: Console,
-    err: Console,
-) -> int:
-    """GET `path` and print it as `table` (or the API's JSON); the exit code (0, 1 refused,
-    2 no answer)."""
-    doc = get_json(url, path, token, params, timeout=timeout, err=err)
-    if isinstance(doc, int):
-        return doc
-    if as_json:
-        out.print_json(json.dumps(doc))
-    else:
-        out.print(table(doc))
-    return 0
 
 
 def fairness(
@@ -157,17 +125,8 @@ def cases_table(found: CasesFile, results: list[dict[str, Any]], title: str) -> 
     return t
 
 
-def _post(url: str, token: str, body: dict[str, Any], timeout: float) -> httpx.Response:
-    return httpx.post(
-        f"{url.rstrip('/')}/v1/routing/rules/test",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=timeout,
-    )
-
-
 def _refused(
-    r: httpx.Response, found: CasesFile, offset: int, rules: Path | None, err: Console
+    found: CasesFile, offset: int, rules: Path | None, r: httpx.Response, err: Console
 ) -> None:
     """Print why the service refused a chunk: each field at its line and case when it has one."""
     try:
@@ -205,28 +164,24 @@ def test_cases(
     passed, 1 a miss, 2 a bad file or no usable answer)."""
     try:
         found = read_cases(cases)
-        draft = read_rules(rules) if rules is not None else None
+        draft = read_list(rules, "rules") if rules is not None else None
     except CasesInvalid as exc:
         for line in exc.lines:
             err.print(escape(line))
         return 2
     results: list[dict[str, Any]] = []
     version = None
-    for offset in range(0, len(found.cases), CHUNK):
-        body: dict[str, Any] = {"cases": found.cases[offset : offset + CHUNK]}
-        if draft is not None:
-            body["rules"] = draft
-        try:
-            r = _post(url, token, body, timeout)
-        except httpx.HTTPError as exc:
-            err.print(f"[red]{escape(url)}: {type(exc).__name__}: {escape(str(exc))}[/]")
-            return 2
-        if r.status_code != 200:
-            _refused(r, found, offset, rules, err)
-            return 2
-        doc = r.json()
-        results += doc["cases"]
-        version = doc.get("rules_version")
+    with client(url, token, timeout) as http:
+        for offset in range(0, len(found.cases), CHUNK):
+            body: dict[str, Any] = {"cases": found.cases[offset : offset + CHUNK]}
+            if draft is not None:
+                body["rules"] = draft
+            doc = request_json(http, "POST", "/v1/routing/rules/test", body=body, err=err,
+                               refused=partial(_refused, found, offset, rules))  # fmt: skip
+            if isinstance(doc, int):
+                return 2
+            results += doc["cases"]
+            version = doc.get("rules_version")
     failed = [i for i, result in enumerate(results) if not result["passed"]]
     if as_json:
         out.print_json(json.dumps({"rules_version": version, "cases": results}))
@@ -238,3 +193,92 @@ def test_cases(
                 out.print(escape(f"FAIL {found.place(('cases', i))}: {difference}"))
         out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
+
+
+# ---------------------------------------------------------------- commands
+
+
+@routing_app.command("fairness")
+def routing_fairness(  # noqa: PLR0917
+    token: Token,
+    from_: DecisionsFrom,
+    to: DecisionsTo,
+    assignment_url: AssignmentUrl = DEFAULT_URLS["sales-assignment"],
+    timeout: Annotated[float, typer.Option(help="seconds")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+) -> None:
+    """The fairness ledger: per rep, decisions eligible in, expected and actual leads, skips.
+
+    GET /v1/routing/fairness with an analyst or admin token (--token). Exits 1 when the
+    service refuses (a bad window, a wrong token), 2 when it cannot be reached.
+    """
+    out, err = cli_http.console, cli_http.err
+    finish(fairness(assignment_url, token, from_, to, timeout=timeout, as_json=as_json,
+                    out=out, err=err))  # fmt: skip
+
+
+@routing_app.command("test")
+def routing_test(  # noqa: PLR0917
+    cases: Annotated[Path, typer.Argument(help="CASES.yaml: golden cases (see docs)")],
+    token: Token,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="a draft rule set (JSON) to test instead of the active one"),
+    ] = None,
+    assignment_url: AssignmentUrl = DEFAULT_URLS["sales-assignment"],
+    timeout: Annotated[float, typer.Option(help="seconds")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's results")] = False,
+) -> None:
+    """Check golden routing cases (lead facts → expected rule, rep or pool).
+
+    POST /v1/routing/rules/test with an analyst or admin token (--token): each case is routed
+    against today's team and the active rules (or --rules draft.json), on a fresh round
+    robin, and nothing is changed. Exits 0 when every case passes, 1 on any miss, 2 on a bad
+    file (each error names its line, case and field) or when the service refuses or cannot
+    be reached.
+    """
+    out, err = cli_http.console, cli_http.err
+    finish(test_cases(assignment_url, token, cases, rules, timeout=timeout, as_json=as_json,
+                      out=out, err=err))  # fmt: skip
+
+
+@routing_app.command("simulate")
+def routing_simulate(  # noqa: PLR0917
+    token: Token,
+    from_: DecisionsFrom,
+    to: DecisionsTo,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="a draft rule set (JSON) to replay instead of the active"),
+    ] = None,
+    reps: Annotated[
+        Path | None,
+        typer.Option("--reps", help="roster changes (JSON: add, deactivate, reweight, leave, cap)"),
+    ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="seconds to wait for the report")
+    ] = 300.0,
+    fail_if_changed_over: Annotated[
+        int | None,
+        typer.Option("--fail-if-changed-over", min=0, help="exit 1 when more leads change rep"),
+    ] = None,
+    poll: Annotated[
+        float, typer.Option("--poll", min=0.05, help="seconds between two looks at the report")
+    ] = 1.0,
+    assignment_url: AssignmentUrl = DEFAULT_URLS["sales-assignment"],
+    timeout: Annotated[float, typer.Option(help="seconds per HTTP request")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's report")] = False,
+) -> None:
+    """Replay a window's leads through draft rules and/or roster changes; print the report.
+
+    POST /v1/routing/simulations with an analyst or admin token (--token), then polls GET
+    /v1/routing/simulations/{id} until it is done. Nothing in a simulation changes a lead.
+    Exits 0 when done, 1 when it failed or (--fail-if-changed-over N) more than N leads would
+    change rep, 2 on a bad file, a refusal, no answer, or no report within --wait seconds.
+    """
+    sim = cli_simulate.Simulation(
+        from_, to, rules, reps, wait=wait, poll=poll, fail_if_changed_over=fail_if_changed_over
+    )
+    out, err = cli_http.console, cli_http.err
+    finish(cli_simulate.simulate(assignment_url, token, sim, timeout=timeout, as_json=as_json,
+                                 out=out, err=err))  # fmt: skip

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import httpx
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from leadflow import cli_http
+from leadflow.cli_http import (
+    DEFAULT_URLS,
+    ScoringUrl,
+    Token,
+    client,
+    finish,
+    printed,
+    request_json,
+)
+
 PATH = "/v1/scoring/simulations"
+
+scoring_app = typer.Typer(help="Lead scoring in lead-scoring.", no_args_is_help=True)
 
 
 def request_body(start: str, end: str, rules: Path | None, threshold: int | None) -> dict[str, Any]:
@@ -86,33 +99,57 @@ def simulate(
     body: dict[str, Any],
     *,
     timeout: float,
+    wait: float = 300.0,
     as_json: bool,
     out: Console,
     err: Console,
 ) -> int:
-    """POST the simulation and print its answer; the exit code (0, 1 refused, 2 no answer)."""
+    """POST the simulation (waiting a turn, up to `wait` seconds, while the service runs as
+    many as it may) and print its answer; the exit code (0, 1 refused, 2 no answer or no
+    turn in time)."""
+    with client(url, token, timeout) as http:
+        doc = request_json(http, "POST", PATH, body=body, wait=wait, err=err)
+    return printed(doc, simulation_table, as_json=as_json, out=out)
+
+
+@scoring_app.command("simulate")
+def scoring_simulate(  # noqa: PLR0917
+    token: Token,
+    from_: Annotated[
+        str, typer.Option("--from", help="leads last scored at or after (ISO date or date-time)")
+    ],
+    to: Annotated[
+        str, typer.Option("--to", help="leads last scored before (ISO date or date-time)")
+    ],
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="a draft rule set (JSON, as PUT /v1/scoring/rules takes)"),
+    ] = None,
+    threshold: Annotated[
+        int | None, typer.Option("--threshold", help="a draft threshold (0-100)")
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", min=0, help="seconds to wait for a turn while others run (429)"),
+    ] = 300.0,
+    scoring_url: ScoringUrl = DEFAULT_URLS["lead-scoring"],
+    timeout: Annotated[float, typer.Option(help="seconds")] = 120.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+) -> None:
+    """MQLs, verdicts, win rate and revenue of past leads, now and with a draft.
+
+    POST /v1/scoring/simulations with an analyst or admin token (--token): the leads last
+    scored in the window, scored with the active rules and with --rules and/or --threshold.
+    Nothing changes. While the service runs as many simulations as it may (429), waits its
+    turn as Retry-After says, up to --wait seconds. Exits 1 when the service refuses (a bad
+    window or rule, a wrong token), 2 on an unreadable rules file, when the service cannot be
+    reached or gives no turn within --wait.
+    """
     try:
-        r = httpx.post(
-            f"{url.rstrip('/')}{PATH}",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
-        )
-    except httpx.HTTPError as exc:
-        err.print(f"[red]{escape(url)}: {type(exc).__name__}: {escape(str(exc))}[/]")
-        return 2
-    try:
-        doc = r.json()
-    except ValueError:
-        doc = {}
-    if r.status_code != 200 or not isinstance(doc, dict):
-        for e in (doc.get("errors") if isinstance(doc, dict) else None) or []:
-            err.print(f"{escape(str(e.get('field')))}: {escape(str(e.get('message')))}")
-        detail = doc.get("detail") if isinstance(doc, dict) else None
-        err.print(f"[red]HTTP {r.status_code}: {escape(str(detail or r.text[:500]))}[/]")
-        return 1 if r.status_code < 500 else 2
-    if as_json:
-        out.print_json(json.dumps(doc))
-    else:
-        out.print(simulation_table(doc))
-    return 0
+        body = request_body(from_, to, rules, threshold)
+    except ValueError as exc:
+        cli_http.err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from exc
+    out, err = cli_http.console, cli_http.err
+    finish(simulate(scoring_url, token, body, timeout=timeout, wait=wait, as_json=as_json,
+                    out=out, err=err))  # fmt: skip

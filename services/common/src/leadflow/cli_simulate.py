@@ -19,8 +19,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from leadflow.cli_cases import CasesInvalid, read_rules
+from leadflow.cli_cases import CasesInvalid, read_list
+from leadflow.cli_http import client, request_json
 
+PATH = "/v1/routing/simulations"
 MOVED_SHOWN = 20  # moved leads printed; the API keeps up to 500, --json prints them all
 
 
@@ -37,27 +39,13 @@ class Simulation:
     fail_if_changed_over: int | None = None
 
 
-def read_reps(path: Path) -> list[Any]:
-    """Roster changes: a JSON list of `{"rep_id"?, "action", …}` or `{"reps": [...]}`."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CasesInvalid([f"{path}: cannot read: {exc}"]) from exc
-    except json.JSONDecodeError as exc:
-        raise CasesInvalid([f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"]) from exc
-    reps = doc.get("reps") if isinstance(doc, dict) else doc
-    if not isinstance(reps, list):
-        raise CasesInvalid([f'{path}: expected a list of rep changes or {{"reps": [...]}}'])
-    return reps
-
-
 def request_body(sim: Simulation) -> dict[str, Any]:
     """The POST body (CasesInvalid when a file cannot be used)."""
     body: dict[str, Any] = {"from": sim.start, "to": sim.end}
     if sim.rules is not None:
-        body["rules"] = read_rules(sim.rules)
+        body["rules"] = read_list(sim.rules, "rules")
     if sim.reps is not None:
-        body["reps"] = read_reps(sim.reps)
+        body["reps"] = read_list(sim.reps, "reps")
     return body
 
 
@@ -158,28 +146,6 @@ class Refused(Exception):
     """The service answered with an error, or not at all: the exit code is 2."""
 
 
-def _answer(r: httpx.Response, expected: tuple[int, ...], err: Console) -> dict[str, Any]:
-    try:
-        doc = r.json()
-    except ValueError:
-        doc = None
-    if r.status_code in expected and isinstance(doc, dict):
-        return doc
-    errors = (doc.get("errors") if isinstance(doc, dict) else None) or []
-    for e in errors:
-        err.print(escape(f"{e.get('field')}: {e.get('message')}"))
-    detail = doc.get("detail") if isinstance(doc, dict) else None
-    err.print(f"[red]HTTP {r.status_code}: {escape(str(detail or r.text[:500]))}[/]")
-    raise Refused
-
-
-def _retry_after(r: httpx.Response, default: float) -> float:
-    try:
-        return max(0.0, float(r.headers.get("Retry-After", default)))
-    except ValueError:  # an HTTP date: not worth parsing for a turn of a few seconds
-        return default
-
-
 def run(
     http: httpx.Client,
     sim: Simulation,
@@ -196,22 +162,20 @@ def run(
             err.print(escape(line))
         raise Refused from exc
     deadline = time.monotonic() + sim.wait
-    try:
-        r = http.post("/v1/routing/simulations", json=body)
-        while r.status_code == 429 and time.monotonic() < deadline:  # others run: wait a turn
-            sleep(min(_retry_after(r, sim.poll), max(0.0, deadline - time.monotonic())))
-            r = http.post("/v1/routing/simulations", json=body)
-        doc = _answer(r, (200, 201, 202), err)
-        sid = doc.get("simulation_id")
-        while doc.get("status") not in ("done", "failed"):
-            if time.monotonic() >= deadline:
-                err.print(f"[red]simulation {sid} still running after {sim.wait:g} s[/]")
-                raise Refused
-            sleep(sim.poll)
-            doc = _answer(http.get(f"/v1/routing/simulations/{sid}"), (200,), err)
-    except httpx.HTTPError as exc:
-        err.print(f"[red]{escape(str(http.base_url))}: {type(exc).__name__}: {escape(str(exc))}[/]")
-        raise Refused from exc
+    doc = request_json(http, "POST", PATH, body=body, expected=(200, 201, 202), wait=sim.wait,
+                       poll=sim.poll, err=err, sleep=sleep)  # fmt: skip
+    if isinstance(doc, int):
+        raise Refused
+    sid = doc.get("simulation_id")
+    while doc.get("status") not in ("done", "failed"):
+        if time.monotonic() >= deadline:
+            err.print(f"[red]simulation {sid} still running after {sim.wait:g} s[/]")
+            raise Refused
+        sleep(sim.poll)
+        found = request_json(http, "GET", f"{PATH}/{sid}", err=err)
+        if isinstance(found, int):
+            raise Refused
+        doc = found
     return doc
 
 
@@ -227,8 +191,7 @@ def simulate(
 ) -> int:
     """Run a simulation and print its report; the exit code (0 done, 1 failed or more leads
     changed than allowed, 2 a bad file, a refusal, no answer or no report in time)."""
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout) as http:
+    with client(url, token, timeout) as http:
         try:
             doc = run(http, sim, err)
         except Refused:
