@@ -15,10 +15,17 @@ from typing import Any
 import pytest
 from assignment_kit import add_rep, clock, handle, outcome, qualified
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 
 from leadflow.events import Envelope, LeadErased, LeadOutcome
-from sales_assignment import admin, declining, policy_admin, retention, simulation_runs
+from sales_assignment import (
+    admin,
+    declining,
+    experiment_admin,
+    policy_admin,
+    retention,
+    simulation_runs,
+)
 from sales_assignment.assigning import Assigner
 from sales_assignment.recording import FACTS
 from sales_assignment.replay_models import CheckpointRow, DecisionRow, SimulationRow, SnapshotRow
@@ -273,3 +280,117 @@ def test_the_decision_limit_defaults_to_500000_and_refuses_nonsense(
         monkeypatch.setenv("LEADFLOW_SIMULATION_MAX_DECISIONS", bad)
         with pytest.raises(ValidationError, match="simulation_max_decisions"):
             AssignmentSettings(**base)
+
+
+async def _run(a: Assigner, request: RoutingSimulationRequest) -> dict[str, Any]:
+    """A simulation as the API starts it, to its stored report."""
+    simulation_id = await simulation_runs.start(a, request, requested_by="admin:test")
+    for _ in range(300):
+        body = await simulation_runs.get(a, simulation_id)
+        assert body is not None
+        if body["status"] != "running":
+            assert body["status"] == "done", body
+            return body
+        await asyncio.sleep(0.02)
+    raise AssertionError("the simulation did not finish")
+
+
+async def _tables(a: Assigner) -> dict[str, list[tuple[str, ...]]]:
+    """Every table but the simulations' own, row by row."""
+    async with a.rt.engine.connect() as conn:
+        names = await conn.run_sync(lambda c: inspect(c).get_table_names())
+        out = {}
+        for name in sorted(set(names) - {"routing_simulations"}):
+            rows = (await conn.execute(text(f'SELECT * FROM "{name}"'))).all()
+            out[name] = sorted(tuple(map(repr, r)) for r in rows)
+    return out
+
+
+def _split(report: dict[str, Any], *reps: uuid.UUID) -> list[tuple[int, int]]:
+    got = {r["rep_id"]: (r["actual"], r["simulated"]) for r in report["per_rep"]}
+    return [got.get(str(rep), (0, 0)) for rep in reps]
+
+
+async def test_a_draft_reweighting_a_rep_gives_it_its_weights_share(assigner: Assigner) -> None:
+    a = assigner
+    ann = await add_rep(a, "Ann", weight=1)
+    bob = await add_rep(a, "Bob", weight=1)
+    await _leads(a, 20)
+
+    tripled = await simulate(
+        a, _window(a, reps=[{"action": "reweight", "rep_id": str(bob), "weight": 3}])
+    )
+    zero = await simulate(
+        a, _window(a, reps=[{"action": "reweight", "rep_id": str(bob), "weight": 0}])
+    )
+
+    # Smooth weighted round robin over 20 leads: 1:3 is exactly 5 and 15; weight 0 never.
+    assert _split(tripled, ann, bob) == [(10, 5), (10, 15)]
+    assert _split(zero, ann, bob) == [(10, 20), (10, 0)]
+    assert (tripled["reproduced"], zero["reproduced"]) == (1.0, 1.0)
+    assert tripled["changed"] >= 5  # Ann's 5 leads Bob now takes (the order differs too)
+    assert (zero["changed"], zero["newly_queued"]) == (10, 0)  # Bob's 10 go to Ann
+
+
+async def test_a_draft_giving_a_rep_leave_keeps_its_leads_from_it_while_away(
+    assigner: Assigner,
+) -> None:
+    a = assigner
+    ann = await add_rep(a, "Ann", weight=1)
+    bob = await add_rep(a, "Bob", weight=1)
+    t0 = clock(a).now
+    await _leads(a, 20)  # one a second, from t0 to t0 + 19 s
+    whole = {"start": (t0 - timedelta(hours=1)).isoformat(), "end": (t0 + timedelta(hours=1))}
+    half = {"start": (t0 - timedelta(hours=1)).isoformat(), "end": t0 + timedelta(seconds=9.5)}
+
+    away = await simulate(a, _window(a, reps=[{"action": "leave", "rep_id": str(bob)} | whole]))
+    first_half = await simulate(
+        a, _window(a, reps=[{"action": "leave", "rep_id": str(bob)} | half])
+    )
+
+    assert _split(away, ann, bob) == [(10, 20), (10, 0)]
+    # Leads 0-9 (Bob away) all go to Ann, leaving her round-robin weight where it was; then
+    # 1:1 alternates over leads 10-19: 5 each. Ann 15, Bob 5.
+    assert _split(first_half, ann, bob) == [(10, 15), (10, 5)]
+    assert (away["reproduced"], first_half["reproduced"]) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("mode", ["shadow", "split"])
+async def test_a_simulation_while_an_experiment_runs_changes_nothing_and_explains_its_arm(
+    assigner: Assigner, mode: str
+) -> None:
+    a = assigner
+    ann = await add_rep(a, "Ann", weight=1)
+    bob = await add_rep(a, "Bob", weight=1)
+    await _leads(a, 4)
+    variant = [{"name": "bob-only", "pool": [str(bob)]}]
+    share = 0.5 if mode == "split" else None
+    await experiment_admin.start(a, f"try-{mode}", mode, share, variant)
+    await _leads(a, 16)
+    async with a.rt.sessions() as s:
+        stored = list(await s.scalars(select(DecisionRow)))
+    in_variant = sorted(str(d.lead_id) for d in stored if "variant" in d.facts)
+    before = await _tables(a)
+
+    report = await _run(a, _window(a))
+    drafted = await _run(a, _window(a, reps=[{"action": "deactivate", "rep_id": str(ann)}]))
+
+    assert await _tables(a) == before  # no lead, assignment, counter or record changed
+    assert report["decisions"] == 20
+    if mode == "shadow":  # routes nothing differently: every decision given again
+        assert in_variant == []
+        assert (report["reproduced"], report["misses"]) == (1.0, [])
+    else:  # the variant arm's decisions are misses, each explained
+        assert 0 < len(in_variant) < 16
+        assert report["reproduced"] == round((20 - len(in_variant)) / 20, 4)
+        [miss] = report["misses"]
+        assert (miss["reason"], miss["count"]) == ("experiment_variant", len(in_variant))
+        assert set(miss["example_lead_ids"]) <= set(in_variant)
+        assert miss["explanation"] == MISS_REASONS["experiment_variant"]
+        # From its first variant decision the simulation routes by the active rules alone:
+        # what the team would have done without the experiment, every lead still routed.
+        assert report["newly_queued"] == 0
+        assert sum(r["simulated"] for r in report["per_rep"]) == 20
+    if mode == "shadow":
+        assert report["changed"] == 0
+    assert _split(drafted, ann, bob)[1][1] == 20  # Ann out: Bob gets all 20
