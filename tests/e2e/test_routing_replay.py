@@ -2,7 +2,8 @@
 intake, scored, routed by the sales-assignment process from Kafka while the team changes
 (a rep reweighted, rules changed, a rep deactivated), a decline and an erasure; then the
 simulation replays it: the active rules give back at least 99 % of the decisions, each miss
-explained, and a draft without a rep gives that rep nothing."""
+explained, and a draft without a rep gives that rep nothing and spreads its leads by the
+others' weights (the exact numbers the recorded order gives)."""
 
 from __future__ import annotations
 
@@ -111,6 +112,8 @@ async def test_a_history_routed_by_the_pipeline_replays_as_it_was(stack: Stack) 
         await team.admin("PATCH", f"{team.sa}/v1/reps/{team.reps['Ann']}", json={"active": False})
         await team.submit(20)
         declined = team.leads[-1]
+        holder = await team.admin("GET", f"{team.sa}/v1/assignments/{declined}")
+        declined_by = holder.json()["rep"]["rep_id"]
         await team.admin("POST", f"{team.sa}/v1/assignments/{declined}/decline", json={})
         erased = team.leads[0]
         await team.admin("DELETE", f"{stack.url('marketing-intake')}/v1/leads/{erased}")
@@ -140,4 +143,13 @@ async def test_a_history_routed_by_the_pipeline_replays_as_it_was(stack: Stack) 
     assert per_rep[team.reps["Cy"]]["actual"] > 0
     assert per_rep[team.reps["Cy"]]["simulated"] == 0
     assert without_cy["status"] == "done"
-    assert without_cy["newly_queued"] >= 10  # France's rule names Cy alone: nobody else
+    # Cy's leads spread by the others' weights, as they stood at each decision: the first 30
+    # over Ann 1 : Bob 2 (10, 20), France's 10 queued (its rule names Cy alone), the next 20
+    # over Ann 1 : Bob 4 (4, 16: whole cycles of the smooth round robin), the last 20 to Bob
+    # (Ann inactive). Bob's decline of the last lead, replayed, finds nobody else: queued.
+    bob_declined = declined_by == team.reps["Bob"]
+    assert per_rep[team.reps["Ann"]]["simulated"] == 14
+    assert per_rep[team.reps["Bob"]]["simulated"] == 56 - bob_declined
+    assert without_cy["newly_queued"] == 10 + bob_declined
+    fair = {r["rep_id"]: (r["expected"], r["simulated"]) for r in without_cy["fairness"]}
+    assert fair == {team.reps["Ann"]: (14.0, 14), team.reps["Bob"]: (56.0, 56)}
