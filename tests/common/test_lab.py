@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from kernel_app import create_tables, make_settings
 
-from leadflow import lab
+from leadflow import lab, lab_follower
 from leadflow.kafka import LAB_TOPIC, TOKENS_TOPIC, ensure_topics, physical_topic
 from leadflow.service import Runtime
 from support.kafka_tools import eventually
@@ -75,7 +75,7 @@ async def test_a_follower_gets_its_types_ignores_unknown_ones_and_skips_malforme
         got.append(message)
 
     follower = asyncio.create_task(
-        lab.follow(settings, group=f"{prefix}group", types={lab.REQUESTED}, handle=handle)
+        lab_follower.follow(settings, group=f"{prefix}group", types={lab.REQUESTED}, handle=handle)
     )
     topic = prefix + LAB_TOPIC
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -115,7 +115,7 @@ async def test_a_staged_report_goes_out_through_the_outbox_to_the_prefixed_topic
         got.append(message)
 
     follower = asyncio.create_task(
-        lab.follow(settings, group=f"{prefix}reports", types={lab.REPORTED}, handle=handle)
+        lab_follower.follow(settings, group=f"{prefix}reports", types={lab.REPORTED}, handle=handle)
     )
     await rt.start()
     try:
@@ -172,7 +172,7 @@ async def test_a_request_delivered_twice_is_handled_once_and_each_record_is_comm
     await lab.publish(producer, first, source="/test", prefix=prefix)  # again, a new ce_id
     await lab.publish(producer, second, source="/test", prefix=prefix)
     follower = asyncio.create_task(
-        lab.follow(settings, group=group, types={lab.REQUESTED}, handle=handle)
+        lab_follower.follow(settings, group=group, types={lab.REQUESTED}, handle=handle)
     )
     try:
         await eventually(lambda: len(got) == 2, timeout=30)
@@ -199,7 +199,7 @@ async def test_a_request_given_up_on_is_reported_failed_with_why(
 ) -> None:
     """A request whose handler fails every attempt is not dropped silently: the requester
     gets a `failed` report saying which service gave up and why."""
-    monkeypatch.setattr(lab, "RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(lab_follower, "RETRY_SECONDS", 0.01)
     settings = make_settings("sqlite+aiosqlite://", kafka_bootstrap, kafka_topic_prefix=prefix)
     attempts: list[uuid.UUID] = []
     reports: list[lab.LabMessage] = []
@@ -213,10 +213,12 @@ async def test_a_request_given_up_on_is_reported_failed_with_why(
 
     followers = [
         asyncio.create_task(
-            lab.follow(settings, group=f"{prefix}runner", types={lab.REQUESTED}, handle=broken)
+            lab_follower.follow(
+                settings, group=f"{prefix}runner", types={lab.REQUESTED}, handle=broken
+            )
         ),
         asyncio.create_task(
-            lab.follow(settings, group=f"{prefix}page", types={lab.REPORTED}, handle=keep)
+            lab_follower.follow(settings, group=f"{prefix}page", types={lab.REPORTED}, handle=keep)
         ),
     ]
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -233,7 +235,7 @@ async def test_a_request_given_up_on_is_reported_failed_with_why(
         error = report.report["error"]
         assert error.startswith(f"{settings.service_name} gave up after 3 attempts")
         assert "RuntimeError" in error
-        assert attempts == [request.simulation_id] * lab.HANDLE_ATTEMPTS
+        assert attempts == [request.simulation_id] * lab_follower.HANDLE_ATTEMPTS
     finally:
         await producer.stop()
         for follower in followers:

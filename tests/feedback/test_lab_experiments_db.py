@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from feedback import lab_store
 from feedback.models import LabExperiment
-from leadflow import lab
+from leadflow import lab, lab_follower
 from leadflow.events import RepRef
 from leadflow.kafka import ensure_topics
 from leadflow.service import Runtime
@@ -154,7 +154,7 @@ async def test_a_report_travels_the_broker_to_the_page(
 
     types = {lab.EXPERIMENT_REPORTED}
     follower = asyncio.create_task(
-        lab.follow(settings, group=f"{prefix}feedback", types=types, handle=handle)
+        lab_follower.follow(settings, group=f"{prefix}feedback", types=types, handle=handle)
     )
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()

@@ -19,7 +19,7 @@ from test_scoring_simulations import PATH, history, window
 from lead_scoring import lab as scoring_lab
 from lead_scoring.app import MIGRATIONS, build_app
 from lead_scoring.settings import ScoringSettings
-from leadflow import lab
+from leadflow import lab, lab_follower
 from leadflow.kafka import ensure_topics
 from leadflow.outbox import outbox_table
 from support.apps import ADMIN, build, client, dispose, runtime
@@ -93,7 +93,7 @@ async def test_the_apps_follower_answers_a_request_on_the_broker(
 
     settings = runtime(app).settings
     reports = asyncio.create_task(
-        lab.follow(settings, group=f"{prefix}dashboard", types={lab.REPORTED}, handle=keep)
+        lab_follower.follow(settings, group=f"{prefix}dashboard", types={lab.REPORTED}, handle=keep)
     )
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await runtime(app).start()

@@ -34,6 +34,7 @@ Public — a service may import these:
     fairness      the fairness ledger over recorded routing decisions (pure)
     stats         small statistics (pure): the Wilson interval of a proportion
     lab           the what-if lab's channel: simulation requests and reports on `leadflow.lab`
+    lab_follower  a service's consumer of that channel: `follow(...)`, its group, its handler
 
 Internal — the kernel's own (the runtime and the tools use them; services do not):
 
@@ -66,6 +67,7 @@ __all__ = [
     "groupcommit",
     "http",
     "lab",
+    "lab_follower",
     "leadbody",
     "limits",
     "migrations",

@@ -21,7 +21,7 @@ from feedback import (
 from feedback.handlers import BATCH_HANDLERS, HANDLERS
 from feedback.retention import purge_journey
 from feedback.settings import FeedbackSettings
-from leadflow import lab
+from leadflow import lab, lab_follower
 from leadflow.access import register_resolver
 from leadflow.erasure_log import LogEraser
 from leadflow.events import TOPICS
@@ -52,9 +52,9 @@ def build_app(settings: FeedbackSettings) -> FastAPI:
     # The what-if lab's reports (leadflow/lab.py), simulations and experiments, kept for
     # the lab page.
     async def follow_lab() -> None:
-        await lab.follow(
+        await lab_follower.follow(
             settings,
-            group=lab.lab_group(settings),
+            group=lab_follower.lab_group(settings),
             types={lab.REPORTED, lab.EXPERIMENT_REPORTED},
             handle=lambda message: lab_store.handle(runtime, message),
         )

@@ -11,7 +11,7 @@ from lead_scoring import api, api_simulations
 from lead_scoring import lab as scoring_lab
 from lead_scoring.handlers import Scorer
 from lead_scoring.settings import ScoringSettings
-from leadflow import lab
+from leadflow import lab, lab_follower
 from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadCaptured, LeadErased, LeadOutcome, LeadQualified, LeadScored
 from leadflow.service import Runtime, create_app
@@ -38,8 +38,8 @@ def build_app(settings: ScoringSettings) -> FastAPI:
     handle = scoring_lab.follower(runtime)
 
     async def follow_lab() -> None:  # scoring simulations asked for on leadflow.lab
-        await lab.follow(settings, group=lab.lab_group(settings), types={lab.REQUESTED},
-                         handle=handle)  # fmt: skip
+        group = lab_follower.lab_group(settings)
+        await lab_follower.follow(settings, group=group, types={lab.REQUESTED}, handle=handle)
 
     runtime.workers.append(("lab", follow_lab))
     app = create_app(

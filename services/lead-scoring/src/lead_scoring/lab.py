@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from lead_scoring import simulations
 from lead_scoring.rules import RuleSetInvalid
 from lead_scoring.simulation_schemas import ScoringSimulationOut, ScoringSimulationRequest
-from leadflow import lab
+from leadflow import lab, lab_follower
 from leadflow.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ async def answer(rt: Runtime, message: lab.LabMessage) -> None:
         lab.stage(uow, report, source=rt.source)
 
 
-def follower(rt: Runtime) -> lab.Handle:
+def follower(rt: Runtime) -> lab_follower.Handle:
     """The follower's handler bound to this runtime."""
 
     async def handle(message: lab.LabMessage) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from leadflow import lab
+from leadflow import lab, lab_follower
 from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadErased, LeadOutcome, LeadQualified
 from leadflow.schedule import every
@@ -80,8 +80,8 @@ def build_app(settings: AssignmentSettings) -> FastAPI:
     handle = routing_lab.follower(assigner)
 
     async def follow_lab() -> None:  # routing simulations asked for on leadflow.lab
-        await lab.follow(settings, group=lab.lab_group(settings), types={lab.REQUESTED},
-                         handle=handle)  # fmt: skip
+        group = lab_follower.lab_group(settings)
+        await lab_follower.follow(settings, group=group, types={lab.REQUESTED}, handle=handle)
 
     runtime.workers.append(("lab", follow_lab))
     # A simulation whose process died is failed and reported, asked for on the lab or not.

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from leadflow import lab
+from leadflow import lab, lab_follower
 from sales_assignment import simulation_runs
 from sales_assignment.assigning import Assigner
 from sales_assignment.schemas_lab import RoutingSimulationRequest, field_of
@@ -65,7 +65,7 @@ async def run(a: Assigner, message: lab.SimulationRequested) -> lab.SimulationRe
     return lab.reported(sid, "routing", body)
 
 
-def follower(a: Assigner) -> lab.Handle:
+def follower(a: Assigner) -> lab_follower.Handle:
     """The lab follower's handler: run each routing request, publish what became of it."""
 
     async def handle(message: lab.LabMessage) -> None:
