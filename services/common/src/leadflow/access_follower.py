@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from leadflow import access_store as store
 from leadflow.access import Access
 from leadflow.http import Problem
-from leadflow.kafka import TOKENS_TOPIC, client_options
+from leadflow.kafka import TOKENS_TOPIC, client_options, stop_quietly
 
 if TYPE_CHECKING:
     from leadflow.service import Runtime
@@ -119,8 +119,4 @@ async def follow_tokens(access: Access, runtime: Runtime) -> None:
             log.warning("following token revocations failed (%s); retrying", type(exc).__name__)
             await asyncio.sleep(RETRY_SECONDS)
         finally:
-            try:
-                async with asyncio.timeout(5):
-                    await consumer.stop()
-            except Exception:  # a consumer that never started
-                log.debug("token follower stop failed", exc_info=True)
+            await stop_quietly(consumer, "token follower")

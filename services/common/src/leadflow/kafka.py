@@ -12,7 +12,7 @@ import struct
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -183,6 +183,16 @@ class ProducerHolder:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5):
                     await producer.stop()
+
+
+async def stop_quietly(client: AIOKafkaConsumer | AIOKafkaProducer, name: str) -> None:
+    """Stop a client within 5 s; failing to (one that never started, a broker gone) is only
+    logged: the follower that owns it is about to retry or to end."""
+    try:
+        async with asyncio.timeout(5):
+            await client.stop()
+    except Exception:
+        log.debug("%s stop failed", name, exc_info=True)
 
 
 # Token revocations (access_api.py): keyed by token id, compacted so the topic keeps one

@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
-from leadflow.kafka import LAB_TOPIC, client_options, physical_topic
+from leadflow.kafka import LAB_TOPIC, client_options, physical_topic, stop_quietly
 from leadflow.lab import (
     MAX_POLL_INTERVAL_MS,
     LabMessage,
@@ -169,11 +169,7 @@ async def follow(settings: Settings, *, group: str, types: Collection[str], hand
             log.warning("following %s failed (%s); retrying", topic, type(exc).__name__)
             await asyncio.sleep(RETRY_SECONDS)
         finally:
-            try:
-                async with asyncio.timeout(5):
-                    await consumer.stop()
-            except Exception:  # a consumer that never started
-                log.debug("lab follower stop failed", exc_info=True)
+            await stop_quietly(consumer, "lab follower")
 
 
 def lab_group(settings: Settings) -> str:
