@@ -6,8 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sales_assignment.facts import LeadFacts
+from sales_assignment.kept_decisions import coarse_facts, vocabulary
+from sales_assignment.places import segment_of
 from sales_assignment.replay import Replay
 from sales_assignment.replay_inputs import Checkpoint, Decision, Draft, Snapshot, rep_id
+from sales_assignment.rules import validate_rules
 
 ANN, BOB = rep_id(uuid.UUID(int=1)), rep_id(uuid.UUID(int=2))
 NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
@@ -67,3 +71,31 @@ def test_a_decision_whose_team_is_gone_is_explained() -> None:
     report = replay(decided(ANN, 0), snapshot=None)
     assert [(m["reason"], m["count"]) for m in report["misses"]] == [("team_not_recorded", 1)]
     assert report["misses"][0]["example_lead_ids"] == [str(uuid.UUID(int=100))]
+
+
+def test_an_erased_leads_coarse_facts_match_every_rule_and_segment_as_its_own_did() -> None:
+    rule_sets = [
+        [{"name": "mid", "min_employees": 120, "max_employees": 480, "industries": ["Widgets"]}],
+        [{"name": "big", "min_employees": 2500}, {"name": "any", "pool": "territory"}],
+    ]
+    vocab = vocabulary(rule_sets)
+    rules = [rule for docs in rule_sets for rule in validate_rules(docs)]
+    for size in range(0, 6000):
+        own = LeadFacts(uuid.UUID(int=size), country="DE", company_size=size, industry="widgets")
+        doc = coarse_facts({"country": "DE", "company_size": size, "industry": "widgets"}, vocab)
+        kept = LeadFacts(
+            own.lead_id,
+            country=doc["country"],
+            company_size=doc["company_size"],
+            industry=doc["industry"],
+        )
+        assert [r.matches(kept) for r in rules] == [r.matches(own) for r in rules], size
+        assert segment_of(kept.company_size) == segment_of(size), size
+        low, high = doc["size_band"]
+        assert low == doc["company_size"] <= size
+        assert high is None or size <= high
+    assert vocab.cuts == (0, 100, 120, 481, 1000, 2500)
+    named = coarse_facts({"industry": "WIDGETS", "country": "FR", "score": 7}, vocab)
+    unnamed = coarse_facts({"industry": "quill carving", "country": "Deutschland"}, vocab)
+    assert named == {"industry": "WIDGETS", "country": "FR", "score": 7}
+    assert unnamed == {"industry": None, "country": "ZZ"}  # ZZ matches nothing, as before
