@@ -20,16 +20,18 @@ from assignment_kit import (
     make_assigner,
     qualified,
 )
-from sqlalchemy import select
+from fastapi import FastAPI
+from sqlalchemy import inspect, select
 from standardwebhooks import Webhook
 
 from leadflow.erasure_log import LogEraser
 from leadflow.events import Envelope, LeadErased
 from sales_assignment import admin
 from sales_assignment.assigning import Assigner
-from sales_assignment.models import AccountOwnerRow
+from sales_assignment.models import AccountOwnerRow, AssignmentRow, DeliveryRow, HistoryRow
 from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.replay_models import DecisionRow
+from support.apps import ADMIN, client
 from support.receiver import Receiver
 
 pytestmark = pytest.mark.postgres
@@ -44,7 +46,7 @@ PERSON: dict[str, Any] = {
     "company": "Acme Analytics",
     "job_title": "Chief Widget Officer",
     "company_size": 137,
-    "industry": "hand-carved quill workshop",
+    "industry": "jane doe consulting",  # free text naming a person: no rule names it
     "website": "https://acme-analytics.example/about",
     "attribution": {
         "source": "web",
@@ -58,6 +60,7 @@ PERSON: dict[str, Any] = {
     "custom": {"favourite": "ada-custom-value"},
 }
 INDUSTRY = str(PERSON["industry"])
+SIZE = 137  # the exact company size: only its band (the segments' 100-999) may stay
 TRACES = [
     "ada@acme.example",
     "Ada",
@@ -85,7 +88,7 @@ async def a(database_url: str) -> AsyncIterator[Assigner]:
 
 def erased(a: Assigner, lead_id: uuid.UUID) -> Envelope:
     return Envelope(
-        data=LeadErased(lead_id=lead_id, erased_at=clock(a).now), source="/marketing-intake"
+        data=LeadErased(lead_id=lead_id, erased_at=a.clock()), source="/marketing-intake"
     )
 
 
@@ -111,6 +114,43 @@ async def stored_text(a: Assigner, lead_id: uuid.UUID) -> str:
     return text
 
 
+def exact_facts(value: Any, where: str = "") -> list[str]:
+    """Where `value` (a row's columns, JSON, a stored body) holds the lead's exact company
+    size or its free-text industry."""
+    if isinstance(value, bytes):
+        return exact_facts(json.loads(value), where)
+    if isinstance(value, dict):
+        at = f"{where}." if where else ""
+        return [hit for k, v in value.items() for hit in exact_facts(v, f"{at}{k}")]
+    if isinstance(value, list):
+        return [hit for i, v in enumerate(value) for hit in exact_facts(v, f"{where}[{i}]")]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [where] if value == SIZE else []
+    if isinstance(value, str):
+        text = value.casefold()
+        return [where] if INDUSTRY in text or text.strip() == str(SIZE) else []
+    return []
+
+
+def columns(row: Any) -> dict[str, Any]:
+    """Every column of a stored row, by attribute name."""
+    return {c.key: getattr(row, c.key) for c in inspect(type(row)).column_attrs}
+
+
+async def whole(a: Assigner, lead_id: uuid.UUID) -> dict[str, Any]:
+    """The lead's whole assignment row, its history and its webhook deliveries, as stored."""
+    async with a.rt.sessions() as s:
+        row = await s.get(AssignmentRow, lead_id)
+        assert row is not None
+        steps = await s.scalars(select(HistoryRow).where(HistoryRow.lead_id == lead_id))
+        sent = await s.scalars(select(DeliveryRow).where(DeliveryRow.lead_id == lead_id))
+        return {
+            "row": columns(row),
+            "history": [columns(h) for h in steps],
+            "deliveries": [columns(d) for d in sent],
+        }
+
+
 async def test_erasure_leaves_nothing_personal_in_the_lead_facts_reasons_or_webhooks(
     a: Assigner, receiver: Receiver
 ) -> None:
@@ -131,6 +171,9 @@ async def test_erasure_leaves_nothing_personal_in_the_lead_facts_reasons_or_webh
     assert [d["facts"] for d in await recorded(a, lead_id)] == [
         {"country": "DE", "company_size": 137, "industry": INDUSTRY, "score": 82}
     ]
+    found = exact_facts(await whole(a, lead_id))  # the test sees what it looks for
+    for where in ("row.lead", "row.facts", "deliveries[0].body.data.lead"):
+        assert {f"{where}.company_size", f"{where}.industry"} <= set(found), found
 
     await handle(a, erased(a, lead_id))
 
@@ -145,11 +188,39 @@ async def test_erasure_leaves_nothing_personal_in_the_lead_facts_reasons_or_webh
         | {"score": 82}
     ]
     assert [d["owner_id"] for d in kept] == [ann]
+    # The row, its history and its stripped webhooks keep the same coarse facts, no more.
+    stored = await whole(a, lead_id)
+    assert exact_facts(stored) == []
+    coarse = {"company_size": 100, "size_band": [100, 999], "industry": None, "country": "DE"}
+    [delivered] = stored["deliveries"]
+    sent = json.loads(delivered["body"])["data"]["lead"]
+    for doc in (stored["row"]["lead"], stored["row"]["facts"], sent):
+        assert {k: doc.get(k) for k in coarse} == coarse, doc
     left = await deliveries(a, lead_id)
     # The delivered message stays in the log, stripped; the one never sent is dropped.
     assert [(d.event_type, d.status) for d in left] == [("lead.assigned", "delivered")]
     assert json.loads(left[0].body)["data"]["lead"]["lead_id"] == str(lead_id)
     await worker.close()
+
+
+async def test_the_api_shows_an_erased_lead_without_its_exact_size_or_industry(
+    app: FastAPI,
+) -> None:
+    a: Assigner = app.state.assigner
+    await add_rep(a, "Ann")
+    env = qualified(**PERSON)
+    lead_id = env.data.lead_id
+    await handle(a, env)
+
+    await handle(a, erased(a, lead_id))
+
+    async with client(app) as http:
+        answer = await http.get(f"/v1/assignments/{lead_id}", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()
+    assert (shown["status"], [h["event"] for h in shown["history"]][-1]) == ("closed", "closed")
+    assert exact_facts(shown) == []
+    assert exact_facts(await whole(a, lead_id)) == []
 
 
 async def _deliver_to(worker: DeliveryWorker, receiver: Receiver) -> None:

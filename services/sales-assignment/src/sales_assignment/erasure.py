@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,14 +25,23 @@ from sales_assignment.payloads import (
 async def strip(
     session: AsyncSession, row: AssignmentRow, at: datetime, worker: DeliveryWorker | None
 ) -> None:
-    """Drop the person's data: lead, facts, reasons, history, webhooks, replay record.
+    """Drop the person's data: lead, facts, reasons, history, webhooks, replay record;
+    the lead, its facts and its webhooks' lead keep only coarse size, industry and country.
 
     A message never delivered is deleted, not sent stripped: the CRM gets `lead.erased`
     instead, and a lead nobody can contact is no use to it. A delivered one keeps its log
     entry, stripped. `worker` forgets any of them a routing transaction handed it.
     """
     words = erased_words(row.facts)
-    row.lead, row.facts = redact(row.lead), redact_facts(row.facts)
+    # Its exact company size and free-text industry go too: nothing routes it again, and
+    # the coarse facts its recorded decisions keep (`kept_decisions`) are all that stays.
+    vocab = kept_decisions.vocabulary(await replay_repo.rule_sets(session))
+
+    def kept_lead(lead: dict[str, Any]) -> dict[str, Any]:
+        return kept_decisions.coarse_facts(redact(lead), vocab)
+
+    row.lead = kept_lead(row.lead)
+    row.facts = kept_decisions.coarse_facts(redact_facts(row.facts), vocab)
     row.reason = scrub(row.reason, words)
     row.erased_at = at
     for step in await repo.history(session, row.lead_id):
@@ -44,18 +54,17 @@ async def strip(
     if dropped and worker is not None:
         worker.drop(dropped)
     for delivery in await webhook_repo.lead_deliveries(session, row.lead_id):
-        delivery.body = redact_body(delivery.body, words)
-    await coarsen_decisions(session, row.lead_id)
+        delivery.body = redact_body(delivery.body, words, kept_lead)
+    await coarsen_decisions(session, row.lead_id, vocab)
 
 
-async def coarsen_decisions(session: AsyncSession, lead_id: uuid.UUID) -> None:
+async def coarsen_decisions(
+    session: AsyncSession, lead_id: uuid.UUID, vocab: kept_decisions.Vocabulary
+) -> None:
     """Keep only coarse facts in the lead's recorded routing decisions (`kept_decisions`),
-    cut by every rule set the record and routing know, so each still replays as it was."""
-    decisions = await replay_repo.lead_decisions(session, lead_id)
-    if not decisions:
-        return
-    vocab = kept_decisions.vocabulary(await replay_repo.rule_sets(session))
-    for decision in decisions:
+    cut by every rule set the record and routing know (`vocab`), so each still replays as
+    it was."""
+    for decision in await replay_repo.lead_decisions(session, lead_id):
         decision.facts = kept_decisions.coarse_facts(decision.facts, vocab)
 
 

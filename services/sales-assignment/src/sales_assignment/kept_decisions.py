@@ -17,6 +17,9 @@ knows routes the decision as before:
 - the score stays (a number lead-scoring computed, not the person's), as do the account
   owner, the reps avoided and the outcome (rep ids) and a split experiment's name.
 
+Erasure keeps the same of the lead's assignment row (its lead and facts) and of the lead
+in its stored webhooks (`erasure.strip`): nothing routes an erased lead again.
+
 The record never held the lead's domains or company name (the account match is stored as
 the owner's rep id). Under a draft naming another industry or cutting sizes elsewhere an
 erased lead may route differently (docs/what-if-lab.md says so).

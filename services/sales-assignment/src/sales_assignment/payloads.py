@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -152,10 +153,13 @@ def webhook_body(event_type: str, timestamp: datetime, data: dict[str, Any]) -> 
     return to_json(doc)
 
 
-def redact_body(body: bytes, words: set[str]) -> bytes:
-    """A stored webhook body with the lead's personal data dropped (`words`: see `scrub`)."""
+def redact_body(
+    body: bytes, words: set[str], kept: Callable[[dict[str, Any]], dict[str, Any]]
+) -> bytes:
+    """A stored webhook body with the lead's personal data dropped (`words`: see `scrub`);
+    `kept` gives what stays of its lead (erasure also coarsens the facts: `erasure.strip`)."""
     doc = from_json(body)
-    doc["data"]["lead"] = redact(doc["data"].get("lead") or {})
+    doc["data"]["lead"] = kept(doc["data"].get("lead") or {})
     return to_json(scrub(doc, words))
 
 
