@@ -24,8 +24,9 @@ from support.receiver import Receiver
 from support.stack import Stack
 
 TESTS = Path(__file__).resolve().parent
-# Run after the parallel phase, alone: the chaos burst loads both cores and restarts brokers
-# and services on a schedule, which other tests running beside it would disturb (and slow).
+# Run after the parallel phase, alone: the chaos burst loads both cores while it kills services
+# and restarts its own broker and PostgreSQL on a schedule, and test_poison puts poison on
+# every contract topic of the shared broker, which other tests' consumers would read.
 SERIAL = (TESTS / "chaos",)
 
 
@@ -63,9 +64,20 @@ SHARED = {
         "tests/feedback/test_lab_browser.py",
         "tests/marketing_intake/test_intake_browser.py",
     ),
-    # Stacks on the contract's own topics whose proof waits on the broker's log cleaner
-    # (erasure from every topic within the erasure delay): not two at once.
-    "erasure": ("tests/e2e/test_erasure_log.py", "tests/e2e/test_erasure_services.py"),
+    # The end-to-end stacks (four to eight service processes each) and run.sh's own broker:
+    # in two lines, so at most two run at once and a third worker has the cores for the
+    # rest; three at once on two cores overran the erasure delay and run.sh's stop.
+    "stacks-erasure": (
+        "tests/e2e/test_erasure_log.py",  # waits on the broker's log cleaner
+        "tests/e2e/test_erasure_services.py",
+        "tests/e2e/test_routing_replay.py",
+    ),
+    "stacks-restart": (
+        "tests/e2e/test_scale_out.py",
+        "tests/e2e/test_pipeline.py",
+        "tests/e2e/test_rejections.py",
+        "tests/scripts/test_run_script.py",
+    ),
 }
 _UNIT = {module: group for group, modules in SHARED.items() for module in modules}
 
