@@ -30,12 +30,16 @@ TESTS = Path(__file__).resolve().parent
 SERIAL = (TESTS / "chaos",)
 
 
+def _serial(path: Path) -> bool:
+    return any(path.resolve().is_relative_to(d) for d in SERIAL)
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """LEADFLOW_TEST_PHASE=parallel leaves out the serial tests, =serial collects only them;
     unset (a plain `pytest` run), everything is collected."""
     phase = os.environ.get("LEADFLOW_TEST_PHASE")
     path = collection_path.resolve()
-    serial = any(path.is_relative_to(d) for d in SERIAL)
+    serial = _serial(path)
     if phase == "parallel" and serial:
         return True
     if phase == "serial" and not serial and not any(d.is_relative_to(path) for d in SERIAL):
@@ -98,10 +102,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an xdist worker, the modules with the longest waits first: end to end, then those
-    on the broker, then the rest, so the workers finish together rather than on a stack
-    started last. `--dist loadscope` hands out whole modules (a module-scoped stack is set
-    up once), and `--no-loadscope-reorder` keeps this order (scripts/test.sh)."""
+    """Only the phase's tests (a file named on the command line is collected whatever
+    `pytest_ignore_collect` says). On an xdist worker, the modules with the longest waits
+    first: end to end, then those on the broker, then the rest, so the workers finish
+    together rather than on a stack started last. `--dist loadscope` hands out whole modules
+    (a module-scoped stack is set up once), `--no-loadscope-reorder` keeps this order."""
+    phase = os.environ.get("LEADFLOW_TEST_PHASE")
+    if phase in ("parallel", "serial"):
+        keep = [i for i in items if _serial(i.path) == (phase == "serial")]
+        if len(keep) < len(items):
+            kept = set(keep)
+            config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+            items[:] = keep
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return
     first: dict[str, int] = {}
