@@ -380,7 +380,12 @@ async def test_concurrency_waits_for_a_backlog_so_a_light_load_still_gathers(
         await place_group_at_end(kafka_bootstrap, group, [TOPIC])
         rt.consume([TOPIC], {LeadErased: on_erased}, group=group)
         await rt.start()
-        await asyncio.sleep(4)  # joined the group
+
+        def joined() -> bool:  # the group gave it its partitions: events now come one by one
+            consumer = rt.consumers[0]._consumer
+            return consumer is not None and bool(consumer.assignment())
+
+        await eventually(joined)  # rather than a fixed 4 s
         leads = [uuid.uuid4() for _ in range(12)]
         for lead in leads:  # one every 30 ms, over several partitions
             await stage(rt, [lead])
