@@ -195,7 +195,7 @@ def _group(msg: Any) -> str:
 def _lead(msg: Any) -> str:
     """A dead letter's lead: its original key. The test's group reads the shared topic, so it
     also dead-letters what other tests (other workers) publish there on purpose."""
-    return dict(msg.headers).get("dlq_original_key", b"").decode()
+    return str(dict(msg.headers).get("dlq_original_key", b"").decode())
 
 
 @pytest.mark.parametrize("concurrency", [1, 2])
