@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 from feedback_events import captured
 from test_dashboard_browser import _at_each_size, chromium  # noqa: F401  (a fixture)
 
-from leadflow.events import TOPICS, Lead
+from leadflow.events import TOPICS, Lead, LeadAssigned
 from leadflow.kafka import ensure_topics, physical_topic
 from support.infra import free_port
 from support.kafka_tools import eventually, place_group_at_end
@@ -37,6 +38,13 @@ pytestmark = pytest.mark.kafka
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 LEADS = 4
+# Deadlines a loaded machine (`make test`: three workers on two cores) needs; every wait
+# ends as soon as what it waits for holds, so they cost nothing when all goes well.
+PROCESS_SECONDS = 120  # a service process up, or the pipeline through it
+PAGE_SECONDS = 60  # a page a click or a login leads to
+REPORT_SECONDS = 180  # a simulation run in another process, its report on the page
+# A simulation's own page (the form posts to /lab/simulations/<kind>: not that one).
+SIMULATION_PAGE = re.compile(r"/lab/simulations/[0-9a-f]{8}-[0-9a-f-]{27}$")
 
 
 def _proc(name: str, bootstrap: str, prefix: str, base: Path) -> Proc:
@@ -62,7 +70,8 @@ def _proc(name: str, bootstrap: str, prefix: str, base: Path) -> Proc:
 @pytest.fixture
 async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     """lead-scoring, sales-assignment and feedback on topics of their own; two reps, and
-    four leads captured, scored (MQLs at 80), routed and their decisions recorded."""
+    four leads captured, scored (MQLs at 80), routed and their decisions recorded, and the
+    assignments folded by feedback (the page names the reps from them)."""
     prefix = f"lab-browser-{uuid.uuid4().hex[:8]}."
     await ensure_topics(kafka_bootstrap, prefix=prefix, partitions=1)
     topics = [physical_topic(t, prefix) for t in TOPICS]
@@ -73,7 +82,7 @@ async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[dict[s
         proc.start()
     try:
         for proc in procs.values():
-            await asyncio.to_thread(proc.wait_ready)
+            await asyncio.to_thread(proc.wait_ready, PROCESS_SECONDS)
         assignment = procs["sales-assignment"].url
         async with httpx.AsyncClient(base_url=assignment, headers=ADMIN, timeout=30) as http:
             reps = {}
@@ -91,7 +100,23 @@ async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[dict[s
                         return False
                 return True
 
-            await eventually(all_routed, timeout=60)
+            await eventually(all_routed, timeout=PROCESS_SECONDS)
+        # The report page names the reps from what feedback folded of their assignments:
+        # sales-assignment having routed the leads is not enough, feedback must have read it.
+        feedback = procs["feedback"].url
+        async with httpx.AsyncClient(base_url=feedback, headers=ADMIN, timeout=30) as folded:
+
+            async def all_folded() -> bool:
+                for lead_id in leads:
+                    found = await folded.get(f"/v1/leads/{lead_id}/journey")
+                    if found.status_code != 200:
+                        return False
+                    kinds = {e["ce_type"] for e in found.json()["events"]}
+                    if LeadAssigned.ce_type not in kinds:
+                        return False
+                return True
+
+            await eventually(all_folded, timeout=PROCESS_SECONDS)
         yield {"feedback": procs["feedback"], "assignment": assignment, "reps": reps,
                "logs": procs}  # fmt: skip
     finally:
@@ -121,12 +146,32 @@ async def _capture(bootstrap: str, prefix: str) -> list[uuid.UUID]:
         await producer.stop()
 
 
+def _report(driver: Any, services: dict[str, Any]) -> str:
+    """After a simulation form's click: its page (which reloads itself while it waits),
+    once the report is in; the simulation's id. A failed one is said with its reason."""
+    from selenium.common.exceptions import TimeoutException  # noqa: PLC0415
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+
+    final = "#simulation[data-status='done'], #simulation[data-status='failed']"
+    try:
+        WebDriverWait(driver, PAGE_SECONDS).until(lambda d: SIMULATION_PAGE.search(d.current_url))
+        WebDriverWait(driver, REPORT_SECONDS).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, final)
+        )
+    except TimeoutException as exc:
+        logs = "\n".join(p.log_tail() for p in services["logs"].values())
+        raise AssertionError(f"no report: {driver.page_source[-2000:]}\n{logs}") from exc
+    status = driver.find_element(By.ID, "simulation").get_attribute("data-status")
+    assert status == "done", driver.find_element(By.ID, "summary").text
+    return str(driver.current_url.rsplit("/", 1)[1])
+
+
 async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
     chromium: Any,  # noqa: F811
     services: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    from selenium.common.exceptions import TimeoutException  # noqa: PLC0415
     from selenium.webdriver.common.by import By  # noqa: PLC0415
     from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
 
@@ -143,14 +188,14 @@ async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
     assert driver.find_elements(By.ID, "login-form"), "no login form"
     driver.find_element(By.ID, "token").send_keys(analyst["token"])
     driver.find_element(By.ID, "login-submit").click()
-    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "routing-form"))
+    WebDriverWait(driver, PAGE_SECONDS).until(lambda d: d.find_elements(By.ID, "routing-form"))
     current = driver.find_element(By.CSS_SELECTOR, "nav.pages a[aria-current='page']")
     assert current.text == "What-if lab"
     # A draft that is not JSON: said on the page, nothing sent.
     form = driver.find_element(By.CSS_SELECTOR, "#routing-form form")
     form.find_element(By.NAME, "rules").send_keys("[{not json")
     form.find_element(By.CSS_SELECTOR, "button").click()
-    WebDriverWait(driver, 20).until(
+    WebDriverWait(driver, PAGE_SECONDS).until(
         lambda d: d.find_elements(By.CSS_SELECTOR, "#routing-form .error")
     )
     said = driver.find_element(By.CSS_SELECTOR, "#routing-form .error").text
@@ -164,15 +209,9 @@ async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
         f'[{{"rep_id": "{rita}", "action": "deactivate"}}]'
     )
     form.find_element(By.CSS_SELECTOR, "button").click()
-    WebDriverWait(driver, 20).until(lambda d: "/lab/simulations/" in d.current_url)
-    # The page reloads itself until sales-assignment's report is in.
-    done = (By.CSS_SELECTOR, "#simulation[data-status='done']")
-    try:
-        WebDriverWait(driver, 90).until(lambda d: d.find_elements(*done))
-    except TimeoutException as exc:
-        logs = "\n".join(p.log_tail() for p in services["logs"].values())
-        raise AssertionError(f"no report: {driver.page_source[-2000:]}\n{logs}") from exc
-    simulation_id = driver.current_url.rsplit("/", 1)[1]
+    # The page reloads itself until sales-assignment's report is in (the wrong draft's
+    # answer was already at /lab/simulations/routing: the wait is for the simulation's page).
+    simulation_id = _report(driver, services)
     # sales-assignment ran it under the page's id: its own API reads it, for the analyst too.
     async with httpx.AsyncClient(base_url=services["assignment"], timeout=30) as http:
         there = await http.get(
@@ -220,12 +259,7 @@ async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
     form = driver.find_element(By.CSS_SELECTOR, "#scoring-form form")
     form.find_element(By.NAME, "threshold").send_keys("90")
     form.find_element(By.CSS_SELECTOR, "button").click()
-    WebDriverWait(driver, 20).until(lambda d: "/lab/simulations/" in d.current_url)
-    try:
-        WebDriverWait(driver, 90).until(lambda d: d.find_elements(*done))
-    except TimeoutException as exc:
-        logs = "\n".join(p.log_tail() for p in services["logs"].values())
-        raise AssertionError(f"no report: {driver.page_source[-2000:]}\n{logs}") from exc
+    scoring_id = _report(driver, services)
     assert driver.find_element(By.ID, "mqls-now").text == str(LEADS)
     assert driver.find_element(By.ID, "mqls-draft").text == "0"
     stopped = driver.find_element(By.CSS_SELECTOR, "#stopped-being-mql h2").text
@@ -236,7 +270,6 @@ async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
 
     _at_each_size(driver, driver.current_url, shots / "scoring", "lab-scoring", scoring_shown)
     # Both were asked for by the analyst's token (role and token id, nothing personal).
-    scoring_id = driver.current_url.rsplit("/", 1)[1]
     driver.get(lab_page)
     by = {
         row.get_attribute("data-simulation-id"): row.find_elements(By.CSS_SELECTOR, "td")[2].text
