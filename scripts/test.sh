@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test once, in two phases: the suite on LEADFLOW_TEST_WORKERS pytest-xdist workers
 # (3: the tests mostly wait on the broker, the database and service processes, so more
-# workers than this machine's two cores pay), then tests/chaos alone (see tests/conftest.py).
+# workers than this machine's two cores pay), then alone tests/chaos, run.sh's test and the
+# erasure-log proof (SERIAL in tests/conftest.py).
 # Arguments go to both phases ("-k intake -x", a path, "-n 1"); a phase they select nothing
 # from passes. The broker is started here once for both phases (stopped at the end if it was
 # not running before), PostgreSQL too unless LEADFLOW_TEST_POSTGRES_URL already names a server.
