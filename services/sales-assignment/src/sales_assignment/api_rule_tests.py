@@ -33,6 +33,7 @@ from sales_assignment.facts import LeadFacts
 from sales_assignment.places import COUNTRIES, website_domain
 from sales_assignment.policy_admin import check_named_reps
 from sales_assignment.rules import RoutingRule, RulesInvalid, validate_rules
+from sales_assignment.schemas import RuleDoc
 from sales_assignment.team import Team
 
 router = APIRouter(prefix="/v1")
@@ -105,7 +106,7 @@ class CaseIn(_Strict):
 
 
 class RuleTestIn(_Strict):
-    rules: list[Annotated[dict[str, Any], Field(max_length=16)]] | None = Field(
+    rules: list[RuleDoc] | None = Field(
         None,
         max_length=200,
         description="A draft rule set, validated exactly as PUT /v1/routing/rules; "

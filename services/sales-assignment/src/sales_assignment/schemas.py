@@ -57,6 +57,10 @@ EventType = Literal["lead.assigned", "lead.reassigned", "lead.queued", "lead.era
 _EVENT_TYPES = len(get_args(EventType))
 
 
+# One routing rule as a client writes it (validated by `rules.validate_rules`): a bounded map.
+RuleDoc = Annotated[dict[str, Any], Field(max_length=16)]
+
+
 class Period(BaseModel):
     """An out-of-office period `[start, end)`."""
 
@@ -284,7 +288,7 @@ class RulesIn(BaseModel):
         },
     )
 
-    rules: list[Annotated[dict[str, Any], Field(max_length=16)]] = Field(
+    rules: list[RuleDoc] = Field(
         max_length=200,
         description='name, pool (rep ids or "territory"), countries[], min_employees, '
         "max_employees, industries[], min_score, max_score, fallback (used when nobody in "

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from sales_assignment.schemas import RuleDoc
+
 ExperimentName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
 ]
@@ -45,7 +47,7 @@ class ExperimentIn(BaseModel):
         lt=1,
         description="split only: the variant's share of leads, 0 < share < 1",
     )
-    rules: list[Annotated[dict[str, Any], Field(max_length=16)]] = Field(
+    rules: list[RuleDoc] = Field(
         max_length=200,
         description="The variant rule set, written and validated as PUT /v1/routing/rules takes it",
     )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadflow.bounds import RANGE, BoundedDateTime
 from sales_assignment.places import Place
-from sales_assignment.schemas import Hours, Name, Segment, Timezone
+from sales_assignment.schemas import Hours, Name, RuleDoc, Segment, Timezone
 
 Action = Literal["add", "deactivate", "reweight", "leave", "cap"]
 # What each action needs besides `rep_id` (an added rep may go without one: a new id).
@@ -85,7 +85,7 @@ class RoutingSimulationRequest(BaseModel):
         alias="from", description=f"Decisions made at or after this time (no zone: UTC; {RANGE})"
     )
     to: BoundedDateTime = Field(description="Decisions made before this time (≤ 366 days)")
-    rules: Annotated[list[dict[str, Any]], Field(max_length=MAX_RULES)] | None = Field(
+    rules: Annotated[list[RuleDoc], Field(max_length=MAX_RULES)] | None = Field(
         default=None,
         description="A draft rule set, as `PUT /v1/routing/rules` takes it; none: the rules "
         "each decision was made with",
