@@ -111,6 +111,13 @@ def test_a_draft_that_moves_a_case_exits_1_naming_it(
         f"(cases[1]): rep: expected Ann Keller ({ids['Ann']}), got Dev Patel ({ids['Dev']})"
     ) in r.output
     assert "3 passed, 4 failed" in r.output
+    # A FAIL line stays one line in a narrow terminal (CI logs are grepped for it): a
+    # checkout under a longer path once wrapped it at 250 columns.
+    argv = ["routing", "test", str(EXAMPLE), "--rules", str(draft)]
+    argv += ["--assignment-url", base, "--token", TOKEN]
+    narrow = runner.invoke(cli, argv, env={"COLUMNS": "60", "NO_COLOR": "1"})
+    assert narrow.exit_code == 1, narrow.output
+    assert f"FAIL {EXAMPLE}:{line}: case '{FRESH}' (cases[1]): rep: expected" in narrow.output
 
 
 @pytest.mark.parametrize(

@@ -190,7 +190,8 @@ def test_cases(
         out.print(cases_table(found, results, f"{cases} against {against}"))
         for i in failed:
             for difference in results[i]["differences"]:
-                out.print(escape(f"FAIL {found.place(('cases', i))}: {difference}"))
+                # One line each whatever the width (soft wrap): CI logs grep `FAIL file:line`.
+                out.print(escape(f"FAIL {found.place(('cases', i))}: {difference}"), soft_wrap=True)
         out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 
