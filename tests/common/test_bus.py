@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from kernel_app import (
     create_tables,
     effects,
@@ -28,7 +29,7 @@ from sqlalchemy import insert, select
 from leadflow.bus import EventConsumer, _InFlight
 from leadflow.erasure_log import erase_from_log
 from leadflow.events import Envelope, LeadErased, LeadOutcome, dlq_topic
-from leadflow.kafka import partition_for
+from leadflow.kafka import ensure_topics, partition_for, physical_topic
 from leadflow.outbox import inbox_table
 from leadflow.service import Runtime
 from leadflow.uow import UnitOfWork
@@ -40,9 +41,10 @@ TOPIC = LeadErased.topic
 CONSUMED = "leadflow_events_consumed_total"
 
 
-async def _consume(rt: Runtime, bootstrap: str, **kw: object) -> str:
+async def _consume(rt: Runtime, bootstrap: str, topic: str = TOPIC, **kw: object) -> str:
+    """Consume TOPIC (under the runtime's prefix: `topic` is its name on the broker)."""
     group = f"kernel-test-{uuid.uuid4().hex[:8]}"
-    await place_group_at_end(bootstrap, group, [TOPIC])
+    await place_group_at_end(bootstrap, group, [topic])
     rt.consume([TOPIC], recording_handlers(**kw), group=group)  # type: ignore[arg-type]
     await rt.start()
     return group
@@ -244,14 +246,22 @@ async def _committed(bootstrap: str, group: str, start: dict[Any, int]) -> int:
 async def test_offsets_are_committed_once_per_interval_and_at_a_stop(
     database_url: str, kafka_bootstrap: str
 ) -> None:
-    """Within the interval handled events wait for one commit; a stop commits at once."""
-    settings = make_settings(database_url, kafka_bootstrap, consumer_commit_interval_ms=60_000)
+    """Within the interval handled events wait for one commit; a stop commits at once.
+
+    On a topic of its own (a prefix): it counts committed offsets, and other tests (other
+    test workers) publish on the shared topic meanwhile."""
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    created = await ensure_topics(kafka_bootstrap, [TOPIC], partitions=2, prefix=prefix)
+    own = physical_topic(TOPIC, prefix)
+    settings = make_settings(
+        database_url, kafka_bootstrap, consumer_commit_interval_ms=60_000, kafka_topic_prefix=prefix
+    )
     rt = Runtime.build(settings)
     await create_tables(rt)
     stopped = False
     try:
-        start = await end_offsets(kafka_bootstrap, [TOPIC])
-        group = await _consume(rt, kafka_bootstrap)
+        start = await end_offsets(kafka_bootstrap, [own])
+        group = await _consume(rt, kafka_bootstrap, topic=own)
         first, later = uuid.uuid4(), [uuid.uuid4() for _ in range(3)]
         await stage(rt, [first])
         await eventually(lambda: _count(rt, {str(first)}, 1))
@@ -267,6 +277,16 @@ async def test_offsets_are_committed_once_per_interval_and_at_a_stop(
     finally:
         if not stopped:
             await rt.stop()
+        await _delete_topics(kafka_bootstrap, [t for t in created if t.startswith(prefix)])
+
+
+async def _delete_topics(bootstrap: str, topics: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(topics)
+    finally:
+        await admin.close()
 
 
 async def _committed_is(bootstrap: str, group: str, start: dict[Any, int], n: int) -> bool:

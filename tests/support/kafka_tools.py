@@ -32,8 +32,15 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 
 
 async def place_group_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
-    """Commit the current end offsets for `group`, so it consumes only what comes next."""
+    """Commit the current end offsets for `group`, so it consumes only what comes next.
+
+    A topic created a moment ago can be missing from a busy broker's first metadata answers
+    (seen with parallel test workers): its partitions are asked for again, for up to 15 s."""
+    deadline = time.monotonic() + 15.0
     offsets = await end_offsets(bootstrap, topics)
+    while {tp.topic for tp in offsets} != set(topics) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        offsets = await end_offsets(bootstrap, topics)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
     )
