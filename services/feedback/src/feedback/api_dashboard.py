@@ -110,6 +110,13 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
+def form_post_responses(redirect: str, *pages: tuple[int, str]) -> dict[int | str, Any]:
+    """OpenAPI answers of a dashboard form post: 303 on success, else an HTML page per code."""
+    answers: dict[int | str, Any] = {303: {"description": redirect}}
+    answers |= {code: {"description": text, "content": {"text/html": {}}} for code, text in pages}
+    return answers
+
+
 @router.get(
     "/",
     response_class=HTMLResponse,
@@ -175,19 +182,14 @@ def _query(from_: str | None, to: str | None) -> str:
         "count per client address with failed bearer checks (LEADFLOW_AUTH_FAILURES_*): past "
         "the limit the answer is 429 with Retry-After. " + roles_text("admin", "analyst")
     ),
-    responses={
-        303: {"description": "Logged in: back to the dashboard"},
-        **{
-            code: {"description": text, "content": {"text/html": {}}}
-            for code, text in (
-                (400, "Not a form of at most 10 fields in UTF-8: the form again"),
-                (401, "Wrong token: the form again, with a message"),
-                (403, "A token of a role that may not use the dashboard"),
-                (413, "A form over 8 KiB"),
-                (429, "Too many failed logins from this address (Retry-After)"),
-            )
-        },
-    },
+    responses=form_post_responses(
+        "Logged in: back to the dashboard",
+        (400, "Not a form of at most 10 fields in UTF-8: the form again"),
+        (401, "Wrong token: the form again, with a message"),
+        (403, "A token of a role that may not use the dashboard"),
+        (413, "A form over 8 KiB"),
+        (429, "Too many failed logins from this address (Retry-After)"),
+    ),
 )
 async def login(request: Request, settings: Config) -> Response:
     form = await _login_form(request)

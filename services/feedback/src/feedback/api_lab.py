@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from feedback import auth, handlers, lab_experiments, lab_store, lab_view
-from feedback.api_dashboard import RT, Config, render
+from feedback.api_dashboard import RT, Config, form_post_responses, render
 from feedback.api_sales_ops import period
 from feedback.funnel import NO_VARIANT, GroupMetrics
 from feedback.models import LabSimulation
@@ -169,20 +169,15 @@ def _wait(request: Request, principal: Principal) -> float:
         "token may ask for 10 a minute (LEADFLOW_LAB_SIMULATIONS_PER_MINUTE, _BURST); past "
         "that 429 with Retry-After. " + roles_text("admin", "analyst")
     ),
-    responses={
-        303: {"description": "Requested: to its page"},
-        **{
-            code: {"description": text, "content": {"text/html": {}}}
-            for code, text in (
-                (400, "Not a form of at most 20 fields in UTF-8"),
-                (403, "A post from another site"),
-                (404, "Not a kind of simulation"),
-                (413, "A form over 256 KiB"),
-                (422, "A wrong field: the page again, with what was wrong"),
-                (429, "Too many simulations asked for by this login's token (Retry-After)"),
-            )
-        },
-    },
+    responses=form_post_responses(
+        "Requested: to its page",
+        (400, "Not a form of at most 20 fields in UTF-8"),
+        (403, "A post from another site"),
+        (404, "Not a kind of simulation"),
+        (413, "A form over 256 KiB"),
+        (422, "A wrong field: the page again, with what was wrong"),
+        (429, "Too many simulations asked for by this login's token (Retry-After)"),
+    ),
 )
 async def run_simulation(request: Request, kind: str, rt: RT, settings: Config) -> Response:
     principal = await auth.session_principal(request)
