@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from kernel_app import (
     create_tables,
     effects,
@@ -33,7 +32,13 @@ from leadflow.kafka import ensure_topics, partition_for, physical_topic
 from leadflow.outbox import inbox_table
 from leadflow.service import Runtime
 from leadflow.uow import UnitOfWork
-from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
+from support.kafka_tools import (
+    delete_prefixed,
+    end_offsets,
+    eventually,
+    place_group_at_end,
+    read_after,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -277,16 +282,7 @@ async def test_offsets_are_committed_once_per_interval_and_at_a_stop(
     finally:
         if not stopped:
             await rt.stop()
-        await _delete_topics(kafka_bootstrap, [t for t in created if t.startswith(prefix)])
-
-
-async def _delete_topics(bootstrap: str, topics: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics(topics)
-    finally:
-        await admin.close()
+        await delete_prefixed(kafka_bootstrap, created, prefix)
 
 
 async def _committed_is(bootstrap: str, group: str, start: dict[Any, int], n: int) -> bool:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from kernel_app import create_tables, effects, effects_for, make_settings
 from prometheus_client import REGISTRY
 from sqlalchemy import insert
@@ -20,7 +19,7 @@ from leadflow.events import Envelope, LeadErased
 from leadflow.kafka import ensure_topics, physical_topic
 from leadflow.service import Runtime
 from leadflow.uow import UnitOfWork
-from support.kafka_tools import eventually, place_group_at_end
+from support.kafka_tools import delete_prefixed, eventually, place_group_at_end
 
 TOPIC = LeadErased.topic
 BACKOFF = 1.5  # well above the 1 s bucket the handling times are read against
@@ -49,12 +48,7 @@ async def rt(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Runtime]:
     await create_tables(r)
     yield r
     await r.stop()
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([t for t in created if t.startswith(prefix)])
-    finally:
-        await admin.close()
+    await delete_prefixed(kafka_bootstrap, created, prefix)
 
 
 def topic_of(rt: Runtime) -> str:

@@ -17,7 +17,7 @@ from kernel_app import create_tables, make_settings
 from leadflow import lab, lab_follower
 from leadflow.kafka import LAB_TOPIC, TOKENS_TOPIC, ensure_topics, physical_topic
 from leadflow.service import Runtime
-from support.kafka_tools import eventually
+from support.kafka_tools import delete_prefixed, eventually
 
 pytestmark = pytest.mark.kafka
 
@@ -47,12 +47,7 @@ async def prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
     created = await ensure_topics(kafka_bootstrap, [], with_dlq=False, prefix=p)
     assert p + LAB_TOPIC in created
     yield p
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([t for t in created if t.startswith(p)])
-    finally:
-        await admin.close()
+    await delete_prefixed(kafka_bootstrap, created, p)
 
 
 def _request(kind: lab.Kind = "routing") -> lab.SimulationRequested:

@@ -10,13 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from kernel_app import create_tables, effects_for, make_settings, recording_handlers
 
 from leadflow.events import LeadOutcome, dlq_topic
 from leadflow.kafka import TOKENS_TOPIC, ensure_topics, physical_topic
 from leadflow.service import Runtime
-from support.kafka_tools import end_offsets, eventually, read_after
+from support.kafka_tools import delete_prefixed, end_offsets, eventually, read_after
 
 pytestmark = pytest.mark.kafka
 
@@ -35,12 +34,7 @@ async def prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
     created = await ensure_topics(kafka_bootstrap, [LeadOutcome.topic], partitions=1, prefix=p)
     assert set(created) >= {p + LeadOutcome.topic, p + dlq_topic(LeadOutcome.topic)}
     yield p
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([t for t in created if t.startswith(p)])
-    finally:
-        await admin.close()
+    await delete_prefixed(kafka_bootstrap, created, p)
 
 
 async def test_events_and_dead_letters_stay_on_the_prefixed_topics(

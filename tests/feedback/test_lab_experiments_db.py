@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from feedback_events import ADMIN, assigned, at, deliver
 from sqlalchemy import select
 
@@ -26,7 +25,7 @@ from leadflow import lab, lab_follower
 from leadflow.events import RepRef
 from leadflow.kafka import ensure_topics
 from leadflow.service import Runtime
-from support.kafka_tools import eventually
+from support.kafka_tools import delete_prefixed, eventually
 
 pytestmark = pytest.mark.postgres
 ANN, BOB = uuid.UUID(int=11), uuid.UUID(int=12)
@@ -133,12 +132,7 @@ async def prefix(kafka_bootstrap: str) -> AsyncIterator[str]:
     p = f"labx{uuid.uuid4().hex[:8]}."
     created = await ensure_topics(kafka_bootstrap, [], with_dlq=False, prefix=p)
     yield p
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([t for t in created if t.startswith(p)])
-    finally:
-        await admin.close()
+    await delete_prefixed(kafka_bootstrap, created, p)
 
 
 @pytest.mark.kafka

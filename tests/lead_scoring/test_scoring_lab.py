@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from test_scoring_simulations import PATH, history, window
 
@@ -23,7 +22,7 @@ from leadflow import lab, lab_follower
 from leadflow.kafka import ensure_topics
 from leadflow.outbox import outbox_table
 from support.apps import ADMIN, build, client, dispose, runtime
-from support.kafka_tools import eventually
+from support.kafka_tools import delete_prefixed, eventually
 
 
 @pytest.fixture
@@ -113,9 +112,4 @@ async def test_the_apps_follower_answers_a_request_on_the_broker(
         await asyncio.gather(reports, return_exceptions=True)
         await runtime(app).stop()
         await dispose(app)
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics([t for t in created if t.startswith(prefix)])
-        finally:
-            await admin.close()
+        await delete_prefixed(kafka_bootstrap, created, prefix)

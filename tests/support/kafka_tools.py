@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
@@ -91,3 +92,13 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], *, timeout: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(0.05)
+
+
+async def delete_prefixed(bootstrap: str, created: list[str], prefix: str) -> None:
+    """Delete the topics a test created under its own prefix (never a shared one)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([t for t in created if t.startswith(prefix)])
+    finally:
+        await admin.close()
