@@ -89,7 +89,8 @@ class Assigner:
         generation = await repo.lock_routing(session)
         ids = {env.data.lead_id for env in envs}
         seen = await repo.assigned_lead_ids(session, ids)
-        again = await repo.recycled(session, ids & seen)
+        # Only a lead seen before can have been recycled: a batch of new MQLs asks nothing.
+        again = await repo.recycled(session, ids & seen) if ids & seen else {}
         reopen = set(again)  # each recycled lead's first qualification in the run
         todo: list[tuple[Envelope, LeadQualified]] = []
         for env in envs:
