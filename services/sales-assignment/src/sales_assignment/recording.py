@@ -78,7 +78,6 @@ class DecisionLog:
     generation: int = 0
     step: int = 0
     snapshot_id: str | None = None
-    order: dict[uuid.UUID, int] = field(default_factory=dict)
     checkpoint_id: uuid.UUID | None = None
     _snapshot: dict[str, Any] | None = None
     _checkpoint: dict[str, Any] | None = None
@@ -98,7 +97,6 @@ class DecisionLog:
         if self.checkpoint_id is not None:
             return
         self.snapshot_id, doc = snapshot_doc(reps, rules, version)
-        self.order = {rep.rep_id: i for i, rep in enumerate(reps)}
         ids = [str(rep.rep_id) for rep in reps]
         if self.snapshot_id not in self.known:
             self._snapshot = doc | {"id": self.snapshot_id, "created_at": now}
