@@ -123,7 +123,7 @@ async def _tell(settings: Settings, message: SimulationReported) -> None:
     except Exception:
         log.exception("the failed report of lab request %s was not sent", message.simulation_id)
     finally:
-        await producer.stop()
+        await stop_quietly(producer, "lab give-up producer")
 
 
 async def follow(settings: Settings, *, group: str, types: Collection[str], handle: Handle) -> None:
