@@ -23,6 +23,7 @@ from feedback_events import (
     relay,
     scored,
 )
+from lab_kit import ROUTING, login
 from sqlalchemy import select
 
 from feedback import lab_store
@@ -33,15 +34,7 @@ from leadflow.kafka import LAB_TOPIC
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
 
-ROUTING = {"from": "2026-03-01", "to": "2026-03-31", "rules": "", "reps": ""}
 ANN, BOB = str(uuid.UUID(int=1)), str(uuid.UUID(int=2))
-
-
-async def _login(client: httpx.AsyncClient, role: str) -> httpx.Response:
-    body = {"role": role} | ({"subject": ANN} if role == "rep" else {})
-    issued = await client.post("/v1/tokens", json=body, headers=ADMIN)
-    assert issued.status_code == 201, issued.text
-    return await client.post("/login", data={"token": issued.json()["token"], "next": "/lab"})
 
 
 def _login_form(page: httpx.Response) -> bool:
@@ -96,8 +89,7 @@ async def test_the_lab_needs_a_dashboard_session(client: httpx.AsyncClient, rt: 
     assert posted.status_code == 303
     assert posted.headers["location"] == "/lab"
     assert await _rows(rt) == []
-    refused = await _login(client, "rep")
-    assert refused.status_code == 403
+    await login(client, "rep", answer=403)
     assert _login_form(await client.get("/lab"))
 
 
@@ -105,7 +97,7 @@ async def test_the_lab_needs_a_dashboard_session(client: httpx.AsyncClient, rt: 
 async def test_a_routing_simulation_is_stored_and_published_in_one_transaction(
     client: httpx.AsyncClient, rt: Runtime, role: str
 ) -> None:
-    assert (await _login(client, role)).status_code == 303
+    await login(client, role)
     page = await client.get("/lab")
     assert page.status_code == 200
     assert '<a href="/lab" aria-current="page">' in page.text
@@ -143,7 +135,7 @@ async def test_a_report_shows_the_per_rep_table_moved_leads_and_misses(
     # Reps are named as feedback knows them (the report is kept without names).
     ann = RepRef(rep_id=uuid.UUID(ANN), name="Ann <b>Rep</b>", email="ann@seller.example")
     assert await deliver(rt, assigned(uuid.uuid4(), ann, at(hours=1)))
-    await _login(client, "analyst")
+    await login(client)
     posted = await client.post("/lab/simulations/routing", data=ROUTING)
     sid = posted.headers["location"].removeprefix("/lab/simulations/")
     report = lab.reported(uuid.UUID(sid), "routing", _report(sid))
@@ -168,7 +160,7 @@ async def test_a_report_shows_the_per_rep_table_moved_leads_and_misses(
 async def test_a_simulation_started_through_the_api_is_listed_too(
     client: httpx.AsyncClient, rt: Runtime
 ) -> None:
-    await _login(client, "analyst")
+    await login(client)
     sid = str(uuid.uuid4())
     await lab_store.handle(rt, lab.reported(uuid.UUID(sid), "routing", _report(sid)))
     [row] = await _rows(rt)
@@ -193,7 +185,7 @@ async def test_a_simulation_started_through_the_api_is_listed_too(
 async def test_a_wrong_field_is_said_on_the_page_and_nothing_is_requested(
     client: httpx.AsyncClient, rt: Runtime, field: str, value: str, said: str
 ) -> None:
-    await _login(client, "analyst")
+    await login(client)
     page = await client.post("/lab/simulations/routing", data={**ROUTING, field: value})
     assert page.status_code == 422
     assert said in page.text
@@ -205,7 +197,7 @@ async def test_a_wrong_field_is_said_on_the_page_and_nothing_is_requested(
 async def test_oversized_cross_site_and_unknown_posts_are_refused(
     client: httpx.AsyncClient, rt: Runtime
 ) -> None:
-    await _login(client, "analyst")
+    await login(client)
     big = await client.post("/lab/simulations/routing", data={**ROUTING, "rules": "x" * 300_000})
     assert big.status_code == 413
     cross = await client.post(
@@ -221,7 +213,7 @@ async def test_oversized_cross_site_and_unknown_posts_are_refused(
 async def test_a_scoring_simulation_and_a_failed_one_with_its_errors(
     client: httpx.AsyncClient, rt: Runtime
 ) -> None:
-    assert (await _login(client, "analyst")).status_code == 303  # an analyst, as sales ops
+    await login(client)  # an analyst, as sales ops
     bad = await client.post(
         "/lab/simulations/scoring", data={"from": "2026-03-01", "to": "2026-03-31",
                                           "threshold": "101"}
@@ -283,7 +275,7 @@ async def test_the_experiments_section_shows_each_arm_with_its_interval(
                 body |= {"amount": 1000, "currency": "EUR"}
             assert (await client.post("/v1/outcomes", json=body, headers=ADMIN)).status_code == 202
     await relay(rt)
-    await _login(client, "analyst")
+    await login(client)
     page = (await client.get("/lab?from=2026-03-01&to=2026-03-31")).text
     rows = ROW.findall(page)
     assert rows == [

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from feedback_events import ADMIN, assigned, at, deliver
+from feedback_events import assigned, at, deliver
+from lab_kit import login
 from sqlalchemy import select
 
 from feedback import lab_store
@@ -30,13 +31,6 @@ from support.kafka_tools import delete_prefixed, eventually
 pytestmark = pytest.mark.postgres
 ANN, BOB = uuid.UUID(int=11), uuid.UUID(int=12)
 STARTED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-async def _login(client: httpx.AsyncClient) -> None:
-    issued = await client.post("/v1/tokens", json={"role": "analyst"}, headers=ADMIN)
-    assert issued.status_code == 201, issued.text
-    r = await client.post("/login", data={"token": issued.json()["token"], "next": "/lab"})
-    assert r.status_code == 303
 
 
 def shadow(experiment_id: uuid.UUID, minutes: int, **extra: Any) -> lab.ExperimentReported:
@@ -63,7 +57,7 @@ async def test_a_shadow_is_shown_with_its_would_differ_share_and_reps_escaped(
 ) -> None:
     ann = RepRef(rep_id=ANN, name="Ann <b>Rep</b>", email="ann@seller.example")
     assert await deliver(rt, assigned(uuid.uuid4(), ann, at(hours=1)))
-    await _login(client)
+    await login(client)
     assert "No routing experiment reported yet." in (await client.get("/lab")).text
     eid = uuid.uuid4()
     await lab_store.handle(rt, shadow(eid, 1))
@@ -95,7 +89,7 @@ async def test_the_latest_report_by_time_is_kept(client: httpx.AsyncClient, rt: 
     await lab_store.handle(rt, later)
     [row] = await _rows(rt)
     assert (row.name, row.reported_at) == ("renamed", STARTED + timedelta(minutes=31))
-    await _login(client)
+    await login(client)
     page = (await client.get("/lab")).text
     assert 'data-status="ended"' in page
     assert "until 2026-03-02 09:30" in page
@@ -108,7 +102,7 @@ async def test_a_split_shows_its_share_and_decisions_per_arm(
     split = shadow(uuid.uuid4(), 5, name="half", mode="split", share=0.3, status="promoted",
                    ended_at=STARTED + timedelta(minutes=5), arms=arms, shadow=None)  # fmt: skip
     await lab_store.handle(rt, split)
-    await _login(client)
+    await login(client)
     page = (await client.get("/lab")).text
     assert 'data-status="promoted"' in page
     assert "(30.0 % of leads to the variant)" in page
@@ -165,5 +159,5 @@ async def test_a_report_travels_the_broker_to_the_page(
         follower.cancel()
         with pytest.raises(asyncio.CancelledError):
             await follower
-    await _login(client)
+    await login(client)
     assert f'data-experiment-id="{eid}"' in (await client.get("/lab")).text

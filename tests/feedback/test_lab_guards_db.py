@@ -8,7 +8,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from feedback_events import ADMIN, assigned, at, deliver
+from feedback_events import assigned, at, deliver
+from lab_kit import ROUTING, login
 from sqlalchemy import select
 
 from feedback import lab_store
@@ -17,15 +18,7 @@ from leadflow import lab
 from leadflow.events import RepRef
 from leadflow.service import Runtime
 
-ROUTING = {"from": "2026-03-01", "to": "2026-03-31", "rules": "", "reps": ""}
 ANN, BOB, NEW = str(uuid.UUID(int=1)), str(uuid.UUID(int=2)), str(uuid.UUID(int=3))
-
-
-async def _login(client: httpx.AsyncClient, role: str = "analyst") -> None:
-    issued = await client.post("/v1/tokens", json={"role": role}, headers=ADMIN)
-    assert issued.status_code == 201, issued.text
-    page = await client.post("/login", data={"token": issued.json()["token"], "next": "/lab"})
-    assert page.status_code == 303
 
 
 async def _row(rt: Runtime, sid: uuid.UUID) -> LabSimulation:
@@ -44,7 +37,7 @@ async def _posted(client: httpx.AsyncClient) -> uuid.UUID:
 async def test_a_final_report_is_not_replaced_by_a_repeated_or_late_one(
     client: httpx.AsyncClient, rt: Runtime
 ) -> None:
-    await _login(client)
+    await login(client)
     sid = await _posted(client)
     done = lab.reported(sid, "routing", {"status": "done", "leads": 40, "changed": 7})
     await lab_store.handle(rt, done)
@@ -65,7 +58,7 @@ async def test_a_final_report_is_not_replaced_by_a_repeated_or_late_one(
 async def test_a_simulation_nobody_answers_is_shown_failed_and_the_page_stops_reloading(
     client: httpx.AsyncClient, rt: Runtime
 ) -> None:
-    await _login(client)
+    await login(client)
     long_ago = datetime.now(UTC) - timedelta(hours=2)  # past the hour's expiry and margin
     old = await lab_store.request_simulation(
         rt, "routing", {"from": "x"}, requested_by="analyst:t", now=long_ago
@@ -93,7 +86,7 @@ async def test_a_simulation_nobody_answers_is_shown_failed_and_the_page_stops_re
 
 
 async def test_the_lab_forms_have_a_rate_per_login(client: httpx.AsyncClient, rt: Runtime) -> None:
-    await _login(client)
+    await login(client)
     for _ in range(10):
         await _posted(client)
     refused = await client.post("/lab/simulations/routing", data=ROUTING)
@@ -105,7 +98,7 @@ async def test_the_lab_forms_have_a_rate_per_login(client: httpx.AsyncClient, rt
     assert also.status_code == 429
     async with rt.sessions() as s:
         assert len(list(await s.scalars(select(LabSimulation)))) == 10
-    await _login(client, "admin")  # another token: its own rate
+    await login(client, "admin")  # another token: its own rate
     await _posted(client)
 
 
@@ -115,7 +108,7 @@ async def test_a_stored_routing_report_keeps_no_rep_name_and_the_page_names_reps
     lead_id = uuid.uuid4()
     ann = RepRef(rep_id=uuid.UUID(ANN), name="Ann <b>Rep</b>", email="ann@seller.example")
     assert await deliver(rt, assigned(lead_id, ann, at(hours=1)))
-    await _login(client)
+    await login(client)
     sid = await _posted(client)
     report = {
         "simulation_id": str(sid), "status": "done", "leads": 3, "changed": 1,
