@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from feedback import agreements, auth, handlers, sessions
 from feedback.dashboard import duration
+from feedback.forms import FormLimits, Refused, read_form
 from feedback.sessions import SESSION_COOKIE
 from feedback.settings import FeedbackSettings
 from leadflow.access import access_of, client_address_of, roles_text
@@ -192,9 +193,9 @@ def _query(from_: str | None, to: str | None) -> str:
     ),
 )
 async def login(request: Request, settings: Config) -> Response:
-    form = await _login_form(request)
-    if isinstance(form, int):
-        return render("login.html", form, next="/", error=_FORM_ERRORS[form])
+    form = await read_form(request, LOGIN_FORM)
+    if isinstance(form, Refused):
+        return render("login.html", form.status, next="/", error=form.message)
     token, target = form.get("token", ""), _safe_next(form.get("next"))
     failures = access_of(request.app.state).failures
     address = client_address_of(request)
@@ -224,34 +225,8 @@ async def login(request: Request, settings: Config) -> Response:
 
 
 _ROLE_REFUSED = "This token may not open the dashboard: it needs an analyst or admin token."
-_FORM_ERRORS = {
-    400: "The form was not understood; please try again.",
-    413: "The form is too large.",
-}
-MAX_LOGIN_BYTES = 8192  # a token, a path and some slack; a JWT is far smaller
-MAX_LOGIN_FIELDS = 10
-
-
-async def _login_form(request: Request) -> dict[str, str] | int:
-    """The login form's first value of each field, or the status to refuse it with."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_LOGIN_BYTES:
-            return 413
-    try:
-        pairs = parse_qsl(
-            body.decode("utf-8"),
-            keep_blank_values=True,
-            max_num_fields=MAX_LOGIN_FIELDS,
-            errors="strict",
-        )
-    except ValueError:  # too many fields, or bytes that are not UTF-8 (UnicodeDecodeError)
-        return 400
-    form: dict[str, str] = {}
-    for name, value in pairs:
-        form.setdefault(name, value)
-    return form
+# A token, a path and some slack in 8 KiB; a JWT is far smaller.
+LOGIN_FORM = FormLimits(max_bytes=8192, max_fields=10)
 
 
 def _too_many(target: str, wait: float) -> HTMLResponse:

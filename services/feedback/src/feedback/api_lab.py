@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, cast, get_args
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from feedback import auth, handlers, lab_experiments, lab_store, lab_view
 from feedback.api_dashboard import RT, Config, form_post_responses, render
 from feedback.api_sales_ops import period
+from feedback.forms import FormLimits, Refused, read_form
 from feedback.funnel import NO_VARIANT, GroupMetrics
 from feedback.models import LabSimulation
 from leadflow import lab
@@ -22,12 +22,8 @@ from leadflow.access import Principal, roles_text
 from leadflow.ratelimit import TokenBuckets, retry_after
 
 router = APIRouter(tags=["dashboard"])
-MAX_FORM_BYTES = 262_144  # a draft rule set of a few hundred rules fits
-MAX_FORM_FIELDS = 20
-_FORM_ERRORS = {
-    400: "The form was not understood; please try again.",
-    413: "The form is too large (at most 256 KiB).",
-}
+# A draft rule set of a few hundred rules fits in 256 KiB.
+LAB_FORM = FormLimits(max_bytes=262_144, max_fields=20)
 
 
 def _login(request: Request) -> HTMLResponse:
@@ -125,24 +121,6 @@ async def lab_page(
     return await _page(rt, settings, from_=from_, to=to)
 
 
-async def _form(request: Request) -> dict[str, str] | int:
-    """The form's first value of each field, or the status to refuse it with."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return 413
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True,
-                          max_num_fields=MAX_FORM_FIELDS, errors="strict")  # fmt: skip
-    except ValueError:  # too many fields, or not UTF-8
-        return 400
-    form: dict[str, str] = {}
-    for name, value in pairs:
-        form.setdefault(name, value)
-    return form
-
-
 def requested_by(principal: Principal) -> str:
     """Who asked, without anything personal: the role and the token's id."""
     return f"{principal.role}:{principal.token_id or principal.source}"[:200]
@@ -191,9 +169,9 @@ async def run_simulation(request: Request, kind: str, rt: RT, settings: Config) 
         after = retry_after(wait)
         said = f"Too many simulations asked for; try again in {after} s."
         return await _page(rt, settings, status=429, errors=[said], headers={"Retry-After": after})
-    form = await _form(request)
-    if isinstance(form, int):
-        return await _page(rt, settings, status=form, errors=[_FORM_ERRORS[form]])
+    form = await read_form(request, LAB_FORM)
+    if isinstance(form, Refused):
+        return await _page(rt, settings, status=form.status, errors=[form.message])
     draft = lab_view.read_form(cast(lab.Kind, kind), form)
     if draft.request is None:
         return await _page(rt, settings, drafts={kind: draft}, status=422)
