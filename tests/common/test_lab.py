@@ -18,6 +18,7 @@ from leadflow import lab, lab_follower
 from leadflow.kafka import LAB_TOPIC, TOKENS_TOPIC, ensure_topics, physical_topic
 from leadflow.service import Runtime
 from support.kafka_tools import delete_prefixed, eventually
+from support.lab_reports import one_report
 
 pytestmark = pytest.mark.kafka
 
@@ -221,11 +222,7 @@ async def test_a_request_given_up_on_is_reported_failed_with_why(
     await producer.start()
     try:
         request = _request("scoring")
-        await lab.publish(producer, request, source="/test", prefix=prefix)
-        await eventually(lambda: len(reports) == 1, timeout=30)
-        [report] = reports
-        assert isinstance(report, lab.SimulationReported)
-        assert report.simulation_id == request.simulation_id
+        report = await one_report(producer, request, reports, prefix=prefix)
         assert report.kind == "scoring"
         assert report.status == "failed"
         error = report.report["error"]

@@ -22,7 +22,8 @@ from leadflow import lab, lab_follower
 from leadflow.kafka import ensure_topics
 from leadflow.outbox import outbox_table
 from support.apps import ADMIN, build, client, dispose, runtime
-from support.kafka_tools import delete_prefixed, eventually
+from support.kafka_tools import delete_prefixed
+from support.lab_reports import one_report
 
 
 @pytest.fixture
@@ -99,11 +100,9 @@ async def test_the_apps_follower_answers_a_request_on_the_broker(
     await producer.start()
     try:
         message = requested(window())
-        await lab.publish(producer, message, source="/feedback", prefix=prefix)
-        await eventually(lambda: len(got) == 1, timeout=60)
-        [report] = got
-        assert isinstance(report, lab.SimulationReported)
-        assert report.simulation_id == message.simulation_id
+        report = await one_report(
+            producer, message, got, prefix=prefix, source="/feedback", timeout=60
+        )
         assert report.status == "done"
         assert report.report["leads"] == 0
     finally:

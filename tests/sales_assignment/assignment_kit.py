@@ -20,7 +20,7 @@ from leadflow.events import Envelope, Lead, LeadOutcome, LeadQualified, decode
 from leadflow.kafka import LAB_TOPIC
 from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
-from sales_assignment import admin
+from sales_assignment import admin, simulation_runs
 from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.assigning import Assigner
 from sales_assignment.models import AssignmentRow, DeliveryRow, HistoryRow
@@ -28,6 +28,7 @@ from sales_assignment.schemas import RepIn
 from sales_assignment.settings import AssignmentSettings
 from support.apps import ADMIN, bearer, build, client, dispose, served
 from support.databases import migrated
+from support.kafka_tools import settled
 
 
 @dataclass
@@ -194,12 +195,27 @@ async def lab_reports(a: Assigner) -> list[lab.SimulationReported]:
 
 async def lab_settled(a: Assigner, n: int) -> list[lab.SimulationReported]:
     """At least `n` lab reports, waiting up to 10 s for the background simulations."""
-    for _ in range(200):
-        found = await lab_reports(a)
-        if len(found) >= n:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{n} lab reports expected, got {await lab_reports(a)}")
+    return await settled(lambda: lab_reports(a), lambda found: len(found) >= n, timeout=10)
+
+
+async def simulation_settled(a: Assigner, simulation_id: uuid.UUID) -> dict[str, Any]:
+    """A simulation's stored answer once it is no longer running (waiting up to 10 s)."""
+    body = await settled(
+        lambda: simulation_runs.get(a, simulation_id),
+        lambda found: found is not None and found["status"] != "running",
+        timeout=10,
+    )
+    assert body is not None
+    return body
+
+
+async def one_lead_routed(app: FastAPI, http: httpx.AsyncClient) -> tuple[Assigner, str]:
+    """Ann (made through the API) and one qualified lead routed to her, all a simulation of
+    the window needs: the app's assigner and Ann's id."""
+    a: Assigner = app.state.assigner
+    ann = await api_rep(http, "Ann")
+    await handle(a, qualified())
+    return a, ann
 
 
 Seed = Callable[[FastAPI, httpx.AsyncClient], Awaitable[dict[str, str]]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -32,6 +31,7 @@ from sales_assignment.models import AccountOwnerRow, AssignmentRow, DeliveryRow,
 from sales_assignment.outbound import DeliveryWorker
 from sales_assignment.replay_models import DecisionRow
 from support.apps import ADMIN, client
+from support.kafka_tools import eventually
 from support.receiver import Receiver
 
 pytestmark = pytest.mark.postgres
@@ -226,11 +226,7 @@ async def test_the_api_shows_an_erased_lead_without_its_exact_size_or_industry(
 async def _deliver_to(worker: DeliveryWorker, receiver: Receiver) -> None:
     """Send what is due; the unreachable endpoint's attempt fails and waits for its retry."""
     await worker.deliver_due()
-    for _ in range(50):
-        if receiver.snapshot():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the receiver got nothing")
+    await eventually(lambda: bool(receiver.snapshot()), timeout=10)
 
 
 async def test_endpoints_subscribed_to_lead_erased_get_a_signed_one_with_only_the_lead_id(

@@ -22,6 +22,7 @@ from leadflow.outbox import outbox_table
 from sales_assignment import experiment_reports
 from sales_assignment.assigning import Assigner
 from support.apps import runtime
+from support.kafka_tools import settled
 
 pytestmark = pytest.mark.postgres
 
@@ -56,10 +57,7 @@ async def test_a_shadow_is_reported_at_its_start_while_it_runs_and_at_its_end(
     [worker] = [w for n, w in runtime(app).workers if n == "experiment-report"]
     task = asyncio.create_task(worker())  # the runtime's background pass, each minute
     try:
-        for _ in range(200):
-            if len(await reports(app)) == 2:
-                break
-            await asyncio.sleep(0.05)
+        await settled(lambda: reports(app), lambda found: len(found) == 2, timeout=10)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

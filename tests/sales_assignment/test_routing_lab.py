@@ -11,7 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import api_rep, app_at, handle, lab_reports, lab_settled, qualified, window
+from assignment_kit import (
+    api_rep,
+    app_at,
+    handle,
+    lab_reports,
+    lab_settled,
+    one_lead_routed,
+    qualified,
+    window,
+)
 from fastapi import FastAPI
 
 from leadflow import lab
@@ -95,9 +104,7 @@ async def test_an_old_request_or_another_kind_is_not_run(app: FastAPI) -> None:
 async def test_a_simulation_started_through_the_api_is_reported_under_its_own_id(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    a: Assigner = app.state.assigner
-    await api_rep(http, "Ann")
-    await handle(a, qualified())
+    a, _ = await one_lead_routed(app, http)
     started = await http.post("/v1/routing/simulations", json=WINDOW, headers=ADMIN)
     assert started.status_code == 202, started.text
     own = started.json()["simulation_id"]

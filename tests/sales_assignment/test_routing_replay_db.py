@@ -7,13 +7,12 @@ simulation then reads it back: with no draft it must give every recorded decisio
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from assignment_kit import add_rep, clock, handle, outcome, qualified
+from assignment_kit import add_rep, clock, handle, outcome, qualified, simulation_settled
 from pydantic import ValidationError
 from sqlalchemy import inspect, select, text
 
@@ -260,12 +259,7 @@ async def test_a_window_of_more_decisions_than_the_limit_is_refused_naming_from_
         assert list(await s.scalars(select(SimulationRow.id))) == []
     monkeypatch.setattr(a.settings, "simulation_max_decisions", 4)  # as many: it runs
     simulation_id = await simulation_runs.start(a, _window(a), requested_by="admin:test")
-    for _ in range(200):
-        body = await simulation_runs.get(a, simulation_id)
-        if body is not None and body["status"] != "running":
-            break
-        await asyncio.sleep(0.02)
-    assert body is not None
+    body = await simulation_settled(a, simulation_id)
     assert (body["status"], body["leads"]) == ("done", 4)
 
 
@@ -285,14 +279,9 @@ def test_the_decision_limit_defaults_to_500000_and_refuses_nonsense(
 async def _run(a: Assigner, request: RoutingSimulationRequest) -> dict[str, Any]:
     """A simulation as the API starts it, to its stored report."""
     simulation_id = await simulation_runs.start(a, request, requested_by="admin:test")
-    for _ in range(300):
-        body = await simulation_runs.get(a, simulation_id)
-        assert body is not None
-        if body["status"] != "running":
-            assert body["status"] == "done", body
-            return body
-        await asyncio.sleep(0.02)
-    raise AssertionError("the simulation did not finish")
+    body = await simulation_settled(a, simulation_id)
+    assert body["status"] == "done", body
+    return body
 
 
 async def _tables(a: Assigner) -> dict[str, list[tuple[str, ...]]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import api_rep, app_at, handle, lab_reports, lab_settled, qualified, window
+from assignment_kit import app_at, lab_reports, lab_settled, one_lead_routed, window
 from fastapi import FastAPI
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from sales_assignment.assigning import Assigner
 from sales_assignment.replay_models import SimulationRow
 from sales_assignment.settings import AssignmentSettings
 from support.apps import ADMIN, build, client, dispose
+from support.kafka_tools import settled
 
 pytestmark = pytest.mark.postgres
 START = datetime.now(UTC).replace(microsecond=0)
@@ -59,12 +60,11 @@ async def test_replicas_started_at_once_run_no_more_than_the_limit(
             assert too_many.headers["Retry-After"] == str(simulation_runs.RETRY_AFTER)
             assert "LEADFLOW_SIMULATIONS_MAX_RUNNING" in too_many.json()["detail"]
             go.set()
-            for _ in range(100):  # all three finish, and free their slots
-                r = await one.post("/v1/routing/simulations", json=WINDOW, headers=ADMIN)
-                if r.status_code == 202:
-                    break
-                await asyncio.sleep(0.05)
-            assert r.status_code == 202, r.text
+            await settled(  # all three finish, and free their slots
+                lambda: one.post("/v1/routing/simulations", json=WINDOW, headers=ADMIN),
+                lambda r: r.status_code == 202,
+                timeout=10,
+            )
     finally:
         go.set()
         for app in apps:
@@ -102,9 +102,7 @@ async def test_a_simulation_whose_process_died_is_failed_and_reported_by_the_swe
 async def test_a_lab_request_delivered_again_runs_once_and_is_told_again(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    a: Assigner = app.state.assigner
-    await api_rep(http, "Ann")
-    await handle(a, qualified())
+    a, _ = await one_lead_routed(app, http)
     message = lab.SimulationRequested(
         simulation_id=uuid.uuid4(),
         kind="routing",
@@ -130,9 +128,7 @@ async def test_a_lab_request_delivered_again_runs_once_and_is_told_again(
 async def test_a_report_is_stored_without_rep_names_and_read_with_them(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    a: Assigner = app.state.assigner
-    ann = await api_rep(http, "Ann")
-    await handle(a, qualified())
+    a, ann = await one_lead_routed(app, http)
     draft = WINDOW | {"reps": [{"action": "add", "name": "Zed"}]}
     started = await http.post("/v1/routing/simulations", json=draft, headers=ADMIN)
     assert started.status_code == 202, started.text

@@ -4,7 +4,6 @@ whose process died is failed."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from sales_assignment.assigning import Assigner
 from sales_assignment.replay_models import SimulationRow
 from sales_assignment.simulation_runs import INTERRUPTED, MAX_RUNNING
 from support.apps import ADMIN, bearer
+from support.kafka_tools import settled
 
 pytestmark = pytest.mark.postgres
 START = datetime.now(UTC).replace(microsecond=0)
@@ -44,13 +44,13 @@ async def run(
 ) -> dict[str, Any]:
     r = await http.post("/v1/routing/simulations", json=body, headers=headers)
     assert r.status_code == 202, r.text
-    simulation_id = r.json()["simulation_id"]
-    for _ in range(200):
-        r = await http.get(f"/v1/routing/simulations/{simulation_id}", headers=headers)
-        assert r.status_code == 200, r.text
-        if r.json()["status"] != "running":
-            break
-        await asyncio.sleep(0.05)
+    path = f"/v1/routing/simulations/{r.json()['simulation_id']}"
+    r = await settled(
+        lambda: http.get(path, headers=headers),
+        lambda got: got.status_code != 200 or got.json()["status"] != "running",
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
     found: dict[str, Any] = r.json()
     return found
 

@@ -1,4 +1,5 @@
-"""Plain aiokafka helpers for tests: snapshot offsets, read what came after, place a group."""
+"""Plain aiokafka helpers for tests: snapshot offsets, read what came after, place a group;
+wait until a condition holds (`eventually`, `settled`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+T = TypeVar("T")
 
 
 async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
@@ -92,6 +95,24 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], *, timeout: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(0.05)
+
+
+async def settled(
+    fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout: float = 30.0
+) -> T:
+    """What `fetch()` gives once `done` holds of it (fetched again until then, as `eventually`
+    waits), or fail naming the last thing fetched."""
+    last: list[T] = []
+
+    async def holds() -> bool:
+        last[:] = [await fetch()]
+        return done(last[0])
+
+    try:
+        await eventually(holds, timeout=timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last fetched: {last[0] if last else None!r}") from None
+    return last[0]
 
 
 async def delete_prefixed(bootstrap: str, created: list[str], prefix: str) -> None:
