@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,11 +13,11 @@ from markupsafe import Markup
 
 from feedback import agreements, auth, handlers, sessions
 from feedback.dashboard import duration
+from feedback.days import end_of, parse_day, start_of
 from feedback.forms import FormLimits, Refused, read_form
 from feedback.sessions import SESSION_COOKIE
 from feedback.settings import FeedbackSettings
 from leadflow.access import access_of, client_address_of, roles_text
-from leadflow.bounds import day_in_range
 from leadflow.http import from_state
 from leadflow.ratelimit import retry_after
 from leadflow.service import Runtime
@@ -81,22 +80,6 @@ def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
-def parse_day(text: str | None, name: str, errors: list[str]) -> date | None:
-    """A `YYYY-MM-DD` query value, or None (with what was wrong added to `errors`)."""
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        errors.append(f"{name}: not a date (YYYY-MM-DD)")
-        return None
-    try:
-        return day_in_range(day)  # the day after 9999-12-31 would overflow
-    except ValueError as exc:
-        errors.append(f"{name}: {exc}")
-        return None
-
-
 def _safe_next(value: str | None) -> str:
     """Only a path on this site (`/…`, not `//host`): no open redirect."""
     if (
@@ -147,8 +130,8 @@ async def dashboard_page(
     if first and last and last < first:
         errors.append("to: must not be before from")
         first = last = None
-    start = datetime.combine(first, time(), UTC) if first else None
-    end = datetime.combine(last + timedelta(days=1), time(), UTC) if last else None
+    start = start_of(first) if first else None
+    end = end_of(last) if last else None
     view = await handlers.dashboard_view(rt, start, end, settings.min_verdicts)
     promised = await agreements.panel(
         rt, min_verdicts=settings.min_verdicts, min_projection_days=settings.min_projection_days

@@ -5,7 +5,7 @@ see the routing experiments' arms. Server-rendered; a simulation travels over Ka
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, cast, get_args
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from feedback import auth, handlers, lab_experiments, lab_store, lab_view
 from feedback.api_dashboard import RT, Config, form_post_responses, render
-from feedback.api_sales_ops import period
+from feedback.days import end_of, period, start_of
 from feedback.forms import FormLimits, Refused, read_form
 from feedback.funnel import NO_VARIANT, GroupMetrics
 from feedback.models import LabSimulation
@@ -34,9 +34,9 @@ def _login(request: Request) -> HTMLResponse:
 async def _experiments(rt: RT, first: date, last: date, min_verdicts: int) -> list[dict[str, Any]]:
     """The funnel of each routing experiment's arms (`group_by=routing_variant`), by
     experiment then arm; leads routed by no experiment are left out."""
-    start = datetime.combine(first, time(), UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), UTC)
-    groups = await handlers.funnel_metrics(rt, "routing_variant", start, end, min_verdicts)
+    groups = await handlers.funnel_metrics(
+        rt, "routing_variant", start_of(first), end_of(last), min_verdicts
+    )
     arms = [_arm(g) for g in groups if g.key is not None and g.key != NO_VARIANT]
     return sorted(arms, key=lambda a: (a["experiment"], a["arm"]))
 

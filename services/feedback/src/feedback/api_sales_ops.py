@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -10,28 +10,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from feedback import auth, sales_ops
-from feedback.api_dashboard import RT, parse_day, render
+from feedback.api_dashboard import RT, render
+from feedback.days import end_of, period, start_of
 from leadflow.access import roles_text
 
 router = APIRouter(tags=["dashboard"])
-DEFAULT_DAYS = 30
-MAX_DAYS = 366
-
-
-def period(from_: str | None, to: str | None, today: date) -> tuple[date, date, list[str]]:
-    """The days asked for (both included; the last 30 by default) and what was wrong."""
-    errors: list[str] = []
-    first, last = parse_day(from_, "from", errors), parse_day(to, "to", errors)
-    last = last or today
-    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
-    if last < first:
-        errors.append("to: must not be before from")
-    elif (last - first).days + 1 > MAX_DAYS:
-        errors.append(f"to: at most {MAX_DAYS} days")
-    if errors:
-        last = today
-        first = last - timedelta(days=DEFAULT_DAYS - 1)
-    return first, last, errors
 
 
 @router.get(
@@ -60,7 +43,5 @@ async def sales_ops_page(
         query = f"?{urlencode(params)}" if params else ""
         return render("login.html", next=str(request.url.path) + query)
     first, last, errors = period(from_, to, datetime.now(UTC).date())
-    start = datetime.combine(first, time(), UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), UTC)
-    view = await sales_ops.fairness_view(rt, start, end)
+    view = await sales_ops.fairness_view(rt, start_of(first), end_of(last))
     return render("sales_ops.html", view=view, first=first, last=last, errors=errors)

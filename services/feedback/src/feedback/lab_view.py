@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from feedback.api_dashboard import parse_day
+from feedback.days import default_window, end_of, parse_day, start_of, window_error
 from leadflow import lab
 
-MAX_DAYS = 366
-DEFAULT_DAYS = 30
 MAX_JSON_DEPTH = 20  # a draft nests a few levels; deeper is not a rule set
 # A routing report's lists of reps: their names are not kept (employees' personal data).
 REP_LISTS = ("per_rep", "moved", "fairness")
@@ -32,8 +30,8 @@ class Draft:
 
 def blank(kind: lab.Kind, today: date) -> Draft:
     """An empty form: the last 30 days, the active rules."""
-    first = today - timedelta(days=DEFAULT_DAYS - 1)
-    values = {"from": first.isoformat(), "to": today.isoformat(), "rules": ""}
+    first, last = default_window(today)
+    values = {"from": first.isoformat(), "to": last.isoformat(), "rules": ""}
     values |= {"reps": ""} if kind == "routing" else {"threshold": ""}
     return Draft(kind, values)
 
@@ -71,12 +69,14 @@ def _window(values: Mapping[str, str], errors: list[str]) -> tuple[date | None, 
     for name, day in (("from", first), ("to", last)):
         if day is None and not values.get(name):
             errors.append(f"{name}: required (YYYY-MM-DD)")
-    if first and last:
-        if last < first:
-            errors.append("to: must not be before from")
-        elif (last - first).days + 1 > MAX_DAYS:
-            errors.append(f"to: at most {MAX_DAYS} days after from")
+    if first and last and (wrong := window_error(first, last)) is not None:
+        errors.append(wrong)
     return first, last
+
+
+def _instant(at: datetime) -> str:
+    """A UTC instant as the request carries it (`2026-03-01T00:00:00Z`)."""
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read_form(kind: lab.Kind, form: Mapping[str, str]) -> Draft:
@@ -92,8 +92,8 @@ def read_form(kind: lab.Kind, form: Mapping[str, str]) -> Draft:
     first, last = _window(values, draft.errors)
     # The services take a window [from, to) of times: the form's last day is included.
     request: dict[str, Any] = {
-        "from": f"{first.isoformat()}T00:00:00Z" if first else None,
-        "to": f"{(last + timedelta(days=1)).isoformat()}T00:00:00Z" if last else None,
+        "from": _instant(start_of(first)) if first else None,
+        "to": _instant(end_of(last)) if last else None,
     }
     if kind == "routing":
         rules = _json(values["rules"], "rules", list, draft.errors)
