@@ -56,6 +56,7 @@ class Facts:
     rejection_reason: str | None = None
     recycled: bool = False
     routing_variant: str | None = None
+    rep_assigned_at: datetime | None = None
 
     def values(self) -> tuple[Any, ...]:
         """The columns' values, in `COLUMNS` order (to tell whether a fold changed the row)."""
@@ -109,10 +110,18 @@ def scored(facts: Facts, event: LeadScored) -> None:
 
 
 def assigned(facts: Facts, event: LeadAssigned) -> None:
-    """Speed to lead counts from the first assignment; the rep is the latest one, and so is
-    the routing experiment's arm ("<experiment>/<arm>", None outside experiments)."""
+    """Speed to lead counts from the first assignment; the rep is the latest one (the one
+    who may post the lead's outcomes), and so is the routing experiment's arm
+    ("<experiment>/<arm>", None outside experiments)."""
     facts.assigned_at = domain.earliest(facts.assigned_at, event.assigned_at)
-    if event.attempt >= facts.assignment_attempt:
+    # Latest by sales-assignment's clock, not by attempt alone: a recycled lead's next cycle
+    # starts again at attempt 1, and must still take the lead from the last cycle's rep.
+    latest = (event.assigned_at, event.attempt)
+    if facts.rep_assigned_at is None or latest >= (
+        facts.rep_assigned_at,
+        facts.assignment_attempt,
+    ):
+        facts.rep_assigned_at = event.assigned_at
         facts.assignment_attempt = event.attempt
         facts.rep_id = event.rep.rep_id
         facts.rep_name = _cut(event.rep.name)

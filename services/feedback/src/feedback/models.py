@@ -82,6 +82,9 @@ class LeadFacts(Base):
     recycled: Mapped[bool] = mapped_column(Boolean, default=False)
     # The routing experiment's arm of the latest assignment, "<experiment>/<arm>" (issue 23).
     routing_variant: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    # When the latest assignment (rep_id's) was made: it orders a recycled lead's new cycle,
+    # which starts again at attempt 1, after the old one.
+    rep_assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Outcome(Base):

@@ -1,0 +1,55 @@
+"""Whose a lead is, as its facts fold it: the latest assignment's rep, across cycles."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from feedback.fold import Facts, assigned
+from leadflow.events import AssignmentReason, LeadAssigned, RepRef
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+LEAD = uuid.UUID(int=0xF01D)
+RITA = RepRef(rep_id=uuid.UUID(int=1), name="Rita Rep", email="rita@seller.example")
+SAM = RepRef(rep_id=uuid.UUID(int=2), name="Sam Rep", email="sam@seller.example")
+TOM = RepRef(rep_id=uuid.UUID(int=3), name="Tom Rep", email="tom@seller.example")
+
+
+def given(rep: RepRef, minutes: float, attempt: int) -> LeadAssigned:
+    return LeadAssigned(
+        lead_id=LEAD,
+        rep=rep,
+        reason=AssignmentReason(rule="round_robin"),
+        assigned_at=T0 + timedelta(minutes=minutes),
+        attempt=attempt,
+    )
+
+
+@pytest.mark.parametrize(
+    ("events", "holder"),
+    [
+        # Re-routed after an SLA miss, then after a decline: the latest rep holds it.
+        ([given(RITA, 0, 1), given(SAM, 30, 2), given(TOM, 45, 3)], TOM),
+        # A recycled lead's next cycle starts again at attempt 1, later: its rep holds it.
+        ([given(RITA, 0, 1), given(SAM, 30, 2), given(TOM, 3 * 24 * 60, 1)], TOM),
+        # A late copy of an older assignment (a dead letter replayed) changes nothing.
+        ([given(RITA, 0, 1), given(SAM, 30, 2), given(RITA, 0, 1)], SAM),
+        ([given(SAM, 30, 2), given(TOM, 3 * 24 * 60, 1), given(SAM, 30, 2)], TOM),
+    ],
+)
+def test_the_lead_is_held_by_its_latest_assignments_rep(
+    events: list[LeadAssigned], holder: RepRef
+) -> None:
+    facts = Facts(LEAD)
+    for event in events:
+        assigned(facts, event)
+    assert (facts.rep_id, facts.rep_name) == (holder.rep_id, holder.name)
+
+
+def test_speed_to_lead_still_counts_from_the_first_assignment() -> None:
+    facts = Facts(LEAD)
+    for event in (given(RITA, 10, 1), given(SAM, 40, 2), given(TOM, 3 * 24 * 60, 1)):
+        assigned(facts, event)
+    assert facts.assigned_at == T0 + timedelta(minutes=10)
