@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+from lead_scoring import simulation_tally
 from lead_scoring.domain import score
 from lead_scoring.kept import facts_of, kept_facts, vocabulary
 from lead_scoring.model import LearnedModel
 from lead_scoring.rules import DEFAULT_RULES, LeadFacts, RuleSetInvalid, lead_facts, parse_rules
 from lead_scoring.simulation_schemas import ScoringSimulationRequest
-from lead_scoring.simulation_tally import PastLead, Tally, Verdicts, Way, learned_part, qualifies
+from lead_scoring.simulation_tally import Learned, PastLead, Tally, Verdicts, Way, qualifies
 from leadflow.events import Attribution, Lead
 from leadflow.stats import wilson_interval
 
@@ -67,15 +68,37 @@ def test_a_way_qualifies_exactly_the_leads_todays_scoring_qualifies() -> None:
     model = LearnedModel()
     for i in range(700):
         model.update(leads[i % len(leads)], won=rng.random() < 0.3)
-    learned = learned_part(lead_facts(leads[0]), model)
-    assert learned[0] == pytest.approx(1 / 3)  # 700 outcomes: w = 500 / 1,500
+    learned = Learned.of(model)
+    assert learned.weight == pytest.approx(1 / 3)  # 700 outcomes: w = 500 / 1,500
     for x in leads:
         touches = rng.choice([1, 2, 3])
         expected = score(x, DEFAULT_RULES, model, touches=touches, now=NOW).score
         facts = lead_facts(x, touches=touches)
         for threshold in (expected - 1, expected, expected + 1):
             way = Way(DEFAULT_RULES, threshold)
-            assert qualifies(facts, way, learned_part(facts, model)) is (expected >= threshold)
+            assert qualifies(facts, way, learned.part(facts)) is (expected >= threshold)
+
+
+def test_a_tally_works_out_the_learned_weight_once_not_per_lead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+    real = simulation_tally.learned_weight
+
+    def counted(n_outcomes: int) -> float:
+        calls.append(n_outcomes)
+        return real(n_outcomes)
+
+    monkeypatch.setattr(simulation_tally, "learned_weight", counted)
+    model = LearnedModel()
+    for i in range(250):
+        model.update(lead(company_size=400), won=i % 2 == 0)
+    tally = Tally(Way(BIG, 50), Way(BIG, 40), model)
+    for size in (5, 150, 400, 9000):
+        tally.add(past(size))
+    assert calls == [250]
+    assert tally.learned.weight == real(250) > 0
+    assert tally.leads == 4
 
 
 def test_an_erased_lead_keeps_the_facts_it_is_scored_from_and_nothing_personal() -> None:

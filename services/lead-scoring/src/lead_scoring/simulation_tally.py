@@ -49,13 +49,23 @@ class PastLead:
     currency: str | None = None
 
 
-def learned_part(facts: LeadFacts, model: LearnedModel | None) -> tuple[float, float]:
-    """(w, P(won)): today's learned weight and the model's P(won) for these facts; (0, 0)
-    before the model has learned enough to count. The same both ways."""
-    w = learned_weight(model.n_outcomes) if model is not None else 0.0
-    if model is None or w == 0.0:
-        return 0.0, 0.0
-    return w, model.probability_of(facts_attributes(facts))
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """Today's learned model and its weight w, worked out once for a whole simulation."""
+
+    model: LearnedModel | None
+    weight: float
+
+    @classmethod
+    def of(cls, model: LearnedModel | None) -> Learned:
+        return cls(model, learned_weight(model.n_outcomes) if model is not None else 0.0)
+
+    def part(self, facts: LeadFacts) -> tuple[float, float]:
+        """(w, P(won)) for these facts; (0, 0) before the model has learned enough to
+        count. The same both ways."""
+        if self.model is None or self.weight == 0.0:
+            return 0.0, 0.0
+        return self.weight, self.model.probability_of(facts_attributes(facts))
 
 
 def qualifies(facts: LeadFacts, way: Way, learned: tuple[float, float]) -> bool:
@@ -129,6 +139,7 @@ class Tally:
     draft: Way
     model: LearnedModel | None
     sample: int = SAMPLE
+    learned: Learned = field(init=False)
     leads: int = 0
     erased: int = 0
     unscorable: int = 0
@@ -139,9 +150,12 @@ class Tally:
     outcomes_now: Verdicts = field(default_factory=Verdicts)
     outcomes_draft: Verdicts = field(default_factory=Verdicts)
 
+    def __post_init__(self) -> None:
+        self.learned = Learned.of(self.model)  # the model's weight, not each lead's
+
     def add(self, lead: PastLead) -> tuple[bool, bool]:
         """Score one past lead both ways and count it; returns (MQL now, MQL with the draft)."""
-        learned = learned_part(lead.facts, self.model)
+        learned = self.learned.part(lead.facts)
         now = qualifies(lead.facts, self.now, learned)
         draft = qualifies(lead.facts, self.draft, learned)
         self.leads += 1
