@@ -46,7 +46,7 @@ async def test_a_requested_simulation_is_reported_as_the_api_answers_it(app: Fas
         api = await http.post(PATH, json=body, headers=ADMIN)
     assert api.status_code == 200, api.text
     message = requested(body)
-    await scoring_lab.answer(runtime(app), message)
+    await scoring_lab.answer(app.state.simulator, message)
     async with runtime(app).sessions() as s:
         rows = (await s.execute(outbox_table.select())).all()
     [row] = [r for r in rows if r.topic == "leadflow.lab"]
@@ -58,20 +58,20 @@ async def test_a_requested_simulation_is_reported_as_the_api_answers_it(app: Fas
 
 
 async def test_a_wrong_request_expired_one_or_bad_draft_is_reported_failed(app: FastAPI) -> None:
-    rt = runtime(app)
+    sim = app.state.simulator
     start = datetime.now(UTC).isoformat()
-    wrong = await scoring_lab.run(rt, requested({"from": start, "to": "2020-01-01T00:00:00Z"}))
+    wrong = await scoring_lab.run(sim, requested({"from": start, "to": "2020-01-01T00:00:00Z"}))
     assert wrong.status == "failed"
     assert wrong.report["errors"] == [
         {"field": "to", "message": "Value error, must not be before from"}
     ]
     draft = window(rules={"threshold": 60, "rules": [{"when": {}, "points": "many"}]})
-    bad = await scoring_lab.run(rt, requested(draft))
+    bad = await scoring_lab.run(sim, requested(draft))
     assert bad.status == "failed"
     assert bad.report["error"] == "invalid draft rules"
     assert all(e["field"].startswith("rules") for e in bad.report["errors"])
     old = requested(window(), requested_at=datetime.now(UTC) - timedelta(hours=2))
-    expired = await scoring_lab.run(rt, old)
+    expired = await scoring_lab.run(sim, old)
     assert expired.status == "failed"
     assert expired.report["error"].startswith("expired")
 

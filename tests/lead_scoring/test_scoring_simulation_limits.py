@@ -80,15 +80,15 @@ async def test_one_simulation_more_than_the_limit_gets_a_429_with_retry_after(
 
 async def test_the_lab_waits_for_a_slot_instead_of_failing(app: FastAPI) -> None:
     await many_leads(app, 30)
-    rt = runtime(app)
+    simulator: simulations.Simulator = app.state.simulator
     limit = 2
-    held = [simulations.slot(rt, wait=False) for _ in range(limit)]
+    held = [simulator.slot(wait=False) for _ in range(limit)]
     for h in held:
         await h.__aenter__()
     try:
         async with client(app) as http:  # the API is refused meanwhile
             assert (await http.post(PATH, json=window(), headers=ADMIN)).status_code == 429
-        lab_run = asyncio.create_task(scoring_lab.run(rt, requested(window(threshold=45))))
+        lab_run = asyncio.create_task(scoring_lab.run(simulator, requested(window(threshold=45))))
         await asyncio.sleep(0.3)
         assert not lab_run.done()  # waiting, not failed
     finally:

@@ -12,11 +12,10 @@ from lead_scoring.simulation_schemas import ScoringSimulationOut, ScoringSimulat
 from leadflow.access import Reader, roles_text
 from leadflow.bounds import RANGE
 from leadflow.http import Problem, from_state, invalid
-from leadflow.service import Runtime
 
 router = APIRouter(prefix="/v1")
 
-RuntimeDep = Annotated[Runtime, from_state("runtime", Runtime)]
+SimulatorDep = Annotated[simulations.Simulator, from_state("simulator", simulations.Simulator)]
 
 
 @router.post(
@@ -49,10 +48,10 @@ RuntimeDep = Annotated[Runtime, from_state("runtime", Runtime)]
     },
 )
 async def simulate(
-    body: ScoringSimulationRequest, rt: RuntimeDep, _: Reader
+    body: ScoringSimulationRequest, simulator: SimulatorDep, _: Reader
 ) -> ScoringSimulationOut:
     try:
-        answer = await simulations.simulate(rt, body, wait=False)
+        answer = await simulator.simulate(body, wait=False)
     except RuleSetInvalid as exc:
         raise invalid(exc.errors) from exc
     except simulations.Busy as exc:

@@ -11,6 +11,7 @@ from lead_scoring import api, api_simulations
 from lead_scoring import lab as scoring_lab
 from lead_scoring.handlers import Scorer
 from lead_scoring.settings import ScoringSettings
+from lead_scoring.simulations import Simulator
 from leadflow import lab, lab_follower
 from leadflow.erasure_log import LogEraser
 from leadflow.events import LeadCaptured, LeadErased, LeadOutcome, LeadQualified, LeadScored
@@ -35,7 +36,12 @@ def build_app(settings: ScoringSettings) -> FastAPI:
         batch_handlers=eraser.batch_handlers(scorer.batch_handlers),
     )
     runtime.workers.append(("log-eraser", eraser.run))
-    handle = scoring_lab.follower(runtime)
+    simulator = Simulator(
+        runtime,
+        min_verdicts=settings.min_verdicts,
+        max_running=settings.simulations_max_running,
+    )
+    handle = scoring_lab.follower(simulator)
 
     async def follow_lab() -> None:  # scoring simulations asked for on leadflow.lab
         group = lab_follower.lab_group(settings)
@@ -50,4 +56,5 @@ def build_app(settings: ScoringSettings) -> FastAPI:
         routers=[api.router, api_simulations.router],
     )
     app.state.scorer = scorer
+    app.state.simulator = simulator
     return app

@@ -17,20 +17,17 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from lead_scoring import kept, repo
-from lead_scoring.domain import learned_weight
 from lead_scoring.model import LearnedModel
 from lead_scoring.rules import DEFAULT_RULES, RuleSet, lead_facts, parse_rules
-from lead_scoring.settings import ScoringSettings
 from lead_scoring.simulation_schemas import ScoringSimulationRequest
 from lead_scoring.simulation_tally import PastLead, Tally, Way
 from leadflow.events import Lead
 from leadflow.service import Runtime
 
-DEFAULT_MIN_VERDICTS = ScoringSettings.model_fields["min_verdicts"].default
-DEFAULT_MAX_RUNNING = ScoringSettings.model_fields["simulations_max_running"].default
 RETRY_AFTER = 5  # seconds: about what a simulation of 100,000 leads takes
 LEARNED_NOTE = (
     "Both ways blend in what the model learned from outcomes, as today's scoring does; the "
@@ -46,27 +43,6 @@ class Busy(RuntimeError):
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-@asynccontextmanager
-async def slot(rt: Runtime, *, wait: bool) -> AsyncIterator[None]:
-    """Hold one of the process's simulation slots while the block runs: wait for one to be
-    free, or (`wait=False`) raise Busy when none is."""
-    settings = rt.settings
-    limit = (
-        settings.simulations_max_running
-        if isinstance(settings, ScoringSettings)
-        else DEFAULT_MAX_RUNNING
-    )
-    by_limit = _slots.setdefault(asyncio.get_running_loop(), {})
-    semaphore = by_limit.setdefault(limit, asyncio.Semaphore(limit))
-    if not wait and semaphore.locked():  # also when others wait for a slot already
-        raise Busy(
-            f"{limit} scoring simulations are running (LEADFLOW_SIMULATIONS_MAX_RUNNING); "
-            f"try again in {RETRY_AFTER} s"
-        )
-    async with semaphore:
-        yield
 
 
 def past_lead(row: Sequence[Any]) -> PastLead | None:
@@ -95,49 +71,69 @@ def _add(tally: Tally, chunk: Sequence[Any]) -> None:
             tally.add(past)
 
 
-async def simulate(
-    rt: Runtime, request: ScoringSimulationRequest, *, wait: bool = True
-) -> dict[str, Any]:
-    """The answer of `POST /v1/scoring/simulations`; raises RuleSetInvalid (fields named
-    under `rules`) for an invalid draft, before anything is read. Runs in one of the
-    process's slots: waits for one, or (`wait=False`) raises Busy when none is free."""
-    draft_rules = request.draft_rules()
-    async with slot(rt, wait=wait):
-        return await _simulate(rt, request, draft_rules)
+@dataclass(frozen=True)
+class Simulator:
+    """Runs scoring simulations on a runtime with the limits the app gives it
+    (LEADFLOW_MIN_VERDICTS, LEADFLOW_SIMULATIONS_MAX_RUNNING)."""
 
+    rt: Runtime
+    min_verdicts: int
+    max_running: int
 
-async def _simulate(
-    rt: Runtime, request: ScoringSimulationRequest, draft_rules: RuleSet | None
-) -> dict[str, Any]:
-    settings = rt.settings
-    min_verdicts = (
-        settings.min_verdicts if isinstance(settings, ScoringSettings) else DEFAULT_MIN_VERDICTS
-    )
-    async with rt.sessions() as s:
-        row = await repo.active_rules(s)
-        version = row.version if row is not None else 0
-        active = parse_rules(row.doc, version=str(version)) if row is not None else DEFAULT_RULES
-        state = await repo.load_model(s)
-        model = LearnedModel.from_doc(state.doc) if state is not None else None
-        rules = draft_rules or active
-        threshold = request.threshold if request.threshold is not None else rules.threshold
-        tally = Tally(Way(active, active.threshold), Way(rules, threshold), model)
-        async for chunk in repo.past_leads(s, request.from_, request.to):
-            await asyncio.to_thread(_add, tally, chunk)
-        await s.rollback()  # a read, never a write
-    n = model.n_outcomes if model is not None else 0
-    return {
-        "from": request.from_,
-        "to": request.to,
-        "now": {"rules_version": str(version), "threshold": active.threshold},
-        "draft": {
-            "rules_version": "draft" if draft_rules is not None else str(version),
-            "threshold": threshold,
-        },
-        "learned": {
-            "version": model.version if model is not None else "learned-0",
-            "weight": round(learned_weight(n), 4),
-            "note": LEARNED_NOTE,
-        },
-        **tally.report(min_verdicts),
-    }
+    @asynccontextmanager
+    async def slot(self, *, wait: bool) -> AsyncIterator[None]:
+        """Hold one of the process's simulation slots while the block runs: wait for one to
+        be free, or (`wait=False`) raise Busy when none is."""
+        limit = self.max_running
+        by_limit = _slots.setdefault(asyncio.get_running_loop(), {})
+        semaphore = by_limit.setdefault(limit, asyncio.Semaphore(limit))
+        if not wait and semaphore.locked():  # also when others wait for a slot already
+            raise Busy(
+                f"{limit} scoring simulations are running (LEADFLOW_SIMULATIONS_MAX_RUNNING); "
+                f"try again in {RETRY_AFTER} s"
+            )
+        async with semaphore:
+            yield
+
+    async def simulate(
+        self, request: ScoringSimulationRequest, *, wait: bool = True
+    ) -> dict[str, Any]:
+        """The answer of `POST /v1/scoring/simulations`; raises RuleSetInvalid (fields named
+        under `rules`) for an invalid draft, before anything is read. Runs in one of the
+        process's slots: waits for one, or (`wait=False`) raises Busy when none is free."""
+        draft_rules = request.draft_rules()
+        async with self.slot(wait=wait):
+            return await self._simulate(request, draft_rules)
+
+    async def _simulate(
+        self, request: ScoringSimulationRequest, draft_rules: RuleSet | None
+    ) -> dict[str, Any]:
+        async with self.rt.sessions() as s:
+            row = await repo.active_rules(s)
+            version = row.version if row is not None else 0
+            active = (
+                parse_rules(row.doc, version=str(version)) if row is not None else DEFAULT_RULES
+            )
+            state = await repo.load_model(s)
+            model = LearnedModel.from_doc(state.doc) if state is not None else None
+            rules = draft_rules or active
+            threshold = request.threshold if request.threshold is not None else rules.threshold
+            tally = Tally(Way(active, active.threshold), Way(rules, threshold), model)
+            async for chunk in repo.past_leads(s, request.from_, request.to):
+                await asyncio.to_thread(_add, tally, chunk)
+            await s.rollback()  # a read, never a write
+        return {
+            "from": request.from_,
+            "to": request.to,
+            "now": {"rules_version": str(version), "threshold": active.threshold},
+            "draft": {
+                "rules_version": "draft" if draft_rules is not None else str(version),
+                "threshold": threshold,
+            },
+            "learned": {
+                "version": model.version if model is not None else "learned-0",
+                "weight": round(tally.learned.weight, 4),
+                "note": LEARNED_NOTE,
+            },
+            **tally.report(self.min_verdicts),
+        }
