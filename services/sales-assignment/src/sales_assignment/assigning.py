@@ -30,10 +30,9 @@ from leadflow.uow import UnitOfWork
 from sales_assignment import erasure, queueing, recycling, repo
 from sales_assignment.assignment_metrics import SLA_MISSED
 from sales_assignment.doorbell import Doorbell
-from sales_assignment.facts import LeadFacts
 from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow, RepRow
 from sales_assignment.outbound import DeliveryWorker
-from sales_assignment.payloads import facts_doc, redact, rep_ref, score_doc
+from sales_assignment.payloads import cycle_columns, redact, rep_ref
 from sales_assignment.routing import Assignment
 from sales_assignment.settings import AssignmentSettings
 from sales_assignment.sla import sla_due
@@ -149,19 +148,7 @@ class Assigner:
     @staticmethod
     def _new_row(staged: Staged, event: LeadQualified, now: datetime) -> AssignmentRow:
         """A new MQL's row: nobody's, queued until routed (inserted at commit)."""
-        row = AssignmentRow(
-            lead_id=event.lead_id,
-            rep_id=None,
-            status="queued",
-            attempt=0,
-            rule=None,
-            reason={},
-            lead=event.lead.model_dump(mode="json"),
-            facts=facts_doc(LeadFacts.from_lead(event.lead, event.score)),
-            score=score_doc(event),
-            queued_at=now,
-            created_at=now,
-        )
+        row = AssignmentRow(lead_id=event.lead_id, created_at=now, **cycle_columns(event, now))
         staged.new_assignment(row)
         return row
 

@@ -85,6 +85,27 @@ def score_doc(event: LeadQualified) -> dict[str, Any]:
     )
 
 
+def cycle_columns(event: LeadQualified, now: datetime) -> dict[str, Any]:
+    """An assignment row's columns as a qualification starts its cycle (a new MQL, or a
+    recycled lead qualified again): nobody's, queued until routed, the lead and score as now."""
+    return {
+        "rep_id": None,
+        "status": "queued",
+        "attempt": 0,
+        "rule": None,
+        "reason": {},
+        "lead": event.lead.model_dump(mode="json"),
+        "facts": facts_doc(LeadFacts.from_lead(event.lead, event.score)),
+        "score": score_doc(event),
+        "queued_at": now,
+        "assigned_at": None,
+        "accepted_at": None,
+        "sla_due_at": None,
+        "closed_at": None,
+        "recycled_at": None,
+    }
+
+
 def redact(lead: dict[str, Any]) -> dict[str, Any]:
     """The lead without what identifies the person."""
     kept = {k: v for k, v in lead.items() if k not in PERSONAL_FIELDS} | {"erased": True}

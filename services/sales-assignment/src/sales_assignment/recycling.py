@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.events import LeadOutcome, LeadQualified
-from sales_assignment.facts import LeadFacts
 from sales_assignment.models import OPEN_STATUSES, AssignmentRow
-from sales_assignment.payloads import facts_doc, score_doc
+from sales_assignment.payloads import cycle_columns
 from sales_assignment.staging import Staged
 
 
@@ -42,11 +41,7 @@ def reject(row: AssignmentRow, event: LeadOutcome, now: datetime) -> tuple[bool,
 def new_cycle(staged: Staged, row: AssignmentRow, event: LeadQualified, now: datetime) -> None:
     """Reopen a recycled lead's closed row for its new qualification, as a new MQL's row is
     made (`Assigner._qualify`): nobody's, queued until routed, the lead and score as now."""
-    row.lead = event.lead.model_dump(mode="json")
-    row.facts = facts_doc(LeadFacts.from_lead(event.lead, event.score))
-    row.score = score_doc(event)
-    row.rep_id, row.status, row.attempt, row.rule, row.reason = None, "queued", 0, None, {}
-    row.queued_at, row.assigned_at, row.accepted_at = now, None, None
-    row.sla_due_at, row.closed_at, row.recycled_at = None, None, None
+    for column, value in cycle_columns(event, now).items():
+        setattr(row, column, value)
     why = {"detail": "qualified again after it was recycled", "score": event.score}
     staged.step(row, "requalified", why, now)
