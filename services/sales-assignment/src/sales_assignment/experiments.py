@@ -27,6 +27,7 @@ from uuid import UUID
 
 from sales_assignment.account_match import AccountIndex
 from sales_assignment.facts import LeadFacts, Rep
+from sales_assignment.fallback import hidden_pool
 from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, reroute, route
 from sales_assignment.rules import DEFAULT_RULE, RoutingRule
 
@@ -73,7 +74,7 @@ class Experiment:
 
     def stored_key(self, key: str) -> str:
         """The variant's round-robin key as `rr_state` stores it."""
-        return RR_PREFIX + hashlib.sha256(f"{self.experiment_id}:{key}".encode()).hexdigest()
+        return hidden_pool(RR_PREFIX, f"{self.experiment_id}:{key}")
 
     def arm(self, lead_id: UUID) -> Arm:
         """The lead's arm: split by the hash; every shadow lead is routed by the control."""

@@ -15,11 +15,17 @@ from uuid import UUID
 
 TERRITORY: Literal["territory"] = "territory"
 EVERYONE: Literal["default"] = "default"  # the default rule's pool: every rep
-# A fallback's round-robin key: a leading space no rule name can have (names are stripped),
-# then a hash of the whole name, so no rule's own key and no other rule's fallback shares it.
+# A fallback's round-robin key (`hidden_pool`).
 _RR_PREFIX = " fallback "
 
 FallbackPool = Sequence[UUID] | Literal["territory", "default"]
+
+
+def hidden_pool(prefix: str, name: str) -> str:
+    """A round-robin key no rule's own can be: `prefix` starts with a space, which no rule
+    name has (names are stripped), then the sha256 of the whole `name`, so no two names
+    share one (`len(prefix) + 64` characters, within rr_state's 100)."""
+    return prefix + hashlib.sha256(name.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +62,7 @@ class Fallback:
         """The round-robin state's key: the default pool's own, else one per rule."""
         if self.pool == EVERYONE:
             return EVERYONE
-        return _RR_PREFIX + hashlib.sha256(rule.encode()).hexdigest()  # 74 of rr_state's 100
+        return hidden_pool(_RR_PREFIX, rule)
 
     def doc(self) -> dict[str, object]:
         """The fallback as the rules document writes it."""
