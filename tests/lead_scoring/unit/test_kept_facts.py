@@ -8,7 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from lead_scoring.kept import day, facts_of, kept_factors, kept_facts, vocabulary
+import pytest
+
+from lead_scoring import kept as kept_module
+from lead_scoring.kept import Vocabularies, day, facts_of, kept_factors, kept_facts, vocabulary
 from lead_scoring.model import facts_attributes
 from lead_scoring.rules import DEFAULT_RULES, apply_rules, lead_facts, parse_rules
 from leadflow.events import Attribution, Lead
@@ -103,3 +106,24 @@ def test_a_first_version_document_is_still_read() -> None:
 def test_times_keep_their_utc_day() -> None:
     late = datetime(2026, 12, 1, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5)))
     assert day(late) == datetime(2026, 12, 2, tzinfo=UTC)
+
+
+def test_the_vocabulary_is_built_once_per_rule_set_version_not_per_erasure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[str] = []
+    real = kept_module.vocabulary
+
+    def counted(*rule_sets: Any) -> Any:
+        built.append(",".join(r.version for r in rule_sets))
+        return real(*rule_sets)
+
+    monkeypatch.setattr(kept_module, "vocabulary", counted)
+    vocabularies = Vocabularies()
+    first = [vocabularies.of(0, DEFAULT_RULES) for _ in range(3)]
+    own = [vocabularies.of(3, OWN) for _ in range(3)]
+    assert built == [DEFAULT_RULES.version, "3"]
+    assert all(v is first[0] for v in first)
+    assert all(v is own[0] for v in own)
+    assert own[0] == real(OWN)
+    assert first[0] == real(DEFAULT_RULES)

@@ -135,6 +135,7 @@ class Scorer:
     _model: tuple[int, LearnedModel | None] = (0, None)
     _rules_checked: float = -1e9
     _model_checked: float = -1e9
+    _vocabularies: kept.Vocabularies = field(default_factory=kept.Vocabularies)
     handlers: Handlers = field(init=False)
     batch_handlers: BatchHandlers = field(init=False)
 
@@ -236,8 +237,8 @@ class Scorer:
         row = await repo.get_score(session, env.data.lead_id, for_update=True)
         now = datetime.now(UTC)
         if row is not None:
-            _, rules = await self.rules(session)  # the values and sizes it may keep
-            kept.erase(row, kept.vocabulary(rules), now)
+            version, rules = await self.rules(session)  # the values and sizes it may keep
+            kept.erase(row, self._vocabularies.of(version, rules), now)
             return
         # Not captured here yet: a marker row, so that the capture is not stored when it comes.
         session.add(

@@ -85,6 +85,20 @@ def vocabulary(*rule_sets: RuleSet) -> Vocabulary:
     return Vocabulary(tuple(sorted(cuts)), {k: frozenset(v) for k, v in named.items()})
 
 
+@dataclass
+class Vocabularies:
+    """The vocabulary of the active rules, built again only when their version changes (not
+    once per erased lead)."""
+
+    _built: tuple[int, Vocabulary] | None = None
+
+    def of(self, version: int, rules: RuleSet) -> Vocabulary:
+        """The vocabulary of rule set `version` (`rules`) and the defaults."""
+        if self._built is None or self._built[0] != version:
+            self._built = (version, vocabulary(rules))
+        return self._built[1]
+
+
 def _country(code: str | None) -> str | None:
     return code if code and len(code) == 2 and code.isascii() and code.isalpha() else None
 
