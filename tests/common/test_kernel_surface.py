@@ -64,3 +64,42 @@ def test_the_scan_sees_every_form_of_import(tmp_path: Path) -> None:
         "def f():\n    from leadflow.topics import main\n"
     )
     assert [m for _, m in kernel_imports(code)] == ["kafka", "otel", "db", "topics"]
+
+
+def kernel_loops() -> list[set[str]]:
+    """The kernel's import loops (each a set of modules that import one another, imports
+    for type checking included), found by Tarjan's strongly connected components."""
+    graph = {
+        p.stem: {m for _, m in kernel_imports(p) if (KERNEL / f"{m}.py").is_file()}
+        for p in KERNEL.glob("*.py")
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    loops: list[set[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            found = {stack.pop()}
+            while v not in found:
+                found.add(stack.pop())
+            if len(found) > 1:
+                loops.append(found)
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return loops
+
+
+def test_the_runtime_is_the_top_of_the_kernel_nothing_it_builds_on_imports_it_back() -> None:
+    through_runtime = [loop for loop in kernel_loops() if "service" in loop]
+    assert not through_runtime, f"modules importing one another through service: {through_runtime}"

@@ -25,8 +25,7 @@ from leadflow.http import Problem, invalid
 from leadflow.kafka import TOKENS_TOPIC
 
 if TYPE_CHECKING:
-    from leadflow.service import Runtime
-    from leadflow.uow import UnitOfWork
+    from leadflow.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,7 @@ async def issue_token(body: TokenRequest, request: Request, p: AdminOnly) -> Iss
         expires = min(expires, datetime.fromtimestamp(p.expires_at, UTC))
     claims = Claims(new_token_id(), body.role, subject, int(expires.timestamp()))
     issued = store.Issued(claims.token_id, body.role, subject, issuer_of(p), expires, now)
-    runtime: Runtime = request.app.state.runtime
+    runtime: Database = request.app.state.runtime
     async with runtime.transaction() as uow:
         await _keep(uow, issued, store.issued_record(issued))
     log.info("token issued", extra={"token_id": claims.token_id, "role": body.role})
@@ -173,7 +172,7 @@ async def list_tokens(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> TokenList:
-    runtime: Runtime = request.app.state.runtime
+    runtime: Database = request.app.state.runtime
     async with runtime.sessions() as session:
         found = await store.tokens(session, subject=_canonical(subject), limit=limit)
     return TokenList(
@@ -189,7 +188,7 @@ def _canonical(subject: str | None) -> str | None:
 async def _revoke(request: Request, token_ids: list[str]) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     until = now + timedelta(seconds=REVOKED_FOR_SECONDS)
-    runtime: Runtime = request.app.state.runtime
+    runtime: Database = request.app.state.runtime
     async with runtime.transaction() as uow:
         for token_id in token_ids:
             revocation = store.Revoked(token_id, now, until)
@@ -229,7 +228,7 @@ async def revoke_subject(
     _: AdminOnly,
     subject: Annotated[str, Query(min_length=1, max_length=200, pattern=SUBJECT_PATTERN)],
 ) -> RevokedList:
-    runtime: Runtime = request.app.state.runtime
+    runtime: Database = request.app.state.runtime
     async with runtime.sessions() as session:
         live = await store.live_tokens_of(
             session, _canonical(subject) or subject, datetime.now(UTC)
@@ -244,7 +243,7 @@ def install_access(app: FastAPI) -> Callable[[], Coroutine[Any, Any, None]]:
     """Mount the token routes on `app`, make its `Access` and let it read the service's
     revoked table; return the `leadflow.tokens` follower, a worker for the app's runtime."""
     access = access_of(app.state)
-    runtime: Runtime = app.state.runtime
+    runtime: Database = app.state.runtime
     app.include_router(router)
 
     async def load() -> list[tuple[str, float]]:

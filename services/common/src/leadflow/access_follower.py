@@ -23,7 +23,7 @@ from leadflow.http import Problem
 from leadflow.kafka import TOKENS_TOPIC, client_options, stop_quietly
 
 if TYPE_CHECKING:
-    from leadflow.service import Runtime
+    from leadflow.uow import Database
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,11 @@ async def _reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) 
     return True
 
 
-async def follow_tokens(access: Access, runtime: Runtime) -> None:
+async def follow_tokens(access: Access, runtime: Database) -> None:
     """Load the revoked table, then read `leadflow.tokens` from the beginning and follow it
     for ever (no group, no commits: each replica needs every record), keeping each record
     in the service's tables too. While Kafka is away it retries."""
-    settings, catchup = runtime.settings, access.catchup
+    settings, catchup = access.settings, access.catchup
     await _load_first(access)
     while True:
         consumer = AIOKafkaConsumer(

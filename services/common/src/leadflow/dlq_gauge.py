@@ -11,16 +11,18 @@ services consume some topics, so alerts take the `max` by topic.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from leadflow.cli_kafka import dlq_sizes
 from leadflow.events import dlq_topic
 from leadflow.kafka import client_options
 from leadflow.observability import DLQ_PENDING
-from leadflow.schedule import every
+from leadflow.schedule import Worker, every
 
 if TYPE_CHECKING:
-    from leadflow.service import Runtime, Worker
+    from leadflow.bus import EventConsumer
+    from leadflow.settings import Settings
 
 # One pass asks Kafka for two things (offsets, the replay group's marks): bounded, so that a
 # broker that does not answer leaves the gauge as it was and the next pass tries again.
@@ -35,7 +37,17 @@ async def pending_replay(
     return {s.topic.removesuffix(".dlq"): s.pending_replay for s in sizes}
 
 
-def dlq_gauge(runtime: Runtime) -> Worker:
+class Consuming(Protocol):
+    """What the gauge reads of a service's runtime (`service.Runtime` is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def consumers(self) -> Sequence[EventConsumer]: ...
+
+
+def dlq_gauge(runtime: Consuming) -> Worker:
     """A worker setting `leadflow_dlq_pending_replay` every `dlq_gauge_seconds`."""
     settings = runtime.settings
 

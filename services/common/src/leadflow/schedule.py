@@ -5,16 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-if TYPE_CHECKING:  # at run time a leaf: erasure_log, which bus imports, runs on `every`
-    from leadflow.service import Runtime, Worker
+# A leaf of the kernel (the outbox, the bus and erasure_log run on it): it imports none of
+# the modules that build a service, so a runtime is typed here by what a pass uses of it.
+# A worker: a background task of a service (`Runtime.workers`), started and stopped with it.
+Worker = Callable[[], Coroutine[Any, Any, None]]
 
 log = logging.getLogger(__name__)
+
+
+class _Transaction(Protocol):
+    @property
+    def session(self) -> AsyncSession: ...
+
+
+class Transactional(Protocol):
+    """What opens a transaction: a service's `Runtime` (its units of work)."""
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[_Transaction]: ...
 
 
 def every(seconds: float, step: Callable[[], Awaitable[object]]) -> Worker:
@@ -37,7 +50,7 @@ def every(seconds: float, step: Callable[[], Awaitable[object]]) -> Worker:
 
 
 async def purge_older_than(
-    rt: Runtime,
+    rt: Transactional,
     retention_days: float,
     purge: Callable[[AsyncSession, datetime], Awaitable[int]],
     *,

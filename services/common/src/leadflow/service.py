@@ -7,7 +7,7 @@ import contextlib
 import io
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -29,6 +29,7 @@ from leadflow.kafka import ProducerHolder, client_options, physical_topic
 from leadflow.openapi import allow_every_method, document_problems
 from leadflow.otel import Tracing
 from leadflow.outbox import OutboxRelay
+from leadflow.schedule import Worker
 from leadflow.settings import Settings
 from leadflow.tracing import created, parent_of
 from leadflow.uow import UnitOfWork, unit_of_work
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 STUCK_AFTER_SECONDS = 600.0
 # How long a stop waits for cancelled tasks before it goes on without them.
 STOP_SECONDS = 10.0
-Worker = Callable[[], Coroutine[Any, Any, None]]
 T = TypeVar("T")
 R = TypeVar("R")
 

@@ -49,6 +49,16 @@ class Relay(Protocol):
     def wake(self) -> None: ...
 
 
+class Database(Protocol):
+    """A service's database as the kernel's parts below the runtime use it (`service.Runtime`
+    is one): sessions to read, units of work to write."""
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]: ...
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[UnitOfWork]: ...
+
+
 class Staged(NamedTuple):
     """What a unit of work holds for its commit, for tests to look at."""
 
