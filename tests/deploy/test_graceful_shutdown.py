@@ -23,9 +23,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from leadflow.events import Envelope, Lead, LeadCaptured, LeadErased, LeadOutcome, LeadScored
-from support.infra import free_port
 from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
-from support.stack import ADMIN_TOKEN, Proc
+from support.procs import service_proc
+from support.stack import Proc
 
 pytestmark = pytest.mark.kafka
 
@@ -36,20 +36,13 @@ GRACE_SECONDS = 45.0
 
 
 def scoring_proc(data: Path, bootstrap: str, group: str, run: int) -> Proc:
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("LEADFLOW_")},
-        "LEADFLOW_ENV": "dev",
-        "LEADFLOW_ADMIN_TOKEN": ADMIN_TOKEN,
-        "LEADFLOW_KAFKA_BOOTSTRAP": bootstrap,
-        "LEADFLOW_HTTP_PORT": str(port),
-        "LEADFLOW_DATA_DIR": str(data),
-        "LEADFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{data}/lead-scoring.db",
-        "LEADFLOW_CONSUMER_GROUP": group,  # apart from any other lead-scoring on the broker
-        "LEADFLOW_CONSUMER_MAX_BATCH": "50",
-        "LEADFLOW_RELAY_POLL_SECONDS": "0.2",
-    }
-    return Proc("lead-scoring", port, env, data / f"scoring-{run}.log")
+    """lead-scoring in `group`, apart from any other lead-scoring on the broker; none of the
+    environment's own LEADFLOW_* settings."""
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("LEADFLOW_")}
+    return service_proc(
+        "lead-scoring", bootstrap, data, group=group, log=data / f"scoring-{run}.log",
+        inherit=plain, LEADFLOW_CONSUMER_MAX_BATCH="50", LEADFLOW_RELAY_POLL_SECONDS="0.2",
+    )  # fmt: skip
 
 
 def captured(lead_id: uuid.UUID, i: int) -> Envelope:

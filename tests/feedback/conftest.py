@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from feedback.app import MIGRATIONS, build_app
 from feedback.settings import FeedbackSettings
 from leadflow.service import Runtime
+from support.browser import chromium  # noqa: F401  (a fixture: this folder's browser tests)
 from support.databases import migrated
 
 TOKEN = "dev-feedback-test"

@@ -9,12 +9,7 @@ charts are checked in the DOM, and screenshots are taken at laptop (1366×768) a
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
-import shutil
-import subprocess
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,37 +24,15 @@ from feedback.settings import FeedbackSettings
 from leadflow.events import TOPICS, AssignmentReason, LeadAssigned, RepRef
 from leadflow.kafka import ensure_topics, physical_topic
 from leadflow.migrations import upgrade
-from support.infra import ROOT, free_port
+from support.browser import at_each_size, screenshot
 from support.kafka_tools import place_group_at_end
+from support.procs import service_proc
 from support.stack import ADMIN_TOKEN, Proc
 
 pytestmark = pytest.mark.kafka
 
 PERIOD_QUERY = "/?from=2026-03-02&to=2026-03-22"
 TOPIC_PREFIX = "feedback-browser."
-SIZES = {"laptop": (1366, 768, False), "phone": (390, 844, True)}
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    subprocess.run([str(ROOT / "scripts" / "ensure-chromium.sh")], check=True)
-    from selenium import webdriver  # noqa: PLC0415  (installed with the dev tools)
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1366,768", f"--user-data-dir={profile}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports land there
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 TINA = RepRef(rep_id=uuid.UUID(int=3), name="Tina Rep", email="tina@seller.example")
@@ -147,67 +120,18 @@ async def feedback(kafka_bootstrap: str, tmp_path: Path) -> Any:
     await ensure_topics(kafka_bootstrap, prefix=TOPIC_PREFIX)
     topics = [physical_topic(t, TOPIC_PREFIX) for t in TOPICS]
     await place_group_at_end(kafka_bootstrap, group, topics)
-    port = free_port()
-    env = {
-        **os.environ,
-        "LEADFLOW_ENV": "dev",
-        "LEADFLOW_ADMIN_TOKEN": ADMIN_TOKEN,
-        "LEADFLOW_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "LEADFLOW_HTTP_PORT": str(port),
-        "LEADFLOW_DATA_DIR": str(tmp_path),
-        "LEADFLOW_DATABASE_URL": url,
-        "LEADFLOW_CONSUMER_GROUP": group,
-        "LEADFLOW_KAFKA_TOPIC_PREFIX": TOPIC_PREFIX,
+    proc = service_proc(
+        "feedback", kafka_bootstrap, tmp_path, database_url=url, group=group,
+        LEADFLOW_KAFKA_TOPIC_PREFIX=TOPIC_PREFIX,
         # The agreement panel's few leads make measured figures (issue 24).
-        "LEADFLOW_MIN_VERDICTS": "2",
-        "LEADFLOW_MIN_PROJECTION_DAYS": "1",
-    }
-    proc = Proc("feedback", port, env, tmp_path / "feedback.log")
+        LEADFLOW_MIN_VERDICTS="2", LEADFLOW_MIN_PROJECTION_DAYS="1",
+    )  # fmt: skip
     proc.start()
     try:
         await asyncio.to_thread(proc.wait_ready)
         yield proc
     finally:
         proc.terminate()
-
-
-def _screenshot(driver: Any, path: Path, *, full_page: bool) -> None:
-    params: dict[str, Any] = {"format": "png"}
-    if full_page:
-        size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        params |= {
-            "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"],
-                     "scale": 1},
-        }  # fmt: skip
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", params)
-    path.write_bytes(base64.b64decode(shot["data"]))
-
-
-def _at_each_size(
-    driver: Any, page: str, shots: Path, prefix: str, check: Callable[[str, int], None]
-) -> None:
-    """Open `page` at laptop and phone sizes: `check(size name, height)`, no sideways
-    overflow, a full-page screenshot each, kept in var/screenshots/ too."""
-    shots.mkdir()
-    for name, (width, height, mobile) in SIZES.items():
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
-        )
-        driver.get(page)
-        check(name, height)
-        overflow = driver.execute_script(
-            "return document.documentElement.scrollWidth - window.innerWidth"
-        )
-        assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
-        _screenshot(driver, shots / f"{prefix}-{name}.png", full_page=True)
-    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    kept = ROOT / "var" / "screenshots"
-    kept.mkdir(parents=True, exist_ok=True)
-    for shot in shots.iterdir():
-        assert shot.stat().st_size > 10_000, shot  # an image with content, not a blank
-        shutil.copy(shot, kept / shot.name)
 
 
 async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
@@ -274,9 +198,9 @@ async def test_the_dashboard_shows_real_data_on_a_laptop_and_a_phone(
 
     def figures_shown(name: str, _: int) -> None:
         assert driver.find_element(By.ID, "kpi-leads").text == "36"
-        _screenshot(driver, shots / f"dashboard-{name}-top.png", full_page=False)
+        screenshot(driver, shots / f"dashboard-{name}-top.png", full_page=False)
 
-    _at_each_size(driver, page, shots, "dashboard", figures_shown)
+    at_each_size(driver, page, shots, "dashboard", figures_shown)
     # Logging out ends the session on the server: the form is back.
     driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
     WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "login-form"))
@@ -337,7 +261,7 @@ async def test_the_sales_ops_page_shows_the_fairness_ledger_on_a_laptop_and_a_ph
     def table_shown(_: str, __: int) -> None:
         assert driver.find_element(By.CSS_SELECTOR, "#fairness table").size["width"] > 200
 
-    _at_each_size(driver, page, tmp_path / "screenshots", "sales-ops", table_shown)
+    at_each_size(driver, page, tmp_path / "screenshots", "sales-ops", table_shown)
 
 
 async def test_the_agreement_comes_first_green_or_red_for_marketing_and_sales(
@@ -394,4 +318,4 @@ async def test_the_agreement_comes_first_green_or_red_for_marketing_and_sales(
             box = state.rect  # green or red in view, not scrolled off to the right
             assert box["x"] + box["width"] <= width, f"{name}: a promise's status is cut off"
 
-    _at_each_size(driver, page, tmp_path / "screenshots", "agreement", on_the_first_screen)
+    at_each_size(driver, page, tmp_path / "screenshots", "agreement", on_the_first_screen)

@@ -14,7 +14,6 @@ dashboard's browser test takes them.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -26,12 +25,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from feedback_events import captured
-from test_dashboard_browser import _at_each_size, chromium  # noqa: F401  (a fixture)
 
 from leadflow.events import TOPICS, Lead, LeadAssigned
 from leadflow.kafka import ensure_topics, physical_topic
-from support.infra import free_port
+from support.browser import at_each_size
 from support.kafka_tools import eventually, place_group_at_end
+from support.procs import service_proc
 from support.stack import ADMIN_TOKEN, Proc
 
 pytestmark = pytest.mark.kafka
@@ -49,22 +48,10 @@ SIMULATION_PAGE = re.compile(r"/lab/simulations/[0-9a-f]{8}-[0-9a-f-]{27}$")
 
 def _proc(name: str, bootstrap: str, prefix: str, base: Path) -> Proc:
     """A service process on this module's topics, with a database and a group of its own."""
-    data = base / name
-    data.mkdir()
-    port = free_port()
-    env = {
-        **os.environ,
-        "LEADFLOW_ENV": "dev",
-        "LEADFLOW_ADMIN_TOKEN": ADMIN_TOKEN,
-        "LEADFLOW_KAFKA_BOOTSTRAP": bootstrap,
-        "LEADFLOW_HTTP_PORT": str(port),
-        "LEADFLOW_DATA_DIR": str(data),
-        "LEADFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{data}/{name}.db",
-        "LEADFLOW_CONSUMER_GROUP": f"{prefix}{name}",
-        "LEADFLOW_KAFKA_TOPIC_PREFIX": prefix,
-        "LEADFLOW_RELAY_POLL_SECONDS": "0.2",
-    }
-    return Proc(name, port, env, base / f"{name}.log")
+    return service_proc(
+        name, bootstrap, base / name, group=f"{prefix}{name}",
+        LEADFLOW_KAFKA_TOPIC_PREFIX=prefix, LEADFLOW_RELAY_POLL_SECONDS="0.2",
+    )  # fmt: skip
 
 
 @pytest.fixture
@@ -168,7 +155,7 @@ def _report(driver: Any, services: dict[str, Any]) -> str:
 
 
 async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
-    chromium: Any,  # noqa: F811
+    chromium: Any,
     services: dict[str, Any],
     tmp_path: Path,
 ) -> None:
@@ -246,13 +233,13 @@ async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
     def report_shown(_: str, __: int) -> None:
         assert driver.find_element(By.CSS_SELECTOR, "#per-rep table").size["width"] > 200
 
-    _at_each_size(driver, report_page, shots / "report", "lab-report", report_shown)
+    at_each_size(driver, report_page, shots / "report", "lab-report", report_shown)
 
     def list_shown(_: str, __: int) -> None:
         listed = driver.find_elements(By.CSS_SELECTOR, "#simulations tbody tr")
         assert listed[0].get_attribute("data-simulation-id") == simulation_id
 
-    _at_each_size(driver, lab_page, shots / "lab", "lab", list_shown)
+    at_each_size(driver, lab_page, shots / "lab", "lab", list_shown)
 
     # A scoring simulation from the page: a threshold of 90 leaves none of the four (80).
     driver.get(lab_page)
@@ -268,7 +255,7 @@ async def test_a_routing_simulation_run_from_the_lab_page_shows_its_report(
     def scoring_shown(_: str, __: int) -> None:
         assert driver.find_element(By.CSS_SELECTOR, "#outcomes table").size["width"] > 200
 
-    _at_each_size(driver, driver.current_url, shots / "scoring", "lab-scoring", scoring_shown)
+    at_each_size(driver, driver.current_url, shots / "scoring", "lab-scoring", scoring_shown)
     # Both were asked for by the analyst's token (role and token id, nothing personal).
     driver.get(lab_page)
     by = {

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from marketing_intake.app import MIGRATIONS, build_app
 from marketing_intake.settings import IntakeSettings
 from support.apps import build, dispose
+from support.browser import chromium  # noqa: F401  (a fixture: this folder's browser tests)
 from support.intake import MakeApp
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -23,7 +21,7 @@ import httpx
 import pytest
 
 from leadflow.events import decode
-from support.infra import ROOT, free_port
+from support.infra import free_port
 from support.intake import fresh_group, intake_proc
 from support.kafka_tools import end_offsets, read_after
 from support.stack import ADMIN_TOKEN, Proc
@@ -59,34 +57,6 @@ class Site:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    subprocess.run([str(ROOT / "scripts" / "ensure-chromium.sh")], check=True)
-    from selenium import webdriver  # noqa: PLC0415  (installed with the dev tools)
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    profile = tempfile.mkdtemp(prefix="lf-chromium-")
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ hand-out happens once: every lead has one owner per attempt, one `leads.assigned
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import uuid
 from collections import Counter
@@ -39,8 +38,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from leadflow.events import TOPICS, LeadAssigned, decode
 from sales_assignment.models import AssignmentRow, HistoryRow, RepRow
-from support.infra import free_port
 from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
+from support.procs import service_proc
 from support.receiver import Receiver
 from support.stack import ADMIN_TOKEN, Proc
 
@@ -54,21 +53,11 @@ _ASSIGNED = re.compile(r"topic='leads\.qualified', partition=(\d+)")
 
 
 def _replica(i: int, base: Path, bootstrap: str, group: str, database_url: str) -> Proc:
-    data = base / f"replica-{i}"
-    data.mkdir(parents=True)
-    env = {
-        **os.environ,
-        "LEADFLOW_ENV": "dev",
-        "LEADFLOW_ADMIN_TOKEN": ADMIN_TOKEN,
-        "LEADFLOW_KAFKA_BOOTSTRAP": bootstrap,
-        "LEADFLOW_HTTP_PORT": str(free_port()),
-        "LEADFLOW_DATA_DIR": str(data),
-        "LEADFLOW_DATABASE_URL": database_url,
-        "LEADFLOW_CONSUMER_GROUP": group,
-        "LEADFLOW_RELAY_POLL_SECONDS": "0.2",
-        "LEADFLOW_ASSIGNMENT_SLA_SECONDS": "3600",  # no SLA re-routing during the test
-    }
-    return Proc("sales-assignment", int(env["LEADFLOW_HTTP_PORT"]), env, base / f"replica-{i}.log")
+    return service_proc(
+        "sales-assignment", bootstrap, base / f"replica-{i}", database_url=database_url,
+        group=group, log=base / f"replica-{i}.log", LEADFLOW_RELAY_POLL_SECONDS="0.2",
+        LEADFLOW_ASSIGNMENT_SLA_SECONDS="3600",  # no SLA re-routing during the test
+    )  # fmt: skip
 
 
 def _qualified_partitions(proc: Proc) -> set[int] | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 import uuid
@@ -16,7 +15,8 @@ from fastapi import FastAPI
 
 from support.apps import ADMIN
 from support.kafka_tools import place_group_at_end
-from support.stack import ADMIN_TOKEN, Proc
+from support.procs import service_proc
+from support.stack import Proc
 
 ORIGIN = "https://www.example.com"
 MakeApp = Callable[..., Awaitable[FastAPI]]
@@ -55,20 +55,11 @@ async def fresh_group(bootstrap: str) -> str:
 def intake_proc(
     tmp_path: Path, database_url: str, bootstrap: str, port: int, group: str = ""
 ) -> Proc:
-    data = tmp_path / "intake"
-    data.mkdir(exist_ok=True)
-    env = {
-        **os.environ,
-        "LEADFLOW_ENV": "dev",
-        "LEADFLOW_ADMIN_TOKEN": ADMIN_TOKEN,
-        "LEADFLOW_KAFKA_BOOTSTRAP": bootstrap,
-        "LEADFLOW_HTTP_PORT": str(port),
-        "LEADFLOW_DATA_DIR": str(data),
-        "LEADFLOW_DATABASE_URL": database_url,
-        "LEADFLOW_RELAY_POLL_SECONDS": "0.1",
-        "LEADFLOW_CONSUMER_GROUP": group or f"test-intake-{uuid.uuid4().hex[:8]}",
-    }
-    return Proc("marketing-intake", port, env, tmp_path / "intake.log")
+    return service_proc(
+        "marketing-intake", bootstrap, tmp_path / "intake", database_url=database_url,
+        group=group or None, port=port, log=tmp_path / "intake.log",
+        LEADFLOW_RELAY_POLL_SECONDS="0.1",
+    )  # fmt: skip
 
 
 def wait_alive(proc: Proc, timeout: float = 60) -> None:
