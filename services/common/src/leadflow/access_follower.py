@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from leadflow import access_store as store
 from leadflow.access import Access
 from leadflow.http import Problem
-from leadflow.kafka import TOKENS_TOPIC, client_options, stop_quietly
+from leadflow.kafka import TOKENS_TOPIC, follower_consumer, stop_quietly
 
 if TYPE_CHECKING:
     from leadflow.uow import Database
@@ -77,17 +77,10 @@ async def follow_tokens(access: Access, runtime: Database) -> None:
     """Load the revoked table, then read `leadflow.tokens` from the beginning and follow it
     for ever (no group, no commits: each replica needs every record), keeping each record
     in the service's tables too. While Kafka is away it retries."""
-    settings, catchup = access.settings, access.catchup
+    catchup = access.catchup
     await _load_first(access)
     while True:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            client_id=f"{settings.service_name}-tokens",
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            **client_options(settings),
-        )
+        consumer = follower_consumer(access.settings, "tokens", group=None)
         try:
             async with asyncio.timeout(CONNECT_SECONDS):
                 ends = await _connect(consumer)

@@ -18,7 +18,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 from leadflow.events import PII_TOPICS, TOPICS, dlq_topic
-from leadflow.settings import KafkaSettings
+from leadflow.settings import KafkaSettings, Settings
 from leadflow.topic_config import align_configs, wanted_configs
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,23 @@ def client_options(settings: KafkaSettings | None) -> dict[str, Any]:
             sasl_plain_password=password.get_secret_value() if password else None,
         )
     return options
+
+
+def follower_consumer(
+    settings: Settings, name: str, *, group: str | None, **options: Any
+) -> AIOKafkaConsumer:
+    """A consumer for one of a service's own followers (the lab's requests, the token
+    records): client id `<service>-<name>`, offsets committed by hand (never, without a
+    group), from the earliest record when none is committed, with the cluster's security."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=f"{settings.service_name}-{name}",
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **options,
+        **client_options(settings),
+    )
 
 
 _M = 0x5BD1E995

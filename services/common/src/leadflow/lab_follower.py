@@ -12,10 +12,16 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
-from leadflow.kafka import LAB_TOPIC, client_options, physical_topic, stop_quietly
+from leadflow.kafka import (
+    LAB_TOPIC,
+    client_options,
+    follower_consumer,
+    physical_topic,
+    stop_quietly,
+)
 from leadflow.lab import (
     MAX_POLL_INTERVAL_MS,
     LabMessage,
@@ -134,14 +140,8 @@ async def follow(settings: Settings, *, group: str, types: Collection[str], hand
     topic = physical_topic(LAB_TOPIC, settings.kafka_topic_prefix)
     handled = Handled()  # outlives a consumer restarted after a rebalance or an outage
     while True:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            client_id=f"{settings.service_name}-lab",
-            group_id=group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
-            **client_options(settings),
+        consumer = follower_consumer(
+            settings, "lab", group=group, max_poll_interval_ms=MAX_POLL_INTERVAL_MS
         )
         try:
             async with asyncio.timeout(CONNECT_SECONDS):
