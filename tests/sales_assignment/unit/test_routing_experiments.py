@@ -97,6 +97,16 @@ def test_the_variant_rotates_in_its_own_pools_and_leaves_the_others_alone() -> N
     assert other.stored_key("both") != own[0]
 
 
+def test_the_variant_shares_the_pools_it_leaves_alone_and_changes_none_it_is_given() -> None:
+    exp = Experiment(EXP, "x", "split", [RoutingRule("both", pool=[ANN, BOB])], 0.5)
+    state = {"both": {str(ANN): -1, str(BOB): 1}, exp.stored_key("both"): {str(ANN): 0}}
+    before = copy.deepcopy(state)
+    result = exp.route(LeadFacts(lead_id=UUID(int=6)), REPS, state, AccountIndex(), now=NOW)
+    assert state == before
+    assert result.new_rr_state["both"] is state["both"]  # not the variant's: not copied
+    assert result.new_rr_state[exp.stored_key("both")] != before[exp.stored_key("both")]
+
+
 def trial_route(
     trial: Trial, lead: LeadFacts, state: dict[str, dict[str, int]], rules: list[RoutingRule]
 ) -> Assignment | NoRepAvailable:

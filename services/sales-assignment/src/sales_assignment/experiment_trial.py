@@ -59,7 +59,7 @@ class Trial:
         self,
         lead: LeadFacts,
         reps: Sequence[Rep],
-        state: Mapping[str, Mapping[str, int]],
+        state: Mapping[str, dict[str, int]],
         accounts: AccountIndex,
         control: Callable[[], Result],
         *,

@@ -90,7 +90,7 @@ class Experiment:
         self,
         lead: LeadFacts,
         reps: Sequence[Rep],
-        state: Mapping[str, Mapping[str, int]],
+        state: Mapping[str, dict[str, int]],
         accounts: AccountIndex,
         *,
         now: datetime,
@@ -99,17 +99,17 @@ class Experiment:
     ) -> Result:
         """The variant's decision; its `new_rr_state` is the whole `state` with only the
         variant's own pools moved (the caller saves it as it would the control's)."""
-        view = {key: dict(state[stored]) for key, stored in self.pools.items() if stored in state}
+        view = {key: state[stored] for key, stored in self.pools.items() if stored in state}
         policy = RoutingPolicy(rules=self.rules, rr_state=view, accounts=accounts)
         if tried is None:
             result = route(lead, reps, policy, now=now, barred=barred)
         else:
             result = reroute(lead, reps, policy, now=now, tried=tried, barred=barred)
-        merged = {pool: dict(weights) for pool, weights in state.items()}
-        for key, weights in result.new_rr_state.items():
-            if key in self.pools:  # route returns every pool it was given, and the one it moved
-                merged[self.pools[key]] = weights
-        return replace(result, new_rr_state=merged)
+        # The variant's pools over the others, shared as given (nothing changes a pool's
+        # weights in place: routing copies what it moves); route returns every pool it was
+        # given, and the one it moved.
+        own = {self.pools[k]: w for k, w in result.new_rr_state.items() if k in self.pools}
+        return replace(result, new_rr_state={**state, **own})
 
 
 def variant_pools(result: Result, experiment: Experiment) -> dict[str, dict[str, int]]:
