@@ -8,22 +8,21 @@ analyst would (one case as the admin).
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-import pytest
+import httpx
+from fastapi import FastAPI
 from scoring_kit import history
 from typer.testing import CliRunner
 
 from lead_scoring.app import MIGRATIONS, build_app
 from lead_scoring.settings import ScoringSettings
 from leadflow.cli import app as cli
-from support.apps import ADMIN, bearer, build, client, dispose
-from support.apps import served as serve
+from leadflow.events import Lead
+from support.apps import ADMIN, Served, served_by
 from support.infra import closed_port
 
 runner = CliRunner()
@@ -31,30 +30,13 @@ WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
 TOKEN = ADMIN["Authorization"].removeprefix("Bearer ")
 
 
-async def _seed(url: str) -> str:
-    """The history, and an analyst's token issued by the admin."""
-    app = await build(ScoringSettings, build_app, MIGRATIONS, url)
-    try:
-        await history(app)
-        async with client(app) as http:
-            issued = await bearer(http, "analyst")
-    finally:
-        await dispose(app)
-    return issued["Authorization"].removeprefix("Bearer ")
+async def _seed(app: FastAPI, _: httpx.AsyncClient) -> dict[str, Lead]:
+    """The history: five past leads and their verdicts, through the handlers."""
+    return await history(app)
 
 
-class Served(NamedTuple):
-    base: str
-    analyst: str  # its token
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/scoring.db"
-    analyst = asyncio.run(_seed(url))
-    settings = ScoringSettings(admin_token=TOKEN, database_url=url, min_verdicts=2)
-    with serve(build_app(settings)) as base:
-        yield Served(base, analyst)
+# The module's served fixture (read only: a simulation changes nothing).
+served = served_by(ScoringSettings, build_app, MIGRATIONS, _seed, min_verdicts=2)
 
 
 def invoke(served: Served, *args: str, token: str | None = None) -> Any:
@@ -125,5 +107,5 @@ def test_refusals_bad_files_and_no_service_have_their_exit_codes(
         env=WIDE,
     )  # fmt: skip
     assert (wrong.exit_code, "HTTP 401" in wrong.output) == (1, True)
-    r = invoke(Served(f"http://127.0.0.1:{closed_port()}", served.analyst))
+    r = invoke(served._replace(base=f"http://127.0.0.1:{closed_port()}"))
     assert r.exit_code == 2

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +25,8 @@ from sales_assignment.assigning import Assigner
 from sales_assignment.models import AssignmentRow, DeliveryRow, HistoryRow
 from sales_assignment.schemas import RepIn
 from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, bearer, build, client, dispose, served
+from support import apps
+from support.apps import ADMIN, Seed, build, client, dispose
 from support.databases import migrated
 from support.kafka_tools import settled
 
@@ -115,6 +115,20 @@ async def api_rep(http: httpx.AsyncClient, name: str, **fields: Any) -> str:
     assert answer.status_code == 201, answer.text
     rep_id: str = answer.json()["rep_id"]
     return rep_id
+
+
+async def api_rules(http: httpx.AsyncClient, rules: list[dict[str, Any]]) -> int:
+    """The live routing rules put through the API; their version."""
+    r = await http.put("/v1/routing/rules", json={"rules": rules}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    version: int = r.json()["version"]
+    return version
+
+
+async def api_account(http: httpx.AsyncClient, domain: str, rep_id: str) -> None:
+    """The account `domain` given to a rep through the API."""
+    r = await http.put(f"/v1/accounts/{domain}", json={"rep_id": rep_id}, headers=ADMIN)
+    assert r.status_code == 201, r.text
 
 
 async def add_rep(a: Assigner, name: str, **fields: Any) -> uuid.UUID:
@@ -218,36 +232,7 @@ async def one_lead_routed(app: FastAPI, http: httpx.AsyncClient) -> tuple[Assign
     return a, ann
 
 
-Seed = Callable[[FastAPI, httpx.AsyncClient], Awaitable[dict[str, str]]]
-
-
-async def _seeded(url: str, seed: Seed) -> tuple[dict[str, str], str]:
-    """The app on `url`, filled by `seed` (through the API, or its handlers): the rep ids
-    `seed` gave and an analyst token."""
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, url)
-    try:
-        async with client(app) as http:
-            ids = await seed(app, http)
-            analyst = (await bearer(http, "analyst"))["Authorization"].removeprefix("Bearer ")
-    finally:
-        await dispose(app)
-    return ids, analyst
-
-
-def served_by(name: str, seed: Seed) -> Any:
-    """A module's `served` fixture (`served = served_by("rules", _seed)`): sales-assignment
-    served by uvicorn for the module on a SQLite file `seed` filled (no lifespan: nothing
-    talks to Kafka); it gives the base URL, the rep ids `seed` gave and an analyst token."""
-
-    @pytest.fixture(scope="module", name="served")
-    def fixture(
-        tmp_path_factory: pytest.TempPathFactory,
-    ) -> Iterator[tuple[str, dict[str, str], str]]:
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name)}/assignment.db"
-        ids, analyst = asyncio.run(_seeded(url, seed))
-        token = ADMIN["Authorization"].removeprefix("Bearer ")
-        settings = AssignmentSettings(admin_token=token, database_url=url)
-        with served(build_app(settings)) as base:
-            yield base, ids, analyst
-
-    return fixture
+def served_by(seed: Seed) -> Any:
+    """A module's `served` fixture (`served = served_by(_seed)`): sales-assignment served by
+    uvicorn on a SQLite file `seed` filled (support.apps.served_by); `seeded`: the rep ids."""
+    return apps.served_by(AssignmentSettings, build_app, MIGRATIONS, seed)

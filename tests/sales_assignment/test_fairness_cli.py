@@ -7,21 +7,16 @@ the CLI asks it, as an operator would.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-from assignment_kit import handle, qualified
+import httpx
+from assignment_kit import api_rep, handle, qualified, served_by
+from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from leadflow.cli import app as cli
-from sales_assignment.app import MIGRATIONS, build_app
-from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, build, client, dispose
-from support.apps import served as serve
+from support.apps import ADMIN, Served
 from support.infra import closed_port
 
 runner = CliRunner()
@@ -29,36 +24,26 @@ WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
 TOKEN = ADMIN["Authorization"].removeprefix("Bearer ")
 
 
-async def _seed(url: str) -> None:
-    app = await build(AssignmentSettings, build_app, MIGRATIONS, url)
-    try:
-        async with client(app) as http:
-            for name, weight in (("Ann", 2), ("Bob", 1)):
-                doc = {"name": name, "email": f"{name.lower()}@seller.example", "weight": weight}
-                assert (await http.post("/v1/reps", json=doc, headers=ADMIN)).status_code == 201
-        for _ in range(3):
-            await handle(app.state.assigner, qualified(country="DE"))
-    finally:
-        await dispose(app)
+async def _seed(app: FastAPI, http: httpx.AsyncClient) -> dict[str, str]:
+    """Ann (weight 2) and Bob (1), and three leads routed by the handler."""
+    ids = {"Ann": await api_rep(http, "Ann", weight=2), "Bob": await api_rep(http, "Bob", weight=1)}
+    for _ in range(3):
+        await handle(app.state.assigner, qualified(country="DE"))
+    return ids
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/assignment.db"
-    asyncio.run(_seed(url))
-    settings = AssignmentSettings(admin_token=TOKEN, database_url=url)
-    with serve(build_app(settings)) as base:
-        yield base
+served = served_by(_seed)  # the module's served fixture (read only: its tests change nothing)
 
 
 def invoke(*args: str) -> Any:
     return runner.invoke(cli, ["routing", "fairness", *args], env=WIDE)
 
 
-def test_the_cli_prints_expected_and_actual_leads_per_rep(served: str) -> None:
+def test_the_cli_prints_expected_and_actual_leads_per_rep(served: Served) -> None:
+    base = served.base
     today = datetime.now(UTC).date()
     window = ("--from", str(today), "--to", str(today + timedelta(days=1)))
-    r = invoke("--assignment-url", served, "--token", TOKEN, *window)
+    r = invoke("--assignment-url", base, "--token", TOKEN, *window)
     assert r.exit_code == 0, r.output
     rows = {line.split("│")[1].strip(): line for line in r.output.splitlines() if "│" in line}
     # 2:1 over three decisions: Ann expects 2 and got 2, Bob expects 1 and got 1.
@@ -67,19 +52,20 @@ def test_the_cli_prints_expected_and_actual_leads_per_rep(served: str) -> None:
     assert [c.strip() for c in rows["Ann"].split("│")[6:7]] == ["0"]  # declined
     assert "3 decision(s)" in r.output
 
-    r = invoke("--assignment-url", served, "--token", TOKEN, "--json", *window)
+    r = invoke("--assignment-url", base, "--token", TOKEN, "--json", *window)
     assert r.exit_code == 0, r.output
     assert '"decisions": 3' in r.output
 
 
-def test_a_bad_window_or_token_exits_1_and_no_service_exits_2(served: str) -> None:
+def test_a_bad_window_or_token_exits_1_and_no_service_exits_2(served: Served) -> None:
+    base = served.base
     r = invoke(
-        "--assignment-url", served, "--token", TOKEN, "--from", "2027-01-02", "--to", "2027-01-01"
+        "--assignment-url", base, "--token", TOKEN, "--from", "2027-01-02", "--to", "2027-01-01"
     )
     assert r.exit_code == 1
     assert "to: must not be before from" in r.output
     r = invoke(
-        "--assignment-url", served, "--token", "wrong", "--from", "2027-01-01", "--to", "2027-01-02"
+        "--assignment-url", base, "--token", "wrong", "--from", "2027-01-01", "--to", "2027-01-02"
     )
     assert (r.exit_code, "HTTP 401" in r.output) == (1, True)
     closed = f"http://127.0.0.1:{closed_port()}"

@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import api_rep, served_by
+from assignment_kit import api_account, api_rep, api_rules, served_by
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from leadflow.cli import app as cli
-from support.apps import ADMIN
+from support.apps import ADMIN, Served
 from support.infra import closed_port
 
 runner = CliRunner()
@@ -44,14 +44,12 @@ async def _seed(_: FastAPI, http: httpx.AsyncClient) -> dict[str, str]:
         {"name": "us", "countries": ["US"], "pool": "territory"},
         {"name": "retail", "industries": ["Retail"], "pool": [ids["Dev"]]},
     ]  # fmt: skip
-    r = await http.put("/v1/routing/rules", json={"rules": rules}, headers=ADMIN)
-    assert r.status_code == 200, r.text
-    r = await http.put("/v1/accounts/acme.com", json={"rep_id": ids["Cara"]}, headers=ADMIN)
-    assert r.status_code == 201, r.text
+    await api_rules(http, rules)
+    await api_account(http, "acme.com", ids["Cara"])
     return ids
 
 
-served = served_by("rules", _seed)  # the module's served fixture
+served = served_by(_seed)  # the module's served fixture
 
 
 def invoke(base: str, token: str, *args: str) -> Any:
@@ -70,7 +68,7 @@ def rows(output: str) -> dict[str, list[str]]:
 
 
 def test_the_example_file_passes_with_an_analyst_token(
-    served: tuple[str, dict[str, str], str],
+    served: Served,
 ) -> None:
     base, _, analyst = served
     r = invoke(base, analyst, str(EXAMPLE))
@@ -86,9 +84,7 @@ def test_the_example_file_passes_with_an_analyst_token(
     assert "7 passed, 0 failed" in r.output
 
 
-def test_a_draft_that_moves_a_case_exits_1_naming_it(
-    served: tuple[str, dict[str, str], str], tmp_path: Path
-) -> None:
+def test_a_draft_that_moves_a_case_exits_1_naming_it(served: Served, tmp_path: Path) -> None:
     base, ids, _ = served
     draft = tmp_path / "draft.json"
     rules = [{"name": "dach-enterprise", "countries": ["DACH"], "pool": [ids["Dev"]]}]
@@ -138,7 +134,7 @@ def test_a_draft_that_moves_a_case_exits_1_naming_it(
     ],
 )  # fmt: skip
 def test_a_bad_file_exits_2_naming_the_line_and_field(
-    served: tuple[str, dict[str, str], str], tmp_path: Path, text: str, message: str
+    served: Served, tmp_path: Path, text: str, message: str
 ) -> None:
     base, _, _ = served
     path = tmp_path / "CASES.yaml"
@@ -149,7 +145,7 @@ def test_a_bad_file_exits_2_naming_the_line_and_field(
 
 
 def test_a_value_the_service_refuses_is_named_at_its_line_and_no_service_is_2(
-    served: tuple[str, dict[str, str], str], tmp_path: Path
+    served: Served, tmp_path: Path
 ) -> None:
     base, _, _ = served
     path = tmp_path / "CASES.yaml"

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import api_rep, body, deliveries, qualified
+from assignment_kit import api_rep, api_rules, body, deliveries, qualified
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -68,18 +68,11 @@ async def end(http: httpx.AsyncClient, experiment_id: str, promote: bool) -> dic
     return doc
 
 
-async def put_rules(http: httpx.AsyncClient, rules: list[dict[str, Any]]) -> int:
-    r = await http.put("/v1/routing/rules", json={"rules": rules}, headers=ADMIN)
-    assert r.status_code == 200, r.text
-    version: int = r.json()["version"]
-    return version
-
-
 async def test_a_split_routes_its_share_by_the_variant_rules_and_stamps_the_arm(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
     ann, bob, cid = [await api_rep(http, n) for n in ("Ann", "Bob", "Cid")]
-    assert await put_rules(http, [{"name": "ann-only", "pool": [ann]}]) == 1
+    assert await api_rules(http, [{"name": "ann-only", "pool": [ann]}]) == 1
     exp = await start(
         http, name="pair", mode="split", share=0.3, rules=[{"name": "pair", "pool": [bob, cid]}]
     )
@@ -169,7 +162,7 @@ async def test_ending_without_promote_leaves_the_rules_and_with_promote_stores_a
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
     ann, bob = [await api_rep(http, n) for n in ("Ann", "Bob")]
-    await put_rules(http, [{"name": "ann-only", "pool": [ann]}])
+    await api_rules(http, [{"name": "ann-only", "pool": [ann]}])
     variant = [{"name": "bob-only", "pool": [bob]}]
     tried = await start(http, name="try", mode="split", share=0.5, rules=variant)
     await route_all(app, ids(10, "try"))
@@ -275,7 +268,7 @@ async def test_a_shadow_records_queued_decisions_only_and_cannot_promote_a_retir
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
     ann, bob = [await api_rep(http, n) for n in ("Ann", "Bob")]
-    await put_rules(http, [{"name": "ann-only", "pool": [ann]}])
+    await api_rules(http, [{"name": "ann-only", "pool": [ann]}])
     r = await http.patch(f"/v1/reps/{ann}", json={"active": False}, headers=ADMIN)
     assert r.status_code == 200, r.text
     exp = await start(http, name="bob", mode="shadow", rules=[{"name": "b", "pool": [bob]}])
@@ -302,12 +295,12 @@ async def test_promoting_over_rules_changed_since_the_start_is_409_until_the_adm
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
     ann, bob = [await api_rep(http, n) for n in ("Ann", "Bob")]
-    assert await put_rules(http, [{"name": "ann-only", "pool": [ann]}]) == 1
+    assert await api_rules(http, [{"name": "ann-only", "pool": [ann]}]) == 1
     variant = [{"name": "bob-only", "pool": [bob]}]
     exp = await start(http, name="late", mode="split", share=0.5, rules=variant)
     assert (exp["base_version"], exp["active_version"], exp["control_changed"]) == (1, 1, False)
     v2 = [{"name": "vip", "countries": ["DE"], "pool": [ann]}, {"name": "ann-only", "pool": [ann]}]
-    assert await put_rules(http, v2) == 2  # the control arm changes mid-experiment
+    assert await api_rules(http, v2) == 2  # the control arm changes mid-experiment
     seen = await experiment(http, exp["experiment_id"])
     assert (seen["base_version"], seen["active_version"], seen["control_changed"]) == (1, 2, True)
 

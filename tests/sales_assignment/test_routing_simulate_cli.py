@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from leadflow.cli import app as cli
-from support.apps import ADMIN
+from support.apps import ADMIN, Served
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250", "NO_COLOR": "1"}
@@ -36,7 +36,7 @@ async def _seed(app: FastAPI, http: httpx.AsyncClient) -> dict[str, str]:
     return ids
 
 
-served = served_by("simulate", _seed)  # the module's served fixture
+served = served_by(_seed)  # the module's served fixture
 
 
 def invoke(base: str, token: str, *args: str) -> Any:
@@ -53,9 +53,7 @@ def per_rep(output: str) -> dict[str, list[str]]:
     }
 
 
-def test_deactivating_a_rep_prints_the_report_and_gates_ci(
-    served: tuple[str, dict[str, str], str], tmp_path: Path
-) -> None:
+def test_deactivating_a_rep_prints_the_report_and_gates_ci(served: Served, tmp_path: Path) -> None:
     base, ids, analyst = served
     r = invoke(base, analyst)
     assert r.exit_code == 0, r.output
@@ -80,9 +78,7 @@ def test_deactivating_a_rep_prints_the_report_and_gates_ci(
     assert json.loads(r.output)["moved_total"] == 6
 
 
-def test_a_refused_request_exits_2_naming_the_field(
-    served: tuple[str, dict[str, str], str], tmp_path: Path
-) -> None:
+def test_a_refused_request_exits_2_naming_the_field(served: Served, tmp_path: Path) -> None:
     base, _, analyst = served
     draft = tmp_path / "draft.json"
     draft.write_text(json.dumps([{"name": "x", "countries": ["Narnia"]}]))

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import api_rep, handle, qualified
+from assignment_kit import api_account, api_rep, api_rules, handle, qualified
 from fastapi import FastAPI
 from sqlalchemy import MetaData, select
 
@@ -39,10 +39,8 @@ async def team(http: httpx.AsyncClient) -> dict[str, str]:
         {"name": "fr", "countries": ["FR"], "pool": [ids["Dee"]]},
         {"name": "retail", "industries": ["Retail"], "pool": [ids["Bob"]]},
     ]  # fmt: skip
-    r = await http.put("/v1/routing/rules", json={"rules": rules}, headers=ADMIN)
-    assert r.status_code == 200, r.text
-    r = await http.put("/v1/accounts/acme.com", json={"rep_id": ids["Cid"]}, headers=ADMIN)
-    assert r.status_code == 201, r.text
+    await api_rules(http, rules)
+    await api_account(http, "acme.com", ids["Cid"])
     return ids
 
 

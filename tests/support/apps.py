@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -143,3 +144,47 @@ def served(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+Seed = Callable[[FastAPI, httpx.AsyncClient], Awaitable[Any]]
+
+
+class Served(NamedTuple):
+    """A service served by uvicorn for the CLI tests."""
+
+    base: str  # its base URL
+    seeded: Any  # what the seed gave (rep ids, leads…)
+    analyst: str  # an analyst's token, issued by the admin
+
+
+def served_by(
+    settings_cls: type[S],
+    build_app: Callable[[S], FastAPI],
+    migrations: Path,
+    seed: Seed,
+    **settings: Any,
+) -> Any:
+    """A module's `served` fixture (`served = served_by(..., _seed)`): the service on a
+    SQLite file `seed(app, client)` filled (through the API, or its handlers), then served
+    by uvicorn with `settings` (no lifespan: nothing talks to Kafka); it gives a `Served`."""
+
+    async def seeded(url: str) -> tuple[Any, str]:
+        app = await build(settings_cls, build_app, migrations, url)
+        try:
+            async with client(app) as http:
+                given = await seed(app, http)
+                analyst = (await bearer(http, "analyst"))["Authorization"]
+        finally:
+            await dispose(app)
+        return given, analyst.removeprefix("Bearer ")
+
+    @pytest.fixture(scope="module", name="served")
+    def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('served')}/service.db"
+        given, analyst = asyncio.run(seeded(url))
+        token = ADMIN["Authorization"].removeprefix("Bearer ")
+        app = build_app(settings_cls(admin_token=token, database_url=url, **settings))
+        with served(app) as base:
+            yield Served(base, given, analyst)
+
+    return fixture
