@@ -30,7 +30,8 @@ from support.apps import ADMIN, build, client, dispose, outbox, registered, runt
 
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    a = await build(ScoringSettings, build_app, MIGRATIONS, database_url)
+    # Every value of one lead is learned (the minimum support has its own tests).
+    a = await build(ScoringSettings, build_app, MIGRATIONS, database_url, learn_min_support=1)
     yield a
     await dispose(a)
 

@@ -111,7 +111,9 @@ async def put_rules(
     summary="What won, lost and rejected outcomes taught the model, per attribute value",
     description=roles_text("admin", "analyst")
     + " Per attribute value: won, lost and rejected MQLs, win_rate (won of all three) and "
-    "the learned weight. A rejection teaches as much as two lost deals.",
+    "the learned weight. A rejection teaches as much as two lost deals. A typed value "
+    "(industry, country, source, utm_medium, utm_campaign) is listed only once at least "
+    "LEADFLOW_LEARN_MIN_SUPPORT leads with a verdict share it: rarer ones are not stored.",
 )
 async def get_model(s: ScorerDep, _: Reader) -> ModelOut:
     return ModelOut.model_validate(await s.learned())

@@ -22,7 +22,11 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def build_app(settings: ScoringSettings) -> FastAPI:
     runtime = Runtime.build(settings)
-    scorer = Scorer(runtime, timedelta(days=settings.recycle_cooldown_days))
+    scorer = Scorer(
+        runtime,
+        timedelta(days=settings.recycle_cooldown_days),
+        min_support=settings.learn_min_support,
+    )
     # Scoring skips the events of an erased lead, so its tombstones come after its last
     # score of the lead.
     eraser = LogEraser(

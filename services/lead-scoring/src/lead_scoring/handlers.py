@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_scoring import kept, recycling, repo
+from lead_scoring import kept, recycling, repo, support
 from lead_scoring.domain import Score, learned_weight, score
 from lead_scoring.model import LearnedModel
 from lead_scoring.models import ERASED_UNSCORED, LeadScore, RuleSetVersion
@@ -131,6 +131,7 @@ class Scorer:
 
     rt: Runtime
     recycle_cooldown: timedelta = DEFAULT_COOLDOWN
+    min_support: int = support.DEFAULT_MIN_SUPPORT  # LEADFLOW_LEARN_MIN_SUPPORT
     _rules: tuple[int, RuleSet] = (0, DEFAULT_RULES)
     _model: tuple[int, LearnedModel | None] = (0, None)
     _rules_checked: float = -1e9
@@ -162,7 +163,8 @@ class Scorer:
             revision = await repo.model_revision(session)
             if revision != self._model[0]:
                 state = await repo.load_model(session)
-                self._model = (revision, LearnedModel.from_doc(state.doc) if state else None)
+                model = support.restored(state.doc, self.min_support) if state else None
+                self._model = (revision, model)
             self._model_checked = now
         return self._model[1]
 
@@ -204,13 +206,12 @@ class Scorer:
             recycling.reject(row, ev, datetime.now(UTC))
         if row.outcome in VERDICTS:
             return
-        state = await repo.load_model(session, for_update=True)
-        model = LearnedModel.from_doc(state.doc) if state is not None else LearnedModel()
+        state = await repo.load_model(session, for_update=True)  # verdicts learn one by one
+        model = support.restored(state.doc, self.min_support) if state else LearnedModel()
         lead = Lead.model_validate(row.lead)
-        if ev.stage == "rejected":
-            model.reject(lead)
-        else:
-            model.update(lead, won=ev.stage == "won")
+        pending = support.unlearned(model, lead, self.min_support)
+        shared = await repo.shared_verdicts(session, row.lead_id, pending, VERDICTS)
+        support.learn(model, lead, ev.stage, shared, self.min_support)
         revision = await repo.save_model(session, state, model.to_doc())
         row.outcome = ev.stage
         if ev.stage == "won":  # the MQL's revenue, for scoring simulations (ISO 4217 codes)

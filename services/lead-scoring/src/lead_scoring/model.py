@@ -19,7 +19,7 @@ as a weight's variance falls).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -123,27 +123,30 @@ class LearnedModel:
         mu = sum(self.mean.get(f, 0.0) for f in feats)
         return mu, sum(self._variance(f) for f in feats)
 
-    def update(self, lead: Lead, won: bool) -> None:
-        """Learn from one won or lost lead, in O(number of attributes)."""
+    def update(self, lead: Lead, won: bool, skip: Collection[str] = ()) -> None:
+        """Learn from one won or lost lead, in O(number of attributes); the features in
+        `skip` (values too rare to keep, `support`) weigh in at their prior but stay unstored."""
         feats = self._features(lead)
-        self._learn(feats, won)
+        self._learn(feats, won, skip)
         for f in feats:
             counts = self.won if won else self.lost
-            counts[f] = counts.get(f, 0) + 1
+            if f not in skip:
+                counts[f] = counts.get(f, 0) + 1
         self.n_outcomes += 1
         self.n_won += int(won)
 
-    def reject(self, lead: Lead) -> None:
+    def reject(self, lead: Lead, skip: Collection[str] = ()) -> None:
         """Learn from one rejected MQL: a negative example worth REJECTION_WEIGHT lost deals."""
         feats = self._features(lead)
         for _ in range(REJECTION_WEIGHT):
-            self._learn(feats, False)
+            self._learn(feats, False, skip)
         for f in feats:
-            self.rejected[f] = self.rejected.get(f, 0) + 1
+            if f not in skip:
+                self.rejected[f] = self.rejected.get(f, 0) + 1
         self.n_outcomes += 1
         self.n_rejected += 1
 
-    def _learn(self, feats: list[str], won: bool) -> None:
+    def _learn(self, feats: list[str], won: bool, skip: Collection[str] = ()) -> None:
         """One assumed-density-filtering step of the probit weights towards `won`."""
         y = 1.0 if won else -1.0
         mu, var = self._moments(feats)
@@ -151,6 +154,8 @@ class LearnedModel:
         s = math.sqrt(s2)
         v, w = _v_w(y * mu / s)
         for f in feats:
+            if f in skip:
+                continue
             sigma2 = self._variance(f)
             self.mean[f] = self.mean.get(f, 0.0) + y * sigma2 / s * v
             # Floor keeps a heavily seen weight able to move a little if the world drifts.

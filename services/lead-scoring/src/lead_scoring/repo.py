@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, select, update
+from sqlalchemy import Row, String, Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lead_scoring.model import attributes
 from lead_scoring.models import ERASED_UNSCORED, LeadScore, ModelState, RuleSetVersion
+from lead_scoring.support import Tally
 from leadflow.events import Lead
 from leadflow.sql import any_of
 from leadflow.uow import UnitOfWork
@@ -133,6 +135,48 @@ async def save_model(session: AsyncSession, state: ModelState | None, doc: dict[
     state.doc = doc
     state.updated_at = now
     return state.revision
+
+
+# Where each typed attribute of the learned model (`support.TYPED`) is in a stored lead.
+_TYPED_PATHS: dict[str, tuple[str, ...]] = {
+    "industry": ("industry",),
+    "country": ("country",),
+    "source": ("attribution", "source"),
+    "utm_medium": ("attribution", "utm_medium"),
+    "utm_campaign": ("attribution", "utm_campaign"),
+}
+
+
+async def shared_verdicts(
+    session: AsyncSession,
+    lead_id: uuid.UUID,
+    values: Mapping[str, str],
+    verdicts: Collection[str],
+) -> dict[str, Tally]:
+    """Per attribute of `values` (the model's form of a lead's typed values), the verdicts
+    of the other leads with the same value; an erased lead's row holds no lead: not counted."""
+    if not values:
+        return {}
+    # The database narrows the rows down by a loose match; the model's own derivation of
+    # each candidate's values decides.
+    loose = [
+        func.lower(LeadScore.lead[_TYPED_PATHS[attr]].as_string(), type_=String).contains(
+            value, autoescape=True
+        )
+        for attr, value in values.items()
+    ]
+    stmt = select(LeadScore.lead, LeadScore.outcome).where(
+        LeadScore.lead_id != lead_id, LeadScore.outcome.in_(verdicts), or_(*loose)
+    )
+    tallies = dict.fromkeys(values, Tally())
+    for lead, stage in await session.execute(stmt):
+        if lead is None:
+            continue
+        theirs = attributes(Lead.model_validate(lead))
+        for attr, value in values.items():
+            if theirs[attr] == value:
+                tallies[attr] = tallies[attr].counted(stage)
+    return tallies
 
 
 SIMULATION_CHUNK = 1000  # rows a scoring simulation holds at once, whatever its window

@@ -30,3 +30,9 @@ class ScoringSettings(Settings):
     # and a worker thread while it scores (the live scoring shares both): beyond, POST
     # /v1/scoring/simulations answers 429 and the lab channel waits for a slot.
     simulations_max_running: int = Field(default=2, ge=1, le=16)
+
+    # The learned model's minimum support: a typed value (industry, country, source,
+    # utm_medium, utm_campaign) gets its own weight only once this many distinct leads with
+    # a verdict share it; rarer values are not stored in the model at all
+    # (`lead_scoring.support`), so what one person typed cannot outlive their erasure there.
+    learn_min_support: int = Field(default=5, ge=1, le=1000)

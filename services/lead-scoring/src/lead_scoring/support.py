@@ -1,0 +1,106 @@
+"""Minimum support: the learned model keeps a typed value only once enough leads share it.
+
+The values a lead's sender types (industry, country, source, utm_medium, utm_campaign) may
+name the person ("jane doe consulting"), and the model is an aggregate that outlives every
+lead's erasure. So such a value gets its own weight and counts only once at least
+`min_support` distinct leads with a verdict share it (LEADFLOW_LEARN_MIN_SUPPORT). Until
+then its leads' verdicts teach everything else about them (the base rate, their size band,
+a common country) and the value itself is stored nowhere but on those leads' own rows,
+which erasure clears. The verdict that makes it common starts its counts at all its leads'
+verdicts and its weight learns from that verdict on. The closed vocabularies (size band,
+seniority, email type) and "unknown" are always learned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from lead_scoring.model import UNKNOWN, LearnedModel, attributes
+from leadflow.events import Lead
+
+DEFAULT_MIN_SUPPORT = 5  # LEADFLOW_LEARN_MIN_SUPPORT
+#: The attributes whose values are typed by whoever sent the lead.
+TYPED: frozenset[str] = frozenset({"industry", "country", "source", "utm_medium", "utm_campaign"})
+
+
+class Tally(NamedTuple):
+    """Verdicts of the other leads sharing a value."""
+
+    won: int = 0
+    lost: int = 0
+    rejected: int = 0
+
+    def counted(self, stage: str) -> Tally:
+        """This tally with one more verdict at `stage` (won, lost or rejected)."""
+        return self._replace(**{stage: getattr(self, stage) + 1})
+
+
+def _typed(feature: str) -> bool:
+    attr, _, value = feature.partition("=")
+    return attr in TYPED and value != UNKNOWN
+
+
+def _seen(model: LearnedModel, feature: str) -> int:
+    return model.won.get(feature, 0) + model.lost.get(feature, 0) + model.rejected.get(feature, 0)
+
+
+def knows(model: LearnedModel, feature: str) -> bool:
+    """Whether the model keeps a weight or counts for a feature ("attribute=value")."""
+    return feature in model.mean or _seen(model, feature) > 0
+
+
+def unlearned(model: LearnedModel, lead: Lead, min_support: int) -> dict[str, str]:
+    """The lead's typed values (attribute -> value) the model keeps nothing of yet: whose
+    support `learn` needs; empty when every value is learned at once (min_support 1)."""
+    if min_support <= 1:
+        return {}
+    return {
+        attr: value
+        for attr, value in attributes(lead).items()
+        if _typed(f"{attr}={value}") and not knows(model, f"{attr}={value}")
+    }
+
+
+def learn(
+    model: LearnedModel,
+    lead: Lead,
+    stage: str,
+    shared: Mapping[str, Tally],
+    min_support: int,
+) -> None:
+    """Teach the model one verdict (won, lost or rejected) of a lead. `shared` holds, per
+    attribute of `unlearned`, the verdicts of the other leads with the same value: a value
+    that this lead brings to `min_support` leads is learned, a rarer one left out."""
+    rare: set[str] = set()
+    for attr, value in unlearned(model, lead, min_support).items():
+        tally = shared.get(attr, Tally())
+        if sum(tally) + 1 >= min_support:  # its counts start at the other leads' verdicts
+            feature = f"{attr}={value}"
+            for counts, n in zip((model.won, model.lost, model.rejected), tally, strict=True):
+                if n:
+                    counts[feature] = n
+        else:
+            rare.add(f"{attr}={value}")
+    if stage == "rejected":
+        model.reject(lead, skip=rare)
+    else:
+        model.update(lead, won=stage == "won", skip=rare)
+
+
+def prune(model: LearnedModel, min_support: int) -> bool:
+    """Drop the typed values fewer than `min_support` outcomes taught (a model saved before
+    the minimum, or under a lower one); whether any went."""
+    features = model.mean.keys() | model.won.keys() | model.lost.keys() | model.rejected.keys()
+    rare = {f for f in features if _typed(f) and _seen(model, f) < min_support}
+    for table in (model.mean, model.variance, model.won, model.lost, model.rejected):
+        for f in rare:
+            table.pop(f, None)
+    return bool(rare)
+
+
+def restored(doc: dict[str, Any], min_support: int) -> LearnedModel:
+    """A stored model as the service uses it: without values rarer than the minimum."""
+    model = LearnedModel.from_doc(doc)
+    prune(model, min_support)
+    return model

@@ -1,0 +1,133 @@
+"""The learned model keeps a value as its own weight only once enough leads share it: an
+industry or campaign one person typed ("jane doe consulting") is never stored by value, so
+it cannot outlive that person's erasure inside the model. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from scoring_kit import deliver, lead, outcome
+
+from lead_scoring.app import MIGRATIONS, build_app
+from lead_scoring.models import ModelState
+from lead_scoring.settings import ScoringSettings
+from leadflow.events import Attribution, Lead, LeadCaptured, LeadErased
+from leadflow.migrations import upgrade
+from support.apps import build, dispose, runtime
+from support.db_text import database_text, insert_row
+
+pytestmark = pytest.mark.postgres
+
+RARE_INDUSTRY = "Jane Doe Consulting"
+RARE_CAMPAIGN = "jane-doe-spring-offer"
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    a = await build(ScoringSettings, build_app, MIGRATIONS, database_url)  # the default: 5
+    yield a
+    await dispose(a)
+
+
+def cto(industry: str = "software", campaign: str | None = None, n: int = 0) -> Lead:
+    return lead(
+        email=f"cto{n}@bigco{n}.example.com", job_title="CTO", company_size=400,
+        industry=industry, country="DE",
+        attribution=Attribution(source="webinar", utm_campaign=campaign),
+    )  # fmt: skip
+
+
+async def stored_model(app: FastAPI) -> dict[str, Any]:
+    async with runtime(app).sessions() as s:
+        doc: dict[str, Any] = (await s.scalars(sa.select(ModelState.doc))).one()
+    return doc
+
+
+async def test_a_value_fewer_leads_share_than_the_minimum_is_not_in_the_stored_model(
+    app: FastAPI, database_url: str
+) -> None:
+    rare = cto(RARE_INDUSTRY, RARE_CAMPAIGN)
+    common = [cto(n=n) for n in range(5)]  # software, five leads: learned
+    for x in (rare, *common):
+        await deliver(app, LeadCaptured(lead_id=x.lead_id, lead=x))
+    await deliver(app, outcome(rare.lead_id, "won"))
+    for i, x in enumerate(common):
+        await deliver(app, outcome(x.lead_id, "won" if i % 2 else "lost"))
+    features = (await stored_model(app))["features"]
+    assert "industry=software" in features
+    assert (features["industry=software"]["won"], features["industry=software"]["lost"]) == (2, 3)
+    text = json.dumps(await stored_model(app)).lower()
+    assert RARE_INDUSTRY.lower() not in text
+    assert RARE_CAMPAIGN not in text
+    # The rare lead still taught what it shares with others (its country, its source).
+    assert features["country=de"]["won"] == 3
+    # Once the person is erased, nothing in the database holds what they typed.
+    await deliver(app, LeadErased(lead_id=rare.lead_id, erased_at=datetime.now(UTC)))
+    everything = (await database_text(database_url)).lower()
+    assert RARE_INDUSTRY.lower() not in everything
+    assert RARE_CAMPAIGN not in everything
+
+
+async def test_a_value_is_learned_from_the_lead_that_makes_it_common(app: FastAPI) -> None:
+    shared = [cto("Acme Widgets", n=n) for n in range(5)]
+    for x in shared:
+        await deliver(app, LeadCaptured(lead_id=x.lead_id, lead=x))
+    for x in shared[:4]:
+        await deliver(app, outcome(x.lead_id, "lost"))
+    assert "industry=acme widgets" not in (await stored_model(app))["features"]
+    await deliver(app, outcome(shared[4].lead_id, "won"))
+    acme = (await stored_model(app))["features"]["industry=acme widgets"]
+    # Its counts are its five leads' verdicts; its weight learned from the fifth on.
+    assert (acme["won"], acme["lost"], acme["rejected"]) == (1, 4, 0)
+    assert acme["mean"] > 0
+
+
+async def test_an_existing_model_with_rare_values_is_cleaned_by_the_migration(
+    database_url: str,
+) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0005")
+
+    def feature(won: int, lost: int, rejected: int = 0) -> dict[str, Any]:
+        return {"mean": 0.1, "variance": 0.1, "won": won, "lost": lost, "rejected": rejected}
+
+    doc = {
+        "format": "leadflow.learned.bayes-probit.v1", "prior_variance": 0.15,
+        "bias_prior_variance": 1.0, "beta": 1.0, "n_outcomes": 7, "n_won": 3,
+        "n_rejected": 1,
+        "features": {
+            "bias": feature(3, 3, 1), "industry=software": feature(3, 2),
+            "industry=jane doe consulting": feature(0, 1),
+            "utm_campaign=jane-doe-spring-offer": feature(0, 0, 1),
+            "country=de": feature(3, 3, 1), "size_band=5000+": feature(1, 0),
+            "industry=unknown": feature(0, 1),
+        },
+    }  # fmt: skip
+    table = sa.table(
+        "model_state",
+        sa.column("name", sa.String()),
+        sa.column("revision", sa.Integer()),
+        sa.column("doc", sa.JSON()),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
+    await insert_row(database_url, table, name="default", revision=3, doc=doc,
+                     updated_at=datetime.now(UTC))  # fmt: skip
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    app = await build(ScoringSettings, build_app, MIGRATIONS, database_url)
+    try:
+        async with runtime(app).sessions() as s:
+            state = (await s.scalars(sa.select(ModelState))).one()
+            cleaned, revision = state.doc, state.revision
+    finally:
+        await dispose(app)
+    assert set(cleaned["features"]) == {
+        "bias", "industry=software", "country=de", "size_band=5000+", "industry=unknown",
+    }  # fmt: skip
+    assert revision == 4  # replicas reload it
+    assert cleaned["n_outcomes"] == 7
