@@ -20,21 +20,18 @@ from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 from leadflow.kafka import ensure_topics
 from support.databases import drop_templates
 from support.infra import PG_POOL, LocalKafka, fresh_pg_database
+from support.private import PrivateKafka
 from support.receiver import Receiver
 from support.stack import Stack
 
 TESTS = Path(__file__).resolve().parent
 # Run after the parallel phase, alone: the chaos burst loads both cores while it kills services
-# and restarts its own broker and PostgreSQL on a schedule, and test_poison puts poison on
-# every contract topic of the shared broker, which other tests' consumers would read.
+# and restarts its own broker and PostgreSQL on a schedule.
 # run.sh's Ctrl-C test starts a broker and four services of its own and times their stop:
 # beside the parallel phase's stacks it overran its 150 s in every run here, alone 11-19 s.
-# The erasure-log proof reads every topic of the shared broker from its start: topics the
-# parallel phase's tests create and delete meanwhile broke its read (and slowed it to 400 s).
 SERIAL = (
-    TESTS / "chaos",
+    TESTS / "chaos" / "test_chaos.py",
     TESTS / "scripts" / "test_run_script.py",
-    TESTS / "e2e" / "test_erasure_log.py",
 )
 
 
@@ -82,6 +79,12 @@ SHARED = {
     "stacks-erasure": (
         "tests/e2e/test_erasure_services.py",
         "tests/e2e/test_routing_replay.py",
+    ),
+    # One broker of the worker's own (`private_kafka_bootstrap`) for both: test_poison puts
+    # poison on every topic, the erasure-log proof reads every topic from its start.
+    "private-broker": (
+        "tests/chaos/test_poison.py",
+        "tests/e2e/test_erasure_log.py",
     ),
     "stacks-restart": (
         "tests/e2e/test_scale_out.py",
@@ -162,6 +165,18 @@ def kafka_bootstrap() -> Iterator[str]:
     `ensure_topics` only creates what is missing)."""
     kafka = LocalKafka()
     kafka.start()
+    asyncio.run(ensure_topics(kafka.bootstrap))
+    yield kafka.bootstrap
+    kafka.stop()
+
+
+@pytest.fixture(scope="session")
+def private_kafka_bootstrap() -> Iterator[str]:
+    """A broker of this worker's own, started on first use, topics created: for modules that
+    poison every topic or read every topic from its start, which on the shared broker would
+    disturb, or be disturbed by, the tests running beside them. Such a module overrides
+    `kafka_bootstrap` with it (its stack then runs on it too); SHARED runs them on one worker."""
+    kafka = PrivateKafka().start()
     asyncio.run(ensure_topics(kafka.bootstrap))
     yield kafka.bootstrap
     kafka.stop()

@@ -1,8 +1,8 @@
 """Poison on every contract topic lands in its DLQ, once per consuming group; leads still flow.
 
-The four services run as processes (tests/support/stack.py) with consumer groups of their
-own, placed at the topics' end, so other processes on the broker neither see this test's
-poison nor disturb it. Four kinds of poison per topic:
+The four services run as processes (tests/support/stack.py) on a broker of the test worker's
+own (`private_kafka_bootstrap`), so the tests running beside it neither see this poison nor
+disturb it. Four kinds of poison per topic:
 
 - malformed JSON under valid CloudEvents headers,
 - a valid value with an unknown `ce_type`,
@@ -37,6 +37,13 @@ from support.receiver import Receiver
 from support.stack import Stack
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def kafka_bootstrap(private_kafka_bootstrap: str) -> str:
+    """The worker's own broker (tests/conftest.py), its stack's too: it poisons every topic."""
+    return private_kafka_bootstrap
+
 
 # Who consumes what, per the contract (every service also consumes leads.erased).
 CONSUMERS: dict[str, set[str]] = {

@@ -22,6 +22,13 @@ from support.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
+
+@pytest.fixture(scope="module")
+def kafka_bootstrap(private_kafka_bootstrap: str) -> str:
+    """The worker's own broker (tests/conftest.py), its stack's too: the proof reads every topic."""
+    return private_kafka_bootstrap
+
+
 # What `make run` and the test broker's topics use (the setting's default).
 DELAY = KafkaSettings.model_fields["erasure_delay_seconds"].default
 
