@@ -8,7 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
@@ -109,13 +109,7 @@ async def test_an_existing_model_with_rare_values_is_cleaned_by_the_migration(
             "industry=unknown": feature(0, 1),
         },
     }  # fmt: skip
-    table = sa.table(
-        "model_state",
-        sa.column("name", sa.String()),
-        sa.column("revision", sa.Integer()),
-        sa.column("doc", sa.JSON()),
-        sa.column("updated_at", sa.DateTime(timezone=True)),
-    )
+    table = cast(sa.Table, ModelState.__table__)  # as it was at 0005
     await insert_row(database_url, table, name="default", revision=3, doc=doc,
                      updated_at=datetime.now(UTC))  # fmt: skip
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
