@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from feedback.api_dashboard import DaysAsked
 from feedback.days import default_window, end_of, period, start_of, window_error
 from feedback.lab_view import blank, read_form
 
@@ -42,3 +43,10 @@ def test_the_pages_period_and_the_lab_form_say_the_same_of_a_window() -> None:
     )
     draft = read_form("routing", {"from": "2026-03-01", "to": "2026-03-31"})
     assert draft.request == {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}
+
+
+def test_a_page_asked_for_days_sends_the_login_form_back_to_them() -> None:
+    assert DaysAsked("2026-03-01", None).query() == "?from=2026-03-01"
+    assert DaysAsked("2026-03-01", "2026-03-31").query() == "?from=2026-03-01&to=2026-03-31"
+    assert DaysAsked(None, "a&b").query() == "?to=a%26b"
+    assert DaysAsked(None, "").query() == ""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -94,6 +95,33 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
+@dataclass(frozen=True, slots=True)
+class DaysAsked:
+    """A page's `from` and `to` query values as given (`YYYY-MM-DD`, both included)."""
+
+    from_: str | None
+    to: str | None
+
+    def query(self) -> str:
+        """Their query string (empty without either), for the login form to come back to."""
+        params = {k: v for k, v in (("from", self.from_), ("to", self.to)) if v}
+        return f"?{urlencode(params)}" if params else ""
+
+
+def days_asked(
+    from_: Annotated[str | None, Query(alias="from")] = None, to: str | None = None
+) -> DaysAsked:
+    return DaysAsked(from_, to)
+
+
+Days = Annotated[DaysAsked, Depends(days_asked)]
+
+
+def login_page(request: Request, days: DaysAsked | None = None) -> HTMLResponse:
+    """The login form, which comes back to this page (and its days) once logged in."""
+    return render("login.html", next=str(request.url.path) + (days.query() if days else ""))
+
+
 def form_post_responses(redirect: str, *pages: tuple[int, str]) -> dict[int | str, Any]:
     """OpenAPI answers of a dashboard form post: 303 on success, else an HTML page per code."""
     answers: dict[int | str, Any] = {303: {"description": redirect}}
@@ -116,17 +144,11 @@ def form_post_responses(redirect: str, *pages: tuple[int, str]) -> dict[int | st
         "cookie holding only its random id. " + roles_text("admin", "analyst")
     ),
 )
-async def dashboard_page(
-    request: Request,
-    rt: RT,
-    settings: Config,
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: str | None = None,
-) -> HTMLResponse:
+async def dashboard_page(request: Request, rt: RT, settings: Config, days: Days) -> HTMLResponse:
     if await auth.session_principal(request) is None:
-        return render("login.html", next=str(request.url.path) + _query(from_, to))
+        return login_page(request, days)
     errors: list[str] = []
-    first, last = parse_day(from_, "from", errors), parse_day(to, "to", errors)
+    first, last = parse_day(days.from_, "from", errors), parse_day(days.to, "to", errors)
     if first and last and last < first:
         errors.append("to: must not be before from")
         first = last = None
@@ -148,11 +170,6 @@ async def dashboard_page(
         min_verdicts=settings.min_verdicts,
         agreement=promised,
     )
-
-
-def _query(from_: str | None, to: str | None) -> str:
-    params = {k: v for k, v in (("from", from_), ("to", to)) if v}
-    return f"?{urlencode(params)}" if params else ""
 
 
 @router.post(

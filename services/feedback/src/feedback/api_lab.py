@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, cast, get_args
+from typing import Any, cast, get_args
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from feedback import auth, handlers, lab_experiments, lab_store, lab_view
-from feedback.api_dashboard import RT, Config, form_post_responses, render
+from feedback.api_dashboard import RT, Config, Days, form_post_responses, login_page, render
 from feedback.days import end_of, period, start_of
 from feedback.forms import FormLimits, Refused, read_form
 from feedback.funnel import NO_VARIANT, GroupMetrics
@@ -24,11 +24,6 @@ from leadflow.ratelimit import TokenBuckets, retry_after
 router = APIRouter(tags=["dashboard"])
 # A draft rule set of a few hundred rules fits in 256 KiB.
 LAB_FORM = FormLimits(max_bytes=262_144, max_fields=20)
-
-
-def _login(request: Request) -> HTMLResponse:
-    query = f"?{request.url.query}" if request.url.query else ""
-    return render("login.html", next=str(request.url.path) + query)
 
 
 async def _experiments(rt: RT, first: date, last: date, min_verdicts: int) -> list[dict[str, Any]]:
@@ -109,16 +104,10 @@ async def _page(
         "fairness ledger. Same session as the dashboard. " + roles_text("admin", "analyst")
     ),
 )
-async def lab_page(
-    request: Request,
-    rt: RT,
-    settings: Config,
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: str | None = None,
-) -> HTMLResponse:
+async def lab_page(request: Request, rt: RT, settings: Config, days: Days) -> HTMLResponse:
     if await auth.session_principal(request) is None:
-        return _login(request)
-    return await _page(rt, settings, from_=from_, to=to)
+        return login_page(request, days)
+    return await _page(rt, settings, from_=days.from_, to=days.to)
 
 
 def requested_by(principal: Principal) -> str:
@@ -205,7 +194,7 @@ async def run_simulation(request: Request, kind: str, rt: RT, settings: Config) 
 )
 async def simulation_page(request: Request, simulation_id: str, rt: RT) -> HTMLResponse:
     if await auth.session_principal(request) is None:
-        return _login(request)
+        return login_page(request)
     try:
         sid = uuid.UUID(simulation_id)
     except ValueError:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from feedback import auth, sales_ops
-from feedback.api_dashboard import RT, render
+from feedback.api_dashboard import RT, Days, login_page, render
 from feedback.days import end_of, period, start_of
 from leadflow.access import roles_text
 
@@ -32,16 +30,9 @@ router = APIRouter(tags=["dashboard"])
         + roles_text("admin", "analyst")
     ),
 )
-async def sales_ops_page(
-    request: Request,
-    rt: RT,
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: str | None = None,
-) -> HTMLResponse:
+async def sales_ops_page(request: Request, rt: RT, days: Days) -> HTMLResponse:
     if await auth.session_principal(request) is None:
-        params = {k: v for k, v in (("from", from_), ("to", to)) if v}
-        query = f"?{urlencode(params)}" if params else ""
-        return render("login.html", next=str(request.url.path) + query)
-    first, last, errors = period(from_, to, datetime.now(UTC).date())
+        return login_page(request, days)
+    first, last, errors = period(days.from_, days.to, datetime.now(UTC).date())
     view = await sales_ops.fairness_view(rt, start_of(first), end_of(last))
     return render("sales_ops.html", view=view, first=first, last=last, errors=errors)
