@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from leadflow import lab
@@ -55,6 +56,27 @@ async def make_assigner(database_url: str, **overrides: Any) -> Assigner:
     }
     settings = AssignmentSettings(**(fields | overrides))
     return Assigner(Runtime.build(settings), settings, FakeClock(datetime.now(UTC)))
+
+
+def check_setting(
+    monkeypatch: pytest.MonkeyPatch,
+    env: str,
+    name: str,
+    default: float,
+    *,
+    good: int,
+    bad: tuple[str, ...],
+) -> None:
+    """AssignmentSettings' `name`: `default` when unset, `good` when `env` says so, and each
+    of `bad` in `env` refused naming the field."""
+    base: dict[str, Any] = {"admin_token": "dev-test-admin", "database_url": "sqlite://"}
+    assert getattr(AssignmentSettings(**base), name) == default
+    monkeypatch.setenv(env, str(good))
+    assert getattr(AssignmentSettings(**base), name) == good
+    for value in bad:
+        monkeypatch.setenv(env, value)
+        with pytest.raises(ValidationError, match=name):
+            AssignmentSettings(**base)
 
 
 def clock(a: Assigner) -> FakeClock:

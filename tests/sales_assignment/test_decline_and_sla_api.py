@@ -21,7 +21,7 @@ from leadflow.outbox import outbox_table
 from sales_assignment.app import MIGRATIONS, build_app
 from sales_assignment.assigning import Assigner
 from sales_assignment.settings import AssignmentSettings
-from support.apps import ADMIN, bearer, build, client, dispose
+from support.apps import ADMIN, bearer, build, client, dispose, json_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = {d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -55,10 +55,7 @@ async def new_lead(app: FastAPI) -> str:
 
 
 async def shown(http: httpx.AsyncClient, lead_id: str) -> dict[str, Any]:
-    r = await http.get(f"/v1/assignments/{lead_id}", headers=ADMIN)
-    assert r.status_code == 200, r.text
-    doc: dict[str, Any] = r.json()
-    return doc
+    return json_of(await http.get(f"/v1/assignments/{lead_id}", headers=ADMIN))
 
 
 async def attempts(app: FastAPI, lead_id: str) -> list[int]:

@@ -7,18 +7,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import FakeClock, api_rep, qualified
+from assignment_kit import FakeClock, api_rep, check_setting, qualified
 from fastapi import FastAPI
-from pydantic import ValidationError
 
 from leadflow.events import LeadQualified
 from sales_assignment import experiment_repo, retention
 from sales_assignment.assigning import Assigner
-from sales_assignment.settings import AssignmentSettings
 from support.apps import ADMIN, runtime
 from support.kafka_tools import eventually
 
@@ -93,11 +90,5 @@ async def test_decisions_of_experiments_ended_past_the_retention_go_running_ones
 
 
 def test_the_retention_is_a_positive_number_of_days(monkeypatch: pytest.MonkeyPatch) -> None:
-    base: dict[str, Any] = {"admin_token": "dev-test-admin", "database_url": "sqlite://"}
-    assert AssignmentSettings(**base).experiment_retention_days == 400
-    monkeypatch.setenv("LEADFLOW_EXPERIMENT_RETENTION_DAYS", "30")
-    assert AssignmentSettings(**base).experiment_retention_days == 30
-    for bad in ("0", "-1", "soon"):
-        monkeypatch.setenv("LEADFLOW_EXPERIMENT_RETENTION_DAYS", bad)
-        with pytest.raises(ValidationError, match="experiment_retention_days"):
-            AssignmentSettings(**base)
+    env, name = "LEADFLOW_EXPERIMENT_RETENTION_DAYS", "experiment_retention_days"
+    check_setting(monkeypatch, env, name, 400, good=30, bad=("0", "-1", "soon"))

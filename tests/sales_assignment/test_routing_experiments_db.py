@@ -19,7 +19,7 @@ from leadflow.events import LeadAssigned, LeadQualified
 from sales_assignment.assigning import Assigner
 from sales_assignment.experiments import hash_fraction
 from sales_assignment.models import RRStateRow
-from support.apps import ADMIN, bearer, outbox
+from support.apps import ADMIN, bearer, json_of, outbox
 
 pytestmark = pytest.mark.postgres
 
@@ -36,9 +36,7 @@ async def route_all(app: FastAPI, lead_ids: list[uuid.UUID]) -> None:
 
 
 async def shown(http: httpx.AsyncClient, lead_id: uuid.UUID) -> dict[str, Any]:
-    r = await http.get(f"/v1/assignments/{lead_id}", headers=ADMIN)
-    assert r.status_code == 200, r.text
-    doc: dict[str, Any] = r.json()
+    doc = json_of(await http.get(f"/v1/assignments/{lead_id}", headers=ADMIN))
     # Flattened for the tests: who has it and by which rule.
     doc["rep_id"] = doc["rep"]["rep_id"] if doc["rep"] else None
     doc["rule"] = doc["reason"].get("rule")
@@ -46,26 +44,16 @@ async def shown(http: httpx.AsyncClient, lead_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def start(http: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
-    r = await http.post("/v1/routing/experiments", json=body, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    doc: dict[str, Any] = r.json()
-    return doc
+    return json_of(await http.post("/v1/routing/experiments", json=body, headers=ADMIN), 201)
 
 
 async def experiment(http: httpx.AsyncClient, experiment_id: str) -> dict[str, Any]:
-    r = await http.get(f"/v1/routing/experiments/{experiment_id}", headers=ADMIN)
-    assert r.status_code == 200, r.text
-    doc: dict[str, Any] = r.json()
-    return doc
+    return json_of(await http.get(f"/v1/routing/experiments/{experiment_id}", headers=ADMIN))
 
 
 async def end(http: httpx.AsyncClient, experiment_id: str, promote: bool) -> dict[str, Any]:
-    r = await http.post(
-        f"/v1/routing/experiments/{experiment_id}/end", json={"promote": promote}, headers=ADMIN
-    )
-    assert r.status_code == 200, r.text
-    doc: dict[str, Any] = r.json()
-    return doc
+    path = f"/v1/routing/experiments/{experiment_id}/end"
+    return json_of(await http.post(path, json={"promote": promote}, headers=ADMIN))
 
 
 async def test_a_split_routes_its_share_by_the_variant_rules_and_stamps_the_arm(

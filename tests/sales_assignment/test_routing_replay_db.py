@@ -12,8 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from assignment_kit import add_rep, clock, handle, outcome, qualified, simulation_settled
-from pydantic import ValidationError
+from assignment_kit import (
+    add_rep,
+    check_setting,
+    clock,
+    handle,
+    outcome,
+    qualified,
+    simulation_settled,
+)
 from sqlalchemy import inspect, select, text
 
 from leadflow.events import Envelope, LeadErased, LeadOutcome
@@ -30,7 +37,6 @@ from sales_assignment.recording import FACTS
 from sales_assignment.replay_models import CheckpointRow, DecisionRow, SimulationRow, SnapshotRow
 from sales_assignment.replay_report import MISS_REASONS
 from sales_assignment.schemas_lab import RoutingSimulationRequest
-from sales_assignment.settings import AssignmentSettings
 from sales_assignment.simulation import simulate
 
 pytestmark = pytest.mark.postgres
@@ -266,14 +272,8 @@ async def test_a_window_of_more_decisions_than_the_limit_is_refused_naming_from_
 def test_the_decision_limit_defaults_to_500000_and_refuses_nonsense(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    base: dict[str, Any] = {"admin_token": "dev-test-admin", "database_url": "sqlite://"}
-    assert AssignmentSettings(**base).simulation_max_decisions == 500_000
-    monkeypatch.setenv("LEADFLOW_SIMULATION_MAX_DECISIONS", "7")
-    assert AssignmentSettings(**base).simulation_max_decisions == 7
-    for bad in ("0", "-1", "lots"):
-        monkeypatch.setenv("LEADFLOW_SIMULATION_MAX_DECISIONS", bad)
-        with pytest.raises(ValidationError, match="simulation_max_decisions"):
-            AssignmentSettings(**base)
+    env, name = "LEADFLOW_SIMULATION_MAX_DECISIONS", "simulation_max_decisions"
+    check_setting(monkeypatch, env, name, 500_000, good=7, bad=("0", "-1", "lots"))
 
 
 async def _run(a: Assigner, request: RoutingSimulationRequest) -> dict[str, Any]:

@@ -11,9 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import app_at, lab_reports, lab_settled, one_lead_routed, window
+from assignment_kit import (
+    app_at,
+    check_setting,
+    lab_reports,
+    lab_settled,
+    one_lead_routed,
+    window,
+)
 from fastapi import FastAPI
-from pydantic import ValidationError
 from sqlalchemy import select
 
 from leadflow import lab
@@ -161,11 +167,4 @@ async def test_a_report_is_stored_without_rep_names_and_read_with_them(
 def test_the_lab_settings_have_their_defaults_and_refuse_nonsense(
     monkeypatch: pytest.MonkeyPatch, env: str, name: str, default: float, bad: tuple[str, ...]
 ) -> None:
-    base: dict[str, Any] = {"admin_token": "dev-test-admin", "database_url": "sqlite://"}
-    assert getattr(AssignmentSettings(**base), name) == default
-    monkeypatch.setenv(env, "3")
-    assert getattr(AssignmentSettings(**base), name) == 3
-    for value in bad:
-        monkeypatch.setenv(env, value)
-        with pytest.raises(ValidationError, match=name):
-            AssignmentSettings(**base)
+    check_setting(monkeypatch, env, name, default, good=3, bad=bad)

@@ -17,7 +17,7 @@ from sqlalchemy import inspect, select, text
 from sales_assignment.assigning import Assigner
 from sales_assignment.replay_models import SimulationRow
 from sales_assignment.simulation_runs import INTERRUPTED, MAX_RUNNING
-from support.apps import ADMIN, bearer
+from support.apps import ADMIN, bearer, json_of
 from support.kafka_tools import settled
 
 pytestmark = pytest.mark.postgres
@@ -50,9 +50,7 @@ async def run(
         lambda got: got.status_code != 200 or got.json()["status"] != "running",
         timeout=10,
     )
-    assert r.status_code == 200, r.text
-    found: dict[str, Any] = r.json()
-    return found
+    return json_of(r)
 
 
 async def test_an_analyst_runs_one_and_nothing_is_routed_stored_or_sent(

@@ -64,6 +64,13 @@ async def bearer(
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
+def json_of(answer: httpx.Response, status: int = 200) -> dict[str, Any]:
+    """The answer's JSON object, once its status is `status` (else fail showing its body)."""
+    assert answer.status_code == status, answer.text
+    doc: dict[str, Any] = answer.json()
+    return doc
+
+
 def runtime(app: FastAPI) -> Runtime:
     rt: Runtime = app.state.runtime
     return rt

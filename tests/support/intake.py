@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from support.apps import ADMIN
+from support.apps import ADMIN, json_of
 from support.kafka_tools import place_group_at_end
 from support.procs import service_proc
 from support.stack import Proc
@@ -30,10 +30,7 @@ async def api_key(http: httpx.AsyncClient, name: str = "crm") -> dict[str, str]:
 
 async def new_form(http: httpx.AsyncClient, **settings: Any) -> dict[str, Any]:
     body = {"name": "Contact us", "allowed_origins": [ORIGIN], "min_fill_seconds": 0, **settings}
-    r = await http.post("/v1/forms", json=body, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    form: dict[str, Any] = r.json()
-    return form
+    return json_of(await http.post("/v1/forms", json=body, headers=ADMIN), 201)
 
 
 async def metric(http: httpx.AsyncClient, name: str, **labels: str) -> float:
