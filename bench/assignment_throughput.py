@@ -53,7 +53,7 @@ from bench._kafka_bench import (  # noqa: E402
     stop_py_spy,
 )
 from bench._receiver import ReceiverProcess  # noqa: E402
-from bench.synthetic import generate  # noqa: E402
+from bench.synthetic import generate, qualified  # noqa: E402
 from leadflow.events import Envelope, LeadAssigned, LeadErased, LeadOutcome, LeadQualified  # noqa: E402
 from leadflow.kafka import ensure_topics  # noqa: E402
 
@@ -67,17 +67,7 @@ def backlog(n: int) -> list[Envelope]:
     envs = []
     for sample in generate(n, seed=7):
         lead = sample.lead.model_copy(update={"lead_id": uuid.uuid4()})
-        event = LeadQualified(
-            lead_id=lead.lead_id,
-            score=80,
-            qualified=True,
-            threshold=60,
-            factors=[],
-            model_version="bench",
-            scored_at=now,
-            lead=lead,
-        )
-        envs.append(Envelope(data=event, source="/lead-scoring"))
+        envs.append(qualified(lead, 80, now))
     return envs
 
 

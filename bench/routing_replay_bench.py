@@ -32,8 +32,8 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.synthetic import generate
-from leadflow.events import Envelope, LeadOutcome, LeadQualified
+from bench.synthetic import generate, qualified
+from leadflow.events import Envelope, LeadOutcome
 from leadflow.migrations import upgrade
 from leadflow.service import Runtime
 from sales_assignment import admin, declining, policy_admin
@@ -76,20 +76,6 @@ def rep_docs(rng: random.Random) -> list[dict[str, Any]]:
             doc["max_open_leads"] = 400
         docs.append(doc)
     return docs
-
-
-def qualified(lead: Any, score: int, at: datetime) -> Envelope:
-    event = LeadQualified(
-        lead_id=lead.lead_id,
-        score=score,
-        qualified=True,
-        threshold=60,
-        factors=[],
-        model_version="bench",
-        scored_at=at,
-        lead=lead,
-    )
-    return Envelope(data=event, source="/lead-scoring")
 
 
 async def record(a: Assigner, clock: Clock, leads: int, rng: random.Random) -> dict[str, Any]:

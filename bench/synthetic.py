@@ -4,7 +4,8 @@ Each lead's true log-odds of being won is an intercept plus one additive effect 
 attribute (company size, industry, country, seniority, free-mail, source, medium, campaign:
 no interactions) plus per-lead Gaussian noise no model can see. Attributes are correlated the
 way real leads are (free-mail goes with missing company data, founders with small companies),
-which is what naive Bayes gets wrong. Metrics (ROC AUC, Brier, deciles) are pure Python.
+which is what naive Bayes gets wrong. Metrics (ROC AUC, Brier, deciles) are pure Python;
+`qualified` is a lead as lead-scoring publishes it once an MQL (the routing benches' input).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from leadflow.events import Attribution, Lead
+from leadflow.events import Attribution, Envelope, Lead, LeadQualified
 
 INTERCEPT = -2.5
 EFFECT_SCALE = 1.4  # the tables read as relative effects; this sets their strength
@@ -137,6 +138,13 @@ def generate(n: int, *, seed: int) -> list[Sample]:
 
 
 # ---------------------------------------------------------------- metrics
+
+
+def qualified(lead: Lead, score: int, at: datetime) -> Envelope:
+    """`lead` as lead-scoring publishes it once it qualifies with `score` (at 60) at `at`."""
+    event = LeadQualified(lead_id=lead.lead_id, score=score, qualified=True, threshold=60,
+                          factors=[], model_version="bench", scored_at=at, lead=lead)  # fmt: skip
+    return Envelope(data=event, source="/lead-scoring")
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
