@@ -22,13 +22,14 @@ from leadflow.outbox import claim_inbox
 from support.apps import registered, runtime
 
 
-async def deliver(app: FastAPI, event: Event) -> None:
-    """What the consumer loop does: the inbox claim and the registered handler, one transaction."""
+async def deliver(app: FastAPI, event: Event | Envelope) -> None:
+    """What the consumer loop does: the inbox claim and the registered handler, one
+    transaction (an event goes in an envelope of now)."""
     rt = runtime(app)
-    envelope = Envelope(data=event, source="/test", time=datetime.now(UTC))
+    envelope = event if isinstance(event, Envelope) else Envelope(data=event, source="/test")
     async with rt.transaction() as uow:
         if await claim_inbox(uow.session, "lead-scoring", envelope.id):
-            await registered(rt, type(event))(uow, envelope)
+            await registered(rt, type(envelope.data))(uow, envelope)
 
 
 def lead(**fields: Any) -> Lead:
