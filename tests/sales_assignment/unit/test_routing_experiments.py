@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 
 from sales_assignment.account_match import AccountIndex
-from sales_assignment.experiment_trial import Trial
+from sales_assignment.experiment_trial import Trial, Trialled
 from sales_assignment.experiments import CONTROL, VARIANT, Experiment, hash_fraction
 from sales_assignment.facts import LeadFacts, Rep
 from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, route
@@ -109,11 +109,14 @@ def test_the_variant_shares_the_pools_it_leaves_alone_and_changes_none_it_is_giv
 
 def trial_route(
     trial: Trial, lead: LeadFacts, state: dict[str, dict[str, int]], rules: list[RoutingRule]
-) -> Assignment | NoRepAvailable:
+) -> Trialled:
     def control() -> Assignment | NoRepAvailable:
         return route(lead, REPS, RoutingPolicy(rules, state), now=NOW)
 
-    return trial.route(lead, REPS, state, AccountIndex(), control, now=NOW, tried=None, barred=())
+    def variant() -> Assignment | NoRepAvailable:
+        return trial.experiment.route(lead, REPS, state, AccountIndex(), now=NOW)
+
+    return trial.route(lead.lead_id, control, variant)
 
 
 def test_shadow_computes_the_variant_without_touching_the_live_decision_or_state() -> None:
@@ -124,7 +127,8 @@ def test_shadow_computes_the_variant_without_touching_the_live_decision_or_state
     before = copy.deepcopy(state)
     lead = LeadFacts(lead_id=UUID(int=9))
     plain = route(lead, REPS, RoutingPolicy(active, state), now=NOW)
-    result = trial_route(trial, lead, state, active)
+    trialled = trial_route(trial, lead, state, active)
+    result = trialled.result
     assert state == before  # the input is never changed
     assert isinstance(result, Assignment)
     assert isinstance(plain, Assignment)
@@ -135,19 +139,19 @@ def test_shadow_computes_the_variant_without_touching_the_live_decision_or_state
     shadow_key = trial.experiment.stored_key("bob-only")
     assert {k: v for k, v in result.new_rr_state.items() if k != shadow_key} == plain.new_rr_state
     assert shadow_key in result.new_rr_state
-    pending = trial._pending[lead.lead_id][0]
-    assert isinstance(pending.shadow, Assignment)
-    assert pending.shadow.rep_id == BOB
+    assert trialled.arm == CONTROL
+    assert isinstance(trialled.shadow, Assignment)
+    assert trialled.shadow.rep_id == BOB
 
 
 def test_a_shadow_that_queues_moves_nothing_and_a_queued_live_lead_saves_no_shadow_pool() -> None:
     trial = Trial(Experiment(EXP, "x", "shadow", [RoutingRule("none", pool=[UUID(int=77)])]))
     lead = LeadFacts(lead_id=UUID(int=10))
-    result = trial_route(trial, lead, {}, [])
-    assert isinstance(result, Assignment)  # live: the default pool
-    assert isinstance(trial._pending[lead.lead_id][0].shadow, NoRepAvailable)
+    trialled = trial_route(trial, lead, {}, [])
+    assert isinstance(trialled.result, Assignment)  # live: the default pool
+    assert isinstance(trialled.shadow, NoRepAvailable)
     nobody = Trial(Experiment(EXP, "x", "shadow", [RoutingRule("both", pool=[ANN, BOB])]))
-    queued = trial_route(nobody, lead, {}, [RoutingRule("ghost", pool=[UUID(int=78)])])
+    queued = trial_route(nobody, lead, {}, [RoutingRule("ghost", pool=[UUID(int=78)])]).result
     assert isinstance(queued, NoRepAvailable)
     assert not any(k.startswith(" exp ") for k in queued.new_rr_state)
 
@@ -158,7 +162,7 @@ def test_a_split_variant_lead_is_routed_by_the_variant_rules_and_says_so() -> No
     seen: dict[str, set[Any]] = {CONTROL: set(), VARIANT: set()}
     for lead_id in ids(40):
         lead = LeadFacts(lead_id=lead_id)
-        result = trial_route(trial, lead, {}, [RoutingRule("ann-only", pool=[ANN])])
+        result = trial_route(trial, lead, {}, [RoutingRule("ann-only", pool=[ANN])]).result
         assert isinstance(result, Assignment)
         arm = exp.arm(lead_id)
         assert result.reason["variant"] == {"experiment": "x", "arm": arm}

@@ -430,7 +430,7 @@ class Assigner:
         can send at once when the transaction commits, and is woken for the rest. Leads that
         `waited` in the queue may have an earlier message (`lead.queued`) still unsent: their
         deliveries are claimed in order, never sent at once."""
-        team.save(uow, now, staged.history)  # the experiment records its decisions
+        team.save(uow, now)
         left = bool(staged.deliveries)
         if left and self.deliveries is not None:
             fresh = [d for d in staged.deliveries if d["lead_id"] not in waited]

@@ -28,7 +28,7 @@ from uuid import UUID
 from sales_assignment.account_match import AccountIndex
 from sales_assignment.facts import LeadFacts, Rep
 from sales_assignment.fallback import hidden_pool
-from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, reroute, route
+from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, route
 from sales_assignment.rules import DEFAULT_RULE, RoutingRule
 
 Mode = Literal["shadow", "split"]
@@ -101,10 +101,7 @@ class Experiment:
         variant's own pools moved (the caller saves it as it would the control's)."""
         view = {key: state[stored] for key, stored in self.pools.items() if stored in state}
         policy = RoutingPolicy(rules=self.rules, rr_state=view, accounts=accounts)
-        if tried is None:
-            result = route(lead, reps, policy, now=now, barred=barred)
-        else:
-            result = reroute(lead, reps, policy, now=now, tried=tried, barred=barred)
+        result = route(lead, reps, policy, now=now, exclude=tried or (), barred=barred)
         # The variant's pools over the others, shared as given (nothing changes a pool's
         # weights in place: routing copies what it moves); route returns every pool it was
         # given, and the one it moved.

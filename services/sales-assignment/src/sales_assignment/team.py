@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.uow import UnitOfWork
 from sales_assignment import experiment_repo, repo
 from sales_assignment.account_match import Account, AccountIndex
-from sales_assignment.experiment_trial import Trial
+from sales_assignment.experiment_trial import Trial, Trialled, staged_as
 from sales_assignment.facts import Rep
 from sales_assignment.models import OPEN_STATUSES, AssignmentRow, RepRow
 from sales_assignment.payloads import facts_of, to_rep
 from sales_assignment.recording import DecisionLog
-from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, reroute, route
+from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, route
 from sales_assignment.rules import RoutingRule, validate_rules
 
 # How long this process trusts that a team snapshot it stored is still stored (retention
@@ -75,35 +74,6 @@ class Team:
             trial=Trial.of(await experiment_repo.running(session)),
         )
 
-    def route(
-        self,
-        row: AssignmentRow,
-        now: datetime,
-        tried: set[uuid.UUID] | None = None,
-        barred: set[uuid.UUID] | None = None,
-    ) -> Assignment | NoRepAvailable:
-        """Route the lead of `row`; `tried` (SLA re-routing) names reps to avoid if possible,
-        `barred` reps who declined the lead (never given it again)."""
-        reps = list(self.reps.values())
-        facts = facts_of(row)
-
-        def active() -> Assignment | NoRepAvailable:
-            policy = RoutingPolicy(rules=self.rules, rr_state=self.state, accounts=self.accounts)
-            if tried is None:
-                result = route(facts, reps, policy, now=now, barred=barred or ())
-            else:
-                result = reroute(facts, reps, policy, now=now, tried=tried, barred=barred or ())
-            if self.rules_version:
-                result.reason["detail"] = f"rules v{self.rules_version}: {result.reason['detail']}"
-            return result
-
-        if self.trial is None:
-            return active()
-        b = barred or ()
-        return self.trial.route(
-            facts, reps, self.state, self.accounts, active, now=now, tried=tried, barred=b
-        )
-
     def decide(
         self,
         row: AssignmentRow,
@@ -113,18 +83,54 @@ class Team:
         *,
         kind: str,
     ) -> Assignment | NoRepAvailable:
-        """`route`, recorded for the replay (`recording`; a queue pass records only the
-        leads it hands out: the others wait as they were)."""
+        """Route the lead of `row` (`tried`, SLA re-routing: reps to avoid if possible;
+        `barred`: reps who declined the lead, never given it again) and record the decision:
+        for the replay (`recording`; a queue pass records only the leads it hands out: the
+        others wait as they were) and for the running experiment (`experiment_trial`: the
+        decisions the transaction stages)."""
         if self.log.checkpoint_id is None:  # the team's first decision
             reps = list(self.reps.values())
             self.log.start(reps, self.rules, self.rules_version, self.counts, self.state, now=now)
         prev = row.rep_id if row.status in OPEN_STATUSES else None
-        result = self.route(row, now, tried, barred)
+        result, trialled = self._route(row, now, tried, barred or ())
         if kind != "queue" or isinstance(result, Assignment):
             self.log.decided(
                 row.lead_id, row.facts, kind, result, now, prev=prev, exclude=tried, barred=barred
             )
+        if self.trial is not None and trialled is not None:
+            event = staged_as(kind, result, row.rep_id, row.attempt)
+            if event is not None:
+                self.trial.decided(row.lead_id, event, trialled, now)
         return result
+
+    def _route(
+        self,
+        row: AssignmentRow,
+        now: datetime,
+        tried: set[uuid.UUID] | None,
+        barred: Collection[uuid.UUID],
+    ) -> tuple[Assignment | NoRepAvailable, Trialled | None]:
+        """The lead's decision by the active rules, or as the running experiment has it."""
+        reps = list(self.reps.values())
+        facts = facts_of(row)
+
+        def active() -> Assignment | NoRepAvailable:
+            policy = RoutingPolicy(rules=self.rules, rr_state=self.state, accounts=self.accounts)
+            result = route(facts, reps, policy, now=now, exclude=tried or (), barred=barred)
+            if self.rules_version:
+                result.reason["detail"] = f"rules v{self.rules_version}: {result.reason['detail']}"
+            return result
+
+        if self.trial is None:
+            return active(), None
+        exp = self.trial.experiment
+
+        def variant() -> Assignment | NoRepAvailable:
+            state, accounts = self.state, self.accounts
+            return exp.route(facts, reps, state, accounts, now=now, tried=tried, barred=barred)
+
+        trialled = self.trial.route(row.lead_id, active, variant)
+        return trialled.result, trialled
 
     def took(self, result: Assignment, previous: uuid.UUID | None) -> None:
         self.state = result.new_rr_state
@@ -143,13 +149,12 @@ class Team:
         if rep is not None:
             self.reps[rep_id] = rep.with_open_leads(n)
 
-    def save(self, uow: UnitOfWork, now: datetime, steps: Sequence[dict[str, Any]] = ()) -> None:
+    def save(self, uow: UnitOfWork, now: datetime) -> None:
         """Write the round-robin pools that changed since the team was loaded or saved, and
-        the running experiment's record of the decisions among the staged `steps` (at
-        commit)."""
+        the records of the decisions made since (at commit)."""
         repo.save_rr_state(uow, self.state, self.stored, now)
         if self.trial is not None:
-            self.trial.record(uow, steps)
+            self.trial.write(uow)
         self.log.write(uow)
         self.stored = {pool: dict(weights) for pool, weights in self.state.items()}
 
