@@ -62,7 +62,9 @@ def test_a_value_is_learned_from_the_lead_that_brings_it_to_the_minimum(
     others: Tally, learned: bool
 ) -> None:
     model = LearnedModel()
-    learn(model, lead(), "lost", {"industry": others}, min_support=5)
+    done = learn(model, lead(), "lost", {"industry=jane doe consulting": others}, min_support=5)
+    assert ("industry=jane doe consulting" in done.common) is learned
+    assert ("industry=jane doe consulting" in done.rare) is not learned
     assert knows(model, "industry=jane doe consulting") is learned
     if learned:  # its counts are all its leads' verdicts, this one included
         expected = others._replace(lost=others.lost + 1)
@@ -74,8 +76,8 @@ def test_a_value_is_learned_from_the_lead_that_brings_it_to_the_minimum(
 
 def test_a_learned_value_learns_on_without_asking_for_its_support() -> None:
     model = LearnedModel()
-    learn(model, lead(), "won", {"industry": Tally(won=4)}, min_support=5)
-    assert "industry" not in unlearned(model, lead(), 5)
+    learn(model, lead(), "won", {"industry=jane doe consulting": Tally(won=4)}, min_support=5)
+    assert "industry=jane doe consulting" not in unlearned(model, lead(), 5)
     learn(model, lead(), "rejected", {}, min_support=5)
     feature = "industry=jane doe consulting"
     assert (model.won[feature], model.rejected[feature]) == (5, 1)
@@ -83,10 +85,10 @@ def test_a_learned_value_learns_on_without_asking_for_its_support() -> None:
 
 def test_unlearned_lists_the_typed_values_only_and_none_at_a_minimum_of_one() -> None:
     model = LearnedModel()
-    assert unlearned(model, lead(industry=None), 5) == {
-        "country": "de", "source": "webinar", "utm_campaign": "jane-doe-spring",
-    }  # fmt: skip
-    assert unlearned(model, lead(), 1) == {}
+    assert unlearned(model, lead(industry=None), 5) == [
+        "country=de", "source=webinar", "utm_campaign=jane-doe-spring",
+    ]  # fmt: skip
+    assert unlearned(model, lead(), 1) == []
 
 
 def test_at_a_minimum_of_one_every_value_is_learned_as_before() -> None:

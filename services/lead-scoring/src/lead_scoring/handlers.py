@@ -210,8 +210,9 @@ class Scorer:
         model = support.restored(state.doc, self.min_support) if state else LearnedModel()
         lead = Lead.model_validate(row.lead)
         pending = support.unlearned(model, lead, self.min_support)
-        shared = await repo.shared_verdicts(session, row.lead_id, pending, VERDICTS)
-        support.learn(model, lead, ev.stage, shared, self.min_support)
+        shared = await repo.shared_verdicts(session, row.lead_id, pending)
+        learned = support.learn(model, lead, ev.stage, shared, self.min_support)
+        await repo.keep_support(session, row.lead_id, ev.stage, learned)
         revision = await repo.save_model(session, state, model.to_doc())
         row.outcome = ev.stage
         if ev.stage == "won":  # the MQL's revenue, for scoring simulations (ISO 4217 codes)
@@ -236,6 +237,7 @@ class Scorer:
         await uow.flush()  # the lead's score may be staged by this transaction
         session = uow.session
         row = await repo.get_score(session, env.data.lead_id, for_update=True)
+        await repo.forget_support(session, env.data.lead_id)  # its typed values
         now = datetime.now(UTC)
         if row is not None:
             version, rules = await self.rules(session)  # the values and sizes it may keep

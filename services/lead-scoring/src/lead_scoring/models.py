@@ -93,3 +93,14 @@ class ModelState(Base):
     revision: Mapped[int] = mapped_column(Integer)
     doc: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ValueSupport(Base):
+    """A judged lead's typed value the learned model does not keep yet (`support`): one row
+    per value and lead, gone when the value is learned or the lead erased."""
+
+    __tablename__ = "value_support"
+
+    feature: Mapped[str] = mapped_column(String(100), primary_key=True)  # "attribute=value"
+    lead_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
+    stage: Mapped[str] = mapped_column(String(20))  # the lead's verdict: won, lost, rejected

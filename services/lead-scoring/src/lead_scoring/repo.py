@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, String, Table, bindparam, func, or_, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_scoring.model import attributes
-from lead_scoring.models import ERASED_UNSCORED, LeadScore, ModelState, RuleSetVersion
-from lead_scoring.support import Tally
+from lead_scoring.models import (
+    ERASED_UNSCORED,
+    LeadScore,
+    ModelState,
+    RuleSetVersion,
+    ValueSupport,
+)
+from lead_scoring.support import Learned, Tally
 from leadflow.events import Lead
 from leadflow.sql import any_of
 from leadflow.uow import UnitOfWork
@@ -137,46 +142,45 @@ async def save_model(session: AsyncSession, state: ModelState | None, doc: dict[
     return state.revision
 
 
-# Where each typed attribute of the learned model (`support.TYPED`) is in a stored lead.
-_TYPED_PATHS: dict[str, tuple[str, ...]] = {
-    "industry": ("industry",),
-    "country": ("country",),
-    "source": ("attribution", "source"),
-    "utm_medium": ("attribution", "utm_medium"),
-    "utm_campaign": ("attribution", "utm_campaign"),
-}
-
-
 async def shared_verdicts(
-    session: AsyncSession,
-    lead_id: uuid.UUID,
-    values: Mapping[str, str],
-    verdicts: Collection[str],
+    session: AsyncSession, lead_id: uuid.UUID, features: Collection[str]
 ) -> dict[str, Tally]:
-    """Per attribute of `values` (the model's form of a lead's typed values), the verdicts
-    of the other leads with the same value; an erased lead's row holds no lead: not counted."""
-    if not values:
+    """Per feature ("attribute=value") the model does not keep yet, the verdicts of the
+    other judged leads with that value (`support`)."""
+    if not features:
         return {}
-    # The database narrows the rows down by a loose match; the model's own derivation of
-    # each candidate's values decides.
-    loose = [
-        func.lower(LeadScore.lead[_TYPED_PATHS[attr]].as_string(), type_=String).contains(
-            value, autoescape=True
-        )
-        for attr, value in values.items()
-    ]
-    stmt = select(LeadScore.lead, LeadScore.outcome).where(
-        LeadScore.lead_id != lead_id, LeadScore.outcome.in_(verdicts), or_(*loose)
+    stmt = (
+        select(ValueSupport.feature, ValueSupport.stage, func.count())
+        .where(ValueSupport.feature.in_(features), ValueSupport.lead_id != lead_id)
+        .group_by(ValueSupport.feature, ValueSupport.stage)
     )
-    tallies = dict.fromkeys(values, Tally())
-    for lead, stage in await session.execute(stmt):
-        if lead is None:
-            continue
-        theirs = attributes(Lead.model_validate(lead))
-        for attr, value in values.items():
-            if theirs[attr] == value:
-                tallies[attr] = tallies[attr].counted(stage)
+    tallies = dict.fromkeys(features, Tally())
+    for feature, stage, n in await session.execute(stmt):
+        tallies[feature] = tallies[feature].counted(stage, n)
     return tallies
+
+
+async def keep_support(
+    session: AsyncSession, lead_id: uuid.UUID, stage: str, learned: Learned
+) -> None:
+    """Count the lead towards its values still too rare (once per value and lead); values
+    now learned need no count any more."""
+    if learned.common:
+        await session.execute(delete(ValueSupport).where(ValueSupport.feature.in_(learned.common)))
+    if learned.rare:
+        stmt = select(ValueSupport.feature).where(
+            ValueSupport.lead_id == lead_id, ValueSupport.feature.in_(learned.rare)
+        )
+        counted = set(await session.scalars(stmt))
+        session.add_all(
+            ValueSupport(feature=f, lead_id=lead_id, stage=stage)
+            for f in sorted(learned.rare - counted)
+        )
+
+
+async def forget_support(session: AsyncSession, lead_id: uuid.UUID) -> None:
+    """An erased lead's typed values go, and it no longer counts towards any."""
+    await session.execute(delete(ValueSupport).where(ValueSupport.lead_id == lead_id))
 
 
 SIMULATION_CHUNK = 1000  # rows a scoring simulation holds at once, whatever its window

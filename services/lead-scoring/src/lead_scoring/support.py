@@ -31,9 +31,9 @@ class Tally(NamedTuple):
     lost: int = 0
     rejected: int = 0
 
-    def counted(self, stage: str) -> Tally:
-        """This tally with one more verdict at `stage` (won, lost or rejected)."""
-        return self._replace(**{stage: getattr(self, stage) + 1})
+    def counted(self, stage: str, n: int = 1) -> Tally:
+        """This tally with `n` more verdicts at `stage` (won, lost or rejected)."""
+        return self._replace(**{stage: getattr(self, stage) + n})
 
 
 def _typed(feature: str) -> bool:
@@ -50,16 +50,20 @@ def knows(model: LearnedModel, feature: str) -> bool:
     return feature in model.mean or _seen(model, feature) > 0
 
 
-def unlearned(model: LearnedModel, lead: Lead, min_support: int) -> dict[str, str]:
-    """The lead's typed values (attribute -> value) the model keeps nothing of yet: whose
-    support `learn` needs; empty when every value is learned at once (min_support 1)."""
+def unlearned(model: LearnedModel, lead: Lead, min_support: int) -> list[str]:
+    """The lead's typed values ("attribute=value") the model keeps nothing of yet: whose
+    support `learn` needs; none when every value is learned at once (min_support 1)."""
     if min_support <= 1:
-        return {}
-    return {
-        attr: value
-        for attr, value in attributes(lead).items()
-        if _typed(f"{attr}={value}") and not knows(model, f"{attr}={value}")
-    }
+        return []
+    features = (f"{attr}={value}" for attr, value in attributes(lead).items())
+    return [f for f in features if _typed(f) and not knows(model, f)]
+
+
+class Learned(NamedTuple):
+    """What one verdict did to the lead's typed values the model did not keep."""
+
+    rare: frozenset[str]  # still rarer than the minimum: left out
+    common: frozenset[str]  # brought to the minimum by this lead: learned from now on
 
 
 def learn(
@@ -68,24 +72,27 @@ def learn(
     stage: str,
     shared: Mapping[str, Tally],
     min_support: int,
-) -> None:
+) -> Learned:
     """Teach the model one verdict (won, lost or rejected) of a lead. `shared` holds, per
-    attribute of `unlearned`, the verdicts of the other leads with the same value: a value
-    that this lead brings to `min_support` leads is learned, a rarer one left out."""
+    feature of `unlearned`, the verdicts of the other leads with that value: a value this
+    lead brings to `min_support` leads is learned, its counts starting at theirs; a rarer
+    one is left out."""
     rare: set[str] = set()
-    for attr, value in unlearned(model, lead, min_support).items():
-        tally = shared.get(attr, Tally())
-        if sum(tally) + 1 >= min_support:  # its counts start at the other leads' verdicts
-            feature = f"{attr}={value}"
-            for counts, n in zip((model.won, model.lost, model.rejected), tally, strict=True):
-                if n:
-                    counts[feature] = n
-        else:
-            rare.add(f"{attr}={value}")
+    common: set[str] = set()
+    for feature in unlearned(model, lead, min_support):
+        tally = shared.get(feature, Tally())
+        if sum(tally) + 1 < min_support:
+            rare.add(feature)
+            continue
+        common.add(feature)
+        for counts, n in zip((model.won, model.lost, model.rejected), tally, strict=True):
+            if n:
+                counts[feature] = n
     if stage == "rejected":
         model.reject(lead, skip=rare)
     else:
         model.update(lead, won=stage == "won", skip=rare)
+    return Learned(frozenset(rare), frozenset(common))
 
 
 def prune(model: LearnedModel, min_support: int) -> bool:

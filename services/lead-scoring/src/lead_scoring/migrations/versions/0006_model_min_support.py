@@ -1,7 +1,10 @@
-"""lead-scoring: the stored learned model drops the typed values (industry, country, source,
-utm_medium, utm_campaign) fewer than LEADFLOW_LEARN_MIN_SUPPORT outcomes (default 5) taught:
-a value one person typed may name them, and the model outlives their erasure. The service
-keeps them out from now on (`lead_scoring.support`); its revision moves so replicas reload.
+"""lead-scoring: the learned model's minimum support (`lead_scoring.support`).
+
+The stored model drops the typed values (industry, country, source, utm_medium,
+utm_campaign) fewer than LEADFLOW_LEARN_MIN_SUPPORT outcomes (default 5) taught: a value one
+person typed may name them, and the model outlives their erasure. Its revision moves, so
+replicas reload it. `value_support` counts, per judged lead, its typed values the model does
+not keep, until enough leads share one; it starts with the judged leads not erased.
 
 Revision ID: 0006
 Revises: 0005
@@ -31,6 +34,32 @@ MODEL_STATE = sa.table(
 )
 
 
+SCORES = sa.table(
+    "lead_scores",
+    sa.column("lead_id", sa.Uuid()),
+    sa.column("lead", sa.JSON()),
+    sa.column("outcome", sa.String()),
+)
+SUPPORT = sa.table(
+    "value_support",
+    sa.column("feature", sa.String()),
+    sa.column("lead_id", sa.Uuid()),
+    sa.column("stage", sa.String()),
+)
+
+
+def _typed_features(lead: dict[str, Any]) -> set[str]:
+    """A stored lead's typed values as the model names them (`model.facts_attributes`)."""
+    attribution = lead.get("attribution") or {}
+    country = (lead.get("country") or "").strip().upper()
+    raw = {
+        "industry": (lead.get("industry") or "").strip().lower(),
+        "country": country.lower(),
+        **{k: (attribution.get(k) or "").strip().lower() for k in TYPED - {"industry", "country"}},
+    }
+    return {f"{attr}={value[:80]}" for attr, value in raw.items() if value}
+
+
 def _min_support() -> int:
     raw = os.environ.get("LEADFLOW_LEARN_MIN_SUPPORT", "").strip()
     return max(1, int(raw)) if raw.isdigit() else 5
@@ -43,12 +72,22 @@ def _rare(name: str, feature: dict[str, Any], minimum: int) -> bool:
 
 
 def upgrade() -> None:
+    op.create_table(
+        "value_support",
+        sa.Column("feature", sa.String(100), nullable=False),
+        sa.Column("lead_id", sa.Uuid(), nullable=False),
+        sa.Column("stage", sa.String(20), nullable=False),
+        sa.PrimaryKeyConstraint("feature", "lead_id", name="pk_value_support"),
+    )
+    op.create_index("ix_value_support_lead_id", "value_support", ["lead_id"])
     bind = op.get_bind()
     minimum = _min_support()
+    learned: set[str] = set()
     rows = bind.execute(sa.select(MODEL_STATE.c.name, MODEL_STATE.c.revision, MODEL_STATE.c.doc))
     for name, rev, doc in rows.all():
         features = doc.get("features") or {}
         kept = {f: x for f, x in features.items() if not _rare(f, x, minimum)}
+        learned |= kept.keys()
         if len(kept) == len(features):
             continue
         bind.execute(
@@ -56,7 +95,23 @@ def upgrade() -> None:
             .where(MODEL_STATE.c.name == name)
             .values(doc={**doc, "features": kept}, revision=rev + 1, updated_at=datetime.now(UTC))
         )
+    judged = sa.select(SCORES.c.lead_id, SCORES.c.lead, SCORES.c.outcome).where(
+        SCORES.c.outcome.in_(["won", "lost", "rejected"])
+    )
+    support: list[dict[str, Any]] = []
+    for lead_id, lead, stage in bind.execute(judged.execution_options(yield_per=1000)):
+        if not isinstance(lead, dict):  # erased
+            continue
+        support.extend(
+            {"feature": f, "lead_id": lead_id, "stage": stage}
+            for f in _typed_features(lead)
+            if f not in learned
+        )
+    if support:
+        bind.execute(sa.insert(SUPPORT), support)
 
 
 def downgrade() -> None:
-    """What was dropped is gone; the model learns on without it."""
+    """The values dropped from the model are gone; it learns on without them."""
+    op.drop_index("ix_value_support_lead_id", table_name="value_support")
+    op.drop_table("value_support")
