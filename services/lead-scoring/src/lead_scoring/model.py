@@ -36,7 +36,7 @@ ATTRIBUTES: tuple[str, ...] = (
 UNKNOWN = "unknown"
 _BIAS = "bias"
 REJECTION_WEIGHT = 2  # a rejection teaches as much as this many lost deals (see above)
-MAX_VALUE_LEN = 80  # utm_campaign is free text; bound what one value can cost in storage
+_MAX_VALUE_LEN = 80  # utm_campaign is free text; bound what one value can cost in storage
 _SIZE_BANDS: tuple[tuple[int, str], ...] = (
     (9, "1-9"), (49, "10-49"), (199, "50-199"), (999, "200-999"), (4999, "1000-4999"),
 )  # fmt: skip
@@ -68,7 +68,7 @@ def facts_attributes(f: LeadFacts) -> dict[str, str]:
         "utm_medium": f.attribution.get("utm_medium"),
         "utm_campaign": f.attribution.get("utm_campaign"),
     }
-    return {k: (v[:MAX_VALUE_LEN] if v else UNKNOWN) for k, v in values.items()}
+    return {k: (v[:_MAX_VALUE_LEN] if v else UNKNOWN) for k, v in values.items()}
 
 
 class Contribution(NamedTuple):
