@@ -11,14 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from assignment_kit import (
-    app_at,
-    check_setting,
-    lab_reports,
-    lab_settled,
-    one_lead_routed,
-    window,
-)
+from assignment_kit import app_at, check_setting, lab_reports, lab_settled, one_lead_routed, window
 from fastapi import FastAPI
 from sqlalchemy import select
 
