@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import cast
 
-from leadflow.events import Envelope, Lead, LeadAssigned, LeadQualified
-from leadflow.service import Runtime
+from assigner_kit import NOW, assigner, qualified
+
+from leadflow.events import LeadAssigned
 from leadflow.uow import MemoryUnitOfWork
-from sales_assignment.assigning import Assigner
 from sales_assignment.models import AssignmentRow, HistoryRow, RepRow, RRStateRow
-from sales_assignment.settings import AssignmentSettings
 from sales_assignment.staging import Staged
 from sales_assignment.team import Team
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 
 
 def rep(name: str) -> RepRow:
@@ -25,23 +20,14 @@ def rep(name: str) -> RepRow:
                   updated_at=NOW, deleted_at=None)  # fmt: skip
 
 
-def qualified() -> tuple[Envelope, LeadQualified]:
-    lead_id = uuid.uuid4()
-    lead = Lead(lead_id=lead_id, email="ada@acme.example", captured_at=NOW, country="DE")
-    event = LeadQualified(lead_id=lead_id, lead=lead, score=80, qualified=True, threshold=60,
-                          factors=[], model_version="rules-1", scored_at=NOW)  # fmt: skip
-    return Envelope(data=event, source="/scoring"), event
-
-
 async def test_each_new_mql_gets_a_rep_an_event_and_its_rows_staged_for_the_commit() -> None:
-    settings = AssignmentSettings(admin_token="dev-test-admin", database_url="sqlite://")
-    assigner = Assigner(cast(Runtime, None), settings, clock=lambda: NOW)  # no runtime needed
+    a = assigner()
     ann, bob = rep("Ann"), rep("Bob")
     team = Team({ann.rep_id: ann, bob.rep_id: bob}, {}, {})
     uow = MemoryUnitOfWork()
     todo = [qualified(), qualified()]
 
-    await assigner.assign_new(uow, team, todo, Staged(_endpoints=[]))  # no webhook endpoints
+    await a.assign_new(uow, team, todo, Staged(_endpoints=[]))  # no webhook endpoints
 
     assigned = [e.data for e in uow.emitted]
     assert all(isinstance(e, LeadAssigned) for e in assigned)
@@ -57,7 +43,7 @@ async def test_each_new_mql_gets_a_rep_an_event_and_its_rows_staged_for_the_comm
     ]
     assert {r["event"] for r in rows[HistoryRow.__tablename__].rows} == {"assigned"}
     assert rows[RRStateRow.__tablename__].replace  # the round-robin state: an upsert
-    assert assigner.doorbell.ring not in uow.callbacks  # no webhook deliveries: nothing to wake
+    assert a.doorbell.ring not in uow.callbacks  # no webhook deliveries: nothing to wake
     # The replay record: the two decisions, the team's checkpoint, its snapshot at commit.
     assert [r["lead_id"] for r in rows["routing_decisions"].rows] == [e.lead_id for _, e in todo]
     assert len(rows["routing_checkpoints"].rows) == 1

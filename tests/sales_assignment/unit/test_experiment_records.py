@@ -5,15 +5,12 @@ queued) and none for a routing call that decides nothing."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import pytest
+from assigner_kit import NOW, assigner, qualified
 
-from leadflow.events import Envelope, Lead, LeadQualified
-from leadflow.service import Runtime
 from leadflow.uow import MemoryUnitOfWork
-from sales_assignment.assigning import Assigner
 from sales_assignment.experiment_models import ExperimentDecisionRow
 from sales_assignment.experiment_trial import Trial, staged_as
 from sales_assignment.experiments import Experiment
@@ -21,11 +18,9 @@ from sales_assignment.models import AssignmentRow, HistoryRow, RepRow
 from sales_assignment.replay_models import DecisionRow
 from sales_assignment.routing import Assignment, NoRepAvailable
 from sales_assignment.rules import RoutingRule
-from sales_assignment.settings import AssignmentSettings
 from sales_assignment.staging import Staged
 from sales_assignment.team import Team
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
 ANN, BOB = uuid.UUID(int=1), uuid.UUID(int=2)
 GIVEN = Assignment(BOB, "default", {}, {})
 KEPT = Assignment(ANN, "default", {}, {})
@@ -71,25 +66,16 @@ def staged(uow: MemoryUnitOfWork, table: str) -> list[dict[str, Any]]:
     return [row for part in uow.staged.rows if part.table.name == table for row in part.rows]
 
 
-def qualified() -> tuple[Envelope, LeadQualified]:
-    lead_id = uuid.uuid4()
-    lead = Lead(lead_id=lead_id, email="ada@acme.example", captured_at=NOW, country="DE")
-    event = LeadQualified(lead_id=lead_id, lead=lead, score=80, qualified=True, threshold=60,
-                          factors=[], model_version="rules-1", scored_at=NOW)  # fmt: skip
-    return Envelope(data=event, source="/scoring"), event
-
-
 @pytest.mark.parametrize("names", [("Ann", "Bob"), ()])  # handed out, or queued
 async def test_the_experiment_records_each_decision_the_assigner_stages_as_history(
     names: tuple[str, ...],
 ) -> None:
-    settings = AssignmentSettings(admin_token="dev-test-admin", database_url="sqlite://")
-    assigner = Assigner(cast(Runtime, None), settings, clock=lambda: NOW)  # no runtime needed
+    a = assigner()
     team = shadow_team(*(rep(uuid.UUID(int=i + 1), name) for i, name in enumerate(names)))
     uow = MemoryUnitOfWork()
     todo = [qualified() for _ in range(4)]
 
-    await assigner.assign_new(uow, team, todo, Staged(_endpoints=[]))
+    await a.assign_new(uow, team, todo, Staged(_endpoints=[]))
 
     history = staged(uow, HistoryRow.__tablename__)
     recorded = staged(uow, ExperimentDecisionRow.__tablename__)
