@@ -36,6 +36,12 @@ async def assigner(database_url: str) -> AsyncIterator[Assigner]:
 
 
 @pytest.fixture
+def a(assigner: Assigner) -> Assigner:
+    """`assigner`, by the short name the event-side modules use."""
+    return assigner
+
+
+@pytest.fixture
 async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with client(app) as c:
         yield c

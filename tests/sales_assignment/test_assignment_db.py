@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from assignment_kit import (
@@ -18,7 +17,6 @@ from assignment_kit import (
     events,
     handle,
     history,
-    make_assigner,
     outcome,
     qualified,
 )
@@ -32,13 +30,6 @@ from sales_assignment.models import AssignmentRow, RRStateRow
 pytestmark = pytest.mark.postgres
 
 HOOK = "http://127.0.0.1:9/hook"  # never called here: these tests stop at the delivery rows
-
-
-@pytest.fixture
-async def a(database_url: str) -> AsyncIterator[Assigner]:
-    assigner = await make_assigner(database_url)
-    yield assigner
-    await assigner.rt.engine.dispose()
 
 
 async def test_a_qualified_lead_gets_one_rep_one_event_and_one_delivery(a: Assigner) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from assignment_kit import (
     events,
     handle,
     history,
-    make_assigner,
     qualified,
 )
 from fastapi import FastAPI
@@ -77,13 +75,6 @@ TRACES = [
     "agree to widgets",
     "ada-custom-value",
 ]
-
-
-@pytest.fixture
-async def a(database_url: str) -> AsyncIterator[Assigner]:
-    assigner = await make_assigner(database_url)
-    yield assigner
-    await assigner.rt.engine.dispose()
 
 
 def erased(a: Assigner, lead_id: uuid.UUID) -> Envelope:

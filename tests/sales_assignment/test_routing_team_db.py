@@ -26,13 +26,6 @@ HOOK = "http://127.0.0.1:9/hook"  # never called: these tests stop at the delive
 
 
 @pytest.fixture
-async def a(database_url: str) -> AsyncIterator[Assigner]:
-    assigner = await make_assigner(database_url)
-    yield assigner
-    await assigner.rt.engine.dispose()
-
-
-@pytest.fixture
 async def b(database_url: str, a: Assigner) -> AsyncIterator[Assigner]:
     """A second replica on the same database."""
     assigner = await make_assigner(database_url)
