@@ -68,9 +68,8 @@ def RULES(ann: uuid.UUID, bob: uuid.UUID, cy: uuid.UUID) -> list[dict[str, objec
 
 
 async def test_a_replay_without_draft_gives_every_recorded_decision_again(
-    assigner: Assigner,
+    a: Assigner,
 ) -> None:
-    a = assigner
     ann = await add_rep(a, "Ann", weight=1)
     bob = await add_rep(a, "Bob", weight=2, max_open_leads=6)
     cy = await add_rep(a, "Cy", weight=3, territories=["FR"])
@@ -128,9 +127,8 @@ async def test_a_replay_without_draft_gives_every_recorded_decision_again(
 
 
 async def test_a_draft_deactivating_a_rep_spreads_its_leads_by_the_others_weights(
-    assigner: Assigner,
+    a: Assigner,
 ) -> None:
-    a = assigner
     ann = await add_rep(a, "Ann", weight=1)
     bob = await add_rep(a, "Bob", weight=2)
     cy = await add_rep(a, "Cy", weight=3)
@@ -149,8 +147,7 @@ async def test_a_draft_deactivating_a_rep_spreads_its_leads_by_the_others_weight
     assert fair == {str(ann): (20.0, 20), str(bob): (40.0, 40)}
 
 
-async def test_a_draft_can_add_a_rep_change_rules_and_cap(assigner: Assigner) -> None:
-    a = assigner
+async def test_a_draft_can_add_a_rep_change_rules_and_cap(a: Assigner) -> None:
     ann = await add_rep(a, "Ann", weight=1)
     await _leads(a, 6)
     await _leads(a, 2, country="FR")
@@ -174,9 +171,8 @@ async def test_a_draft_can_add_a_rep_change_rules_and_cap(assigner: Assigner) ->
 
 
 async def test_teams_past_the_retention_go_whole_and_their_leads_count_as_not_recorded(
-    assigner: Assigner,
+    a: Assigner,
 ) -> None:
-    a = assigner
     ann = await add_rep(a, "Ann")
     clock(a).now -= timedelta(days=3)
     old = await _leads(a, 3)
@@ -199,9 +195,8 @@ async def test_teams_past_the_retention_go_whole_and_their_leads_count_as_not_re
 
 
 async def test_past_its_retention_the_record_goes_with_its_snapshots_and_what_stays_replays(
-    assigner: Assigner,
+    a: Assigner,
 ) -> None:
-    a = assigner
     ann = await add_rep(a, "Ann")
     await add_rep(a, "Bob", weight=2)
     clock(a).now -= timedelta(days=30)
@@ -246,9 +241,8 @@ async def test_past_its_retention_the_record_goes_with_its_snapshots_and_what_st
 
 
 async def test_a_window_of_more_decisions_than_the_limit_is_refused_naming_from_and_to(
-    assigner: Assigner, monkeypatch: pytest.MonkeyPatch
+    a: Assigner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    a = assigner
     await add_rep(a, "Ann")
     await _leads(a, 4)
     monkeypatch.setattr(a.settings, "simulation_max_decisions", 3)
@@ -300,8 +294,7 @@ def _split(report: dict[str, Any], *reps: uuid.UUID) -> list[tuple[int, int]]:
     return [got.get(str(rep), (0, 0)) for rep in reps]
 
 
-async def test_a_draft_reweighting_a_rep_gives_it_its_weights_share(assigner: Assigner) -> None:
-    a = assigner
+async def test_a_draft_reweighting_a_rep_gives_it_its_weights_share(a: Assigner) -> None:
     ann = await add_rep(a, "Ann", weight=1)
     bob = await add_rep(a, "Bob", weight=1)
     await _leads(a, 20)
@@ -322,9 +315,8 @@ async def test_a_draft_reweighting_a_rep_gives_it_its_weights_share(assigner: As
 
 
 async def test_a_draft_giving_a_rep_leave_keeps_its_leads_from_it_while_away(
-    assigner: Assigner,
+    a: Assigner,
 ) -> None:
-    a = assigner
     ann = await add_rep(a, "Ann", weight=1)
     bob = await add_rep(a, "Bob", weight=1)
     t0 = clock(a).now
@@ -346,9 +338,8 @@ async def test_a_draft_giving_a_rep_leave_keeps_its_leads_from_it_while_away(
 
 @pytest.mark.parametrize("mode", ["shadow", "split"])
 async def test_a_simulation_while_an_experiment_runs_changes_nothing_and_explains_its_arm(
-    assigner: Assigner, mode: str
+    a: Assigner, mode: str
 ) -> None:
-    a = assigner
     ann = await add_rep(a, "Ann", weight=1)
     bob = await add_rep(a, "Bob", weight=1)
     await _leads(a, 4)
