@@ -116,6 +116,7 @@ class RuleTestIn(_Strict):
 
 
 class CaseOut(BaseModel):
+    # `rule_tests.Outcome`, field for field (built from one: `rules_test`).
     name: str
     passed: bool
     at: datetime = Field(description="The time availability was judged at")
@@ -194,18 +195,5 @@ async def rules_test(body: RuleTestIn, a: A, _: Reader) -> RuleTestOut:
         rules_version=version,
         passed=passed,
         failed=len(outcomes) - passed,
-        cases=[
-            CaseOut(
-                name=o.name,
-                passed=o.passed,
-                at=o.at,
-                rule=o.rule,
-                rep_id=o.rep_id,
-                rep_name=o.rep_name,
-                queued=o.queued,
-                differences=o.differences,
-                reason=o.reason,
-            )
-            for o in outcomes
-        ],
+        cases=[CaseOut.model_validate(o, from_attributes=True) for o in outcomes],
     )
