@@ -76,9 +76,8 @@ async def create_rep(a: Assigner, doc: dict[str, Any]) -> RepRow:
     now = a.clock()
     row = RepRow(rep_id=uuid.uuid4(), created_at=now, updated_at=now, **doc)
     check_rep(row)
-    async with a.rt.transaction() as uow:
+    async with repo.routing_change(a.rt) as uow:
         s = uow.session
-        await repo.lock_routing(s)
         s.add(row)
         await s.flush()
         await a.drain_queue(uow)
@@ -101,9 +100,8 @@ async def import_reps(a: Assigner, docs: list[tuple[int, dict[str, Any]]]) -> li
             errors.append(RowError(number, "row", str(exc)))
     if errors:
         raise ImportRejected(errors)
-    async with a.rt.transaction() as uow:
+    async with repo.routing_change(a.rt) as uow:
         s = uow.session
-        await repo.lock_routing(s)
         taken = await repo.reps_by_email(s, [row.email for _, row in rows])
         errors = [
             RowError(n, "email", f"a rep with this email exists ({taken[row.email]})")
@@ -119,9 +117,8 @@ async def import_reps(a: Assigner, docs: list[tuple[int, dict[str, Any]]]) -> li
 
 
 async def update_rep(a: Assigner, rep_id: uuid.UUID, changes: dict[str, Any]) -> RepRow:
-    async with a.rt.transaction() as uow:
+    async with repo.routing_change(a.rt) as uow:
         s = uow.session
-        await repo.lock_routing(s)
         row = await repo.get_rep(s, rep_id)
         if row is None:
             raise NotFound("rep")
@@ -137,9 +134,8 @@ async def update_rep(a: Assigner, rep_id: uuid.UUID, changes: dict[str, Any]) ->
 async def delete_rep(a: Assigner, rep_id: uuid.UUID) -> None:
     """Retire a rep (kept for history): their unaccepted leads go on to other reps at once
     (queued when nobody can take them), and their token no longer reads or accepts leads."""
-    async with a.rt.transaction() as uow:
+    async with repo.routing_change(a.rt) as uow:
         s = uow.session
-        await repo.lock_routing(s)
         row = await repo.get_rep(s, rep_id)
         if row is None:
             raise NotFound("rep")
@@ -176,9 +172,8 @@ async def accept(
 ) -> AssignmentView:
     """The rep took the lead: no SLA re-routing from now on. With `only_rep` (a rep's own
     token), only if the lead is assigned to that rep, checked under the routing lock."""
-    async with a.rt.transaction() as uow:
+    async with repo.routing_change(a.rt) as uow:
         s = uow.session
-        await repo.lock_routing(s)
         row = await repo.get_assignment(s, lead_id)
         if row is None:
             raise NotFound("assignment")

@@ -42,9 +42,8 @@ async def start(
     if mode == "shadow" and share is not None:
         raise ExperimentInvalid("share", "a shadow experiment takes no share: it routes nothing")
     rules = validate_rules(doc)
-    async with a.rt.transaction() as uow:
+    async with repo.routing_change(a.rt) as uow:
         s = uow.session
-        await repo.lock_routing(s)
         policy_admin.check_named_reps(rules, {r.rep_id for r in await repo.live_reps(s)})
         running = await experiment_repo.running(s)
         if running is not None:
@@ -75,9 +74,8 @@ async def end(
     """End the experiment; with `promote` its rules become the next active version
     (NotFound; Conflict if it ended already, names a rep retired since, or the active rules
     changed since the start and `over_version` does not confirm the active version)."""
-    async with a.rt.transaction() as uow:
+    async with repo.routing_change(a.rt) as uow:
         s = uow.session
-        await repo.lock_routing(s)
         row = await experiment_repo.get(s, experiment_id)
         if row is None:
             raise NotFound("experiment")

@@ -48,8 +48,7 @@ def check_named_reps(rules: Sequence[RoutingRule], live: Collection[uuid.UUID]) 
 async def put_rules(a: Assigner, doc: object) -> RuleSetRow:
     """Validate and store the rules as the next version (RulesInvalid/UnknownRep if not)."""
     rules = validate_rules(doc)
-    async with a.rt.transaction() as uow:
-        await repo.lock_routing(uow.session)
+    async with repo.routing_change(a.rt) as uow:
         return await store_rules(a, uow, rules)
 
 
@@ -135,9 +134,8 @@ async def put_account(
 ) -> tuple[AccountOwnerRow, bool]:
     """Give the account (domain, aliases, names) to a rep; returns the row and whether new."""
     aliases, kept = account_aliases(domain, alias_domains, names)
-    async with a.rt.transaction() as uow:
+    async with repo.routing_change(a.rt) as uow:
         s = uow.session
-        await repo.lock_routing(s)
         if await repo.get_rep(s, rep_id) is None:
             raise UnknownRep("rep_id", rep_id)
         _taken(await repo.account_owners(s), domain, aliases)
@@ -156,8 +154,7 @@ async def put_account(
 
 
 async def delete_account(a: Assigner, domain: str) -> None:
-    async with a.rt.transaction() as uow:
+    async with repo.routing_change(a.rt) as uow:
         s = uow.session
-        await repo.lock_routing(s)
         if not await repo.delete_account(s, domain):
             raise NotFound("owner for this domain")

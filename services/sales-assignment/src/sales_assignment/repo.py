@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.uow import UnitOfWork
+from leadflow.uow import Database, UnitOfWork
 from sales_assignment.models import (
     AWAITING_ACCEPT,
     OPEN_STATUSES,
@@ -41,6 +42,15 @@ async def lock_routing(session: AsyncSession) -> int:
         .execution_options(synchronize_session=False)
     )
     return int((await session.execute(stmt)).scalar_one())
+
+
+@contextlib.asynccontextmanager
+async def routing_change(db: Database) -> AsyncIterator[UnitOfWork]:
+    """A transaction under the routing lock (`lock_routing`), for a change that does not
+    need the generation: reps, rules, owners, experiments, an assignment."""
+    async with db.transaction() as uow:
+        await lock_routing(uow.session)
+        yield uow
 
 
 def add_rows(
