@@ -11,7 +11,7 @@ import pytest
 from leadflow.events import Lead
 from sales_assignment.account_match import Account, AccountIndex
 from sales_assignment.facts import LeadFacts, Rep
-from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, reroute, route
+from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, route
 from sales_assignment.rules import RoutingRule
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)  # a Monday
@@ -211,32 +211,32 @@ def test_an_unknown_rep_id_in_a_pool_is_skipped_not_fatal() -> None:
     assert skipped(result, UUID(int=404)) == "unknown rep"
 
 
-def test_reroute_hands_the_lead_to_the_next_rep_not_one_already_tried() -> None:
+def test_routing_again_hands_the_lead_to_the_next_rep_not_one_already_tried() -> None:
     reps = [rep(ANN), rep(BOB), rep(CAT)]
     policy = RoutingPolicy(rr_state={"default": {str(ANN): 50}})
-    result = assigned(reroute(lead(), reps, policy, now=NOW, tried=[ANN]))
+    result = assigned(route(lead(), reps, policy, now=NOW, exclude=[ANN]))
     assert result.rep_id != ANN
     assert skipped(result, ANN) == "already tried for this lead"
 
 
-def test_reroute_gives_a_tried_rep_the_lead_again_when_nobody_else_is_free() -> None:
+def test_routing_again_gives_a_tried_rep_the_lead_again_when_nobody_else_is_free() -> None:
     reps = [rep(ANN), rep(BOB, active=False)]
-    result = assigned(reroute(lead(), reps, RoutingPolicy(), now=NOW, tried=[ANN]))
+    result = assigned(route(lead(), reps, RoutingPolicy(), now=NOW, exclude=[ANN]))
     assert result.rep_id == ANN
     assert "already tried" in result.reason["detail"]
 
 
-def test_reroute_skips_an_account_owner_who_let_the_sla_lapse() -> None:
+def test_routing_again_skips_an_account_owner_who_let_the_sla_lapse() -> None:
     policy = RoutingPolicy(accounts=owned("acme.com", BOB))
-    result = assigned(reroute(lead(), [rep(ANN), rep(BOB)], policy, now=NOW, tried=[BOB]))
+    result = assigned(route(lead(), [rep(ANN), rep(BOB)], policy, now=NOW, exclude=[BOB]))
     assert (result.rep_id, result.rule) == (ANN, "default")
     assert skipped(result, BOB, "account_owner") == "already tried for this lead"
 
 
-def test_reroute_returns_to_the_tried_owner_when_their_pool_is_empty() -> None:
+def test_routing_again_returns_to_the_tried_owner_when_their_pool_is_empty() -> None:
     policy = RoutingPolicy(accounts=owned("acme.com", BOB))
     result = assigned(
-        reroute(lead(), [rep(ANN, active=False), rep(BOB, weight=0)], policy, now=NOW, tried=[BOB])
+        route(lead(), [rep(ANN, active=False), rep(BOB, weight=0)], policy, now=NOW, exclude=[BOB])
     )
     assert (result.rep_id, result.rule) == (BOB, "account_owner")
 

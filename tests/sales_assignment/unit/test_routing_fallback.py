@@ -10,7 +10,7 @@ import pytest
 
 from sales_assignment.facts import LeadFacts, Rep
 from sales_assignment.fallback import Fallback
-from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, reroute, route
+from sales_assignment.routing import Assignment, NoRepAvailable, RoutingPolicy, route
 from sales_assignment.rules import RoutingRule, RulesInvalid, rule_docs, validate_rules
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)  # a Monday
@@ -116,14 +116,14 @@ def test_a_rep_who_declined_is_never_the_fallback() -> None:
 
 def test_after_an_sla_miss_a_fresh_fallback_rep_beats_the_pool_rep_who_missed_it() -> None:
     reps = [rep(ANN), rep(BOB)]
-    result = assigned(reroute(FACTS, reps, rule(Fallback(rep=BOB)), now=NOW, tried={ANN}))
+    result = assigned(route(FACTS, reps, rule(Fallback(rep=BOB)), now=NOW, exclude={ANN}))
     assert result.rep_id == BOB
     assert lines(result) == [
         ("Ann", "pool", "already tried for this lead"),
         ("Bob", "fallback", None),
     ]
     # Once the fallback was tried too, the pool's tried rep comes before it again.
-    again = assigned(reroute(FACTS, reps, rule(Fallback(rep=BOB)), now=NOW, tried={ANN, BOB}))
+    again = assigned(route(FACTS, reps, rule(Fallback(rep=BOB)), now=NOW, exclude={ANN, BOB}))
     assert again.rep_id == ANN
     assert again.reason["detail"].endswith("(every eligible rep was already tried)")
 

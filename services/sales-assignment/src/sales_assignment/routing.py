@@ -74,8 +74,8 @@ def route(
     exclude: Collection[UUID] = (),
     barred: Collection[UUID] = (),
 ) -> Assignment | NoRepAvailable:
-    """Choose the rep for a lead; reps in `exclude` only get it when nobody else can, reps
-    in `barred` (who declined it) never."""
+    """Choose the rep for a lead; reps in `exclude` (tried already: routing again after an
+    SLA miss) only get it when nobody else can, reps in `barred` (who declined it) never."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     by_id = {rep.rep_id: rep for rep in reps}
@@ -144,20 +144,6 @@ def route(
     return Assignment(winner.rep_id, rule_name, reason(rule_name, detail), state)
 
 
-def reroute(
-    lead: LeadFacts,
-    reps: Sequence[Rep],
-    policy: RoutingPolicy,
-    *,
-    now: datetime,
-    tried: Collection[UUID],
-    barred: Collection[UUID] = (),
-) -> Assignment | NoRepAvailable:
-    """Route again after an SLA miss: the next rep, not one already tried, when one is free;
-    never one in `barred`."""
-    return route(lead, reps, policy, now=now, exclude=frozenset(tried), barred=frozenset(barred))
-
-
 def smooth_weighted_pick(reps: Sequence[Rep], current: dict[str, int]) -> Rep:
     """Nginx smooth weighted round robin over reps of weight > 0; updates `current` in place."""
     best: Rep | None = None
@@ -201,7 +187,6 @@ __all__ = [
     "RRState",
     "Rep",
     "RoutingPolicy",
-    "reroute",
     "route",
     "smooth_weighted_pick",
 ]
