@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from assigner_kit import NOW, qualified
 from sqlalchemy import inspect
 
-from leadflow.events import Lead, LeadQualified
 from sales_assignment import recycling
 from sales_assignment.assigning import Assigner
 from sales_assignment.models import AssignmentRow
 from sales_assignment.payloads import cycle_columns
 from sales_assignment.staging import Staged
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BEFORE = NOW - timedelta(days=30)
 COLUMNS = [attr.key for attr in inspect(AssignmentRow).column_attrs]
-
-
-def qualified(lead_id: uuid.UUID) -> LeadQualified:
-    lead = Lead(lead_id=lead_id, email="ada@acme.example", captured_at=NOW, country="DE")
-    return LeadQualified(lead_id=lead_id, lead=lead, score=80, qualified=True, threshold=60,
-                         factors=[], model_version="rules-1", scored_at=NOW)  # fmt: skip
 
 
 def recycled_row(lead_id: uuid.UUID) -> AssignmentRow:
@@ -36,7 +29,7 @@ def recycled_row(lead_id: uuid.UUID) -> AssignmentRow:
 
 
 def test_a_new_cycle_is_nobodys_and_queued_with_the_lead_and_score_as_now() -> None:
-    event = qualified(uuid.uuid4())
+    _, event = qualified()
 
     columns = cycle_columns(event, NOW)
 
@@ -49,10 +42,9 @@ def test_a_new_cycle_is_nobodys_and_queued_with_the_lead_and_score_as_now() -> N
 
 
 def test_a_recycled_row_qualified_again_reads_as_a_new_mqls_row_but_keeps_its_birth() -> None:
-    lead_id = uuid.uuid4()
-    event = qualified(lead_id)
+    _, event = qualified()
     staged = Staged()
-    reopened = recycled_row(lead_id)
+    reopened = recycled_row(event.lead_id)
 
     recycling.new_cycle(staged, reopened, event, NOW)
     new = Assigner._new_row(Staged(), event, NOW)
