@@ -3,10 +3,7 @@ experiments or an assignment runs in, under the routing lock (SQLite and Postgre
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from assignment_kit import make_assigner
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,13 +12,6 @@ from sales_assignment.assigning import Assigner
 from sales_assignment.models import RoutingLockRow
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-async def a(database_url: str) -> AsyncIterator[Assigner]:
-    assigner = await make_assigner(database_url)
-    yield assigner
-    await assigner.rt.engine.dispose()
 
 
 async def generation(s: AsyncSession) -> int:
