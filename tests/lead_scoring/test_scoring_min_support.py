@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
@@ -22,7 +22,7 @@ from lead_scoring.models import Base, LeadScore, ModelState, ValueSupport
 from lead_scoring.settings import ScoringSettings
 from leadflow.events import Attribution, Lead, LeadCaptured, LeadErased
 from leadflow.migrations import upgrade
-from support.apps import build, dispose, runtime
+from support.apps import ADMIN, build, client, dispose, json_of, runtime
 from support.db_text import database_text, insert_row
 
 pytestmark = pytest.mark.postgres
@@ -152,3 +152,30 @@ async def test_an_existing_model_with_rare_values_is_cleaned_by_the_migration(
     }  # fmt: skip
     assert revision == 4  # replicas reload it
     assert cleaned["n_outcomes"] == 7
+
+
+async def test_a_simulation_scores_with_the_model_live_scoring_uses(app: FastAPI) -> None:
+    """A stored model still holding a rare value (saved before the minimum, or under a lower
+    one) moves no simulated score: the simulation's "now" is what live scoring says."""
+    leads = [cto(RARE_INDUSTRY, n=0), cto(n=1)]
+    for x in leads:  # 80 by the rules: a strong rare weight would only add to that
+        await deliver(app, LeadCaptured(lead_id=x.lead_id, lead=x))
+    feature = {"mean": -4.0, "variance": 0.01, "won": 0, "lost": 1, "rejected": 0}
+    doc = {
+        "prior_variance": 0.15, "bias_prior_variance": 1.0, "beta": 1.0,
+        "n_outcomes": 1200, "n_won": 600, "n_rejected": 0,  # the learned part weighs 0.5
+        "features": {"bias": feature | {"mean": 0.0, "won": 600, "lost": 600},
+                     f"industry={RARE_INDUSTRY.lower()}": feature},
+    }  # fmt: skip
+    async with runtime(app).transaction() as uow:
+        uow.session.add(ModelState(name="default", revision=1, doc=doc,
+                                   updated_at=datetime.now(UTC)))  # fmt: skip
+    scorer = app.state.scorer
+    live = [(await scorer.preview(x)).qualified for x in leads]
+    now = datetime.now(UTC)
+    window = {"from": (now - timedelta(hours=1)).isoformat(), "to": now.isoformat()}
+    async with client(app) as http:
+        simulated = json_of(await http.post("/v1/scoring/simulations", json=window,
+                                            headers=ADMIN))  # fmt: skip
+    assert live == [True, True]  # the rare value (-4) is not in the model live scoring uses
+    assert simulated["mqls_now"] == sum(live)

@@ -44,6 +44,7 @@ def build_app(settings: ScoringSettings) -> FastAPI:
         runtime,
         min_verdicts=settings.min_verdicts,
         max_running=settings.simulations_max_running,
+        min_support=settings.learn_min_support,
     )
     handle = scoring_lab.follower(simulator)
 

@@ -20,8 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from lead_scoring import kept, repo
-from lead_scoring.model import LearnedModel
+from lead_scoring import kept, repo, support
 from lead_scoring.rules import DEFAULT_RULES, RuleSet, lead_facts, parse_rules
 from lead_scoring.simulation_schemas import ScoringSimulationRequest
 from lead_scoring.simulation_tally import PastLead, Tally, Way
@@ -74,11 +73,13 @@ def _add(tally: Tally, chunk: Sequence[Any]) -> None:
 @dataclass(frozen=True)
 class Simulator:
     """Runs scoring simulations on a runtime with the limits the app gives it
-    (LEADFLOW_MIN_VERDICTS, LEADFLOW_SIMULATIONS_MAX_RUNNING)."""
+    (LEADFLOW_MIN_VERDICTS, LEADFLOW_SIMULATIONS_MAX_RUNNING) and the learned model's
+    minimum support (LEADFLOW_LEARN_MIN_SUPPORT: the model as live scoring restores it)."""
 
     rt: Runtime
     min_verdicts: int
     max_running: int
+    min_support: int = support.DEFAULT_MIN_SUPPORT
 
     @asynccontextmanager
     async def slot(self, *, wait: bool) -> AsyncIterator[None]:
@@ -115,7 +116,7 @@ class Simulator:
                 parse_rules(row.doc, version=str(version)) if row is not None else DEFAULT_RULES
             )
             state = await repo.load_model(s)
-            model = LearnedModel.from_doc(state.doc) if state is not None else None
+            model = support.restored(state.doc, self.min_support) if state is not None else None
             rules = draft_rules or active
             threshold = request.threshold if request.threshold is not None else rules.threshold
             tally = Tally(Way(active, active.threshold), Way(rules, threshold), model)
