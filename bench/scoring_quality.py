@@ -29,8 +29,9 @@ from rich.progress import Progress
 
 from bench._progress import bench_progress
 from bench.synthetic import START, Sample, brier, deciles, generate, roc_auc
+from lead_scoring.baseline import OdooBaseline
 from lead_scoring.domain import score
-from lead_scoring.model import LearnedModel, OdooBaseline
+from lead_scoring.model import LearnedModel
 from lead_scoring.rules import DEFAULT_RULES
 from leadflow.events import Lead
 

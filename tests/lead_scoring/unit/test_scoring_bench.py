@@ -11,7 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
 from bench.synthetic import brier, deciles, generate, roc_auc
-from lead_scoring.model import LearnedModel, OdooBaseline
+from lead_scoring.baseline import OdooBaseline
+from lead_scoring.model import LearnedModel
 
 
 @pytest.mark.parametrize(

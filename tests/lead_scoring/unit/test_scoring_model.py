@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from lead_scoring.model import ATTRIBUTES, LearnedModel, OdooBaseline, attributes, size_band
+from lead_scoring.baseline import OdooBaseline
+from lead_scoring.model import ATTRIBUTES, LearnedModel, attributes, size_band
 from leadflow.events import Attribution, Lead
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lead_scoring import kept, recycling, repo, support
+from lead_scoring import kept, learning, recycling, repo, support
 from lead_scoring.domain import Score, learned_weight, score
 from lead_scoring.model import LearnedModel
 from lead_scoring.models import ERASED_UNSCORED, LeadScore, RuleSetVersion
@@ -206,14 +206,7 @@ class Scorer:
             recycling.reject(row, ev, datetime.now(UTC))
         if row.outcome in VERDICTS:
             return
-        state = await repo.load_model(session, for_update=True)  # verdicts learn one by one
-        model = support.restored(state.doc, self.min_support) if state else LearnedModel()
-        lead = Lead.model_validate(row.lead)
-        pending = support.unlearned(model, lead, self.min_support)
-        shared = await repo.shared_verdicts(session, row.lead_id, pending)
-        learned = support.learn(model, lead, ev.stage, shared, self.min_support)
-        await repo.keep_support(session, row.lead_id, ev.stage, learned)
-        revision = await repo.save_model(session, state, model.to_doc())
+        revision, model = await learning.teach(session, row, ev.stage, self.min_support)
         row.outcome = ev.stage
         if ev.stage == "won":  # the MQL's revenue, for scoring simulations (ISO 4217 codes)
             code = ev.currency if ev.currency is not None and len(ev.currency) == 3 else None

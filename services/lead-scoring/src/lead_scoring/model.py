@@ -5,7 +5,7 @@ by assumed-density filtering (the AdPredictor update, Graepel et al., ICML 2010)
 weight is a Gaussian (mean, variance), one outcome costs O(attributes) and needs no replay.
 Its prediction integrates over the weights' uncertainty, so a young model predicts close to
 the base rate instead of the extreme odds of naive Bayes; that is where it beats
-`OdooBaseline` (Odoo CRM's predictive lead scoring) in Brier score.
+`baseline.OdooBaseline` (Odoo CRM's predictive lead scoring) in Brier score.
 
 A rejection (sales judged the MQL not sales-ready) is a negative example worth
 `REJECTION_WEIGHT` lost deals: the update is applied that many times. A lost deal was a lead
@@ -273,54 +273,3 @@ class _ModelDoc(BaseModel):
     n_won: int = Field(ge=0)
     n_rejected: int = Field(default=0, ge=0)
     features: dict[str, _FeatureDoc]
-
-
-@dataclass
-class OdooBaseline:
-    """Odoo CRM predictive lead scoring (naive Bayes on won/lost frequencies), for comparison.
-
-    As Odoo does: every (field, value) count starts at 0.1 won and 0.1 lost; P(won) x the
-    product of won(f, v) / sum of won(f, .) is compared with the same for lost, normalised
-    between the two; empty fields and values never seen are skipped.
-    """
-
-    n_won: int = 0
-    n_lost: int = 0
-    counts: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    totals: dict[str, list[float]] = field(default_factory=dict)
-
-    @property
-    def n_outcomes(self) -> int:
-        """How many won or lost leads it has seen."""
-        return self.n_won + self.n_lost
-
-    def update(self, lead: Lead, won: bool) -> None:
-        """Count one won or lost lead."""
-        self.n_won += int(won)
-        self.n_lost += int(not won)
-        for attr, value in attributes(lead).items():
-            if value == UNKNOWN:
-                continue
-            values = self.counts.setdefault(attr, {})
-            total = self.totals.setdefault(attr, [0.0, 0.0])
-            if value not in values:
-                values[value] = [0.1, 0.1]
-                total[0] += 0.1
-                total[1] += 0.1
-            i = 0 if won else 1
-            values[value][i] += 1.0
-            total[i] += 1.0
-
-    def probability(self, lead: Lead) -> float:
-        """Odoo's P(won) for a lead (0.5 before any outcome)."""
-        if not self.n_outcomes:
-            return 0.5
-        s_won, s_lost = self.n_won / self.n_outcomes, self.n_lost / self.n_outcomes
-        for attr, value in attributes(lead).items():
-            counts = self.counts.get(attr, {}).get(value)
-            if counts is None:
-                continue
-            total_won, total_lost = self.totals[attr]
-            s_won *= counts[0] / total_won
-            s_lost *= counts[1] / total_lost
-        return s_won / (s_won + s_lost) if s_won + s_lost > 0 else 0.0
