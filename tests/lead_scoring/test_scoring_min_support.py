@@ -179,3 +179,33 @@ async def test_a_simulation_scores_with_the_model_live_scoring_uses(app: FastAPI
                                             headers=ADMIN))  # fmt: skip
     assert live == [True, True]  # the rare value (-4) is not in the model live scoring uses
     assert simulated["mqls_now"] == sum(live)
+
+
+async def test_a_recycled_lead_judged_three_times_is_one_lead_of_its_values(
+    database_url: str,
+) -> None:
+    """Support counts distinct leads: three verdicts of one recycled lead are one lead, so a
+    minimum raised to 2 drops the value they taught at a minimum of 1."""
+    app = await build(ScoringSettings, build_app, MIGRATIONS, database_url,
+                      learn_min_support=1, recycle_cooldown_days=0)  # fmt: skip
+    try:
+        jane = cto(RARE_INDUSTRY)
+        await deliver(app, LeadCaptured(lead_id=jane.lead_id, lead=jane))
+        for n, stage in enumerate(("rejected", "rejected", "lost"), start=2):
+            verdict = {"reason": "not_ready", "recycle": True} if stage == "rejected" else {}
+            await deliver(app, outcome(jane.lead_id, stage, **verdict))
+            again = LeadCaptured(lead_id=jane.lead_id, lead=jane, duplicate=True, touch=n)
+            await deliver(app, again)  # recycled: qualifies again, its next verdict teaches
+        taught = (await stored_model(app))["features"][f"industry={RARE_INDUSTRY.lower()}"]
+    finally:
+        await dispose(app)
+    assert (taught["rejected"], taught["lost"]) == (2, 1)
+    raised = await build(ScoringSettings, build_app, MIGRATIONS, database_url,
+                         learn_min_support=2)  # fmt: skip
+    try:
+        learned = await raised.state.scorer.learned()
+    finally:
+        await dispose(raised)
+    assert ("industry", RARE_INDUSTRY.lower()) not in {
+        (a["attribute"], a["value"]) for a in learned["attributes"]
+    }

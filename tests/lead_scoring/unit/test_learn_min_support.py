@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,7 +96,8 @@ def test_at_a_minimum_of_one_every_value_is_learned_as_before() -> None:
     alone, before = LearnedModel(), LearnedModel()
     learn(alone, lead(), "won", {}, min_support=1)
     before.update(lead(), won=True)
-    assert alone == before
+    assert alone.leads == dict.fromkeys(unlearned(LearnedModel(), lead(), 5), 1)  # one lead each
+    assert replace(alone, leads={}) == before
 
 
 def test_a_stored_model_loses_its_rare_typed_values_when_restored() -> None:
@@ -114,3 +116,16 @@ def test_a_stored_model_loses_its_rare_typed_values_when_restored() -> None:
     assert prune(again, 7) is True  # a raised minimum drops more
     assert not knows(again, "country=de")
     assert knows(again, "size_band=200-999")  # a closed vocabulary stays
+
+
+def test_a_learned_value_counts_its_distinct_leads_not_its_verdicts() -> None:
+    model = LearnedModel()
+    feature = "industry=jane doe consulting"
+    learn(model, lead(), "lost", {feature: Tally(won=4)}, min_support=5)  # learned: 5 leads
+    learn(model, lead(), "lost", {}, min_support=5, first=False)  # a recycled lead again
+    assert (model.leads[feature], model.won[feature] + model.lost[feature]) == (5, 6)
+    learn(model, lead(), "won", {}, min_support=5)  # a lead new to it
+    assert model.leads[feature] == 6
+    assert prune(model, 6) is False
+    assert prune(model, 7) is True  # 7 verdicts, 6 leads
+    assert not knows(model, feature)

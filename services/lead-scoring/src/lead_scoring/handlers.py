@@ -202,11 +202,12 @@ class Scorer:
         row = await repo.get_score(session, ev.lead_id, for_update=True)
         if row is None or row.lead is None:
             return
+        first = row.rejected_at is None  # else judged before: rejected, maybe recycled
         if ev.stage == "rejected":
             recycling.reject(row, ev, datetime.now(UTC))
         if row.outcome in VERDICTS:
             return
-        revision, model = await learning.teach(session, row, ev.stage, self.min_support)
+        revision, model = await learning.teach(session, row, ev.stage, self.min_support, first)
         row.outcome = ev.stage
         if ev.stage == "won":  # the MQL's revenue, for scoring simulations (ISO 4217 codes)
             code = ev.currency if ev.currency is not None and len(ev.currency) == 3 else None

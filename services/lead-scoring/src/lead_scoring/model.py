@@ -106,6 +106,8 @@ class LearnedModel:
     won: dict[str, int] = field(default_factory=dict)
     lost: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
+    # Per learned typed value: the distinct leads whose verdicts taught it (`support`).
+    leads: dict[str, int] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -229,10 +231,11 @@ class LearnedModel:
                     won=self.won.get(f, 0),
                     lost=self.lost.get(f, 0),
                     rejected=self.rejected.get(f, 0),
+                    leads=self.leads.get(f),
                 )
                 for f in feats
             },
-        ).model_dump(mode="json")
+        ).model_dump(mode="json", exclude_none=True)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> LearnedModel:
@@ -251,6 +254,7 @@ class LearnedModel:
             won={f: x.won for f, x in fs.items() if x.won},
             lost={f: x.lost for f, x in fs.items() if x.lost},
             rejected={f: x.rejected for f, x in fs.items() if x.rejected},
+            leads={f: x.leads for f, x in fs.items() if x.leads is not None},
         )
 
 
@@ -261,6 +265,7 @@ class _FeatureDoc(BaseModel):
     won: int = Field(ge=0)
     lost: int = Field(ge=0)
     rejected: int = Field(default=0, ge=0)  # absent in documents saved before rejections
+    leads: int | None = Field(default=None, ge=1)  # typed values only (`support`)
 
 
 class _ModelDoc(BaseModel):

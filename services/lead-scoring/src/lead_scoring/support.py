@@ -72,22 +72,33 @@ def learn(
     stage: str,
     shared: Mapping[str, Tally],
     min_support: int,
+    *,
+    first: bool = True,
 ) -> Learned:
     """Teach the model one verdict (won, lost or rejected) of a lead. `shared` holds, per
     feature of `unlearned`, the verdicts of the other leads with that value: a value this
     lead brings to `min_support` leads is learned, its counts starting at theirs; a rarer
-    one is left out."""
+    one is left out. `first`: the lead's first verdict (not one of a recycled lead judged
+    again), so it counts as one more lead of each value learned already."""
     rare: set[str] = set()
     common: set[str] = set()
+    typed = [f"{a}={v}" for a, v in attributes(lead).items() if _typed(f"{a}={v}")]
+    known = {f for f in typed if knows(model, f)}
     for feature in unlearned(model, lead, min_support):
         tally = shared.get(feature, Tally())
         if sum(tally) + 1 < min_support:
             rare.add(feature)
             continue
         common.add(feature)
+        model.leads[feature] = sum(tally) + 1  # one row per lead (`value_support`)
         for counts, n in zip((model.won, model.lost, model.rejected), tally, strict=True):
             if n:
                 counts[feature] = n
+    for feature in set(typed) - rare - common:  # learned: this lead is new to it, or not
+        if feature not in known:
+            model.leads[feature] = 1  # a minimum of 1 learns a value from its first lead
+        elif first:
+            model.leads[feature] = model.leads.get(feature, 0) + 1
     if stage == "rejected":
         model.reject(lead, skip=rare)
     else:
@@ -95,12 +106,19 @@ def learn(
     return Learned(frozenset(rare), frozenset(common))
 
 
+def support_of(model: LearnedModel, feature: str) -> int:
+    """How many distinct leads with a verdict taught a typed value the model keeps; its
+    outcomes for a model saved before it counted leads (an upper bound)."""
+    return model.leads.get(feature, _seen(model, feature))
+
+
 def prune(model: LearnedModel, min_support: int) -> bool:
-    """Drop the typed values fewer than `min_support` outcomes taught (a model saved before
-    the minimum, or under a lower one); whether any went."""
+    """Drop the typed values fewer than `min_support` distinct leads taught (a model saved
+    before the minimum, or under a lower one); whether any went."""
     features = model.mean.keys() | model.won.keys() | model.lost.keys() | model.rejected.keys()
-    rare = {f for f in features if _typed(f) and _seen(model, f) < min_support}
-    for table in (model.mean, model.variance, model.won, model.lost, model.rejected):
+    rare = {f for f in features if _typed(f) and support_of(model, f) < min_support}
+    tables = (model.mean, model.variance, model.won, model.lost, model.rejected, model.leads)
+    for table in tables:
         for f in rare:
             table.pop(f, None)
     return bool(rare)
