@@ -24,8 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from leadflow.events import Envelope, Lead, LeadCaptured, LeadErased, LeadOutcome, LeadScored
 from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
-from support.procs import service_proc
-from support.stack import Proc
+from support.procs import Proc, service_proc
 
 pytestmark = pytest.mark.kafka
 

@@ -15,6 +15,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from support.kafka_tools import eventually
+from support.leads import qualifying
 from support.receiver import Receiver
 from support.stack import Stack
 
@@ -41,18 +42,15 @@ VERDICTS: dict[str, dict[str, Any]] = {
 
 
 def good(run: str, role: str) -> dict[str, Any]:
-    """A lead the default rules qualify: a CTO of a 400-person software company."""
+    """A lead the default rules qualify, one per role and run."""
     company = f"acme{run}{role.replace('_', '')}"
-    return {
-        "email": f"cto.{role}.{run}@{company}.example.com",
-        "company": company.capitalize(),
-        "job_title": "CTO",
-        "company_size": 400,
-        "industry": "software",
-        "country": "DE",
-        "website": f"https://{company}.example.com",
-        "attribution": {"source": SOURCE},
-    }
+    return qualifying(
+        f"cto.{role}.{run}@{company}.example.com",
+        company,
+        "DE",
+        website=f"https://{company}.example.com",
+        attribution={"source": SOURCE},
+    )
 
 
 class Sales:

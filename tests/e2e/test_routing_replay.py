@@ -17,6 +17,7 @@ import pytest
 
 from sales_assignment.replay_report import MISS_REASONS
 from support.kafka_tools import eventually
+from support.leads import qualifying
 from support.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
@@ -26,17 +27,11 @@ RUN = uuid.uuid4().hex[:8]
 
 
 def lead(n: int, country: str) -> dict[str, Any]:
-    """A lead the default scoring rules qualify (a CTO of a 400-person software company)."""
+    """A lead the default scoring rules qualify, one of this run's."""
     company = f"replay{RUN}n{n}"
-    return {
-        "email": f"cto.{n}@{company}.example.com",
-        "company": company.capitalize(),
-        "job_title": "CTO",
-        "company_size": 400,
-        "industry": "software",
-        "country": country,
-        "attribution": {"source": "webinar"},
-    }
+    return qualifying(
+        f"cto.{n}@{company}.example.com", company, country, attribution={"source": "webinar"}
+    )
 
 
 class Team:

@@ -26,8 +26,7 @@ from leadflow.kafka import ensure_topics, physical_topic
 from leadflow.migrations import upgrade
 from support.browser import at_each_size, screenshot
 from support.kafka_tools import place_group_at_end
-from support.procs import service_proc
-from support.stack import ADMIN_TOKEN, Proc
+from support.procs import ADMIN_TOKEN, Proc, service_proc
 
 pytestmark = pytest.mark.kafka
 

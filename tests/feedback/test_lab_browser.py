@@ -30,8 +30,7 @@ from leadflow.events import TOPICS, Lead, LeadAssigned
 from leadflow.kafka import ensure_topics, physical_topic
 from support.browser import at_each_size
 from support.kafka_tools import eventually, place_group_at_end
-from support.procs import service_proc
-from support.stack import ADMIN_TOKEN, Proc
+from support.procs import ADMIN_TOKEN, Proc, service_proc
 
 pytestmark = pytest.mark.kafka
 

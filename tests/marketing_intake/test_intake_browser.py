@@ -24,7 +24,7 @@ from leadflow.events import decode
 from support.infra import free_port
 from support.intake import fresh_group, intake_proc
 from support.kafka_tools import end_offsets, read_after
-from support.stack import ADMIN_TOKEN, Proc
+from support.procs import ADMIN_TOKEN, Proc
 
 pytestmark = pytest.mark.kafka
 

@@ -24,7 +24,7 @@ from support.apps import ADMIN, build, client, dispose
 from support.infra import create_pg_database, drop_pg_database, free_port, postgres_admin_url
 from support.intake import fresh_group, intake_proc, wait_alive
 from support.kafka_tools import end_offsets, read_after
-from support.stack import ADMIN_TOKEN, Proc
+from support.procs import ADMIN_TOKEN, Proc
 
 pytestmark = pytest.mark.kafka
 TOPIC = "leads.captured"

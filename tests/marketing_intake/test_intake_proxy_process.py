@@ -12,7 +12,7 @@ import httpx
 
 from support.infra import closed_port, free_port
 from support.intake import ORIGIN, intake_proc, wait_alive
-from support.stack import ADMIN_TOKEN
+from support.procs import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -39,9 +39,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from leadflow.events import TOPICS, LeadAssigned, decode
 from sales_assignment.models import AssignmentRow, HistoryRow, RepRow
 from support.kafka_tools import end_offsets, eventually, place_group_at_end, read_after
-from support.procs import service_proc
+from support.procs import ADMIN_TOKEN, Proc, service_proc
 from support.receiver import Receiver
-from support.stack import ADMIN_TOKEN, Proc
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

@@ -15,8 +15,7 @@ from fastapi import FastAPI
 
 from support.apps import ADMIN, json_of
 from support.kafka_tools import place_group_at_end
-from support.procs import service_proc
-from support.stack import Proc
+from support.procs import Proc, service_proc
 
 ORIGIN = "https://www.example.com"
 MakeApp = Callable[..., Awaitable[FastAPI]]

@@ -59,3 +59,17 @@ def varied_leads(n: int, seed: int) -> list[dict[str, Any]]:
             body["website"] = f"https://{domain}"
         out.append(body)
     return out
+
+
+def qualifying(email: str, company: str, country: str, **more: Any) -> dict[str, Any]:
+    """A lead the default scoring rules qualify: a CTO of a 400-person software company;
+    `more` adds or replaces fields."""
+    return {
+        "email": email,
+        "company": company.capitalize(),
+        "job_title": "CTO",
+        "company_size": 400,
+        "industry": "software",
+        "country": country,
+        **more,
+    }

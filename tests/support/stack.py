@@ -5,86 +5,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
-from leadflow import services as registry
 from leadflow.events import TOPICS
 from leadflow.kafka import ensure_topics, physical_topic
-from support.infra import free_port
 from support.kafka_tools import place_group_at_end
-
-SERVICES = {s.name: s.package for s in registry.SERVICES}  # name → package, in start order
-ADMIN_TOKEN = "dev-e2e-admin-token"
-
-
-@dataclass
-class Proc:
-    name: str
-    port: int
-    env: dict[str, str]
-    log_path: Path
-    popen: subprocess.Popen[bytes] | None = None
-    _log: IO[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self._log = self.log_path.open("ab")
-        self.popen = subprocess.Popen(
-            [sys.executable, "-u", "-m", SERVICES[self.name]],
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=self.env["LEADFLOW_DATA_DIR"],
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.popen is not None
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready in {timeout} s: {self.log_tail()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no drain, no goodbye — what a crash looks like."""
-        assert self.popen is not None
-        self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=10)
-
-    def terminate(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait: the graceful path."""
-        assert self.popen is not None
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-        if self._log is not None:
-            self._log.close()
-        return self.popen.returncode
-
-    def log_tail(self, n: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-n:]
+from support.procs import ADMIN_TOKEN, SERVICES, Proc, service_proc
 
 
 @dataclass
@@ -115,25 +46,19 @@ class Stack:
             asyncio.run(place_group_at_end(self.bootstrap, group, topics))
         for name, replica in itertools.product(SERVICES, range(1, self.replicas + 1)):
             key = name if replica == 1 else f"{name}#{replica}"
-            port = free_port()
-            data = self.base / key
-            data.mkdir(parents=True, exist_ok=True)
-            env = {
-                **os.environ,
-                "LEADFLOW_ENV": "dev",
-                "LEADFLOW_ADMIN_TOKEN": ADMIN_TOKEN,
-                "LEADFLOW_KAFKA_BOOTSTRAP": self.bootstrap,
-                "LEADFLOW_HTTP_PORT": str(port),
-                "LEADFLOW_DATA_DIR": str(data),
-                "LEADFLOW_DATABASE_URL": self.database_urls.get(
-                    name, f"sqlite+aiosqlite:///{data}/{name}.db"
-                ),
-                "LEADFLOW_RELAY_POLL_SECONDS": "0.2",
-                "LEADFLOW_CONSUMER_GROUP": groups[name],
-                **self.extra_env,
-                **self.service_env.get(name, {}),
-            }
-            self.procs[key] = Proc(name, port, env, self.base / f"{key}.log")
+            self.procs[key] = service_proc(
+                name,
+                self.bootstrap,
+                self.base / key,
+                database_url=self.database_urls.get(name),
+                group=groups[name],
+                log=self.base / f"{key}.log",
+                **{
+                    "LEADFLOW_RELAY_POLL_SECONDS": "0.2",
+                    **self.extra_env,
+                    **self.service_env.get(name, {}),
+                },
+            )
         for proc in self.procs.values():
             proc.start()
         try:
