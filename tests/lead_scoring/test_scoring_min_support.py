@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -17,6 +19,7 @@ from alembic.migration import MigrationContext
 from fastapi import FastAPI
 from scoring_kit import deliver, lead, outcome
 
+from lead_scoring import learning
 from lead_scoring.app import MIGRATIONS, build_app
 from lead_scoring.models import Base, LeadScore, ModelState, ValueSupport
 from lead_scoring.settings import ScoringSettings
@@ -97,61 +100,138 @@ async def test_a_value_is_learned_from_the_lead_that_makes_it_common(app: FastAP
     assert acme["mean"] > 0
 
 
-async def test_an_existing_model_with_rare_values_is_cleaned_by_the_migration(
-    database_url: str,
+def feature(won: int, lost: int, rejected: int = 0) -> dict[str, Any]:
+    return {"mean": 0.1, "variance": 0.1, "won": won, "lost": lost, "rejected": rejected}
+
+
+async def judged(database_url: str, x: Lead | None, stage: str | None, **row: Any) -> uuid.UUID:
+    """A lead_scores row of a judged lead as an earlier version left it (None: erased)."""
+    lead_id = x.lead_id if x is not None else uuid.uuid4()
+    lead_doc = x.model_dump(mode="json") if x is not None else None
+    await insert_row(database_url, cast(sa.Table, LeadScore.__table__), lead_id=lead_id,
+                     lead=lead_doc, touches=1, score=80, qualified=True, threshold=60,
+                     factors=[], model_version="rules-0", scored_at=datetime.now(UTC),
+                     outcome=stage, **row)  # fmt: skip
+    return lead_id
+
+
+async def support_rows(app: FastAPI) -> set[tuple[str, uuid.UUID]]:
+    async with runtime(app).sessions() as s:
+        rows = await s.execute(sa.select(ValueSupport.feature, ValueSupport.lead_id))
+        return {(f, lead_id) for f, lead_id in rows}
+
+
+async def cut(app: FastAPI) -> bool:
+    """What the service does when it starts (its learned-model-cut worker)."""
+    async with runtime(app).transaction() as uow:
+        return await learning.cut(uow.session, app.state.scorer.minimum)
+
+
+async def test_a_model_from_before_is_cut_by_the_service_from_the_counts_of_the_migration(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Migration 0006 reads no setting and counts every typed value of each judged lead
+    not erased; the service cuts the stored model to its own minimum (here 2) by distinct
+    leads: a value one recycled lead taught three times goes, as does one only an erased
+    lead shared."""
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0005")
-
-    def feature(won: int, lost: int, rejected: int = 0) -> dict[str, Any]:
-        return {"mean": 0.1, "variance": 0.1, "won": won, "lost": lost, "rejected": rejected}
-
     doc = {
         "format": "leadflow.learned.bayes-probit.v1", "prior_variance": 0.15,
-        "bias_prior_variance": 1.0, "beta": 1.0, "n_outcomes": 7, "n_won": 3,
-        "n_rejected": 1,
+        "bias_prior_variance": 1.0, "beta": 1.0, "n_outcomes": 9, "n_won": 3,
+        "n_rejected": 3,
         "features": {
-            "bias": feature(3, 3, 1), "industry=software": feature(3, 2),
+            "bias": feature(3, 3, 3), "industry=software": feature(2, 1),
             "industry=jane doe consulting": feature(0, 1),
-            "utm_campaign=jane-doe-spring-offer": feature(0, 0, 1),
-            "country=de": feature(3, 3, 1), "size_band=5000+": feature(1, 0),
-            "industry=unknown": feature(0, 1),
+            f"utm_campaign={RARE_CAMPAIGN}": feature(0, 1),
+            "industry=acme": feature(0, 1, 2), "industry=globex": feature(0, 0, 1),
+            "industry=erased inc": feature(1, 0),
+            "country=de": feature(2, 3, 2), "source=webinar": feature(2, 3, 2),
+            "size_band=200-999": feature(2, 3, 2), "industry=unknown": feature(0, 1),
         },
     }  # fmt: skip
     table = cast(sa.Table, ModelState.__table__)  # as it was at 0005
     await insert_row(database_url, table, name="default", revision=3, doc=doc,
                      updated_at=datetime.now(UTC))  # fmt: skip
-    # Judged leads from before: their typed values the model does not keep start counting.
-    rare, erased = cto(RARE_INDUSTRY, RARE_CAMPAIGN), cto()
-    scores = cast(sa.Table, LeadScore.__table__)
-    for x, stage in ((rare, "lost"), (erased, "won")):
-        lead_doc = None if x is erased else x.model_dump(mode="json")
-        await insert_row(database_url, scores, lead_id=x.lead_id, lead=lead_doc, touches=1,
-                         score=80, qualified=True, threshold=60, factors=[],
-                         model_version="rules-0", scored_at=datetime.now(UTC),
-                         outcome=stage)  # fmt: skip
+    rare = await judged(database_url, cto(RARE_INDUSTRY, RARE_CAMPAIGN, n=1), "lost")
+    recycled = await judged(
+        database_url, cto("Acme", n=2), "lost", rejected_at=datetime.now(UTC)
+    )  # rejected twice, then lost
+    # Rejected, recycled and qualified again: no verdict on this cycle yet.
+    again = await judged(database_url, cto("Globex", n=3), None, rejected_at=datetime.now(UTC))
+    await judged(database_url, None, "won")  # erased: nothing of it counts
+    software = [await judged(database_url, cto(n=4), "won"),
+                await judged(database_url, cto(n=5), "lost")]  # fmt: skip
+    monkeypatch.setenv("LEADFLOW_LEARN_MIN_SUPPORT", "1")  # the migration reads no setting
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    app = await build(ScoringSettings, build_app, MIGRATIONS, database_url)
+    app = await build(ScoringSettings, build_app, MIGRATIONS, database_url, learn_min_support=2)
     try:
+        counted = await support_rows(app)
+        judged_leads = {rare, recycled, again, *software}
+        assert {lead_id for _, lead_id in counted} == judged_leads
+        assert ("industry=software", software[0]) in counted  # a value the model holds too
+        assert len(counted) == 4 + 3 * 4  # every typed value of each judged lead not erased
+        assert await cut(app) is True
+        assert await cut(app) is False  # cut already
+        kept = await support_rows(app)
         async with runtime(app).sessions() as s:
             state = (await s.scalars(sa.select(ModelState))).one()
             cleaned, revision = state.doc, state.revision
-            counted = (await s.execute(sa.select(ValueSupport.feature, ValueSupport.lead_id,
-                                                 ValueSupport.stage))).all()  # fmt: skip
         async with runtime(app).engine.connect() as conn:
             drift = await conn.run_sync(support_table_drift)
     finally:
         await dispose(app)
-    assert sorted(counted) == [
-        ("industry=jane doe consulting", rare.lead_id, "lost"),
-        ("source=webinar", rare.lead_id, "lost"),
-        (f"utm_campaign={RARE_CAMPAIGN}", rare.lead_id, "lost"),
-    ]  # country=de is learned
+    assert kept == {
+        ("industry=jane doe consulting", rare), (f"utm_campaign={RARE_CAMPAIGN}", rare),
+        ("industry=acme", recycled), ("industry=globex", again),
+    }  # fmt: skip
     assert drift == []
     assert set(cleaned["features"]) == {
-        "bias", "industry=software", "country=de", "size_band=5000+", "industry=unknown",
+        "bias", "industry=software", "country=de", "source=webinar", "size_band=200-999",
+        "industry=unknown",
     }  # fmt: skip
+    assert cleaned["features"]["industry=software"]["leads"] == 2
+    assert cleaned["features"]["country=de"]["leads"] == 5
+    assert cleaned["min_support"] == 2
     assert revision == 4  # replicas reload it
-    assert cleaned["n_outcomes"] == 7
+    assert cleaned["n_outcomes"] == 9
+    # A replica that runs another minimum says so, once.
+    other = await build(ScoringSettings, build_app, MIGRATIONS, database_url, learn_min_support=3)
+    try:
+        with caplog.at_level(logging.WARNING, logger="lead_scoring.learning"):
+            shown = await other.state.scorer.learned()
+            other.state.scorer.minimum.restored(cleaned)
+    finally:
+        await dispose(other)
+    warned = [r for r in caplog.records if "LEADFLOW_LEARN_MIN_SUPPORT=3" in r.getMessage()]
+    assert len(warned) == 1
+    assert "software" not in {a["value"] for a in shown["attributes"]}  # 2 leads of 3
+
+
+async def test_a_lowered_minimum_learns_the_values_it_lets_in_and_their_rows_go(
+    app: FastAPI, database_url: str
+) -> None:
+    """value_support holds rows only of values the model does not keep: after the minimum
+    is lowered, the cut learns each value whose rows reach it and deletes those rows."""
+    acme = [cto("Acme Widgets", n=n) for n in range(3)]
+    for x, stage in zip(acme, ("lost", "lost", "won"), strict=True):
+        await deliver(app, LeadCaptured(lead_id=x.lead_id, lead=x))
+        await deliver(app, outcome(x.lead_id, stage))
+    assert len({lead_id for f, lead_id in await support_rows(app) if "acme" in f}) == 3
+    lowered = await build(ScoringSettings, build_app, MIGRATIONS, database_url,
+                          learn_min_support=3)  # fmt: skip
+    try:
+        other = cto(industry="retail", n=9)  # any verdict cuts a model cut to another minimum
+        await deliver(lowered, LeadCaptured(lead_id=other.lead_id, lead=other))
+        await deliver(lowered, outcome(other.lead_id, "lost"))
+        left = await support_rows(lowered)
+        doc = await stored_model(lowered)
+    finally:
+        await dispose(lowered)
+    assert not [f for f, _ in left if "acme" in f]
+    learned = doc["features"]["industry=acme widgets"]
+    assert (learned["won"], learned["lost"], learned["leads"]) == (1, 2, 3)
+    assert doc["min_support"] == 3
+    assert {f for f, _ in left} == {"industry=retail"}  # one lead: still counted
 
 
 async def test_a_simulation_scores_with_the_model_live_scoring_uses(app: FastAPI) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from lead_scoring.model import LearnedModel
-from lead_scoring.support import Tally, knows, learn, prune, restored, unlearned
+from lead_scoring.support import Tally, cut, knows, learn, prune, restored, unlearned
 from leadflow.events import Attribution, Lead
 
 
@@ -102,9 +102,9 @@ def test_at_a_minimum_of_one_every_value_is_learned_as_before() -> None:
 
 def test_a_stored_model_loses_its_rare_typed_values_when_restored() -> None:
     model = LearnedModel()
-    for _ in range(5):
-        model.update(lead("software", attribution=Attribution(source="webinar")), won=True)
-    model.update(lead(), won=False)  # learned before the minimum: one lead typed it
+    for _ in range(5):  # learned at a minimum of 1: each value counts its leads
+        learn(model, lead("software", attribution=Attribution(source="webinar")), "won", {}, 1)
+    learn(model, lead(), "lost", {}, min_support=1)  # one lead typed it
     assert "jane doe consulting" in stored(model)
     again = restored(json.loads(stored(model)), min_support=5)
     assert "jane doe consulting" not in stored(again)
@@ -116,6 +116,20 @@ def test_a_stored_model_loses_its_rare_typed_values_when_restored() -> None:
     assert prune(again, 7) is True  # a raised minimum drops more
     assert not knows(again, "country=de")
     assert knows(again, "size_band=200-999")  # a closed vocabulary stays
+
+
+def test_a_model_saved_before_it_counted_leads_keeps_no_typed_value_until_cut() -> None:
+    model = LearnedModel()
+    for _ in range(6):
+        model.update(lead(), won=True)  # six verdicts, but of how many leads?
+    again = restored(json.loads(stored(model)), min_support=5)
+    assert not knows(again, "industry=jane doe consulting")
+    counted = {"industry=jane doe consulting": Tally(won=1), "country=de": Tally(won=5)}
+    learned = cut(model, counted, min_support=5)  # the value_support rows say: 1 and 5 leads
+    assert learned == {"country=de"}
+    assert not knows(model, "industry=jane doe consulting")
+    assert (model.leads["country=de"], model.won["country=de"]) == (5, 6)
+    assert model.min_support == 5
 
 
 def test_a_learned_value_counts_its_distinct_leads_not_its_verdicts() -> None:

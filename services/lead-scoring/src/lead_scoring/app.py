@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from lead_scoring import api, api_simulations
+from lead_scoring import api, api_simulations, learning
 from lead_scoring import lab as scoring_lab
 from lead_scoring.handlers import Scorer
 from lead_scoring.settings import ScoringSettings
@@ -40,6 +40,10 @@ def build_app(settings: ScoringSettings) -> FastAPI:
         batch_handlers=eraser.batch_handlers(scorer.batch_handlers),
     )
     runtime.workers.append(("log-eraser", eraser.run))
+    # The stored model cut to this replica's LEADFLOW_LEARN_MIN_SUPPORT (`learning`).
+    runtime.workers.append(
+        ("learned-model-cut", lambda: learning.keep_cut(runtime.transaction, scorer.minimum))
+    )
     simulator = Simulator(
         runtime,
         min_verdicts=settings.min_verdicts,

@@ -137,10 +137,12 @@ class Scorer:
     _rules_checked: float = -1e9
     _model_checked: float = -1e9
     _vocabularies: kept.Vocabularies = field(default_factory=kept.Vocabularies)
+    minimum: learning.Minimum = field(init=False)
     handlers: Handlers = field(init=False)
     batch_handlers: BatchHandlers = field(init=False)
 
     def __post_init__(self) -> None:
+        self.minimum = learning.Minimum(self.min_support)
         self.handlers = {
             LeadCaptured: self.on_lead_captured,
             LeadOutcome: self.on_lead_outcome,
@@ -163,7 +165,7 @@ class Scorer:
             revision = await repo.model_revision(session)
             if revision != self._model[0]:
                 state = await repo.load_model(session)
-                model = support.restored(state.doc, self.min_support) if state else None
+                model = self.minimum.restored(state.doc) if state else None
                 self._model = (revision, model)
             self._model_checked = now
         return self._model[1]
@@ -207,7 +209,7 @@ class Scorer:
             recycling.reject(row, ev, datetime.now(UTC))
         if row.outcome in VERDICTS:
             return
-        revision, model = await learning.teach(session, row, ev.stage, self.min_support, first)
+        revision, model = await learning.teach(session, row, ev.stage, self.minimum, first)
         row.outcome = ev.stage
         if ev.stage == "won":  # the MQL's revenue, for scoring simulations (ISO 4217 codes)
             code = ev.currency if ev.currency is not None and len(ev.currency) == 3 else None

@@ -108,6 +108,7 @@ class LearnedModel:
     rejected: dict[str, int] = field(default_factory=dict)
     # Per learned typed value: the distinct leads whose verdicts taught it (`support`).
     leads: dict[str, int] = field(default_factory=dict)
+    min_support: int | None = None  # what its typed values were cut to (`support.cut`)
 
     @property
     def version(self) -> str:
@@ -224,6 +225,7 @@ class LearnedModel:
             n_outcomes=self.n_outcomes,
             n_won=self.n_won,
             n_rejected=self.n_rejected,
+            min_support=self.min_support,
             features={
                 f: _FeatureDoc(
                     mean=self.mean.get(f, 0.0),
@@ -255,6 +257,7 @@ class LearnedModel:
             lost={f: x.lost for f, x in fs.items() if x.lost},
             rejected={f: x.rejected for f, x in fs.items() if x.rejected},
             leads={f: x.leads for f, x in fs.items() if x.leads is not None},
+            min_support=d.min_support,
         )
 
 
@@ -277,4 +280,5 @@ class _ModelDoc(BaseModel):
     n_outcomes: int = Field(ge=0)
     n_won: int = Field(ge=0)
     n_rejected: int = Field(default=0, ge=0)
+    min_support: int | None = Field(default=None, ge=1)  # absent: never cut (`support`)
     features: dict[str, _FeatureDoc]

@@ -178,6 +178,23 @@ async def keep_support(
         )
 
 
+async def support_tallies(session: AsyncSession) -> dict[str, Tally]:
+    """Every value's verdicts in value_support (one per lead): what `support.cut` needs."""
+    stmt = select(ValueSupport.feature, ValueSupport.stage, func.count()).group_by(
+        ValueSupport.feature, ValueSupport.stage
+    )
+    tallies: dict[str, Tally] = {}
+    for feature, stage, n in await session.execute(stmt):
+        tallies[feature] = tallies.get(feature, Tally()).counted(stage, n)
+    return tallies
+
+
+async def forget_values(session: AsyncSession, features: Collection[str]) -> None:
+    """The rows of values the model learned: it counts their leads itself from now on."""
+    if features:
+        await session.execute(delete(ValueSupport).where(ValueSupport.feature.in_(features)))
+
+
 async def forget_support(session: AsyncSession, lead_id: uuid.UUID) -> None:
     """An erased lead's typed values go, and it no longer counts towards any."""
     await session.execute(delete(ValueSupport).where(ValueSupport.lead_id == lead_id))

@@ -107,9 +107,9 @@ def learn(
 
 
 def support_of(model: LearnedModel, feature: str) -> int:
-    """How many distinct leads with a verdict taught a typed value the model keeps; its
-    outcomes for a model saved before it counted leads (an upper bound)."""
-    return model.leads.get(feature, _seen(model, feature))
+    """How many distinct leads with a verdict taught a typed value the model keeps; 0 when
+    unknown (a model saved before it counted leads, until `cut` counts them)."""
+    return model.leads.get(feature, 0)
 
 
 def prune(model: LearnedModel, min_support: int) -> bool:
@@ -122,6 +122,31 @@ def prune(model: LearnedModel, min_support: int) -> bool:
         for f in rare:
             table.pop(f, None)
     return bool(rare)
+
+
+def cut(model: LearnedModel, counted: Mapping[str, Tally], min_support: int) -> set[str]:
+    """Cut a stored model to `min_support`, given every value's `value_support` rows
+    (`counted`: the judged leads not erased that the model does not count yet); returns the
+    values now learned, whose rows go. A value the model keeps without a lead count (saved
+    before it counted leads) takes its rows' count; one below the minimum is dropped and
+    its rows, if any, count on. A value the model does not keep whose rows reach the
+    minimum (the minimum was lowered) is learned as a verdict would learn it: its counts
+    start at its rows, its weight learns from its next verdict on."""
+    features = model.mean.keys() | model.won.keys() | model.lost.keys() | model.rejected.keys()
+    for f in features:
+        if _typed(f) and f not in model.leads and f in counted:
+            model.leads[f] = sum(counted[f])
+    prune(model, min_support)
+    learned = {f for f in features if _typed(f) and knows(model, f)}
+    for f, tally in counted.items():
+        if f not in learned and sum(tally) >= min_support:
+            learned.add(f)
+            model.leads[f] = sum(tally)
+            for counts, n in zip((model.won, model.lost, model.rejected), tally, strict=True):
+                if n:
+                    counts[f] = n
+    model.min_support = min_support
+    return learned & counted.keys()
 
 
 def restored(doc: dict[str, Any], min_support: int) -> LearnedModel:

@@ -1,19 +1,19 @@
 """lead-scoring: the learned model's minimum support (`lead_scoring.support`).
 
-The stored model drops the typed values (industry, country, source, utm_medium,
-utm_campaign) fewer than LEADFLOW_LEARN_MIN_SUPPORT outcomes (default 5) taught: a value one
-person typed may name them, and the model outlives their erasure. Its revision moves, so
-replicas reload it. `value_support` counts, per judged lead, its typed values the model does
-not keep, until enough leads share one; it starts with the judged leads not erased.
+`value_support` counts, per judged lead, its typed values (industry, country, source,
+utm_medium, utm_campaign): one row per value and lead (not per verdict: a recycled lead
+judged again is one lead). It starts with every typed value of each judged lead not erased,
+the ones the stored model holds included, whatever minimum the service runs: this migration
+reads no setting. The service cuts the stored model to its LEADFLOW_LEARN_MIN_SUPPORT when
+it starts (`lead_scoring.learning`): a value fewer judged leads share is dropped, a kept one
+takes its rows' count as its leads and its rows go.
 
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-08
 """
 
-import os
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,20 +25,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TYPED = frozenset({"industry", "country", "source", "utm_medium", "utm_campaign"})
-MODEL_STATE = sa.table(
-    "model_state",
-    sa.column("name", sa.String()),
-    sa.column("revision", sa.Integer()),
-    sa.column("doc", sa.JSON()),
-    sa.column("updated_at", sa.DateTime(timezone=True)),
-)
-
-
 SCORES = sa.table(
     "lead_scores",
     sa.column("lead_id", sa.Uuid()),
     sa.column("lead", sa.JSON()),
     sa.column("outcome", sa.String()),
+    sa.column("rejected_at", sa.DateTime(timezone=True)),
 )
 SUPPORT = sa.table(
     "value_support",
@@ -46,29 +38,18 @@ SUPPORT = sa.table(
     sa.column("lead_id", sa.Uuid()),
     sa.column("stage", sa.String()),
 )
+CHUNK = 1000  # judged leads read and counted at once
 
 
 def _typed_features(lead: dict[str, Any]) -> set[str]:
     """A stored lead's typed values as the model names them (`model.facts_attributes`)."""
     attribution = lead.get("attribution") or {}
-    country = (lead.get("country") or "").strip().upper()
     raw = {
         "industry": (lead.get("industry") or "").strip().lower(),
-        "country": country.lower(),
+        "country": (lead.get("country") or "").strip().lower(),
         **{k: (attribution.get(k) or "").strip().lower() for k in TYPED - {"industry", "country"}},
     }
     return {f"{attr}={value[:80]}" for attr, value in raw.items() if value}
-
-
-def _min_support() -> int:
-    raw = os.environ.get("LEADFLOW_LEARN_MIN_SUPPORT", "").strip()
-    return max(1, int(raw)) if raw.isdigit() else 5
-
-
-def _rare(name: str, feature: dict[str, Any], minimum: int) -> bool:
-    attr, _, value = name.partition("=")
-    seen = sum(int(feature.get(k) or 0) for k in ("won", "lost", "rejected"))
-    return attr in TYPED and value != "unknown" and seen < minimum
 
 
 def upgrade() -> None:
@@ -81,37 +62,24 @@ def upgrade() -> None:
     )
     op.create_index("ix_value_support_lead_id", "value_support", ["lead_id"])
     bind = op.get_bind()
-    minimum = _min_support()
-    learned: set[str] = set()
-    rows = bind.execute(sa.select(MODEL_STATE.c.name, MODEL_STATE.c.revision, MODEL_STATE.c.doc))
-    for name, rev, doc in rows.all():
-        features = doc.get("features") or {}
-        kept = {f: x for f, x in features.items() if not _rare(f, x, minimum)}
-        learned |= kept.keys()
-        if len(kept) == len(features):
-            continue
-        bind.execute(
-            sa.update(MODEL_STATE)
-            .where(MODEL_STATE.c.name == name)
-            .values(doc={**doc, "features": kept}, revision=rev + 1, updated_at=datetime.now(UTC))
-        )
+    # A lead rejected, recycled and qualified again has no verdict on its new cycle yet:
+    # its verdict is the rejection (as a scoring simulation reads it).
     judged = sa.select(SCORES.c.lead_id, SCORES.c.lead, SCORES.c.outcome).where(
-        SCORES.c.outcome.in_(["won", "lost", "rejected"])
+        sa.or_(SCORES.c.outcome.in_(["won", "lost", "rejected"]), SCORES.c.rejected_at.is_not(None))
     )
-    support: list[dict[str, Any]] = []
-    for lead_id, lead, stage in bind.execute(judged.execution_options(yield_per=1000)):
-        if not isinstance(lead, dict):  # erased
-            continue
-        support.extend(
-            {"feature": f, "lead_id": lead_id, "stage": stage}
-            for f in _typed_features(lead)
-            if f not in learned
-        )
-    if support:
-        bind.execute(sa.insert(SUPPORT), support)
+    rows = bind.execute(judged.execution_options(yield_per=CHUNK))
+    for chunk in rows.partitions(CHUNK):
+        support = [
+            {"feature": f, "lead_id": lead_id, "stage": stage or "rejected"}
+            for lead_id, lead, stage in chunk
+            if isinstance(lead, dict)  # else erased
+            for f in sorted(_typed_features(lead))
+        ]
+        if support:
+            bind.execute(sa.insert(SUPPORT), support)
 
 
 def downgrade() -> None:
-    """The values dropped from the model are gone; it learns on without them."""
+    """The stored model keeps what the service cut; it learns on without the counts."""
     op.drop_index("ix_value_support_lead_id", table_name="value_support")
     op.drop_table("value_support")
