@@ -27,7 +27,7 @@ from leadflow.events import (
 from leadflow.service import Runtime
 from leadflow.tracing import following
 from leadflow.uow import UnitOfWork
-from sales_assignment import erasure, queueing, recycling, repo
+from sales_assignment import erasure, queueing, recycling, repo, stamps
 from sales_assignment.assignment_metrics import SLA_MISSED
 from sales_assignment.doorbell import Doorbell
 from sales_assignment.models import AWAITING_ACCEPT, OPEN_STATUSES, AssignmentRow, RepRow
@@ -396,10 +396,11 @@ class Assigner:
         previous = row.rep_id if row.status in OPEN_STATUSES else None
         rep = team.rows[result.rep_id]
         first = row.attempt == 0
+        at = stamps.assignment_time(row, now)  # after the lead's last one, whatever our clock
         row.rep_id, row.rule, row.reason = rep.rep_id, result.rule, result.reason
         row.status = "assigned" if first else "reassigned"
         row.attempt += 1
-        row.assigned_at, row.accepted_at, row.queued_at = now, None, None
+        row.assigned_at, row.accepted_at, row.queued_at = at, None, None
         row.sla_due_at = self._due(team, rep.rep_id, now)
         team.took(result, previous)
         staged.step(row, row.status, result.reason, now)
@@ -408,7 +409,7 @@ class Assigner:
                 lead_id=row.lead_id,
                 rep=rep_ref(rep),
                 reason=AssignmentReason(**result.reason),
-                assigned_at=now,
+                assigned_at=at,
                 attempt=row.attempt,
             ),
         )

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.events import LeadOutcome, LeadQualified
+from sales_assignment import stamps
 from sales_assignment.models import OPEN_STATUSES, AssignmentRow
 from sales_assignment.payloads import cycle_columns
 from sales_assignment.staging import Staged
@@ -40,8 +41,12 @@ def reject(row: AssignmentRow, event: LeadOutcome, now: datetime) -> tuple[bool,
 
 def new_cycle(staged: Staged, row: AssignmentRow, event: LeadQualified, now: datetime) -> None:
     """Reopen a recycled lead's closed row for its new qualification, as a new MQL's row is
-    made (`Assigner._qualify`): nobody's, queued until routed, the lead and score as now."""
+    made (`Assigner._qualify`): nobody's, queued until routed, the lead and score as now.
+    The cycle starts after the last one ended, whatever this replica's clock says: its
+    assignments are stamped after its start (`stamps.assignment_time`)."""
+    start = max(now, stamps.after(row.assigned_at, row.closed_at) or now)
     for column, value in cycle_columns(event, now).items():
         setattr(row, column, value)
+    row.queued_at = start
     why = {"detail": "qualified again after it was recycled", "score": event.score}
     staged.step(row, "requalified", why, now)
