@@ -5,6 +5,7 @@ it cannot outlive that person's erasure inside the model. On SQLite and PostgreS
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -289,3 +290,32 @@ async def test_a_recycled_lead_judged_three_times_is_one_lead_of_its_values(
     assert ("industry", RARE_INDUSTRY.lower()) not in {
         (a["attribute"], a["value"]) for a in learned["attributes"]
     }
+
+
+async def test_the_service_cuts_the_stored_model_when_it_starts(app: FastAPI) -> None:
+    """Its learned-model-cut worker cuts a model saved before the minimum without waiting
+    for a verdict, and keeps running (a worker that ends reads as stuck)."""
+    doc = {
+        "prior_variance": 0.15, "bias_prior_variance": 1.0, "beta": 1.0, "n_outcomes": 1,
+        "n_won": 0, "features": {"bias": feature(0, 1),
+                                 f"industry={RARE_INDUSTRY.lower()}": feature(0, 1)},
+    }  # fmt: skip
+    async with runtime(app).transaction() as uow:
+        uow.session.add(ModelState(name="default", revision=1, doc=doc,
+                                   updated_at=datetime.now(UTC)))  # fmt: skip
+    [worker] = [w for name, w in runtime(app).workers if name == "learned-model-cut"]
+    task = asyncio.create_task(worker())
+    try:
+        for _ in range(200):
+            if (await stored_model(app)).get("min_support") == 5:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
+        assert not task.done()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    cut_doc = await stored_model(app)
+    assert cut_doc["min_support"] == 5
+    assert set(cut_doc["features"]) == {"bias"}
