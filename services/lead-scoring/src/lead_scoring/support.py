@@ -7,8 +7,10 @@ lead's erasure. So such a value gets its own weight and counts only once at leas
 then its leads' verdicts teach everything else about them (the base rate, their size band,
 a common country) and the value itself is stored nowhere but on those leads' own rows,
 which erasure clears. The verdict that makes it common starts its counts at all its leads'
-verdicts and its weight learns from that verdict on. The closed vocabularies (size band,
-seniority, email type) and "unknown" are always learned.
+verdicts and its weight learns from that verdict on; from then on the model counts the
+distinct leads that taught it (`LearnedModel.leads`), which a raised minimum is held to
+(`prune`, `cut`). The closed vocabularies (size band, seniority, email type) and "unknown"
+are always learned.
 """
 
 from __future__ import annotations
