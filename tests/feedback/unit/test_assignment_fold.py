@@ -1,4 +1,5 @@
-"""Whose a lead is, as its facts fold it: the latest assignment's rep, across cycles."""
+"""Whose a lead is, as its facts fold it: the latest assignment's rep, across cycles, whatever
+the clocks of the sales-assignment replicas that stamped them."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedback.fold import Facts, assigned
-from leadflow.events import AssignmentReason, LeadAssigned, RepRef
+from feedback.fold import FOLDS, Facts, assigned
+from leadflow.events import AssignmentReason, Event, LeadAssigned, LeadOutcome, RepRef
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LEAD = uuid.UUID(int=0xF01D)
 RITA = RepRef(rep_id=uuid.UUID(int=1), name="Rita Rep", email="rita@seller.example")
 SAM = RepRef(rep_id=uuid.UUID(int=2), name="Sam Rep", email="sam@seller.example")
 TOM = RepRef(rep_id=uuid.UUID(int=3), name="Tom Rep", email="tom@seller.example")
+DAYS = 24 * 60
 
 
 def given(rep: RepRef, minutes: float, attempt: int) -> LeadAssigned:
@@ -27,24 +29,43 @@ def given(rep: RepRef, minutes: float, attempt: int) -> LeadAssigned:
     )
 
 
+def rejected(minutes: float, *, recycle: bool = True) -> LeadOutcome:
+    """Sales rejected the lead (feedback folds its own `leads.outcomes` event back)."""
+    return LeadOutcome(lead_id=LEAD, stage="rejected", reason="not_ready", recycle=recycle,
+                       occurred_at=T0 + timedelta(minutes=minutes))  # fmt: skip
+
+
+def folded(events: list[Event]) -> Facts:
+    facts = Facts(LEAD)
+    for event in events:
+        FOLDS[type(event)](facts, event)
+    return facts
+
+
 @pytest.mark.parametrize(
     ("events", "holder"),
     [
         # Re-routed after an SLA miss, then after a decline: the latest rep holds it.
         ([given(RITA, 0, 1), given(SAM, 30, 2), given(TOM, 45, 3)], TOM),
         # A recycled lead's next cycle starts again at attempt 1, later: its rep holds it.
-        ([given(RITA, 0, 1), given(SAM, 30, 2), given(TOM, 3 * 24 * 60, 1)], TOM),
+        ([given(RITA, 0, 1), given(SAM, 30, 2), rejected(40), given(TOM, 3 * DAYS, 1)], TOM),
         # A late copy of an older assignment (a dead letter replayed) changes nothing.
         ([given(RITA, 0, 1), given(SAM, 30, 2), given(RITA, 0, 1)], SAM),
-        ([given(SAM, 30, 2), given(TOM, 3 * 24 * 60, 1), given(SAM, 30, 2)], TOM),
+        ([given(SAM, 30, 2), rejected(40), given(TOM, 3 * DAYS, 1), given(SAM, 30, 2)], TOM),
+        # ... nor one of the last cycle's re-routes delivered late for the first time.
+        ([given(RITA, 0, 1), rejected(40), given(TOM, 3 * DAYS, 1), given(SAM, 30, 2)], TOM),
+        # A re-route stamped by a replica whose clock is behind still takes the lead ...
+        ([given(RITA, 0, 1), given(SAM, -0.01, 2)], SAM),
+        # ... and the assignment it replaced, delivered late, does not take it back.
+        ([given(SAM, -0.01, 2), given(RITA, 0, 1)], SAM),
+        # An assignment stamped an hour ahead blocks none of the re-routes after it.
+        ([given(RITA, 60, 1), given(SAM, 10, 2), given(TOM, 20, 3)], TOM),
     ],
 )
 def test_the_lead_is_held_by_its_latest_assignments_rep(
-    events: list[LeadAssigned], holder: RepRef
+    events: list[Event], holder: RepRef
 ) -> None:
-    facts = Facts(LEAD)
-    for event in events:
-        assigned(facts, event)
+    facts = folded(events)
     assert (facts.rep_id, facts.rep_name) == (holder.rep_id, holder.name)
 
 

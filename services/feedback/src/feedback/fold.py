@@ -114,18 +114,30 @@ def assigned(facts: Facts, event: LeadAssigned) -> None:
     who may post the lead's outcomes), and so is the routing experiment's arm
     ("<experiment>/<arm>", None outside experiments)."""
     facts.assigned_at = domain.earliest(facts.assigned_at, event.assigned_at)
-    # Latest by sales-assignment's clock, not by attempt alone: a recycled lead's next cycle
-    # starts again at attempt 1, and must still take the lead from the last cycle's rep.
-    latest = (event.assigned_at, event.attempt)
-    if facts.rep_assigned_at is None or latest >= (
-        facts.rep_assigned_at,
-        facts.assignment_attempt,
-    ):
+    if _takes_the_lead(facts, event):
         facts.rep_assigned_at = event.assigned_at
         facts.assignment_attempt = event.attempt
         facts.rep_id = event.rep.rep_id
         facts.rep_name = _cut(event.rep.name)
         facts.routing_variant = _variant(event.reason.variant)
+
+
+def _takes_the_lead(facts: Facts, event: LeadAssigned) -> bool:
+    """Whether the assignment is later than the one the lead has (a copy of it is not).
+
+    Until the lead is first rejected it has one cycle, whose attempts count up: the higher
+    attempt is the later one, whichever replica's clock stamped it (a re-route stamped by a
+    clock behind, or after one stamped ahead). A rejection may recycle the lead, and its next
+    cycle starts again at attempt 1: from then on the later stamp decides (the higher attempt
+    on a tie), which sales-assignment makes go forward per lead (`stamps.assignment_time`),
+    so a late copy of the last cycle's assignments changes nothing.
+    """
+    if facts.rep_assigned_at is None:
+        return True
+    if facts.rejected_at is None and not facts.recycled:
+        return event.attempt > facts.assignment_attempt
+    latest = (facts.rep_assigned_at, facts.assignment_attempt)
+    return (event.assigned_at, event.attempt) > latest
 
 
 def _variant(tag: dict[str, str] | None) -> str | None:
