@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Run every test once, in two phases: the suite on LEADFLOW_TEST_WORKERS pytest-xdist workers
-# (3: the tests mostly wait on the broker, the database and service processes, so more
-# workers than this machine's two cores pay), then alone tests/chaos, run.sh's test and the
-# erasure-log proof (SERIAL in tests/conftest.py).
+# Run every test once, in two phases: alone, run.sh's Ctrl-C test (SERIAL in
+# tests/conftest.py), then the suite on LEADFLOW_TEST_WORKERS pytest-xdist workers (4: the
+# tests often wait on the broker, the database and service processes, so more workers than
+# this machine's two cores pay; docs/decisions.md has the figures).
+# pytest caches the assertion-rewritten bytecode of test modules and of its plugins (384
+# modules of schemathesis, hypothesis, anyio…) unless PYTHONDONTWRITEBYTECODE is set, as
+# on this project's machines: then every worker rewrites them all again, 5 to 8 s of CPU
+# apiece. So it is unset here, and the short serial phase goes first and leaves the plugins'
+# cache to the workers.
 # Arguments go to both phases ("-k intake -x", a path, "-n 1"); a phase they select nothing
 # from passes. The broker is started here once for both phases (stopped at the end if it was
 # not running before), PostgreSQL too unless LEADFLOW_TEST_POSTGRES_URL already names a server.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 UV="${UV:-uv}"
-WORKERS="${LEADFLOW_TEST_WORKERS:-3}"
+WORKERS="${LEADFLOW_TEST_WORKERS:-4}"
 if [ -z "${LEADFLOW_TEST_POSTGRES_URL:-}" ]; then
   LEADFLOW_TEST_POSTGRES_URL="$(scripts/postgres.sh start | tail -1)"
   export LEADFLOW_TEST_POSTGRES_URL
@@ -29,7 +34,9 @@ phase() {  # phase NAME PYTEST_ARGS...: 0 when it passed or selected no test (py
   return "$rc"
 }
 
+unset PYTHONDONTWRITEBYTECODE
 status=0
-phase parallel -n "$WORKERS" --dist loadscope --no-loadscope-reorder "$@" || status=$?
-phase serial "$@" || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
+phase serial "$@" || status=$?
+phase parallel -n "$WORKERS" --dist loadscope --no-loadscope-reorder "$@" \
+  || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
 exit "$status"

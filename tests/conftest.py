@@ -1,9 +1,10 @@
 """Shared fixtures: one real Kafka broker per run; SQLite and PostgreSQL databases.
 
-`make test` (scripts/test.sh) runs the suite on pytest-xdist workers, then tests/chaos alone;
-see `pytest_ignore_collect` for the two phases. Each worker is a test process of its own: its
-databases, templates, consumer groups and topic prefixes are its own (uuid and worker names),
-only the broker is shared."""
+`make test` (scripts/test.sh) runs run.sh's test alone, then the suite on pytest-xdist
+workers; see `pytest_ignore_collect` for the two phases. Each worker is a test process of its
+own: its databases, templates, consumer groups and topic prefixes are its own (uuid and
+worker names), only the broker is shared (but by the modules that take a broker of their
+own: chaos, the poison test, the erasure-log proof)."""
 
 from __future__ import annotations
 
@@ -25,14 +26,10 @@ from support.receiver import Receiver
 from support.stack import Stack
 
 TESTS = Path(__file__).resolve().parent
-# Run after the parallel phase, alone: the chaos burst loads both cores while it kills services
-# and restarts its own broker and PostgreSQL on a schedule.
-# run.sh's Ctrl-C test starts a broker and four services of its own and times their stop:
-# beside the parallel phase's stacks it overran its 150 s in every run here, alone 11-19 s.
-SERIAL = (
-    TESTS / "chaos" / "test_chaos.py",
-    TESTS / "scripts" / "test_run_script.py",
-)
+# Run alone, before the parallel phase: run.sh's Ctrl-C test starts a broker and four services
+# of its own and times their stop: beside the parallel phase's stacks it overran its 150 s in
+# every run here, alone 7-19 s.
+SERIAL = (TESTS / "scripts" / "test_run_script.py",)
 
 
 def _serial(path: Path) -> bool:
@@ -73,9 +70,9 @@ SHARED = {
         "tests/feedback/test_lab_browser.py",
         "tests/marketing_intake/test_intake_browser.py",
     ),
-    # The end-to-end stacks (four to eight service processes each): in two lines, so at most
-    # two run at once and a third worker has the cores for the rest; three at once on two
-    # cores overran the erasure delay.
+    # The end-to-end stacks on the shared broker (four to eight service processes each): in
+    # two lines, so at most two of them run at once beside the chaos test's and the private
+    # broker's, and the other workers have cores for the rest.
     "stacks-erasure": (
         "tests/e2e/test_erasure_services.py",
         "tests/e2e/test_routing_replay.py",
