@@ -159,6 +159,30 @@ async def test_a_recycled_lead_assigned_again_is_its_new_reps_and_no_longer_the_
     assert (await post(client, rita, stage="won")).status_code == 202
 
 
+@pytest.mark.parametrize("reason", ["not_a_fit", "not_ready"])  # not recycled, recycled
+async def test_a_rejected_lead_is_no_reps_until_it_is_assigned_again(
+    rt: Runtime, client: httpx.AsyncClient, reason: str
+) -> None:
+    rita = await token_for(client, "rep", str(RITA.rep_id))
+    sam = await token_for(client, "rep", str(SAM.rep_id))
+    await deliver(rt, assigned(LEAD, RITA, at(minutes=5)))
+    rejected = await post(client, rita, stage="rejected", reason=reason)
+    assert rejected.status_code == 202, rejected.text
+    own = LeadOutcome(lead_id=LEAD, stage="rejected", occurred_at=at(hours=1), reason=reason,
+                      recycle=reason == "not_ready")  # fmt: skip
+    await deliver(rt, env(own))  # as feedback consumes its own event back
+    # The rejection closed the assignment (contract: a rep posts for the leads assigned to
+    # them): the rep who rejected it posts nothing more on it.
+    refused = await post(client, rita, stage="contacted")
+    assert refused.status_code == 403, refused.text
+    # Nor does the rep of a re-route made before sales-assignment saw the rejection.
+    await deliver(rt, assigned(LEAD, SAM, at(minutes=30), attempt=2))
+    assert (await post(client, sam, stage="contacted")).status_code == 403
+    assert (await post(client, rita, stage="contacted")).status_code == 403
+    # The admin still may.
+    assert (await post(client, ADMIN, stage="contacted")).status_code == 202
+
+
 async def test_outcomes_reported_before_the_upgrade_keep_their_integrations_id_space(
     database_url: str,
 ) -> None:

@@ -74,3 +74,25 @@ def test_speed_to_lead_still_counts_from_the_first_assignment() -> None:
     for event in (given(RITA, 10, 1), given(SAM, 40, 2), given(TOM, 3 * 24 * 60, 1)):
         assigned(facts, event)
     assert facts.assigned_at == T0 + timedelta(minutes=10)
+
+
+@pytest.mark.parametrize(
+    ("events", "closed"),
+    [
+        ([given(RITA, 0, 1)], False),
+        # A rejection closes the assignment, recycled or not ...
+        ([given(RITA, 0, 1), rejected(10)], True),
+        ([given(RITA, 0, 1), rejected(10, recycle=False)], True),
+        # ... a re-route made before sales-assignment saw it does not open it again ...
+        ([given(RITA, 0, 1), rejected(10), given(SAM, 30, 2)], True),
+        # ... the recycled lead's next cycle does.
+        ([given(RITA, 0, 1), rejected(10), given(TOM, 3 * DAYS, 1)], False),
+        ([given(RITA, 0, 1), given(SAM, 30, 2), rejected(40), given(TOM, 3 * DAYS, 1)], False),
+        # A lead nobody had when it was rejected (it waited in the queue) opens when assigned.
+        ([rejected(10), given(TOM, 3 * DAYS, 1)], False),
+    ],
+)
+def test_a_rejection_closes_the_assignment_until_the_next_cycle(
+    events: list[Event], closed: bool
+) -> None:
+    assert folded(events).assignment_closed is closed

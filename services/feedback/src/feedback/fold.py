@@ -57,6 +57,7 @@ class Facts:
     recycled: bool = False
     routing_variant: str | None = None
     rep_assigned_at: datetime | None = None
+    assignment_closed: bool = False
 
     def values(self) -> tuple[Any, ...]:
         """The columns' values, in `COLUMNS` order (to tell whether a fold changed the row)."""
@@ -111,10 +112,15 @@ def scored(facts: Facts, event: LeadScored) -> None:
 
 def assigned(facts: Facts, event: LeadAssigned) -> None:
     """Speed to lead counts from the first assignment; the rep is the latest one (the one
-    who may post the lead's outcomes), and so is the routing experiment's arm
-    ("<experiment>/<arm>", None outside experiments)."""
+    who may post the lead's outcomes unless a rejection closed the assignment since), and so
+    is the routing experiment's arm ("<experiment>/<arm>", None outside experiments)."""
     facts.assigned_at = domain.earliest(facts.assigned_at, event.assigned_at)
     if _takes_the_lead(facts, event):
+        if facts.rep_assigned_at is None or event.attempt <= facts.assignment_attempt:
+            # A new cycle (attempt 1 again: the lead was recycled and qualified again) opens
+            # it; a re-route of the rejected cycle, made before sales-assignment saw the
+            # rejection, does not.
+            facts.assignment_closed = False
         facts.rep_assigned_at = event.assigned_at
         facts.assignment_attempt = event.attempt
         facts.rep_id = event.rep.rep_id
@@ -149,7 +155,11 @@ def _variant(tag: dict[str, str] | None) -> str | None:
 
 def outcome(facts: Facts, event: LeadOutcome) -> None:
     """Stages reached keep their first time; the latest close (won or lost) is the lead's,
-    and so is the latest rejection (a recycled lead may be rejected again)."""
+    and so is the latest rejection (a recycled lead may be rejected again). A rejection
+    closes the lead's assignment, as sales-assignment does: its rep (or one it left) may
+    post no more outcomes on it until it is assigned again (`assigned`)."""
+    if event.stage == "rejected" and facts.rep_id is not None:
+        facts.assignment_closed = True
     if event.stage == "contacted":
         facts.contacted_at = domain.earliest(facts.contacted_at, event.occurred_at)
     elif event.stage == "sql":

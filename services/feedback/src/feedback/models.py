@@ -85,6 +85,8 @@ class LeadFacts(Base):
     # When the latest assignment (rep_id's) was made: it orders a recycled lead's new cycle,
     # which starts again at attempt 1, after the old one.
     rep_assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # A rejection closed the latest assignment: its rep may post no outcomes on the lead.
+    assignment_closed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Outcome(Base):

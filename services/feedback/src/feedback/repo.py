@@ -78,8 +78,11 @@ async def outcome_by_external_id(
 
 
 async def assigned_rep(session: AsyncSession, lead_id: uuid.UUID) -> uuid.UUID | None:
-    """The rep the lead is assigned to now (its latest `leads.assigned`), if any."""
-    stmt = select(LeadFacts.rep_id).where(LeadFacts.lead_id == lead_id)
+    """The rep the lead is assigned to now (its latest `leads.assigned`, unless a rejection
+    closed that assignment since), if any."""
+    stmt = select(LeadFacts.rep_id).where(
+        LeadFacts.lead_id == lead_id, LeadFacts.assignment_closed.is_(False)
+    )
     return (await session.scalars(stmt)).first()
 
 

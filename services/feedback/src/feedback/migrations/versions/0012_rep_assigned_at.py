@@ -45,6 +45,9 @@ JOURNEY = sa.table(
 def upgrade() -> None:
     with op.batch_alter_table("lead_facts") as batch:
         batch.add_column(sa.Column("rep_assigned_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(
+            sa.Column("assignment_closed", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     bind = op.get_bind()
     latest: dict[uuid.UUID, tuple[datetime, int, dict[str, Any]]] = {}
     assignments = sa.select(JOURNEY.c.lead_id, JOURNEY.c.occurred_at, JOURNEY.c.data).where(
@@ -88,4 +91,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("lead_facts") as batch:
+        batch.drop_column("assignment_closed")
         batch.drop_column("rep_assigned_at")
