@@ -176,7 +176,7 @@ def private_kafka_bootstrap() -> Iterator[str]:
     kafka = PrivateKafka().start()
     asyncio.run(ensure_topics(kafka.bootstrap))
     yield kafka.bootstrap
-    kafka.stop()
+    kafka.discard()
 
 
 @pytest.fixture(scope="session", autouse=True)

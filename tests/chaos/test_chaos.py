@@ -39,14 +39,14 @@ def kafka() -> Iterator[PrivateKafka]:
     k = PrivateKafka().start()
     asyncio.run(ensure_topics(k.bootstrap))
     yield k
-    k.stop()
+    k.discard()
 
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PrivatePostgres]:
     pg = PrivatePostgres().start()
     yield pg
-    pg.stop()
+    pg.discard()
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -43,6 +44,11 @@ class PrivateKafka:
         self.stop()
         self.start()
 
+    def discard(self) -> None:
+        """Stop it for good and remove its log directory."""
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
 
 class PrivatePostgres:
     """A PostgreSQL cluster in a temporary folder on a free port (scripts/postgres.sh)."""
@@ -62,3 +68,8 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         subprocess.run([str(POSTGRES_SH), "stop"], check=True, env=self.env)
+
+    def discard(self) -> None:
+        """Stop it for good and remove its cluster."""
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
