@@ -1,16 +1,19 @@
 """feedback: when a lead's latest assignment was made, so that a recycled lead's next cycle
 (attempt 1 again) takes the lead, and the right to post its outcomes, from the last cycle's
-rep. Leads folded before this revision get their latest assignment from the journey (the
-one made last, the higher attempt on a tie); where the journey holds none, their first one.
+rep; and whether a rejection closed that assignment (no rep may post outcomes on it then).
+
+Leads folded before this revision get their latest assignment from the journey, by the
+fold's rule (`fold._takes_the_lead`): the highest attempt while the lead was never rejected
+(one cycle), else the one made last (the higher attempt on a tie); where the journey holds
+none, their first one. Their assignment is closed where a rejection was reported after it.
+Set-based: one UPDATE … FROM over a window per statement, whatever the number of leads.
 
 Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-08
 """
 
-import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +34,10 @@ FACTS = sa.table(
     sa.column("assignment_attempt", sa.Integer()),
     sa.column("rep_id", sa.Uuid()),
     sa.column("rep_name", sa.String()),
+    sa.column("rejected_at", UtcDateTime()),
+    sa.column("recycled", sa.Boolean()),
     sa.column("rep_assigned_at", UtcDateTime()),
+    sa.column("assignment_closed", sa.Boolean()),
 )
 JOURNEY = sa.table(
     "journey",
@@ -39,6 +45,12 @@ JOURNEY = sa.table(
     sa.column("ce_type", sa.String()),
     sa.column("occurred_at", UtcDateTime()),
     sa.column("data", sa.JSON()),
+)
+OUTCOMES = sa.table(
+    "outcomes",
+    sa.column("lead_id", sa.Uuid()),
+    sa.column("stage", sa.String()),
+    sa.column("created_at", UtcDateTime()),
 )
 
 
@@ -49,43 +61,66 @@ def upgrade() -> None:
             sa.Column("assignment_closed", sa.Boolean(), nullable=False, server_default=sa.false())
         )
     bind = op.get_bind()
-    latest: dict[uuid.UUID, tuple[datetime, int, dict[str, Any]]] = {}
-    assignments = sa.select(JOURNEY.c.lead_id, JOURNEY.c.occurred_at, JOURNEY.c.data).where(
-        JOURNEY.c.ce_type == ASSIGNED
-    )
-    rows = bind.execute(assignments.execution_options(yield_per=1000))  # not all at once
-    for lead_id, at, data in rows:
-        attempt = int(data.get("attempt") or 0)
-        if lead_id not in latest or (at, attempt) >= latest[lead_id][:2]:
-            latest[lead_id] = (at, attempt, data.get("rep") or {})
-    update = (
+    latest = _latest_assignments(bind.dialect.name)
+    bind.execute(
         sa.update(FACTS)
-        .where(FACTS.c.lead_id == sa.bindparam("lead"))
+        .where(FACTS.c.lead_id == latest.c.lead_id, latest.c.n == 1)
         .values(
-            rep_assigned_at=sa.bindparam("at", type_=UtcDateTime()),
-            assignment_attempt=sa.bindparam("attempt"),
-            rep_id=sa.bindparam("rep", type_=sa.Uuid()),
-            rep_name=sa.bindparam("name"),
+            rep_assigned_at=latest.c.at,
+            assignment_attempt=latest.c.attempt,
+            rep_id=latest.c.rep_id,
+            rep_name=sa.func.substr(latest.c.name, 1, 200),
         )
     )
-    params = [
-        {
-            "lead": lead_id,
-            "at": at,
-            "attempt": attempt,
-            "rep": uuid.UUID(rep["rep_id"]),
-            "name": (rep.get("name") or "")[:200] or None,
-        }
-        for lead_id, (at, attempt, rep) in latest.items()
-        if rep.get("rep_id")
-    ]
-    if params:
-        bind.execute(update, params)
     # No assignment left in the journey (purged by retention): the first one is all we know.
     bind.execute(
         sa.update(FACTS)
         .where(FACTS.c.rep_assigned_at.is_(None), FACTS.c.assigned_at.is_not(None))
         .values(rep_assigned_at=FACTS.c.assigned_at)
+    )
+    rejected_since = sa.exists().where(
+        OUTCOMES.c.lead_id == FACTS.c.lead_id,
+        OUTCOMES.c.stage == "rejected",
+        OUTCOMES.c.created_at >= FACTS.c.rep_assigned_at,
+    )
+    bind.execute(
+        sa.update(FACTS)
+        .where(FACTS.c.rep_id.is_not(None), rejected_since)
+        .values(assignment_closed=sa.true())
+    )
+
+
+def _latest_assignments(dialect: str) -> Any:
+    """Each folded lead's assignments from the journey, its latest numbered `n` = 1."""
+    attempt = JOURNEY.c.data["attempt"].as_integer()
+    rep_text = JOURNEY.c.data[("rep", "rep_id")].as_string()
+    # The Uuid column's own form: native on PostgreSQL, 32 hex digits on SQLite.
+    rep_id: Any = (
+        sa.cast(rep_text, sa.Uuid())
+        if dialect == "postgresql"
+        else sa.func.lower(sa.func.replace(rep_text, "-", ""))
+    )
+    one_cycle = sa.and_(FACTS.c.rejected_at.is_(None), FACTS.c.recycled.is_(False))
+    rank = sa.func.row_number().over(
+        partition_by=JOURNEY.c.lead_id,
+        order_by=[
+            sa.case((one_cycle, attempt), else_=0).desc(),
+            JOURNEY.c.occurred_at.desc(),
+            attempt.desc(),
+        ],
+    )
+    return (
+        sa.select(
+            JOURNEY.c.lead_id,
+            JOURNEY.c.occurred_at.label("at"),
+            attempt.label("attempt"),
+            rep_id.label("rep_id"),
+            JOURNEY.c.data[("rep", "name")].as_string().label("name"),
+            rank.label("n"),
+        )
+        .join(FACTS, FACTS.c.lead_id == JOURNEY.c.lead_id)
+        .where(JOURNEY.c.ce_type == ASSIGNED, rep_text.is_not(None))
+        .subquery("latest")
     )
 
 

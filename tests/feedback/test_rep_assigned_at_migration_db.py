@@ -1,0 +1,138 @@
+"""Migration 0012 on leads folded before it, on SQLite and PostgreSQL: each lead's latest
+assignment by the fold's rule, and whether a rejection closed it, in a few set-based
+statements whatever the number of leads (not one UPDATE per lead under the migration lock)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from feedback_events import RITA, SAM, at
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from feedback.app import MIGRATIONS
+from feedback.models import LeadFacts
+from leadflow.events import LeadAssigned, RepRef
+from leadflow.migrations import upgrade
+
+pytestmark = pytest.mark.postgres
+
+TS = sa.DateTime(timezone=True)
+FACTS = sa.table(
+    "lead_facts",
+    sa.column("lead_id", sa.Uuid()),
+    sa.column("touches", sa.Integer()),
+    sa.column("assigned_at", TS),
+    sa.column("assignment_attempt", sa.Integer()),
+    sa.column("rep_id", sa.Uuid()),
+    sa.column("rep_name", sa.String()),
+    sa.column("rejected_at", TS),
+    sa.column("recycled", sa.Boolean()),
+)
+JOURNEY = sa.table(
+    "journey",
+    sa.column("lead_id", sa.Uuid()),
+    sa.column("ce_id", sa.String()),
+    sa.column("ce_type", sa.String()),
+    sa.column("occurred_at", TS),
+    sa.column("data", sa.JSON()),
+)
+OUTCOMES = sa.table(
+    "outcomes",
+    sa.column("outcome_id", sa.Uuid()),
+    sa.column("lead_id", sa.Uuid()),
+    sa.column("stage", sa.String()),
+    sa.column("occurred_at", TS),
+    sa.column("external_scope", sa.String()),
+    sa.column("reopen", sa.Boolean()),
+    sa.column("recycle", sa.Boolean()),
+    sa.column("ce_id", sa.String()),
+    sa.column("created_at", TS),
+)
+TOM = RepRef(rep_id=uuid.UUID(int=3), name="Tom Rep", email="tom@seller.example")
+SKEWED, CLOSED, RECYCLED = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+MORE = 40  # leads with one assignment each: the statements must not grow with them
+
+
+def fact(lead_id: uuid.UUID, rep: RepRef, attempt: int, **more: Any) -> dict[str, Any]:
+    """The row the fold before 0012 kept (its rep: the highest attempt seen)."""
+    return {"lead_id": lead_id, "touches": 1, "assigned_at": at(minutes=5),
+            "assignment_attempt": attempt, "rep_id": rep.rep_id, "rep_name": rep.name,
+            "rejected_at": None, "recycled": False} | more  # fmt: skip
+
+
+def assignment(lead_id: uuid.UUID, rep: RepRef, when: Any, attempt: int) -> dict[str, Any]:
+    return {"lead_id": lead_id, "ce_id": str(uuid.uuid4()), "ce_type": LeadAssigned.ce_type,
+            "occurred_at": when, "data": {"rep": {"rep_id": str(rep.rep_id), "name": rep.name},
+                                          "attempt": attempt}}  # fmt: skip
+
+
+def rejection(lead_id: uuid.UUID, created: Any, recycle: bool) -> dict[str, Any]:
+    return {"outcome_id": uuid.uuid4(), "lead_id": lead_id, "stage": "rejected",
+            "occurred_at": created, "external_scope": "", "reopen": False, "recycle": recycle,
+            "ce_id": str(uuid.uuid4()), "created_at": created}  # fmt: skip
+
+
+@contextmanager
+def updates_of_lead_facts() -> Iterator[list[bool]]:
+    """Each UPDATE of lead_facts any engine runs meanwhile: whether it ran per parameter set."""
+    seen: list[bool] = []
+
+    def record(conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("UPDATE LEAD_FACTS"):
+            seen.append(many)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+
+
+async def test_the_upgrade_derives_each_leads_assignment_set_based(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0011")
+    skew = timedelta(milliseconds=200)
+    others = [uuid.uuid4() for _ in range(MORE)]
+    facts = [
+        # Never rejected: one cycle, whose re-route a clock 200 ms behind stamped early.
+        fact(SKEWED, SAM, 2),
+        # Rejected (not recycled) after its one assignment: closed.
+        fact(CLOSED, RITA, 1, rejected_at=at(hours=1)),
+        # Rejected and recycled, then its next cycle started at attempt 1 with Tom.
+        fact(RECYCLED, SAM, 2, rejected_at=at(hours=1), recycled=True),
+    ] + [fact(lead_id, RITA, 1) for lead_id in others]
+    journey = [
+        assignment(SKEWED, RITA, at(minutes=5), 1),
+        assignment(SKEWED, SAM, at(minutes=5) - skew, 2),
+        assignment(CLOSED, RITA, at(minutes=5), 1),
+        assignment(RECYCLED, RITA, at(minutes=5), 1),
+        assignment(RECYCLED, SAM, at(minutes=30), 2),
+        assignment(RECYCLED, TOM, at(days=3), 1),
+    ] + [assignment(lead_id, RITA, at(minutes=5), 1) for lead_id in others]
+    outcomes = [rejection(CLOSED, at(hours=1), False), rejection(RECYCLED, at(hours=1), True)]
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            for table, rows in ((FACTS, facts), (JOURNEY, journey), (OUTCOMES, outcomes)):
+                await conn.execute(table.insert(), rows)
+        with updates_of_lead_facts() as updates:
+            await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0012")
+        async with engine.connect() as conn:
+            columns = (LeadFacts.rep_id, LeadFacts.assignment_attempt,
+                       LeadFacts.rep_assigned_at, LeadFacts.assignment_closed)  # fmt: skip
+            result = await conn.execute(sa.select(LeadFacts.lead_id, *columns))
+            got = {row[0]: tuple(row[1:]) for row in result}
+    finally:
+        await engine.dispose()
+    assert got[SKEWED] == (SAM.rep_id, 2, at(minutes=5) - skew, False)
+    assert got[CLOSED] == (RITA.rep_id, 1, at(minutes=5), True)
+    assert got[RECYCLED] == (TOM.rep_id, 1, at(days=3), False)
+    assert {got[lead_id] for lead_id in others} == {(RITA.rep_id, 1, at(minutes=5), False)}
+    assert len(updates) <= 3, updates  # set-based: none per lead
+    assert not any(updates), "an UPDATE ran once per lead (executemany)"
