@@ -37,7 +37,9 @@ RT = Annotated[Runtime, from_state("runtime", Runtime)]
         "A sales tool (`lf_it_…` from POST /v1/integrations, or a `sales_tool` token) or a "
         "rep, for the leads assigned to that rep now: the rep of the lead's latest "
         "`leads.assigned` (a re-route or a recycled lead's next cycle moves the right to the "
-        "new rep; 403 for another lead or one this service has not seen assigned). "
+        "new rep; 403 for another lead or one this service has not seen assigned), unless a "
+        "rejection closed that assignment since (403 for every rep until the lead is "
+        "assigned again in a new cycle). "
         "Stores the outcome together with its `leads.outcomes` event in one transaction "
         "before answering 202. A repeat with the same `external_id` from the same sender "
         "(or, without one, the same lead and stage) returns the first answer and publishes "
@@ -61,7 +63,7 @@ RT = Annotated[Runtime, from_state("runtime", Runtime)]
 )
 async def report_outcome(body: OutcomeIn, rt: RT, caller: SalesActor) -> JSONResponse:
     receipt = auth.outcome_receipt(caller, body)
-    if caller.role == "rep":  # the lead's rep now: its latest leads.assigned
+    if caller.role == "rep":  # the lead's rep now: its latest leads.assigned, not rejected
         only_own(caller, await outcomes.assigned_rep(rt, body.lead_id))
     return await accept_outcome(rt, body, receipt)
 
