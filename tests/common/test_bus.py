@@ -67,11 +67,11 @@ async def test_events_are_published_in_order_and_applied_once(
     # Redeliver every event once more: the inbox turns the repeats into no-ops. Read from
     # before staging (the shared topic holds every other test's events too) until all 20.
 
-    def of(msgs: list[Any]) -> list[Any]:
-        return [m for m in msgs if m.key is not None and m.key.decode() in ids]
-
+    keys = {lead.encode() for lead in ids}
     producer = await runtime.producer.get()
-    ours = of(await read_after(kafka_bootstrap, start, lambda m: len(of(m)) >= 20))
+    ours = await read_after(
+        kafka_bootstrap, start, lambda m: len(m) >= 20, keep=lambda m: m.key in keys
+    )
     assert len(ours) == 20
     for m in ours:
         await producer.send_and_wait(TOPIC, m.value, key=m.key, headers=list(m.headers))

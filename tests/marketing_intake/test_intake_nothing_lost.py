@@ -7,7 +7,7 @@ import contextlib
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,12 @@ async def unsent(database_url: str) -> int:
         await engine.dispose()
 
 
+def keyed(lead_ids: set[str]) -> Callable[[Any], bool]:
+    """A message of one of `lead_ids` (its key)."""
+    keys = {lead_id.encode() for lead_id in lead_ids}
+    return lambda m: m.key in keys
+
+
 def ce_ids(messages: list[Any], lead_ids: set[str]) -> dict[str, set[str]]:
     """lead_id → the distinct ce_ids seen for it."""
     seen: dict[str, set[str]] = {}
@@ -96,9 +102,7 @@ async def test_a_lead_taken_while_kafka_is_away_is_published_when_it_is_back(
         assert ready.json()["checks"]["kafka"].startswith("unavailable")
     assert await unsent(database_url) == 1
     async with running(database_url, kafka_bootstrap, group):
-        got = await read_after(
-            kafka_bootstrap, start, lambda ms: lead_id in ce_ids(ms, {lead_id}), timeout=30
-        )
+        got = await read_after(kafka_bootstrap, start, bool, keep=keyed({lead_id}), timeout=30)
     assert len(ce_ids(got, {lead_id})[lead_id]) == 1
     assert await unsent(database_url) == 0
 
@@ -142,7 +146,11 @@ async def test_killed_between_commit_and_publish_and_between_publish_and_mark(
     proc.kill()
     # 3. Exactly between publish and mark: the row was published but its mark is lost.
     got = await read_after(
-        kafka_bootstrap, start, lambda ms: len(ce_ids(ms, set(stranded))) == 5, timeout=30
+        kafka_bootstrap,
+        start,
+        lambda ms: len(ce_ids(ms, set(stranded))) == 5,
+        keep=keyed(set(stranded)),
+        timeout=30,
     )
     assert len(ce_ids(got, set(stranded))) == 5
     engine = create_engine(database_url)
@@ -163,6 +171,7 @@ async def test_killed_between_commit_and_publish_and_between_publish_and_mark(
                 len(ce_ids(ms, every)) == len(every)
                 and sum(1 for m in ms if m.key.decode() == stranded[0]) >= 2
             ),
+            keep=keyed(every),
             timeout=30,
         )
         seen = ce_ids(got, every)

@@ -176,9 +176,18 @@ async def test_two_replicas_assign_each_lead_once_and_keep_the_weights(
                         out[envelope.id] = event
                 return list(out.values())
 
-            await read_after(kafka_bootstrap, start, lambda m: len(mine(m)) >= N_LEADS, timeout=120)
+            keys = {lead.encode() for lead in ours}  # the key of an event is its lead's id
+
+            def of_ours(msg: Any) -> bool:
+                return msg.key in keys
+
+            await read_after(
+                kafka_bootstrap, start, lambda m: len(mine(m)) >= N_LEADS, keep=of_ours, timeout=120
+            )
             await asyncio.sleep(2)  # room for a duplicate to show up, if there were one
-            assigned = mine(await read_after(kafka_bootstrap, start, lambda m: False, timeout=5))
+            assigned = mine(
+                await read_after(kafka_bootstrap, start, lambda m: False, keep=of_ours, timeout=5)
+            )
 
             # Exactly one LeadAssigned per lead, each the first attempt.
             per_lead = Counter(str(e.lead_id) for e in assigned)

@@ -61,9 +61,12 @@ async def read_after(
     start: dict[TopicPartition, int],
     until: Callable[[list[Any]], bool],
     *,
+    keep: Callable[[Any], bool] | None = None,
     timeout: float = 30.0,
 ) -> list[Any]:
-    """Messages written after `start` (an `end_offsets` snapshot), until `until(messages)`."""
+    """Messages written after `start` (an `end_offsets` snapshot), until `until(messages)`;
+    only those `keep` keeps, if given: on the shared topics every other test's events come
+    too, and an `until` that looks at all of them on each batch grows quadratic."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     got: list[Any] = []
@@ -77,7 +80,7 @@ async def read_after(
                 break
             batch = await consumer.getmany(timeout_ms=200)
             for msgs in batch.values():
-                got.extend(msgs)
+                got.extend(msgs if keep is None else (m for m in msgs if keep(m)))
         return got
     finally:
         await consumer.stop()

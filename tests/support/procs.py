@@ -94,12 +94,14 @@ def service_proc(
     port: int | None = None,
     log: Path | None = None,
     inherit: Mapping[str, str] = os.environ,
+    more: Mapping[str, str] | None = None,
     **settings: str,
 ) -> Proc:
     """Service `name` (not started) in dev mode with the test admin token, on `bootstrap`,
     working in `data` (made if missing): by default on a SQLite file there, in a consumer
     group of its own, on a free port, logging to `data/<name>.log`. `inherit` is the
-    environment it starts from; `settings` are more `LEADFLOW_*` variables, on top."""
+    environment it starts from; `more` and `settings` are more `LEADFLOW_*` variables, on
+    top (`settings` last)."""
     data.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     env = {
@@ -111,6 +113,7 @@ def service_proc(
         "LEADFLOW_DATA_DIR": str(data),
         "LEADFLOW_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{data}/{name}.db",
         "LEADFLOW_CONSUMER_GROUP": group or f"test-{name}-{uuid.uuid4().hex[:8]}",
+        **(more or {}),
         **settings,
     }
     return Proc(name, port, env, log or data / f"{name}.log")

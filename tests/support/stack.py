@@ -53,7 +53,7 @@ class Stack:
                 database_url=self.database_urls.get(name),
                 group=groups[name],
                 log=self.base / f"{key}.log",
-                **{
+                more={
                     "LEADFLOW_RELAY_POLL_SECONDS": "0.2",
                     **self.extra_env,
                     **self.service_env.get(name, {}),
