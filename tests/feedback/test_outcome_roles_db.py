@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from standardwebhooks import Webhook
 
 from feedback.app import MIGRATIONS
-from feedback.models import LeadFacts
-from leadflow.events import LeadAssigned, LeadOutcome
+from leadflow.events import LeadOutcome
 from leadflow.migrations import upgrade
 from leadflow.service import Runtime
 from support.db_text import insert_row
@@ -224,58 +223,3 @@ async def test_outcomes_reported_before_the_upgrade_keep_their_integrations_id_s
     finally:
         await engine.dispose()
     assert scopes == {"d-1": str(integration_id), "d-1x": ""}
-
-
-async def test_a_recycled_lead_folded_before_the_upgrade_is_its_latest_assignments_rep(
-    database_url: str,
-) -> None:
-    # The old fold kept Sam (attempt 2) when the lead's next cycle gave it to Rita at attempt 1.
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0011")
-    ts = sa.DateTime(timezone=True)
-    facts = sa.table(
-        "lead_facts",
-        sa.column("lead_id", sa.Uuid()),
-        sa.column("touches", sa.Integer()),
-        sa.column("assigned_at", ts),
-        sa.column("assignment_attempt", sa.Integer()),
-        sa.column("rep_id", sa.Uuid()),
-        sa.column("rep_name", sa.String()),
-        sa.column("recycled", sa.Boolean()),
-    )
-    journey = sa.table(
-        "journey",
-        sa.column("lead_id", sa.Uuid()),
-        sa.column("ce_id", sa.String()),
-        sa.column("ce_type", sa.String()),
-        sa.column("occurred_at", ts),
-        sa.column("data", sa.JSON()),
-    )
-    unjourneyed = uuid.uuid4()
-    for lead_id in (LEAD, unjourneyed):
-        await insert_row(database_url, facts, lead_id=lead_id, touches=1, recycled=True,
-                         assigned_at=at(minutes=5), assignment_attempt=2,
-                         rep_id=SAM.rep_id, rep_name=SAM.name)  # fmt: skip
-    for rep, when, attempt in ((RITA, at(minutes=5), 1), (SAM, at(minutes=30), 2),
-                               (RITA, at(days=3), 1)):  # fmt: skip
-        data = {"rep": {"rep_id": str(rep.rep_id), "name": rep.name}, "attempt": attempt}
-        await insert_row(database_url, journey, lead_id=LEAD, ce_id=str(uuid.uuid4()),
-                         ce_type=LeadAssigned.ce_type, occurred_at=when, data=data)  # fmt: skip
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            result = await conn.execute(
-                sa.select(
-                    LeadFacts.lead_id,
-                    LeadFacts.rep_id,
-                    LeadFacts.rep_name,
-                    LeadFacts.assignment_attempt,
-                    LeadFacts.rep_assigned_at,
-                )
-            )
-            got = {row[0]: tuple(row[1:]) for row in result}
-    finally:
-        await engine.dispose()
-    assert got[LEAD] == (RITA.rep_id, RITA.name, 1, at(days=3))
-    # No assignment in the journey: the one it has, from its first assignment on.
-    assert got[unjourneyed] == (SAM.rep_id, SAM.name, 2, at(minutes=5))

@@ -24,37 +24,21 @@ from leadflow.migrations import upgrade
 pytestmark = pytest.mark.postgres
 
 TS = sa.DateTime(timezone=True)
-FACTS = sa.table(
-    "lead_facts",
-    sa.column("lead_id", sa.Uuid()),
-    sa.column("touches", sa.Integer()),
-    sa.column("assigned_at", TS),
-    sa.column("assignment_attempt", sa.Integer()),
-    sa.column("rep_id", sa.Uuid()),
-    sa.column("rep_name", sa.String()),
-    sa.column("rejected_at", TS),
-    sa.column("recycled", sa.Boolean()),
-)
-JOURNEY = sa.table(
-    "journey",
-    sa.column("lead_id", sa.Uuid()),
-    sa.column("ce_id", sa.String()),
-    sa.column("ce_type", sa.String()),
-    sa.column("occurred_at", TS),
-    sa.column("data", sa.JSON()),
-)
-OUTCOMES = sa.table(
-    "outcomes",
-    sa.column("outcome_id", sa.Uuid()),
-    sa.column("lead_id", sa.Uuid()),
-    sa.column("stage", sa.String()),
-    sa.column("occurred_at", TS),
-    sa.column("external_scope", sa.String()),
-    sa.column("reopen", sa.Boolean()),
-    sa.column("recycle", sa.Boolean()),
-    sa.column("ce_id", sa.String()),
-    sa.column("created_at", TS),
-)
+
+
+def table(name: str, **columns: Any) -> sa.TableClause:
+    """A table as release 0011 had it, with the columns these tests write."""
+    return sa.table(name, *(sa.column(column, kind) for column, kind in columns.items()))
+
+
+ID, TEXT, FLAG = sa.Uuid(), sa.String(), sa.Boolean()
+FACTS = table("lead_facts", lead_id=ID, touches=sa.Integer(), assigned_at=TS,
+              assignment_attempt=sa.Integer(), rep_id=ID, rep_name=TEXT, rejected_at=TS,
+              recycled=FLAG)  # fmt: skip
+JOURNEY = table("journey", lead_id=ID, ce_id=TEXT, ce_type=TEXT, occurred_at=TS, data=sa.JSON())
+OUTCOMES = table("outcomes", outcome_id=ID, lead_id=ID, stage=TEXT, occurred_at=TS,
+                 external_scope=TEXT, reopen=FLAG, recycle=FLAG, ce_id=TEXT,
+                 created_at=TS)  # fmt: skip
 TOM = RepRef(rep_id=uuid.UUID(int=3), name="Tom Rep", email="tom@seller.example")
 SKEWED, CLOSED, RECYCLED = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 MORE = 40  # leads with one assignment each: the statements must not grow with them
@@ -95,6 +79,25 @@ def updates_of_lead_facts() -> Iterator[list[bool]]:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
 
 
+async def upgraded(url: str, *rows: list[dict[str, Any]]) -> dict[uuid.UUID, tuple[Any, ...]]:
+    """Write the facts, journey and outcomes rows at 0011, upgrade to 0012: each lead's rep
+    (id, name), attempt, when that assignment was made and whether it is closed."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for table_rows, into in zip(rows, (FACTS, JOURNEY, OUTCOMES), strict=False):
+                if table_rows:
+                    await conn.execute(into.insert(), table_rows)
+        await asyncio.to_thread(upgrade, MIGRATIONS, url, "0012")
+        async with engine.connect() as conn:
+            columns = (LeadFacts.rep_id, LeadFacts.rep_name, LeadFacts.assignment_attempt,
+                       LeadFacts.rep_assigned_at, LeadFacts.assignment_closed)  # fmt: skip
+            result = await conn.execute(sa.select(LeadFacts.lead_id, *columns))
+            return {row[0]: tuple(row[1:]) for row in result}
+    finally:
+        await engine.dispose()
+
+
 async def test_the_upgrade_derives_each_leads_assignment_set_based(database_url: str) -> None:
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0011")
     skew = timedelta(milliseconds=200)
@@ -116,23 +119,30 @@ async def test_the_upgrade_derives_each_leads_assignment_set_based(database_url:
         assignment(RECYCLED, TOM, at(days=3), 1),
     ] + [assignment(lead_id, RITA, at(minutes=5), 1) for lead_id in others]
     outcomes = [rejection(CLOSED, at(hours=1), False), rejection(RECYCLED, at(hours=1), True)]
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            for table, rows in ((FACTS, facts), (JOURNEY, journey), (OUTCOMES, outcomes)):
-                await conn.execute(table.insert(), rows)
-        with updates_of_lead_facts() as updates:
-            await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0012")
-        async with engine.connect() as conn:
-            columns = (LeadFacts.rep_id, LeadFacts.assignment_attempt,
-                       LeadFacts.rep_assigned_at, LeadFacts.assignment_closed)  # fmt: skip
-            result = await conn.execute(sa.select(LeadFacts.lead_id, *columns))
-            got = {row[0]: tuple(row[1:]) for row in result}
-    finally:
-        await engine.dispose()
-    assert got[SKEWED] == (SAM.rep_id, 2, at(minutes=5) - skew, False)
-    assert got[CLOSED] == (RITA.rep_id, 1, at(minutes=5), True)
-    assert got[RECYCLED] == (TOM.rep_id, 1, at(days=3), False)
-    assert {got[lead_id] for lead_id in others} == {(RITA.rep_id, 1, at(minutes=5), False)}
+    with updates_of_lead_facts() as updates:
+        got = await upgraded(database_url, facts, journey, outcomes)
+    assert got[SKEWED] == (SAM.rep_id, SAM.name, 2, at(minutes=5) - skew, False)
+    assert got[CLOSED] == (RITA.rep_id, RITA.name, 1, at(minutes=5), True)
+    assert got[RECYCLED] == (TOM.rep_id, TOM.name, 1, at(days=3), False)
+    ritas = (RITA.rep_id, RITA.name, 1, at(minutes=5), False)
+    assert {got[lead_id] for lead_id in others} == {ritas}
     assert len(updates) <= 3, updates  # set-based: none per lead
     assert not any(updates), "an UPDATE ran once per lead (executemany)"
+
+
+async def test_a_recycled_lead_folded_before_the_upgrade_is_its_latest_assignments_rep(
+    database_url: str,
+) -> None:
+    # The old fold kept Sam (attempt 2) when the lead's next cycle gave it to Rita at attempt 1.
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0011")
+    unjourneyed = uuid.uuid4()
+    facts = [fact(lead_id, SAM, 2, recycled=True) for lead_id in (RECYCLED, unjourneyed)]
+    journey = [
+        assignment(RECYCLED, RITA, at(minutes=5), 1),
+        assignment(RECYCLED, SAM, at(minutes=30), 2),
+        assignment(RECYCLED, RITA, at(days=3), 1),
+    ]
+    got = await upgraded(database_url, facts, journey)
+    assert got[RECYCLED] == (RITA.rep_id, RITA.name, 1, at(days=3), False)
+    # No assignment in the journey: the one it has, from its first assignment on.
+    assert got[unjourneyed] == (SAM.rep_id, SAM.name, 2, at(minutes=5), False)
