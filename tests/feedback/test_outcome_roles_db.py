@@ -174,9 +174,13 @@ async def test_a_rejected_lead_is_no_reps_until_it_is_assigned_again(
     # them): the rep who rejected it posts nothing more on it.
     refused = await post(client, rita, stage="contacted")
     assert refused.status_code == 403, refused.text
+    # A retry of the rejection is harmless as ever: the first answer, nothing new published.
+    retried = await post(client, rita, stage="rejected", reason=reason)
+    assert retried.json() == {**rejected.json(), "duplicate": True}
     # Nor does the rep of a re-route made before sales-assignment saw the rejection.
     await deliver(rt, assigned(LEAD, SAM, at(minutes=30), attempt=2))
     assert (await post(client, sam, stage="contacted")).status_code == 403
+    assert (await post(client, sam, stage="rejected", reason=reason)).status_code == 403
     assert (await post(client, rita, stage="contacted")).status_code == 403
     # The admin still may.
     assert (await post(client, ADMIN, stage="contacted")).status_code == 202

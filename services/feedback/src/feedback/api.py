@@ -39,7 +39,8 @@ RT = Annotated[Runtime, from_state("runtime", Runtime)]
         "`leads.assigned` (a re-route or a recycled lead's next cycle moves the right to the "
         "new rep; 403 for another lead or one this service has not seen assigned), unless a "
         "rejection closed that assignment since (403 for every rep until the lead is "
-        "assigned again in a new cycle). "
+        "assigned again in a new cycle); a rep's retry of what that rep reported still gets "
+        "the first answer. "
         "Stores the outcome together with its `leads.outcomes` event in one transaction "
         "before answering 202. A repeat with the same `external_id` from the same sender "
         "(or, without one, the same lead and stage) returns the first answer and publishes "
@@ -63,7 +64,9 @@ RT = Annotated[Runtime, from_state("runtime", Runtime)]
 )
 async def report_outcome(body: OutcomeIn, rt: RT, caller: SalesActor) -> JSONResponse:
     receipt = auth.outcome_receipt(caller, body)
-    if caller.role == "rep":  # the lead's rep now: its latest leads.assigned, not rejected
+    # A rep posts for the lead's rep now (its latest leads.assigned, not rejected since); a
+    # retry of what the rep reported gets its first answer whoever has the lead now.
+    if caller.role == "rep" and not await outcomes.repeated(rt, body, receipt):
         only_own(caller, await outcomes.assigned_rep(rt, body.lead_id))
     return await accept_outcome(rt, body, receipt)
 

@@ -122,6 +122,20 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
     return recorded
 
 
+async def repeated(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> bool:
+    """Whether the same sender already reported this outcome (a retry: it gets the first
+    answer even where its sender may no longer post new outcomes on the lead)."""
+    async with rt.sessions() as s:
+        try:
+            recorded = await _first_answer(s, body, receipt.scope)
+        except OutcomeConflict:
+            return False
+        if recorded is None:
+            return False
+        first = await s.get(Outcome, recorded.outcome_id)
+    return first is not None and first.external_scope == receipt.scope
+
+
 async def _first_answer(s: AsyncSession, body: OutcomeIn, scope: str) -> Recorded | None:
     """The answer already given to this outcome, or None; raises on a contradiction."""
     if body.external_id:
