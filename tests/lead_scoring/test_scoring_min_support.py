@@ -36,9 +36,9 @@ RARE_CAMPAIGN = "jane-doe-spring-offer"
 
 
 def support_table_drift(conn: sa.Connection) -> list[Any]:
-    """Where the migrated value_support table differs from its model."""
+    """Where the migrated value_support and model_state tables differ from their models."""
     found = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    return [d for d in found if "value_support" in repr(d)]
+    return [d for d in found if "value_support" in repr(d) or "model_state" in repr(d)]
 
 
 @pytest.fixture
@@ -60,6 +60,13 @@ async def stored_model(app: FastAPI) -> dict[str, Any]:
     async with runtime(app).sessions() as s:
         doc: dict[str, Any] = (await s.scalars(sa.select(ModelState.doc))).one()
     return doc
+
+
+async def stored_support(app: FastAPI) -> tuple[dict[str, int], int | None]:
+    """What model_state keeps beside the doc: each typed value's leads, the minimum."""
+    async with runtime(app).sessions() as s:
+        row = (await s.execute(sa.select(ModelState.leads, ModelState.min_support))).one()
+    return row.leads or {}, row.min_support
 
 
 async def test_a_value_fewer_leads_share_than_the_minimum_is_not_in_the_stored_model(
@@ -176,7 +183,7 @@ async def test_a_model_from_before_is_cut_by_the_service_from_the_counts_of_the_
         kept = await support_rows(app)
         async with runtime(app).sessions() as s:
             state = (await s.scalars(sa.select(ModelState))).one()
-            cleaned, revision = state.doc, state.revision
+            cleaned, revision, leads = state.doc, state.revision, state.leads
         async with runtime(app).engine.connect() as conn:
             drift = await conn.run_sync(support_table_drift)
     finally:
@@ -190,9 +197,9 @@ async def test_a_model_from_before_is_cut_by_the_service_from_the_counts_of_the_
         "bias", "industry=software", "country=de", "source=webinar", "size_band=200-999",
         "industry=unknown",
     }  # fmt: skip
-    assert cleaned["features"]["industry=software"]["leads"] == 2
-    assert cleaned["features"]["country=de"]["leads"] == 5
-    assert cleaned["min_support"] == 2
+    assert leads is not None
+    assert (leads["industry=software"], leads["country=de"]) == (2, 5)
+    assert state.min_support == 2
     assert revision == 4  # replicas reload it
     assert cleaned["n_outcomes"] == 9
     # A replica that runs another minimum says so, once.
@@ -200,7 +207,7 @@ async def test_a_model_from_before_is_cut_by_the_service_from_the_counts_of_the_
     try:
         with caplog.at_level(logging.WARNING, logger="lead_scoring.learning"):
             shown = await other.state.scorer.learned()
-            other.state.scorer.minimum.restored(cleaned)
+            other.state.scorer.minimum.restored(state)
     finally:
         await dispose(other)
     warned = [r for r in caplog.records if "LEADFLOW_LEARN_MIN_SUPPORT=3" in r.getMessage()]
@@ -226,12 +233,13 @@ async def test_a_lowered_minimum_learns_the_values_it_lets_in_and_their_rows_go(
         await deliver(lowered, outcome(other.lead_id, "lost"))
         left = await support_rows(lowered)
         doc = await stored_model(lowered)
+        leads, minimum = await stored_support(lowered)
     finally:
         await dispose(lowered)
     assert not [f for f, _ in left if "acme" in f]
     learned = doc["features"]["industry=acme widgets"]
-    assert (learned["won"], learned["lost"], learned["leads"]) == (1, 2, 3)
-    assert doc["min_support"] == 3
+    assert (learned["won"], learned["lost"], leads["industry=acme widgets"]) == (1, 2, 3)
+    assert minimum == 3
     assert {f for f, _ in left} == {"industry=retail"}  # one lead: still counted
 
 
@@ -307,7 +315,7 @@ async def test_the_service_cuts_the_stored_model_when_it_starts(app: FastAPI) ->
     task = asyncio.create_task(worker())
     try:
         for _ in range(200):
-            if (await stored_model(app)).get("min_support") == 5:
+            if (await stored_support(app))[1] == 5:
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.1)
@@ -317,5 +325,5 @@ async def test_the_service_cuts_the_stored_model_when_it_starts(app: FastAPI) ->
         with contextlib.suppress(asyncio.CancelledError):
             await task
     cut_doc = await stored_model(app)
-    assert cut_doc["min_support"] == 5
+    assert (await stored_support(app))[1] == 5
     assert set(cut_doc["features"]) == {"bias"}

@@ -165,7 +165,7 @@ class Scorer:
             revision = await repo.model_revision(session)
             if revision != self._model[0]:
                 state = await repo.load_model(session)
-                model = self.minimum.restored(state.doc) if state else None
+                model = self.minimum.restored(state) if state else None
                 self._model = (revision, model)
             self._model_checked = now
         return self._model[1]

@@ -9,7 +9,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,10 +29,10 @@ class Minimum:
     value: int
     _warned: bool = False
 
-    def restored(self, doc: dict[str, Any]) -> LearnedModel:
+    def restored(self, state: ModelState) -> LearnedModel:
         """A stored model as scoring uses it (`support.restored`); warns once when another
         replica cut it to another minimum (replicas must run one setting)."""
-        cut = doc.get("min_support")
+        cut = state.min_support
         if cut is not None and cut != self.value and not self._warned:
             self._warned = True
             log.warning(
@@ -43,17 +42,23 @@ class Minimum:
                 cut,
                 self.value,
             )
-        return support.restored(doc, self.value)
+        return support.restored(stored(state), self.value)
+
+
+def stored(state: ModelState) -> LearnedModel:
+    """The stored model as saved (`repo.save_model`), uncut; raises
+    pydantic.ValidationError if unreadable."""
+    return LearnedModel.from_doc(state.doc, state.leads, state.min_support)
 
 
 async def _model(session: AsyncSession, state: ModelState | None, m: Minimum) -> LearnedModel:
     """The locked stored model, cut to this replica's minimum first if it was not yet."""
     if state is None:
         return LearnedModel(min_support=m.value)
-    model = m.restored(state.doc)
+    model = m.restored(state)
     if model.min_support == m.value:
         return model
-    model = LearnedModel.from_doc(state.doc)  # uncut: `support.cut` reads every value
+    model = stored(state)  # uncut: `support.cut` reads every value
     learned = support.cut(model, await repo.support_tallies(session), m.value)
     await repo.forget_values(session, learned)
     return model
@@ -72,17 +77,17 @@ async def teach(
     shared = await repo.shared_verdicts(session, row.lead_id, pending)
     learned = support.learn(model, lead, stage, shared, m.value, first=first)
     await repo.keep_support(session, row.lead_id, stage, learned)
-    return await repo.save_model(session, state, model.to_doc()), model
+    return await repo.save_model(session, state, model), model
 
 
 async def cut(session: AsyncSession, m: Minimum) -> bool:
     """Cut the stored model to this replica's minimum and save it, unless it is already;
     whether it was saved."""
     state = await repo.load_model(session, for_update=True)
-    if state is None or state.doc.get("min_support") == m.value:
+    if state is None or state.min_support == m.value:
         return False
     model = await _model(session, state, m)
-    await repo.save_model(session, state, model.to_doc())
+    await repo.save_model(session, state, model)
     return True
 
 

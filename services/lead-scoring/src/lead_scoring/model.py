@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from lead_scoring.rules import LeadFacts, lead_facts
 from leadflow.events import Lead
@@ -106,9 +106,10 @@ class LearnedModel:
     won: dict[str, int] = field(default_factory=dict)
     lost: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
-    # Per learned typed value: the distinct leads whose verdicts taught it (`support`).
+    # Per learned typed value: the distinct leads whose verdicts taught it (`support`), and
+    # what its typed values were cut to (`support.cut`): stored beside the doc (`ModelState`).
     leads: dict[str, int] = field(default_factory=dict)
-    min_support: int | None = None  # what its typed values were cut to (`support.cut`)
+    min_support: int | None = None
 
     @property
     def version(self) -> str:
@@ -216,7 +217,8 @@ class LearnedModel:
         )
 
     def to_doc(self) -> dict[str, Any]:
-        """A JSON-serialisable snapshot; from_doc restores it exactly."""
+        """A JSON-serialisable snapshot in the v1 format, without `leads` and `min_support`
+        (stored beside it); from_doc restores it exactly, given those."""
         feats = sorted(self.mean.keys() | self.won.keys() | self.lost.keys() | self.rejected.keys())
         return _ModelDoc(
             prior_variance=self.prior_variance,
@@ -225,7 +227,6 @@ class LearnedModel:
             n_outcomes=self.n_outcomes,
             n_won=self.n_won,
             n_rejected=self.n_rejected,
-            min_support=self.min_support,
             features={
                 f: _FeatureDoc(
                     mean=self.mean.get(f, 0.0),
@@ -233,16 +234,17 @@ class LearnedModel:
                     won=self.won.get(f, 0),
                     lost=self.lost.get(f, 0),
                     rejected=self.rejected.get(f, 0),
-                    leads=self.leads.get(f),
                 )
                 for f in feats
             },
-        ).model_dump(mode="json", exclude_none=True)
+        ).model_dump(mode="json")
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> LearnedModel:
-        """Restore a model from to_doc's output; raises pydantic.ValidationError if malformed."""
+    def from_doc(cls, doc: Any, leads: Any = None, min_support: int | None = None) -> LearnedModel:
+        """Restore a model from to_doc's output and what is stored beside it (`leads`,
+        `min_support`); raises pydantic.ValidationError if any is malformed."""
         d = _ModelDoc.model_validate(doc)
+        taught = _LEADS.validate_python(leads or {})
         fs = d.features
         return cls(
             prior_variance=d.prior_variance,
@@ -256,8 +258,8 @@ class LearnedModel:
             won={f: x.won for f, x in fs.items() if x.won},
             lost={f: x.lost for f, x in fs.items() if x.lost},
             rejected={f: x.rejected for f, x in fs.items() if x.rejected},
-            leads={f: x.leads for f, x in fs.items() if x.leads is not None},
-            min_support=d.min_support,
+            leads=taught,
+            min_support=_MIN_SUPPORT.validate_python(min_support),
         )
 
 
@@ -268,7 +270,6 @@ class _FeatureDoc(BaseModel):
     won: int = Field(ge=0)
     lost: int = Field(ge=0)
     rejected: int = Field(default=0, ge=0)  # absent in documents saved before rejections
-    leads: int | None = Field(default=None, ge=1)  # typed values only (`support`)
 
 
 class _ModelDoc(BaseModel):
@@ -280,5 +281,8 @@ class _ModelDoc(BaseModel):
     n_outcomes: int = Field(ge=0)
     n_won: int = Field(ge=0)
     n_rejected: int = Field(default=0, ge=0)
-    min_support: int | None = Field(default=None, ge=1)  # absent: never cut (`support`)
     features: dict[str, _FeatureDoc]
+
+
+_LEADS = TypeAdapter(dict[str, Annotated[int, Field(ge=1)]])
+_MIN_SUPPORT = TypeAdapter(Annotated[int, Field(ge=1)] | None)

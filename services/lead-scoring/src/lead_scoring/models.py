@@ -91,8 +91,13 @@ class ModelState(Base):
 
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
-    doc: Mapped[dict[str, Any]] = mapped_column(JSON)
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)  # the v1 keys only (`model._ModelDoc`)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Minimum support (`support`), beside the doc and not in it: a replica of the previous
+    # release validates the doc with extra="forbid" and would fail on a key it does not know,
+    # and its read-modify-write of the doc leaves these columns as they are.
+    min_support: Mapped[int | None] = mapped_column(Integer, nullable=True)  # cut to; None: never
+    leads: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)  # per typed value
 
 
 class ValueSupport(Base):

@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lead_scoring.model import LearnedModel
 from lead_scoring.models import (
     ERASED_UNSCORED,
     LeadScore,
@@ -131,13 +132,16 @@ async def load_model(session: AsyncSession, *, for_update: bool = False) -> Mode
     return (await session.scalars(stmt)).first()
 
 
-async def save_model(session: AsyncSession, state: ModelState | None, doc: dict[str, Any]) -> int:
+async def save_model(session: AsyncSession, state: ModelState | None, model: LearnedModel) -> int:
+    """Save the model as its next revision: its v1 doc, and its support beside it."""
     now = datetime.now(UTC)
     if state is None:
-        session.add(ModelState(name=MODEL, revision=1, doc=doc, updated_at=now))
-        return 1
+        state = ModelState(name=MODEL, revision=0)
+        session.add(state)
     state.revision += 1
-    state.doc = doc
+    state.doc = model.to_doc()
+    state.leads = dict(model.leads)
+    state.min_support = model.min_support
     state.updated_at = now
     return state.revision
 

@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from lead_scoring import kept, repo, support
+from lead_scoring import kept, learning, repo, support
 from lead_scoring.rules import DEFAULT_RULES, RuleSet, lead_facts, parse_rules
 from lead_scoring.simulation_schemas import ScoringSimulationRequest
 from lead_scoring.simulation_tally import PastLead, Tally, Way
@@ -116,7 +116,11 @@ class Simulator:
                 parse_rules(row.doc, version=str(version)) if row is not None else DEFAULT_RULES
             )
             state = await repo.load_model(s)
-            model = support.restored(state.doc, self.min_support) if state is not None else None
+            model = (
+                support.restored(learning.stored(state), self.min_support)
+                if state is not None
+                else None
+            )
             rules = draft_rules or active
             threshold = request.threshold if request.threshold is not None else rules.threshold
             tally = Tally(Way(active, active.threshold), Way(rules, threshold), model)

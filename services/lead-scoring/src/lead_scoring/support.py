@@ -16,7 +16,7 @@ are always learned.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from lead_scoring.model import UNKNOWN, LearnedModel, attributes
 from leadflow.events import Lead
@@ -151,8 +151,7 @@ def cut(model: LearnedModel, counted: Mapping[str, Tally], min_support: int) -> 
     return learned & counted.keys()
 
 
-def restored(doc: dict[str, Any], min_support: int) -> LearnedModel:
+def restored(model: LearnedModel, min_support: int) -> LearnedModel:
     """A stored model as the service uses it: without values rarer than the minimum."""
-    model = LearnedModel.from_doc(doc)
     prune(model, min_support)
     return model

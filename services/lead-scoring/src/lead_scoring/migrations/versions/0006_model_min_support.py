@@ -6,7 +6,10 @@ judged again is one lead). It starts with every typed value of each judged lead 
 the ones the stored model holds included, whatever minimum the service runs: this migration
 reads no setting. The service cuts the stored model to its LEADFLOW_LEARN_MIN_SUPPORT when
 it starts (`lead_scoring.learning`): a value fewer judged leads share is dropped, a kept one
-takes its rows' count as its leads and its rows go.
+takes its rows' count as its leads and its rows go. model_state gets two columns for what
+the service keeps of the minimum (the minimum it cut to, each learned typed value's leads),
+beside the model's doc: the previous release reads that doc with extra="forbid", so a key
+added to it would fail its replicas' scoring during a rolling upgrade.
 
 Revision ID: 0006
 Revises: 0005
@@ -61,6 +64,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("feature", "lead_id", name="pk_value_support"),
     )
     op.create_index("ix_value_support_lead_id", "value_support", ["lead_id"])
+    with op.batch_alter_table("model_state") as batch:
+        batch.add_column(sa.Column("min_support", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("leads", sa.JSON(), nullable=True))
     bind = op.get_bind()
     # A lead rejected, recycled and qualified again has no verdict on its new cycle yet:
     # its verdict is the rejection (as a scoring simulation reads it).
@@ -81,5 +87,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """The stored model keeps what the service cut; it learns on without the counts."""
+    with op.batch_alter_table("model_state") as batch:
+        batch.drop_column("leads")
+        batch.drop_column("min_support")
     op.drop_index("ix_value_support_lead_id", table_name="value_support")
     op.drop_table("value_support")
