@@ -140,6 +140,16 @@ def test_rejects_a_malformed_model_document() -> None:
         LearnedModel.from_doc(doc)
 
 
+def test_reads_a_model_document_with_keys_it_does_not_know() -> None:
+    """A later release's additive key does not fail this one's scoring (rolling upgrade)."""
+    model = LearnedModel()
+    train(model, 20)
+    doc = model.to_doc() | {"calibration": {"a": 1.0}}
+    for feature in doc["features"].values():
+        feature["last_seen"] = "2027-01-01"
+    assert LearnedModel.from_doc(doc) == model
+
+
 def test_odoo_baseline_starts_every_frequency_at_a_tenth() -> None:
     odoo = OdooBaseline()
     odoo.update(SOFTWARE, won=True)

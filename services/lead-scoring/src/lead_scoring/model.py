@@ -263,8 +263,13 @@ class LearnedModel:
         )
 
 
+# Reading ignores keys it does not know, so that a later release's additive key does not
+# fail this one's scoring during a rolling upgrade (docs/architecture.md). This replica's
+# read-modify-write of the doc would drop such a key, though: an additive field must live
+# where an older replica cannot silently drop it (a model_state column beside the doc, as
+# `leads` and `min_support` do), unless losing it on an older replica's save is harmless.
 class _FeatureDoc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
     mean: float
     variance: float = Field(gt=0)
     won: int = Field(ge=0)
@@ -273,7 +278,7 @@ class _FeatureDoc(BaseModel):
 
 
 class _ModelDoc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # see _FeatureDoc
     format: str = "leadflow.learned.bayes-probit.v1"
     prior_variance: float = Field(gt=0)
     bias_prior_variance: float = Field(gt=0)
