@@ -165,8 +165,8 @@ class Scorer:
             revision = await repo.model_revision(session)
             if revision != self._model[0]:
                 state = await repo.load_model(session)
-                model = self.minimum.restored(state) if state else None
-                self._model = (revision, model)
+                had = self._model[1]  # kept if the stored one cannot be read
+                self._model = (revision, learning.for_scoring(self.minimum, state, revision, had))
             self._model_checked = now
         return self._model[1]
 

@@ -45,6 +45,28 @@ class Minimum:
         return support.restored(stored(state), self.value)
 
 
+def for_scoring(
+    m: Minimum, state: ModelState | None, revision: int, had: LearnedModel | None
+) -> LearnedModel | None:
+    """The stored model (at `revision`) as scoring uses it; when it cannot be read, the one
+    scoring had (`had`; None: rules only), logged once per revision as the caller keeps the
+    revision: a lead is never dead-lettered for the model, while a verdict fails (`teach`
+    must not overwrite a model it cannot read)."""
+    if state is None:
+        return None
+    try:
+        return m.restored(state)
+    except ValueError:  # pydantic's ValidationError
+        kept = had.version if had is not None else "none: rules only"
+        log.exception(
+            "the learned model at revision %s cannot be read; scoring goes on with the model "
+            "it had (%s) until a readable revision is saved, and verdicts fail meanwhile",
+            revision,
+            kept,
+        )
+        return had
+
+
 def stored(state: ModelState) -> LearnedModel:
     """The stored model as saved (`repo.save_model`), uncut; raises
     pydantic.ValidationError if unreadable."""
