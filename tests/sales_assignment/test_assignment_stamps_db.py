@@ -12,6 +12,7 @@ from assignment_kit import add_rep, assignment, clock, events, handle, qualified
 from sqlalchemy import update
 
 from leadflow.events import Envelope, LeadAssigned, LeadOutcome
+from sales_assignment import admin
 from sales_assignment.assigning import Assigner
 from sales_assignment.models import AssignmentRow
 
@@ -68,6 +69,27 @@ async def test_a_recycled_leads_next_cycle_is_stamped_after_its_last_assignment(
     await handle(a, Envelope(data=rejection, source="/feedback"))
     clock(a).advance(5)
     await handle(a, qualified(lead_id))  # qualified again: its new cycle starts at attempt 1
+    assert [attempt for attempt, _ in await stamps(a, lead_id)] == [1, 1]
+    assert (await stamps(a, lead_id))[-1][1] == ahead + timedelta(microseconds=1)
+
+
+async def test_a_recycled_lead_queued_first_is_still_stamped_after_its_last_assignment(
+    a: Assigner,
+) -> None:
+    ann = await add_rep(a, "Ann")
+    lead_id = uuid.uuid4()
+    await handle(a, qualified(lead_id))
+    ahead = await stamped_ahead(a, lead_id)
+    rejection = LeadOutcome(lead_id=lead_id, stage="rejected", reason="not_ready",
+                            occurred_at=clock(a).now, recycle=True)  # fmt: skip
+    await handle(a, Envelope(data=rejection, source="/feedback"))
+    await admin.update_rep(a, ann, {"active": False})
+    await handle(a, qualified(lead_id))  # qualified again with nobody eligible: queued
+    row = await assignment(a, lead_id)
+    assert row is not None
+    assert row.status == "queued"
+    clock(a).advance(1)
+    await admin.update_rep(a, ann, {"active": True})  # Ann is back: the queue goes to her
     assert [attempt for attempt, _ in await stamps(a, lead_id)] == [1, 1]
     assert (await stamps(a, lead_id))[-1][1] == ahead + timedelta(microseconds=1)
 

@@ -35,7 +35,10 @@ async def enqueue(
     uow: UnitOfWork, staged: Staged, row: AssignmentRow, result: NoRepAvailable, now: datetime
 ) -> None:
     """Send the lead to the queue, nobody's, with why; tell the sales tools (`lead.queued`)."""
-    row.rep_id, row.status, row.queued_at, row.sla_due_at = None, "queued", now, None
+    # A recycled lead's new cycle may start later than `now` (`recycling.new_cycle`): keep it,
+    # so the lead's next assignment is still stamped after its last cycle's.
+    queued_at = max(now, row.queued_at) if row.queued_at is not None else now
+    row.rep_id, row.status, row.queued_at, row.sla_due_at = None, "queued", queued_at, None
     row.rule, row.reason = result.rule, result.reason
     staged.step(row, "queued", result.reason, now)
     await staged.notify(uow, QUEUED, row, None, now)
