@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi import FastAPI
 
+from lead_scoring import learning, repo
 from lead_scoring.app import MIGRATIONS, build_app
 from lead_scoring.handlers import Scorer
 from lead_scoring.settings import ScoringSettings
@@ -72,3 +73,44 @@ async def test_a_committed_outcome_is_in_the_cached_model_at_once(app: FastAPI) 
         model = await scorer.model(s)
     assert model is not None
     assert model.n_outcomes == 1
+
+
+def verdict(lead_id: uuid.UUID, stage: str) -> Envelope:
+    data = LeadOutcome(lead_id=lead_id, stage=stage, occurred_at=datetime.now(UTC))
+    return Envelope(data=data, source="/t")
+
+
+async def test_a_verdict_after_scoring_in_one_poll_learns_on_another_replicas_model(
+    pg_url: str,
+) -> None:
+    # One poll, one transaction: scoring reads the model unlocked (Scorer.model), another
+    # replica then commits a verdict, and this poll's verdict re-reads the model locked.
+    app = await build(ScoringSettings, build_app, MIGRATIONS, pg_url)
+    try:
+        first, second, third = [await scored_lead(app) for _ in range(3)]
+        other: Scorer = app.state.scorer
+        async with runtime(app).transaction() as uow:
+            await other.on_lead_outcome(uow, verdict(first, "won"))  # revision 1
+        replica = Scorer(runtime(app))
+        async with runtime(app).transaction() as poll:
+            assert await replica.model(poll.session) is not None  # loads revision 1 unlocked
+            # ... and while anything of this transaction still holds that row's object, the
+            # session's identity map hands it back to a later load as it was then.
+            held = await repo.load_model(poll.session)
+            assert held is not None
+            assert held.revision == 1
+            async with runtime(app).transaction() as uow:
+                await other.on_lead_outcome(uow, verdict(second, "lost"))  # revision 2
+            await replica.on_lead_outcome(poll, verdict(third, "won"))
+        async with runtime(app).sessions() as s:
+            state = await repo.load_model(s)
+        assert state is not None
+        assert state.revision == 3  # not a second revision 2 over the other replica's
+        model = learning.stored(state)
+        assert (model.n_outcomes, model.n_won) == (3, 2)  # the other replica's verdict kept
+        async with runtime(app).sessions() as s:
+            cached = await replica.model(s)  # the one it saved, checked within RECHECK_SECONDS
+        assert cached is not None
+        assert cached.n_outcomes == 3
+    finally:
+        await dispose(app)

@@ -126,7 +126,12 @@ async def model_revision(session: AsyncSession) -> int:
 
 
 async def load_model(session: AsyncSession, *, for_update: bool = False) -> ModelState | None:
-    stmt = select(ModelState).where(ModelState.name == MODEL)
+    # populate_existing: an object of the row loaded earlier in this transaction (scoring
+    # reads it unlocked) is refreshed from the row as committed since, or `teach` would save
+    # its revision + 1 over another replica's and lose that replica's change.
+    stmt = (
+        select(ModelState).where(ModelState.name == MODEL).execution_options(populate_existing=True)
+    )
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.scalars(stmt)).first()
