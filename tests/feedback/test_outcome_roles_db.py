@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,9 +17,12 @@ from feedback_events import ADMIN, RITA, SAM, assigned, at, deliver, env
 from sqlalchemy.ext.asyncio import create_async_engine
 from standardwebhooks import Webhook
 
+from feedback import outcomes
 from feedback.app import MIGRATIONS
+from feedback.models import Outcome
 from leadflow.events import LeadOutcome
 from leadflow.migrations import upgrade
+from leadflow.outbox import outbox_table
 from leadflow.service import Runtime
 from support.db_text import insert_row
 
@@ -184,6 +187,40 @@ async def test_a_rejected_lead_is_no_reps_until_it_is_assigned_again(
     assert (await post(client, rita, stage="contacted")).status_code == 403
     # The admin still may.
     assert (await post(client, ADMIN, stage="contacted")).status_code == 202
+
+
+async def staged(rt: Runtime) -> list[str]:
+    """The topics of the events staged in the outbox, in order."""
+    async with rt.engine.connect() as conn:
+        return list(await conn.scalars(sa.select(outbox_table.c.topic).order_by("id")))
+
+
+async def test_a_retry_that_stops_being_one_before_it_is_stored_is_refused(
+    rt: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rita = await token_for(client, "rep", str(RITA.rep_id))
+    await deliver(rt, assigned(LEAD, RITA, at(minutes=5)))
+    rejected = await post(client, rita, stage="rejected", reason="not_ready")  # recycled
+    assert rejected.status_code == 202, rejected.text
+    own = LeadOutcome(lead_id=LEAD, stage="rejected", occurred_at=at(hours=1),
+                      reason="not_ready", recycle=True)  # fmt: skip
+    await deliver(rt, env(own))  # as feedback consumes its own event back
+    looked = outcomes.repeated
+
+    async def then_reassigned(*args: Any) -> bool:
+        # Right after the retry check read the lead, its next cycle is assigned to Sam.
+        found = await looked(*args)
+        await deliver(rt, assigned(LEAD, SAM, datetime.now(UTC) + timedelta(seconds=1)))
+        return found
+
+    monkeypatch.setattr(outcomes, "repeated", then_reassigned)
+    before = await staged(rt)
+    # Rita's "retry" is now a new rejection of Sam's lead: refused, nothing stored or sent.
+    raced = await post(client, rita, stage="rejected", reason="not_ready")
+    assert raced.status_code == 403, raced.text
+    async with rt.engine.connect() as conn:
+        stored = await conn.scalar(sa.select(sa.func.count()).select_from(Outcome))
+    assert (stored, await staged(rt)) == (1, before)
 
 
 async def test_outcomes_reported_before_the_upgrade_keep_their_integrations_id_space(

@@ -66,17 +66,23 @@ async def report_outcome(body: OutcomeIn, rt: RT, caller: SalesActor) -> JSONRes
     receipt = auth.outcome_receipt(caller, body)
     # A rep posts for the lead's rep now (its latest leads.assigned, not rejected since); a
     # retry of what the rep reported gets its first answer whoever has the lead now.
-    if caller.role == "rep" and not await outcomes.repeated(rt, body, receipt):
+    # Let through as a retry, it must still be one inside the locked transaction (403 if not).
+    retry = caller.role == "rep" and await outcomes.repeated(rt, body, receipt)
+    if caller.role == "rep" and not retry:
         only_own(caller, await outcomes.assigned_rep(rt, body.lead_id))
-    return await accept_outcome(rt, body, receipt)
+    return await accept_outcome(rt, body, receipt, must_repeat=retry)
 
 
-async def accept_outcome(rt: Runtime, body: OutcomeIn, receipt: outcomes.Receipt) -> JSONResponse:
+async def accept_outcome(
+    rt: Runtime, body: OutcomeIn, receipt: outcomes.Receipt, *, must_repeat: bool = False
+) -> JSONResponse:
     """The one answer to an outcome, whether it came with a token or as a signed webhook."""
     try:
-        recorded = await outcomes.record_outcome(rt, body, receipt)
+        recorded = await outcomes.record_outcome(rt, body, receipt, must_repeat=must_repeat)
     except outcomes.OutcomeConflict as exc:
         raise Problem(409, "Conflict", str(exc), lead_id=str(body.lead_id)) from exc
+    except outcomes.NotARepeat as exc:
+        raise Problem(403, "Forbidden", "A rep token reaches only the rep's own leads.") from exc
     answer = OutcomeAccepted(outcome_id=recorded.outcome_id, duplicate=recorded.duplicate)
     return JSONResponse(answer.model_dump(mode="json"), status_code=202)
 

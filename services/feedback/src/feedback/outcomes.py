@@ -37,6 +37,10 @@ class OutcomeConflict(Exception):
     """The outcome contradicts what was reported before (answered with 409)."""
 
 
+class NotARepeat(Exception):
+    """An outcome let through as its sender's retry is no longer one under the lead's lock."""
+
+
 class WebhookRefused(Exception):
     """The webhook is not from a live webhook integration, or its signature does not check."""
 
@@ -51,21 +55,27 @@ class Receipt:
     scope: str = ""
 
 
-async def record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt | None = None) -> Recorded:
+async def record_outcome(
+    rt: Runtime, body: OutcomeIn, receipt: Receipt | None = None, *, must_repeat: bool = False
+) -> Recorded:
     """Store the outcome and stage `leads.outcomes` in one transaction; repeats are no-ops.
 
     A repeat is the same `external_id` (else the same lead and stage) or, for a webhook, the
-    same `webhook-id` from the same integration: it returns the first answer.
+    same `webhook-id` from the same integration: it returns the first answer. `must_repeat`
+    (its rights were not checked because it was a retry) raises NotARepeat unless it still is
+    the same sender's repeat, storing and publishing nothing.
     """
     receipt = receipt or Receipt()
     try:
-        return await _record_outcome(rt, body, receipt)
+        return await _record_outcome(rt, body, receipt, must_repeat)
     except IntegrityError:
         # A concurrent request with the same external_id or webhook-id committed first.
-        return await _record_outcome(rt, body, receipt)
+        return await _record_outcome(rt, body, receipt, must_repeat)
 
 
-async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Recorded:
+async def _record_outcome(
+    rt: Runtime, body: OutcomeIn, receipt: Receipt, must_repeat: bool
+) -> Recorded:
     now = datetime.now(UTC)
     async with rt.transaction() as uow:
         s = uow.session
@@ -78,7 +88,14 @@ async def _record_outcome(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> Rec
             seen = await repo.webhook_receipt(s, receipt.integration_id, receipt.webhook_id)
             if seen is not None:
                 return Recorded(seen.outcome_id, duplicate=True)
-        recorded = await _first_answer(s, body, receipt.scope)
+        if must_repeat:
+            # Decided again under the lock: the lead may have been assigned again since the
+            # retry was recognised, which makes the same body a new outcome of another rep's.
+            recorded = await _own_repeat(s, body, receipt.scope)
+            if recorded is None:
+                raise NotARepeat("no longer a repeat of this sender's outcome")
+        else:
+            recorded = await _first_answer(s, body, receipt.scope)
         if recorded is None:
             event = LeadOutcome(
                 lead_id=body.lead_id,
@@ -126,14 +143,19 @@ async def repeated(rt: Runtime, body: OutcomeIn, receipt: Receipt) -> bool:
     """Whether the same sender already reported this outcome (a retry: it gets the first
     answer even where its sender may no longer post new outcomes on the lead)."""
     async with rt.sessions() as s:
-        try:
-            recorded = await _first_answer(s, body, receipt.scope)
-        except OutcomeConflict:
-            return False
-        if recorded is None:
-            return False
-        first = await s.get(Outcome, recorded.outcome_id)
-    return first is not None and first.external_scope == receipt.scope
+        return await _own_repeat(s, body, receipt.scope) is not None
+
+
+async def _own_repeat(s: AsyncSession, body: OutcomeIn, scope: str) -> Recorded | None:
+    """The first answer to this outcome if the same sender (id space) gave it, else None."""
+    try:
+        recorded = await _first_answer(s, body, scope)
+    except OutcomeConflict:
+        return None
+    if recorded is None:
+        return None
+    first = await s.get(Outcome, recorded.outcome_id)
+    return recorded if first is not None and first.external_scope == scope else None
 
 
 async def _first_answer(s: AsyncSession, body: OutcomeIn, scope: str) -> Recorded | None:
