@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from feedback.app import MIGRATIONS
 from feedback.models import LeadFacts
-from leadflow.events import LeadAssigned, RepRef
+from leadflow.events import LeadAssigned, LeadOutcome, RepRef
 from leadflow.migrations import upgrade
 
 pytestmark = pytest.mark.postgres
@@ -41,6 +41,7 @@ OUTCOMES = table("outcomes", outcome_id=ID, lead_id=ID, stage=TEXT, occurred_at=
                  created_at=TS)  # fmt: skip
 TOM = RepRef(rep_id=uuid.UUID(int=3), name="Tom Rep", email="tom@seller.example")
 SKEWED, CLOSED, RECYCLED = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+AHEAD, REROUTED = uuid.uuid4(), uuid.uuid4()
 MORE = 40  # leads with one assignment each: the statements must not grow with them
 
 
@@ -55,6 +56,12 @@ def assignment(lead_id: uuid.UUID, rep: RepRef, when: Any, attempt: int) -> dict
     return {"lead_id": lead_id, "ce_id": str(uuid.uuid4()), "ce_type": LeadAssigned.ce_type,
             "occurred_at": when, "data": {"rep": {"rep_id": str(rep.rep_id), "name": rep.name},
                                           "attempt": attempt}}  # fmt: skip
+
+
+def rejected(lead_id: uuid.UUID, when: Any, recycle: bool) -> dict[str, Any]:
+    """The journey's step for a rejection, as the fold stored it when it came back."""
+    return {"lead_id": lead_id, "ce_id": str(uuid.uuid4()), "ce_type": LeadOutcome.ce_type,
+            "occurred_at": when, "data": {"stage": "rejected", "recycle": recycle}}  # fmt: skip
 
 
 def rejection(lead_id: uuid.UUID, created: Any, recycle: bool) -> dict[str, Any]:
@@ -110,12 +117,14 @@ async def test_the_upgrade_derives_each_leads_assignment_set_based(database_url:
         # Rejected and recycled, then its next cycle started at attempt 1 with Tom.
         fact(RECYCLED, SAM, 2, rejected_at=at(hours=1), recycled=True),
     ] + [fact(lead_id, RITA, 1) for lead_id in others]
-    journey = [
+    journey = [  # in the order the fold saw them (journey.id)
         assignment(SKEWED, RITA, at(minutes=5), 1),
         assignment(SKEWED, SAM, at(minutes=5) - skew, 2),
         assignment(CLOSED, RITA, at(minutes=5), 1),
+        rejected(CLOSED, at(hours=1), False),
         assignment(RECYCLED, RITA, at(minutes=5), 1),
         assignment(RECYCLED, SAM, at(minutes=30), 2),
+        rejected(RECYCLED, at(hours=1), True),
         assignment(RECYCLED, TOM, at(days=3), 1),
     ] + [assignment(lead_id, RITA, at(minutes=5), 1) for lead_id in others]
     outcomes = [rejection(CLOSED, at(hours=1), False), rejection(RECYCLED, at(hours=1), True)]
@@ -128,6 +137,35 @@ async def test_the_upgrade_derives_each_leads_assignment_set_based(database_url:
     assert {got[lead_id] for lead_id in others} == {ritas}
     assert len(updates) <= 3, updates  # set-based: none per lead
     assert not any(updates), "an UPDATE ran once per lead (executemany)"
+
+
+async def test_the_upgrade_orders_a_leads_steps_as_they_arrived_not_by_their_stamps(
+    database_url: str,
+) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0011")
+    facts = [
+        fact(AHEAD, SAM, 2, rejected_at=at(hours=1, minutes=30)),
+        fact(REROUTED, SAM, 2, rejected_at=at(hours=1)),
+    ]
+    journey = [
+        # Rita's assignment stamped 11:00 by a clock ahead, Sam's re-route 10:00:01; Sam
+        # rejects it (stored 10:30 by feedback's clock), which arrives after both.
+        assignment(AHEAD, RITA, at(hours=2), 1),
+        assignment(AHEAD, SAM, at(hours=1, seconds=1), 2),
+        rejected(AHEAD, at(hours=1, minutes=30), False),
+        # A re-route of the rejected cycle, made before sales-assignment saw the rejection,
+        # leaves the assignment closed (as the fold does).
+        assignment(REROUTED, RITA, at(minutes=5), 1),
+        rejected(REROUTED, at(hours=1), False),
+        assignment(REROUTED, SAM, at(minutes=30), 2),
+    ]
+    outcomes = [
+        rejection(AHEAD, at(hours=1, minutes=30), False),
+        rejection(REROUTED, at(hours=1), False),
+    ]
+    got = await upgraded(database_url, facts, journey, outcomes)
+    assert got[AHEAD] == (SAM.rep_id, SAM.name, 2, at(hours=1, seconds=1), True)
+    assert got[REROUTED] == (SAM.rep_id, SAM.name, 2, at(minutes=30), True)
 
 
 async def test_a_recycled_lead_folded_before_the_upgrade_is_its_latest_assignments_rep(

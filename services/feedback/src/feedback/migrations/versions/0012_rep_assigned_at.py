@@ -2,11 +2,14 @@
 (attempt 1 again) takes the lead, and the right to post its outcomes, from the last cycle's
 rep; and whether a rejection closed that assignment (no rep may post outcomes on it then).
 
-Leads folded before this revision get their latest assignment from the journey, by the
-fold's rule (`fold._takes_the_lead`): the highest attempt while the lead was never rejected
-(one cycle), else the one made last (the higher attempt on a tie); where the journey holds
-none, their first one. Their assignment is closed where a rejection was reported after it.
-Set-based: one UPDATE … FROM over a window per statement, whatever the number of leads.
+Leads folded before this revision get their latest assignment from the journey in the
+order the fold saw its events (journey.id, one clock): the assignment that arrived last (a
+cycle's higher attempt arrives later; a next cycle after the last one's). It is closed, as
+the fold closes it, where a rejection arrived after the assignment that opened its cycle (the
+first one, or one whose attempt is not above the one before it), so a re-route of a rejected
+cycle stays closed. Where the journey holds no assignment (purged by retention): the first
+one, closed where a rejection was stored after it. Set-based: two UPDATEs, one … FROM over
+windows, whatever the number of leads.
 
 Revision ID: 0012
 Revises: 0011
@@ -27,6 +30,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 ASSIGNED = "io.leadflow.lead.assigned.v1"
+OUTCOME = "io.leadflow.lead.outcome.v1"
 FACTS = sa.table(
     "lead_facts",
     sa.column("lead_id", sa.Uuid()),
@@ -41,6 +45,7 @@ FACTS = sa.table(
 )
 JOURNEY = sa.table(
     "journey",
+    sa.column("id", sa.Integer()),
     sa.column("lead_id", sa.Uuid()),
     sa.column("ce_type", sa.String()),
     sa.column("occurred_at", UtcDateTime()),
@@ -70,28 +75,28 @@ def upgrade() -> None:
             assignment_attempt=latest.c.attempt,
             rep_id=latest.c.rep_id,
             rep_name=sa.func.substr(latest.c.name, 1, 200),
+            assignment_closed=latest.c.closed,
         )
     )
     # No assignment left in the journey (purged by retention): the first one is all we know.
-    bind.execute(
-        sa.update(FACTS)
-        .where(FACTS.c.rep_assigned_at.is_(None), FACTS.c.assigned_at.is_not(None))
-        .values(rep_assigned_at=FACTS.c.assigned_at)
-    )
     rejected_since = sa.exists().where(
         OUTCOMES.c.lead_id == FACTS.c.lead_id,
         OUTCOMES.c.stage == "rejected",
-        OUTCOMES.c.created_at >= FACTS.c.rep_assigned_at,
+        OUTCOMES.c.created_at >= FACTS.c.assigned_at,
     )
     bind.execute(
         sa.update(FACTS)
-        .where(FACTS.c.rep_id.is_not(None), rejected_since)
-        .values(assignment_closed=sa.true())
+        .where(FACTS.c.rep_assigned_at.is_(None), FACTS.c.assigned_at.is_not(None))
+        .values(
+            rep_assigned_at=FACTS.c.assigned_at,
+            assignment_closed=sa.and_(FACTS.c.rep_id.is_not(None), rejected_since),
+        )
     )
 
 
 def _latest_assignments(dialect: str) -> Any:
-    """Each folded lead's assignments from the journey, its latest numbered `n` = 1."""
+    """Each folded lead's assignments from the journey, in arrival order, its latest
+    numbered `n` = 1, with whether a rejection arrived after its cycle was opened."""
     attempt = JOURNEY.c.data["attempt"].as_integer()
     rep_text = JOURNEY.c.data[("rep", "rep_id")].as_string()
     # The Uuid column's own form: native on PostgreSQL, 32 hex digits on SQLite.
@@ -100,28 +105,38 @@ def _latest_assignments(dialect: str) -> Any:
         if dialect == "postgresql"
         else sa.func.lower(sa.func.replace(rep_text, "-", ""))
     )
-    one_cycle = sa.and_(FACTS.c.rejected_at.is_(None), FACTS.c.recycled.is_(False))
-    rank = sa.func.row_number().over(
-        partition_by=JOURNEY.c.lead_id,
-        order_by=[
-            sa.case((one_cycle, attempt), else_=0).desc(),
-            JOURNEY.c.occurred_at.desc(),
-            attempt.desc(),
-        ],
-    )
-    return (
+    steps = (
         sa.select(
+            JOURNEY.c.id,
             JOURNEY.c.lead_id,
             JOURNEY.c.occurred_at.label("at"),
             attempt.label("attempt"),
             rep_id.label("rep_id"),
             JOURNEY.c.data[("rep", "name")].as_string().label("name"),
-            rank.label("n"),
+            sa.func.lag(attempt)
+            .over(partition_by=JOURNEY.c.lead_id, order_by=JOURNEY.c.id)
+            .label("before"),
+            sa.func.row_number()
+            .over(partition_by=JOURNEY.c.lead_id, order_by=JOURNEY.c.id.desc())
+            .label("n"),
         )
         .join(FACTS, FACTS.c.lead_id == JOURNEY.c.lead_id)
         .where(JOURNEY.c.ce_type == ASSIGNED, rep_text.is_not(None))
-        .subquery("latest")
+        .subquery("steps")
     )
+    # The fold opens the assignment on a lead's first one and on a new cycle (an attempt not
+    # above the one before it); a re-route of the same cycle leaves it as it was.
+    opens = sa.or_(steps.c.before.is_(None), steps.c.attempt <= steps.c.before)
+    opened = sa.func.max(sa.case((opens, steps.c.id))).over(partition_by=steps.c.lead_id)
+    cycles = sa.select(steps, opened.label("opened")).subquery("cycles")
+    rejections = JOURNEY.alias("rejections")
+    closed = sa.exists().where(
+        rejections.c.lead_id == cycles.c.lead_id,
+        rejections.c.ce_type == OUTCOME,
+        rejections.c.data["stage"].as_string() == "rejected",
+        rejections.c.id > cycles.c.opened,
+    )
+    return sa.select(cycles, closed.label("closed")).subquery("latest")
 
 
 def downgrade() -> None:
