@@ -1,10 +1,10 @@
 """Shared fixtures: one real Kafka broker per run; SQLite and PostgreSQL databases.
 
-`make test` (scripts/test.sh) runs run.sh's test alone, then the suite on pytest-xdist
-workers; see `pytest_ignore_collect` for the two phases. Each worker is a test process of its
-own: its databases, templates, consumer groups and topic prefixes are its own (uuid and
-worker names), only the broker is shared (but by the modules that take a broker of their
-own: chaos, the poison test, the erasure-log proof)."""
+`make test` (scripts/test.sh) runs the suite on pytest-xdist workers, a module (or a SHARED
+group of them) at a time. Each worker is a test process of its own: its databases,
+templates, consumer groups and topic prefixes are its own (uuid and worker names), only the
+broker is shared (but by the modules that take a broker of their own: chaos, the poison
+test, the erasure-log proof)."""
 
 from __future__ import annotations
 
@@ -26,27 +26,10 @@ from support.receiver import Receiver
 from support.stack import Stack
 
 TESTS = Path(__file__).resolve().parent
-# Run alone, before the parallel phase: run.sh's Ctrl-C test starts a broker and four services
-# of its own and times their stop: beside the parallel phase's stacks it overran its 150 s in
-# every run here, alone 7-19 s.
-SERIAL = (TESTS / "scripts" / "test_run_script.py",)
-
-
-def _serial(path: Path) -> bool:
-    return any(path.resolve().is_relative_to(d) for d in SERIAL)
-
-
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """LEADFLOW_TEST_PHASE=parallel leaves out the serial tests, =serial collects only them;
-    unset (a plain `pytest` run), everything is collected."""
-    phase = os.environ.get("LEADFLOW_TEST_PHASE")
-    path = collection_path.resolve()
-    serial = _serial(path)
-    if phase == "parallel" and serial:
-        return True
-    if phase == "serial" and not serial and not any(d.is_relative_to(path) for d in SERIAL):
-        return True
-    return None  # not ours to decide (--ignore and the like still apply)
+# Handed out last, when the end-to-end stacks are long done: run.sh's Ctrl-C test starts a
+# broker and four services of its own and times their stop. Beside two stacks it overran its
+# 150 s in every run here; alone it takes 7 to 19 s.
+LAST = (TESTS / "scripts" / "test_run_script.py",)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -108,29 +91,23 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Only the phase's tests (a file named on the command line is collected whatever
-    `pytest_ignore_collect` says). On an xdist worker, the modules with the longest waits
-    first: end to end, then those on the broker, then the rest, so the workers finish
-    together rather than on a stack started last. `--dist loadscope` hands out whole modules
-    (a module-scoped stack is set up once), `--no-loadscope-reorder` keeps this order."""
-    phase = os.environ.get("LEADFLOW_TEST_PHASE")
-    if phase in ("parallel", "serial"):
-        keep = [i for i in items if _serial(i.path) == (phase == "serial")]
-        if len(keep) < len(items):
-            kept = set(keep)
-            config.hook.pytest_deselected(items=[i for i in items if i not in kept])
-            items[:] = keep
+    """On an xdist worker, the modules with the longest waits first: end to end, then those
+    on the broker, then the rest, so the workers finish together rather than on a stack
+    started last; LAST at the very end. `--dist loadscope` hands out whole modules (a
+    module-scoped stack is set up once), `--no-loadscope-reorder` keeps this order."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return
     first: dict[str, int] = {}
     for item in items:
         module = item.nodeid.split("::", maxsplit=1)[0]
-        first[module] = min(first.get(module, 2), _order(item))
+        first[module] = min(first.get(module, 3), _order(item))
     items.sort(key=lambda item: first[item.nodeid.split("::", maxsplit=1)[0]])  # stable
 
 
 def _order(item: pytest.Item) -> int:
-    """0 end to end, 1 on the broker, 2 the rest."""
+    """0 end to end, 1 on the broker, 2 the rest, 3 LAST."""
+    if any(item.path.resolve().is_relative_to(d) for d in LAST):
+        return 3
     if item.get_closest_marker("e2e"):
         return 0
     return 1 if item.get_closest_marker("kafka") else 2
