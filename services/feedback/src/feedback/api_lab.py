@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any, cast, get_args
+from typing import Annotated, Any, cast, get_args
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from feedback import auth, handlers, lab_experiments, lab_store, lab_view
@@ -122,12 +122,20 @@ def _wait(request: Request, principal: Principal) -> float:
     return limits.take(key)
 
 
+# One path template for the form post (a kind) and the report page (an id): two templates
+# matching the same URLs made the 405 answer's Allow header list a method the other
+# template's document did not (schemathesis' allowed-methods check).
+SIMULATIONS = "/lab/simulations/{ref}"
+Kind = Annotated[str, Path(alias="ref", description="`routing` or `scoring`")]
+SimulationRef = Annotated[str, Path(alias="ref", description="The simulation's id")]
+
+
 @router.post(
-    "/lab/simulations/{kind}",
+    SIMULATIONS,
     response_class=HTMLResponse,
     summary="Run a routing or scoring simulation from the lab page (form post)",
     description=(
-        "`kind` is `routing` (fields `from`, `to`, `rules`: a JSON array, `reps`: a JSON "
+        "`ref` is the kind: `routing` (fields `from`, `to`, `rules`: a JSON array, `reps`: a JSON "
         "array of rep changes) or `scoring` (`from`, `to`, `rules`: a JSON object, "
         "`threshold`: 0–100). Stored as `requested` and published on `leadflow.lab` in one "
         "transaction; the service that runs it reports back the same way. Then 303 to the "
@@ -146,7 +154,7 @@ def _wait(request: Request, principal: Principal) -> float:
         (429, "Too many simulations asked for by this login's token (Retry-After)"),
     ),
 )
-async def run_simulation(request: Request, kind: str, rt: RT, settings: Config) -> Response:
+async def run_simulation(request: Request, kind: Kind, rt: RT, settings: Config) -> Response:
     principal = await auth.session_principal(request)
     if principal is None:
         return RedirectResponse("/lab", status_code=303, headers={"Cache-Control": "no-store"})
@@ -177,7 +185,7 @@ async def run_simulation(request: Request, kind: str, rt: RT, settings: Config) 
 
 
 @router.get(
-    "/lab/simulations/{simulation_id}",
+    SIMULATIONS,
     response_class=HTMLResponse,
     summary="One simulation's report (HTML)",
     description=(
@@ -192,7 +200,7 @@ async def run_simulation(request: Request, kind: str, rt: RT, settings: Config) 
     ),
     responses={404: {"description": "No such simulation", "content": {"text/html": {}}}},
 )
-async def simulation_page(request: Request, simulation_id: str, rt: RT) -> HTMLResponse:
+async def simulation_page(request: Request, simulation_id: SimulationRef, rt: RT) -> HTMLResponse:
     if await auth.session_principal(request) is None:
         return login_page(request)
     try:
