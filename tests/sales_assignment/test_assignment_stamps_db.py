@@ -57,16 +57,23 @@ async def test_a_re_route_after_an_assignment_stamped_ahead_is_stamped_after_it(
     assert row.sla_due_at == clock(a).now + timedelta(seconds=60)  # the SLA runs on real time
 
 
-async def test_a_recycled_leads_next_cycle_is_stamped_after_its_last_assignment(
-    a: Assigner,
-) -> None:
-    await add_rep(a, "Ann")
-    lead_id = uuid.uuid4()
+async def assigned_ahead_then_recycled(a: Assigner, lead_id: uuid.UUID) -> datetime:
+    """The lead qualified and assigned, its stamp moved an hour ahead (a replica's clock),
+    then rejected with recycle; the stamp it was left with."""
     await handle(a, qualified(lead_id))
     ahead = await stamped_ahead(a, lead_id)
     rejection = LeadOutcome(lead_id=lead_id, stage="rejected", reason="not_ready",
                             occurred_at=clock(a).now, recycle=True)  # fmt: skip
     await handle(a, Envelope(data=rejection, source="/feedback"))
+    return ahead
+
+
+async def test_a_recycled_leads_next_cycle_is_stamped_after_its_last_assignment(
+    a: Assigner,
+) -> None:
+    await add_rep(a, "Ann")
+    lead_id = uuid.uuid4()
+    ahead = await assigned_ahead_then_recycled(a, lead_id)
     clock(a).advance(5)
     await handle(a, qualified(lead_id))  # qualified again: its new cycle starts at attempt 1
     assert [attempt for attempt, _ in await stamps(a, lead_id)] == [1, 1]
@@ -78,11 +85,7 @@ async def test_a_recycled_lead_queued_first_is_still_stamped_after_its_last_assi
 ) -> None:
     ann = await add_rep(a, "Ann")
     lead_id = uuid.uuid4()
-    await handle(a, qualified(lead_id))
-    ahead = await stamped_ahead(a, lead_id)
-    rejection = LeadOutcome(lead_id=lead_id, stage="rejected", reason="not_ready",
-                            occurred_at=clock(a).now, recycle=True)  # fmt: skip
-    await handle(a, Envelope(data=rejection, source="/feedback"))
+    ahead = await assigned_ahead_then_recycled(a, lead_id)
     await admin.update_rep(a, ann, {"active": False})
     await handle(a, qualified(lead_id))  # qualified again with nobody eligible: queued
     row = await assignment(a, lead_id)
