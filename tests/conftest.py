@@ -2,10 +2,10 @@
 
 `make test` (scripts/test.sh) runs the fuzz modules alone, then the suite on pytest-xdist
 workers, a module (or a SHARED group of them) at a time; see `pytest_ignore_collect` for the
-two phases. Each worker is a test process of its own: its databases,
-templates, consumer groups and topic prefixes are its own (uuid and worker names), only the
-broker is shared (but by the modules that take a broker of their own: chaos, the poison
-test, the erasure-log proof)."""
+two phases. Each worker is a test process of its own: its databases, templates, consumer
+groups and topic prefixes are its own (uuid and worker names), only the broker is shared
+(but by the modules that take a broker of their own: chaos, the poison test, the erasure-log
+proof)."""
 
 from __future__ import annotations
 
@@ -45,8 +45,12 @@ SERIAL = (
 )
 
 
+def _under(path: Path, places: tuple[Path, ...]) -> bool:
+    return any(path.resolve().is_relative_to(d) for d in places)
+
+
 def _serial(path: Path) -> bool:
-    return any(path.resolve().is_relative_to(d) for d in SERIAL)
+    return _under(path, SERIAL)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -145,7 +149,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _order(item: pytest.Item) -> int:
     """0 end to end, 1 on the broker, 2 the rest, 3 LAST."""
-    if any(item.path.resolve().is_relative_to(d) for d in LAST):
+    if _under(item.path, LAST):
         return 3
     if item.get_closest_marker("e2e"):
         return 0
