@@ -198,5 +198,5 @@ async def test_sigterm_mid_burst_drains_commits_and_loses_nothing(
         read = len(got)
         return emitted <= seen
 
-    all_on_topic(await read_after(kafka_bootstrap, scored_start, all_on_topic, timeout=60))
+    await read_after(kafka_bootstrap, scored_start, all_on_topic, timeout=60)  # fills `seen`
     assert emitted <= seen, f"not on the topic: {len(emitted - seen)}"
